@@ -1,0 +1,479 @@
+//! SQLite behind the [`vigie_store`] seam: the embedded default.
+//!
+//! One file in the data directory, WAL mode, `synchronous = FULL` (a commit
+//! is on disk when it returns), `foreign_keys`, `secure_delete` (erased data
+//! does not linger in free pages), a busy timeout so the CLI can work beside
+//! a running server, and write transactions begun with `BEGIN IMMEDIATE`
+//! (a deferred transaction that later upgrades can fail whatever the timeout).
+//! One writer thread batches concurrent writes into group commits.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection as Conn, OpenFlags, OptionalExtension, Row, params};
+use std::path::{Path, PathBuf};
+use vigie_domain::SubjectKind;
+use vigie_store::{
+    AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, GroupCount, Id, InteractionRow,
+    ObjectionRow, Result, StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
+};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+fn err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, msg) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            StoreError::Conflict(msg.clone().unwrap_or_else(|| "constraint violated".into()))
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// A SQLite database file.
+pub struct Sqlite {
+    path: PathBuf,
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Sqlite> {
+        let db = Sqlite { path: path.to_path_buf() };
+        let mut conn = db.raw(true)?;
+        migrate(&mut conn)?;
+        Ok(db)
+    }
+
+    fn raw(&self, write: bool) -> Result<Conn> {
+        let flags = if write {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Conn::open_with_flags(&self.path, flags).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA secure_delete = ON;
+             PRAGMA cache_size = -131072;
+             PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(err)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+
+    /// The raw connection, for the benchmark's baseline only.
+    pub fn raw_connection(&self) -> Result<Conn> {
+        self.raw(true)
+    }
+}
+
+fn migrate(conn: &mut Conn) -> Result<()> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        .map_err(err)?;
+    for (version, sql) in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
+        let done: bool = tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |r| r.get(0))
+            .map_err(err)?;
+        if !done {
+            tx.execute_batch(sql).map_err(err)?;
+            tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", params![version, Utc::now()])
+                .map_err(err)?;
+            tracing::info!(version, "applied SQLite migration");
+        }
+        tx.commit().map_err(err)?;
+    }
+    Ok(())
+}
+
+impl Backend for Sqlite {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+    fn connect(&self, write: bool) -> Result<Box<dyn Connection>> {
+        Ok(Box::new(SqliteConn { conn: self.raw(write)? }))
+    }
+    fn workers(&self) -> WorkerConfig {
+        // SQLite has one writer at a time: one thread, large group commits.
+        WorkerConfig { writers: 1, readers: 2, max_batch: 512 }
+    }
+}
+
+struct SqliteConn {
+    conn: Conn,
+}
+
+impl Connection for SqliteConn {
+    fn begin(&mut self, write: bool) -> Result<()> {
+        self.conn.execute_batch(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" }).map_err(err)
+    }
+    fn commit(&mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT").map_err(err)
+    }
+    fn rollback(&mut self) -> Result<()> {
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        self.conn.execute_batch("ROLLBACK").map_err(err)
+    }
+    fn savepoint(&mut self) -> Result<()> {
+        self.conn.execute_batch("SAVEPOINT job").map_err(err)
+    }
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        self.conn.execute_batch("ROLLBACK TO job").map_err(err)
+    }
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.conn.execute_batch("RELEASE job").map_err(err)
+    }
+    fn tx(&mut self) -> &mut dyn Tx {
+        self
+    }
+}
+
+fn kind(s: &str) -> rusqlite::Result<SubjectKind> {
+    s.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn subject_row(r: &Row<'_>) -> rusqlite::Result<SubjectRow> {
+    Ok(SubjectRow {
+        id: r.get(0)?,
+        kind: kind(&r.get::<_, String>(1)?)?,
+        collected_at: r.get(2)?,
+        created_at: r.get(3)?,
+        updated_at: r.get(4)?,
+        email_bi: r.get(5)?,
+        phone_bi: r.get(6)?,
+        identity: r.get(7)?,
+        wrapped_key: r.get(8)?,
+    })
+}
+
+fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        subject_id: r.get(4)?,
+        purpose: r.get(5)?,
+        fields: r.get(6)?,
+        outcome: r.get(7)?,
+        detail: r.get(8)?,
+        hash: r.get(9)?,
+    })
+}
+
+impl SqliteConn {
+    fn ids(&mut self, sql: &str, key: &[u8]) -> Result<Vec<Id>> {
+        let mut st = self.conn.prepare_cached(sql).map_err(err)?;
+        let rows = st.query_map([key], |r| r.get(0)).map_err(err)?;
+        rows.collect::<rusqlite::Result<Vec<Id>>>().map_err(err)
+    }
+
+    fn insert_subject_rows(&mut self, rows: &[SubjectRow]) -> Result<()> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .map_err(err)?;
+        let mut keys = self.conn.prepare_cached("INSERT INTO subject_keys (subject_id, wrapped) VALUES (?1, ?2)").map_err(err)?;
+        for s in rows {
+            st.execute(params![s.id, s.kind.as_str(), s.collected_at, s.created_at, s.updated_at, s.email_bi, s.phone_bi, s.identity])
+                .map_err(err)?;
+            keys.execute(params![s.id, s.wrapped_key]).map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+impl Tx for SqliteConn {
+    fn insert_subject(&mut self, s: &SubjectRow) -> Result<()> {
+        self.insert_subject_rows(std::slice::from_ref(s))
+    }
+
+    fn insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()> {
+        self.insert_subject_rows(rows)
+    }
+
+    fn subject(&mut self, id: Id) -> Result<Option<SubjectRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT s.id, s.kind, s.collected_at, s.created_at, s.updated_at, s.email_bi, s.phone_bi, s.identity, k.wrapped
+                 FROM subjects s JOIN subject_keys k ON k.subject_id = s.id WHERE s.id = ?1",
+            )
+            .map_err(err)?;
+        st.query_row([id], subject_row).optional().map_err(err)
+    }
+
+    fn subjects_by_email(&mut self, email_bi: &[u8]) -> Result<Vec<Id>> {
+        self.ids("SELECT id FROM subjects WHERE email_bi = ?1 ORDER BY id", email_bi)
+    }
+
+    fn subjects_by_phone(&mut self, phone_bi: &[u8]) -> Result<Vec<Id>> {
+        self.ids("SELECT id FROM subjects WHERE phone_bi = ?1 ORDER BY id", phone_bi)
+    }
+
+    fn set_subject_kind(&mut self, id: Id, kind: SubjectKind, at: DateTime<Utc>) -> Result<()> {
+        let n = self
+            .conn
+            .prepare_cached("UPDATE subjects SET kind = ?2, updated_at = ?3 WHERE id = ?1")
+            .and_then(|mut st| st.execute(params![id, kind.as_str(), at]))
+            .map_err(err)?;
+        if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
+    }
+
+    fn count_subjects(&mut self) -> Result<i64> {
+        self.conn.query_row("SELECT count(*) FROM subjects", [], |r| r.get(0)).map_err(err)
+    }
+
+    fn count_subjects_by(&mut self, group: StatGroup) -> Result<Vec<GroupCount>> {
+        let sql = match group {
+            StatGroup::Kind => "SELECT kind, count(*) FROM subjects GROUP BY 1 ORDER BY 1",
+            StatGroup::CollectedYear => "SELECT substr(collected_at, 1, 4), count(*) FROM subjects GROUP BY 1 ORDER BY 1",
+        };
+        let mut st = self.conn.prepare_cached(sql).map_err(err)?;
+        let rows = st.query_map([], |r| Ok(GroupCount { group: r.get(0)?, count: r.get(1)? })).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn insert_contract(&mut self, c: &ContractRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO contracts (id, subject_id, reference, start_date, end_date, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut st| st.execute(params![c.id, c.subject_id, c.reference, c.start, c.end, c.created_at]))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn contracts(&mut self, subject: Id) -> Result<Vec<ContractRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, subject_id, reference, start_date, end_date, created_at FROM contracts
+                 WHERE subject_id = ?1 ORDER BY start_date, id",
+            )
+            .map_err(err)?;
+        let rows = st
+            .query_map([subject], |r| {
+                Ok(ContractRow {
+                    id: r.get(0)?,
+                    subject_id: r.get(1)?,
+                    reference: r.get(2)?,
+                    start: r.get::<_, NaiveDate>(3)?,
+                    end: r.get(4)?,
+                    created_at: r.get(5)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn insert_interaction(&mut self, i: &InteractionRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO interactions (id, subject_id, at, direction, channel, summary, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![i.id, i.subject_id, i.at, i.direction.as_str(), i.channel, i.summary, i.created_at])
+            })
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn interactions(&mut self, subject: Id) -> Result<Vec<InteractionRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, subject_id, at, direction, channel, summary, created_at FROM interactions
+                 WHERE subject_id = ?1 ORDER BY at, id",
+            )
+            .map_err(err)?;
+        let rows = st
+            .query_map([subject], |r| {
+                let direction: String = r.get(3)?;
+                Ok(InteractionRow {
+                    id: r.get(0)?,
+                    subject_id: r.get(1)?,
+                    at: r.get(2)?,
+                    direction: direction.parse().map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+                    })?,
+                    channel: r.get(4)?,
+                    summary: r.get(5)?,
+                    created_at: r.get(6)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn insert_consent(&mut self, c: &ConsentRow) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT INTO consents (id, subject_id, purpose, granted, at, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .and_then(|mut st| st.execute(params![c.id, c.subject_id, c.purpose, c.granted, c.at, c.evidence]))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn consents(&mut self, subject: Id) -> Result<Vec<ConsentRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, subject_id, purpose, granted, at, evidence FROM consents WHERE subject_id = ?1 ORDER BY at, id")
+            .map_err(err)?;
+        let rows = st
+            .query_map([subject], |r| {
+                Ok(ConsentRow {
+                    id: r.get(0)?,
+                    subject_id: r.get(1)?,
+                    purpose: r.get(2)?,
+                    granted: r.get(3)?,
+                    at: r.get(4)?,
+                    evidence: r.get(5)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn insert_objection(&mut self, o: &ObjectionRow) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached("INSERT INTO objections (id, subject_id, purpose, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")
+            .and_then(|mut st| st.execute(params![o.id, o.subject_id, o.purpose, o.at]))
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    fn objections(&mut self, subject: Id) -> Result<Vec<ObjectionRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, subject_id, purpose, at FROM objections WHERE subject_id = ?1 ORDER BY at, id")
+            .map_err(err)?;
+        let rows = st
+            .query_map([subject], |r| Ok(ObjectionRow { id: r.get(0)?, subject_id: r.get(1)?, purpose: r.get(2)?, at: r.get(3)? }))
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn insert_token(&mut self, t: &TokenRow) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT INTO tokens (id, hash, role, recipient, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .and_then(|mut st| st.execute(params![t.id, t.hash, t.role, t.recipient, t.created_at, t.revoked_at]))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn token_by_hash(&mut self, hash: &[u8]) -> Result<Option<TokenRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, hash, role, recipient, created_at, revoked_at FROM tokens WHERE hash = ?1")
+            .map_err(err)?;
+        st.query_row([hash], |r| {
+            Ok(TokenRow {
+                id: r.get(0)?,
+                hash: r.get(1)?,
+                role: r.get(2)?,
+                recipient: r.get(3)?,
+                created_at: r.get(4)?,
+                revoked_at: r.get(5)?,
+            })
+        })
+        .optional()
+        .map_err(err)
+    }
+
+    fn count_tokens(&mut self) -> Result<i64> {
+        self.conn.query_row("SELECT count(*) FROM tokens", [], |r| r.get(0)).map_err(err)
+    }
+
+    fn audit_head(&mut self) -> Result<(i64, Vec<u8>)> {
+        // The write transaction already holds SQLite's single write lock.
+        self.audit_head_recorded()
+    }
+
+    fn append_audit(&mut self, e: &AuditRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![e.seq, e.at, e.actor, e.action, e.subject_id, e.purpose, e.fields, e.outcome, e.detail, e.hash])
+            })
+            .map_err(err)?;
+        self.conn
+            .prepare_cached("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1")
+            .and_then(|mut st| st.execute(params![e.seq, e.hash]))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash FROM audit
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(err)?;
+        let rows = st.query_map([after, limit], audit_row).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)> {
+        self.conn
+            .prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .and_then(|mut st| st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
+            .map_err(err)
+    }
+
+    fn insert_disclosure(&mut self, d: &DisclosureRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO disclosures (id, at, recipient, subject_id, fields, purpose, token_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut st| st.execute(params![d.id, d.at, d.recipient, d.subject_id, d.fields, d.purpose, d.token_id]))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn disclosures_for_subject(&mut self, subject: Id) -> Result<Vec<DisclosureRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, at, recipient, subject_id, fields, purpose, token_id FROM disclosures WHERE subject_id = ?1 ORDER BY at, id",
+            )
+            .map_err(err)?;
+        let rows = st
+            .query_map([subject], |r| {
+                Ok(DisclosureRow {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    recipient: r.get(2)?,
+                    subject_id: r.get(3)?,
+                    fields: r.get(4)?,
+                    purpose: r.get(5)?,
+                    token_id: r.get(6)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn meta(&mut self, key: &str) -> Result<Option<String>> {
+        self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(err)
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        self.conn
+            .execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
+            .map_err(err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,235 @@
+//! The conformance suite: what every backend must do, checked through the
+//! public [`Store`] API only. Each backend's tests call [`run`] on a fresh
+//! database; a failure names the check.
+
+use crate::{
+    AuditRow, ConsentRow, ContractRow, DisclosureRow, InteractionRow, ObjectionRow, StatGroup, Store, StoreError,
+    SubjectRow, TokenRow, new_id, now,
+};
+use chrono::{NaiveDate, TimeZone, Utc};
+use vigie_domain::{Direction, SubjectKind};
+
+type Check = fn(&Store) -> Result<(), String>;
+
+/// Every check, by name.
+pub const CHECKS: &[(&str, Check)] = &[
+    ("subjects round-trip and are found by blind index", subjects),
+    ("a subject's records round-trip in order", records),
+    ("objections are recorded once per purpose", objections),
+    ("tokens are unique by hash", tokens),
+    ("the audit head moves with each append", audit),
+    ("disclosures and meta round-trip", disclosures_and_meta),
+    ("a failed job in a group commit changes nothing, its neighbours commit", group_commit),
+    ("records need an existing subject", foreign_keys),
+    ("read transactions see committed data and refuse writes", reads),
+];
+
+/// Runs every check; returns the failures, each prefixed by its name.
+pub fn run(store: &Store) -> Vec<String> {
+    CHECKS
+        .iter()
+        .filter_map(|(name, check)| check(store).err().map(|e| format!("{} [{}]: {e}", name, store.backend_name())))
+        .collect()
+}
+
+fn ensure(cond: bool, what: &str) -> Result<(), String> {
+    if cond { Ok(()) } else { Err(what.to_string()) }
+}
+
+fn subject(kind: SubjectKind, email: Option<&[u8]>) -> SubjectRow {
+    let at = now();
+    SubjectRow {
+        id: new_id(),
+        kind,
+        collected_at: at,
+        created_at: at,
+        updated_at: at,
+        email_bi: email.map(<[u8]>::to_vec),
+        phone_bi: Some(new_id().as_bytes()[..16].to_vec()),
+        identity: vec![1, 2, 3, 4],
+        wrapped_key: vec![9; 60],
+    }
+}
+
+fn w<T: Send + 'static>(store: &Store, f: impl FnOnce(&mut dyn crate::Tx) -> Result<T, StoreError> + Send + 'static) -> Result<T, String> {
+    store.write_blocking(f).map_err(|e| e.to_string())
+}
+
+fn subjects(store: &Store) -> Result<(), String> {
+    let email = new_id().as_bytes().to_vec();
+    let a = subject(SubjectKind::Prospect, Some(&email));
+    let b = subject(SubjectKind::Client, Some(&email));
+    let c = subject(SubjectKind::Client, None);
+    let (a2, b2, c2) = (a.clone(), b.clone(), c.clone());
+    let before = w(store, |tx| tx.count_subjects())?;
+    w(store, move |tx| {
+        tx.insert_subject(&a2)?;
+        tx.insert_subjects(&[b2, c2])
+    })?;
+    let (aid, phone) = (a.id, a.phone_bi.clone().unwrap_or_default());
+    let (got, by_email, by_phone, after) = w(store, move |tx| {
+        Ok((tx.subject(aid)?, tx.subjects_by_email(&email)?, tx.subjects_by_phone(&phone)?, tx.count_subjects()?))
+    })?;
+    ensure(got.as_ref() == Some(&a), "subject read back differs from the one written")?;
+    let mut expected = vec![a.id, b.id];
+    expected.sort();
+    ensure(by_email == expected, "email blind index lookup")?;
+    ensure(by_phone == vec![a.id], "phone blind index lookup")?;
+    ensure(after == before + 3, "count_subjects")?;
+    let later = now();
+    w(store, move |tx| tx.set_subject_kind(aid, SubjectKind::Client, later))?;
+    let got = w(store, move |tx| tx.subject(aid))?;
+    ensure(got.is_some_and(|s| s.kind == SubjectKind::Client && s.updated_at == later), "set_subject_kind")?;
+    let missing = store.write_blocking(|tx| tx.set_subject_kind(new_id(), SubjectKind::Client, now()));
+    ensure(matches!(missing, Err(StoreError::NotFound(_))), "set_subject_kind on a missing subject is NotFound")?;
+    let by_kind = w(store, |tx| tx.count_subjects_by(StatGroup::Kind))?;
+    ensure(by_kind.iter().map(|g| g.count).sum::<i64>() == after, "counts by kind add up")?;
+    ensure(by_kind.iter().all(|g| g.group == "client" || g.group == "prospect"), "groups are kinds")?;
+    let by_year = w(store, |tx| tx.count_subjects_by(StatGroup::CollectedYear))?;
+    ensure(by_year.iter().all(|g| g.group.len() == 4), "groups are years")?;
+    ensure(w(store, |tx| tx.subject(new_id()))?.is_none(), "a missing subject is None")?;
+    Ok(())
+}
+
+fn records(store: &Store) -> Result<(), String> {
+    let s = subject(SubjectKind::Client, None);
+    let sid = s.id;
+    let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+    let c1 = ContractRow { id: new_id(), subject_id: sid, reference: vec![1], start: d(2021, 3, 1), end: None, created_at: now() };
+    let c0 = ContractRow { id: new_id(), subject_id: sid, reference: vec![2], start: d(2019, 1, 1), end: Some(d(2021, 2, 28)), created_at: now() };
+    let t = |h| Utc.with_ymd_and_hms(2023, 6, 15, h, 0, 0).single().unwrap_or_default();
+    let i1 = InteractionRow { id: new_id(), subject_id: sid, at: t(12), direction: Direction::Outbound, channel: "phone".into(), summary: None, created_at: now() };
+    let i0 = InteractionRow { id: new_id(), subject_id: sid, at: t(10), direction: Direction::Inbound, channel: "email".into(), summary: Some(vec![7]), created_at: now() };
+    let k0 = ConsentRow { id: new_id(), subject_id: sid, purpose: "events".into(), granted: true, at: t(9), evidence: vec![3] };
+    let k1 = ConsentRow { id: new_id(), subject_id: sid, purpose: "events".into(), granted: false, at: t(11), evidence: vec![4] };
+    let rows = (c1.clone(), c0.clone(), i1.clone(), i0.clone(), k1.clone(), k0.clone());
+    w(store, move |tx| {
+        tx.insert_subject(&s)?;
+        tx.insert_contract(&rows.0)?;
+        tx.insert_contract(&rows.1)?;
+        tx.insert_interaction(&rows.2)?;
+        tx.insert_interaction(&rows.3)?;
+        tx.insert_consent(&rows.4)?;
+        tx.insert_consent(&rows.5)
+    })?;
+    let (cs, is, ks) = w(store, move |tx| Ok((tx.contracts(sid)?, tx.interactions(sid)?, tx.consents(sid)?)))?;
+    ensure(cs == vec![c0, c1], "contracts in start order, end dates kept")?;
+    ensure(is == vec![i0, i1], "interactions in time order, direction kept")?;
+    ensure(ks == vec![k0, k1], "consents in time order")?;
+    Ok(())
+}
+
+fn objections(store: &Store) -> Result<(), String> {
+    let s = subject(SubjectKind::Prospect, None);
+    let sid = s.id;
+    let o = ObjectionRow { id: new_id(), subject_id: sid, purpose: "prospect_relations".into(), at: now() };
+    let again = ObjectionRow { id: new_id(), ..o.clone() };
+    let o2 = o.clone();
+    let (first, second) = w(store, move |tx| {
+        tx.insert_subject(&s)?;
+        Ok((tx.insert_objection(&o2)?, tx.insert_objection(&again)?))
+    })?;
+    ensure(first && !second, "second objection to the same purpose is not recorded")?;
+    ensure(w(store, move |tx| tx.objections(sid))? == vec![o], "objections round-trip")
+}
+
+fn tokens(store: &Store) -> Result<(), String> {
+    let t = TokenRow { id: new_id(), hash: new_id().as_bytes().to_vec(), role: "staff".into(), recipient: None, created_at: now(), revoked_at: None };
+    let (t1, hash) = (t.clone(), t.hash.clone());
+    let before = w(store, |tx| tx.count_tokens())?;
+    w(store, move |tx| tx.insert_token(&t1))?;
+    ensure(w(store, move |tx| tx.token_by_hash(&hash))? == Some(t.clone()), "token by hash")?;
+    let dup = TokenRow { id: new_id(), ..t };
+    let r = store.write_blocking(move |tx| tx.insert_token(&dup));
+    ensure(matches!(r, Err(StoreError::Conflict(_))), "a duplicate hash is a Conflict")?;
+    ensure(w(store, |tx| tx.count_tokens())? == before + 1, "count_tokens")?;
+    ensure(w(store, |tx| tx.token_by_hash(b"nope"))?.is_none(), "unknown hash")
+}
+
+fn audit(store: &Store) -> Result<(), String> {
+    let (seq0, _) = w(store, |tx| tx.audit_head())?;
+    let entry = move |seq: i64| AuditRow {
+        seq,
+        at: now(),
+        actor: "token:x".into(),
+        action: "subject.read".into(),
+        subject_id: Some(new_id()),
+        purpose: Some("events".into()),
+        fields: "email,phone".into(),
+        outcome: "refused".into(),
+        detail: Some("no_consent".into()),
+        hash: vec![seq as u8; 32],
+    };
+    let (e1, e2) = (entry(seq0 + 1), AuditRow { subject_id: None, purpose: None, detail: None, ..entry(seq0 + 2) });
+    let (a, b) = (e1.clone(), e2.clone());
+    w(store, move |tx| {
+        tx.append_audit(&a)?;
+        tx.append_audit(&b)
+    })?;
+    let (head, page, recorded) = w(store, move |tx| Ok((tx.audit_head()?, tx.audit_page(seq0, 10)?, tx.audit_head_recorded()?)))?;
+    ensure(head == (seq0 + 2, e2.hash.clone()), "head moves to the last entry")?;
+    ensure(recorded == head, "recorded head")?;
+    ensure(page == vec![e1, e2.clone()], "audit page in order, exact round-trip")?;
+    let page = w(store, move |tx| tx.audit_page(seq0 + 1, 1))?;
+    ensure(page == vec![e2], "paging after a seq")
+}
+
+fn disclosures_and_meta(store: &Store) -> Result<(), String> {
+    let sid = new_id();
+    let d = DisclosureRow { id: new_id(), at: now(), recipient: "accountant".into(), subject_id: sid, fields: "email".into(), purpose: "contract_management".into(), token_id: Some(new_id()) };
+    let d1 = d.clone();
+    w(store, move |tx| {
+        tx.insert_disclosure(&d1)?;
+        tx.set_meta("conformance", "1")?;
+        tx.set_meta("conformance", "2")
+    })?;
+    ensure(w(store, move |tx| tx.disclosures_for_subject(sid))? == vec![d], "disclosures by subject")?;
+    ensure(w(store, |tx| tx.meta("conformance"))?.as_deref() == Some("2"), "meta overwrite")?;
+    ensure(w(store, |tx| tx.meta("absent"))?.is_none(), "absent meta")
+}
+
+fn group_commit(store: &Store) -> Result<(), String> {
+    // Forty writers at once, so the writer thread batches them; every third fails.
+    let rows: Vec<SubjectRow> = (0..40).map(|_| subject(SubjectKind::Prospect, None)).collect();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(rows.len()));
+    let handles: Vec<_> = rows
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, row)| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.write_blocking(move |tx| {
+                    tx.insert_subject(&row)?;
+                    if i % 3 == 0 { Err(StoreError::Conflict("deliberate".into())) } else { Ok(()) }
+                })
+            })
+        })
+        .collect();
+    for (i, (row, handle)) in rows.iter().zip(handles).enumerate() {
+        let result = handle.join().map_err(|_| "a writer thread panicked".to_string())?;
+        let id = row.id;
+        let present = w(store, move |tx| tx.subject(id))?.is_some();
+        ensure(present == (i % 3 != 0), "a job's outcome decides its rows alone")?;
+        ensure(result.is_ok() == (i % 3 != 0), "each caller gets its own outcome")?;
+    }
+    Ok(())
+}
+
+fn foreign_keys(store: &Store) -> Result<(), String> {
+    let c = ContractRow { id: new_id(), subject_id: new_id(), reference: vec![1], start: NaiveDate::MIN, end: None, created_at: now() };
+    let r = store.write_blocking(move |tx| tx.insert_contract(&c));
+    ensure(r.is_err(), "a contract for a missing subject is refused")
+}
+
+fn reads(store: &Store) -> Result<(), String> {
+    let s = subject(SubjectKind::Prospect, None);
+    let (sid, s2) = (s.id, s.clone());
+    w(store, move |tx| tx.insert_subject(&s2))?;
+    let seen = store.read_blocking(move |tx| tx.subject(sid)).map_err(|e| e.to_string())?;
+    ensure(seen == Some(s.clone()), "a read sees a committed write")?;
+    let s3 = SubjectRow { id: new_id(), ..s };
+    let r = store.read_blocking(move |tx| tx.insert_subject(&s3));
+    ensure(r.is_err(), "a read transaction refuses writes")
+}

@@ -1,0 +1,238 @@
+//! The storage seam.
+//!
+//! [`Tx`] is a transaction at the level of Vigie's use cases: insert a
+//! subject, list its contracts, append an audit entry. It holds no rule about
+//! content: rules live in `vigie-app`, which runs them inside the transaction
+//! it is handed. Personal values reach this crate only sealed (bytes) or as
+//! blind indexes; nothing here can read them.
+//!
+//! [`Store`] runs closures over a `Tx` on dedicated connection threads (see
+//! [`worker`]): writes are batched into group commits, so many concurrent
+//! requests share one durable disk sync, each isolated by a savepoint.
+//! A backend (`vigie-store-sqlite`, `vigie-store-postgres`) only opens
+//! connections and implements [`Tx`] in its SQL dialect.
+
+pub mod conformance;
+mod worker;
+
+use chrono::{DateTime, NaiveDate, Utc};
+pub use uuid::Uuid;
+use vigie_domain::{Direction, SubjectKind};
+pub use worker::{Store, WorkerConfig};
+
+/// Every id is a UUIDv7: time-ordered, so primary-key indexes grow at the end.
+pub type Id = Uuid;
+
+/// A new time-ordered id.
+pub fn new_id() -> Id {
+    Uuid::now_v7()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule of the schema was broken (named by constraint, never by value).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A row the statement needed does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The database failed or could not be reached.
+    #[error("database error: {0}")]
+    Backend(String),
+    /// The store's threads have stopped.
+    #[error("the store is shut down")]
+    Closed,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A subject as stored: kind, dates, blind indexes, and sealed identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubjectRow {
+    pub id: Id,
+    pub kind: SubjectKind,
+    pub collected_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub email_bi: Option<Vec<u8>>,
+    pub phone_bi: Option<Vec<u8>>,
+    /// The identity fields with their provenance, sealed under the subject key.
+    pub identity: Vec<u8>,
+    /// The subject key, wrapped by the master key.
+    pub wrapped_key: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContractRow {
+    pub id: Id,
+    pub subject_id: Id,
+    /// The contract reference, sealed.
+    pub reference: Vec<u8>,
+    pub start: NaiveDate,
+    pub end: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InteractionRow {
+    pub id: Id,
+    pub subject_id: Id,
+    pub at: DateTime<Utc>,
+    pub direction: Direction,
+    pub channel: String,
+    /// Free text, sealed.
+    pub summary: Option<Vec<u8>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentRow {
+    pub id: Id,
+    pub subject_id: Id,
+    pub purpose: String,
+    pub granted: bool,
+    pub at: DateTime<Utc>,
+    /// The evidence (channel, wording or policy version shown), sealed.
+    pub evidence: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectionRow {
+    pub id: Id,
+    pub subject_id: Id,
+    pub purpose: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: Id,
+    pub hash: Vec<u8>,
+    pub role: String,
+    pub recipient: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// One entry of the audit trail: ids and field names, never values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub subject_id: Option<Id>,
+    pub purpose: Option<String>,
+    /// Field names, comma-separated.
+    pub fields: String,
+    pub outcome: String,
+    pub detail: Option<String>,
+    /// MAC of the previous entry's hash and this entry.
+    pub hash: Vec<u8>,
+}
+
+/// A disclosure of a subject's data to an external recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisclosureRow {
+    pub id: Id,
+    pub at: DateTime<Utc>,
+    pub recipient: String,
+    pub subject_id: Id,
+    pub fields: String,
+    pub purpose: String,
+    pub token_id: Option<Id>,
+}
+
+/// A count of subjects per group, for statistics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupCount {
+    pub group: String,
+    pub count: i64,
+}
+
+/// What statistics may group subjects by: columns that are not personal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatGroup {
+    Kind,
+    CollectedYear,
+}
+
+/// One database transaction, at the level of Vigie's use cases.
+///
+/// Obtained only through [`Store::write`] or [`Store::read`]; a read
+/// transaction refuses writes.
+pub trait Tx {
+    // Subjects.
+    fn insert_subject(&mut self, s: &SubjectRow) -> Result<()>;
+    /// Many subjects at once, by the backend's fastest path (bulk import).
+    fn insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()>;
+    fn subject(&mut self, id: Id) -> Result<Option<SubjectRow>>;
+    fn subjects_by_email(&mut self, email_bi: &[u8]) -> Result<Vec<Id>>;
+    fn subjects_by_phone(&mut self, phone_bi: &[u8]) -> Result<Vec<Id>>;
+    fn set_subject_kind(&mut self, id: Id, kind: SubjectKind, at: DateTime<Utc>) -> Result<()>;
+    fn count_subjects(&mut self) -> Result<i64>;
+    fn count_subjects_by(&mut self, group: StatGroup) -> Result<Vec<GroupCount>>;
+
+    // A subject's records.
+    fn insert_contract(&mut self, c: &ContractRow) -> Result<()>;
+    fn contracts(&mut self, subject: Id) -> Result<Vec<ContractRow>>;
+    fn insert_interaction(&mut self, i: &InteractionRow) -> Result<()>;
+    fn interactions(&mut self, subject: Id) -> Result<Vec<InteractionRow>>;
+    fn insert_consent(&mut self, c: &ConsentRow) -> Result<()>;
+    fn consents(&mut self, subject: Id) -> Result<Vec<ConsentRow>>;
+    /// Records an objection; objecting twice to one purpose keeps the first.
+    fn insert_objection(&mut self, o: &ObjectionRow) -> Result<bool>;
+    fn objections(&mut self, subject: Id) -> Result<Vec<ObjectionRow>>;
+
+    // Tokens.
+    fn insert_token(&mut self, t: &TokenRow) -> Result<()>;
+    fn token_by_hash(&mut self, hash: &[u8]) -> Result<Option<TokenRow>>;
+    fn count_tokens(&mut self) -> Result<i64>;
+
+    // Audit trail. `audit_head` locks the head for the rest of the transaction.
+    fn audit_head(&mut self) -> Result<(i64, Vec<u8>)>;
+    /// Appends an entry and moves the head to it.
+    fn append_audit(&mut self, e: &AuditRow) -> Result<()>;
+    /// Entries with `seq > after`, in order, at most `limit`.
+    fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>>;
+    /// The head as recorded (without locking), for verification.
+    fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)>;
+
+    // Disclosures.
+    fn insert_disclosure(&mut self, d: &DisclosureRow) -> Result<()>;
+    fn disclosures_for_subject(&mut self, subject: Id) -> Result<Vec<DisclosureRow>>;
+
+    // Settings kept in the database.
+    fn meta(&mut self, key: &str) -> Result<Option<String>>;
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()>;
+}
+
+/// A connection a worker thread owns. Backends implement it.
+pub trait Connection: Send + 'static {
+    /// Begins a transaction; `write` transactions take the write lock at once.
+    fn begin(&mut self, write: bool) -> Result<()>;
+    fn commit(&mut self) -> Result<()>;
+    fn rollback(&mut self) -> Result<()>;
+    fn savepoint(&mut self) -> Result<()>;
+    fn rollback_to_savepoint(&mut self) -> Result<()>;
+    fn release_savepoint(&mut self) -> Result<()>;
+    /// The transaction's use-case methods.
+    fn tx(&mut self) -> &mut dyn Tx;
+}
+
+/// Opens connections to one database.
+pub trait Backend: Send + Sync + 'static {
+    /// A short name for logs: `sqlite` or `postgres`.
+    fn name(&self) -> &'static str;
+    fn connect(&self, write: bool) -> Result<Box<dyn Connection>>;
+    /// How the worker threads should be laid out for this backend.
+    fn workers(&self) -> WorkerConfig;
+}
+
+/// The current time, truncated to microseconds: what both backends store exactly,
+/// so a value read back equals the value written (the audit chain relies on it).
+pub fn now() -> DateTime<Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    let t = Utc::now();
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}
