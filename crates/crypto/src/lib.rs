@@ -124,7 +124,8 @@ impl MasterKey {
         let _ = meta;
         let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| err(&e.to_string()))?);
         let bytes = Zeroizing::new(unhex(text.trim()).ok_or_else(|| err("it does not hold 64 hexadecimal digits"))?);
-        let key: &[u8; KEY_LEN] = bytes.as_slice().try_into().map_err(|_| err("it does not hold 64 hexadecimal digits"))?;
+        let key: &[u8; KEY_LEN] =
+            bytes.as_slice().try_into().map_err(|_| err("it does not hold 64 hexadecimal digits"))?;
         MasterKey::from_bytes(key)
     }
 
@@ -217,7 +218,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Parses hexadecimal (either case).
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()

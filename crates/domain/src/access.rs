@@ -32,9 +32,7 @@ impl Caller<'_> {
         match self.role {
             Role::Admin | Role::Auditor => Vec::new(),
             Role::Staff => policy.internal_recipients().map(|r| r.id.as_str()).collect(),
-            Role::Dpo => std::iter::once("dpo")
-                .chain(policy.internal_recipients().map(|r| r.id.as_str()))
-                .collect(),
+            Role::Dpo => std::iter::once("dpo").chain(policy.internal_recipients().map(|r| r.id.as_str())).collect(),
             Role::Recipient => self.recipient.into_iter().collect(),
         }
     }
@@ -92,7 +90,12 @@ fn refuse(rule: Rule, detail: String) -> Result<Grant, Refusal> {
 }
 
 /// Decides a read of one subject's personal data for `purpose_id`.
-pub fn check_read(policy: &Policy, caller: Caller<'_>, purpose_id: &str, subject: &SubjectFacts) -> Result<Grant, Refusal> {
+pub fn check_read(
+    policy: &Policy,
+    caller: Caller<'_>,
+    purpose_id: &str,
+    subject: &SubjectFacts,
+) -> Result<Grant, Refusal> {
     let Some(purpose) = policy.purpose(purpose_id) else {
         let known: Vec<&str> = policy.purposes.iter().map(|p| p.id.as_str()).collect();
         return refuse(
@@ -106,10 +109,7 @@ pub fn check_read(policy: &Policy, caller: Caller<'_>, purpose_id: &str, subject
             Role::Recipient => format!("recipient `{}`", caller.recipient.unwrap_or("?")),
             role => format!("role `{role}`"),
         };
-        return refuse(
-            Rule::RoleNotRecipient,
-            format!("{who} is not a recipient of purpose `{purpose_id}`"),
-        );
+        return refuse(Rule::RoleNotRecipient, format!("{who} is not a recipient of purpose `{purpose_id}`"));
     };
     let kind = subject.kind.unwrap_or(SubjectKind::Prospect);
     let Some(&basis) = purpose.bases.get(&kind) else {
@@ -151,10 +151,15 @@ pub fn check_read(policy: &Policy, caller: Caller<'_>, purpose_id: &str, subject
             );
         }
         LegalBasis::Consent => {
+            if subject.objections.contains(purpose_id) {
+                return refuse(Rule::Objection, format!("the subject objected to purpose `{purpose_id}`"));
+            }
             if subject.consents.get(purpose_id) != Some(&true) {
                 return refuse(
                     Rule::NoConsent,
-                    format!("purpose `{purpose_id}` rests on consent and the subject's latest consent for it is not granted"),
+                    format!(
+                        "purpose `{purpose_id}` rests on consent and the subject's latest consent for it is not granted"
+                    ),
                 );
             }
         }
@@ -165,10 +170,7 @@ pub fn check_read(policy: &Policy, caller: Caller<'_>, purpose_id: &str, subject
         }
         LegalBasis::LegalObligation | LegalBasis::VitalInterests => {}
     }
-    let disclosed_to = policy
-        .recipient(acting_as)
-        .filter(|r| r.kind == RecipientKind::External)
-        .map(|r| r.id.clone());
+    let disclosed_to = policy.recipient(acting_as).filter(|r| r.kind == RecipientKind::External).map(|r| r.id.clone());
     Ok(Grant {
         purpose: purpose_id.to_string(),
         basis,
@@ -213,7 +215,12 @@ mod tests {
         SubjectFacts { kind: Some(SubjectKind::Prospect), ..Default::default() }
     }
     fn client(active: bool) -> SubjectFacts {
-        SubjectFacts { kind: Some(SubjectKind::Client), active_contract: active, any_contract: true, ..Default::default() }
+        SubjectFacts {
+            kind: Some(SubjectKind::Client),
+            active_contract: active,
+            any_contract: true,
+            ..Default::default()
+        }
     }
     fn rule(r: Result<Grant, Refusal>) -> Option<Rule> {
         r.err().map(|r| r.rule)
@@ -242,7 +249,10 @@ mod tests {
     fn allowed_reads_carry_their_grant() {
         let p = policy();
         let g = check_read(&p, STAFF, "prospect_relations", &prospect());
-        assert!(matches!(g, Ok(Grant { basis: LegalBasis::LegitimateInterest, archived: false, disclosed_to: None, .. })));
+        assert!(matches!(
+            g,
+            Ok(Grant { basis: LegalBasis::LegitimateInterest, archived: false, disclosed_to: None, .. })
+        ));
         let mut consented = prospect();
         consented.consents.insert("events".into(), true);
         assert!(check_read(&p, STAFF, "events", &consented).is_ok());

@@ -4,7 +4,6 @@
 //! Error messages name the field and the problem, never the value: a value
 //! may be personal data.
 
-
 /// Parses a lower-case, snake_case token into one of a closed set of variants.
 macro_rules! token_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
@@ -133,10 +132,7 @@ pub fn normalize_field(field: FieldName, raw: &str) -> Result<String, FieldError
         return Err(FieldError::TooLong(field, field.max_len()));
     }
     let allows_newlines = matches!(field, FieldName::Notes | FieldName::PostalAddress);
-    if value
-        .chars()
-        .any(|c| c.is_control() && !(allows_newlines && (c == '\n' || c == '\r' || c == '\t')))
-    {
+    if value.chars().any(|c| c.is_control() && !(allows_newlines && (c == '\n' || c == '\r' || c == '\t'))) {
         return Err(FieldError::Control(field));
     }
     match field {
@@ -162,9 +158,7 @@ pub fn normalize_email(raw: &str) -> Result<String, FieldError> {
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+        && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = labels.len() >= 2
         && domain.len() <= 253
@@ -175,14 +169,8 @@ pub fn normalize_email(raw: &str) -> Result<String, FieldError> {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_alphanumeric() || c == '-')
         })
-        && labels
-            .last()
-            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_alphabetic()));
-    if local_ok && domain_ok {
-        Ok(email)
-    } else {
-        Err(FieldError::Email)
-    }
+        && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_alphabetic()));
+    if local_ok && domain_ok { Ok(email) } else { Err(FieldError::Email) }
 }
 
 /// A phone number in E.164 form (`+` and 8 to 15 digits). Separators
@@ -221,10 +209,7 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(
-            normalize_email("  Camille.Martin@Example.FR ").as_deref(),
-            Ok("camille.martin@example.fr")
-        );
+        assert_eq!(normalize_email("  Camille.Martin@Example.FR ").as_deref(), Ok("camille.martin@example.fr"));
         for bad in ["", "a", "a@b", "@example.fr", "a@.fr", "a b@example.fr", "a..b@example.fr", "a@example.1"] {
             assert_eq!(normalize_email(bad), Err(FieldError::Email), "{bad}");
         }
@@ -249,10 +234,7 @@ mod tests {
         );
         assert!(normalize_field(FieldName::Notes, "line one\nline two").is_ok());
         let long = "x".repeat(201);
-        assert_eq!(
-            normalize_field(FieldName::Company, &long),
-            Err(FieldError::TooLong(FieldName::Company, 200))
-        );
+        assert_eq!(normalize_field(FieldName::Company, &long), Err(FieldError::TooLong(FieldName::Company, 200)));
         assert_eq!(normalize_field(FieldName::Civility, "Madame").as_deref(), Ok("Mme"));
     }
 

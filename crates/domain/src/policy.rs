@@ -284,10 +284,7 @@ impl Reporter<'_> {
         let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        self.out.push((
-            offset,
-            Diagnostic { severity, line, column, message: message.into() },
-        ));
+        self.out.push((offset, Diagnostic { severity, line, column, message: message.into() }));
     }
     fn error<T>(&mut self, at: &S<T>, message: impl Into<String>) {
         self.at(Severity::Error, at.span().start, message);
@@ -428,7 +425,11 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
     // Retention.
     let rule = |r: &mut Reporter<'_>, raw: &S<RawRule>, kind: &str, expected: RetentionBasis| {
         let basis = r
-            .token::<RetentionBasis>(&raw.get_ref().basis, &format!("retention.{kind}.basis"), RetentionBasis::expected())
+            .token::<RetentionBasis>(
+                &raw.get_ref().basis,
+                &format!("retention.{kind}.basis"),
+                RetentionBasis::expected(),
+            )
             .unwrap_or(expected);
         if basis != expected {
             r.error(
@@ -506,12 +507,23 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
         let mut bases = BTreeMap::new();
         for (kind, basis) in pr.bases.get_ref() {
             let Ok(k) = kind.parse::<SubjectKind>() else {
-                r.error(basis, format!("purposes.{id}.bases: `{kind}` is not a subject kind (expected one of: {})", SubjectKind::expected()));
+                r.error(
+                    basis,
+                    format!(
+                        "purposes.{id}.bases: `{kind}` is not a subject kind (expected one of: {})",
+                        SubjectKind::expected()
+                    ),
+                );
                 continue;
             };
-            if let Some(b) = r.token::<LegalBasis>(basis, &format!("purposes.{id}.bases.{kind}"), LegalBasis::expected()) {
+            if let Some(b) =
+                r.token::<LegalBasis>(basis, &format!("purposes.{id}.bases.{kind}"), LegalBasis::expected())
+            {
                 if b == LegalBasis::Contract && k == SubjectKind::Prospect {
-                    r.error(basis, format!("purposes.{id}.bases.prospect cannot be `contract`: a prospect has no contract"));
+                    r.error(
+                        basis,
+                        format!("purposes.{id}.bases.prospect cannot be `contract`: a prospect has no contract"),
+                    );
                 }
                 bases.insert(k, b);
             }
@@ -534,11 +546,17 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
         for reader in &pr.archived_readers {
             let name = reader.get_ref();
             if name != "dpo" && !raw.recipients.get_ref().iter().any(|x| x.get_ref().id.get_ref() == name) {
-                r.error(reader, format!("purposes.{id}.archived_readers: `{name}` is neither `dpo` nor a declared recipient"));
+                r.error(
+                    reader,
+                    format!("purposes.{id}.archived_readers: `{name}` is neither `dpo` nor a declared recipient"),
+                );
             }
         }
         if !pr.archived_readers.is_empty() && !survives_contract {
-            r.warn(&pr.id, format!("purposes.{id}.archived_readers is ignored: the purpose does not survive the contract"));
+            r.warn(
+                &pr.id,
+                format!("purposes.{id}.archived_readers is ignored: the purpose does not survive the contract"),
+            );
         }
         let min_group_size = match &pr.min_group_size {
             Some(m) if !(2..=1000).contains(m.get_ref()) => {
@@ -574,7 +592,10 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
     }
     for (purpose, raw_p) in purposes.iter().zip(raw.purposes.get_ref()) {
         if !recipients.iter().any(|x| x.purposes.contains(&purpose.id)) {
-            r.warn(raw_p, format!("purposes.{}: no recipient is declared for it, so nobody may read data for it", purpose.id));
+            r.warn(
+                raw_p,
+                format!("purposes.{}: no recipient is declared for it, so nobody may read data for it", purpose.id),
+            );
         }
     }
 
@@ -719,8 +740,12 @@ mod tests {
 
     #[test]
     fn external_recipient_needs_a_country_and_known_purposes() {
-        let text = DEFAULT_POLICY.replacen("country = \"FR\"\npurposes = [\"contract_management\"]", "purposes = [\"contract_management\"]", 1);
+        let text = DEFAULT_POLICY.replacen(
+            "country = \"FR\"\npurposes = [\"contract_management\"]",
+            "purposes = [\"contract_management\"]",
+            1,
+        );
         let checked = check(&text);
-        assert!(checked.errors().any(|d| d.message.contains("recipients.accountant.country is missing")));
+        assert!(checked.errors().any(|d| { d.message.contains("recipients.accountant.country is missing") }));
     }
 }

@@ -69,8 +69,10 @@ impl Sqlite {
 }
 
 fn migrate(conn: &mut Conn) -> Result<()> {
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-        .map_err(err)?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+    )
+    .map_err(err)?;
     for (version, sql) in MIGRATIONS {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
         let done: bool = tx
@@ -78,8 +80,11 @@ fn migrate(conn: &mut Conn) -> Result<()> {
             .map_err(err)?;
         if !done {
             tx.execute_batch(sql).map_err(err)?;
-            tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", params![version, Utc::now()])
-                .map_err(err)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                params![version, Utc::now()],
+            )
+            .map_err(err)?;
             tracing::info!(version, "applied SQLite migration");
         }
         tx.commit().map_err(err)?;
@@ -179,10 +184,20 @@ impl SqliteConn {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .map_err(err)?;
-        let mut keys = self.conn.prepare_cached("INSERT INTO subject_keys (subject_id, wrapped) VALUES (?1, ?2)").map_err(err)?;
+        let mut keys =
+            self.conn.prepare_cached("INSERT INTO subject_keys (subject_id, wrapped) VALUES (?1, ?2)").map_err(err)?;
         for s in rows {
-            st.execute(params![s.id, s.kind.as_str(), s.collected_at, s.created_at, s.updated_at, s.email_bi, s.phone_bi, s.identity])
-                .map_err(err)?;
+            st.execute(params![
+                s.id,
+                s.kind.as_str(),
+                s.collected_at,
+                s.created_at,
+                s.updated_at,
+                s.email_bi,
+                s.phone_bi,
+                s.identity
+            ])
+            .map_err(err)?;
             keys.execute(params![s.id, s.wrapped_key]).map_err(err)?;
         }
         Ok(())
@@ -233,7 +248,9 @@ impl Tx for SqliteConn {
     fn count_subjects_by(&mut self, group: StatGroup) -> Result<Vec<GroupCount>> {
         let sql = match group {
             StatGroup::Kind => "SELECT kind, count(*) FROM subjects GROUP BY 1 ORDER BY 1",
-            StatGroup::CollectedYear => "SELECT substr(collected_at, 1, 4), count(*) FROM subjects GROUP BY 1 ORDER BY 1",
+            StatGroup::CollectedYear => {
+                "SELECT substr(collected_at, 1, 4), count(*) FROM subjects GROUP BY 1 ORDER BY 1"
+            }
         };
         let mut st = self.conn.prepare_cached(sql).map_err(err)?;
         let rows = st.query_map([], |r| Ok(GroupCount { group: r.get(0)?, count: r.get(1)? })).map_err(err)?;
@@ -315,7 +332,9 @@ impl Tx for SqliteConn {
 
     fn insert_consent(&mut self, c: &ConsentRow) -> Result<()> {
         self.conn
-            .prepare_cached("INSERT INTO consents (id, subject_id, purpose, granted, at, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .prepare_cached(
+                "INSERT INTO consents (id, subject_id, purpose, granted, at, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
             .and_then(|mut st| st.execute(params![c.id, c.subject_id, c.purpose, c.granted, c.at, c.evidence]))
             .map_err(err)?;
         Ok(())
@@ -344,7 +363,9 @@ impl Tx for SqliteConn {
     fn insert_objection(&mut self, o: &ObjectionRow) -> Result<bool> {
         let n = self
             .conn
-            .prepare_cached("INSERT INTO objections (id, subject_id, purpose, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")
+            .prepare_cached(
+                "INSERT INTO objections (id, subject_id, purpose, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            )
             .and_then(|mut st| st.execute(params![o.id, o.subject_id, o.purpose, o.at]))
             .map_err(err)?;
         Ok(n == 1)
@@ -356,7 +377,9 @@ impl Tx for SqliteConn {
             .prepare_cached("SELECT id, subject_id, purpose, at FROM objections WHERE subject_id = ?1 ORDER BY at, id")
             .map_err(err)?;
         let rows = st
-            .query_map([subject], |r| Ok(ObjectionRow { id: r.get(0)?, subject_id: r.get(1)?, purpose: r.get(2)?, at: r.get(3)? }))
+            .query_map([subject], |r| {
+                Ok(ObjectionRow { id: r.get(0)?, subject_id: r.get(1)?, purpose: r.get(2)?, at: r.get(3)? })
+            })
             .map_err(err)?;
         rows.collect::<rusqlite::Result<_>>().map_err(err)
     }
@@ -404,7 +427,18 @@ impl Tx for SqliteConn {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )
             .and_then(|mut st| {
-                st.execute(params![e.seq, e.at, e.actor, e.action, e.subject_id, e.purpose, e.fields, e.outcome, e.detail, e.hash])
+                st.execute(params![
+                    e.seq,
+                    e.at,
+                    e.actor,
+                    e.action,
+                    e.subject_id,
+                    e.purpose,
+                    e.fields,
+                    e.outcome,
+                    e.detail,
+                    e.hash
+                ])
             })
             .map_err(err)?;
         self.conn
@@ -472,7 +506,10 @@ impl Tx for SqliteConn {
 
     fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
         self.conn
-            .execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
             .map_err(err)?;
         Ok(())
     }

@@ -51,7 +51,10 @@ fn subject(kind: SubjectKind, email: Option<&[u8]>) -> SubjectRow {
     }
 }
 
-fn w<T: Send + 'static>(store: &Store, f: impl FnOnce(&mut dyn crate::Tx) -> Result<T, StoreError> + Send + 'static) -> Result<T, String> {
+fn w<T: Send + 'static>(
+    store: &Store,
+    f: impl FnOnce(&mut dyn crate::Tx) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, String> {
     store.write_blocking(f).map_err(|e| e.to_string())
 }
 
@@ -95,13 +98,57 @@ fn records(store: &Store) -> Result<(), String> {
     let s = subject(SubjectKind::Client, None);
     let sid = s.id;
     let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
-    let c1 = ContractRow { id: new_id(), subject_id: sid, reference: vec![1], start: d(2021, 3, 1), end: None, created_at: now() };
-    let c0 = ContractRow { id: new_id(), subject_id: sid, reference: vec![2], start: d(2019, 1, 1), end: Some(d(2021, 2, 28)), created_at: now() };
+    let c1 = ContractRow {
+        id: new_id(),
+        subject_id: sid,
+        reference: vec![1],
+        start: d(2021, 3, 1),
+        end: None,
+        created_at: now(),
+    };
+    let c0 = ContractRow {
+        id: new_id(),
+        subject_id: sid,
+        reference: vec![2],
+        start: d(2019, 1, 1),
+        end: Some(d(2021, 2, 28)),
+        created_at: now(),
+    };
     let t = |h| Utc.with_ymd_and_hms(2023, 6, 15, h, 0, 0).single().unwrap_or_default();
-    let i1 = InteractionRow { id: new_id(), subject_id: sid, at: t(12), direction: Direction::Outbound, channel: "phone".into(), summary: None, created_at: now() };
-    let i0 = InteractionRow { id: new_id(), subject_id: sid, at: t(10), direction: Direction::Inbound, channel: "email".into(), summary: Some(vec![7]), created_at: now() };
-    let k0 = ConsentRow { id: new_id(), subject_id: sid, purpose: "events".into(), granted: true, at: t(9), evidence: vec![3] };
-    let k1 = ConsentRow { id: new_id(), subject_id: sid, purpose: "events".into(), granted: false, at: t(11), evidence: vec![4] };
+    let i1 = InteractionRow {
+        id: new_id(),
+        subject_id: sid,
+        at: t(12),
+        direction: Direction::Outbound,
+        channel: "phone".into(),
+        summary: None,
+        created_at: now(),
+    };
+    let i0 = InteractionRow {
+        id: new_id(),
+        subject_id: sid,
+        at: t(10),
+        direction: Direction::Inbound,
+        channel: "email".into(),
+        summary: Some(vec![7]),
+        created_at: now(),
+    };
+    let k0 = ConsentRow {
+        id: new_id(),
+        subject_id: sid,
+        purpose: "events".into(),
+        granted: true,
+        at: t(9),
+        evidence: vec![3],
+    };
+    let k1 = ConsentRow {
+        id: new_id(),
+        subject_id: sid,
+        purpose: "events".into(),
+        granted: false,
+        at: t(11),
+        evidence: vec![4],
+    };
     let rows = (c1.clone(), c0.clone(), i1.clone(), i0.clone(), k1.clone(), k0.clone());
     w(store, move |tx| {
         tx.insert_subject(&s)?;
@@ -134,7 +181,14 @@ fn objections(store: &Store) -> Result<(), String> {
 }
 
 fn tokens(store: &Store) -> Result<(), String> {
-    let t = TokenRow { id: new_id(), hash: new_id().as_bytes().to_vec(), role: "staff".into(), recipient: None, created_at: now(), revoked_at: None };
+    let t = TokenRow {
+        id: new_id(),
+        hash: new_id().as_bytes().to_vec(),
+        role: "staff".into(),
+        recipient: None,
+        created_at: now(),
+        revoked_at: None,
+    };
     let (t1, hash) = (t.clone(), t.hash.clone());
     let before = w(store, |tx| tx.count_tokens())?;
     w(store, move |tx| tx.insert_token(&t1))?;
@@ -166,7 +220,8 @@ fn audit(store: &Store) -> Result<(), String> {
         tx.append_audit(&a)?;
         tx.append_audit(&b)
     })?;
-    let (head, page, recorded) = w(store, move |tx| Ok((tx.audit_head()?, tx.audit_page(seq0, 10)?, tx.audit_head_recorded()?)))?;
+    let (head, page, recorded) =
+        w(store, move |tx| Ok((tx.audit_head()?, tx.audit_page(seq0, 10)?, tx.audit_head_recorded()?)))?;
     ensure(head == (seq0 + 2, e2.hash.clone()), "head moves to the last entry")?;
     ensure(recorded == head, "recorded head")?;
     ensure(page == vec![e1, e2.clone()], "audit page in order, exact round-trip")?;
@@ -176,7 +231,15 @@ fn audit(store: &Store) -> Result<(), String> {
 
 fn disclosures_and_meta(store: &Store) -> Result<(), String> {
     let sid = new_id();
-    let d = DisclosureRow { id: new_id(), at: now(), recipient: "accountant".into(), subject_id: sid, fields: "email".into(), purpose: "contract_management".into(), token_id: Some(new_id()) };
+    let d = DisclosureRow {
+        id: new_id(),
+        at: now(),
+        recipient: "accountant".into(),
+        subject_id: sid,
+        fields: "email".into(),
+        purpose: "contract_management".into(),
+        token_id: Some(new_id()),
+    };
     let d1 = d.clone();
     w(store, move |tx| {
         tx.insert_disclosure(&d1)?;
@@ -218,7 +281,8 @@ fn group_commit(store: &Store) -> Result<(), String> {
 }
 
 fn foreign_keys(store: &Store) -> Result<(), String> {
-    let c = ContractRow { id: new_id(), subject_id: new_id(), reference: vec![1], start: NaiveDate::MIN, end: None, created_at: now() };
+    let start = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default();
+    let c = ContractRow { id: new_id(), subject_id: new_id(), reference: vec![1], start, end: None, created_at: now() };
     let r = store.write_blocking(move |tx| tx.insert_contract(&c));
     ensure(r.is_err(), "a contract for a missing subject is refused")
 }

@@ -175,7 +175,12 @@ fn reconnect(conn: &mut Box<dyn Connection>, backend: &dyn Backend, write: bool)
     }
 }
 
-fn write_loop(mut conn: Box<dyn Connection>, jobs: &crossbeam_channel::Receiver<Job>, backend: &dyn Backend, max_batch: usize) {
+fn write_loop(
+    mut conn: Box<dyn Connection>,
+    jobs: &crossbeam_channel::Receiver<Job>,
+    backend: &dyn Backend,
+    max_batch: usize,
+) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < max_batch {

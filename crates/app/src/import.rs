@@ -1,0 +1,241 @@
+//! `vigie import FILE.csv`: subjects in bulk.
+//!
+//! UTF-8, comma or semicolon (detected from the header line), a header row
+//! naming identity fields plus `kind` (and optionally `collected_at`,
+//! `provenance`). By default all or nothing: the whole file is checked first,
+//! and if any row is bad, every bad row is reported with its line number and
+//! nothing is written. With `skip_invalid`, the good rows are imported and the
+//! bad ones reported. The import is one transaction: a crash leaves the
+//! database as it was before.
+
+use crate::App;
+use crate::audit::{self, Actor, Entry};
+use crate::error::{AppError, Result};
+use crate::subjects::{NewSubject, Prepared, prepare};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use vigie_domain::FieldName;
+use vigie_store::now;
+
+/// Rows sealed per message to the writer thread.
+const CHUNK: usize = 4096;
+/// Bad rows listed in a report; the count covers all of them.
+const MAX_LISTED: usize = 1000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub line: u64,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    pub imported: u64,
+    pub rejected: u64,
+    /// The first bad rows, with their line numbers.
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Kind,
+    CollectedAt,
+    Provenance,
+    Field(FieldName),
+}
+
+struct Layout {
+    delimiter: u8,
+    columns: Vec<Column>,
+}
+
+fn open(path: &Path) -> Result<BufReader<std::fs::File>> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| AppError::invalid("file", format!("cannot open {}: {e}", path.display())))?;
+    Ok(BufReader::with_capacity(1 << 20, file))
+}
+
+/// Reads the header line: delimiter and column meanings.
+fn layout(path: &Path) -> Result<Layout> {
+    let mut first = Vec::new();
+    open(path)?
+        .take(1 << 20)
+        .read_until(b'\n', &mut first)
+        .map_err(|e| AppError::invalid("file", format!("cannot read: {e}")))?;
+    let header =
+        std::str::from_utf8(&first).map_err(|_| AppError::invalid("line 1", "the header is not valid UTF-8"))?;
+    let header = header.trim_start_matches('\u{feff}').trim_end();
+    if header.is_empty() {
+        return Err(AppError::invalid("line 1", "the file is empty: expected a header row"));
+    }
+    let delimiter = if header.matches(';').count() > header.matches(',').count() { b';' } else { b',' };
+    let mut columns = Vec::new();
+    for name in header.split(delimiter as char) {
+        let name = name.trim().trim_matches('"').trim().to_ascii_lowercase();
+        let col = match name.as_str() {
+            "kind" => Column::Kind,
+            "collected_at" => Column::CollectedAt,
+            "provenance" => Column::Provenance,
+            other => Column::Field(other.parse().map_err(|_| {
+                AppError::invalid(
+                    "line 1",
+                    format!(
+                        "column `{other}` is not one of: kind, collected_at, provenance, {}",
+                        FieldName::expected()
+                    ),
+                )
+            })?),
+        };
+        if columns.contains(&col) {
+            return Err(AppError::invalid("line 1", format!("column `{name}` appears twice")));
+        }
+        columns.push(col);
+    }
+    if !columns.contains(&Column::Kind) {
+        return Err(AppError::invalid("line 1", "the header has no `kind` column"));
+    }
+    Ok(Layout { delimiter, columns })
+}
+
+/// Iterates the data rows as subjects, or errors with their line numbers.
+fn rows(path: &Path, layout: &Layout) -> Result<impl Iterator<Item = (u64, Result<NewSubject, String>)>> {
+    let reader =
+        csv::ReaderBuilder::new().delimiter(layout.delimiter).has_headers(true).flexible(true).from_reader(open(path)?);
+    let columns = layout.columns.clone();
+    Ok(reader.into_records().map(move |record| {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                let message = match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8".to_string(),
+                    _ => "the row is not well-formed CSV".to_string(),
+                };
+                return (line, Err(message));
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != columns.len() {
+            return (line, Err(format!("the row has {} fields, the header {}", record.len(), columns.len())));
+        }
+        let mut s = NewSubject {
+            kind: String::new(),
+            collected_at: None,
+            provenance: None,
+            field_provenance: BTreeMap::new(),
+            identity: BTreeMap::new(),
+        };
+        for (col, value) in columns.iter().zip(record.iter()) {
+            let value = value.trim();
+            match col {
+                Column::Kind => s.kind = value.to_string(),
+                Column::CollectedAt if !value.is_empty() => s.collected_at = Some(value.to_string()),
+                Column::Provenance if !value.is_empty() => s.provenance = Some(value.to_string()),
+                Column::Field(f) if !value.is_empty() => {
+                    s.identity.insert(f.as_str().to_string(), Some(value.to_string()));
+                }
+                _ => {}
+            }
+        }
+        (line, Ok(s))
+    }))
+}
+
+impl App {
+    /// Imports a CSV file of subjects (see the module docs). Blocking: for the CLI.
+    pub fn import_csv(&self, path: &Path, skip_invalid: bool) -> Result<ImportReport> {
+        let layout = layout(path)?;
+        let keys = self.keys.clone();
+        // Pass 1: check every row, write nothing.
+        let mut report = ImportReport::default();
+        let probe_at = now();
+        for (line, row) in rows(path, &layout)? {
+            let checked = row.and_then(|s| validate(&s, probe_at));
+            if let Err(message) = checked {
+                report.rejected += 1;
+                if report.errors.len() < MAX_LISTED {
+                    report.errors.push(RowError { line, message });
+                }
+            }
+        }
+        if report.rejected > 0 && !skip_invalid {
+            return Ok(report);
+        }
+        // Pass 2: seal on this thread while the writer thread inserts, in one
+        // transaction that commits only on an explicit `Done`: any failure on
+        // this side drops the channel first, and the writer rolls back.
+        let (send, recv) = crossbeam_channel::bounded::<Msg>(4);
+        let store = self.store.clone();
+        let writer_keys = keys.clone();
+        let imported = std::thread::scope(|scope| {
+            let writer = scope.spawn(move || {
+                store.write_blocking(move |tx| {
+                    let actor = Actor::Cli;
+                    let mut n = 0u64;
+                    loop {
+                        let chunk = match recv.recv() {
+                            Ok(Msg::Rows(chunk)) => chunk,
+                            Ok(Msg::Done) => return Ok::<_, AppError>(n),
+                            Err(_) => {
+                                return Err(AppError::Internal(
+                                    "the import stopped before its end; nothing was written".into(),
+                                ));
+                            }
+                        };
+                        let rows: Vec<_> = chunk.iter().map(|p| p.row.clone()).collect();
+                        tx.insert_subjects(&rows)?;
+                        for p in &chunk {
+                            let entry = Entry::new("subject.create")
+                                .subject(p.row.id)
+                                .fields(p.fields.iter().map(|f| f.as_str()))
+                                .detail(format!("kind={} import", p.row.kind));
+                            audit::append(tx, &writer_keys, &actor, p.row.created_at, entry)?;
+                        }
+                        n += chunk.len() as u64;
+                    }
+                })
+            });
+            let produced = (|| {
+                let at = now();
+                let mut chunk = Vec::with_capacity(CHUNK);
+                for (_, row) in rows(path, &layout)? {
+                    let Ok(subject) = row else { continue };
+                    match prepare(&keys, &subject, at) {
+                        Ok(p) => chunk.push(p),
+                        Err(AppError::Invalid { .. }) => continue,
+                        Err(e) => return Err(e),
+                    }
+                    if chunk.len() == CHUNK {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                        send.send(Msg::Rows(full))
+                            .map_err(|_| AppError::Internal("the import writer stopped".into()))?;
+                    }
+                }
+                if !chunk.is_empty() {
+                    send.send(Msg::Rows(chunk)).map_err(|_| AppError::Internal("the import writer stopped".into()))?;
+                }
+                send.send(Msg::Done).map_err(|_| AppError::Internal("the import writer stopped".into()))
+            })();
+            drop(send);
+            let written = writer.join().map_err(|_| AppError::Internal("the import writer panicked".into()))?;
+            produced.and(written)
+        })?;
+        report.imported = imported;
+        Ok(report)
+    }
+}
+
+enum Msg {
+    Rows(Vec<Prepared>),
+    Done,
+}
+
+/// Checks a row as `prepare` would, without sealing it.
+fn validate(s: &NewSubject, at: chrono::DateTime<chrono::Utc>) -> Result<(), String> {
+    match crate::subjects::validate(s, at) {
+        Ok(_) => Ok(()),
+        Err(AppError::Invalid { field, message }) => Err(format!("{field}: {message}")),
+        Err(e) => Err(e.to_string()),
+    }
+}

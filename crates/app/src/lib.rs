@@ -1,0 +1,166 @@
+//! Vigie's services. Every use case follows one path: authorise the caller,
+//! validate the input, then, inside one store transaction, check the policy,
+//! write sealed data, and append the audit entry that records it. Nothing is
+//! written without its audit entry, and nothing personal reaches the entry.
+//!
+//! The services are independent of HTTP (`vigie-web`) and of the database
+//! (`vigie-store-*`, chosen at start-up from the settings).
+
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod generate;
+pub mod import;
+pub mod stats;
+pub mod subjects;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use vigie_crypto::MasterKey;
+use vigie_domain::{Diagnostic, Policy};
+use vigie_store::Store;
+
+pub use error::{AppError, Result};
+
+/// Where Vigie keeps its state, and how to reach it.
+#[derive(Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    /// `postgres://…` selects PostgreSQL; otherwise SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// The master key file; defaults to `master.key` in the data directory.
+    pub master_key_file: Option<PathBuf>,
+    /// A policy file; defaults to the built-in MSI policy.
+    pub policy_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The database URL may carry a password.
+        f.debug_struct("Settings")
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.database_url.as_ref().map(|_| "postgres (url hidden)"))
+            .field("master_key_file", &self.master_key_file)
+            .field("policy_file", &self.policy_file)
+            .finish()
+    }
+}
+
+impl Settings {
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.as_deref().is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+    }
+}
+
+/// Why Vigie could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the policy is invalid:\n{}", .0.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
+    Policy(Vec<Diagnostic>),
+    #[error("{0}")]
+    Io(String),
+    #[error(transparent)]
+    Crypto(#[from] vigie_crypto::CryptoError),
+    #[error(transparent)]
+    Store(#[from] vigie_store::StoreError),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+/// Reads and checks the policy the settings name (or the built-in one).
+pub fn load_policy(settings: &Settings) -> Result<(Policy, Vec<Diagnostic>), StartError> {
+    let text = match &settings.policy_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| StartError::Io(format!("cannot read the policy file {}: {e}", path.display())))?,
+        None => vigie_domain::policy::DEFAULT_POLICY.to_string(),
+    };
+    let checked = Policy::from_toml(&text);
+    match checked.policy {
+        Some(p) => Ok((p, checked.diagnostics)),
+        None => Err(StartError::Policy(checked.diagnostics)),
+    }
+}
+
+/// The running services: the store, the policy in force, the keys.
+#[derive(Clone)]
+pub struct App {
+    pub(crate) store: Store,
+    pub(crate) policy: Arc<Policy>,
+    pub(crate) keys: Arc<MasterKey>,
+    pub(crate) tokens: Arc<auth::TokenCache>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "App({:?})", self.store)
+    }
+}
+
+/// Creates the data directory (0700) and the master key (0600) if missing.
+pub fn init_data_dir(settings: &Settings) -> Result<(), StartError> {
+    let dir = &settings.data_dir;
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).map_err(|e| StartError::Io(format!("cannot create {}: {e}", dir.display())))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| StartError::Io(format!("cannot restrict {}: {e}", dir.display())))?;
+        }
+    }
+    let key = settings.master_key_path();
+    if !key.exists() {
+        if settings.master_key_file.is_some() {
+            return Err(StartError::Io(format!("the master key file {} does not exist", key.display())));
+        }
+        MasterKey::create_file(&key)?;
+        tracing::info!(path = %key.display(), "created a new master key");
+    }
+    Ok(())
+}
+
+fn open_store(settings: &Settings) -> Result<Store, StartError> {
+    let backend: Arc<dyn vigie_store::Backend> = match &settings.database_url {
+        Some(url) if settings.is_postgres() => Arc::new(vigie_store_postgres::Postgres::open(url)?),
+        Some(_) => {
+            return Err(StartError::Io("VIGIE_DATABASE_URL must start with postgres://".into()));
+        }
+        None => Arc::new(vigie_store_sqlite::Sqlite::open(&settings.data_dir.join("vigie.db"))?),
+    };
+    Ok(Store::start(backend)?)
+}
+
+impl App {
+    /// Opens Vigie: data directory, key, policy, database. Refuses an invalid policy.
+    pub fn open(settings: &Settings) -> Result<App, StartError> {
+        init_data_dir(settings)?;
+        let (policy, warnings) = load_policy(settings)?;
+        for w in &warnings {
+            tracing::debug!(line = w.line, "policy: {}", w.message);
+        }
+        let keys = MasterKey::load_file(&settings.master_key_path())?;
+        let store = open_store(settings)?;
+        Ok(App { store, policy: Arc::new(policy), keys: Arc::new(keys), tokens: Arc::new(auth::TokenCache::default()) })
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Verifies the whole audit chain.
+    pub async fn verify_audit(&self) -> Result<audit::Verification> {
+        audit::verify(&self.store, self.keys.clone()).await
+    }
+}
+
+/// The path of the SQLite database inside a data directory.
+pub fn sqlite_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("vigie.db")
+}

@@ -1,0 +1,813 @@
+//! Subjects and their records (SPEC 4.1), and purpose-bound reads (SPEC 4.2).
+//!
+//! Writes: the input is validated and sealed under the subject's key, then
+//! one transaction inserts the rows and appends the audit entry. Reads: one
+//! transaction loads the subject, decides the read with
+//! [`vigie_domain::check_read`], appends the audit entry (allowed or refused)
+//! and, for an external recipient, the disclosure; only then is anything
+//! decrypted, and only the fields the purpose grants.
+
+use crate::App;
+use crate::audit::{self, Entry};
+use crate::auth::Principal;
+use crate::error::{AppError, Result};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use vigie_crypto::{MasterKey, SubjectKey};
+use vigie_domain::access::{Grant, Refusal, Role, SubjectFacts, check_read};
+use vigie_domain::model::normalize_field;
+use vigie_domain::policy::{DataCategory, LegalBasis};
+use vigie_domain::{Direction, FieldName, Policy, Provenance, SubjectKind};
+use vigie_store::{ConsentRow, ContractRow, Id, InteractionRow, ObjectionRow, SubjectRow, Tx, new_id, now};
+
+/// Roles that record and change subjects: the employees.
+pub const WRITERS: &[Role] = &[Role::Staff, Role::Dpo];
+
+// ---- inputs ----
+
+/// A new client or prospect.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubject {
+    /// `client` or `prospect`.
+    pub kind: String,
+    /// When the data was collected (RFC 3339 or a date); defaults to now.
+    pub collected_at: Option<String>,
+    /// Provenance of every field: `provided` (default), `observed` or `third_party`.
+    pub provenance: Option<String>,
+    /// Provenance per field, overriding `provenance`.
+    #[serde(default)]
+    pub field_provenance: BTreeMap<String, String>,
+    /// Identity fields: civility, first_name, last_name, email, phone,
+    /// postal_address, company, job_title, notes.
+    pub identity: BTreeMap<String, Option<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewContract {
+    pub reference: String,
+    /// ISO 8601 date.
+    pub start: String,
+    /// ISO 8601 date; absent while the contract runs.
+    pub end: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewInteraction {
+    /// RFC 3339 timestamp.
+    pub at: String,
+    /// `inbound` (initiated by the subject) or `outbound` (by the company).
+    pub direction: String,
+    /// e.g. email, phone, letter, meeting, web_form.
+    pub channel: String,
+    pub summary: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewConsent {
+    pub purpose: String,
+    pub granted: bool,
+    /// How it was given or withdrawn: channel, wording, or policy version shown.
+    pub evidence: String,
+    /// RFC 3339; defaults to now.
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewObjection {
+    pub purpose: String,
+    /// RFC 3339; defaults to now.
+    pub at: Option<String>,
+}
+
+// ---- outputs ----
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Created {
+    pub id: Uuid,
+    pub subject_id: Uuid,
+    /// The subject's kind after the write (a contract turns a prospect into a client).
+    #[schema(value_type = String)]
+    pub subject_kind: SubjectKind,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubjectCreated {
+    pub id: Uuid,
+    #[schema(value_type = String)]
+    pub kind: SubjectKind,
+    pub collected_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    /// The identity fields recorded (names only).
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ContractView {
+    pub id: Uuid,
+    pub reference: String,
+    pub start: NaiveDate,
+    pub end: Option<NaiveDate>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InteractionView {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    #[schema(value_type = String)]
+    pub direction: Direction,
+    pub channel: String,
+    pub summary: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConsentView {
+    pub purpose: String,
+    pub granted: bool,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ObjectionView {
+    pub purpose: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A subject as one purpose may see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubjectView {
+    pub id: Uuid,
+    #[schema(value_type = String)]
+    pub kind: SubjectKind,
+    pub collected_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    /// The purpose this read was made for, and its legal basis.
+    pub purpose: String,
+    #[schema(value_type = String)]
+    pub basis: LegalBasis,
+    /// True when the last contract has ended and the record is kept archived.
+    pub archived: bool,
+    /// The identity fields the purpose grants.
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub identity: BTreeMap<FieldName, String>,
+    /// Where each returned field came from.
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub provenance: BTreeMap<FieldName, Provenance>,
+    pub contracts: Vec<ContractView>,
+    pub interactions: Vec<InteractionView>,
+    pub consents: Vec<ConsentView>,
+    pub objections: Vec<ObjectionView>,
+}
+
+/// The sealed identity: each field with its provenance.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct IdentityField {
+    pub v: String,
+    pub p: Provenance,
+}
+
+pub(crate) type Identity = BTreeMap<FieldName, IdentityField>;
+
+// ---- parsing helpers ----
+
+pub(crate) fn parse_timestamp(field: &str, raw: &str) -> Result<DateTime<Utc>> {
+    let t = if let Ok(t) = DateTime::parse_from_rfc3339(raw.trim()) {
+        t.with_timezone(&Utc)
+    } else if let Ok(d) = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d") {
+        d.and_time(NaiveTime::MIN).and_utc()
+    } else {
+        return Err(AppError::invalid(
+            field,
+            "is not a timestamp (expected RFC 3339, e.g. 2023-06-15T10:00:00Z, or a date)",
+        ));
+    };
+    use chrono::{DurationRound, TimeDelta};
+    let t = t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t);
+    if t > Utc::now() + chrono::Duration::minutes(5) {
+        return Err(AppError::invalid(field, "is in the future"));
+    }
+    Ok(t)
+}
+
+pub(crate) fn parse_date(field: &str, raw: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| AppError::invalid(field, "is not a date (expected YYYY-MM-DD, e.g. 2021-02-28)"))
+}
+
+fn parse_token<T: std::str::FromStr<Err = vigie_domain::model::UnknownToken>>(field: &str, raw: &str) -> Result<T> {
+    raw.parse().map_err(|e: vigie_domain::model::UnknownToken| AppError::invalid(field, format!("is not valid ({e})")))
+}
+
+fn check_purpose(policy: &Policy, field: &str, purpose: &str) -> Result<()> {
+    if policy.purpose(purpose).is_some() {
+        return Ok(());
+    }
+    let known: Vec<&str> = policy.purposes.iter().map(|p| p.id.as_str()).collect();
+    Err(AppError::invalid(
+        field,
+        format!("`{purpose}` is not a purpose of the policy (expected one of: {})", known.join(", ")),
+    ))
+}
+
+fn check_text(field: &str, raw: &str, max: usize) -> Result<String> {
+    let v = raw.trim();
+    if v.is_empty() {
+        return Err(AppError::invalid(field, "is empty"));
+    }
+    if v.chars().count() > max {
+        return Err(AppError::invalid(field, format!("is longer than {max} characters")));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        return Err(AppError::invalid(field, "contains control characters"));
+    }
+    Ok(v.to_string())
+}
+
+fn check_channel(raw: &str) -> Result<String> {
+    let c = raw.trim();
+    if c.is_empty() || c.len() > 32 || !c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+    {
+        return Err(AppError::invalid(
+            "channel",
+            "must be a short lower-case word such as email, phone, letter, meeting, web_form",
+        ));
+    }
+    Ok(c.to_string())
+}
+
+fn aad(subject: Id, what: &str, id: Option<Id>) -> Vec<u8> {
+    let mut v = subject.as_bytes().to_vec();
+    v.extend_from_slice(what.as_bytes());
+    if let Some(id) = id {
+        v.extend_from_slice(id.as_bytes());
+    }
+    v
+}
+
+/// A validated, sealed new subject, ready to insert (also used by import).
+pub(crate) struct Prepared {
+    pub row: SubjectRow,
+    pub fields: Vec<FieldName>,
+}
+
+/// A new subject that passed validation, not yet sealed.
+pub(crate) struct Validated {
+    kind: SubjectKind,
+    collected_at: DateTime<Utc>,
+    identity: Identity,
+}
+
+/// Checks and normalises a new subject, without sealing it.
+pub(crate) fn validate(input: &NewSubject, at: DateTime<Utc>) -> Result<Validated> {
+    let kind: SubjectKind = parse_token("kind", &input.kind)?;
+    let collected_at = match &input.collected_at {
+        Some(raw) => parse_timestamp("collected_at", raw)?,
+        None => at,
+    };
+    let default_provenance: Provenance = match &input.provenance {
+        Some(p) => parse_token("provenance", p)?,
+        None => Provenance::Provided,
+    };
+    let mut identity = Identity::new();
+    for (name, value) in &input.identity {
+        let field: FieldName = name.parse().map_err(|e: vigie_domain::model::UnknownToken| {
+            AppError::invalid(format!("identity.{name}"), format!("is not an identity field ({e})"))
+        })?;
+        let Some(value) = value else { continue };
+        let v =
+            normalize_field(field, value).map_err(|e| AppError::invalid(format!("identity.{field}"), e.to_string()))?;
+        let p = match input.field_provenance.get(name) {
+            Some(p) => parse_token(&format!("field_provenance.{name}"), p)?,
+            None => default_provenance,
+        };
+        identity.insert(field, IdentityField { v, p });
+    }
+    for name in input.field_provenance.keys() {
+        if !input.identity.contains_key(name) {
+            return Err(AppError::invalid(format!("field_provenance.{name}"), "names a field that is not in identity"));
+        }
+    }
+    if identity.is_empty() {
+        return Err(AppError::invalid(
+            "identity",
+            "holds no field: a subject needs at least a name, an email or a phone",
+        ));
+    }
+    Ok(Validated { kind, collected_at, identity })
+}
+
+/// Seals a validated subject under a fresh key, with its blind indexes.
+pub(crate) fn seal(keys: &MasterKey, v: Validated, at: DateTime<Utc>) -> Result<Prepared> {
+    let id = new_id();
+    let key = SubjectKey::generate()?;
+    let plain = serde_json::to_vec(&v.identity).map_err(|e| AppError::Internal(e.to_string()))?;
+    let sealed = key.seal(&aad(id, "identity", None), &plain)?;
+    let bi = |f: FieldName| v.identity.get(&f).map(|x| keys.blind_index(f.as_str(), &x.v).to_vec());
+    Ok(Prepared {
+        row: SubjectRow {
+            id,
+            kind: v.kind,
+            collected_at: v.collected_at,
+            created_at: at,
+            updated_at: at,
+            email_bi: bi(FieldName::Email),
+            phone_bi: bi(FieldName::Phone),
+            identity: sealed,
+            wrapped_key: keys.wrap(&key, id.as_bytes())?,
+        },
+        fields: v.identity.keys().copied().collect(),
+    })
+}
+
+/// Validates and seals a new subject.
+pub(crate) fn prepare(keys: &MasterKey, input: &NewSubject, at: DateTime<Utc>) -> Result<Prepared> {
+    seal(keys, validate(input, at)?, at)
+}
+
+fn load(tx: &mut dyn Tx, id: Id) -> Result<SubjectRow> {
+    tx.subject(id)?.ok_or_else(|| AppError::NotFound(format!("subject {id}")))
+}
+
+fn open_identity(keys: &MasterKey, row: &SubjectRow) -> Result<(SubjectKey, Identity)> {
+    let key = keys.unwrap_key(&row.wrapped_key, row.id.as_bytes())?;
+    let plain = key.open(&aad(row.id, "identity", None), &row.identity)?;
+    let identity = serde_json::from_slice(&plain)
+        .map_err(|e| AppError::Internal(format!("identity of subject {}: {e}", row.id)))?;
+    Ok((key, identity))
+}
+
+fn contract_active(c: &ContractRow, today: NaiveDate) -> bool {
+    c.end.is_none_or(|end| end >= today)
+}
+
+/// Everything a read needs, loaded in one transaction.
+struct Loaded {
+    row: SubjectRow,
+    contracts: Vec<ContractRow>,
+    interactions: Vec<InteractionRow>,
+    consents: Vec<ConsentRow>,
+    objections: Vec<ObjectionRow>,
+}
+
+impl Loaded {
+    fn load(tx: &mut dyn Tx, id: Id) -> Result<Option<Loaded>> {
+        let Some(row) = tx.subject(id)? else {
+            return Ok(None);
+        };
+        Ok(Some(Loaded {
+            contracts: tx.contracts(id)?,
+            interactions: tx.interactions(id)?,
+            consents: tx.consents(id)?,
+            objections: tx.objections(id)?,
+            row,
+        }))
+    }
+
+    fn facts(&self, today: NaiveDate) -> SubjectFacts {
+        let mut consents = BTreeMap::new();
+        for c in &self.consents {
+            consents.insert(c.purpose.clone(), c.granted); // rows are in time order: the latest wins
+        }
+        SubjectFacts {
+            kind: Some(self.row.kind),
+            active_contract: self.contracts.iter().any(|c| contract_active(c, today)),
+            any_contract: !self.contracts.is_empty(),
+            consents,
+            objections: self.objections.iter().map(|o| o.purpose.clone()).collect::<BTreeSet<_>>(),
+        }
+    }
+}
+
+/// The fields a grant returns: identity fields present in its categories, then records.
+fn granted_fields(identity: &Identity, grant: &Grant) -> Vec<String> {
+    let mut out: Vec<String> =
+        identity.keys().filter(|f| grant.categories.contains(&f.category())).map(|f| f.as_str().to_string()).collect();
+    if grant.categories.contains(&DataCategory::Contract) {
+        out.push("contracts".into());
+    }
+    if grant.categories.contains(&DataCategory::Interactions) {
+        out.push("interactions".into());
+    }
+    out
+}
+
+fn view(
+    keys: &MasterKey,
+    loaded: Loaded,
+    grant: Grant,
+    key: &SubjectKey,
+    identity: Identity,
+    today: NaiveDate,
+) -> Result<SubjectView> {
+    let sid = loaded.row.id;
+    let mut fields = BTreeMap::new();
+    let mut provenance = BTreeMap::new();
+    for (f, v) in identity {
+        if grant.categories.contains(&f.category()) {
+            provenance.insert(f, v.p);
+            fields.insert(f, v.v);
+        }
+    }
+    let text = |sealed: &[u8], what: &str, id: Id| -> Result<String> {
+        let plain = key.open(&aad(sid, what, Some(id)), sealed)?;
+        String::from_utf8(plain).map_err(|_| AppError::Internal(format!("{what} {id} is not text")))
+    };
+    let contracts = if grant.categories.contains(&DataCategory::Contract) {
+        loaded
+            .contracts
+            .iter()
+            .map(|c| {
+                Ok(ContractView {
+                    id: c.id,
+                    reference: text(&c.reference, "contract", c.id)?,
+                    start: c.start,
+                    end: c.end,
+                    active: contract_active(c, today),
+                })
+            })
+            .collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    let interactions = if grant.categories.contains(&DataCategory::Interactions) {
+        loaded
+            .interactions
+            .iter()
+            .map(|i| {
+                Ok(InteractionView {
+                    id: i.id,
+                    at: i.at,
+                    direction: i.direction,
+                    channel: i.channel.clone(),
+                    summary: i.summary.as_deref().map(|s| text(s, "interaction", i.id)).transpose()?,
+                })
+            })
+            .collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    let _ = keys;
+    Ok(SubjectView {
+        id: sid,
+        kind: loaded.row.kind,
+        collected_at: loaded.row.collected_at,
+        created_at: loaded.row.created_at,
+        purpose: grant.purpose,
+        basis: grant.basis,
+        archived: grant.archived,
+        identity: fields,
+        provenance,
+        contracts,
+        interactions,
+        consents: loaded
+            .consents
+            .iter()
+            .map(|c| ConsentView { purpose: c.purpose.clone(), granted: c.granted, at: c.at })
+            .collect(),
+        objections: loaded.objections.iter().map(|o| ObjectionView { purpose: o.purpose.clone(), at: o.at }).collect(),
+    })
+}
+
+/// Decides, audits and (when allowed) decrypts one subject read, inside the caller's transaction.
+fn read_in_tx(
+    tx: &mut dyn Tx,
+    keys: &MasterKey,
+    policy: &Policy,
+    who: &Principal,
+    purpose: &str,
+    id: Id,
+) -> Result<Option<Result<SubjectView, Refusal>>> {
+    let at = now();
+    let today = at.date_naive();
+    let actor = who.actor();
+    let Some(loaded) = Loaded::load(tx, id)? else {
+        audit::append(
+            tx,
+            keys,
+            &actor,
+            at,
+            Entry::new("subject.read").subject(id).purpose(purpose).outcome("not_found"),
+        )?;
+        return Ok(None);
+    };
+    let grant = match check_read(policy, who.caller(), purpose, &loaded.facts(today)) {
+        Ok(g) => g,
+        Err(refusal) => {
+            let entry = Entry::new("subject.read")
+                .subject(id)
+                .purpose(purpose)
+                .outcome("refused")
+                .detail(refusal.rule.as_str());
+            audit::append(tx, keys, &actor, at, entry)?;
+            return Ok(Some(Err(refusal)));
+        }
+    };
+    let (key, identity) = open_identity(keys, &loaded.row)?;
+    let fields = granted_fields(&identity, &grant);
+    let mut entry = Entry::new("subject.read").subject(id).purpose(purpose).fields(&fields);
+    if grant.archived {
+        entry = entry.detail("archived");
+    }
+    if let Some(recipient) = &grant.disclosed_to {
+        entry = entry.detail(format!("disclosed to {recipient}"));
+        tx.insert_disclosure(&vigie_store::DisclosureRow {
+            id: new_id(),
+            at,
+            recipient: recipient.clone(),
+            subject_id: id,
+            fields: fields.join(","),
+            purpose: purpose.to_string(),
+            token_id: Some(who.token_id),
+        })?;
+    }
+    audit::append(tx, keys, &actor, at, entry)?;
+    Ok(Some(Ok(view(keys, loaded, grant, &key, identity, today)?)))
+}
+
+fn purpose_header(purpose: Option<&str>) -> Result<String> {
+    match purpose.map(str::trim) {
+        Some(p) if !p.is_empty() => Ok(p.to_string()),
+        _ => Err(AppError::MissingPurpose),
+    }
+}
+
+impl App {
+    /// Records a new client or prospect.
+    pub async fn create_subject(&self, who: &Principal, input: NewSubject) -> Result<SubjectCreated> {
+        who.require(WRITERS, "recording a subject")?;
+        let at = now();
+        let prepared = prepare(&self.keys, &input, at)?;
+        let (keys, actor) = (self.keys.clone(), who.actor());
+        let out = SubjectCreated {
+            id: prepared.row.id,
+            kind: prepared.row.kind,
+            collected_at: prepared.row.collected_at,
+            created_at: at,
+            fields: prepared.fields.iter().map(|f| f.as_str().to_string()).collect(),
+        };
+        self.store
+            .write(move |tx| {
+                tx.insert_subject(&prepared.row)?;
+                let entry = Entry::new("subject.create")
+                    .subject(prepared.row.id)
+                    .fields(prepared.fields.iter().map(|f| f.as_str()));
+                audit::append(tx, &keys, &actor, at, entry.detail(format!("kind={}", prepared.row.kind)))?;
+                Ok::<_, AppError>(())
+            })
+            .await?;
+        Ok(out)
+    }
+
+    /// Reads one subject for a purpose. A refusal is audited and returned as [`AppError::Refused`].
+    pub async fn read_subject(&self, who: &Principal, id: Id, purpose: Option<&str>) -> Result<SubjectView> {
+        let purpose = purpose_header(purpose)?;
+        let (keys, policy, who) = (self.keys.clone(), self.policy.clone(), who.clone());
+        let out = self.store.write(move |tx| read_in_tx(tx, &keys, &policy, &who, &purpose, id)).await?;
+        match out {
+            None => Err(AppError::NotFound(format!("subject {id}"))),
+            Some(Err(refusal)) => Err(AppError::Refused(refusal)),
+            Some(Ok(view)) => Ok(view),
+        }
+    }
+
+    /// Finds subjects by email or phone through the blind index, then reads each for the purpose.
+    /// Subjects the purpose may not read are left out; if every match is refused, the refusal is returned.
+    pub async fn find_subjects(
+        &self,
+        who: &Principal,
+        email: Option<&str>,
+        phone: Option<&str>,
+        purpose: Option<&str>,
+    ) -> Result<Vec<SubjectView>> {
+        let purpose = purpose_header(purpose)?;
+        let lookup = match (email, phone) {
+            (Some(e), None) => {
+                let v = normalize_field(FieldName::Email, e).map_err(|e| AppError::invalid("email", e.to_string()))?;
+                (true, self.keys.blind_index(FieldName::Email.as_str(), &v))
+            }
+            (None, Some(p)) => {
+                let v = normalize_field(FieldName::Phone, p).map_err(|e| AppError::invalid("phone", e.to_string()))?;
+                (false, self.keys.blind_index(FieldName::Phone.as_str(), &v))
+            }
+            _ => {
+                return Err(AppError::invalid("query", "give exactly one of email or phone"));
+            }
+        };
+        let (keys, policy, who) = (self.keys.clone(), self.policy.clone(), who.clone());
+        let outcomes = self
+            .store
+            .write(move |tx| {
+                let ids = if lookup.0 { tx.subjects_by_email(&lookup.1)? } else { tx.subjects_by_phone(&lookup.1)? };
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if let Some(o) = read_in_tx(tx, &keys, &policy, &who, &purpose, id)? {
+                        out.push(o);
+                    }
+                }
+                Ok::<_, AppError>(out)
+            })
+            .await?;
+        let mut views = Vec::new();
+        let mut first_refusal = None;
+        for o in outcomes {
+            match o {
+                Ok(v) => views.push(v),
+                Err(r) => {
+                    first_refusal.get_or_insert(r);
+                }
+            }
+        }
+        match first_refusal {
+            Some(r) if views.is_empty() => Err(AppError::Refused(r)),
+            _ => Ok(views),
+        }
+    }
+
+    /// Records a contract; a prospect becomes a client.
+    pub async fn add_contract(&self, who: &Principal, subject: Id, input: NewContract) -> Result<Created> {
+        who.require(WRITERS, "recording a contract")?;
+        let reference = check_text("reference", &input.reference, 200)?;
+        let start = parse_date("start", &input.start)?;
+        let end = input.end.as_deref().map(|e| parse_date("end", e)).transpose()?;
+        if end.is_some_and(|e| e < start) {
+            return Err(AppError::invalid("end", "is before start"));
+        }
+        let (keys, actor) = (self.keys.clone(), who.actor());
+        self.store
+            .write(move |tx| {
+                let at = now();
+                let row = load(tx, subject)?;
+                let key = keys.unwrap_key(&row.wrapped_key, subject.as_bytes())?;
+                let id = new_id();
+                let sealed = key.seal(&aad(subject, "contract", Some(id)), reference.as_bytes())?;
+                tx.insert_contract(&ContractRow {
+                    id,
+                    subject_id: subject,
+                    reference: sealed,
+                    start,
+                    end,
+                    created_at: at,
+                })?;
+                audit::append(
+                    tx,
+                    &keys,
+                    &actor,
+                    at,
+                    Entry::new("contract.create")
+                        .subject(subject)
+                        .fields(["reference", "start", "end"])
+                        .detail(format!("contract:{id}")),
+                )?;
+                if row.kind == SubjectKind::Prospect {
+                    tx.set_subject_kind(subject, SubjectKind::Client, at)?;
+                    audit::append(
+                        tx,
+                        &keys,
+                        &actor,
+                        at,
+                        Entry::new("subject.kind_change").subject(subject).fields(["kind"]).detail("prospect->client"),
+                    )?;
+                }
+                Ok::<_, AppError>(Created {
+                    id,
+                    subject_id: subject,
+                    subject_kind: SubjectKind::Client,
+                    created_at: at,
+                })
+            })
+            .await
+    }
+
+    /// Records an interaction, inbound or outbound.
+    pub async fn add_interaction(&self, who: &Principal, subject: Id, input: NewInteraction) -> Result<Created> {
+        who.require(WRITERS, "recording an interaction")?;
+        let at_ts = parse_timestamp("at", &input.at)?;
+        let direction: Direction = parse_token("direction", &input.direction)?;
+        let channel = check_channel(&input.channel)?;
+        let summary = input.summary.as_deref().map(|s| check_text("summary", s, 10_000)).transpose()?;
+        let (keys, actor) = (self.keys.clone(), who.actor());
+        self.store
+            .write(move |tx| {
+                let at = now();
+                let row = load(tx, subject)?;
+                let id = new_id();
+                let summary = match &summary {
+                    Some(s) => {
+                        let key = keys.unwrap_key(&row.wrapped_key, subject.as_bytes())?;
+                        Some(key.seal(&aad(subject, "interaction", Some(id)), s.as_bytes())?)
+                    }
+                    None => None,
+                };
+                let fields: &[&str] = if summary.is_some() {
+                    &["at", "direction", "channel", "summary"]
+                } else {
+                    &["at", "direction", "channel"]
+                };
+                tx.insert_interaction(&InteractionRow {
+                    id,
+                    subject_id: subject,
+                    at: at_ts,
+                    direction,
+                    channel,
+                    summary,
+                    created_at: at,
+                })?;
+                audit::append(
+                    tx,
+                    &keys,
+                    &actor,
+                    at,
+                    Entry::new("interaction.create")
+                        .subject(subject)
+                        .fields(fields)
+                        .detail(format!("interaction:{id} {direction}")),
+                )?;
+                Ok::<_, AppError>(Created { id, subject_id: subject, subject_kind: row.kind, created_at: at })
+            })
+            .await
+    }
+
+    /// Records a consent decision (grant or withdrawal) with its evidence.
+    pub async fn add_consent(&self, who: &Principal, subject: Id, input: NewConsent) -> Result<Created> {
+        who.require(WRITERS, "recording a consent")?;
+        check_purpose(&self.policy, "purpose", &input.purpose)?;
+        if !self.policy.purpose(&input.purpose).is_some_and(|p| p.bases.values().any(|b| *b == LegalBasis::Consent)) {
+            return Err(AppError::invalid(
+                "purpose",
+                format!("`{}` does not rest on consent for any subject kind", input.purpose),
+            ));
+        }
+        let evidence = check_text("evidence", &input.evidence, 2_000)?;
+        let at_ts = input.at.as_deref().map(|a| parse_timestamp("at", a)).transpose()?;
+        let (keys, actor, purpose, granted) = (self.keys.clone(), who.actor(), input.purpose, input.granted);
+        self.store
+            .write(move |tx| {
+                let at = now();
+                let row = load(tx, subject)?;
+                let key = keys.unwrap_key(&row.wrapped_key, subject.as_bytes())?;
+                let id = new_id();
+                let sealed = key.seal(&aad(subject, "consent", Some(id)), evidence.as_bytes())?;
+                tx.insert_consent(&ConsentRow {
+                    id,
+                    subject_id: subject,
+                    purpose: purpose.clone(),
+                    granted,
+                    at: at_ts.unwrap_or(at),
+                    evidence: sealed,
+                })?;
+                let action = if granted { "consent.grant" } else { "consent.withdraw" };
+                audit::append(
+                    tx,
+                    &keys,
+                    &actor,
+                    at,
+                    Entry::new(action)
+                        .subject(subject)
+                        .purpose(&purpose)
+                        .fields(["granted", "evidence"])
+                        .detail(format!("consent:{id}")),
+                )?;
+                Ok::<_, AppError>(Created { id, subject_id: subject, subject_kind: row.kind, created_at: at })
+            })
+            .await
+    }
+
+    /// Records an objection to a purpose, effective at once.
+    pub async fn add_objection(&self, who: &Principal, subject: Id, input: NewObjection) -> Result<Created> {
+        who.require(WRITERS, "recording an objection")?;
+        check_purpose(&self.policy, "purpose", &input.purpose)?;
+        let at_ts = input.at.as_deref().map(|a| parse_timestamp("at", a)).transpose()?;
+        let (keys, actor, purpose) = (self.keys.clone(), who.actor(), input.purpose);
+        self.store
+            .write(move |tx| {
+                let at = now();
+                let row = load(tx, subject)?;
+                let id = new_id();
+                let fresh = tx.insert_objection(&ObjectionRow {
+                    id,
+                    subject_id: subject,
+                    purpose: purpose.clone(),
+                    at: at_ts.unwrap_or(at),
+                })?;
+                let detail = if fresh { format!("objection:{id}") } else { "already recorded".to_string() };
+                audit::append(
+                    tx,
+                    &keys,
+                    &actor,
+                    at,
+                    Entry::new("objection.create").subject(subject).purpose(&purpose).detail(detail),
+                )?;
+                Ok::<_, AppError>(Created { id, subject_id: subject, subject_kind: row.kind, created_at: at })
+            })
+            .await
+    }
+}

@@ -1,0 +1,252 @@
+//! `vigie`: the server and the administration commands (SPEC 5.1).
+//!
+//! Settings come from flags, then `VIGIE_*` environment variables, then
+//! defaults (data directory `./vigie-data`, listen `127.0.0.1:8080`, SQLite in
+//! the data directory; `VIGIE_DATABASE_URL=postgres://…` selects PostgreSQL).
+
+mod bench;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use vigie_app::{App, Settings};
+
+#[derive(Parser)]
+#[command(name = "vigie", version, about = "GDPR-native system of record for client and prospect data")]
+struct Cli {
+    /// The data directory: SQLite database, master key.
+    #[arg(long, global = true, env = "VIGIE_DATA_DIR", default_value = "./vigie-data")]
+    data_dir: PathBuf,
+    /// postgres://… to use PostgreSQL instead of SQLite in the data directory.
+    #[arg(long, global = true, env = "VIGIE_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// The master key file (default: master.key in the data directory).
+    #[arg(long, global = true, env = "VIGIE_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+    /// A policy file (default: the built-in MSI policy).
+    #[arg(long, global = true, env = "VIGIE_POLICY_FILE")]
+    policy: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the server; initialises a fresh data directory and prints the first admin token once.
+    Serve {
+        #[arg(long, env = "VIGIE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Initialises the data directory (master key, database) and prints the first admin token once.
+    Init,
+    /// Policy files.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Imports subjects from a CSV file (all or nothing unless --skip-invalid).
+    Import {
+        file: PathBuf,
+        /// Imports the valid rows and reports the others.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Writes deterministic French-looking test identities as CSV.
+    Generate {
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Benchmarks, each printed beside the raw cost of the same work in the store.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Checks a policy file and reports every problem with its line.
+    Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Creates a token and prints it alone on one line.
+    Create {
+        #[arg(long)]
+        role: String,
+        /// For the recipient role: the policy recipient id.
+        #[arg(long)]
+        recipient: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verifies the hash chain; exits non-zero and names the entry on any alteration.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VIGIE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("vigie: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn settings(cli: &Cli) -> Settings {
+    Settings {
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone().filter(|u| !u.is_empty()),
+        master_key_file: cli.master_key_file.clone(),
+        policy_file: cli.policy.clone(),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = settings(&cli);
+    match cli.command {
+        Command::Serve { listen } => {
+            let app = App::open(&settings)?;
+            if let Ok((_, warnings)) = vigie_app::load_policy(&settings) {
+                for w in warnings {
+                    tracing::warn!(line = w.line, "policy: {}", w.message);
+                }
+            }
+            let rt = runtime()?;
+            rt.block_on(async move {
+                if let Some(token) = app.bootstrap_admin().await? {
+                    println!("vigie: first admin token (shown once): {token}");
+                }
+                let listener = tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {listen}"))?;
+                println!("vigie: listening on http://{}", listener.local_addr()?);
+                vigie_web::serve(app, listener).await.context("server failed")
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Init => {
+            let app = App::open(&settings)?;
+            let rt = runtime()?;
+            match rt.block_on(app.bootstrap_admin())? {
+                Some(token) => println!("{token}"),
+                None => eprintln!("vigie: {} is already initialised", settings.data_dir.display()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy { command: PolicyCommand::Check { file } } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let checked = vigie_domain::Policy::from_toml(&text);
+            for d in &checked.diagnostics {
+                println!("{}:{d}", file.display());
+            }
+            let errors = checked.errors().count();
+            let warnings = checked.warnings().count();
+            if errors > 0 {
+                println!("{}: {errors} error(s), {warnings} warning(s): the policy is invalid", file.display());
+                Ok(ExitCode::FAILURE)
+            } else {
+                println!("{}: valid, {warnings} warning(s)", file.display());
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+        Command::Import { file, skip_invalid } => {
+            let app = App::open(&settings)?;
+            let started = std::time::Instant::now();
+            let report = app.import_csv(&file, skip_invalid)?;
+            for e in &report.errors {
+                eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+            }
+            if report.rejected as usize > report.errors.len() {
+                eprintln!("… and {} more bad rows", report.rejected as usize - report.errors.len());
+            }
+            if report.rejected > 0 && !skip_invalid {
+                eprintln!(
+                    "vigie: {} bad row(s): nothing was imported (use --skip-invalid to import the valid rows)",
+                    report.rejected
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            println!(
+                "imported {} subject(s), rejected {} row(s), in {:.2} s",
+                report.imported,
+                report.rejected,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { command: TokenCommand::Create { role, recipient } } => {
+            let app = App::open(&settings)?;
+            let (_, token) = app.create_token_blocking(&role, recipient.as_deref())?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let app = App::open(&settings)?;
+            let v = runtime()?.block_on(app.verify_audit())?;
+            if v.valid {
+                println!("audit trail valid: {} entries", v.entries);
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("audit trail INVALID after {} valid entries: {}", v.entries, v.problem.unwrap_or_default());
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Generate { count, seed, out } => {
+            use std::io::Write;
+            let mut w: Box<dyn Write> = match out {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(&p).with_context(|| format!("cannot create {}", p.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let mut g = vigie_app::generate::Generator::new(seed);
+            writeln!(w, "{}", vigie_app::generate::Generator::CSV_HEADER)?;
+            for _ in 0..count {
+                writeln!(w, "{}", vigie_app::generate::Generator::csv_row(&g.person()))?;
+            }
+            w.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { command } => {
+            if settings.database_url.is_some() && !settings.is_postgres() {
+                bail!("VIGIE_DATABASE_URL must start with postgres://");
+            }
+            bench::run(command, &settings)
+        }
+    }
+}

@@ -1,0 +1,724 @@
+//! PostgreSQL behind the [`vigie_store`] seam: the server backend.
+//!
+//! SQLite is the default: one file, nothing to run. This crate exists for the
+//! deployments it does not fit: several Vigie instances sharing one database,
+//! or an organisation whose databases are already operated in PostgreSQL
+//! (backups, replication, point-in-time recovery, access control). The
+//! schema is the SQLite one in native types (uuid, timestamptz, date, bytea,
+//! boolean), with the same tables and columns (a test compares them), applied
+//! by numbered migrations under an advisory lock so that instances starting
+//! together do not race.
+//!
+//! Each worker thread owns one synchronous [`postgres::Client`]: the store's
+//! threads are plain OS threads, so no async runtime is involved. Writes run
+//! in `READ COMMITTED` transactions, and several writer threads (and
+//! instances) write at once; the audit chain stays linear because extending
+//! it locks its head row (`SELECT ... FOR UPDATE`) until commit. Reads run in
+//! `REPEATABLE READ READ ONLY` transactions: one snapshot per job, writes
+//! refused. Bulk imports go through binary `COPY`. Statements are prepared
+//! once per connection.
+//!
+//! Errors carry the SQLSTATE and the server's primary message only, never
+//! its DETAIL, which quotes key values (possibly personal data).
+
+use chrono::{DateTime, Utc};
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::error::SqlState;
+use postgres::types::{FromSql, ToSql, Type};
+use postgres::{Client, Config, NoTls, Row, Statement};
+use std::collections::HashMap;
+use std::time::Duration;
+use vigie_domain::SubjectKind;
+use vigie_store::{
+    AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, GroupCount, Id, InteractionRow,
+    ObjectionRow, Result, StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
+};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+/// The advisory lock that serialises migrations across instances ("Vigie", 1).
+const MIGRATION_LOCK: i64 = 0x5669_6769_6500_0001;
+
+/// Maps a driver error to a store error, keeping values out of the message:
+/// a server error contributes its SQLSTATE, constraint name and primary
+/// message, never its DETAIL (`Key (email_bi)=(...) already exists`).
+fn err(e: postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION => {
+            StoreError::Conflict(db.constraint().map_or_else(|| db.message().to_string(), str::to_string))
+        }
+        Some(db) => StoreError::Backend(format!("{} (SQLSTATE {})", db.message(), db.code().code())),
+        None => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// Runs `f` on a fresh thread and waits for it.
+///
+/// The synchronous client drives a small runtime of its own, and tokio panics
+/// when a runtime is started, blocked on or dropped on a thread that is
+/// already inside one (an async `main`, a `#[tokio::test]`). Connections are
+/// opened here, so that `Postgres::open` and `Store::start` may be called from
+/// async code; the clients are then used and dropped on the store's own threads.
+fn off_runtime<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    std::thread::scope(|s| s.spawn(f).join())
+        .unwrap_or_else(|_| Err(StoreError::Backend("a database connection thread panicked".into())))
+}
+
+/// Parses a connection string (URL or `key=value` form) and fills in defaults.
+fn config(url: &str) -> Result<Config> {
+    let mut config: Config = url.parse().map_err(err)?;
+    if config.get_application_name().is_none() {
+        config.application_name("vigie");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    // Notices (e.g. "relation already exists, skipping") are routine; keep them
+    // out of the logs' default levels, and their DETAIL out entirely.
+    config.notice_callback(|n| tracing::debug!(code = n.code().code(), "postgres notice: {}", n.message()));
+    Ok(config)
+}
+
+/// A PostgreSQL database.
+pub struct Postgres {
+    config: Config,
+}
+
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Config's own Debug redacts the password.
+        f.debug_struct("Postgres").field("config", &self.config).finish()
+    }
+}
+
+impl Postgres {
+    /// Connects (without TLS) and applies pending migrations.
+    ///
+    /// `url` is a libpq-style connection string: a URL such as
+    /// `postgres://vigie@db.internal:5432/vigie`, or `host=... dbname=...`.
+    pub fn open(url: &str) -> Result<Postgres> {
+        let db = Postgres { config: config(url)? };
+        off_runtime(|| {
+            let mut client = db.client()?;
+            migrate(&mut client)
+        })?;
+        Ok(db)
+    }
+
+    fn client(&self) -> Result<Client> {
+        self.config.connect(NoTls).map_err(err)
+    }
+
+    /// A raw client on the database, for the benchmark's baseline and tests.
+    ///
+    /// Use and drop it outside any async runtime (a plain thread, or
+    /// `spawn_blocking`): the synchronous client runs its own.
+    pub fn raw_client(&self) -> Result<Client> {
+        off_runtime(|| self.client())
+    }
+}
+
+/// Applies pending migrations in one transaction, holding an advisory lock so
+/// that instances starting together apply each migration once.
+fn migrate(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction().map_err(err)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(err)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint PRIMARY KEY, applied_at timestamptz NOT NULL)",
+    )
+    .map_err(err)?;
+    for (version, sql) in MIGRATIONS {
+        let done: bool = tx
+            .query_one("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)", &[version])
+            .and_then(|r| r.try_get(0))
+            .map_err(err)?;
+        if !done {
+            tx.batch_execute(sql).map_err(err)?;
+            tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())", &[version])
+                .map_err(err)?;
+            tracing::info!(version, "applied PostgreSQL migration");
+        }
+    }
+    tx.commit().map_err(err)
+}
+
+impl Backend for Postgres {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn connect(&self, _write: bool) -> Result<Box<dyn Connection>> {
+        let client = off_runtime(|| self.client())?;
+        Ok(Box::new(PgConn { client, statements: HashMap::new(), in_tx: false }))
+    }
+
+    fn workers(&self) -> WorkerConfig {
+        // Every audited write takes the audit head's row lock until commit, so
+        // writers serialise on it anyway: one writer thread per instance, with
+        // large group commits, avoids lock waits and deadlocks between batches.
+        WorkerConfig { writers: 1, readers: 4, max_batch: 256 }
+    }
+}
+
+/// One connection, owned by one worker thread.
+struct PgConn {
+    client: Client,
+    /// Statements prepared on this connection, by their SQL.
+    statements: HashMap<&'static str, Statement>,
+    /// Whether `begin` opened a transaction not yet ended.
+    in_tx: bool,
+}
+
+impl Connection for PgConn {
+    fn begin(&mut self, write: bool) -> Result<()> {
+        // A transaction left open would silently absorb this one.
+        self.rollback()?;
+        self.client
+            .batch_execute(if write { "BEGIN" } else { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" })
+            .map_err(err)?;
+        self.in_tx = true;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        // On failure the transaction stays marked open: the caller's rollback
+        // then costs one harmless round trip.
+        self.client.batch_execute("COMMIT").map_err(err)?;
+        self.in_tx = false;
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        if !self.in_tx {
+            return Ok(());
+        }
+        self.in_tx = false;
+        self.client.batch_execute("ROLLBACK").map_err(err)
+    }
+
+    fn savepoint(&mut self) -> Result<()> {
+        self.client.batch_execute("SAVEPOINT job").map_err(err)
+    }
+
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        self.client.batch_execute("ROLLBACK TO SAVEPOINT job").map_err(err)
+    }
+
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.client.batch_execute("RELEASE SAVEPOINT job").map_err(err)
+    }
+
+    fn tx(&mut self) -> &mut dyn Tx {
+        self
+    }
+}
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+impl PgConn {
+    /// The statement for `sql`, prepared on first use.
+    fn prepared(&mut self, sql: &'static str) -> Result<Statement> {
+        if let Some(st) = self.statements.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(sql).map_err(err)?;
+        self.statements.insert(sql, st.clone());
+        Ok(st)
+    }
+
+    fn execute(&mut self, sql: &'static str, params: Params<'_>) -> Result<u64> {
+        let st = self.prepared(sql)?;
+        self.client.execute(&st, params).map_err(err)
+    }
+
+    fn query(&mut self, sql: &'static str, params: Params<'_>) -> Result<Vec<Row>> {
+        let st = self.prepared(sql)?;
+        self.client.query(&st, params).map_err(err)
+    }
+
+    fn query_one(&mut self, sql: &'static str, params: Params<'_>) -> Result<Row> {
+        let st = self.prepared(sql)?;
+        self.client.query_one(&st, params).map_err(err)
+    }
+
+    fn query_opt(&mut self, sql: &'static str, params: Params<'_>) -> Result<Option<Row>> {
+        let st = self.prepared(sql)?;
+        self.client.query_opt(&st, params).map_err(err)
+    }
+
+    /// Runs a query and maps each row.
+    fn rows<T>(&mut self, sql: &'static str, params: Params<'_>, f: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
+        self.query(sql, params)?.iter().map(f).collect()
+    }
+
+    fn ids(&mut self, sql: &'static str, key: &[u8]) -> Result<Vec<Id>> {
+        self.rows(sql, &[&key], |r| get(r, 0))
+    }
+
+    fn count(&mut self, sql: &'static str) -> Result<i64> {
+        get(&self.query_one(sql, &[])?, 0)
+    }
+
+    fn head(&mut self, sql: &'static str) -> Result<(i64, Vec<u8>)> {
+        let r = self.query_one(sql, &[])?;
+        Ok((get(&r, 0)?, get(&r, 1)?))
+    }
+}
+
+fn get<'a, T: FromSql<'a>>(r: &'a Row, i: usize) -> Result<T> {
+    r.try_get(i).map_err(err)
+}
+
+/// Parses a closed-set text column (kind, direction) back into its enum.
+fn token<T: std::str::FromStr>(r: &Row, i: usize, column: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    get::<&str>(r, i)?.parse().map_err(|e| StoreError::Backend(format!("{column}: {e}")))
+}
+
+fn subject_row(r: &Row) -> Result<SubjectRow> {
+    Ok(SubjectRow {
+        id: get(r, 0)?,
+        kind: token(r, 1, "subjects.kind")?,
+        collected_at: get(r, 2)?,
+        created_at: get(r, 3)?,
+        updated_at: get(r, 4)?,
+        email_bi: get(r, 5)?,
+        phone_bi: get(r, 6)?,
+        identity: get(r, 7)?,
+        wrapped_key: get(r, 8)?,
+    })
+}
+
+fn contract_row(r: &Row) -> Result<ContractRow> {
+    Ok(ContractRow {
+        id: get(r, 0)?,
+        subject_id: get(r, 1)?,
+        reference: get(r, 2)?,
+        start: get(r, 3)?,
+        end: get(r, 4)?,
+        created_at: get(r, 5)?,
+    })
+}
+
+fn interaction_row(r: &Row) -> Result<InteractionRow> {
+    Ok(InteractionRow {
+        id: get(r, 0)?,
+        subject_id: get(r, 1)?,
+        at: get(r, 2)?,
+        direction: token(r, 3, "interactions.direction")?,
+        channel: get(r, 4)?,
+        summary: get(r, 5)?,
+        created_at: get(r, 6)?,
+    })
+}
+
+fn consent_row(r: &Row) -> Result<ConsentRow> {
+    Ok(ConsentRow {
+        id: get(r, 0)?,
+        subject_id: get(r, 1)?,
+        purpose: get(r, 2)?,
+        granted: get(r, 3)?,
+        at: get(r, 4)?,
+        evidence: get(r, 5)?,
+    })
+}
+
+fn objection_row(r: &Row) -> Result<ObjectionRow> {
+    Ok(ObjectionRow { id: get(r, 0)?, subject_id: get(r, 1)?, purpose: get(r, 2)?, at: get(r, 3)? })
+}
+
+fn token_row(r: &Row) -> Result<TokenRow> {
+    Ok(TokenRow {
+        id: get(r, 0)?,
+        hash: get(r, 1)?,
+        role: get(r, 2)?,
+        recipient: get(r, 3)?,
+        created_at: get(r, 4)?,
+        revoked_at: get(r, 5)?,
+    })
+}
+
+fn audit_row(r: &Row) -> Result<AuditRow> {
+    Ok(AuditRow {
+        seq: get(r, 0)?,
+        at: get(r, 1)?,
+        actor: get(r, 2)?,
+        action: get(r, 3)?,
+        subject_id: get(r, 4)?,
+        purpose: get(r, 5)?,
+        fields: get(r, 6)?,
+        outcome: get(r, 7)?,
+        detail: get(r, 8)?,
+        hash: get(r, 9)?,
+    })
+}
+
+fn disclosure_row(r: &Row) -> Result<DisclosureRow> {
+    Ok(DisclosureRow {
+        id: get(r, 0)?,
+        at: get(r, 1)?,
+        recipient: get(r, 2)?,
+        subject_id: get(r, 3)?,
+        fields: get(r, 4)?,
+        purpose: get(r, 5)?,
+        token_id: get(r, 6)?,
+    })
+}
+
+const COPY_SUBJECTS: &str = "COPY subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity) \
+                             FROM STDIN (FORMAT binary)";
+const COPY_SUBJECT_TYPES: &[Type] = &[
+    Type::UUID,
+    Type::TEXT,
+    Type::TIMESTAMPTZ,
+    Type::TIMESTAMPTZ,
+    Type::TIMESTAMPTZ,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::BYTEA,
+];
+const COPY_KEYS: &str = "COPY subject_keys (subject_id, wrapped) FROM STDIN (FORMAT binary)";
+const COPY_KEY_TYPES: &[Type] = &[Type::UUID, Type::BYTEA];
+
+impl Tx for PgConn {
+    fn insert_subject(&mut self, s: &SubjectRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &s.id,
+                &s.kind.as_str(),
+                &s.collected_at,
+                &s.created_at,
+                &s.updated_at,
+                &s.email_bi,
+                &s.phone_bi,
+                &s.identity,
+            ],
+        )?;
+        self.execute("INSERT INTO subject_keys (subject_id, wrapped) VALUES ($1, $2)", &[&s.id, &s.wrapped_key])?;
+        Ok(())
+    }
+
+    fn insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // Binary COPY inside the open transaction: if a row is refused, the
+        // statement fails and the job's savepoint takes the rest back with it.
+        let st = self.prepared(COPY_SUBJECTS)?;
+        let mut subjects = BinaryCopyInWriter::new(self.client.copy_in(&st).map_err(err)?, COPY_SUBJECT_TYPES);
+        for s in rows {
+            subjects
+                .write(&[
+                    &s.id,
+                    &s.kind.as_str(),
+                    &s.collected_at,
+                    &s.created_at,
+                    &s.updated_at,
+                    &s.email_bi,
+                    &s.phone_bi,
+                    &s.identity,
+                ])
+                .map_err(err)?;
+        }
+        subjects.finish().map_err(err)?;
+        let st = self.prepared(COPY_KEYS)?;
+        let mut keys = BinaryCopyInWriter::new(self.client.copy_in(&st).map_err(err)?, COPY_KEY_TYPES);
+        for s in rows {
+            keys.write(&[&s.id, &s.wrapped_key]).map_err(err)?;
+        }
+        keys.finish().map_err(err)?;
+        Ok(())
+    }
+
+    fn subject(&mut self, id: Id) -> Result<Option<SubjectRow>> {
+        self.query_opt(
+            "SELECT s.id, s.kind, s.collected_at, s.created_at, s.updated_at, s.email_bi, s.phone_bi, s.identity, k.wrapped
+             FROM subjects s JOIN subject_keys k ON k.subject_id = s.id WHERE s.id = $1",
+            &[&id],
+        )?
+        .as_ref()
+        .map(subject_row)
+        .transpose()
+    }
+
+    fn subjects_by_email(&mut self, email_bi: &[u8]) -> Result<Vec<Id>> {
+        self.ids("SELECT id FROM subjects WHERE email_bi = $1 ORDER BY id", email_bi)
+    }
+
+    fn subjects_by_phone(&mut self, phone_bi: &[u8]) -> Result<Vec<Id>> {
+        self.ids("SELECT id FROM subjects WHERE phone_bi = $1 ORDER BY id", phone_bi)
+    }
+
+    fn set_subject_kind(&mut self, id: Id, kind: SubjectKind, at: DateTime<Utc>) -> Result<()> {
+        let n =
+            self.execute("UPDATE subjects SET kind = $2, updated_at = $3 WHERE id = $1", &[&id, &kind.as_str(), &at])?;
+        if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
+    }
+
+    fn count_subjects(&mut self) -> Result<i64> {
+        self.count("SELECT count(*) FROM subjects")
+    }
+
+    fn count_subjects_by(&mut self, group: StatGroup) -> Result<Vec<GroupCount>> {
+        let sql = match group {
+            StatGroup::Kind => "SELECT kind, count(*) FROM subjects GROUP BY 1 ORDER BY 1",
+            StatGroup::CollectedYear => {
+                "SELECT to_char(collected_at AT TIME ZONE 'UTC', 'YYYY'), count(*) FROM subjects GROUP BY 1 ORDER BY 1"
+            }
+        };
+        self.rows(sql, &[], |r| Ok(GroupCount { group: get(r, 0)?, count: get(r, 1)? }))
+    }
+
+    fn insert_contract(&mut self, c: &ContractRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO contracts (id, subject_id, reference, start_date, end_date, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&c.id, &c.subject_id, &c.reference, &c.start, &c.end, &c.created_at],
+        )?;
+        Ok(())
+    }
+
+    fn contracts(&mut self, subject: Id) -> Result<Vec<ContractRow>> {
+        self.rows(
+            "SELECT id, subject_id, reference, start_date, end_date, created_at FROM contracts
+             WHERE subject_id = $1 ORDER BY start_date, id",
+            &[&subject],
+            contract_row,
+        )
+    }
+
+    fn insert_interaction(&mut self, i: &InteractionRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO interactions (id, subject_id, at, direction, channel, summary, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&i.id, &i.subject_id, &i.at, &i.direction.as_str(), &i.channel, &i.summary, &i.created_at],
+        )?;
+        Ok(())
+    }
+
+    fn interactions(&mut self, subject: Id) -> Result<Vec<InteractionRow>> {
+        self.rows(
+            "SELECT id, subject_id, at, direction, channel, summary, created_at FROM interactions
+             WHERE subject_id = $1 ORDER BY at, id",
+            &[&subject],
+            interaction_row,
+        )
+    }
+
+    fn insert_consent(&mut self, c: &ConsentRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO consents (id, subject_id, purpose, granted, at, evidence) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&c.id, &c.subject_id, &c.purpose, &c.granted, &c.at, &c.evidence],
+        )?;
+        Ok(())
+    }
+
+    fn consents(&mut self, subject: Id) -> Result<Vec<ConsentRow>> {
+        self.rows(
+            "SELECT id, subject_id, purpose, granted, at, evidence FROM consents WHERE subject_id = $1 ORDER BY at, id",
+            &[&subject],
+            consent_row,
+        )
+    }
+
+    fn insert_objection(&mut self, o: &ObjectionRow) -> Result<bool> {
+        let n = self.execute(
+            "INSERT INTO objections (id, subject_id, purpose, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            &[&o.id, &o.subject_id, &o.purpose, &o.at],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn objections(&mut self, subject: Id) -> Result<Vec<ObjectionRow>> {
+        self.rows(
+            "SELECT id, subject_id, purpose, at FROM objections WHERE subject_id = $1 ORDER BY at, id",
+            &[&subject],
+            objection_row,
+        )
+    }
+
+    fn insert_token(&mut self, t: &TokenRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO tokens (id, hash, role, recipient, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&t.id, &t.hash, &t.role, &t.recipient, &t.created_at, &t.revoked_at],
+        )?;
+        Ok(())
+    }
+
+    fn token_by_hash(&mut self, hash: &[u8]) -> Result<Option<TokenRow>> {
+        self.query_opt(
+            "SELECT id, hash, role, recipient, created_at, revoked_at FROM tokens WHERE hash = $1",
+            &[&hash],
+        )?
+        .as_ref()
+        .map(token_row)
+        .transpose()
+    }
+
+    fn count_tokens(&mut self) -> Result<i64> {
+        self.count("SELECT count(*) FROM tokens")
+    }
+
+    fn audit_head(&mut self) -> Result<(i64, Vec<u8>)> {
+        // Several writer threads and instances extend one chain: the row lock,
+        // held until commit, makes them take turns. In READ COMMITTED a waiter
+        // reads the head its predecessor committed.
+        self.head("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+    }
+
+    fn append_audit(&mut self, e: &AuditRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[&e.seq, &e.at, &e.actor, &e.action, &e.subject_id, &e.purpose, &e.fields, &e.outcome, &e.detail, &e.hash],
+        )?;
+        self.execute("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", &[&e.seq, &e.hash])?;
+        Ok(())
+    }
+
+    fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        self.rows(
+            "SELECT seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash FROM audit
+             WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&after, &limit],
+            audit_row,
+        )
+    }
+
+    fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)> {
+        self.head("SELECT seq, hash FROM audit_head WHERE id = 1")
+    }
+
+    fn insert_disclosure(&mut self, d: &DisclosureRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO disclosures (id, at, recipient, subject_id, fields, purpose, token_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&d.id, &d.at, &d.recipient, &d.subject_id, &d.fields, &d.purpose, &d.token_id],
+        )?;
+        Ok(())
+    }
+
+    fn disclosures_for_subject(&mut self, subject: Id) -> Result<Vec<DisclosureRow>> {
+        self.rows(
+            "SELECT id, at, recipient, subject_id, fields, purpose, token_id FROM disclosures WHERE subject_id = $1 ORDER BY at, id",
+            &[&subject],
+            disclosure_row,
+        )
+    }
+
+    fn meta(&mut self, key: &str) -> Result<Option<String>> {
+        self.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?.map(|r| get(&r, 0)).transpose()
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+}
+
+/// Throwaway databases for tests (this crate's and the HTTP tests of other
+/// crates): a fresh database on a server, dropped when its guard is.
+pub mod testing {
+    use super::{Result, StoreError, config, err, off_runtime};
+
+    /// Drops the database it names when it is dropped (`WITH (FORCE)`, so
+    /// connections still open, e.g. a store's threads, do not prevent it).
+    pub struct DropGuard {
+        server_url: String,
+        name: String,
+        url: String,
+    }
+
+    impl DropGuard {
+        /// The database's name.
+        pub fn name(&self) -> &str {
+            &self.name
+        }
+
+        /// A connection string for the database.
+        pub fn url(&self) -> &str {
+            &self.url
+        }
+    }
+
+    impl std::fmt::Debug for DropGuard {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            // The URLs may hold a password.
+            f.debug_struct("DropGuard").field("name", &self.name).finish_non_exhaustive()
+        }
+    }
+
+    impl Drop for DropGuard {
+        fn drop(&mut self) {
+            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            if let Err(e) = run_on_server(&self.server_url, &sql) {
+                eprintln!("warning: could not drop test database {}: {e}", self.name);
+            }
+        }
+    }
+
+    fn run_on_server(server_url: &str, sql: &str) -> Result<()> {
+        let config = config(server_url)?;
+        off_runtime(|| {
+            let mut client = config.connect(postgres::NoTls).map_err(err)?;
+            client.batch_execute(sql).map_err(err)
+        })
+    }
+
+    /// Creates a database with a fresh name (`vigie_test_<hex>`) on the server
+    /// `server_url` points to (any database there will do to connect), and
+    /// returns a connection string for it and the guard that drops it.
+    /// Usable from async code.
+    pub fn fresh_database(server_url: &str) -> Result<(String, DropGuard)> {
+        let name = format!("vigie_test_{}", vigie_store::new_id().simple());
+        let url = with_database(server_url, &name)?;
+        run_on_server(server_url, &format!("CREATE DATABASE {name}"))?;
+        let guard = DropGuard { server_url: server_url.to_string(), name, url: url.clone() };
+        Ok((url, guard))
+    }
+
+    /// `url` with its database replaced by `dbname`: the path of a URL
+    /// (keeping its query), or a `dbname=` appended to a `key=value` string.
+    pub fn with_database(url: &str, dbname: &str) -> Result<String> {
+        let replaced = match url.split_once("://") {
+            Some((scheme, rest)) => {
+                let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+                let (authority, tail) = rest.split_at(authority_end);
+                let query = tail.find(['?', '#']).map_or("", |i| &tail[i..]);
+                format!("{scheme}://{authority}/{dbname}{query}")
+            }
+            None => format!("{url} dbname={dbname}"),
+        };
+        // A `dbname` in the query string would win over the path: check.
+        match config(&replaced)?.get_dbname() {
+            Some(got) if got == dbname => Ok(replaced),
+            _ => Err(StoreError::Backend("cannot point the connection string at another database".into())),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::with_database;
+
+        #[test]
+        fn the_database_of_a_connection_string_is_replaced() -> vigie_store::Result<()> {
+            let cases = [
+                ("postgres://postgres@127.0.0.1:5432/test", "postgres://postgres@127.0.0.1:5432/x"),
+                ("postgresql://u:p@h/test?sslmode=disable", "postgresql://u:p@h/x?sslmode=disable"),
+                ("postgres://h:5433", "postgres://h:5433/x"),
+                ("postgres:///test?host=/run/postgresql", "postgres:///x?host=/run/postgresql"),
+                ("host=/run/postgresql user=vigie dbname=test", "host=/run/postgresql user=vigie dbname=test dbname=x"),
+            ];
+            for (url, expected) in cases {
+                assert_eq!(with_database(url, "x")?, expected);
+            }
+            assert!(with_database("postgres://h/test?dbname=other", "x").is_err());
+            Ok(())
+        }
+    }
+}

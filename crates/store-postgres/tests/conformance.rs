@@ -1,0 +1,257 @@
+//! The store conformance suite, and PostgreSQL-specific checks, each on a
+//! fresh database.
+//!
+//! They need a server: set `VIGIE_TEST_DATABASE_URL` (for example
+//! `postgres://postgres@127.0.0.1:5432/test`). Each test creates its own
+//! database there and drops it afterwards. Without the variable the tests
+//! pass with a note on stderr, except in CI (`CI` set), where they fail.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use vigie_domain::SubjectKind;
+use vigie_store::{AuditRow, ContractRow, Store, StoreError, SubjectRow, TokenRow, new_id, now};
+use vigie_store_postgres::Postgres;
+use vigie_store_postgres::testing::fresh_database;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// The server to create test databases on, if one is configured.
+fn server_url() -> Option<String> {
+    match std::env::var("VIGIE_TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            assert!(std::env::var_os("CI").is_none(), "VIGIE_TEST_DATABASE_URL must be set in CI");
+            eprintln!("note: VIGIE_TEST_DATABASE_URL is not set; PostgreSQL tests skipped");
+            None
+        }
+    }
+}
+
+fn subject(i: usize) -> SubjectRow {
+    let at = now();
+    SubjectRow {
+        id: new_id(),
+        kind: if i.is_multiple_of(3) { SubjectKind::Client } else { SubjectKind::Prospect },
+        collected_at: at,
+        created_at: at,
+        updated_at: at,
+        email_bi: i.is_multiple_of(2).then(|| new_id().as_bytes().to_vec()),
+        phone_bi: i.is_multiple_of(5).then(|| new_id().as_bytes().to_vec()),
+        identity: vec![i as u8; 40],
+        wrapped_key: vec![9; 60],
+    }
+}
+
+#[test]
+fn postgres_passes_the_conformance_suite() -> TestResult {
+    let Some(server) = server_url() else {
+        return Ok(());
+    };
+    let (url, _guard) = fresh_database(&server)?;
+    let store = Store::start(Arc::new(Postgres::open(&url)?))?;
+    let failures = vigie_store::conformance::run(&store);
+    drop(store);
+    assert!(failures.is_empty(), "{failures:#?}");
+    Ok(())
+}
+
+#[test]
+fn opening_again_or_at_once_applies_each_migration_once() -> TestResult {
+    let Some(server) = server_url() else {
+        return Ok(());
+    };
+    let (url, _guard) = fresh_database(&server)?;
+    // Four instances starting together: the advisory lock lets one migrate.
+    let opened: Vec<bool> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4).map(|_| s.spawn(|| Postgres::open(&url).is_ok())).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(false)).collect()
+    });
+    assert_eq!(opened, vec![true; 4]);
+    drop(Postgres::open(&url)?);
+    let db = Postgres::open(&url)?;
+    let mut client = db.raw_client()?;
+    let n: i64 = client.query_one("SELECT count(*) FROM schema_migrations", &[])?.try_get(0)?;
+    assert_eq!(n, 1);
+    let head = client.query_one("SELECT seq, hash FROM audit_head", &[])?;
+    assert_eq!((head.try_get::<_, i64>(0)?, head.try_get::<_, Vec<u8>>(1)?), (0, vec![0; 32]));
+    Ok(())
+}
+
+#[test]
+fn the_schema_has_the_tables_columns_and_indexes_of_the_sqlite_schema() -> TestResult {
+    let Some(server) = server_url() else {
+        return Ok(());
+    };
+    let (url, _guard) = fresh_database(&server)?;
+    let mut pg = Postgres::open(&url)?.raw_client()?;
+    let pg_columns = pg
+        .query(
+            "SELECT table_name::text, column_name::text, is_nullable = 'YES' FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name <> 'schema_migrations'",
+            &[],
+        )?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect::<Result<BTreeSet<(String, String, bool)>, postgres::Error>>()?;
+    // Indexes created by name, not those behind a key or unique constraint.
+    let pg_indexes = pg
+        .query(
+            "SELECT c.relname::text FROM pg_index x
+             JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)",
+            &[],
+        )?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<BTreeSet<String>, _>>()?;
+
+    let dir = std::env::temp_dir().join(format!("vigie-parity-{}-{}", std::process::id(), new_id()));
+    std::fs::create_dir_all(&dir)?;
+    let sqlite = vigie_store_sqlite::Sqlite::open(&dir.join("vigie.db"))?.raw_connection()?;
+    // A primary key column is NOT NULL in PostgreSQL whatever it says.
+    let sqlite_columns = sqlite
+        .prepare(
+            "SELECT m.name, p.name, NOT (p.\"notnull\" OR p.pk > 0) FROM sqlite_master m JOIN pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'schema_migrations'",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<BTreeSet<(String, String, bool)>>>()?;
+    let sqlite_indexes = sqlite
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<BTreeSet<String>>>()?;
+    drop(sqlite);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let names = |cols: &BTreeSet<(String, String, bool)>| {
+        cols.iter().map(|(t, c, _)| (t.clone(), c.clone())).collect::<BTreeSet<_>>()
+    };
+    assert!(!sqlite_columns.is_empty());
+    assert_eq!(names(&pg_columns), names(&sqlite_columns), "tables and columns");
+    assert_eq!(pg_columns, sqlite_columns, "nullability");
+    assert_eq!(pg_indexes, sqlite_indexes, "indexes");
+    Ok(())
+}
+
+#[test]
+fn bulk_imports_are_copied_and_refused_whole() -> TestResult {
+    let Some(server) = server_url() else {
+        return Ok(());
+    };
+    let (url, _guard) = fresh_database(&server)?;
+    let store = Store::start(Arc::new(Postgres::open(&url)?))?;
+    let rows: Vec<SubjectRow> = (0..2000).map(subject).collect();
+    let all = rows.clone();
+    store.write_blocking(move |tx| tx.insert_subjects(&all))?;
+    assert_eq!(store.read_blocking(|tx| tx.count_subjects())?, 2000);
+    for row in rows.iter().take(10) {
+        let id = row.id;
+        assert_eq!(store.read_blocking(move |tx| tx.subject(id))?.as_ref(), Some(row));
+    }
+    // One duplicate refuses the whole import, named by constraint, not by value.
+    let (fresh, dup) = (subject(1), rows[7].clone());
+    let fresh_id = fresh.id;
+    let refused = store.write_blocking(move |tx| tx.insert_subjects(&[fresh, dup]));
+    assert!(matches!(&refused, Err(StoreError::Conflict(name)) if name == "subjects_pkey"), "{refused:?}");
+    assert!(store.read_blocking(move |tx| tx.subject(fresh_id))?.is_none());
+    assert_eq!(store.read_blocking(|tx| tx.count_subjects())?, 2000);
+    Ok(())
+}
+
+#[test]
+fn errors_name_constraints_not_values() -> TestResult {
+    let Some(server) = server_url() else {
+        return Ok(());
+    };
+    let (url, _guard) = fresh_database(&server)?;
+    let store = Store::start(Arc::new(Postgres::open(&url)?))?;
+    // A valid date, so that only the missing subject can be the reason.
+    let missing = new_id();
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).ok_or("date")?;
+    let c = ContractRow { id: new_id(), subject_id: missing, reference: vec![1], start, end: None, created_at: now() };
+    let refused = store.write_blocking(move |tx| tx.insert_contract(&c));
+    let message = refused.err().map(|e| e.to_string()).ok_or("a contract for a missing subject was accepted")?;
+    assert!(message.contains("contracts_subject_id_fkey"), "{message}");
+    assert!(!message.contains(&missing.to_string()), "the key value leaked: {message}");
+    // A duplicate token hash: a conflict named by its constraint.
+    let hash = new_id().as_bytes().to_vec();
+    let token = |hash: Vec<u8>| TokenRow {
+        id: new_id(),
+        hash,
+        role: "staff".into(),
+        recipient: None,
+        created_at: now(),
+        revoked_at: None,
+    };
+    let (t1, t2) = (token(hash.clone()), token(hash.clone()));
+    store.write_blocking(move |tx| tx.insert_token(&t1))?;
+    let refused = store.write_blocking(move |tx| tx.insert_token(&t2));
+    assert!(matches!(&refused, Err(StoreError::Conflict(name)) if name == "tokens_hash_key"), "{refused:?}");
+    Ok(())
+}
+
+#[test]
+fn concurrent_writers_and_instances_extend_one_audit_chain() -> TestResult {
+    let Some(server) = server_url() else {
+        return Ok(());
+    };
+    let (url, _guard) = fresh_database(&server)?;
+    // Two instances on one database, each with several writer threads.
+    let stores = [Store::start(Arc::new(Postgres::open(&url)?))?, Store::start(Arc::new(Postgres::open(&url)?))?];
+    let appends = 60;
+    let barrier = Arc::new(std::sync::Barrier::new(appends));
+    let handles: Vec<_> = (0..appends)
+        .map(|i| {
+            let (store, barrier) = (stores[i % 2].clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.write_blocking(move |tx| {
+                    let (seq, prev) = tx.audit_head()?;
+                    let mut hash = prev;
+                    hash.rotate_left(1);
+                    hash[0] = hash[0].wrapping_add(1);
+                    tx.append_audit(&AuditRow {
+                        seq: seq + 1,
+                        at: now(),
+                        actor: format!("writer:{i}"),
+                        action: "test.append".into(),
+                        subject_id: None,
+                        purpose: None,
+                        fields: String::new(),
+                        outcome: "ok".into(),
+                        detail: None,
+                        hash,
+                    })
+                })
+            })
+        })
+        .collect();
+    for h in handles {
+        let appended = h.join().map_err(|_| "an appending thread panicked")?;
+        assert!(appended.is_ok(), "{appended:?}");
+    }
+    let page = stores[0].read_blocking(|tx| tx.audit_page(0, 1000))?;
+    let seqs: Vec<i64> = page.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=appends as i64).collect::<Vec<_>>());
+    let head = stores[1].read_blocking(|tx| tx.audit_head_recorded())?;
+    assert_eq!(head, (appends as i64, page.last().map(|e| e.hash.clone()).unwrap_or_default()));
+    Ok(())
+}
+
+/// The web server opens the database and starts the store inside its async
+/// runtime: the synchronous client must not start its own runtime there.
+#[tokio::test]
+async fn opens_and_serves_from_async_code() -> TestResult {
+    let Some(server) = server_url() else {
+        return Ok(());
+    };
+    let (url, guard) = fresh_database(&server)?;
+    let store = Store::start(Arc::new(Postgres::open(&url)?))?;
+    let s = subject(0);
+    let (id, expected) = (s.id, s.clone());
+    store.write(move |tx| tx.insert_subject(&s)).await?;
+    assert_eq!(store.read(move |tx| tx.subject(id)).await?, Some(expected));
+    drop(store);
+    drop(guard);
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! The routes of `/api/v1` and their OpenAPI descriptions.
+
+use crate::State;
+use crate::extract::{Auth, Body, Purpose, subject_id};
+use crate::problem::{ApiResult, Problem};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use vigie_app::audit::Verification;
+use vigie_app::stats::Statistics;
+use vigie_app::subjects::{
+    Created, NewConsent, NewContract, NewInteraction, NewObjection, NewSubject, SubjectCreated, SubjectView,
+};
+use vigie_domain::access::Role;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Vigie API", description = "GDPR-native system of record for client and prospect data. Every read of personal data names its purpose in the `Vigie-Purpose` header and is checked against the policy.", version = "1"),
+    paths(
+        health, create_token, create_subject, find_subjects, search_subjects, read_subject, add_contract,
+        add_interaction, add_consent, add_objection, statistics, policy, audit_verify
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub fn api() -> Router<State> {
+    Router::new()
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/tokens", post(create_token))
+        .route("/api/v1/subjects", post(create_subject).get(find_subjects))
+        .route("/api/v1/subjects/search", post(search_subjects))
+        .route("/api/v1/subjects/{id}", get(read_subject))
+        .route("/api/v1/subjects/{id}/contracts", post(add_contract))
+        .route("/api/v1/subjects/{id}/interactions", post(add_interaction))
+        .route("/api/v1/subjects/{id}/consents", post(add_consent))
+        .route("/api/v1/subjects/{id}/objections", post(add_objection))
+        .route("/api/v1/statistics", get(statistics))
+        .route("/api/v1/policy", get(policy))
+        .route("/api/v1/audit/verify", get(audit_verify))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Health {
+    status: &'static str,
+    backend: &'static str,
+}
+
+/// Liveness, and which database backs this instance.
+#[utoipa::path(get, path = "/api/v1/health", security(()), responses((status = 200, body = Health)))]
+async fn health(axum::extract::State(s): axum::extract::State<State>) -> Json<Health> {
+    Json(Health { status: "ok", backend: s.app.store().backend_name() })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    /// admin, dpo, staff, recipient or auditor.
+    role: String,
+    /// For the recipient role: the policy recipient the token is bound to.
+    recipient: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct TokenCreated {
+    id: uuid::Uuid,
+    /// The token itself, shown this once only.
+    token: String,
+    role: String,
+}
+
+/// Creates a bearer token (admin only). The token is shown once.
+#[utoipa::path(post, path = "/api/v1/tokens", request_body = NewToken,
+    responses((status = 201, body = TokenCreated), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn create_token(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Body(input): Body<NewToken>,
+) -> ApiResult<(StatusCode, Json<TokenCreated>)> {
+    who.require(&[Role::Admin], "creating a token")?;
+    let (id, token) = s.app.create_token(who.actor(), &input.role, input.recipient.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(TokenCreated { id, token, role: input.role })))
+}
+
+/// Records a client or prospect (staff, dpo).
+#[utoipa::path(post, path = "/api/v1/subjects", request_body = NewSubject,
+    responses((status = 201, body = SubjectCreated), (status = 400, body = Problem), (status = 413, body = Problem)))]
+async fn create_subject(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Body(input): Body<NewSubject>,
+) -> ApiResult<(StatusCode, Json<SubjectCreated>)> {
+    Ok((StatusCode::CREATED, Json(s.app.create_subject(&who, input).await?)))
+}
+
+#[derive(Deserialize, IntoParams, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Lookup {
+    /// Finds subjects by email (blind index).
+    email: Option<String>,
+    /// Finds subjects by phone (blind index).
+    phone: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Found {
+    subjects: Vec<SubjectView>,
+}
+
+/// Finds subjects by email or phone, for a purpose.
+#[utoipa::path(get, path = "/api/v1/subjects", params(Lookup, ("Vigie-Purpose" = String, Header, description = "purpose id")),
+    responses((status = 200, body = Found), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn find_subjects(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Purpose(purpose): Purpose,
+    query: Result<Query<Lookup>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Found>> {
+    let Query(q) = query.map_err(|_| Problem::invalid("query", "accepts only email or phone"))?;
+    let subjects = s.app.find_subjects(&who, q.email.as_deref(), q.phone.as_deref(), purpose.as_deref()).await?;
+    Ok(Json(Found { subjects }))
+}
+
+/// Finds subjects by email or phone, sent in the body so that the value stays out of URLs and proxy logs.
+#[utoipa::path(post, path = "/api/v1/subjects/search", request_body = Lookup, params(("Vigie-Purpose" = String, Header, description = "purpose id")),
+    responses((status = 200, body = Found), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn search_subjects(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Purpose(purpose): Purpose,
+    Body(q): Body<Lookup>,
+) -> ApiResult<Json<Found>> {
+    let subjects = s.app.find_subjects(&who, q.email.as_deref(), q.phone.as_deref(), purpose.as_deref()).await?;
+    Ok(Json(Found { subjects }))
+}
+
+/// Reads a subject for the purpose named in `Vigie-Purpose`; 403 names the failed rule.
+#[utoipa::path(get, path = "/api/v1/subjects/{id}", params(("id" = String, Path), ("Vigie-Purpose" = String, Header, description = "purpose id")),
+    responses((status = 200, body = SubjectView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn read_subject(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Purpose(purpose): Purpose,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SubjectView>> {
+    let id = subject_id(&id)?;
+    Ok(Json(s.app.read_subject(&who, id, purpose.as_deref()).await?))
+}
+
+/// Records a contract; a prospect becomes a client.
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/contracts", request_body = NewContract, params(("id" = String, Path)),
+    responses((status = 201, body = Created), (status = 400, body = Problem), (status = 404, body = Problem)))]
+async fn add_contract(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<NewContract>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let id = subject_id(&id)?;
+    Ok((StatusCode::CREATED, Json(s.app.add_contract(&who, id, input).await?)))
+}
+
+/// Records an interaction (inbound: initiated by the subject; outbound: by the company).
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/interactions", request_body = NewInteraction, params(("id" = String, Path)),
+    responses((status = 201, body = Created), (status = 400, body = Problem), (status = 404, body = Problem)))]
+async fn add_interaction(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<NewInteraction>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let id = subject_id(&id)?;
+    Ok((StatusCode::CREATED, Json(s.app.add_interaction(&who, id, input).await?)))
+}
+
+/// Records a consent granted or withdrawn, with its evidence.
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/consents", request_body = NewConsent, params(("id" = String, Path)),
+    responses((status = 201, body = Created), (status = 400, body = Problem), (status = 404, body = Problem)))]
+async fn add_consent(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<NewConsent>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let id = subject_id(&id)?;
+    Ok((StatusCode::CREATED, Json(s.app.add_consent(&who, id, input).await?)))
+}
+
+/// Records an objection to a purpose, effective immediately.
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/objections", request_body = NewObjection, params(("id" = String, Path)),
+    responses((status = 201, body = Created), (status = 400, body = Problem), (status = 404, body = Problem)))]
+async fn add_objection(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<NewObjection>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let id = subject_id(&id)?;
+    Ok((StatusCode::CREATED, Json(s.app.add_objection(&who, id, input).await?)))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct StatsQuery {
+    /// kind or collected_year.
+    group_by: Option<String>,
+}
+
+/// Aggregate counts for an aggregates-only purpose (`statistics`); small groups are suppressed.
+#[utoipa::path(get, path = "/api/v1/statistics", params(StatsQuery, ("Vigie-Purpose" = String, Header, description = "statistics")),
+    responses((status = 200, body = Statistics), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn statistics(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Purpose(purpose): Purpose,
+    query: Result<Query<StatsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Statistics>> {
+    let Query(q) = query.map_err(|_| Problem::invalid("group_by", "must be one of: kind, collected_year"))?;
+    Ok(Json(s.app.statistics(&who, purpose.as_deref(), q.group_by.as_deref().unwrap_or("kind")).await?))
+}
+
+/// The policy in force, as Vigie enforces it.
+#[utoipa::path(get, path = "/api/v1/policy", responses((status = 200, description = "the policy model as JSON")))]
+async fn policy(axum::extract::State(s): axum::extract::State<State>, Auth(_who): Auth) -> Json<vigie_domain::Policy> {
+    Json(s.app.policy().clone())
+}
+
+/// Verifies the audit chain (dpo, auditor, admin).
+#[utoipa::path(get, path = "/api/v1/audit/verify", responses((status = 200, body = Verification), (status = 403, body = Problem)))]
+async fn audit_verify(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+) -> ApiResult<Json<Verification>> {
+    who.require(&[Role::Dpo, Role::Auditor, Role::Admin], "verifying the audit trail")?;
+    Ok(Json(s.app.verify_audit().await?))
+}
