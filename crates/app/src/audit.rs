@@ -161,3 +161,50 @@ pub async fn verify(store: &Store, keys: std::sync::Arc<MasterKey>) -> Result<Ve
     }
     Ok(Verification { entries, valid: true, problem: None })
 }
+
+/// One audit entry as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EntryView {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    #[schema(value_type = Option<String>)]
+    pub subject_id: Option<Id>,
+    pub purpose: Option<String>,
+    pub fields: Vec<String>,
+    pub outcome: String,
+    pub detail: Option<String>,
+    /// Hex of this entry's chain MAC.
+    pub hash: String,
+}
+
+impl From<AuditRow> for EntryView {
+    fn from(r: AuditRow) -> Self {
+        EntryView {
+            seq: r.seq,
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            subject_id: r.subject_id,
+            purpose: r.purpose,
+            fields: if r.fields.is_empty() { Vec::new() } else { r.fields.split(',').map(str::to_string).collect() },
+            outcome: r.outcome,
+            detail: r.detail,
+            hash: vigie_crypto::hex(&r.hash),
+        }
+    }
+}
+
+impl crate::App {
+    /// A page of the audit trail (dpo, auditor): entries after `after`, at most `limit`.
+    pub async fn audit_entries(&self, who: &crate::auth::Principal, after: i64, limit: i64) -> Result<Vec<EntryView>> {
+        use vigie_domain::access::Role;
+        who.require(&[Role::Dpo, Role::Auditor], "reading the audit trail")?;
+        if !(1..=1000).contains(&limit) {
+            return Err(crate::AppError::invalid("limit", "must be between 1 and 1000"));
+        }
+        let rows = self.store.read(move |tx| tx.audit_page(after.max(0), limit)).await?;
+        Ok(rows.into_iter().map(EntryView::from).collect())
+    }
+}

@@ -103,19 +103,18 @@ fn rows(path: &Path, layout: &Layout) -> Result<impl Iterator<Item = (u64, Resul
     let reader =
         csv::ReaderBuilder::new().delimiter(layout.delimiter).has_headers(true).flexible(true).from_reader(open(path)?);
     let columns = layout.columns.clone();
-    Ok(reader.into_records().map(move |record| {
+    Ok(reader.into_byte_records().map(move |record| {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                let message = match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8".to_string(),
-                    _ => "the row is not well-formed CSV".to_string(),
-                };
-                return (line, Err(message));
+                return (line, Err("the row is not well-formed CSV".to_string()));
             }
         };
         let line = record.position().map_or(0, |p| p.line());
+        let Ok(record) = csv::StringRecord::from_byte_record(record) else {
+            return (line, Err("the row is not valid UTF-8".to_string()));
+        };
         if record.len() != columns.len() {
             return (line, Err(format!("the row has {} fields, the header {}", record.len(), columns.len())));
         }

@@ -811,3 +811,42 @@ impl App {
             .await
     }
 }
+
+/// A disclosure of a subject's data to an external recipient.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DisclosureView {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub recipient: String,
+    pub subject_id: Uuid,
+    pub fields: Vec<String>,
+    pub purpose: String,
+}
+
+impl App {
+    /// The disclosures of one subject (dpo): which recipient received which fields, when, for what.
+    pub async fn disclosures(&self, who: &Principal, subject: Id) -> Result<Vec<DisclosureView>> {
+        who.require(&[Role::Dpo, Role::Auditor], "reading the disclosure log")?;
+        let (keys, actor) = (self.keys.clone(), who.actor());
+        let rows = self
+            .store
+            .write(move |tx| {
+                load(tx, subject)?;
+                let rows = tx.disclosures_for_subject(subject)?;
+                audit::append(tx, &keys, &actor, now(), Entry::new("disclosures.read").subject(subject))?;
+                Ok::<_, AppError>(rows)
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|d| DisclosureView {
+                id: d.id,
+                at: d.at,
+                recipient: d.recipient,
+                subject_id: d.subject_id,
+                fields: d.fields.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect(),
+                purpose: d.purpose,
+            })
+            .collect())
+    }
+}

@@ -9,10 +9,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
-use vigie_app::audit::Verification;
+use vigie_app::audit::{EntryView, Verification};
 use vigie_app::stats::Statistics;
 use vigie_app::subjects::{
-    Created, NewConsent, NewContract, NewInteraction, NewObjection, NewSubject, SubjectCreated, SubjectView,
+    Created, DisclosureView, NewConsent, NewContract, NewInteraction, NewObjection, NewSubject, SubjectCreated,
+    SubjectView,
 };
 use vigie_domain::access::Role;
 
@@ -21,7 +22,7 @@ use vigie_domain::access::Role;
     info(title = "Vigie API", description = "GDPR-native system of record for client and prospect data. Every read of personal data names its purpose in the `Vigie-Purpose` header and is checked against the policy.", version = "1"),
     paths(
         health, create_token, create_subject, find_subjects, search_subjects, read_subject, add_contract,
-        add_interaction, add_consent, add_objection, statistics, policy, audit_verify
+        add_interaction, add_consent, add_objection, disclosures, statistics, policy, audit_entries, audit_verify
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -59,6 +60,8 @@ pub fn api() -> Router<State> {
         .route("/api/v1/subjects/{id}/objections", post(add_objection))
         .route("/api/v1/statistics", get(statistics))
         .route("/api/v1/policy", get(policy))
+        .route("/api/v1/subjects/{id}/disclosures", get(disclosures))
+        .route("/api/v1/audit", get(audit_entries))
         .route("/api/v1/audit/verify", get(audit_verify))
 }
 
@@ -254,4 +257,46 @@ async fn audit_verify(
 ) -> ApiResult<Json<Verification>> {
     who.require(&[Role::Dpo, Role::Auditor, Role::Admin], "verifying the audit trail")?;
     Ok(Json(s.app.verify_audit().await?))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Disclosures {
+    disclosures: Vec<DisclosureView>,
+}
+
+/// The disclosure log of one subject (dpo, auditor).
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/disclosures", params(("id" = String, Path)),
+    responses((status = 200, body = Disclosures), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn disclosures(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Disclosures>> {
+    let id = subject_id(&id)?;
+    Ok(Json(Disclosures { disclosures: s.app.disclosures(&who, id).await? }))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct AuditQuery {
+    /// Entries after this sequence number (default 0).
+    after: Option<i64>,
+    /// At most this many entries (1 to 1000, default 100).
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct AuditPage {
+    entries: Vec<EntryView>,
+}
+
+/// A page of the audit trail (dpo, auditor): ids and field names, never values.
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery),
+    responses((status = 200, body = AuditPage), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn audit_entries(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<AuditPage>> {
+    let Query(q) = query.map_err(|_| Problem::invalid("query", "after and limit must be integers"))?;
+    Ok(Json(AuditPage { entries: s.app.audit_entries(&who, q.after.unwrap_or(0), q.limit.unwrap_or(100)).await? }))
 }

@@ -1,0 +1,779 @@
+//! End-to-end tests: the real `vigie` binary, a real server on a real port,
+//! real SQLite and PostgreSQL, a real HTTP client. Every scenario runs on
+//! every backend: SQLite always, PostgreSQL when `VIGIE_TEST_DATABASE_URL`
+//! names a server (required when `CI` is set).
+
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+type R<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Sqlite];
+    match std::env::var("VIGIE_TEST_DATABASE_URL") {
+        Ok(u) if !u.is_empty() => v.push(Backend::Postgres),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "VIGIE_TEST_DATABASE_URL must be set in CI: the HTTP tests run on PostgreSQL too"
+            );
+            eprintln!("note: VIGIE_TEST_DATABASE_URL is not set; PostgreSQL scenarios skipped locally");
+        }
+    }
+    v
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    admin: String,
+    dir: PathBuf,
+    db_url: Option<String>,
+    guard: Option<vigie_store_postgres::testing::DropGuard>,
+    http: Client,
+    backend: Backend,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        drop(self.guard.take());
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn vigie() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vigie"));
+    c.env_remove("VIGIE_DATABASE_URL")
+        .env_remove("VIGIE_DATA_DIR")
+        .env_remove("VIGIE_POLICY_FILE")
+        .env_remove("VIGIE_MASTER_KEY_FILE");
+    c
+}
+
+impl Server {
+    fn start(backend: Backend) -> R<Server> {
+        Server::start_with(backend, &[])
+    }
+
+    fn start_with(backend: Backend, extra: &[&str]) -> R<Server> {
+        let dir = std::env::temp_dir().join(format!("vigie-test-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir)?;
+        let (db_url, guard) = match backend {
+            Backend::Sqlite => (None, None),
+            Backend::Postgres => {
+                let server = std::env::var("VIGIE_TEST_DATABASE_URL")?;
+                let (url, guard) = vigie_store_postgres::testing::fresh_database(&server)?;
+                (Some(url), Some(guard))
+            }
+        };
+        let mut cmd = vigie();
+        cmd.arg("--data-dir").arg(dir.join("data"));
+        if let Some(u) = &db_url {
+            cmd.env("VIGIE_DATABASE_URL", u);
+        }
+        let log = std::fs::File::create(dir.join("server.log"))?;
+        let mut child = cmd
+            .args(extra)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("VIGIE_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut admin = String::new();
+        let mut base = String::new();
+        for line in lines.by_ref() {
+            let line = line?;
+            if let Some(t) = line.strip_prefix("vigie: first admin token (shown once): ") {
+                admin = t.to_string();
+            }
+            if let Some(a) = line.strip_prefix("vigie: listening on ") {
+                base = a.to_string();
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        if base.is_empty() {
+            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+            return Err(format!("the server did not start: {log}").into());
+        }
+        let http = Client::builder().build()?;
+        Ok(Server { child, base, admin, dir, db_url, guard, http, backend })
+    }
+
+    /// The `vigie` command on this server's data directory and database.
+    fn cli(&self) -> Command {
+        let mut c = vigie();
+        c.arg("--data-dir").arg(self.dir.join("data"));
+        if let Some(u) = &self.db_url {
+            c.env("VIGIE_DATABASE_URL", u);
+        }
+        c
+    }
+
+    fn token(&self, role: &str, recipient: Option<&str>) -> R<String> {
+        let mut c = self.cli();
+        c.args(["token", "create", "--role", role]);
+        if let Some(r) = recipient {
+            c.args(["--recipient", r]);
+        }
+        let out = c.output()?;
+        assert!(out.status.success(), "token create failed: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout)?;
+        assert_eq!(text.lines().count(), 1, "the token alone on one line");
+        Ok(text.trim().to_string())
+    }
+
+    fn send(&self, req: reqwest::blocking::RequestBuilder) -> R<(u16, Value)> {
+        let res = req.send()?;
+        let status = res.status().as_u16();
+        let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let body = res.text()?;
+        if status >= 400 {
+            assert_eq!(ct, "application/problem+json", "errors are problem+json: {status} {body}");
+        }
+        let value =
+            if body.is_empty() { Value::Null } else { serde_json::from_str(&body).unwrap_or(Value::String(body)) };
+        Ok((status, value))
+    }
+
+    fn post(&self, token: &str, path: &str, body: Value) -> R<(u16, Value)> {
+        self.send(self.http.post(format!("{}{path}", self.base)).bearer_auth(token).json(&body))
+    }
+
+    fn get(&self, token: &str, path: &str, purpose: Option<&str>) -> R<(u16, Value)> {
+        let mut req = self.http.get(format!("{}{path}", self.base)).bearer_auth(token);
+        if let Some(p) = purpose {
+            req = req.header("Vigie-Purpose", p);
+        }
+        self.send(req)
+    }
+
+    fn create(&self, token: &str, body: Value) -> R<String> {
+        let (status, v) = self.post(token, "/api/v1/subjects", body)?;
+        assert_eq!(status, 201, "{v}");
+        Ok(v["id"].as_str().ok_or("no id")?.to_string())
+    }
+
+    fn audit_entries(&self) -> R<u64> {
+        let out = self.cli().args(["audit", "verify"]).output()?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout)?;
+        Ok(text.split_whitespace().find_map(|w| w.parse().ok()).ok_or("no count")?)
+    }
+}
+
+fn camille() -> Value {
+    json!({"kind":"prospect","collected_at":"2023-06-01T09:00:00Z","provenance":"provided",
+           "identity":{"first_name":"Camille","last_name":"Martin","email":"camille.martin@example.fr",
+                       "phone":"+33612345678","company":"Atelier Martin","job_title":"Gérante"}})
+}
+
+fn person(first: &str, email: &str, kind: &str) -> Value {
+    json!({"kind": kind, "identity": {"first_name": first, "last_name": "Durand", "email": email}})
+}
+
+#[test]
+fn subjects_are_recorded_and_read_only_for_a_purpose() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        assert!(s.admin.starts_with("vigie_"), "the first admin token is printed once");
+        let staff = s.token("staff", None)?;
+        let id = s.create(&staff, camille())?;
+
+        let (st, v) = s.get(&staff, &format!("/api/v1/subjects/{id}"), Some("prospect_relations"))?;
+        assert_eq!(st, 200, "{b:?} {v}");
+        assert_eq!(v["id"], id.as_str());
+        assert_eq!(v["kind"], "prospect");
+        assert_eq!(v["identity"]["first_name"], "Camille");
+        assert_eq!(v["identity"]["email"], "camille.martin@example.fr");
+        assert_eq!(v["provenance"]["email"], "provided");
+        assert_eq!(v["basis"], "legitimate_interest");
+        assert!(v["contracts"].is_array() && v["interactions"].is_array());
+
+        let (st, v) = s.get(&staff, &format!("/api/v1/subjects/{id}"), None)?;
+        assert_eq!(st, 400, "{v}");
+        assert_eq!(v["type"], "urn:vigie:problem:purpose-required");
+
+        // Blind-index lookups, whatever the case or formatting of the query.
+        let (st, v) = s.get(&staff, "/api/v1/subjects?email=Camille.Martin%40Example.fr", Some("customer_service"))?;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["subjects"][0]["id"], id.as_str());
+        let (st, v) = s.get(&staff, "/api/v1/subjects?phone=06%2012%2034%2056%2078", Some("customer_service"))?;
+        assert_eq!((st, v["subjects"].as_array().map(Vec::len)), (200, Some(1)));
+        let (st, v) = s.get(&staff, "/api/v1/subjects?email=nobody%40example.fr", Some("customer_service"))?;
+        assert_eq!((st, v["subjects"].as_array().map(Vec::len)), (200, Some(0)));
+        let (st, _) = s.get(&staff, "/api/v1/subjects?email=camille.martin%40example.fr", None)?;
+        assert_eq!(st, 400);
+        let (st, v) = s.send(
+            s.http
+                .post(format!("{}/api/v1/subjects/search", s.base))
+                .bearer_auth(&staff)
+                .header("Vigie-Purpose", "customer_service")
+                .json(&json!({"email":"camille.martin@example.fr"})),
+        )?;
+        assert_eq!((st, v["subjects"].as_array().map(Vec::len)), (200, Some(1)));
+
+        // Interactions and consents; the data a purpose does not grant is not returned.
+        let (st, v) = s.post(
+            &staff,
+            &format!("/api/v1/subjects/{id}/interactions"),
+            json!({"at":"2023-06-15T10:00:00Z","direction":"inbound","channel":"email","summary":"asked for a quote"}),
+        )?;
+        assert_eq!(st, 201, "{v}");
+        let (_, v) = s.get(&staff, &format!("/api/v1/subjects/{id}"), Some("prospect_relations"))?;
+        assert_eq!(v["interactions"][0]["direction"], "inbound");
+        assert_eq!(v["interactions"][0]["summary"], "asked for a quote");
+        let (st, v) = s.post(
+            &staff,
+            &format!("/api/v1/subjects/{id}/consents"),
+            json!({"purpose":"events","granted":true,"evidence":"web form, policy 2026-1"}),
+        )?;
+        assert_eq!(st, 201, "{v}");
+        let (st, v) = s.get(&staff, &format!("/api/v1/subjects/{id}"), Some("events"))?;
+        assert_eq!(st, 200, "{v}");
+        assert!(v["interactions"].as_array().is_some_and(Vec::is_empty), "events does not grant interactions");
+        assert!(v["identity"].get("first_name").is_some());
+    }
+    Ok(())
+}
+
+#[test]
+fn every_refusal_names_its_rule() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let accountant = s.token("recipient", Some("accountant"))?;
+        let prospect = s.create(&staff, camille())?;
+        let client = s.create(&staff, person("Hugo", "hugo@example.fr", "client"))?;
+        let refused = |token: &str, id: &str, purpose: &str, rule: &str| -> R {
+            let (st, v) = s.get(token, &format!("/api/v1/subjects/{id}"), Some(purpose))?;
+            assert_eq!(st, 403, "{b:?} {purpose}: {v}");
+            assert_eq!(v["type"], "urn:vigie:problem:purpose-refused");
+            assert_eq!(v["rule"], rule, "{v}");
+            assert!(v["detail"].as_str().is_some_and(|d| d.contains(rule)), "{v}");
+            Ok(())
+        };
+        refused(&staff, &prospect, "marketing", "unknown_purpose")?;
+        refused(&s.admin, &prospect, "prospect_relations", "role_not_recipient")?;
+        refused(&accountant, &prospect, "prospect_relations", "role_not_recipient")?;
+        refused(&staff, &prospect, "contract_management", "subject_kind_not_covered")?;
+        refused(&staff, &prospect, "statistics", "aggregates_only")?;
+        refused(&staff, &prospect, "events", "no_consent")?;
+        refused(&staff, &client, "customer_relations", "no_active_contract")?;
+
+        // Consent granted, then withdrawn: withdrawal is as easy and takes effect at once.
+        let consent = |granted: bool| {
+            s.post(
+                &staff,
+                &format!("/api/v1/subjects/{prospect}/consents"),
+                json!({"purpose":"events","granted":granted,"evidence":"email"}),
+            )
+        };
+        assert_eq!(consent(true)?.0, 201);
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{prospect}"), Some("events"))?.0, 200);
+        assert_eq!(consent(false)?.0, 201);
+        refused(&staff, &prospect, "events", "no_consent")?;
+
+        // An objection to prospecting stops it at once.
+        let (st, v) = s.post(
+            &staff,
+            &format!("/api/v1/subjects/{prospect}/objections"),
+            json!({"purpose":"prospect_relations"}),
+        )?;
+        assert_eq!(st, 201, "{v}");
+        refused(&staff, &prospect, "prospect_relations", "objection")?;
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{prospect}"), Some("customer_service"))?.0, 200);
+
+        // Every refusal is in the audit trail, with the rule and no value.
+        let dpo = s.token("dpo", None)?;
+        let (st, v) = s.get(&dpo, "/api/v1/audit?limit=1000", None)?;
+        assert_eq!(st, 200, "{v}");
+        let entries = v["entries"].as_array().ok_or("entries")?;
+        let refusals: Vec<&Value> = entries.iter().filter(|e| e["outcome"] == "refused").collect();
+        assert_eq!(refusals.len(), 9, "{b:?}");
+        assert!(refusals.iter().any(|e| e["detail"] == "objection" && e["purpose"] == "prospect_relations"));
+        assert!(!v.to_string().contains("Camille"), "no personal value in the audit trail");
+    }
+    Ok(())
+}
+
+#[test]
+fn contracts_make_clients_and_archives_open_only_to_dpo_and_accountant() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let accountant = s.token("recipient", Some("accountant"))?;
+        let erp = s.token("recipient", Some("saas_erp"))?;
+        let id = s.create(&staff, camille())?;
+
+        let (st, v) = s.post(
+            &staff,
+            &format!("/api/v1/subjects/{id}/contracts"),
+            json!({"reference":"C-2019-001","start":"2019-01-01","end":"2021-02-28"}),
+        )?;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["subject_kind"], "client", "a contract turns a prospect into a client");
+        let (st, v) = s.get(&staff, &format!("/api/v1/subjects/{id}"), Some("prospect_relations"))?;
+        assert_eq!((st, v["rule"].as_str()), (403, Some("subject_kind_not_covered")));
+
+        // The only contract ended: the record is archived.
+        let (st, v) = s.get(&staff, &format!("/api/v1/subjects/{id}"), Some("contract_management"))?;
+        assert_eq!((st, v["rule"].as_str()), (403, Some("archived")), "{v}");
+        let (st, v) = s.get(&erp, &format!("/api/v1/subjects/{id}"), Some("contract_management"))?;
+        assert_eq!((st, v["rule"].as_str()), (403, Some("archived")), "{v}");
+        let (st, v) = s.get(&dpo, &format!("/api/v1/subjects/{id}"), Some("contract_management"))?;
+        assert_eq!((st, v["archived"].as_bool()), (200, Some(true)), "{v}");
+        let (st, v) = s.get(&accountant, &format!("/api/v1/subjects/{id}"), Some("contract_management"))?;
+        assert_eq!((st, v["archived"].as_bool()), (200, Some(true)), "{v}");
+        assert_eq!(v["contracts"][0]["reference"], "C-2019-001");
+        assert_eq!(v["contracts"][0]["end"], "2021-02-28");
+
+        // A running contract opens the contract purposes again, to the ERP too.
+        let (st, _) = s.post(
+            &staff,
+            &format!("/api/v1/subjects/{id}/contracts"),
+            json!({"reference":"C-2024-007","start":"2024-01-01"}),
+        )?;
+        assert_eq!(st, 201);
+        let (st, v) = s.get(&erp, &format!("/api/v1/subjects/{id}"), Some("customer_relations"))?;
+        assert_eq!((st, v["archived"].as_bool()), (200, Some(false)), "{v}");
+        assert!(v["identity"].get("notes").is_none());
+
+        // Reads by recipient tokens are disclosures: recipient, fields, purpose, time.
+        let (st, v) = s.get(&dpo, &format!("/api/v1/subjects/{id}/disclosures"), None)?;
+        assert_eq!(st, 200, "{v}");
+        let list = v["disclosures"].as_array().ok_or("disclosures")?;
+        assert_eq!(list.len(), 2, "{v}");
+        assert_eq!(list[0]["recipient"], "accountant");
+        assert_eq!(list[0]["purpose"], "contract_management");
+        assert!(list[0]["fields"].as_array().is_some_and(|f| f.iter().any(|x| x == "email")));
+        assert_eq!(list[1]["recipient"], "saas_erp");
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{id}/disclosures"), None)?.0, 403);
+    }
+    Ok(())
+}
+
+#[test]
+fn statistics_are_aggregates_with_small_groups_suppressed() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        for i in 0..6 {
+            s.create(&staff, person("Léa", &format!("lea{i}@example.fr"), "prospect"))?;
+        }
+        for i in 0..2 {
+            s.create(&staff, person("Hugo", &format!("hugo{i}@example.fr"), "client"))?;
+        }
+        let (st, v) = s.get(&staff, "/api/v1/statistics?group_by=kind", Some("statistics"))?;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["groups"], json!([{"group":"prospect","count":6}]));
+        assert_eq!(v["suppressed_groups"], 1);
+        assert_eq!(v["min_group_size"], 5);
+        let (st, v) = s.get(&staff, "/api/v1/statistics?group_by=kind", Some("customer_relations"))?;
+        assert_eq!(st, 400, "{v}");
+        let (st, _) = s.get(&staff, "/api/v1/statistics?group_by=email", Some("statistics"))?;
+        assert_eq!(st, 400);
+        let (st, _) = s.get(&staff, "/api/v1/statistics", None)?;
+        assert_eq!(st, 400);
+    }
+    Ok(())
+}
+
+#[test]
+fn bad_input_gets_a_clear_4xx_and_changes_nothing() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let id = s.create(&staff, camille())?;
+        let before = s.audit_entries()?;
+        let bad = |path: &str, body: Value, field: &str| -> R {
+            let (st, v) = s.post(&staff, path, body)?;
+            assert_eq!(st, 400, "{b:?} {path}: {v}");
+            assert_eq!(v["type"], "urn:vigie:problem:validation", "{v}");
+            assert_eq!(v["field"], field, "{v}");
+            assert!(
+                !v.to_string().contains("not-an-email") && !v.to_string().contains("Zorro"),
+                "no value echoed: {v}"
+            );
+            Ok(())
+        };
+        let subj = "/api/v1/subjects";
+        bad(subj, json!({"kind":"prospect","identity":{"email":"not-an-email"}}), "identity.email")?;
+        bad(subj, json!({"kind":"prospect","identity":{"phone":"12"}}), "identity.phone")?;
+        bad(subj, json!({"kind":"lead","identity":{"first_name":"Zorro"}}), "kind")?;
+        bad(subj, json!({"kind":"prospect","identity":{"nickname":"Zorro"}}), "identity.nickname")?;
+        bad(subj, json!({"kind":"prospect","identity":{"first_name":7}}), "identity.first_name")?;
+        bad(subj, json!({"kind":"prospect","identity":{}}), "identity")?;
+        bad(subj, json!({"kind":"prospect","colour":"blue","identity":{"first_name":"Zorro"}}), "colour")?;
+        bad(
+            subj,
+            json!({"kind":"prospect","collected_at":"2023-02-30","identity":{"first_name":"Zorro"}}),
+            "collected_at",
+        )?;
+        bad(
+            subj,
+            json!({"kind":"prospect","collected_at":"2999-01-01T00:00:00Z","identity":{"first_name":"Zorro"}}),
+            "collected_at",
+        )?;
+        bad(subj, json!({"kind":"prospect","provenance":"rumour","identity":{"first_name":"Zorro"}}), "provenance")?;
+        let c = format!("/api/v1/subjects/{id}/contracts");
+        bad(&c, json!({"reference":"C-1","start":"2021-02-29"}), "start")?;
+        bad(&c, json!({"reference":"C-1","start":"2021-03-01","end":"2021-02-28"}), "end")?;
+        bad(&c, json!({"reference":"  ","start":"2021-03-01"}), "reference")?;
+        let i = format!("/api/v1/subjects/{id}/interactions");
+        bad(&i, json!({"at":"2023-06-15T10:00:00Z","direction":"sideways","channel":"email"}), "direction")?;
+        bad(&i, json!({"at":"yesterday","direction":"inbound","channel":"email"}), "at")?;
+        bad(
+            &format!("/api/v1/subjects/{id}/consents"),
+            json!({"purpose":"marketing","granted":true,"evidence":"x"}),
+            "purpose",
+        )?;
+        bad(
+            &format!("/api/v1/subjects/{id}/consents"),
+            json!({"purpose":"contract_management","granted":true,"evidence":"x"}),
+            "purpose",
+        )?;
+        bad(&format!("/api/v1/subjects/{id}/objections"), json!({"purpose":"marketing"}), "purpose")?;
+
+        // Malformed JSON, wrong media type, oversized body, bad id, unknown subject, no token.
+        let raw = |body: &'static str, ct: &str| {
+            s.send(s.http.post(format!("{}{subj}", s.base)).bearer_auth(&staff).header("content-type", ct).body(body))
+        };
+        let (st, v) = raw("{\"kind\": ", "application/json")?;
+        assert_eq!((st, v["type"].as_str()), (400, Some("urn:vigie:problem:validation")));
+        let (st, v) = raw("kind=prospect", "application/x-www-form-urlencoded")?;
+        assert_eq!((st, v["type"].as_str()), (415, Some("urn:vigie:problem:unsupported-media-type")));
+        let huge = json!({"kind":"prospect","identity":{"notes":"x".repeat(400_000)}});
+        let (st, v) = s.post(&staff, subj, huge)?;
+        assert_eq!((st, v["type"].as_str()), (413, Some("urn:vigie:problem:payload-too-large")));
+        let (st, _) = s.get(&staff, "/api/v1/subjects/not-a-uuid", Some("prospect_relations"))?;
+        assert_eq!(st, 400);
+        let (st, v) =
+            s.get(&staff, &format!("/api/v1/subjects/{}", uuid::Uuid::now_v7()), Some("prospect_relations"))?;
+        assert_eq!((st, v["type"].as_str()), (404, Some("urn:vigie:problem:not-found")));
+        let (st, _) = s.post(
+            &staff,
+            &format!("/api/v1/subjects/{}/contracts", uuid::Uuid::now_v7()),
+            json!({"reference":"C-1","start":"2021-03-01"}),
+        )?;
+        assert_eq!(st, 404);
+        let (st, v) = s.send(
+            s.http.get(format!("{}/api/v1/subjects/{id}", s.base)).header("Vigie-Purpose", "prospect_relations"),
+        )?;
+        assert_eq!((st, v["type"].as_str()), (401, Some("urn:vigie:problem:unauthenticated")));
+        assert_eq!(s.get("vigie_forged", &format!("/api/v1/subjects/{id}"), Some("prospect_relations"))?.0, 401);
+        let (st, v) = s.send(s.http.delete(format!("{}/api/v1/subjects", s.base)).bearer_auth(&staff))?;
+        assert_eq!(st, 405, "{v}");
+        assert_eq!(s.get(&staff, "/api/v1/nowhere", None)?.0, 404);
+
+        // The admin manages tokens but records and reads no personal data.
+        let (st, v) = s.post(&s.admin, subj, camille())?;
+        assert_eq!((st, v["type"].as_str()), (403, Some("urn:vigie:problem:forbidden")));
+
+        // Only the not-found read above was audited; nothing else was written.
+        assert_eq!(s.audit_entries()?, before + 1, "{b:?}: bad input changes nothing");
+    }
+    Ok(())
+}
+
+#[test]
+fn tokens_are_created_by_the_cli_and_the_admin_only() -> R {
+    let s = Server::start(Backend::Sqlite)?;
+    let token = s.token("auditor", None)?;
+    assert!(token.starts_with("vigie_") && token.len() == 70, "{token}");
+    for (args, needle) in [
+        (vec!["--role", "root"], "is not a role"),
+        (vec!["--role", "recipient"], "must name the policy recipient"),
+        (vec!["--role", "recipient", "--recipient", "nsa"], "is not a recipient of the policy"),
+        (vec!["--role", "recipient", "--recipient", "staff"], "internal recipient"),
+        (vec!["--role", "staff", "--recipient", "accountant"], "only a token of the recipient role"),
+    ] {
+        let out = s.cli().args(["token", "create"]).args(&args).output()?;
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+    let (st, v) = s.post(&s.admin, "/api/v1/tokens", json!({"role":"recipient","recipient":"saas_erp"}))?;
+    assert_eq!(st, 201, "{v}");
+    let erp = v["token"].as_str().ok_or("token")?;
+    assert_eq!(s.get(erp, "/api/v1/policy", None)?.0, 200);
+    assert_eq!(s.post(&token, "/api/v1/tokens", json!({"role":"admin"}))?.0, 403);
+    assert_eq!(s.post(&s.admin, "/api/v1/tokens", json!({"role":"god"}))?.0, 400);
+    Ok(())
+}
+
+/// Runs SQL against the server's database, outside Vigie, as an attacker with database access would.
+fn tamper(s: &Server, sql: &str) -> R {
+    match s.backend {
+        Backend::Sqlite => {
+            let conn = rusqlite::Connection::open(s.dir.join("data").join("vigie.db"))?;
+            conn.execute_batch(sql)?;
+        }
+        Backend::Postgres => {
+            let url = s.db_url.clone().ok_or("url")?;
+            let sql = sql.to_string();
+            std::thread::spawn(move || -> Result<(), String> {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).map_err(|e| e.to_string())?;
+                c.batch_execute(&sql).map_err(|e| e.to_string())
+            })
+            .join()
+            .map_err(|_| "thread")??;
+        }
+    }
+    Ok(())
+}
+
+fn verify(s: &Server) -> R<(bool, String)> {
+    let out = s.cli().args(["audit", "verify"]).output()?;
+    Ok((
+        out.status.success(),
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    ))
+}
+
+#[test]
+fn audit_verify_names_altered_removed_and_reordered_entries() -> R {
+    for b in backends() {
+        for (case, sql, needle) in [
+            ("altered", "UPDATE audit SET purpose = 'events' WHERE seq = 3", "entry 3"),
+            ("removed", "DELETE FROM audit WHERE seq = 4", "entries 4 to 4 are missing"),
+            (
+                "truncated",
+                "DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)",
+                "missing (removed from the end)",
+            ),
+            (
+                "reordered",
+                "UPDATE audit SET seq = -seq WHERE seq IN (5, 6); UPDATE audit SET seq = 11 + seq WHERE seq IN (-5, -6);",
+                "entry 5",
+            ),
+        ] {
+            let s = Server::start(b)?;
+            let staff = s.token("staff", None)?;
+            for i in 0..4 {
+                let id = s.create(&staff, person("Léa", &format!("lea{i}@example.fr"), "prospect"))?;
+                s.get(&staff, &format!("/api/v1/subjects/{id}"), Some("prospect_relations"))?;
+            }
+            let (ok, text) = verify(&s)?;
+            assert!(ok, "{b:?} {case}: {text}");
+            assert_eq!(s.get(&s.admin, "/api/v1/audit/verify", None)?.1["valid"], true);
+            tamper(&s, sql)?;
+            let (ok, text) = verify(&s)?;
+            assert!(!ok, "{b:?} {case}: tampering must be detected");
+            assert!(text.contains(needle), "{b:?} {case}: {text}");
+        }
+    }
+    Ok(())
+}
+
+/// Every file below `dir`, read whole.
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files(&p));
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                out.push((p, bytes));
+            }
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn no_personal_value_at_rest_or_in_the_logs() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let id = s.create(&staff, camille())?;
+        s.post(&staff, &format!("/api/v1/subjects/{id}/interactions"), json!({"at":"2023-06-15T10:00:00Z","direction":"inbound","channel":"email","summary":"Rappeler Atelier Martin"}))?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{id}/contracts"),
+            json!({"reference":"C-MARTIN-42","start":"2024-01-01"}),
+        )?;
+        s.get(&staff, "/api/v1/subjects?email=camille.martin%40example.fr", Some("customer_service"))?;
+        s.get(&staff, &format!("/api/v1/subjects/{id}"), Some("events"))?;
+        s.post(&staff, "/api/v1/subjects", json!({"kind":"prospect","identity":{"email":"camille.martin@"}}))?;
+        let secrets: [&[u8]; 6] =
+            [b"Camille", b"camille.martin", b"612345678", b"Atelier Martin", b"C-MARTIN-42", b"Rappeler"];
+        // Stop the server so every file is complete, then read every byte it left.
+        let _ = Command::new("kill").arg("-TERM").arg(s.child.id().to_string()).status();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        for (path, bytes) in files(&s.dir) {
+            for secret in secrets {
+                assert!(!contains(&bytes, secret), "{b:?}: {} holds a personal value", path.display());
+            }
+        }
+        let log = std::fs::read_to_string(s.dir.join("server.log"))?;
+        assert!(log.contains("/api/v1/subjects"), "the log records requests: {log}");
+        if b == Backend::Postgres {
+            let url = s.db_url.clone().ok_or("url")?;
+            let dump = std::thread::spawn(move || -> Result<String, String> {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).map_err(|e| e.to_string())?;
+                let tables: Vec<String> = c
+                    .query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'", &[])
+                    .map_err(|e| e.to_string())?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                let mut all = String::new();
+                for t in tables {
+                    for row in c.query(&format!("SELECT t::text FROM {t} t"), &[]).map_err(|e| e.to_string())? {
+                        all.push_str(row.get::<_, &str>(0));
+                    }
+                }
+                Ok(all)
+            })
+            .join()
+            .map_err(|_| "thread")??;
+            for secret in secrets {
+                let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+                assert!(
+                    !contains(dump.as_bytes(), secret) && !dump.contains(&hex),
+                    "{b:?}: the database holds a personal value"
+                );
+            }
+            assert!(dump.contains("subject.read"), "the dump covers the audit table");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn master_key_and_data_dir_are_private() -> R {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Server::start(Backend::Sqlite)?;
+    let key = std::fs::metadata(s.dir.join("data").join("master.key"))?;
+    assert_eq!(key.permissions().mode() & 0o777, 0o600);
+    let dir = std::fs::metadata(s.dir.join("data"))?;
+    assert_eq!(dir.permissions().mode() & 0o077, 0);
+    // The key can live elsewhere, named by VIGIE_MASTER_KEY_FILE; a missing one is an error.
+    let out = s.cli().env("VIGIE_MASTER_KEY_FILE", s.dir.join("absent.key")).args(["audit", "verify"]).output()?;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    Ok(())
+}
+
+#[test]
+fn policy_check_reports_every_error_and_the_server_refuses_an_invalid_policy() -> R {
+    let dir = std::env::temp_dir().join(format!("vigie-policy-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir)?;
+    let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/default.toml");
+    let out = vigie().args(["policy", "check"]).arg(&good).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("warning: controller.address is not stated"), "{text}");
+
+    let bad = std::fs::read_to_string(&good)?
+        .replace("bases = { prospect = \"legitimate_interest\" }", "bases = { prospect = \"contract\" }")
+        .replace("years = 3", "years = 0");
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, &bad)?;
+    let out = vigie().args(["policy", "check"]).arg(&path).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    let line_of = |needle: &str| bad.lines().position(|l| l.contains(needle)).map(|i| i + 1).unwrap_or(0);
+    assert!(text.contains(&format!("bad.toml:{}:", line_of("prospect = \"contract\""))), "{text}");
+    assert!(text.contains(&format!("bad.toml:{}:", line_of("years = 0"))), "{text}");
+    assert!(text.contains("2 error(s)"), "{text}");
+
+    let out = vigie()
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--policy")
+        .arg(&path)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()?;
+    assert!(!out.status.success(), "the server refuses an invalid policy");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the policy is invalid"));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[test]
+fn import_is_all_or_nothing_and_reports_lines() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let csv = s.dir.join("people.csv");
+        std::fs::write(
+            &csv,
+            "kind;first_name;last_name;email;phone\n\
+             prospect;Léa;Petit;lea.petit@example.fr;06 11 22 33 44\n\
+             client;Hugo;Bernard;not-an-email;\n\
+             prospect;Inès;Moreau;ines@example.fr;\n\
+             lead;Jade;Roux;jade@example.fr;\n",
+        )?;
+        let out = s.cli().arg("import").arg(&csv).output()?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(err.contains("people.csv:3: identity.email"), "{err}");
+        assert!(err.contains("people.csv:5: kind"), "{err}");
+        assert!(!err.contains("not-an-email"), "no value in errors: {err}");
+        let found = s.get(&staff, "/api/v1/subjects?email=lea.petit%40example.fr", Some("prospect_relations"))?;
+        assert_eq!(found.1["subjects"].as_array().map(Vec::len), Some(0), "nothing imported");
+
+        let out = s.cli().arg("import").arg("--skip-invalid").arg(&csv).output()?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("imported 2 subject(s), rejected 2 row(s)"));
+        let (st, v) = s.get(&staff, "/api/v1/subjects?phone=%2B33611223344", Some("prospect_relations"))?;
+        assert_eq!(st, 200);
+        assert_eq!(v["subjects"][0]["identity"]["last_name"], "Petit");
+
+        let bad_header = s.dir.join("bad.csv");
+        std::fs::write(&bad_header, "kind,first_name,shoe_size\nprospect,Léa,38\n")?;
+        let out = s.cli().arg("import").arg(&bad_header).output()?;
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("column `shoe_size`"));
+        let latin1 = s.dir.join("latin1.csv");
+        std::fs::write(&latin1, b"kind,first_name\nprospect,L\xe9a\n")?;
+        let out = s.cli().arg("import").arg(&latin1).output()?;
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("latin1.csv:2: the row is not valid UTF-8"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(s.audit_entries()? > 2);
+    }
+    Ok(())
+}
+
+#[test]
+fn the_api_is_described_by_openapi_3_1_with_a_viewer() -> R {
+    let s = Server::start(Backend::Sqlite)?;
+    let res = s.http.get(format!("{}/api/v1/openapi.json", s.base)).send()?;
+    assert_eq!(res.status().as_u16(), 200);
+    let doc: Value = res.json()?;
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", doc["openapi"]);
+    for path in ["/api/v1/subjects", "/api/v1/subjects/{id}", "/api/v1/subjects/{id}/contracts", "/api/v1/audit/verify"]
+    {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    let res = s.http.get(format!("{}/api/v1/docs/", s.base)).send()?;
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.text()?.contains("swagger"), "an interactive viewer");
+    Ok(())
+}
