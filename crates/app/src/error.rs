@@ -24,6 +24,9 @@ pub enum AppError {
     Refused(Refusal),
     #[error("{0} not found")]
     NotFound(String),
+    /// The resource existed and was erased.
+    #[error("{0}")]
+    Gone(String),
     #[error("{0}")]
     Conflict(String),
     /// A failure of ours or of the database; details go to the log, not to the caller.

@@ -146,6 +146,7 @@ impl App {
     pub fn import_csv(&self, path: &Path, skip_invalid: bool) -> Result<ImportReport> {
         let layout = layout(path)?;
         let keys = self.keys.clone();
+        let policy = self.policy.clone();
         // Pass 1: check every row, write nothing.
         let mut report = ImportReport::default();
         let probe_at = now();
@@ -200,7 +201,7 @@ impl App {
                 let mut chunk = Vec::with_capacity(CHUNK);
                 for (_, row) in rows(path, &layout)? {
                     let Ok(subject) = row else { continue };
-                    match prepare(&keys, &subject, at) {
+                    match prepare(&keys, &policy, &subject, at) {
                         Ok(p) => chunk.push(p),
                         Err(AppError::Invalid { .. }) => continue,
                         Err(e) => return Err(e),

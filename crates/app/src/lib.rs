@@ -11,6 +11,7 @@ pub mod auth;
 pub mod error;
 pub mod generate;
 pub mod import;
+pub mod retention;
 pub mod stats;
 pub mod subjects;
 

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use vigie_crypto::{MasterKey, SubjectKey};
-use vigie_domain::access::{Grant, Refusal, Role, SubjectFacts, check_read};
+use vigie_domain::access::{Grant, Role, SubjectFacts, check_read};
 use vigie_domain::model::normalize_field;
 use vigie_domain::policy::{DataCategory, LegalBasis};
 use vigie_domain::{Direction, FieldName, Policy, Provenance, SubjectKind};
@@ -218,7 +218,7 @@ fn check_purpose(policy: &Policy, field: &str, purpose: &str) -> Result<()> {
     ))
 }
 
-fn check_text(field: &str, raw: &str, max: usize) -> Result<String> {
+pub(crate) fn check_text(field: &str, raw: &str, max: usize) -> Result<String> {
     let v = raw.trim();
     if v.is_empty() {
         return Err(AppError::invalid(field, "is empty"));
@@ -305,8 +305,9 @@ pub(crate) fn validate(input: &NewSubject, at: DateTime<Utc>) -> Result<Validate
     Ok(Validated { kind, collected_at, identity })
 }
 
-/// Seals a validated subject under a fresh key, with its blind indexes.
-pub(crate) fn seal(keys: &MasterKey, v: Validated, at: DateTime<Utc>) -> Result<Prepared> {
+/// Seals a validated subject under a fresh key, with its blind indexes and retention clock.
+pub(crate) fn seal(keys: &MasterKey, policy: &Policy, v: Validated, at: DateTime<Utc>) -> Result<Prepared> {
+    let clock = crate::retention::initial(policy, v.kind, v.collected_at.date_naive());
     let id = new_id();
     let key = SubjectKey::generate()?;
     let plain = serde_json::to_vec(&v.identity).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -323,18 +324,33 @@ pub(crate) fn seal(keys: &MasterKey, v: Validated, at: DateTime<Utc>) -> Result<
             phone_bi: bi(FieldName::Phone),
             identity: sealed,
             wrapped_key: keys.wrap(&key, id.as_bytes())?,
+            retention_rule: clock.rule.as_str().to_string(),
+            basis_date: clock.basis_date,
+            expires_on: clock.expires_on,
+            legal_hold: None,
+            held_at: None,
         },
         fields: v.identity.keys().copied().collect(),
     })
 }
 
 /// Validates and seals a new subject.
-pub(crate) fn prepare(keys: &MasterKey, input: &NewSubject, at: DateTime<Utc>) -> Result<Prepared> {
-    seal(keys, validate(input, at)?, at)
+pub(crate) fn prepare(keys: &MasterKey, policy: &Policy, input: &NewSubject, at: DateTime<Utc>) -> Result<Prepared> {
+    seal(keys, policy, validate(input, at)?, at)
 }
 
 fn load(tx: &mut dyn Tx, id: Id) -> Result<SubjectRow> {
-    tx.subject(id)?.ok_or_else(|| AppError::NotFound(format!("subject {id}")))
+    if let Some(row) = tx.subject(id)? {
+        return Ok(row);
+    }
+    match tx.erasure(id)? {
+        Some(e) => Err(AppError::Gone(format!(
+            "subject {id} was erased on {} under the rule {}",
+            e.erased_at.date_naive(),
+            e.rule
+        ))),
+        None => Err(AppError::NotFound(format!("subject {id}"))),
+    }
 }
 
 fn open_identity(keys: &MasterKey, row: &SubjectRow) -> Result<(SubjectKey, Identity)> {
@@ -485,19 +501,21 @@ fn read_in_tx(
     who: &Principal,
     purpose: &str,
     id: Id,
-) -> Result<Option<Result<SubjectView, Refusal>>> {
+) -> Result<Option<Result<SubjectView, AppError>>> {
     let at = now();
     let today = at.date_naive();
     let actor = who.actor();
     let Some(loaded) = Loaded::load(tx, id)? else {
-        audit::append(
-            tx,
-            keys,
-            &actor,
-            at,
-            Entry::new("subject.read").subject(id).purpose(purpose).outcome("not_found"),
-        )?;
-        return Ok(None);
+        let erased = tx.erasure(id)?;
+        let outcome = if erased.is_some() { "erased" } else { "not_found" };
+        audit::append(tx, keys, &actor, at, Entry::new("subject.read").subject(id).purpose(purpose).outcome(outcome))?;
+        return Ok(erased.map(|e| {
+            Err(AppError::Gone(format!(
+                "subject {id} was erased on {} under the rule {}",
+                e.erased_at.date_naive(),
+                e.rule
+            )))
+        }));
     };
     let grant = match check_read(policy, who.caller(), purpose, &loaded.facts(today)) {
         Ok(g) => g,
@@ -508,7 +526,7 @@ fn read_in_tx(
                 .outcome("refused")
                 .detail(refusal.rule.as_str());
             audit::append(tx, keys, &actor, at, entry)?;
-            return Ok(Some(Err(refusal)));
+            return Ok(Some(Err(AppError::Refused(refusal))));
         }
     };
     let (key, identity) = open_identity(keys, &loaded.row)?;
@@ -545,7 +563,7 @@ impl App {
     pub async fn create_subject(&self, who: &Principal, input: NewSubject) -> Result<SubjectCreated> {
         who.require(WRITERS, "recording a subject")?;
         let at = now();
-        let prepared = prepare(&self.keys, &input, at)?;
+        let prepared = prepare(&self.keys, &self.policy, &input, at)?;
         let (keys, actor) = (self.keys.clone(), who.actor());
         let out = SubjectCreated {
             id: prepared.row.id,
@@ -574,8 +592,7 @@ impl App {
         let out = self.store.write(move |tx| read_in_tx(tx, &keys, &policy, &who, &purpose, id)).await?;
         match out {
             None => Err(AppError::NotFound(format!("subject {id}"))),
-            Some(Err(refusal)) => Err(AppError::Refused(refusal)),
-            Some(Ok(view)) => Ok(view),
+            Some(result) => result,
         }
     }
 
@@ -621,13 +638,13 @@ impl App {
         for o in outcomes {
             match o {
                 Ok(v) => views.push(v),
-                Err(r) => {
-                    first_refusal.get_or_insert(r);
+                Err(e) => {
+                    first_refusal.get_or_insert(e);
                 }
             }
         }
         match first_refusal {
-            Some(r) if views.is_empty() => Err(AppError::Refused(r)),
+            Some(e) if views.is_empty() => Err(e),
             _ => Ok(views),
         }
     }
@@ -641,7 +658,7 @@ impl App {
         if end.is_some_and(|e| e < start) {
             return Err(AppError::invalid("end", "is before start"));
         }
-        let (keys, actor) = (self.keys.clone(), who.actor());
+        let (keys, actor, policy) = (self.keys.clone(), who.actor(), self.policy.clone());
         self.store
             .write(move |tx| {
                 let at = now();
@@ -677,6 +694,7 @@ impl App {
                         Entry::new("subject.kind_change").subject(subject).fields(["kind"]).detail("prospect->client"),
                     )?;
                 }
+                crate::retention::recompute(tx, &policy, subject)?;
                 Ok::<_, AppError>(Created {
                     id,
                     subject_id: subject,
@@ -694,7 +712,7 @@ impl App {
         let direction: Direction = parse_token("direction", &input.direction)?;
         let channel = check_channel(&input.channel)?;
         let summary = input.summary.as_deref().map(|s| check_text("summary", s, 10_000)).transpose()?;
-        let (keys, actor) = (self.keys.clone(), who.actor());
+        let (keys, actor, policy) = (self.keys.clone(), who.actor(), self.policy.clone());
         self.store
             .write(move |tx| {
                 let at = now();
@@ -731,6 +749,9 @@ impl App {
                         .fields(fields)
                         .detail(format!("interaction:{id} {direction}")),
                 )?;
+                if direction == Direction::Inbound {
+                    crate::retention::recompute(tx, &policy, subject)?;
+                }
                 Ok::<_, AppError>(Created { id, subject_id: subject, subject_kind: row.kind, created_at: at })
             })
             .await

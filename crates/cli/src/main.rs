@@ -37,6 +37,9 @@ enum Command {
     Serve {
         #[arg(long, env = "VIGIE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// When the daily retention sweep runs (HH:MM, UTC), or `off`.
+        #[arg(long, env = "VIGIE_RETENTION_SWEEP_AT", default_value = "03:00")]
+        retention_sweep_at: String,
     },
     /// Initialises the data directory (master key, database) and prints the first admin token once.
     Init,
@@ -51,6 +54,11 @@ enum Command {
         /// Imports the valid rows and reports the others.
         #[arg(long)]
         skip_invalid: bool,
+    },
+    /// Retention: what is due for erasure, and the sweep that erases it.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
     },
     /// Bearer tokens.
     Token {
@@ -83,6 +91,25 @@ enum Command {
 enum PolicyCommand {
     /// Checks a policy file and reports every problem with its line.
     Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Lists the subjects due for erasure at a date (default today), the held ones apart, and a forecast.
+    Plan {
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        at: Option<String>,
+        /// Prints the plan as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Erases every subject due at a date (default today).
+    Apply {
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        at: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -139,7 +166,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = settings(&cli);
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve { listen, retention_sweep_at } => {
+            let sweep_at = parse_sweep_time(&retention_sweep_at)?;
             let app = App::open(&settings)?;
             if let Ok((_, warnings)) = vigie_app::load_policy(&settings) {
                 for w in warnings {
@@ -155,6 +183,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 println!("vigie: listening on http://{}", listener.local_addr()?);
+                if let Some(time) = sweep_at {
+                    tokio::spawn(sweep_daily(app.clone(), time));
+                }
                 vigie_web::serve(app, listener).await.context("server failed")
             })?;
             Ok(ExitCode::SUCCESS)
@@ -209,6 +240,44 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Retention { command } => {
+            let app = App::open(&settings)?;
+            let rt = runtime()?;
+            // The CLI acts as the DPO would, with its own audit actor.
+            match command {
+                RetentionCommand::Plan { at, json } => {
+                    let at = vigie_app::retention::parse_at(at.as_deref())?;
+                    let plan = rt.block_on(app.retention_plan_by(vigie_app::audit::Actor::Cli, at, usize::MAX))?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&plan)?);
+                    } else {
+                        println!("retention plan at {}: {} due, {} held", plan.at, plan.due_count, plan.held.len());
+                        for d in &plan.due {
+                            let basis = d.basis_date.map(|b| b.to_string()).unwrap_or_default();
+                            println!(
+                                "due   {}  {:8}  {:20}  basis {basis}  expired {}",
+                                d.subject_id, d.kind, d.rule, d.expires_on
+                            );
+                        }
+                        for h in &plan.held {
+                            println!(
+                                "held  {}  {:8}  {:20}  expired {}  (legal hold)",
+                                h.due.subject_id, h.due.kind, h.due.rule, h.due.expires_on
+                            );
+                        }
+                        let forecast: Vec<String> =
+                            plan.forecast.iter().map(|m| format!("{} {}", m.month, m.expiring)).collect();
+                        println!("forecast: {}", forecast.join(", "));
+                    }
+                }
+                RetentionCommand::Apply { at } => {
+                    let at = vigie_app::retention::parse_at(at.as_deref())?;
+                    let report = rt.block_on(app.retention_apply(vigie_app::audit::Actor::Cli, at))?;
+                    println!("retention applied at {}: {} erased, {} held", report.at, report.erased, report.held);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token { command: TokenCommand::Create { role, recipient } } => {
             let app = App::open(&settings)?;
             let (_, token) = app.create_token_blocking(&role, recipient.as_deref())?;
@@ -247,6 +316,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bail!("VIGIE_DATABASE_URL must start with postgres://");
             }
             bench::run(command, &settings)
+        }
+    }
+}
+
+/// Parses `HH:MM` (UTC) or `off`.
+fn parse_sweep_time(raw: &str) -> anyhow::Result<Option<chrono::NaiveTime>> {
+    if raw.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    chrono::NaiveTime::parse_from_str(raw, "%H:%M")
+        .map(Some)
+        .map_err(|_| anyhow::anyhow!("--retention-sweep-at must be HH:MM (UTC) or off, not `{raw}`"))
+}
+
+/// Runs the retention sweep once a day at `time` (UTC). Instances sharing a
+/// database take a lease on the job, so it never runs twice at once or twice a day.
+async fn sweep_daily(app: App, time: chrono::NaiveTime) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let now = chrono::Utc::now();
+        if now.time() < time {
+            continue;
+        }
+        match app.scheduled_sweep(now.date_naive()).await {
+            Ok(Some(r)) => tracing::info!(erased = r.erased, held = r.held, "daily retention sweep done"),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "daily retention sweep failed"),
         }
     }
 }

@@ -777,3 +777,233 @@ fn the_api_is_described_by_openapi_3_1_with_a_viewer() -> R {
     assert!(res.text()?.contains("swagger"), "an interactive viewer");
     Ok(())
 }
+
+/// A count from the server's database, read outside Vigie.
+fn count(s: &Server, sql: &str) -> R<i64> {
+    match s.backend {
+        Backend::Sqlite => {
+            let conn = rusqlite::Connection::open(s.dir.join("data").join("vigie.db"))?;
+            Ok(conn.query_row(sql, [], |r| r.get(0))?)
+        }
+        Backend::Postgres => {
+            let (url, sql) = (s.db_url.clone().ok_or("url")?, sql.to_string());
+            Ok(std::thread::spawn(move || -> Result<i64, String> {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).map_err(|e| e.to_string())?;
+                c.query_one(&sql, &[]).map(|r| r.get(0)).map_err(|e| e.to_string())
+            })
+            .join()
+            .map_err(|_| "thread")??)
+        }
+    }
+}
+
+fn delete(s: &Server, token: &str, path: &str, body: Value) -> R<(u16, Value)> {
+    s.send(s.http.delete(format!("{}{path}", s.base)).bearer_auth(token).json(&body))
+}
+
+#[test]
+fn retention_plans_and_erases_on_the_policy_clocks() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let subject = |first: &str, kind: &str, collected: &str| {
+            s.create(&staff, json!({"kind": kind, "collected_at": collected, "identity": {"first_name": first, "email": format!("{first}@example.fr")}}))
+        };
+        // A: inbound contact on 2023-06-15, 3 years: kept through 2026-06-15.
+        let a = subject("anna", "prospect", "2023-06-01T09:00:00Z")?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{a}/interactions"),
+            json!({"at":"2023-06-15T10:00:00Z","direction":"inbound","channel":"email"}),
+        )?;
+        // B: outbound contacts never extend a prospect's clock.
+        let b_id = subject("bruno", "prospect", "2023-01-01T08:00:00Z")?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{b_id}/interactions"),
+            json!({"at":"2024-06-01T10:00:00Z","direction":"outbound","channel":"phone"}),
+        )?;
+        // C: collected on a leap day: kept through 2027-02-28.
+        let c = subject("chloe", "prospect", "2024-02-29T12:00:00Z")?;
+        // D: a client whose last contract ended 2021-02-28: kept through 2026-02-28.
+        let d = subject("david", "prospect", "2018-03-01T00:00:00Z")?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{d}/contracts"),
+            json!({"reference":"C-1","start":"2019-01-01","end":"2021-02-28"}),
+        )?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{d}/contracts"),
+            json!({"reference":"C-0","start":"2018-03-01","end":"2019-12-31"}),
+        )?;
+        // E: a client with an open contract: kept while it runs.
+        let e = subject("emma", "prospect", "2015-01-01T00:00:00Z")?;
+        s.post(&staff, &format!("/api/v1/subjects/{e}/contracts"), json!({"reference":"C-2","start":"2015-01-01"}))?;
+        // F: expired but under a legal hold.
+        let f = subject("felix", "prospect", "2020-01-01T00:00:00Z")?;
+        let (st, v) =
+            s.post(&dpo, &format!("/api/v1/subjects/{f}/legal-hold"), json!({"reason":"litigation pending"}))?;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(s.post(&staff, &format!("/api/v1/subjects/{f}/legal-hold"), json!({"reason":"x"}))?.0, 403);
+
+        // The edge: due from the day after the last day of retention.
+        let (st, v) = s.get(&dpo, "/api/v1/retention/plan?at=2026-06-15", None)?;
+        assert_eq!(st, 200, "{v}");
+        let ids = |v: &Value, key: &str| -> Vec<String> {
+            let mut ids: Vec<String> = v[key]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x["subject_id"].as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            ids.sort();
+            ids
+        };
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        assert_eq!(ids(&v, "due"), sorted(vec![b_id.clone(), d.clone()]), "{b:?}: {v}");
+        let (_, v) = s.get(&dpo, "/api/v1/retention/plan?at=2026-06-16", None)?;
+        assert_eq!(ids(&v, "due"), sorted(vec![a.clone(), b_id.clone(), d.clone()]));
+
+        let (st, v) = s.get(&dpo, "/api/v1/retention/plan?at=2026-11-26", None)?;
+        assert_eq!(st, 200);
+        assert_eq!(v["at"], "2026-11-26");
+        let due = v["due"].as_array().ok_or("due")?;
+        let entry = |id: &str| due.iter().find(|x| x["subject_id"] == id).cloned().unwrap_or(Value::Null);
+        assert_eq!(entry(&a)["rule"], "last_inbound_contact");
+        assert_eq!(entry(&a)["basis_date"], "2023-06-15");
+        assert_eq!(entry(&a)["expires_on"], "2026-06-15");
+        assert_eq!(entry(&b_id)["basis_date"], "2023-01-01");
+        assert_eq!(entry(&b_id)["expires_on"], "2026-01-01");
+        assert_eq!(entry(&d)["rule"], "last_contract_end");
+        assert_eq!(entry(&d)["basis_date"], "2021-02-28");
+        assert_eq!(entry(&d)["expires_on"], "2026-02-28");
+        assert_eq!(due.len(), 3, "{v}");
+        assert_eq!(v["held"][0]["subject_id"], f.as_str());
+        assert_eq!(v["held"][0]["reason"], "litigation pending");
+        let forecast = v["forecast"].as_array().ok_or("forecast")?;
+        assert_eq!(forecast.len(), 12);
+        assert_eq!(forecast[0]["month"], "2026-11");
+        assert_eq!(
+            forecast.iter().find(|m| m["month"] == "2027-02").map(|m| m["expiring"].clone()),
+            Some(json!(1)),
+            "C expires in February"
+        );
+        assert_eq!(s.get(&staff, "/api/v1/retention/plan", None)?.0, 403);
+        assert_eq!(s.get(&dpo, "/api/v1/retention/plan?at=2026-02-30", None)?.0, 400);
+
+        // The CLI plans the same.
+        let out = s.cli().args(["retention", "plan", "--at", "2026-11-26", "--json"]).output()?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let cli: Value = serde_json::from_slice(&out.stdout)?;
+        assert_eq!(ids(&cli, "due"), sorted(vec![a.clone(), b_id.clone(), d.clone()]));
+
+        // Apply: erased for real, the held and the unexpired kept, the audit chain intact.
+        let (st, v) = s.post(&dpo, "/api/v1/retention/apply", json!({"at":"2026-11-26"}))?;
+        assert_eq!((st, v["erased"].as_u64()), (200, Some(3)), "{v}");
+        for id in [&a, &b_id, &d] {
+            let (st, v) = s.get(&staff, &format!("/api/v1/subjects/{id}"), Some("customer_service"))?;
+            assert_eq!((st, v["type"].as_str()), (410, Some("urn:vigie:problem:gone")), "{v}");
+            for table in [
+                "subjects WHERE id",
+                "subject_keys WHERE subject_id",
+                "contracts WHERE subject_id",
+                "interactions WHERE subject_id",
+            ] {
+                let sql = match b {
+                    Backend::Sqlite => format!("SELECT count(*) FROM {table} = X'{}'", id.replace('-', "")),
+                    Backend::Postgres => format!("SELECT count(*) FROM {table} = '{id}'"),
+                };
+                assert_eq!(count(&s, &sql)?, 0, "{b:?}: {table} of an erased subject");
+            }
+        }
+        let (_, v) = s.get(&staff, "/api/v1/subjects?email=anna%40example.fr", Some("customer_service"))?;
+        assert_eq!(v["subjects"].as_array().map(Vec::len), Some(0), "no longer found by email");
+        for id in [&c, &e, &f] {
+            assert_eq!(s.get(&dpo, &format!("/api/v1/subjects/{id}"), Some("customer_service"))?.0, 200);
+        }
+        let (_, v) = s.get(&dpo, "/api/v1/audit?limit=1000", None)?;
+        let erasures: Vec<&Value> =
+            v["entries"].as_array().ok_or("entries")?.iter().filter(|x| x["action"] == "subject.erase").collect();
+        assert_eq!(erasures.len(), 3);
+        assert!(erasures.iter().any(|x| x["subject_id"] == d.as_str()
+            && x["detail"].as_str().is_some_and(|t| t.contains("rule=last_contract_end"))));
+        assert!(s.audit_entries()? > 0);
+
+        // Again: nothing more to do. Lift the hold: the sweep takes F.
+        let out = s.cli().args(["retention", "apply", "--at", "2026-11-26"]).output()?;
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("0 erased, 1 held"),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert_eq!(delete(&s, &dpo, &format!("/api/v1/subjects/{f}/legal-hold"), json!({"reason":"settled"}))?.0, 200);
+        assert_eq!(delete(&s, &dpo, &format!("/api/v1/subjects/{f}/legal-hold"), json!({"reason":"settled"}))?.0, 409);
+        let (_, v) = s.post(&dpo, "/api/v1/retention/apply", json!({"at":"2026-11-26"}))?;
+        assert_eq!(v["erased"], 1);
+        assert_eq!(s.post(&staff, "/api/v1/retention/apply", json!({"at":"2026-11-26"}))?.0, 403);
+        assert!(s.audit_entries()? > 0);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_sweep_killed_midway_leaves_each_subject_whole_or_erased() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        const N: i64 = 20_000;
+        let csv = s.dir.join("old.csv");
+        let mut text = String::from("kind,collected_at,first_name,email\n");
+        for i in 0..N {
+            text.push_str(&format!("prospect,2020-01-01,Léa,lea{i}@example.fr\n"));
+        }
+        std::fs::write(&csv, text)?;
+        let out = s.cli().arg("import").arg(&csv).output()?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let staff = s.token("staff", None)?;
+        let id = s.create(&staff, json!({"kind":"prospect","collected_at":"2020-01-01","identity":{"first_name":"Léa","email":"lea0@example.fr"}}))?;
+        let _ = id;
+
+        // Kill the sweep with SIGKILL once it has erased something.
+        let mut sweep = s.cli().args(["retention", "apply", "--at", "2026-11-26"]).stdout(Stdio::null()).spawn()?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while count(&s, "SELECT count(*) FROM erasures")? == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        sweep.kill()?;
+        let _ = sweep.wait();
+        let erased = count(&s, "SELECT count(*) FROM erasures")?;
+        let present = count(&s, "SELECT count(*) FROM subjects")?;
+        assert!(erased > 0 && erased < N + 1, "{b:?}: the kill landed mid-sweep ({erased} erased)");
+        assert_eq!(erased + present, N + 1, "{b:?}: every subject is present or erased");
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM subject_keys")?,
+            present,
+            "{b:?}: every present subject has its key"
+        );
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM erasures e JOIN subjects s ON s.id = e.subject_id")?,
+            0,
+            "{b:?}: erased means gone"
+        );
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM audit WHERE action = 'subject.erase'")?,
+            erased,
+            "{b:?}: each erasure audited"
+        );
+        let (ok, text) = verify(&s)?;
+        assert!(ok, "{b:?}: the audit chain survives the crash: {text}");
+
+        // Running the sweep again finishes the job.
+        let out = s.cli().args(["retention", "apply", "--at", "2026-11-26"]).output()?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(count(&s, "SELECT count(*) FROM subjects")?, 0);
+        assert_eq!(count(&s, "SELECT count(*) FROM subject_keys")?, 0);
+        assert_eq!(count(&s, "SELECT count(*) FROM erasures")?, N + 1);
+        let (ok, text) = verify(&s)?;
+        assert!(ok, "{text}");
+    }
+    Ok(())
+}

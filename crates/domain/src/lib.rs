@@ -8,6 +8,7 @@ pub mod access;
 pub mod dates;
 pub mod model;
 pub mod policy;
+pub mod retention;
 
 pub use access::{Caller, Refusal, Role, SubjectFacts, check_read};
 pub use model::{Direction, FieldName, Provenance, SubjectKind};

@@ -21,7 +21,7 @@
 //! Errors carry the SQLSTATE and the server's primary message only, never
 //! its DETAIL, which quotes key values (possibly personal data).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::{FromSql, ToSql, Type};
@@ -30,11 +30,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 use vigie_domain::SubjectKind;
 use vigie_store::{
-    AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, GroupCount, Id, InteractionRow,
-    ObjectionRow, Result, StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
+    AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow, Id,
+    InteractionRow, ObjectionRow, Result, StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
 };
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/0001_init.sql")), (2, include_str!("../migrations/0002_retention.sql"))];
 
 /// The advisory lock that serialises migrations across instances ("Vigie", 1).
 const MIGRATION_LOCK: i64 = 0x5669_6769_6500_0001;
@@ -288,7 +289,39 @@ fn subject_row(r: &Row) -> Result<SubjectRow> {
         phone_bi: get(r, 6)?,
         identity: get(r, 7)?,
         wrapped_key: get(r, 8)?,
+        retention_rule: get(r, 9)?,
+        basis_date: get(r, 10)?,
+        expires_on: get(r, 11)?,
+        legal_hold: get(r, 12)?,
+        held_at: get(r, 13)?,
     })
+}
+
+fn due_row(r: &Row) -> Result<DueRow> {
+    Ok(DueRow {
+        id: get(r, 0)?,
+        kind: token(r, 1, "subjects.kind")?,
+        rule: get(r, 2)?,
+        basis_date: get(r, 3)?,
+        expires_on: get(r, 4)?,
+    })
+}
+
+fn held_row(r: &Row) -> Result<HeldRow> {
+    Ok(HeldRow { due: due_row(r)?, reason: get(r, 5)?, wrapped_key: get(r, 6)?, held_at: get(r, 7)? })
+}
+
+fn erasure_row(r: &Row) -> Result<ErasureRow> {
+    Ok(ErasureRow {
+        subject_id: get(r, 0)?,
+        erased_at: get(r, 1)?,
+        kind: token(r, 2, "erasures.kind")?,
+        rule: get(r, 3)?,
+    })
+}
+
+fn group_count(r: &Row) -> Result<GroupCount> {
+    Ok(GroupCount { group: get(r, 0)?, count: get(r, 1)? })
 }
 
 fn contract_row(r: &Row) -> Result<ContractRow> {
@@ -367,8 +400,8 @@ fn disclosure_row(r: &Row) -> Result<DisclosureRow> {
     })
 }
 
-const COPY_SUBJECTS: &str = "COPY subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity) \
-                             FROM STDIN (FORMAT binary)";
+const COPY_SUBJECTS: &str = "COPY subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity, \
+                             retention_rule, basis_date, expires_on, legal_hold, held_at) FROM STDIN (FORMAT binary)";
 const COPY_SUBJECT_TYPES: &[Type] = &[
     Type::UUID,
     Type::TEXT,
@@ -378,6 +411,11 @@ const COPY_SUBJECT_TYPES: &[Type] = &[
     Type::BYTEA,
     Type::BYTEA,
     Type::BYTEA,
+    Type::TEXT,
+    Type::DATE,
+    Type::DATE,
+    Type::BYTEA,
+    Type::TIMESTAMPTZ,
 ];
 const COPY_KEYS: &str = "COPY subject_keys (subject_id, wrapped) FROM STDIN (FORMAT binary)";
 const COPY_KEY_TYPES: &[Type] = &[Type::UUID, Type::BYTEA];
@@ -385,8 +423,9 @@ const COPY_KEY_TYPES: &[Type] = &[Type::UUID, Type::BYTEA];
 impl Tx for PgConn {
     fn insert_subject(&mut self, s: &SubjectRow) -> Result<()> {
         self.execute(
-            "INSERT INTO subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity,
+                                   retention_rule, basis_date, expires_on, legal_hold, held_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             &[
                 &s.id,
                 &s.kind.as_str(),
@@ -396,6 +435,11 @@ impl Tx for PgConn {
                 &s.email_bi,
                 &s.phone_bi,
                 &s.identity,
+                &s.retention_rule,
+                &s.basis_date,
+                &s.expires_on,
+                &s.legal_hold,
+                &s.held_at,
             ],
         )?;
         self.execute("INSERT INTO subject_keys (subject_id, wrapped) VALUES ($1, $2)", &[&s.id, &s.wrapped_key])?;
@@ -421,6 +465,11 @@ impl Tx for PgConn {
                     &s.email_bi,
                     &s.phone_bi,
                     &s.identity,
+                    &s.retention_rule,
+                    &s.basis_date,
+                    &s.expires_on,
+                    &s.legal_hold,
+                    &s.held_at,
                 ])
                 .map_err(err)?;
         }
@@ -436,7 +485,8 @@ impl Tx for PgConn {
 
     fn subject(&mut self, id: Id) -> Result<Option<SubjectRow>> {
         self.query_opt(
-            "SELECT s.id, s.kind, s.collected_at, s.created_at, s.updated_at, s.email_bi, s.phone_bi, s.identity, k.wrapped
+            "SELECT s.id, s.kind, s.collected_at, s.created_at, s.updated_at, s.email_bi, s.phone_bi, s.identity, k.wrapped,
+                    s.retention_rule, s.basis_date, s.expires_on, s.legal_hold, s.held_at
              FROM subjects s JOIN subject_keys k ON k.subject_id = s.id WHERE s.id = $1",
             &[&id],
         )?
@@ -470,7 +520,122 @@ impl Tx for PgConn {
                 "SELECT to_char(collected_at AT TIME ZONE 'UTC', 'YYYY'), count(*) FROM subjects GROUP BY 1 ORDER BY 1"
             }
         };
-        self.rows(sql, &[], |r| Ok(GroupCount { group: get(r, 0)?, count: get(r, 1)? }))
+        self.rows(sql, &[], group_count)
+    }
+
+    fn set_retention(
+        &mut self,
+        id: Id,
+        rule: &str,
+        basis: Option<NaiveDate>,
+        expires: Option<NaiveDate>,
+    ) -> Result<()> {
+        let n = self.execute(
+            "UPDATE subjects SET retention_rule = $2, basis_date = $3, expires_on = $4 WHERE id = $1",
+            &[&id, &rule, &basis, &expires],
+        )?;
+        if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
+    }
+
+    fn set_legal_hold(&mut self, id: Id, hold: Option<(&[u8], DateTime<Utc>)>) -> Result<()> {
+        let (reason, at) = hold.map_or((None, None), |(r, a)| (Some(r), Some(a)));
+        let n =
+            self.execute("UPDATE subjects SET legal_hold = $2, held_at = $3 WHERE id = $1", &[&id, &reason, &at])?;
+        if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
+    }
+
+    fn due(&mut self, at: NaiveDate, limit: i64) -> Result<Vec<DueRow>> {
+        self.rows(
+            "SELECT id, kind, retention_rule, basis_date, expires_on FROM subjects
+             WHERE expires_on < $1 AND legal_hold IS NULL ORDER BY expires_on, id LIMIT $2",
+            &[&at, &limit],
+            due_row,
+        )
+    }
+
+    fn held_due(&mut self, at: NaiveDate) -> Result<Vec<HeldRow>> {
+        self.rows(
+            "SELECT s.id, s.kind, s.retention_rule, s.basis_date, s.expires_on, s.legal_hold, k.wrapped, s.held_at
+             FROM subjects s JOIN subject_keys k ON k.subject_id = s.id
+             WHERE s.expires_on < $1 AND s.legal_hold IS NOT NULL ORDER BY s.expires_on, s.id",
+            &[&at],
+            held_row,
+        )
+    }
+
+    fn count_expiring_by_month(&mut self, from: NaiveDate, to: NaiveDate) -> Result<Vec<GroupCount>> {
+        self.rows(
+            "SELECT to_char(expires_on, 'YYYY-MM'), count(*) FROM subjects
+             WHERE expires_on >= $1 AND expires_on < $2 AND legal_hold IS NULL GROUP BY 1 ORDER BY 1",
+            &[&from, &to],
+            group_count,
+        )
+    }
+
+    fn erase_subject(&mut self, id: Id, rule: &str, at: DateTime<Utc>) -> Result<bool> {
+        // The row lock makes a concurrent erasure of the same subject (another
+        // instance's sweep) wait, then find nothing and return false, rather
+        // than fail on the tombstone's key.
+        let Some(row) = self.query_opt("SELECT kind FROM subjects WHERE id = $1 FOR UPDATE", &[&id])? else {
+            return Ok(false);
+        };
+        let kind: String = get(&row, 0)?;
+        for sql in [
+            "DELETE FROM subject_keys WHERE subject_id = $1",
+            "DELETE FROM contracts WHERE subject_id = $1",
+            "DELETE FROM interactions WHERE subject_id = $1",
+            "DELETE FROM consents WHERE subject_id = $1",
+            "DELETE FROM objections WHERE subject_id = $1",
+            "DELETE FROM disclosures WHERE subject_id = $1",
+            "DELETE FROM subjects WHERE id = $1",
+        ] {
+            self.execute(sql, &[&id])?;
+        }
+        self.execute(
+            "INSERT INTO erasures (subject_id, erased_at, kind, rule) VALUES ($1, $2, $3, $4)",
+            &[&id, &at, &kind, &rule],
+        )?;
+        let month = at.format("%Y-%m").to_string();
+        self.execute(
+            "INSERT INTO erased_counts (month, kind, rule, count) VALUES ($1, $2, $3, 1)
+             ON CONFLICT (month, kind, rule) DO UPDATE SET count = erased_counts.count + 1",
+            &[&month, &kind, &rule],
+        )?;
+        Ok(true)
+    }
+
+    fn erasure(&mut self, id: Id) -> Result<Option<ErasureRow>> {
+        self.query_opt("SELECT subject_id, erased_at, kind, rule FROM erasures WHERE subject_id = $1", &[&id])?
+            .as_ref()
+            .map(erasure_row)
+            .transpose()
+    }
+
+    fn erased_counts(&mut self) -> Result<Vec<GroupCount>> {
+        self.rows("SELECT month || '|' || kind || '|' || rule, count FROM erased_counts ORDER BY 1", &[], group_count)
+    }
+
+    fn claim_job(
+        &mut self,
+        name: &str,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.execute("INSERT INTO jobs (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", &[&name])?;
+        // In READ COMMITTED a competing claim waits on the row lock, then
+        // re-evaluates the condition against the winner's committed lease.
+        let n = self.execute(
+            "UPDATE jobs SET lease_until = $4 WHERE name = $1
+             AND (lease_until IS NULL OR lease_until < $3) AND (last_run_on IS NULL OR last_run_on < $2)",
+            &[&name, &today, &now, &lease_until],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn finish_job(&mut self, name: &str, today: NaiveDate) -> Result<()> {
+        self.execute("UPDATE jobs SET lease_until = NULL, last_run_on = $2 WHERE name = $1", &[&name, &today])?;
+        Ok(())
     }
 
     fn insert_contract(&mut self, c: &ContractRow) -> Result<()> {

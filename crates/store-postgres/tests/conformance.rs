@@ -39,6 +39,11 @@ fn subject(i: usize) -> SubjectRow {
         phone_bi: i.is_multiple_of(5).then(|| new_id().as_bytes().to_vec()),
         identity: vec![i as u8; 40],
         wrapped_key: vec![9; 60],
+        retention_rule: if i.is_multiple_of(3) { "last_contract_end" } else { "last_inbound_contact" }.into(),
+        basis_date: chrono::NaiveDate::from_ymd_opt(2024, 1 + (i % 12) as u32, 1 + (i % 28) as u32),
+        expires_on: (!i.is_multiple_of(3)).then(|| chrono::NaiveDate::from_ymd_opt(2027, 1, 1)).flatten(),
+        legal_hold: i.is_multiple_of(7).then(|| vec![7; 24]),
+        held_at: i.is_multiple_of(7).then_some(at),
     }
 }
 
@@ -71,7 +76,7 @@ fn opening_again_or_at_once_applies_each_migration_once() -> TestResult {
     let db = Postgres::open(&url)?;
     let mut client = db.raw_client()?;
     let n: i64 = client.query_one("SELECT count(*) FROM schema_migrations", &[])?.try_get(0)?;
-    assert_eq!(n, 1);
+    assert_eq!(n, 2);
     let head = client.query_one("SELECT seq, hash FROM audit_head", &[])?;
     assert_eq!((head.try_get::<_, i64>(0)?, head.try_get::<_, Vec<u8>>(1)?), (0, vec![0; 32]));
     Ok(())
@@ -93,6 +98,20 @@ fn the_schema_has_the_tables_columns_and_indexes_of_the_sqlite_schema() -> TestR
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
         .collect::<Result<BTreeSet<(String, String, bool)>, postgres::Error>>()?;
+    // Column defaults, without PostgreSQL's cast of a literal (`'x'::text`).
+    let pg_defaults = pg
+        .query(
+            "SELECT table_name::text, column_name::text, column_default::text FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name <> 'schema_migrations' AND column_default IS NOT NULL",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            let default: String = r.try_get(2)?;
+            let default = default.strip_suffix("::text").map_or(default.clone(), str::to_string);
+            Ok((r.try_get(0)?, r.try_get(1)?, default))
+        })
+        .collect::<Result<BTreeSet<(String, String, String)>, postgres::Error>>()?;
     // Indexes created by name, not those behind a key or unique constraint.
     let pg_indexes = pg
         .query(
@@ -116,6 +135,14 @@ fn the_schema_has_the_tables_columns_and_indexes_of_the_sqlite_schema() -> TestR
         )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<BTreeSet<(String, String, bool)>>>()?;
+    let sqlite_defaults = sqlite
+        .prepare(
+            "SELECT m.name, p.name, p.dflt_value FROM sqlite_master m JOIN pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'schema_migrations'
+             AND p.dflt_value IS NOT NULL",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<BTreeSet<(String, String, String)>>>()?;
     let sqlite_indexes = sqlite
         .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")?
         .query_map([], |r| r.get(0))?
@@ -129,6 +156,7 @@ fn the_schema_has_the_tables_columns_and_indexes_of_the_sqlite_schema() -> TestR
     assert!(!sqlite_columns.is_empty());
     assert_eq!(names(&pg_columns), names(&sqlite_columns), "tables and columns");
     assert_eq!(pg_columns, sqlite_columns, "nullability");
+    assert_eq!(pg_defaults, sqlite_defaults, "defaults");
     assert_eq!(pg_indexes, sqlite_indexes, "indexes");
     Ok(())
 }
@@ -253,5 +281,54 @@ async fn opens_and_serves_from_async_code() -> TestResult {
     assert_eq!(store.read(move |tx| tx.subject(id)).await?, Some(expected));
     drop(store);
     drop(guard);
+    Ok(())
+}
+
+/// Several instances on one database: a job is claimed by one of them, a
+/// subject erased by one of them (the others find nothing, without error),
+/// and erasures in one month add up.
+#[test]
+fn instances_racing_claim_a_job_and_erase_a_subject_once() -> TestResult {
+    let Some(server) = server_url() else {
+        return Ok(());
+    };
+    let (url, _guard) = fresh_database(&server)?;
+    let stores: Vec<Store> = (0..4)
+        .map(|_| Ok(Store::start(Arc::new(Postgres::open(&url)?))?))
+        .collect::<Result<_, Box<dyn std::error::Error>>>()?;
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).ok_or("date")?;
+    let now = now();
+    let lease = now + chrono::TimeDelta::minutes(10);
+    let race = |f: &(dyn Fn(&Store) -> vigie_store::Result<bool> + Sync)| {
+        let barrier = std::sync::Barrier::new(stores.len());
+        std::thread::scope(|s| {
+            let handles: Vec<_> = stores
+                .iter()
+                .map(|store| {
+                    let barrier = &barrier;
+                    s.spawn(move || {
+                        barrier.wait();
+                        f(store)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().map_err(|_| "a racing thread panicked")?.map_err(Into::into))
+                .collect::<Result<Vec<bool>, Box<dyn std::error::Error>>>()
+        })
+    };
+    let claims = race(&|store| store.write_blocking(move |tx| tx.claim_job("retention", today, now, lease)))?;
+    assert_eq!(claims.iter().filter(|c| **c).count(), 1, "{claims:?}");
+
+    let (a, b) = (subject(1), subject(2));
+    let (ida, idb) = (a.id, b.id);
+    stores[0].write_blocking(move |tx| tx.insert_subjects(&[a, b]))?;
+    let erased = race(&|store| store.write_blocking(move |tx| tx.erase_subject(ida, "last_inbound_contact", now)))?;
+    assert_eq!(erased.iter().filter(|e| **e).count(), 1, "{erased:?}");
+    assert!(stores[1].write_blocking(move |tx| tx.erase_subject(idb, "last_inbound_contact", now))?);
+    let counts = stores[2].read_blocking(|tx| tx.erased_counts())?;
+    let counts: Vec<(String, i64)> = counts.into_iter().map(|g| (g.group, g.count)).collect();
+    assert_eq!(counts, vec![(format!("{}|prospect|last_inbound_contact", now.format("%Y-%m")), 2)]);
     Ok(())
 }

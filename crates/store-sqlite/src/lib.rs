@@ -12,11 +12,12 @@ use rusqlite::{Connection as Conn, OpenFlags, OptionalExtension, Row, params};
 use std::path::{Path, PathBuf};
 use vigie_domain::SubjectKind;
 use vigie_store::{
-    AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, GroupCount, Id, InteractionRow,
-    ObjectionRow, Result, StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
+    AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow, Id,
+    InteractionRow, ObjectionRow, Result, StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
 };
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/0001_init.sql")), (2, include_str!("../migrations/0002_retention.sql"))];
 
 fn err(e: rusqlite::Error) -> StoreError {
     match &e {
@@ -151,6 +152,21 @@ fn subject_row(r: &Row<'_>) -> rusqlite::Result<SubjectRow> {
         phone_bi: r.get(6)?,
         identity: r.get(7)?,
         wrapped_key: r.get(8)?,
+        retention_rule: r.get(9)?,
+        basis_date: r.get(10)?,
+        expires_on: r.get(11)?,
+        legal_hold: r.get(12)?,
+        held_at: r.get(13)?,
+    })
+}
+
+fn due_row(r: &Row<'_>) -> rusqlite::Result<DueRow> {
+    Ok(DueRow {
+        id: r.get(0)?,
+        kind: kind(&r.get::<_, String>(1)?)?,
+        rule: r.get(2)?,
+        basis_date: r.get(3)?,
+        expires_on: r.get(4)?,
     })
 }
 
@@ -180,8 +196,9 @@ impl SqliteConn {
         let mut st = self
             .conn
             .prepare_cached(
-                "INSERT INTO subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity,
+                                       retention_rule, basis_date, expires_on, legal_hold, held_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )
             .map_err(err)?;
         let mut keys =
@@ -195,7 +212,12 @@ impl SqliteConn {
                 s.updated_at,
                 s.email_bi,
                 s.phone_bi,
-                s.identity
+                s.identity,
+                s.retention_rule,
+                s.basis_date,
+                s.expires_on,
+                s.legal_hold,
+                s.held_at
             ])
             .map_err(err)?;
             keys.execute(params![s.id, s.wrapped_key]).map_err(err)?;
@@ -217,7 +239,8 @@ impl Tx for SqliteConn {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT s.id, s.kind, s.collected_at, s.created_at, s.updated_at, s.email_bi, s.phone_bi, s.identity, k.wrapped
+                "SELECT s.id, s.kind, s.collected_at, s.created_at, s.updated_at, s.email_bi, s.phone_bi, s.identity, k.wrapped,
+                        s.retention_rule, s.basis_date, s.expires_on, s.legal_hold, s.held_at
                  FROM subjects s JOIN subject_keys k ON k.subject_id = s.id WHERE s.id = ?1",
             )
             .map_err(err)?;
@@ -255,6 +278,161 @@ impl Tx for SqliteConn {
         let mut st = self.conn.prepare_cached(sql).map_err(err)?;
         let rows = st.query_map([], |r| Ok(GroupCount { group: r.get(0)?, count: r.get(1)? })).map_err(err)?;
         rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn set_retention(
+        &mut self,
+        id: Id,
+        rule: &str,
+        basis: Option<NaiveDate>,
+        expires: Option<NaiveDate>,
+    ) -> Result<()> {
+        let n = self
+            .conn
+            .prepare_cached("UPDATE subjects SET retention_rule = ?2, basis_date = ?3, expires_on = ?4 WHERE id = ?1")
+            .and_then(|mut st| st.execute(params![id, rule, basis, expires]))
+            .map_err(err)?;
+        if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
+    }
+
+    fn set_legal_hold(&mut self, id: Id, hold: Option<(&[u8], DateTime<Utc>)>) -> Result<()> {
+        let (reason, at) = hold.map_or((None, None), |(r, a)| (Some(r), Some(a)));
+        let n = self
+            .conn
+            .prepare_cached("UPDATE subjects SET legal_hold = ?2, held_at = ?3 WHERE id = ?1")
+            .and_then(|mut st| st.execute(params![id, reason, at]))
+            .map_err(err)?;
+        if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
+    }
+
+    fn due(&mut self, at: NaiveDate, limit: i64) -> Result<Vec<DueRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, kind, retention_rule, basis_date, expires_on FROM subjects
+                 WHERE expires_on < ?1 AND legal_hold IS NULL ORDER BY expires_on, id LIMIT ?2",
+            )
+            .map_err(err)?;
+        let rows = st.query_map(params![at, limit], due_row).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn held_due(&mut self, at: NaiveDate) -> Result<Vec<HeldRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT s.id, s.kind, s.retention_rule, s.basis_date, s.expires_on, s.legal_hold, k.wrapped, s.held_at
+                 FROM subjects s JOIN subject_keys k ON k.subject_id = s.id
+                 WHERE s.expires_on < ?1 AND s.legal_hold IS NOT NULL ORDER BY s.expires_on, s.id",
+            )
+            .map_err(err)?;
+        let rows = st
+            .query_map(params![at], |r| {
+                Ok(HeldRow { due: due_row(r)?, reason: r.get(5)?, wrapped_key: r.get(6)?, held_at: r.get(7)? })
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn count_expiring_by_month(&mut self, from: NaiveDate, to: NaiveDate) -> Result<Vec<GroupCount>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT substr(expires_on, 1, 7), count(*) FROM subjects
+                 WHERE expires_on >= ?1 AND expires_on < ?2 AND legal_hold IS NULL GROUP BY 1 ORDER BY 1",
+            )
+            .map_err(err)?;
+        let rows =
+            st.query_map(params![from, to], |r| Ok(GroupCount { group: r.get(0)?, count: r.get(1)? })).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn erase_subject(&mut self, id: Id, rule: &str, at: DateTime<Utc>) -> Result<bool> {
+        let kind: Option<String> = self
+            .conn
+            .prepare_cached("SELECT kind FROM subjects WHERE id = ?1")
+            .and_then(|mut st| st.query_row([id], |r| r.get(0)).optional())
+            .map_err(err)?;
+        let Some(kind) = kind else { return Ok(false) };
+        for sql in [
+            "DELETE FROM subject_keys WHERE subject_id = ?1",
+            "DELETE FROM contracts WHERE subject_id = ?1",
+            "DELETE FROM interactions WHERE subject_id = ?1",
+            "DELETE FROM consents WHERE subject_id = ?1",
+            "DELETE FROM objections WHERE subject_id = ?1",
+            "DELETE FROM disclosures WHERE subject_id = ?1",
+            "DELETE FROM subjects WHERE id = ?1",
+        ] {
+            self.conn.prepare_cached(sql).and_then(|mut st| st.execute([id])).map_err(err)?;
+        }
+        self.conn
+            .prepare_cached("INSERT INTO erasures (subject_id, erased_at, kind, rule) VALUES (?1, ?2, ?3, ?4)")
+            .and_then(|mut st| st.execute(params![id, at, kind, rule]))
+            .map_err(err)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO erased_counts (month, kind, rule, count) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (month, kind, rule) DO UPDATE SET count = count + 1",
+            )
+            .and_then(|mut st| st.execute(params![at.format("%Y-%m").to_string(), kind, rule]))
+            .map_err(err)?;
+        Ok(true)
+    }
+
+    fn erasure(&mut self, id: Id) -> Result<Option<ErasureRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT subject_id, erased_at, kind, rule FROM erasures WHERE subject_id = ?1")
+            .map_err(err)?;
+        st.query_row([id], |r| {
+            Ok(ErasureRow {
+                subject_id: r.get(0)?,
+                erased_at: r.get(1)?,
+                kind: kind(&r.get::<_, String>(2)?)?,
+                rule: r.get(3)?,
+            })
+        })
+        .optional()
+        .map_err(err)
+    }
+
+    fn erased_counts(&mut self) -> Result<Vec<GroupCount>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT month || '|' || kind || '|' || rule, count FROM erased_counts ORDER BY 1")
+            .map_err(err)?;
+        let rows = st.query_map([], |r| Ok(GroupCount { group: r.get(0)?, count: r.get(1)? })).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn claim_job(
+        &mut self,
+        name: &str,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.conn
+            .prepare_cached("INSERT INTO jobs (name) VALUES (?1) ON CONFLICT (name) DO NOTHING")
+            .and_then(|mut st| st.execute([name]))
+            .map_err(err)?;
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE jobs SET lease_until = ?4 WHERE name = ?1
+                 AND (lease_until IS NULL OR lease_until < ?3) AND (last_run_on IS NULL OR last_run_on < ?2)",
+            )
+            .and_then(|mut st| st.execute(params![name, today, now, lease_until]))
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    fn finish_job(&mut self, name: &str, today: NaiveDate) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE jobs SET lease_until = NULL, last_run_on = ?2 WHERE name = ?1")
+            .and_then(|mut st| st.execute(params![name, today]))
+            .map_err(err)?;
+        Ok(())
     }
 
     fn insert_contract(&mut self, c: &ContractRow) -> Result<()> {

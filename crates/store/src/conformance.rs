@@ -3,8 +3,8 @@
 //! database; a failure names the check.
 
 use crate::{
-    AuditRow, ConsentRow, ContractRow, DisclosureRow, InteractionRow, ObjectionRow, StatGroup, Store, StoreError,
-    SubjectRow, TokenRow, new_id, now,
+    AuditRow, ConsentRow, ContractRow, DisclosureRow, DueRow, InteractionRow, ObjectionRow, StatGroup, Store,
+    StoreError, SubjectRow, TokenRow, new_id, now,
 };
 use chrono::{NaiveDate, TimeZone, Utc};
 use vigie_domain::{Direction, SubjectKind};
@@ -22,6 +22,8 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("a failed job in a group commit changes nothing, its neighbours commit", group_commit),
     ("records need an existing subject", foreign_keys),
     ("read transactions see committed data and refuse writes", reads),
+    ("retention clocks, holds and erasure", retention),
+    ("a job's lease is taken once a day by one instance", jobs),
 ];
 
 /// Runs every check; returns the failures, each prefixed by its name.
@@ -48,6 +50,11 @@ fn subject(kind: SubjectKind, email: Option<&[u8]>) -> SubjectRow {
         phone_bi: Some(new_id().as_bytes()[..16].to_vec()),
         identity: vec![1, 2, 3, 4],
         wrapped_key: vec![9; 60],
+        retention_rule: "last_inbound_contact".into(),
+        basis_date: Some(at.date_naive()),
+        expires_on: None,
+        legal_hold: None,
+        held_at: None,
     }
 }
 
@@ -296,4 +303,125 @@ fn reads(store: &Store) -> Result<(), String> {
     let s3 = SubjectRow { id: new_id(), ..s };
     let r = store.read_blocking(move |tx| tx.insert_subject(&s3));
     ensure(r.is_err(), "a read transaction refuses writes")
+}
+
+fn retention(store: &Store) -> Result<(), String> {
+    let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+    // Dates far in the past, so that rows of other checks sharing the database do not interfere.
+    let mk = |expires: NaiveDate| {
+        let mut s = subject(SubjectKind::Prospect, None);
+        s.basis_date = Some(d(1900, 1, 1));
+        s.expires_on = Some(expires);
+        s
+    };
+    let (a, b, c) = (mk(d(1903, 1, 10)), mk(d(1903, 2, 28)), mk(d(1903, 3, 1)));
+    let (ids, rows) = ([a.id, b.id, c.id], vec![a.clone(), b.clone(), c.clone()]);
+    let sid = a.id;
+    let s2 = SubjectRow { id: new_id(), ..a.clone() };
+    let s2id = s2.id;
+    w(store, move |tx| {
+        tx.insert_subjects(&rows)?;
+        tx.insert_subject(&s2)?;
+        tx.insert_contract(&ContractRow {
+            id: new_id(),
+            subject_id: sid,
+            reference: vec![1],
+            start: d(1900, 1, 1),
+            end: None,
+            created_at: now(),
+        })?;
+        tx.insert_disclosure(&DisclosureRow {
+            id: new_id(),
+            at: now(),
+            recipient: "r".into(),
+            subject_id: sid,
+            fields: "email".into(),
+            purpose: "p".into(),
+            token_id: None,
+        })
+    })?;
+    w(store, move |tx| tx.set_retention(s2id, "last_contract_end", None, None))?;
+    let due = w(store, move |tx| tx.due(d(1903, 3, 1), 10))?;
+    let expect = vec![
+        DueRow {
+            id: ids[0],
+            kind: SubjectKind::Prospect,
+            rule: "last_inbound_contact".into(),
+            basis_date: Some(d(1900, 1, 1)),
+            expires_on: d(1903, 1, 10),
+        },
+        DueRow {
+            id: ids[1],
+            kind: SubjectKind::Prospect,
+            rule: "last_inbound_contact".into(),
+            basis_date: Some(d(1900, 1, 1)),
+            expires_on: d(1903, 2, 28),
+        },
+    ];
+    ensure(due == expect, "due: expired before `at`, earliest first, open clocks never")?;
+    ensure(w(store, move |tx| tx.due(d(1903, 3, 1), 1))?.len() == 1, "due honours its limit")?;
+    let months = w(store, move |tx| tx.count_expiring_by_month(d(1903, 1, 1), d(1903, 4, 1)))?;
+    let months: Vec<(String, i64)> = months.into_iter().map(|g| (g.group, g.count)).collect();
+    ensure(months == vec![("1903-01".into(), 1), ("1903-02".into(), 1), ("1903-03".into(), 1)], "forecast by month")?;
+
+    let held = ids[1];
+    w(store, move |tx| tx.set_legal_hold(held, Some((b"sealed", now()))))?;
+    let due = w(store, move |tx| tx.due(d(1903, 3, 1), 10))?;
+    ensure(due.iter().map(|r| r.id).collect::<Vec<_>>() == vec![ids[0]], "a held subject is never due")?;
+    let h = w(store, move |tx| tx.held_due(d(1903, 3, 1)))?;
+    ensure(
+        h.len() == 1 && h[0].due.id == held && h[0].reason == b"sealed" && h[0].wrapped_key.len() == 60,
+        "held subjects listed apart",
+    )?;
+    let stored = w(store, move |tx| tx.subject(held))?;
+    ensure(
+        stored.is_some_and(|s| s.legal_hold.as_deref() == Some(b"sealed".as_slice()) && s.held_at.is_some()),
+        "the hold is on the subject",
+    )?;
+    w(store, move |tx| tx.set_legal_hold(held, None))?;
+    ensure(w(store, move |tx| tx.held_due(d(1903, 3, 1)))?.is_empty(), "a lifted hold")?;
+
+    let at = now();
+    let (erased, again) = w(store, move |tx| {
+        Ok((tx.erase_subject(sid, "last_inbound_contact", at)?, tx.erase_subject(sid, "last_inbound_contact", at)?))
+    })?;
+    ensure(erased && !again, "erasure happens once")?;
+    let (subject, contracts, disclosures, tomb, counts) = w(store, move |tx| {
+        Ok((
+            tx.subject(sid)?,
+            tx.contracts(sid)?,
+            tx.disclosures_for_subject(sid)?,
+            tx.erasure(sid)?,
+            tx.erased_counts()?,
+        ))
+    })?;
+    ensure(
+        subject.is_none() && contracts.is_empty() && disclosures.is_empty(),
+        "nothing of an erased subject remains",
+    )?;
+    ensure(
+        tomb.is_some_and(|t| t.rule == "last_inbound_contact" && t.kind == SubjectKind::Prospect && t.erased_at == at),
+        "tombstone",
+    )?;
+    ensure(
+        counts.iter().any(|g| g.group.ends_with("|prospect|last_inbound_contact") && g.count >= 1),
+        "aggregate count",
+    )?;
+    ensure(w(store, move |tx| tx.erasure(new_id()))?.is_none(), "no tombstone for a live id")
+}
+
+fn jobs(store: &Store) -> Result<(), String> {
+    let name = format!("job-{}", new_id());
+    let d = |dd| NaiveDate::from_ymd_opt(2026, 11, dd).unwrap_or_default();
+    let t = |h| Utc.with_ymd_and_hms(2026, 11, 26, h, 0, 0).single().unwrap_or_default();
+    let (n1, n2, n3) = (name.clone(), name.clone(), name.clone());
+    ensure(w(store, move |tx| tx.claim_job(&n1, d(26), t(3), t(4)))?, "a free job is claimed")?;
+    ensure(!w(store, move |tx| tx.claim_job(&n2, d(26), t(3), t(4)))?, "a leased job is not claimed twice")?;
+    let n = name.clone();
+    w(store, move |tx| tx.finish_job(&n, d(26)))?;
+    ensure(!w(store, move |tx| tx.claim_job(&n3, d(26), t(5), t(6)))?, "a daily job runs once a day")?;
+    let n = name.clone();
+    ensure(w(store, move |tx| tx.claim_job(&n, d(27), t(5), t(6)))?, "and again the next day")?;
+    let n = name;
+    ensure(w(store, move |tx| tx.claim_job(&n, d(28), t(7), t(8)))?, "an expired lease can be taken over")
 }

@@ -60,6 +60,42 @@ pub struct SubjectRow {
     pub identity: Vec<u8>,
     /// The subject key, wrapped by the master key.
     pub wrapped_key: Vec<u8>,
+    /// The retention clock: rule, the date it runs from, the last day the data may be kept.
+    pub retention_rule: String,
+    pub basis_date: Option<NaiveDate>,
+    pub expires_on: Option<NaiveDate>,
+    /// A legal hold: its reason (sealed) and when it was set.
+    pub legal_hold: Option<Vec<u8>>,
+    pub held_at: Option<DateTime<Utc>>,
+}
+
+/// A subject the retention sweep considers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueRow {
+    pub id: Id,
+    pub kind: SubjectKind,
+    pub rule: String,
+    pub basis_date: Option<NaiveDate>,
+    pub expires_on: NaiveDate,
+}
+
+/// A subject under legal hold whose clock has run out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldRow {
+    pub due: DueRow,
+    /// The sealed reason, and the wrapped key to open it.
+    pub reason: Vec<u8>,
+    pub wrapped_key: Vec<u8>,
+    pub held_at: Option<DateTime<Utc>>,
+}
+
+/// The tombstone of an erased subject: nothing personal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErasureRow {
+    pub subject_id: Id,
+    pub erased_at: DateTime<Utc>,
+    pub kind: SubjectKind,
+    pub rule: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,6 +208,37 @@ pub trait Tx {
     fn set_subject_kind(&mut self, id: Id, kind: SubjectKind, at: DateTime<Utc>) -> Result<()>;
     fn count_subjects(&mut self) -> Result<i64>;
     fn count_subjects_by(&mut self, group: StatGroup) -> Result<Vec<GroupCount>>;
+
+    // Retention.
+    fn set_retention(&mut self, id: Id, rule: &str, basis: Option<NaiveDate>, expires: Option<NaiveDate>)
+    -> Result<()>;
+    /// Sets (with a sealed reason) or lifts (None) a legal hold.
+    fn set_legal_hold(&mut self, id: Id, hold: Option<(&[u8], DateTime<Utc>)>) -> Result<()>;
+    /// Subjects not held whose `expires_on` is before `at`, earliest first, at most `limit`.
+    fn due(&mut self, at: NaiveDate, limit: i64) -> Result<Vec<DueRow>>;
+    /// Held subjects whose `expires_on` is before `at`.
+    fn held_due(&mut self, at: NaiveDate) -> Result<Vec<HeldRow>>;
+    /// Subjects not held expiring in `[from, to)`, counted by month (`YYYY-MM`).
+    fn count_expiring_by_month(&mut self, from: NaiveDate, to: NaiveDate) -> Result<Vec<GroupCount>>;
+    /// Erases a subject: its key, its rows and its disclosures; leaves a tombstone
+    /// and an aggregate count. False if there was no such subject.
+    fn erase_subject(&mut self, id: Id, rule: &str, at: DateTime<Utc>) -> Result<bool>;
+    fn erasure(&mut self, id: Id) -> Result<Option<ErasureRow>>;
+    /// Erasures counted by month, kind and rule (`month|kind|rule`).
+    fn erased_counts(&mut self) -> Result<Vec<GroupCount>>;
+
+    // Background jobs.
+    /// Takes the job's lease until `lease_until` if it is free at `now` and the job
+    /// has not run on `today`. True when taken.
+    fn claim_job(
+        &mut self,
+        name: &str,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Releases the lease and records that the job ran on `today`.
+    fn finish_job(&mut self, name: &str, today: NaiveDate) -> Result<()>;
 
     // A subject's records.
     fn insert_contract(&mut self, c: &ContractRow) -> Result<()>;

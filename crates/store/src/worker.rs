@@ -296,5 +296,15 @@ refuse_all! {
     insert_disclosure(d: &crate::DisclosureRow) -> ();
     disclosures_for_subject(id: crate::Id) -> Vec<crate::DisclosureRow>;
     meta(k: &str) -> Option<String>;
+    set_retention(id: crate::Id, r: &str, b: Option<chrono::NaiveDate>, e: Option<chrono::NaiveDate>) -> ();
+    set_legal_hold(id: crate::Id, h: Option<(&[u8], chrono::DateTime<chrono::Utc>)>) -> ();
+    due(at: chrono::NaiveDate, limit: i64) -> Vec<crate::DueRow>;
+    held_due(at: chrono::NaiveDate) -> Vec<crate::HeldRow>;
+    count_expiring_by_month(f: chrono::NaiveDate, t: chrono::NaiveDate) -> Vec<crate::GroupCount>;
+    erase_subject(id: crate::Id, r: &str, at: chrono::DateTime<chrono::Utc>) -> bool;
+    erasure(id: crate::Id) -> Option<crate::ErasureRow>;
+    erased_counts() -> Vec<crate::GroupCount>;
+    claim_job(n: &str, t: chrono::NaiveDate, now: chrono::DateTime<chrono::Utc>, l: chrono::DateTime<chrono::Utc>) -> bool;
+    finish_job(n: &str, t: chrono::NaiveDate) -> ();
     set_meta(k: &str, v: &str) -> ();
 }

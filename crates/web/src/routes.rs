@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use vigie_app::audit::{EntryView, Verification};
+use vigie_app::retention::{ApplyInput, ApplyReport, HoldInput, HoldView, Plan};
 use vigie_app::stats::Statistics;
 use vigie_app::subjects::{
     Created, DisclosureView, NewConsent, NewContract, NewInteraction, NewObjection, NewSubject, SubjectCreated,
@@ -22,7 +23,7 @@ use vigie_domain::access::Role;
     info(title = "Vigie API", description = "GDPR-native system of record for client and prospect data. Every read of personal data names its purpose in the `Vigie-Purpose` header and is checked against the policy.", version = "1"),
     paths(
         health, create_token, create_subject, find_subjects, search_subjects, read_subject, add_contract,
-        add_interaction, add_consent, add_objection, disclosures, statistics, policy, audit_entries, audit_verify
+        add_interaction, add_consent, add_objection, set_hold, lift_hold, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -58,6 +59,9 @@ pub fn api() -> Router<State> {
         .route("/api/v1/subjects/{id}/interactions", post(add_interaction))
         .route("/api/v1/subjects/{id}/consents", post(add_consent))
         .route("/api/v1/subjects/{id}/objections", post(add_objection))
+        .route("/api/v1/subjects/{id}/legal-hold", post(set_hold).delete(lift_hold))
+        .route("/api/v1/retention/plan", get(retention_plan))
+        .route("/api/v1/retention/apply", post(retention_apply))
         .route("/api/v1/statistics", get(statistics))
         .route("/api/v1/policy", get(policy))
         .route("/api/v1/subjects/{id}/disclosures", get(disclosures))
@@ -299,4 +303,64 @@ async fn audit_entries(
 ) -> ApiResult<Json<AuditPage>> {
     let Query(q) = query.map_err(|_| Problem::invalid("query", "after and limit must be integers"))?;
     Ok(Json(AuditPage { entries: s.app.audit_entries(&who, q.after.unwrap_or(0), q.limit.unwrap_or(100)).await? }))
+}
+
+/// Sets a legal hold on a subject, with its reason (dpo): the subject is never erased while held.
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/legal-hold", request_body = HoldInput, params(("id" = String, Path)),
+    responses((status = 201, body = HoldView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn set_hold(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<HoldInput>,
+) -> ApiResult<(StatusCode, Json<HoldView>)> {
+    let id = subject_id(&id)?;
+    Ok((StatusCode::CREATED, Json(s.app.legal_hold(&who, id, true, &input.reason).await?)))
+}
+
+/// Lifts a legal hold, with its reason (dpo).
+#[utoipa::path(delete, path = "/api/v1/subjects/{id}/legal-hold", request_body = HoldInput, params(("id" = String, Path)),
+    responses((status = 200, body = HoldView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn lift_hold(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<HoldInput>,
+) -> ApiResult<Json<HoldView>> {
+    let id = subject_id(&id)?;
+    Ok(Json(s.app.legal_hold(&who, id, false, &input.reason).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct PlanQuery {
+    /// The date to plan for (default: today).
+    at: Option<String>,
+    /// At most this many due subjects listed (default 10000, at most 1000000); `due_count` counts all.
+    limit: Option<usize>,
+}
+
+/// The subjects due for erasure at a date, the held ones apart, and a 12-month forecast (dpo).
+#[utoipa::path(get, path = "/api/v1/retention/plan", params(PlanQuery),
+    responses((status = 200, body = Plan), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn retention_plan(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    query: Result<Query<PlanQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Plan>> {
+    let Query(q) = query.map_err(|_| Problem::invalid("query", "accepts at (a date) and limit (a number)"))?;
+    let at = vigie_app::retention::parse_at(q.at.as_deref())?;
+    let limit = q.limit.unwrap_or(10_000).min(1_000_000);
+    Ok(Json(s.app.retention_plan(&who, at, limit).await?))
+}
+
+/// Erases every subject due at a date (dpo): keys destroyed, rows deleted, one audit entry each.
+#[utoipa::path(post, path = "/api/v1/retention/apply", request_body = ApplyInput,
+    responses((status = 200, body = ApplyReport), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn retention_apply(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Body(input): Body<ApplyInput>,
+) -> ApiResult<Json<ApplyReport>> {
+    let at = vigie_app::retention::parse_at(input.at.as_deref())?;
+    Ok(Json(s.app.retention_apply_as(&who, at).await?))
 }

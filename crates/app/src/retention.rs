@@ -1,0 +1,276 @@
+//! Retention (SPEC 4.3): each subject's clock, kept current on every write
+//! that moves it; the plan of what is due at a date; the sweep that erases it;
+//! legal holds that suspend it.
+//!
+//! Erasure is real: the subject's key and every row about it are deleted in
+//! one transaction with the audit entry that records it, so a crash leaves each
+//! subject fully present or fully erased, and running the sweep again finishes
+//! the job. What remains is a tombstone (id, date, rule) and aggregate counts.
+
+use crate::App;
+use crate::audit::{self, Actor, Entry};
+use crate::auth::Principal;
+use crate::error::{AppError, Result};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use vigie_crypto::MasterKey;
+use vigie_domain::access::Role;
+use vigie_domain::dates::add_months;
+use vigie_domain::retention::{Expiry, RetentionFacts, expiry};
+use vigie_domain::{Direction, Policy, SubjectKind};
+use vigie_store::{Id, Tx, now};
+
+/// Subjects erased per transaction by the sweep.
+const BATCH: i64 = 500;
+
+/// The clock of a subject as recorded when it is created.
+pub(crate) fn initial(policy: &Policy, kind: SubjectKind, collected_on: NaiveDate) -> Expiry {
+    expiry(
+        policy,
+        &RetentionFacts {
+            kind: Some(kind),
+            collected_on: Some(collected_on),
+            contract_ends: vec![],
+            last_inbound: None,
+        },
+    )
+}
+
+/// Recomputes and stores a subject's clock from its records, inside the caller's transaction.
+pub(crate) fn recompute(tx: &mut dyn Tx, policy: &Policy, id: Id) -> Result<Expiry> {
+    let row = tx.subject(id)?.ok_or_else(|| AppError::NotFound(format!("subject {id}")))?;
+    let contracts = tx.contracts(id)?;
+    let interactions = tx.interactions(id)?;
+    let facts = RetentionFacts {
+        kind: Some(row.kind),
+        collected_on: Some(row.collected_at.date_naive()),
+        contract_ends: contracts.iter().map(|c| c.end).collect(),
+        last_inbound: interactions
+            .iter()
+            .filter(|i| i.direction == Direction::Inbound)
+            .map(|i| i.at.date_naive())
+            .max(),
+    };
+    let e = expiry(policy, &facts);
+    if row.retention_rule != e.rule.as_str() || row.basis_date != e.basis_date || row.expires_on != e.expires_on {
+        tx.set_retention(id, e.rule.as_str(), e.basis_date, e.expires_on)?;
+    }
+    Ok(e)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DueItem {
+    pub subject_id: Uuid,
+    #[schema(value_type = String)]
+    pub kind: SubjectKind,
+    /// The clock: last_contract_end (clients) or last_inbound_contact (prospects).
+    pub rule: String,
+    pub basis_date: Option<NaiveDate>,
+    /// The last day the data may be kept; the subject is due from the next day.
+    pub expires_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HeldItem {
+    #[serde(flatten)]
+    pub due: DueItem,
+    pub reason: String,
+    pub held_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MonthCount {
+    /// YYYY-MM.
+    pub month: String,
+    pub expiring: i64,
+}
+
+/// What the sweep would erase at a date.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Plan {
+    pub at: NaiveDate,
+    /// How many subjects are due (the list may be cut at `limit`).
+    pub due_count: usize,
+    pub due: Vec<DueItem>,
+    /// Subjects whose clock ran out but whom a legal hold keeps.
+    pub held: Vec<HeldItem>,
+    /// Subjects whose clock runs out in each of the 12 months from `at`'s month.
+    pub forecast: Vec<MonthCount>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApplyReport {
+    pub at: NaiveDate,
+    pub erased: u64,
+    /// Subjects held by a legal hold and so kept.
+    pub held: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyInput {
+    /// The date to apply the sweep at (default: today).
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldInput {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HoldView {
+    pub subject_id: Uuid,
+    pub held: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// Parses `at` (a date), defaulting to today (UTC).
+pub fn parse_at(raw: Option<&str>) -> Result<NaiveDate> {
+    match raw {
+        None | Some("") => Ok(Utc::now().date_naive()),
+        Some(s) => crate::subjects::parse_date("at", s),
+    }
+}
+
+fn due_item(r: vigie_store::DueRow) -> DueItem {
+    DueItem { subject_id: r.id, kind: r.kind, rule: r.rule, basis_date: r.basis_date, expires_on: r.expires_on }
+}
+
+fn hold_aad(id: Id) -> Vec<u8> {
+    let mut v = id.as_bytes().to_vec();
+    v.extend_from_slice(b"legal_hold");
+    v
+}
+
+fn open_reason(keys: &MasterKey, id: Id, wrapped: &[u8], sealed: &[u8]) -> Result<String> {
+    let key = keys.unwrap_key(wrapped, id.as_bytes())?;
+    String::from_utf8(key.open(&hold_aad(id), sealed)?).map_err(|_| AppError::Internal(format!("legal hold of {id}")))
+}
+
+/// Erases up to one batch of due subjects in one transaction; returns how many.
+fn erase_batch(tx: &mut dyn Tx, keys: &MasterKey, actor: &Actor, at: NaiveDate) -> Result<u64> {
+    let due = tx.due(at, BATCH)?;
+    let when = now();
+    let mut n = 0;
+    for r in due {
+        if tx.erase_subject(r.id, &r.rule, when)? {
+            let detail = format!("rule={} expires_on={} kind={}", r.rule, r.expires_on, r.kind);
+            audit::append(tx, keys, actor, when, Entry::new("subject.erase").subject(r.id).detail(detail))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+impl App {
+    /// The subjects due for erasure at `at`, the held ones apart, and a 12-month forecast (DPO).
+    pub async fn retention_plan(&self, who: &Principal, at: NaiveDate, limit: usize) -> Result<Plan> {
+        who.require(&[Role::Dpo], "planning retention")?;
+        self.retention_plan_by(who.actor(), at, limit).await
+    }
+
+    /// [`App::retention_plan`] by an actor already authorised (the command line).
+    pub async fn retention_plan_by(&self, actor: Actor, at: NaiveDate, limit: usize) -> Result<Plan> {
+        let keys = self.keys.clone();
+        let months_from = NaiveDate::from_ymd_opt(at.year(), at.month(), 1).unwrap_or(at);
+        let months_to = add_months(months_from, 12).unwrap_or(months_from);
+        let (due, held, counts) = self
+            .store
+            .write(move |tx| {
+                let due = tx.due(at, i64::MAX)?;
+                let held = tx.held_due(at)?;
+                let counts = tx.count_expiring_by_month(months_from, months_to)?;
+                let entry =
+                    Entry::new("retention.plan").detail(format!("at={at} due={} held={}", due.len(), held.len()));
+                audit::append(tx, &keys, &actor, now(), entry)?;
+                Ok::<_, AppError>((due, held, counts))
+            })
+            .await?;
+        let mut forecast = Vec::with_capacity(12);
+        for i in 0..12 {
+            let m = add_months(months_from, i).unwrap_or(months_from).format("%Y-%m").to_string();
+            let expiring = counts.iter().find(|c| c.group == m).map_or(0, |c| c.count);
+            forecast.push(MonthCount { month: m, expiring });
+        }
+        let held = held
+            .into_iter()
+            .map(|h| {
+                let reason = open_reason(&self.keys, h.due.id, &h.wrapped_key, &h.reason)?;
+                Ok(HeldItem { due: due_item(h.due), reason, held_at: h.held_at })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let due_count = due.len();
+        Ok(Plan { at, due_count, due: due.into_iter().take(limit).map(due_item).collect(), held, forecast })
+    }
+
+    /// Erases every subject due at `at`, in batches, each batch one transaction.
+    pub async fn retention_apply(&self, actor: Actor, at: NaiveDate) -> Result<ApplyReport> {
+        let mut erased = 0;
+        loop {
+            let (keys, a) = (self.keys.clone(), actor.clone());
+            let n = self.store.write(move |tx| erase_batch(tx, &keys, &a, at)).await?;
+            erased += n;
+            if n == 0 {
+                break;
+            }
+        }
+        let held = self.store.read(move |tx| Ok::<_, AppError>(tx.held_due(at)?.len())).await?;
+        if erased > 0 {
+            tracing::info!(erased, held, %at, "retention sweep applied");
+        }
+        Ok(ApplyReport { at, erased, held })
+    }
+
+    /// [`App::retention_apply`] for an authenticated caller (DPO).
+    pub async fn retention_apply_as(&self, who: &Principal, at: NaiveDate) -> Result<ApplyReport> {
+        who.require(&[Role::Dpo], "applying retention")?;
+        self.retention_apply(who.actor(), at).await
+    }
+
+    /// Sets (Some reason) or lifts (None) a legal hold on a subject (DPO).
+    pub async fn legal_hold(&self, who: &Principal, id: Id, set: bool, reason: &str) -> Result<HoldView> {
+        who.require(&[Role::Dpo], "setting or lifting a legal hold")?;
+        let reason = crate::subjects::check_text("reason", reason, 2_000)?;
+        let (keys, actor) = (self.keys.clone(), who.actor());
+        self.store
+            .write(move |tx| {
+                let at = now();
+                let row = tx.subject(id)?.ok_or_else(|| AppError::NotFound(format!("subject {id}")))?;
+                if set {
+                    let key = keys.unwrap_key(&row.wrapped_key, id.as_bytes())?;
+                    let sealed = key.seal(&hold_aad(id), reason.as_bytes())?;
+                    tx.set_legal_hold(id, Some((&sealed, at)))?;
+                    audit::append(tx, &keys, &actor, at, Entry::new("legal_hold.set").subject(id).fields(["reason"]))?;
+                } else {
+                    if row.legal_hold.is_none() {
+                        return Err(AppError::Conflict(format!("subject {id} has no legal hold to lift")));
+                    }
+                    tx.set_legal_hold(id, None)?;
+                    audit::append(tx, &keys, &actor, at, Entry::new("legal_hold.lift").subject(id).fields(["reason"]))?;
+                }
+                Ok(HoldView { subject_id: id, held: set, at })
+            })
+            .await
+    }
+
+    /// Runs the daily sweep if it is due and no other instance holds it.
+    /// Returns the report when this instance ran it.
+    pub async fn scheduled_sweep(&self, today: NaiveDate) -> Result<Option<ApplyReport>> {
+        let started = now();
+        let lease = started + chrono::Duration::hours(1);
+        let claimed = self
+            .store
+            .write(move |tx| Ok::<_, AppError>(tx.claim_job("retention-sweep", today, started, lease)?))
+            .await?;
+        if !claimed {
+            return Ok(None);
+        }
+        let report = self.retention_apply(Actor::System, today).await;
+        self.store.write(move |tx| Ok::<_, AppError>(tx.finish_job("retention-sweep", today)?)).await?;
+        report.map(Some)
+    }
+}
