@@ -61,6 +61,45 @@ fn vigie() -> Command {
     c
 }
 
+/// Starts `vigie serve` on port 0 and reads its address (and first admin token) from its output.
+/// The daily sweep is off unless `extra` sets it, so that no test races it.
+fn spawn(dir: &Path, db_url: Option<&str>, extra: &[&str]) -> R<(Child, String, String)> {
+    let mut cmd = vigie();
+    cmd.arg("--data-dir").arg(dir.join("data"));
+    if let Some(u) = db_url {
+        cmd.env("VIGIE_DATABASE_URL", u);
+    }
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("server.log"))?;
+    let mut child = cmd
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env("VIGIE_LOG", "debug")
+        .env("VIGIE_RETENTION_SWEEP_AT", "off")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut admin = String::new();
+    let mut base = String::new();
+    for line in lines.by_ref() {
+        let line = line?;
+        if let Some(t) = line.strip_prefix("vigie: first admin token (shown once): ") {
+            admin = t.to_string();
+        }
+        if let Some(a) = line.strip_prefix("vigie: listening on ") {
+            base = a.to_string();
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    if base.is_empty() {
+        let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+        return Err(format!("the server did not start: {log}").into());
+    }
+    Ok((child, base, admin))
+}
+
 impl Server {
     fn start(backend: Backend) -> R<Server> {
         Server::start_with(backend, &[])
@@ -77,40 +116,19 @@ impl Server {
                 (Some(url), Some(guard))
             }
         };
-        let mut cmd = vigie();
-        cmd.arg("--data-dir").arg(dir.join("data"));
-        if let Some(u) = &db_url {
-            cmd.env("VIGIE_DATABASE_URL", u);
-        }
-        let log = std::fs::File::create(dir.join("server.log"))?;
-        let mut child = cmd
-            .args(extra)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("VIGIE_LOG", "debug")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let mut admin = String::new();
-        let mut base = String::new();
-        for line in lines.by_ref() {
-            let line = line?;
-            if let Some(t) = line.strip_prefix("vigie: first admin token (shown once): ") {
-                admin = t.to_string();
-            }
-            if let Some(a) = line.strip_prefix("vigie: listening on ") {
-                base = a.to_string();
-                break;
-            }
-        }
-        std::thread::spawn(move || for _ in lines {});
-        if base.is_empty() {
-            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-            return Err(format!("the server did not start: {log}").into());
-        }
+        let (child, base, admin) = spawn(&dir, db_url.as_deref(), extra)?;
         let http = Client::builder().build()?;
         Ok(Server { child, base, admin, dir, db_url, guard, http, backend })
+    }
+
+    /// Stops the server and starts it again on the same data, with other flags.
+    fn restart(&mut self, extra: &[&str]) -> R {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, base, _) = spawn(&self.dir, self.db_url.as_deref(), extra)?;
+        self.child = child;
+        self.base = base;
+        Ok(())
     }
 
     /// The `vigie` command on this server's data directory and database.
@@ -1004,6 +1022,38 @@ fn a_sweep_killed_midway_leaves_each_subject_whole_or_erased() -> R {
         assert_eq!(count(&s, "SELECT count(*) FROM erasures")?, N + 1);
         let (ok, text) = verify(&s)?;
         assert!(ok, "{text}");
+    }
+    Ok(())
+}
+
+#[test]
+fn the_daily_sweep_runs_inside_the_server_once_a_day() -> R {
+    for b in backends() {
+        let mut s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let old =
+            s.create(&staff, json!({"kind":"prospect","collected_at":"2020-01-01","identity":{"first_name":"Léa"}}))?;
+        let fresh = s.create(&staff, json!({"kind":"prospect","identity":{"first_name":"Inès"}}))?;
+        // Two instances on the same data, the sweep due at midnight UTC: it runs at once, once.
+        s.restart(&["--retention-sweep-at", "00:00"])?;
+        let mut second = spawn(&s.dir, s.db_url.as_deref(), &["--retention-sweep-at", "00:00"])?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while count(&s, "SELECT count(*) FROM erasures")? == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let _ = second.0.kill();
+        let _ = second.0.wait();
+        assert_eq!(count(&s, "SELECT count(*) FROM erasures")?, 1, "{b:?}");
+        assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE action = 'subject.erase'")?, 1, "{b:?}: swept once");
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM jobs WHERE name = 'retention-sweep' AND last_run_on IS NOT NULL")?,
+            1
+        );
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{old}"), Some("prospect_relations"))?.0, 410);
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{fresh}"), Some("prospect_relations"))?.0, 200);
+        let out = s.cli().args(["serve", "--retention-sweep-at", "25:00"]).output()?;
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("HH:MM"));
     }
     Ok(())
 }
