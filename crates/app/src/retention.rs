@@ -128,6 +128,24 @@ pub struct HoldView {
     pub at: DateTime<Utc>,
 }
 
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HoldEvent {
+    /// `set` or `lift`.
+    pub action: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HoldStatus {
+    pub subject_id: Uuid,
+    pub held: bool,
+    pub reason: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub history: Vec<HoldEvent>,
+}
+
 /// Parses `at` (a date), defaulting to today (UTC).
 pub fn parse_at(raw: Option<&str>) -> Result<NaiveDate> {
     match raw {
@@ -221,6 +239,10 @@ impl App {
         let held = self.store.read(move |tx| Ok::<_, AppError>(tx.held_due(at)?.len())).await?;
         if erased > 0 {
             tracing::info!(erased, held, %at, "retention sweep applied");
+            let store = self.store.clone();
+            if let Err(e) = tokio::task::spawn_blocking(move || store.compact()).await.unwrap_or(Ok(())) {
+                tracing::warn!(error = %e, "could not compact the journal after erasure");
+            }
         }
         Ok(ApplyReport { at, erased, held })
     }
@@ -231,7 +253,8 @@ impl App {
         self.retention_apply(who.actor(), at).await
     }
 
-    /// Sets (Some reason) or lifts (None) a legal hold on a subject (DPO).
+    /// Sets or lifts a legal hold on a subject, with its reason (DPO). The reason
+    /// is sealed under the subject's key and kept in the hold's history.
     pub async fn legal_hold(&self, who: &Principal, id: Id, set: bool, reason: &str) -> Result<HoldView> {
         who.require(&[Role::Dpo], "setting or lifting a legal hold")?;
         let reason = crate::subjects::check_text("reason", reason, 2_000)?;
@@ -239,22 +262,61 @@ impl App {
         self.store
             .write(move |tx| {
                 let at = now();
-                let row = tx.subject(id)?.ok_or_else(|| AppError::NotFound(format!("subject {id}")))?;
-                if set {
-                    let key = keys.unwrap_key(&row.wrapped_key, id.as_bytes())?;
-                    let sealed = key.seal(&hold_aad(id), reason.as_bytes())?;
-                    tx.set_legal_hold(id, Some((&sealed, at)))?;
-                    audit::append(tx, &keys, &actor, at, Entry::new("legal_hold.set").subject(id).fields(["reason"]))?;
-                } else {
-                    if row.legal_hold.is_none() {
-                        return Err(AppError::Conflict(format!("subject {id} has no legal hold to lift")));
-                    }
-                    tx.set_legal_hold(id, None)?;
-                    audit::append(tx, &keys, &actor, at, Entry::new("legal_hold.lift").subject(id).fields(["reason"]))?;
+                let row = crate::subjects::load(tx, id)?;
+                if !set && row.legal_hold.is_none() {
+                    return Err(AppError::Conflict(format!("subject {id} has no legal hold to lift")));
                 }
+                let key = keys.unwrap_key(&row.wrapped_key, id.as_bytes())?;
+                let sealed = key.seal(&hold_aad(id), reason.as_bytes())?;
+                let action = if set { "set" } else { "lift" };
+                tx.insert_hold_event(&vigie_store::HoldEventRow {
+                    id: vigie_store::new_id(),
+                    subject_id: id,
+                    action: action.into(),
+                    reason: key.seal(&hold_aad(id), reason.as_bytes())?,
+                    at,
+                    actor: actor.to_string(),
+                })?;
+                tx.set_legal_hold(id, set.then_some((sealed.as_slice(), at)))?;
+                let entry =
+                    Entry::new(if set { "legal_hold.set" } else { "legal_hold.lift" }).subject(id).fields(["reason"]);
+                audit::append(tx, &keys, &actor, at, entry)?;
                 Ok(HoldView { subject_id: id, held: set, at })
             })
             .await
+    }
+
+    /// A subject's legal hold and its history, reasons decrypted (DPO).
+    pub async fn legal_hold_status(&self, who: &Principal, id: Id) -> Result<HoldStatus> {
+        who.require(&[Role::Dpo], "reading a legal hold")?;
+        let (keys, actor) = (self.keys.clone(), who.actor());
+        let (row, events) = self
+            .store
+            .write(move |tx| {
+                let row = crate::subjects::load(tx, id)?;
+                let events = tx.hold_events(id)?;
+                audit::append(tx, &keys, &actor, now(), Entry::new("legal_hold.read").subject(id).fields(["reason"]))?;
+                Ok::<_, AppError>((row, events))
+            })
+            .await?;
+        let open = |sealed: &[u8]| open_reason(&self.keys, id, &row.wrapped_key, sealed);
+        Ok(HoldStatus {
+            subject_id: id,
+            held: row.legal_hold.is_some(),
+            reason: row.legal_hold.as_deref().map(open).transpose()?,
+            since: row.held_at,
+            history: events
+                .iter()
+                .map(|e| {
+                    Ok(HoldEvent {
+                        action: e.action.clone(),
+                        reason: open(&e.reason)?,
+                        at: e.at,
+                        actor: e.actor.clone(),
+                    })
+                })
+                .collect::<Result<_>>()?,
+        })
     }
 
     /// Runs the daily sweep if it is due and no other instance holds it.

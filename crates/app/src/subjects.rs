@@ -339,7 +339,7 @@ pub(crate) fn prepare(keys: &MasterKey, policy: &Policy, input: &NewSubject, at:
     seal(keys, policy, validate(input, at)?, at)
 }
 
-fn load(tx: &mut dyn Tx, id: Id) -> Result<SubjectRow> {
+pub(crate) fn load(tx: &mut dyn Tx, id: Id) -> Result<SubjectRow> {
     if let Some(row) = tx.subject(id)? {
         return Ok(row);
     }

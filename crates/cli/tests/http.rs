@@ -919,8 +919,27 @@ fn retention_plans_and_erases_on_the_policy_clocks() -> R {
         assert_eq!(ids(&cli, "due"), sorted(vec![a.clone(), b_id.clone(), d.clone()]));
 
         // Apply: erased for real, the held and the unexpired kept, the audit chain intact.
+        let sealed: Option<(Vec<u8>, Vec<u8>)> = if b == Backend::Sqlite {
+            let conn = rusqlite::Connection::open(s.dir.join("data").join("vigie.db"))?;
+            let hex = a.replace('-', "");
+            Some(conn.query_row(
+                &format!("SELECT k.wrapped, s.identity FROM subjects s JOIN subject_keys k ON k.subject_id = s.id WHERE s.id = X'{hex}'"),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        } else {
+            None
+        };
         let (st, v) = s.post(&dpo, "/api/v1/retention/apply", json!({"at":"2026-11-26"}))?;
         assert_eq!((st, v["erased"].as_u64()), (200, Some(3)), "{v}");
+        if let Some((key, identity)) = sealed {
+            // Neither the wrapped key nor the sealed identity lingers in any file: not in
+            // the database (secure_delete), not in the journal (checkpointed).
+            for (path, bytes) in files(&s.dir.join("data")) {
+                assert!(!contains(&bytes, &key), "the erased key lingers in {}", path.display());
+                assert!(!contains(&bytes, &identity[..40]), "the erased identity lingers in {}", path.display());
+            }
+        }
         for id in [&a, &b_id, &d] {
             let (st, v) = s.get(&staff, &format!("/api/v1/subjects/{id}"), Some("customer_service"))?;
             assert_eq!((st, v["type"].as_str()), (410, Some("urn:vigie:problem:gone")), "{v}");
@@ -959,6 +978,14 @@ fn retention_plans_and_erases_on_the_policy_clocks() -> R {
         );
         assert_eq!(delete(&s, &dpo, &format!("/api/v1/subjects/{f}/legal-hold"), json!({"reason":"settled"}))?.0, 200);
         assert_eq!(delete(&s, &dpo, &format!("/api/v1/subjects/{f}/legal-hold"), json!({"reason":"settled"}))?.0, 409);
+        let (st, v) = s.get(&dpo, &format!("/api/v1/subjects/{f}/legal-hold"), None)?;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["held"], false);
+        assert_eq!(v["history"][0]["action"], "set");
+        assert_eq!(v["history"][0]["reason"], "litigation pending");
+        assert_eq!(v["history"][1]["action"], "lift");
+        assert_eq!(v["history"][1]["reason"], "settled");
+        assert_eq!(delete(&s, &dpo, &format!("/api/v1/subjects/{f}/legal-hold"), json!({"reason":"  "}))?.0, 400);
         let (_, v) = s.post(&dpo, "/api/v1/retention/apply", json!({"at":"2026-11-26"}))?;
         assert_eq!(v["erased"], 1);
         assert_eq!(s.post(&staff, "/api/v1/retention/apply", json!({"at":"2026-11-26"}))?.0, 403);

@@ -30,12 +30,16 @@ use std::collections::HashMap;
 use std::time::Duration;
 use vigie_domain::SubjectKind;
 use vigie_store::{
-    AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow, Id,
-    InteractionRow, ObjectionRow, Result, StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
+    AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow,
+    HoldEventRow, Id, InteractionRow, ObjectionRow, Result, StatGroup, StoreError, SubjectRow, TokenRow, Tx,
+    WorkerConfig,
 };
 
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/0001_init.sql")), (2, include_str!("../migrations/0002_retention.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_retention.sql")),
+    (3, include_str!("../migrations/0003_hold_events.sql")),
+];
 
 /// The advisory lock that serialises migrations across instances ("Vigie", 1).
 const MIGRATION_LOCK: i64 = 0x5669_6769_6500_0001;
@@ -544,6 +548,31 @@ impl Tx for PgConn {
         if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
     }
 
+    fn insert_hold_event(&mut self, e: &HoldEventRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO legal_hold_events (id, subject_id, action, reason, at, actor) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&e.id, &e.subject_id, &e.action, &e.reason, &e.at, &e.actor],
+        )?;
+        Ok(())
+    }
+
+    fn hold_events(&mut self, subject: Id) -> Result<Vec<HoldEventRow>> {
+        self.rows(
+            "SELECT id, subject_id, action, reason, at, actor FROM legal_hold_events WHERE subject_id = $1 ORDER BY at, id",
+            &[&subject],
+            |r| {
+                Ok(HoldEventRow {
+                    id: get(r, 0)?,
+                    subject_id: get(r, 1)?,
+                    action: get(r, 2)?,
+                    reason: get(r, 3)?,
+                    at: get(r, 4)?,
+                    actor: get(r, 5)?,
+                })
+            },
+        )
+    }
+
     fn due(&mut self, at: NaiveDate, limit: i64) -> Result<Vec<DueRow>> {
         self.rows(
             "SELECT id, kind, retention_rule, basis_date, expires_on FROM subjects
@@ -586,6 +615,7 @@ impl Tx for PgConn {
             "DELETE FROM interactions WHERE subject_id = $1",
             "DELETE FROM consents WHERE subject_id = $1",
             "DELETE FROM objections WHERE subject_id = $1",
+            "DELETE FROM legal_hold_events WHERE subject_id = $1",
             "DELETE FROM disclosures WHERE subject_id = $1",
             "DELETE FROM subjects WHERE id = $1",
         ] {

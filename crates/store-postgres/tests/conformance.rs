@@ -76,7 +76,7 @@ fn opening_again_or_at_once_applies_each_migration_once() -> TestResult {
     let db = Postgres::open(&url)?;
     let mut client = db.raw_client()?;
     let n: i64 = client.query_one("SELECT count(*) FROM schema_migrations", &[])?.try_get(0)?;
-    assert_eq!(n, 2);
+    assert_eq!(n, 3);
     let head = client.query_one("SELECT seq, hash FROM audit_head", &[])?;
     assert_eq!((head.try_get::<_, i64>(0)?, head.try_get::<_, Vec<u8>>(1)?), (0, vec![0; 32]));
     Ok(())

@@ -12,12 +12,16 @@ use rusqlite::{Connection as Conn, OpenFlags, OptionalExtension, Row, params};
 use std::path::{Path, PathBuf};
 use vigie_domain::SubjectKind;
 use vigie_store::{
-    AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow, Id,
-    InteractionRow, ObjectionRow, Result, StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
+    AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow,
+    HoldEventRow, Id, InteractionRow, ObjectionRow, Result, StatGroup, StoreError, SubjectRow, TokenRow, Tx,
+    WorkerConfig,
 };
 
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/0001_init.sql")), (2, include_str!("../migrations/0002_retention.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_retention.sql")),
+    (3, include_str!("../migrations/0003_hold_events.sql")),
+];
 
 fn err(e: rusqlite::Error) -> StoreError {
     match &e {
@@ -100,6 +104,13 @@ impl Backend for Sqlite {
     fn connect(&self, write: bool) -> Result<Box<dyn Connection>> {
         Ok(Box::new(SqliteConn { conn: self.raw(write)? }))
     }
+    /// Copies the WAL into the database file and truncates it: with
+    /// `secure_delete`, the pages of erased rows are then zeroed everywhere.
+    fn compact(&self) -> Result<()> {
+        let conn = self.raw(true)?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(err)
+    }
+
     fn workers(&self) -> WorkerConfig {
         // SQLite has one writer at a time: one thread, large group commits.
         WorkerConfig { writers: 1, readers: 2, max_batch: 512 }
@@ -305,6 +316,38 @@ impl Tx for SqliteConn {
         if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
     }
 
+    fn insert_hold_event(&mut self, e: &HoldEventRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO legal_hold_events (id, subject_id, action, reason, at, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut st| st.execute(params![e.id, e.subject_id, e.action, e.reason, e.at, e.actor]))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn hold_events(&mut self, subject: Id) -> Result<Vec<HoldEventRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, subject_id, action, reason, at, actor FROM legal_hold_events WHERE subject_id = ?1 ORDER BY at, id",
+            )
+            .map_err(err)?;
+        let rows = st
+            .query_map([subject], |r| {
+                Ok(HoldEventRow {
+                    id: r.get(0)?,
+                    subject_id: r.get(1)?,
+                    action: r.get(2)?,
+                    reason: r.get(3)?,
+                    at: r.get(4)?,
+                    actor: r.get(5)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
     fn due(&mut self, at: NaiveDate, limit: i64) -> Result<Vec<DueRow>> {
         let mut st = self
             .conn
@@ -360,6 +403,7 @@ impl Tx for SqliteConn {
             "DELETE FROM interactions WHERE subject_id = ?1",
             "DELETE FROM consents WHERE subject_id = ?1",
             "DELETE FROM objections WHERE subject_id = ?1",
+            "DELETE FROM legal_hold_events WHERE subject_id = ?1",
             "DELETE FROM disclosures WHERE subject_id = ?1",
             "DELETE FROM subjects WHERE id = ?1",
         ] {

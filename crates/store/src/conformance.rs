@@ -378,7 +378,22 @@ fn retention(store: &Store) -> Result<(), String> {
         stored.is_some_and(|s| s.legal_hold.as_deref() == Some(b"sealed".as_slice()) && s.held_at.is_some()),
         "the hold is on the subject",
     )?;
-    w(store, move |tx| tx.set_legal_hold(held, None))?;
+    let event = |action: &str| crate::HoldEventRow {
+        id: new_id(),
+        subject_id: held,
+        action: action.into(),
+        reason: b"sealed".to_vec(),
+        at: now(),
+        actor: "token:x".into(),
+    };
+    let (set, lift) = (event("set"), event("lift"));
+    let events = vec![set.clone(), lift.clone()];
+    w(store, move |tx| {
+        tx.insert_hold_event(&set)?;
+        tx.insert_hold_event(&lift)?;
+        tx.set_legal_hold(held, None)
+    })?;
+    ensure(w(store, move |tx| tx.hold_events(held))? == events, "hold history in order")?;
     ensure(w(store, move |tx| tx.held_due(d(1903, 3, 1)))?.is_empty(), "a lifted hold")?;
 
     let at = now();

@@ -89,6 +89,19 @@ pub struct HeldRow {
     pub held_at: Option<DateTime<Utc>>,
 }
 
+/// One event in a subject's legal-hold history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoldEventRow {
+    pub id: Id,
+    pub subject_id: Id,
+    /// `set` or `lift`.
+    pub action: String,
+    /// The reason, sealed.
+    pub reason: Vec<u8>,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+}
+
 /// The tombstone of an erased subject: nothing personal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ErasureRow {
@@ -214,6 +227,8 @@ pub trait Tx {
     -> Result<()>;
     /// Sets (with a sealed reason) or lifts (None) a legal hold.
     fn set_legal_hold(&mut self, id: Id, hold: Option<(&[u8], DateTime<Utc>)>) -> Result<()>;
+    fn insert_hold_event(&mut self, e: &HoldEventRow) -> Result<()>;
+    fn hold_events(&mut self, subject: Id) -> Result<Vec<HoldEventRow>>;
     /// Subjects not held whose `expires_on` is before `at`, earliest first, at most `limit`.
     fn due(&mut self, at: NaiveDate, limit: i64) -> Result<Vec<DueRow>>;
     /// Held subjects whose `expires_on` is before `at`.
@@ -294,6 +309,10 @@ pub trait Backend: Send + Sync + 'static {
     fn connect(&self, write: bool) -> Result<Box<dyn Connection>>;
     /// How the worker threads should be laid out for this backend.
     fn workers(&self) -> WorkerConfig;
+    /// After erasures: makes sure deleted rows linger in no journal or free page.
+    fn compact(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The current time, truncated to microseconds: what both backends store exactly,

@@ -69,6 +69,11 @@ impl Store {
         Ok(Store { writer, reader, backend })
     }
 
+    /// Asks the backend to purge what erasures left in journals (blocking; best effort).
+    pub fn compact(&self) -> Result<()> {
+        self.backend.compact()
+    }
+
     /// The backend's name, `sqlite` or `postgres`.
     pub fn backend_name(&self) -> &'static str {
         self.backend.name()
@@ -299,6 +304,8 @@ refuse_all! {
     set_retention(id: crate::Id, r: &str, b: Option<chrono::NaiveDate>, e: Option<chrono::NaiveDate>) -> ();
     set_legal_hold(id: crate::Id, h: Option<(&[u8], chrono::DateTime<chrono::Utc>)>) -> ();
     due(at: chrono::NaiveDate, limit: i64) -> Vec<crate::DueRow>;
+    insert_hold_event(e: &crate::HoldEventRow) -> ();
+    hold_events(id: crate::Id) -> Vec<crate::HoldEventRow>;
     held_due(at: chrono::NaiveDate) -> Vec<crate::HeldRow>;
     count_expiring_by_month(f: chrono::NaiveDate, t: chrono::NaiveDate) -> Vec<crate::GroupCount>;
     erase_subject(id: crate::Id, r: &str, at: chrono::DateTime<chrono::Utc>) -> bool;

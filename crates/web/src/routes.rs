@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use vigie_app::audit::{EntryView, Verification};
-use vigie_app::retention::{ApplyInput, ApplyReport, HoldInput, HoldView, Plan};
+use vigie_app::retention::{ApplyInput, ApplyReport, HoldInput, HoldStatus, HoldView, Plan};
 use vigie_app::stats::Statistics;
 use vigie_app::subjects::{
     Created, DisclosureView, NewConsent, NewContract, NewInteraction, NewObjection, NewSubject, SubjectCreated,
@@ -23,7 +23,7 @@ use vigie_domain::access::Role;
     info(title = "Vigie API", description = "GDPR-native system of record for client and prospect data. Every read of personal data names its purpose in the `Vigie-Purpose` header and is checked against the policy.", version = "1"),
     paths(
         health, create_token, create_subject, find_subjects, search_subjects, read_subject, add_contract,
-        add_interaction, add_consent, add_objection, set_hold, lift_hold, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
+        add_interaction, add_consent, add_objection, set_hold, lift_hold, hold_status, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -59,7 +59,7 @@ pub fn api() -> Router<State> {
         .route("/api/v1/subjects/{id}/interactions", post(add_interaction))
         .route("/api/v1/subjects/{id}/consents", post(add_consent))
         .route("/api/v1/subjects/{id}/objections", post(add_objection))
-        .route("/api/v1/subjects/{id}/legal-hold", post(set_hold).delete(lift_hold))
+        .route("/api/v1/subjects/{id}/legal-hold", post(set_hold).delete(lift_hold).get(hold_status))
         .route("/api/v1/retention/plan", get(retention_plan))
         .route("/api/v1/retention/apply", post(retention_apply))
         .route("/api/v1/statistics", get(statistics))
@@ -363,4 +363,16 @@ async fn retention_apply(
 ) -> ApiResult<Json<ApplyReport>> {
     let at = vigie_app::retention::parse_at(input.at.as_deref())?;
     Ok(Json(s.app.retention_apply_as(&who, at).await?))
+}
+
+/// A subject's legal hold and its history of set and lift, with reasons (dpo).
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/legal-hold", params(("id" = String, Path)),
+    responses((status = 200, body = HoldStatus), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn hold_status(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<HoldStatus>> {
+    let id = subject_id(&id)?;
+    Ok(Json(s.app.legal_hold_status(&who, id).await?))
 }
