@@ -18,6 +18,7 @@ pub mod subjects;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use vigie_crypto::MasterKey;
+use vigie_domain::transfers::TransferList;
 use vigie_domain::{Diagnostic, Policy};
 use vigie_store::Store;
 
@@ -33,6 +34,9 @@ pub struct Settings {
     pub master_key_file: Option<PathBuf>,
     /// A policy file; defaults to the built-in MSI policy.
     pub policy_file: Option<PathBuf>,
+    /// The list of EEA countries and adequacy decisions; defaults to
+    /// `transfers.toml` in the data directory if present, else the built-in list.
+    pub transfers_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -43,6 +47,7 @@ impl std::fmt::Debug for Settings {
             .field("database", &self.database_url.as_ref().map(|_| "postgres (url hidden)"))
             .field("master_key_file", &self.master_key_file)
             .field("policy_file", &self.policy_file)
+            .field("transfers_file", &self.transfers_file)
             .finish()
     }
 }
@@ -85,6 +90,22 @@ pub fn load_policy(settings: &Settings) -> Result<(Policy, Vec<Diagnostic>), Sta
     }
 }
 
+/// Reads the transfer list the settings name, or the data directory's copy, or the built-in one.
+pub fn load_transfers(settings: &Settings) -> Result<TransferList, StartError> {
+    let path = settings.transfers_file.clone().or_else(|| {
+        let p = settings.data_dir.join("transfers.toml");
+        p.exists().then_some(p)
+    });
+    match path {
+        None => Ok(TransferList::builtin()),
+        Some(p) => {
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| StartError::Io(format!("cannot read the transfer list {}: {e}", p.display())))?;
+            TransferList::parse(&text).map_err(|e| StartError::Io(format!("the transfer list {} is invalid: {e}", p.display())))
+        }
+    }
+}
+
 /// The running services: the store, the policy in force, the keys.
 #[derive(Clone)]
 pub struct App {
@@ -92,6 +113,7 @@ pub struct App {
     pub(crate) policy: Arc<Policy>,
     pub(crate) keys: Arc<MasterKey>,
     pub(crate) tokens: Arc<auth::TokenCache>,
+    pub(crate) transfers: Arc<TransferList>,
 }
 
 impl std::fmt::Debug for App {
@@ -142,6 +164,7 @@ impl App {
         for w in &warnings {
             tracing::debug!(line = w.line, "policy: {}", w.message);
         }
+        let transfers = load_transfers(settings)?;
         let keys = MasterKey::load_file(&settings.master_key_path())?;
         let store = open_store(settings)?;
         Ok(App { store, policy: Arc::new(policy), keys: Arc::new(keys), tokens: Arc::new(auth::TokenCache::default()) })
@@ -153,6 +176,11 @@ impl App {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The EEA and adequacy list in force.
+    pub fn transfers(&self) -> &TransferList {
+        &self.transfers
     }
 
     /// Verifies the whole audit chain.

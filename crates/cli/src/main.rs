@@ -27,6 +27,9 @@ struct Cli {
     /// A policy file (default: the built-in MSI policy).
     #[arg(long, global = true, env = "VIGIE_POLICY_FILE")]
     policy: Option<PathBuf>,
+    /// The EEA and adequacy-decision list (default: transfers.toml in the data directory, else built in).
+    #[arg(long, global = true, env = "VIGIE_TRANSFERS_FILE")]
+    transfers_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -156,6 +159,7 @@ fn settings(cli: &Cli) -> Settings {
         database_url: cli.database_url.clone().filter(|u| !u.is_empty()),
         master_key_file: cli.master_key_file.clone(),
         policy_file: cli.policy.clone(),
+        transfers_file: cli.transfers_file.clone(),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod dates;
 pub mod model;
 pub mod policy;
 pub mod retention;
+pub mod transfers;
 
 pub use access::{Caller, Refusal, Role, SubjectFacts, check_read};
 pub use model::{Direction, FieldName, Provenance, SubjectKind};
