@@ -167,7 +167,13 @@ impl App {
         let transfers = load_transfers(settings)?;
         let keys = MasterKey::load_file(&settings.master_key_path())?;
         let store = open_store(settings)?;
-        Ok(App { store, policy: Arc::new(policy), keys: Arc::new(keys), tokens: Arc::new(auth::TokenCache::default()) })
+        Ok(App {
+            store,
+            policy: Arc::new(policy),
+            keys: Arc::new(keys),
+            tokens: Arc::new(auth::TokenCache::default()),
+            transfers: Arc::new(transfers),
+        })
     }
 
     pub fn policy(&self) -> &Policy {
