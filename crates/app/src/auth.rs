@@ -93,7 +93,7 @@ impl App {
                     "a recipient token must name the policy recipient it is bound to",
                 ));
             }
-            (Role::Recipient, Some(id)) => match self.policy.recipient(id) {
+            (Role::Recipient, Some(id)) => match self.policy().recipient(id) {
                 Some(r) if r.kind == RecipientKind::External => Some(id.to_string()),
                 Some(_) => {
                     return Err(AppError::invalid(
@@ -102,8 +102,8 @@ impl App {
                     ));
                 }
                 None => {
-                    let known: Vec<&str> = self
-                        .policy
+                    let policy = self.policy();
+                    let known: Vec<&str> = policy
                         .recipients
                         .iter()
                         .filter(|r| r.kind == RecipientKind::External)

@@ -24,6 +24,9 @@ pub enum AppError {
     Refused(Refusal),
     #[error("{0} not found")]
     NotFound(String),
+    /// A disclosure to a recipient outside the EEA without adequacy or safeguard.
+    #[error("{0}")]
+    TransferRefused(String),
     /// The resource existed and was erased.
     #[error("{0}")]
     Gone(String),

@@ -146,7 +146,7 @@ impl App {
     pub fn import_csv(&self, path: &Path, skip_invalid: bool) -> Result<ImportReport> {
         let layout = layout(path)?;
         let keys = self.keys.clone();
-        let policy = self.policy.clone();
+        let policy = self.policy();
         // Pass 1: check every row, write nothing.
         let mut report = ImportReport::default();
         let probe_at = now();

@@ -11,7 +11,12 @@ pub mod auth;
 pub mod error;
 pub mod generate;
 pub mod import;
+pub mod notice;
+pub mod outbox;
+pub mod recipients;
+pub mod register;
 pub mod retention;
+pub mod revisions;
 pub mod stats;
 pub mod subjects;
 
@@ -76,13 +81,18 @@ pub enum StartError {
     App(#[from] AppError),
 }
 
+/// The text of the policy the settings name (or the built-in one).
+pub fn policy_text(settings: &Settings) -> Result<String, StartError> {
+    match &settings.policy_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| StartError::Io(format!("cannot read the policy file {}: {e}", path.display()))),
+        None => Ok(vigie_domain::policy::DEFAULT_POLICY.to_string()),
+    }
+}
+
 /// Reads and checks the policy the settings name (or the built-in one).
 pub fn load_policy(settings: &Settings) -> Result<(Policy, Vec<Diagnostic>), StartError> {
-    let text = match &settings.policy_file {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| StartError::Io(format!("cannot read the policy file {}: {e}", path.display())))?,
-        None => vigie_domain::policy::DEFAULT_POLICY.to_string(),
-    };
+    let text = policy_text(settings)?;
     let checked = Policy::from_toml(&text);
     match checked.policy {
         Some(p) => Ok((p, checked.diagnostics)),
@@ -101,7 +111,8 @@ pub fn load_transfers(settings: &Settings) -> Result<TransferList, StartError> {
         Some(p) => {
             let text = std::fs::read_to_string(&p)
                 .map_err(|e| StartError::Io(format!("cannot read the transfer list {}: {e}", p.display())))?;
-            TransferList::parse(&text).map_err(|e| StartError::Io(format!("the transfer list {} is invalid: {e}", p.display())))
+            TransferList::parse(&text)
+                .map_err(|e| StartError::Io(format!("the transfer list {} is invalid: {e}", p.display())))
         }
     }
 }
@@ -110,7 +121,8 @@ pub fn load_transfers(settings: &Settings) -> Result<TransferList, StartError> {
 #[derive(Clone)]
 pub struct App {
     pub(crate) store: Store,
-    pub(crate) policy: Arc<Policy>,
+    /// The policy in force; replaced when a revision takes effect.
+    pub(crate) policy: Arc<std::sync::RwLock<Arc<Policy>>>,
     pub(crate) keys: Arc<MasterKey>,
     pub(crate) tokens: Arc<auth::TokenCache>,
     pub(crate) transfers: Arc<TransferList>,
@@ -167,17 +179,32 @@ impl App {
         let transfers = load_transfers(settings)?;
         let keys = MasterKey::load_file(&settings.master_key_path())?;
         let store = open_store(settings)?;
-        Ok(App {
+        let app = App {
             store,
-            policy: Arc::new(policy),
+            policy: Arc::new(std::sync::RwLock::new(Arc::new(policy))),
             keys: Arc::new(keys),
             tokens: Arc::new(auth::TokenCache::default()),
             transfers: Arc::new(transfers),
-        })
+        };
+        app.init_policy_versions(&policy_text(settings)?)?;
+        Ok(app)
     }
 
-    pub fn policy(&self) -> &Policy {
-        &self.policy
+    /// The policy in force now.
+    pub fn policy(&self) -> Arc<Policy> {
+        match self.policy.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts a new policy in force.
+    pub(crate) fn set_policy(&self, policy: Policy) {
+        let mut guard = match self.policy.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Arc::new(policy);
     }
 
     pub fn store(&self) -> &Store {

@@ -40,8 +40,8 @@ impl App {
                 return Err(AppError::invalid("group_by", "must be one of: kind, collected_year"));
             }
         };
-        let min = check_aggregate(&self.policy, who.caller(), &purpose).map_err(AppError::Refused)?;
-        if !self.policy.purpose(&purpose).is_some_and(|p| p.aggregates_only) {
+        let min = check_aggregate(&self.policy(), who.caller(), &purpose).map_err(AppError::Refused)?;
+        if !self.policy().purpose(&purpose).is_some_and(|p| p.aggregates_only) {
             return Err(AppError::invalid(
                 "Vigie-Purpose",
                 format!("`{purpose}` is not an aggregates-only purpose such as `statistics`"),

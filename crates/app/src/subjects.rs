@@ -20,6 +20,7 @@ use vigie_crypto::{MasterKey, SubjectKey};
 use vigie_domain::access::{Grant, Role, SubjectFacts, check_read};
 use vigie_domain::model::normalize_field;
 use vigie_domain::policy::{DataCategory, LegalBasis};
+use vigie_domain::transfers::TransferList;
 use vigie_domain::{Direction, FieldName, Policy, Provenance, SubjectKind};
 use vigie_store::{ConsentRow, ContractRow, Id, InteractionRow, ObjectionRow, SubjectRow, Tx, new_id, now};
 
@@ -166,6 +167,16 @@ pub struct SubjectView {
     pub interactions: Vec<InteractionView>,
     pub consents: Vec<ConsentView>,
     pub objections: Vec<ObjectionView>,
+    /// The policy revisions announced to the subject, and whether each notice was sent.
+    pub policy_notices: Vec<PolicyNotice>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PolicyNotice {
+    pub version: String,
+    /// pending, sent or failed.
+    pub status: String,
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 /// The sealed identity: each field with its provenance.
@@ -353,6 +364,12 @@ pub(crate) fn load(tx: &mut dyn Tx, id: Id) -> Result<SubjectRow> {
     }
 }
 
+/// A subject's identity values, decrypted, for rendering a notice.
+pub(crate) fn open_identity_fields(keys: &MasterKey, row: &SubjectRow) -> Result<BTreeMap<FieldName, String>> {
+    let (_, identity) = open_identity(keys, row)?;
+    Ok(identity.into_iter().map(|(f, v)| (f, v.v)).collect())
+}
+
 fn open_identity(keys: &MasterKey, row: &SubjectRow) -> Result<(SubjectKey, Identity)> {
     let key = keys.unwrap_key(&row.wrapped_key, row.id.as_bytes())?;
     let plain = key.open(&aad(row.id, "identity", None), &row.identity)?;
@@ -372,6 +389,7 @@ struct Loaded {
     interactions: Vec<InteractionRow>,
     consents: Vec<ConsentRow>,
     objections: Vec<ObjectionRow>,
+    messages: Vec<vigie_store::MessageRow>,
 }
 
 impl Loaded {
@@ -384,6 +402,7 @@ impl Loaded {
             interactions: tx.interactions(id)?,
             consents: tx.consents(id)?,
             objections: tx.objections(id)?,
+            messages: tx.messages_for_subject(id)?,
             row,
         }))
     }
@@ -400,6 +419,14 @@ impl Loaded {
             consents,
             objections: self.objections.iter().map(|o| o.purpose.clone()).collect::<BTreeSet<_>>(),
         }
+    }
+}
+
+/// The facts the access rules read about a subject, inside the caller's transaction.
+pub(crate) fn facts(tx: &mut dyn Tx, id: Id, today: NaiveDate) -> Result<SubjectFacts> {
+    match Loaded::load(tx, id)? {
+        Some(l) => Ok(l.facts(today)),
+        None => load(tx, id).map(|_| SubjectFacts::default()),
     }
 }
 
@@ -490,6 +517,19 @@ fn view(
             .map(|c| ConsentView { purpose: c.purpose.clone(), granted: c.granted, at: c.at })
             .collect(),
         objections: loaded.objections.iter().map(|o| ObjectionView { purpose: o.purpose.clone(), at: o.at }).collect(),
+        policy_notices: loaded
+            .messages
+            .iter()
+            .filter(|m| m.template == crate::revisions::TEMPLATE)
+            .map(|m| PolicyNotice {
+                version: serde_json::from_str::<serde_json::Value>(&m.params)
+                    .ok()
+                    .and_then(|v| v["version"].as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                status: m.status.clone(),
+                sent_at: m.sent_at,
+            })
+            .collect(),
     })
 }
 
@@ -498,6 +538,7 @@ fn read_in_tx(
     tx: &mut dyn Tx,
     keys: &MasterKey,
     policy: &Policy,
+    transfers: &TransferList,
     who: &Principal,
     purpose: &str,
     id: Id,
@@ -529,6 +570,14 @@ fn read_in_tx(
             return Ok(Some(Err(AppError::Refused(refusal))));
         }
     };
+    if let Some(recipient) = &grant.disclosed_to
+        && let Err(refused) = crate::recipients::transfer_check(tx, policy, transfers, recipient)
+    {
+        let entry =
+            Entry::new("subject.read").subject(id).purpose(purpose).outcome("refused").detail("transfer_not_allowed");
+        audit::append(tx, keys, &actor, at, entry)?;
+        return Ok(Some(Err(refused)));
+    }
     let (key, identity) = open_identity(keys, &loaded.row)?;
     let fields = granted_fields(&identity, &grant);
     let mut entry = Entry::new("subject.read").subject(id).purpose(purpose).fields(&fields);
@@ -563,7 +612,7 @@ impl App {
     pub async fn create_subject(&self, who: &Principal, input: NewSubject) -> Result<SubjectCreated> {
         who.require(WRITERS, "recording a subject")?;
         let at = now();
-        let prepared = prepare(&self.keys, &self.policy, &input, at)?;
+        let prepared = prepare(&self.keys, &self.policy(), &input, at)?;
         let (keys, actor) = (self.keys.clone(), who.actor());
         let out = SubjectCreated {
             id: prepared.row.id,
@@ -588,8 +637,8 @@ impl App {
     /// Reads one subject for a purpose. A refusal is audited and returned as [`AppError::Refused`].
     pub async fn read_subject(&self, who: &Principal, id: Id, purpose: Option<&str>) -> Result<SubjectView> {
         let purpose = purpose_header(purpose)?;
-        let (keys, policy, who) = (self.keys.clone(), self.policy.clone(), who.clone());
-        let out = self.store.write(move |tx| read_in_tx(tx, &keys, &policy, &who, &purpose, id)).await?;
+        let (keys, policy, who, transfers) = (self.keys.clone(), self.policy(), who.clone(), self.transfers.clone());
+        let out = self.store.write(move |tx| read_in_tx(tx, &keys, &policy, &transfers, &who, &purpose, id)).await?;
         match out {
             None => Err(AppError::NotFound(format!("subject {id}"))),
             Some(result) => result,
@@ -619,14 +668,14 @@ impl App {
                 return Err(AppError::invalid("query", "give exactly one of email or phone"));
             }
         };
-        let (keys, policy, who) = (self.keys.clone(), self.policy.clone(), who.clone());
+        let (keys, policy, who, transfers) = (self.keys.clone(), self.policy(), who.clone(), self.transfers.clone());
         let outcomes = self
             .store
             .write(move |tx| {
                 let ids = if lookup.0 { tx.subjects_by_email(&lookup.1)? } else { tx.subjects_by_phone(&lookup.1)? };
                 let mut out = Vec::with_capacity(ids.len());
                 for id in ids {
-                    if let Some(o) = read_in_tx(tx, &keys, &policy, &who, &purpose, id)? {
+                    if let Some(o) = read_in_tx(tx, &keys, &policy, &transfers, &who, &purpose, id)? {
                         out.push(o);
                     }
                 }
@@ -658,7 +707,7 @@ impl App {
         if end.is_some_and(|e| e < start) {
             return Err(AppError::invalid("end", "is before start"));
         }
-        let (keys, actor, policy) = (self.keys.clone(), who.actor(), self.policy.clone());
+        let (keys, actor, policy) = (self.keys.clone(), who.actor(), self.policy());
         self.store
             .write(move |tx| {
                 let at = now();
@@ -712,7 +761,7 @@ impl App {
         let direction: Direction = parse_token("direction", &input.direction)?;
         let channel = check_channel(&input.channel)?;
         let summary = input.summary.as_deref().map(|s| check_text("summary", s, 10_000)).transpose()?;
-        let (keys, actor, policy) = (self.keys.clone(), who.actor(), self.policy.clone());
+        let (keys, actor, policy) = (self.keys.clone(), who.actor(), self.policy());
         self.store
             .write(move |tx| {
                 let at = now();
@@ -760,8 +809,8 @@ impl App {
     /// Records a consent decision (grant or withdrawal) with its evidence.
     pub async fn add_consent(&self, who: &Principal, subject: Id, input: NewConsent) -> Result<Created> {
         who.require(WRITERS, "recording a consent")?;
-        check_purpose(&self.policy, "purpose", &input.purpose)?;
-        if !self.policy.purpose(&input.purpose).is_some_and(|p| p.bases.values().any(|b| *b == LegalBasis::Consent)) {
+        check_purpose(&self.policy(), "purpose", &input.purpose)?;
+        if !self.policy().purpose(&input.purpose).is_some_and(|p| p.bases.values().any(|b| *b == LegalBasis::Consent)) {
             return Err(AppError::invalid(
                 "purpose",
                 format!("`{}` does not rest on consent for any subject kind", input.purpose),
@@ -805,7 +854,7 @@ impl App {
     /// Records an objection to a purpose, effective at once.
     pub async fn add_objection(&self, who: &Principal, subject: Id, input: NewObjection) -> Result<Created> {
         who.require(WRITERS, "recording an objection")?;
-        check_purpose(&self.policy, "purpose", &input.purpose)?;
+        check_purpose(&self.policy(), "purpose", &input.purpose)?;
         let at_ts = input.at.as_deref().map(|a| parse_timestamp("at", a)).transpose()?;
         let (keys, actor, purpose) = (self.keys.clone(), who.actor(), input.purpose);
         self.store

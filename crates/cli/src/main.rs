@@ -43,6 +43,18 @@ enum Command {
         /// When the daily retention sweep runs (HH:MM, UTC), or `off`.
         #[arg(long, env = "VIGIE_RETENTION_SWEEP_AT", default_value = "03:00")]
         retention_sweep_at: String,
+        /// Delivers notices by SMTP: smtp://user:password@host:587?tls=required (STARTTLS), smtps://… (TLS).
+        #[arg(long, env = "VIGIE_SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// The sender of notices (default: the controller, at the DPO's address).
+        #[arg(long, env = "VIGIE_SMTP_FROM")]
+        smtp_from: Option<String>,
+        /// Writes notices as .eml files in this directory instead (development).
+        #[arg(long, env = "VIGIE_OUTBOX_DIR")]
+        outbox_dir: Option<PathBuf>,
+        /// How often the outbox is delivered, in milliseconds.
+        #[arg(long, env = "VIGIE_OUTBOX_INTERVAL_MS", default_value_t = 2000)]
+        outbox_interval_ms: u64,
     },
     /// Initialises the data directory (master key, database) and prints the first admin token once.
     Init,
@@ -73,6 +85,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The register of processing activities (GDPR Art. 30), from the policy and the live data.
+    Register {
+        #[command(subcommand)]
+        command: RegisterCommand,
+    },
     /// Writes deterministic French-looking test identities as CSV.
     Generate {
         #[arg(long, default_value_t = 1000)]
@@ -82,6 +99,12 @@ enum Command {
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Prints the privacy notice generated from the policy (needs no database).
+    Notice {
+        /// fr or en.
+        #[arg(long, default_value = "fr")]
+        lang: String,
     },
     /// Benchmarks, each printed beside the raw cost of the same work in the store.
     Bench {
@@ -133,6 +156,25 @@ enum AuditCommand {
     Verify,
 }
 
+#[derive(Subcommand)]
+enum RegisterCommand {
+    /// Writes the register to a file.
+    Export {
+        #[arg(long, value_enum)]
+        format: RegisterFormat,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RegisterFormat {
+    Xlsx,
+    Csv,
+    Json,
+    Html,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
@@ -170,9 +212,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = settings(&cli);
     match cli.command {
-        Command::Serve { listen, retention_sweep_at } => {
+        Command::Serve { listen, retention_sweep_at, smtp_url, smtp_from, outbox_dir, outbox_interval_ms } => {
             let sweep_at = parse_sweep_time(&retention_sweep_at)?;
+            let mail = vigie_app::outbox::MailSettings { smtp_url, from: smtp_from, dir: outbox_dir };
+            let transport = vigie_app::outbox::Transport::from_settings(&mail).map_err(anyhow::Error::msg)?;
             let app = App::open(&settings)?;
+            let from = app.mail_from(&mail).map_err(anyhow::Error::msg)?;
             if let Ok((_, warnings)) = vigie_app::load_policy(&settings) {
                 for w in warnings {
                     tracing::warn!(line = w.line, "policy: {}", w.message);
@@ -189,6 +234,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("vigie: listening on http://{}", listener.local_addr()?);
                 if let Some(time) = sweep_at {
                     tokio::spawn(sweep_daily(app.clone(), time));
+                }
+                tokio::spawn(watch_policy(app.clone()));
+                match transport {
+                    Some(t) => {
+                        tokio::spawn(deliver(app.clone(), t, from, outbox_interval_ms));
+                    }
+                    None => tracing::warn!(
+                        "no mail transport configured (VIGIE_SMTP_URL or VIGIE_OUTBOX_DIR): notices wait in the outbox"
+                    ),
                 }
                 vigie_web::serve(app, listener).await.context("server failed")
             })?;
@@ -299,6 +353,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
+        Command::Register { command: RegisterCommand::Export { format, out } } => {
+            use vigie_app::register;
+            let app = App::open(&settings)?;
+            let reg = runtime()?.block_on(app.register_export())?;
+            let bytes = match format {
+                RegisterFormat::Xlsx => register::to_xlsx(&reg)?,
+                RegisterFormat::Csv => register::to_csv(&reg).into_bytes(),
+                RegisterFormat::Json => register::to_json(&reg).into_bytes(),
+                RegisterFormat::Html => register::to_html(&reg).into_bytes(),
+            };
+            std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            println!("register written to {}: {} processing activities", out.display(), reg.activities.len());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Generate { count, seed, out } => {
             use std::io::Write;
             let mut w: Box<dyn Write> = match out {
@@ -313,6 +381,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 writeln!(w, "{}", vigie_app::generate::Generator::csv_row(&g.person()))?;
             }
             w.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Notice { lang } => {
+            use std::io::Write;
+            let lang: vigie_app::notice::Lang = lang.parse()?;
+            let (policy, _) = vigie_app::load_policy(&settings)?;
+            let transfers = vigie_app::load_transfers(&settings)?;
+            let text = vigie_app::notice::render_text(&policy, &transfers, lang);
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { command } => {
@@ -348,6 +427,38 @@ async fn sweep_daily(app: App, time: chrono::NaiveTime) {
             Ok(Some(r)) => tracing::info!(erased = r.erased, held = r.held, "daily retention sweep done"),
             Ok(None) => {}
             Err(e) => tracing::error!(error = %e, "daily retention sweep failed"),
+        }
+    }
+}
+
+/// Delivers the outbox in rounds, until the server stops.
+async fn deliver(app: App, transport: vigie_app::outbox::Transport, from: vigie_app::outbox::Mailbox, every_ms: u64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(every_ms.max(10)));
+    loop {
+        tick.tick().await;
+        loop {
+            match app.deliver_outbox(&transport, &from).await {
+                Ok((0, 0)) => break,
+                Ok((sent, failed)) => tracing::info!(sent, failed, "outbox delivered"),
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox delivery failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Puts policy revisions into force when their date has come and every notice
+/// is sent, and picks up a version another instance put into force.
+async fn watch_policy(app: App) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        match app.activate_due_versions(chrono::Utc::now().date_naive()).await {
+            Ok(Some(v)) => tracing::info!(version = %v, "policy revision in force"),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "policy revision check failed"),
         }
     }
 }

@@ -1084,3 +1084,390 @@ fn the_daily_sweep_runs_inside_the_server_once_a_day() -> R {
     }
     Ok(())
 }
+
+#[test]
+fn the_privacy_notice_is_public_in_french_and_english() -> R {
+    let s = Server::start(Backend::Sqlite)?;
+    for (query, lang) in [("", "fr"), ("?lang=en", "en"), ("?lang=fr", "fr")] {
+        // No token: the notice is public.
+        let res = s.http.get(format!("{}/privacy{query}", s.base)).send()?;
+        assert_eq!(res.status().as_u16(), 200, "{query}");
+        let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        assert_eq!(header("content-type"), "text/html; charset=utf-8");
+        assert_eq!(header("content-language"), lang);
+        let body = res.text()?;
+        assert!(body.starts_with("<!DOCTYPE html>") && body.contains(&format!("<html lang=\"{lang}\">")), "{body}");
+        assert!(body.contains("dpo-msi@racine.eu"), "{body}");
+    }
+    let (st, v) = s.send(s.http.get(format!("{}/privacy?lang=de", s.base)))?;
+    assert_eq!(st, 400, "{v}");
+    assert_eq!(v["field"], "lang", "{v}");
+
+    // The same notice as text on the command line, with no database.
+    let nowhere = s.dir.join("no-data-dir");
+    let out = vigie().arg("--data-dir").arg(&nowhere).args(["notice", "--lang", "en"]).output()?;
+    let text = String::from_utf8(out.stdout)?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("01 53 73 22 22") && text.contains("dpo-msi@racine.eu"), "{text}");
+    assert!(!nowhere.exists(), "the notice needs no data directory");
+    let out = vigie().arg("--data-dir").arg(&nowhere).args(["notice", "--lang", "xx"]).output()?;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown language `xx`: expected `fr` or `en`"), "{err}");
+    assert!(out.stdout.is_empty());
+    Ok(())
+}
+
+#[test]
+fn the_register_is_generated_from_the_policy_and_live_data() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let auditor = s.token("auditor", None)?;
+        for i in 0..3 {
+            s.create(&staff, person("Léa", &format!("lea{i}@example.fr"), "prospect"))?;
+        }
+        for i in 0..2 {
+            s.create(&staff, person("Hugo", &format!("hugo{i}@example.fr"), "client"))?;
+        }
+        let (st, v) = s.get(&dpo, "/api/v1/register", None)?;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["policy_version"], "2026-1");
+        assert_eq!(v["dpo"]["email"], "dpo-msi@racine.eu");
+        assert_eq!(v["totals"]["total_subjects"], 5);
+        assert_eq!(v["totals"]["subjects"], json!([{"kind":"client","count":2},{"kind":"prospect","count":3}]));
+        let activities = v["activities"].as_array().ok_or("no activities")?;
+        assert_eq!(activities.len(), 8);
+        let total = |id: &str| activities.iter().find(|a| a["id"] == id).map(|a| a["counts"]["total"].clone());
+        assert_eq!(total("prospect_relations"), Some(json!(3)));
+        assert_eq!(total("contract_management"), Some(json!(2)));
+        assert_eq!(total("customer_service"), Some(json!(5)));
+        assert_eq!(s.get(&auditor, "/api/v1/register", None)?.0, 200);
+        assert_eq!(s.get(&staff, "/api/v1/register", None)?.0, 403);
+        assert_eq!(s.get(&s.admin, "/api/v1/register", None)?.0, 403);
+        assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE action = 'register.read'")?, 2, "{b:?}");
+        let doc: Value = s.http.get(format!("{}/api/v1/openapi.json", s.base)).send()?.json()?;
+        assert!(doc["paths"]["/api/v1/register"]["get"].is_object(), "the register is documented");
+        assert!(doc["components"]["schemas"]["Register"].is_object());
+
+        for format in ["xlsx", "csv", "json", "html"] {
+            let file = s.dir.join(format!("register.{format}"));
+            let out = s.cli().args(["register", "export", "--format", format, "--out"]).arg(&file).output()?;
+            assert!(out.status.success(), "{format}: {}", String::from_utf8_lossy(&out.stderr));
+            let bytes = std::fs::read(&file)?;
+            assert!(!bytes.is_empty(), "{format}");
+            match format {
+                "xlsx" => assert!(bytes.starts_with(b"PK"), "xlsx is a zip"),
+                "json" => assert_eq!(serde_json::from_slice::<Value>(&bytes)?["totals"]["total_subjects"], 5),
+                "csv" => assert!(String::from_utf8(bytes)?.starts_with("Référence,Activité de traitement,")),
+                _ => assert!(String::from_utf8(bytes)?.starts_with("<!DOCTYPE html>")),
+            }
+        }
+        assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE action = 'register.read' AND actor = 'cli'")?, 4);
+        let out = s.cli().args(["register", "export", "--format", "pdf", "--out"]).arg(s.dir.join("r.pdf")).output()?;
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'pdf'"));
+    }
+    Ok(())
+}
+
+/// A real SMTP server on loopback, enough for a client to deliver to it:
+/// it records every message, and can be told to refuse for a while.
+struct Smtp {
+    port: u16,
+    received: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    refusing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Smtp {
+    fn start() -> R<Smtp> {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let refusing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (inbox, refuse) = (received.clone(), refusing.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let (inbox, refuse) = (inbox.clone(), refuse.clone());
+                std::thread::spawn(move || -> std::io::Result<()> {
+                    let mut out = conn.try_clone()?;
+                    let mut lines = BufReader::new(conn);
+                    if refuse.load(std::sync::atomic::Ordering::SeqCst) {
+                        out.write_all(b"421 test server busy\r\n")?;
+                        return Ok(());
+                    }
+                    out.write_all(b"220 test ESMTP\r\n")?;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if lines.read_line(&mut line)? == 0 {
+                            return Ok(());
+                        }
+                        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                        match verb.as_str() {
+                            "EHLO" | "HELO" => out.write_all(b"250 test\r\n")?,
+                            "DATA" => {
+                                out.write_all(b"354 go on\r\n")?;
+                                let mut message = String::new();
+                                loop {
+                                    line.clear();
+                                    if lines.read_line(&mut line)? == 0 || line == ".\r\n" {
+                                        break;
+                                    }
+                                    message.push_str(&line);
+                                }
+                                inbox.lock().map_err(|_| std::io::Error::other("poisoned"))?.push(message);
+                                out.write_all(b"250 queued\r\n")?;
+                            }
+                            "QUIT" => {
+                                out.write_all(b"221 bye\r\n")?;
+                                return Ok(());
+                            }
+                            _ => out.write_all(b"250 ok\r\n")?,
+                        }
+                    }
+                });
+            }
+        });
+        Ok(Smtp { port, received, refusing })
+    }
+
+    fn messages(&self) -> Vec<String> {
+        self.received.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    fn wait_for(&self, n: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.messages().len() < n && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        self.messages()
+    }
+}
+
+/// The default policy with its external recipients moved: the accountant stays
+/// in France (EEA), the ERP goes to Japan (adequacy), the subcontractor to India.
+fn world_policy(dir: &Path) -> R<PathBuf> {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/default.toml"))?;
+    let mut out = String::new();
+    let mut current = "";
+    for line in text.lines() {
+        if let Some(id) = line.strip_prefix("id = \"").and_then(|l| l.strip_suffix('"')) {
+            current = match id {
+                "saas_erp" => "JP",
+                "subcontractor" => "IN",
+                _ => "",
+            };
+        }
+        if line == "country = \"FR\"" && !current.is_empty() {
+            out.push_str(&format!("country = \"{current}\"\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let path = dir.join("world.toml");
+    std::fs::write(&path, out)?;
+    Ok(path)
+}
+
+#[test]
+fn transfers_outside_the_eea_need_adequacy_or_a_safeguard() -> R {
+    for b in backends() {
+        let dir = std::env::temp_dir().join(format!("vigie-world-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir)?;
+        let policy = world_policy(&dir)?;
+        let smtp = Smtp::start()?;
+        let url = format!("smtp://127.0.0.1:{}", smtp.port);
+        let s = Server::start_with(
+            b,
+            &["--policy", policy.to_str().ok_or("path")?, "--smtp-url", &url, "--outbox-interval-ms", "100"],
+        )?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let id = s.create(&staff, camille())?;
+        s.post(&staff, &format!("/api/v1/subjects/{id}/contracts"), json!({"reference":"C-1","start":"2024-01-01"}))?;
+        let quiet =
+            s.create(&staff, json!({"kind":"client","identity":{"first_name":"Sans","last_name":"Adresse"}}))?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{quiet}/contracts"),
+            json!({"reference":"C-2","start":"2024-01-01"}),
+        )?;
+
+        let (st, v) = s.get(&staff, "/api/v1/recipients", None)?;
+        assert_eq!(st, 200, "{v}");
+        let find = |v: &Value, id: &str| {
+            v["recipients"].as_array().and_then(|a| a.iter().find(|r| r["id"] == id).cloned()).unwrap_or(Value::Null)
+        };
+        assert_eq!(find(&v, "accountant")["transfer"]["ground"], "eea");
+        assert_eq!(find(&v, "saas_erp")["transfer"]["ground"], "adequacy");
+        assert!(find(&v, "saas_erp")["transfer"]["basis"].as_str().is_some_and(|b| b.contains("2019/419")));
+        assert_eq!(find(&v, "subcontractor")["transfer"]["allowed"], false);
+        assert!(v["adequacy_list_as_of"].is_string());
+
+        // Reads by recipient tokens: France and Japan allowed, India refused with the reason.
+        let erp = s.token("recipient", Some("saas_erp"))?;
+        let sub = s.token("recipient", Some("subcontractor"))?;
+        assert_eq!(s.get(&erp, &format!("/api/v1/subjects/{id}"), Some("service_delivery"))?.0, 200);
+        let (st, v) = s.get(&sub, &format!("/api/v1/subjects/{id}"), Some("service_delivery"))?;
+        assert_eq!((st, v["type"].as_str()), (403, Some("urn:vigie:problem:transfer-refused")), "{b:?} {v}");
+        assert!(v["detail"].as_str().is_some_and(|d| d.contains("IN is outside the EEA")), "{v}");
+        // An explicit disclosure is checked the same way.
+        let disclose = |recipient: &str| {
+            s.post(&staff, "/api/v1/disclosures", json!({"recipient":recipient,"subject_id":id,"purpose":"service_delivery","fields":["email","last_name"]}))
+        };
+        let (st, v) = disclose("subcontractor")?;
+        assert_eq!((st, v["type"].as_str()), (403, Some("urn:vigie:problem:transfer-refused")), "{v}");
+        let (st, v) = s.post(
+            &staff,
+            "/api/v1/disclosures",
+            json!({"recipient":"accountant","subject_id":id,"purpose":"service_delivery","fields":["email"]}),
+        )?;
+        assert_eq!((st, v["rule"].as_str()), (403, Some("role_not_recipient")), "{v}");
+        let (st, v) = s.post(
+            &staff,
+            "/api/v1/disclosures",
+            json!({"recipient":"saas_erp","subject_id":id,"purpose":"service_delivery","fields":["notes"]}),
+        )?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("fields")), "{v}");
+        // Activation is refused while the transfer is not allowed.
+        let (st, v) = s.post(&dpo, "/api/v1/recipients/subcontractor/transfer", json!({}))?;
+        assert_eq!((st, v["type"].as_str()), (403, Some("urn:vigie:problem:transfer-refused")), "{v}");
+
+        // Standard contractual clauses make India allowed.
+        let (st, v) = s.post(
+            &dpo,
+            "/api/v1/recipients/subcontractor/safeguards",
+            json!({"kind":"scc","signed_on":"2026-01-15"}),
+        )?;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(
+            s.post(
+                &dpo,
+                "/api/v1/recipients/subcontractor/safeguards",
+                json!({"kind":"promise","signed_on":"2026-01-15"})
+            )?
+            .0,
+            400
+        );
+        assert_eq!(
+            s.post(
+                &staff,
+                "/api/v1/recipients/subcontractor/safeguards",
+                json!({"kind":"scc","signed_on":"2026-01-15"})
+            )?
+            .0,
+            403
+        );
+        assert_eq!(s.get(&sub, &format!("/api/v1/subjects/{id}"), Some("service_delivery"))?.0, 200);
+        let (st, v) = disclose("subcontractor")?;
+        assert_eq!(st, 201, "{v}");
+        let (_, v) = s.get(&dpo, "/api/v1/disclosures?recipient=subcontractor", None)?;
+        assert_eq!(v["disclosures"].as_array().map(Vec::len), Some(2), "the read and the explicit disclosure: {v}");
+        let (_, v) = s.get(&dpo, &format!("/api/v1/disclosures?subject_id={id}"), None)?;
+        assert_eq!(v["disclosures"].as_array().map(Vec::len), Some(3), "{v}");
+
+        // Activating the transfer tells every subject concerned, by SMTP, once.
+        let (st, v) = s.post(&dpo, "/api/v1/recipients/subcontractor/transfer", json!({}))?;
+        assert_eq!((st, v["notices_queued"].as_u64()), (201, Some(1)), "one subject with an email address: {v}");
+        assert_eq!(s.post(&dpo, "/api/v1/recipients/subcontractor/transfer", json!({}))?.0, 409);
+        assert_eq!(s.post(&dpo, "/api/v1/recipients/accountant/transfer", json!({}))?.0, 400, "France is no transfer");
+        let mail = smtp.wait_for(1);
+        assert_eq!(mail.len(), 1, "{b:?}");
+        assert!(mail[0].contains("camille.martin@example.fr") && mail[0].contains("Message-ID"), "{}", mail[0]);
+        let (_, v) = s.get(&dpo, "/api/v1/outbox?status=sent", None)?;
+        assert_eq!(v["messages"][0]["template"], "transfer_notice");
+        assert!(!v.to_string().contains("camille"), "the outbox holds no personal value");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert_eq!(smtp.messages().len(), 1, "never sent twice");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+#[test]
+fn policy_revisions_are_announced_before_they_take_effect() -> R {
+    for b in backends() {
+        let smtp = Smtp::start()?;
+        smtp.refusing.store(true, std::sync::atomic::Ordering::SeqCst);
+        let url = format!("smtp://127.0.0.1:{}", smtp.port);
+        let s = Server::start_with(b, &["--smtp-url", &url, "--outbox-interval-ms", "100"])?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let a = s.create(&staff, camille())?;
+        let b_id = s.create(&staff, person("Hugo", "hugo@example.fr", "prospect"))?;
+
+        let default = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/default.toml"))?;
+        let next = default
+            .replace("version = \"2026-1\"", "version = \"2027-1\"")
+            .replace("effective_date = \"2026-01-01\"", "effective_date = \"2099-01-01\"")
+            .replace("years = 3", "years = 2");
+        assert_eq!(s.post(&staff, "/api/v1/policy/versions", json!({"policy": next}))?.0, 403);
+        let (st, v) =
+            s.post(&dpo, "/api/v1/policy/versions", json!({"policy": next.replace("years = 2", "years = 0")}))?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("policy")), "an invalid revision is refused: {v}");
+        let (st, v) = s.post(
+            &dpo,
+            "/api/v1/policy/versions",
+            json!({"policy": default.replace("version = \"2026-1\"", "version = \"2026-9\"")}),
+        )?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("policy.effective_date")), "{v}");
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions", json!({"policy": next}))?;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["notices_queued"], 2);
+        let changes = v["changes"].as_array().ok_or("changes")?;
+        assert!(
+            changes.iter().any(|c| c["section"] == "retention"
+                && c["item"] == "prospect"
+                && c["after"].as_str().is_some_and(|a| a.starts_with("2 years"))),
+            "{v}"
+        );
+        assert_eq!(
+            s.post(&dpo, "/api/v1/policy/versions", json!({"policy": next}))?.0,
+            409,
+            "a version is uploaded once"
+        );
+
+        let (_, v) = s.get(&staff, "/api/v1/policy/versions", None)?;
+        assert_eq!(v["current"], "2026-1");
+        let pending = v["versions"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["version"] == "2027-1").cloned())
+            .unwrap_or(Value::Null);
+        assert_eq!(pending["status"], "pending");
+        assert_eq!(pending["notices"]["pending"], 2);
+        // Not before its date, and not before every notice is sent.
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions/2027-1/activate", json!({}))?;
+        assert_eq!(st, 409, "{v}");
+        tamper(&s, "UPDATE policy_versions SET effective_date = '2026-01-02' WHERE version = '2027-1'")?;
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions/2027-1/activate", json!({}))?;
+        assert_eq!(st, 409, "{v}");
+        assert!(v["detail"].as_str().is_some_and(|d| d.contains("2 of 2 notices")), "{v}");
+        // The SMTP server was refusing: delivery is retried, and every subject is told once.
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let (_, v) = s.get(&dpo, "/api/v1/outbox?status=pending", None)?;
+        assert!(v["messages"][0]["attempts"].as_i64().is_some_and(|n| n >= 1), "a failed attempt is recorded: {v}");
+        assert!(v["messages"][0]["last_error"].is_string());
+        smtp.refusing.store(false, std::sync::atomic::Ordering::SeqCst);
+        tamper(&s, "UPDATE outbox SET next_attempt_at = created_at")?;
+        let mail = smtp.wait_for(2);
+        assert_eq!(mail.len(), 2, "{b:?}");
+        assert!(mail.iter().any(|m| m.contains("hugo@example.fr") && m.contains("2027-1")));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions/2027-1/activate", json!({}))?;
+        assert_eq!((st, v["status"].as_str()), (200, Some("active")), "{v}");
+        let (_, v) = s.get(&staff, "/api/v1/policy", None)?;
+        assert_eq!(v["version"], "2027-1");
+        assert_eq!(v["retention"]["prospect"]["years"], 2);
+        // Each subject records the versions it was told of.
+        let (_, v) = s.get(&staff, &format!("/api/v1/subjects/{a}"), Some("prospect_relations"))?;
+        assert_eq!(v["policy_notices"][0]["version"], "2027-1");
+        assert_eq!(v["policy_notices"][0]["status"], "sent");
+        assert_eq!(smtp.messages().len(), 2, "never sent twice");
+        let _ = b_id;
+    }
+    Ok(())
+}

@@ -31,14 +31,16 @@ use std::time::Duration;
 use vigie_domain::SubjectKind;
 use vigie_store::{
     AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow,
-    HoldEventRow, Id, InteractionRow, ObjectionRow, Result, StatGroup, StoreError, SubjectRow, TokenRow, Tx,
-    WorkerConfig,
+    HoldEventRow, Id, InteractionRow, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow, Result, SafeguardRow,
+    StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
 };
 
-const MIGRATIONS: &[(i64, &str)] = &[
+/// The migrations, in order: (version, SQL).
+pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_retention.sql")),
     (3, include_str!("../migrations/0003_hold_events.sql")),
+    (4, include_str!("../migrations/0004_governance.sql")),
 ];
 
 /// The advisory lock that serialises migrations across instances ("Vigie", 1).
@@ -404,6 +406,53 @@ fn disclosure_row(r: &Row) -> Result<DisclosureRow> {
     })
 }
 
+/// The outbox columns read into a [`MessageRow`], in its order (a macro, so
+/// that statements stay `&'static str` literals).
+macro_rules! message_columns {
+    () => {
+        "id, idempotency_key, subject_id, recipient, template, params, status, attempts, next_attempt_at, created_at, \
+         sent_at, last_error"
+    };
+}
+
+fn message_row(r: &Row) -> Result<MessageRow> {
+    Ok(MessageRow {
+        id: get(r, 0)?,
+        idempotency_key: get(r, 1)?,
+        subject_id: get(r, 2)?,
+        recipient: get(r, 3)?,
+        template: get(r, 4)?,
+        params: get(r, 5)?,
+        status: get(r, 6)?,
+        attempts: get(r, 7)?,
+        next_attempt_at: get(r, 8)?,
+        created_at: get(r, 9)?,
+        sent_at: get(r, 10)?,
+        last_error: get(r, 11)?,
+    })
+}
+
+fn safeguard_row(r: &Row) -> Result<SafeguardRow> {
+    Ok(SafeguardRow {
+        id: get(r, 0)?,
+        recipient: get(r, 1)?,
+        kind: get(r, 2)?,
+        signed_on: get(r, 3)?,
+        recorded_at: get(r, 4)?,
+    })
+}
+
+fn policy_version_row(r: &Row) -> Result<PolicyVersionRow> {
+    Ok(PolicyVersionRow {
+        version: get(r, 0)?,
+        text: get(r, 1)?,
+        effective_date: get(r, 2)?,
+        status: get(r, 3)?,
+        uploaded_at: get(r, 4)?,
+        activated_at: get(r, 5)?,
+    })
+}
+
 const COPY_SUBJECTS: &str = "COPY subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity, \
                              retention_rule, basis_date, expires_on, legal_hold, held_at) FROM STDIN (FORMAT binary)";
 const COPY_SUBJECT_TYPES: &[Type] = &[
@@ -643,6 +692,176 @@ impl Tx for PgConn {
 
     fn erased_counts(&mut self) -> Result<Vec<GroupCount>> {
         self.rows("SELECT month || '|' || kind || '|' || rule, count FROM erased_counts ORDER BY 1", &[], group_count)
+    }
+
+    fn insert_safeguard(&mut self, g: &SafeguardRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO safeguards (id, recipient, kind, signed_on, recorded_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&g.id, &g.recipient, &g.kind, &g.signed_on, &g.recorded_at],
+        )?;
+        Ok(())
+    }
+
+    fn safeguards(&mut self) -> Result<Vec<SafeguardRow>> {
+        self.rows(
+            "SELECT id, recipient, kind, signed_on, recorded_at FROM safeguards ORDER BY recipient, signed_on, id",
+            &[],
+            safeguard_row,
+        )
+    }
+
+    fn activate_transfer(&mut self, recipient: &str, at: DateTime<Utc>) -> Result<bool> {
+        let n = self.execute(
+            "INSERT INTO transfer_activations (recipient, activated_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&recipient, &at],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn transfer_activations(&mut self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        self.rows("SELECT recipient, activated_at FROM transfer_activations ORDER BY recipient", &[], |r| {
+            Ok((get(r, 0)?, get(r, 1)?))
+        })
+    }
+
+    fn disclosures_for_recipient(&mut self, recipient: &str, limit: i64) -> Result<Vec<DisclosureRow>> {
+        self.rows(
+            "SELECT id, at, recipient, subject_id, fields, purpose, token_id FROM disclosures
+             WHERE recipient = $1 ORDER BY at DESC, id DESC LIMIT $2",
+            &[&recipient, &limit],
+            disclosure_row,
+        )
+    }
+
+    fn queue_message(&mut self, m: &NewMessage) -> Result<bool> {
+        let n = self.execute(
+            "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts,
+                                 next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING",
+            &[&m.idempotency_key, &m.subject_id, &m.recipient, &m.template, &m.params, &m.at],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn queue_for_subjects(
+        &mut self,
+        kinds: &[SubjectKind],
+        template: &str,
+        params: &str,
+        key_prefix: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        // One statement whatever the number of subjects; the key is the prefix
+        // and the id as 32 lowercase hex digits, as SQLite's `lower(hex(id))`.
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        self.execute(
+            "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts,
+                                 next_attempt_at, created_at)
+             SELECT $1::text || replace(id::text, '-', ''), id, NULL, $2, $3, 'pending', 0, $4, $4
+             FROM subjects WHERE kind = ANY($5::text[]) AND email_bi IS NOT NULL
+             ON CONFLICT (idempotency_key) DO NOTHING",
+            &[&key_prefix, &template, &params, &at, &kinds],
+        )
+    }
+
+    fn claim_messages(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>> {
+        // SKIP LOCKED: instances claiming at once take disjoint messages. A
+        // message whose claim committed meanwhile is re-checked on its new
+        // version, found leased, and left out.
+        self.rows(
+            concat!(
+                "WITH claimed AS (
+                     UPDATE outbox SET lease_until = $2 WHERE id IN (
+                         SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
+                         AND (lease_until IS NULL OR lease_until < $1) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+                     RETURNING ",
+                message_columns!(),
+                ")
+                 SELECT ",
+                message_columns!(),
+                " FROM claimed ORDER BY id"
+            ),
+            &[&now, &lease_until, &limit],
+            message_row,
+        )
+    }
+
+    fn mark_sent(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        self.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, lease_until = NULL WHERE id = $1",
+            &[&id, &at],
+        )?;
+        Ok(())
+    }
+
+    fn mark_failed(&mut self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
+        self.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $2, lease_until = NULL,
+             status = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
+             next_attempt_at = COALESCE($3::timestamptz, next_attempt_at) WHERE id = $1",
+            &[&id, &error, &retry_at],
+        )?;
+        Ok(())
+    }
+
+    fn messages_for_subject(&mut self, subject: Id) -> Result<Vec<MessageRow>> {
+        self.rows(
+            concat!("SELECT ", message_columns!(), " FROM outbox WHERE subject_id = $1 ORDER BY id"),
+            &[&subject],
+            message_row,
+        )
+    }
+
+    fn messages(&mut self, status: Option<&str>, limit: i64) -> Result<Vec<MessageRow>> {
+        self.rows(
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM outbox WHERE $1::text IS NULL OR status = $1::text ORDER BY id DESC LIMIT $2"
+            ),
+            &[&status, &limit],
+            message_row,
+        )
+    }
+
+    fn count_messages(&mut self, template: &str, params: &str) -> Result<(i64, i64)> {
+        let r = self.query_one(
+            "SELECT count(*), count(*) FILTER (WHERE status <> 'sent') FROM outbox WHERE template = $1 AND params = $2",
+            &[&template, &params],
+        )?;
+        Ok((get(&r, 0)?, get(&r, 1)?))
+    }
+
+    fn insert_policy_version(&mut self, v: &PolicyVersionRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO policy_versions (version, text, effective_date, status, uploaded_at, activated_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&v.version, &v.text, &v.effective_date, &v.status, &v.uploaded_at, &v.activated_at],
+        )?;
+        Ok(())
+    }
+
+    fn policy_versions(&mut self) -> Result<Vec<PolicyVersionRow>> {
+        self.rows(
+            "SELECT version, text, effective_date, status, uploaded_at, activated_at FROM policy_versions
+             ORDER BY uploaded_at, version",
+            &[],
+            policy_version_row,
+        )
+    }
+
+    fn set_policy_status(&mut self, version: &str, status: &str, at: DateTime<Utc>) -> Result<()> {
+        let n = self.execute(
+            "UPDATE policy_versions SET status = $2::text,
+             activated_at = CASE WHEN $2::text = 'active' THEN $3::timestamptz ELSE activated_at END WHERE version = $1",
+            &[&version, &status, &at],
+        )?;
+        if n == 0 { Err(StoreError::NotFound(format!("policy version {version}"))) } else { Ok(()) }
     }
 
     fn claim_job(

@@ -76,7 +76,7 @@ fn opening_again_or_at_once_applies_each_migration_once() -> TestResult {
     let db = Postgres::open(&url)?;
     let mut client = db.raw_client()?;
     let n: i64 = client.query_one("SELECT count(*) FROM schema_migrations", &[])?.try_get(0)?;
-    assert_eq!(n, 3);
+    assert_eq!(n, vigie_store_postgres::MIGRATIONS.len() as i64);
     let head = client.query_one("SELECT seq, hash FROM audit_head", &[])?;
     assert_eq!((head.try_get::<_, i64>(0)?, head.try_get::<_, Vec<u8>>(1)?), (0, vec![0; 32]));
     Ok(())
@@ -330,5 +330,62 @@ fn instances_racing_claim_a_job_and_erase_a_subject_once() -> TestResult {
     let counts = stores[2].read_blocking(|tx| tx.erased_counts())?;
     let counts: Vec<(String, i64)> = counts.into_iter().map(|g| (g.group, g.count)).collect();
     assert_eq!(counts, vec![(format!("{}|prospect|last_inbound_contact", now.format("%Y-%m")), 2)]);
+    Ok(())
+}
+
+/// Two instances claiming due messages at once, from several threads each:
+/// `FOR UPDATE SKIP LOCKED` hands every message to exactly one claim.
+#[test]
+fn instances_claiming_messages_at_once_never_share_one() -> TestResult {
+    let Some(server) = server_url() else {
+        return Ok(());
+    };
+    let (url, _guard) = fresh_database(&server)?;
+    let stores = [Store::start(Arc::new(Postgres::open(&url)?))?, Store::start(Arc::new(Postgres::open(&url)?))?];
+    // Every subject with an email address, so that each gets a notice.
+    let subjects: Vec<SubjectRow> =
+        (0..3000).map(|i| SubjectRow { email_bi: Some(new_id().as_bytes().to_vec()), ..subject(i) }).collect();
+    let at = now();
+    let queued = stores[0].write_blocking(move |tx| {
+        tx.insert_subjects(&subjects)?;
+        tx.queue_for_subjects(&[SubjectKind::Client, SubjectKind::Prospect], "notice", "{}", "notice:", at)
+    })?;
+    assert_eq!(queued, 3000);
+    // One lease for the whole test: a message claimed once is never due again.
+    let (claim_at, lease) = (at + chrono::TimeDelta::seconds(1), at + chrono::TimeDelta::hours(1));
+    let threads = 8;
+    let barrier = std::sync::Barrier::new(threads);
+    let claims: Vec<Vec<Vec<i64>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let (store, barrier) = (&stores[i % 2], &barrier);
+                s.spawn(move || -> vigie_store::Result<Vec<Vec<i64>>> {
+                    barrier.wait();
+                    let mut batches = Vec::new();
+                    loop {
+                        let batch = store.write_blocking(move |tx| tx.claim_messages(claim_at, lease, 20))?;
+                        if batch.is_empty() {
+                            return Ok(batches);
+                        }
+                        batches.push(batch.into_iter().map(|m| m.id).collect());
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| "a claiming thread panicked")?.map_err(Into::into))
+            .collect::<Result<_, Box<dyn std::error::Error>>>()
+    })?;
+    let mut seen = BTreeSet::new();
+    for batch in claims.iter().flatten() {
+        assert!(batch.windows(2).all(|w| w[0] < w[1]), "a claim is returned by id: {batch:?}");
+        for id in batch {
+            assert!(seen.insert(*id), "message {id} was claimed twice");
+        }
+    }
+    assert_eq!(seen.len(), 3000, "every message is claimed");
+    // Both instances took part.
+    assert!(claims.iter().step_by(2).any(|c| !c.is_empty()) && claims.iter().skip(1).step_by(2).any(|c| !c.is_empty()));
     Ok(())
 }

@@ -13,14 +13,16 @@ use std::path::{Path, PathBuf};
 use vigie_domain::SubjectKind;
 use vigie_store::{
     AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow,
-    HoldEventRow, Id, InteractionRow, ObjectionRow, Result, StatGroup, StoreError, SubjectRow, TokenRow, Tx,
-    WorkerConfig,
+    HoldEventRow, Id, InteractionRow, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow, Result, SafeguardRow,
+    StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
 };
 
-const MIGRATIONS: &[(i64, &str)] = &[
+/// The migrations, in order: (version, SQL).
+pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_retention.sql")),
     (3, include_str!("../migrations/0003_hold_events.sql")),
+    (4, include_str!("../migrations/0004_governance.sql")),
 ];
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -179,6 +181,31 @@ fn due_row(r: &Row<'_>) -> rusqlite::Result<DueRow> {
         basis_date: r.get(3)?,
         expires_on: r.get(4)?,
     })
+}
+
+const MESSAGE_COLUMNS: &str = "id, idempotency_key, subject_id, recipient, template, params, status, attempts, next_attempt_at, created_at, sent_at, last_error";
+
+fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
+    Ok(MessageRow {
+        id: r.get(0)?,
+        idempotency_key: r.get(1)?,
+        subject_id: r.get(2)?,
+        recipient: r.get(3)?,
+        template: r.get(4)?,
+        params: r.get(5)?,
+        status: r.get(6)?,
+        attempts: r.get(7)?,
+        next_attempt_at: r.get(8)?,
+        created_at: r.get(9)?,
+        sent_at: r.get(10)?,
+        last_error: r.get(11)?,
+    })
+}
+
+/// An SQL list of subject kinds: fixed tokens, never input.
+fn kinds_sql(kinds: &[SubjectKind]) -> String {
+    let list: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect();
+    if list.is_empty() { "NULL".into() } else { list.join(", ") }
 }
 
 fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
@@ -447,6 +474,225 @@ impl Tx for SqliteConn {
             .map_err(err)?;
         let rows = st.query_map([], |r| Ok(GroupCount { group: r.get(0)?, count: r.get(1)? })).map_err(err)?;
         rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn insert_safeguard(&mut self, g: &SafeguardRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO safeguards (id, recipient, kind, signed_on, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| st.execute(params![g.id, g.recipient, g.kind, g.signed_on, g.recorded_at]))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn safeguards(&mut self) -> Result<Vec<SafeguardRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, recipient, kind, signed_on, recorded_at FROM safeguards ORDER BY recipient, signed_on, id",
+            )
+            .map_err(err)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(SafeguardRow {
+                    id: r.get(0)?,
+                    recipient: r.get(1)?,
+                    kind: r.get(2)?,
+                    signed_on: r.get(3)?,
+                    recorded_at: r.get(4)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn activate_transfer(&mut self, recipient: &str, at: DateTime<Utc>) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO transfer_activations (recipient, activated_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )
+            .and_then(|mut st| st.execute(params![recipient, at]))
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    fn transfer_activations(&mut self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT recipient, activated_at FROM transfer_activations ORDER BY recipient")
+            .map_err(err)?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn disclosures_for_recipient(&mut self, recipient: &str, limit: i64) -> Result<Vec<DisclosureRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, at, recipient, subject_id, fields, purpose, token_id FROM disclosures
+                 WHERE recipient = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+            )
+            .map_err(err)?;
+        let rows = st
+            .query_map(params![recipient, limit], |r| {
+                Ok(DisclosureRow {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    recipient: r.get(2)?,
+                    subject_id: r.get(3)?,
+                    fields: r.get(4)?,
+                    purpose: r.get(5)?,
+                    token_id: r.get(6)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn queue_message(&mut self, m: &NewMessage) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts, next_attempt_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6) ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .and_then(|mut st| st.execute(params![m.idempotency_key, m.subject_id, m.recipient, m.template, m.params, m.at]))
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    fn queue_for_subjects(
+        &mut self,
+        kinds: &[SubjectKind],
+        template: &str,
+        params: &str,
+        key_prefix: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        let sql = format!(
+            "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts, next_attempt_at, created_at)
+             SELECT ?1 || lower(hex(id)), id, NULL, ?2, ?3, 'pending', 0, ?4, ?4 FROM subjects WHERE kind IN ({}) AND email_bi IS NOT NULL
+             ON CONFLICT (idempotency_key) DO NOTHING",
+            kinds_sql(kinds)
+        );
+        let n = self.conn.execute(&sql, params![key_prefix, template, params, at]).map_err(err)?;
+        Ok(n as u64)
+    }
+
+    fn claim_messages(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>> {
+        let sql = format!(
+            "UPDATE outbox SET lease_until = ?2 WHERE id IN (
+                 SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1
+                 AND (lease_until IS NULL OR lease_until < ?1) ORDER BY id LIMIT ?3)
+             RETURNING {MESSAGE_COLUMNS}"
+        );
+        let mut st = self.conn.prepare_cached(&sql).map_err(err)?;
+        let rows = st.query_map(params![now, lease_until, limit], message_row).map_err(err)?;
+        let mut out = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)?;
+        out.sort_by_key(|m| m.id);
+        Ok(out)
+    }
+
+    fn mark_sent(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, lease_until = NULL WHERE id = ?1",
+            )
+            .and_then(|mut st| st.execute(params![id, at]))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn mark_failed(&mut self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, lease_until = NULL,
+                 status = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
+                 next_attempt_at = COALESCE(?3, next_attempt_at) WHERE id = ?1",
+            )
+            .and_then(|mut st| st.execute(params![id, error, retry_at]))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn messages_for_subject(&mut self, subject: Id) -> Result<Vec<MessageRow>> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE subject_id = ?1 ORDER BY id");
+        let mut st = self.conn.prepare_cached(&sql).map_err(err)?;
+        let rows = st.query_map([subject], message_row).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn messages(&mut self, status: Option<&str>, limit: i64) -> Result<Vec<MessageRow>> {
+        let sql =
+            format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2");
+        let mut st = self.conn.prepare_cached(&sql).map_err(err)?;
+        let rows = st.query_map(params![status, limit], message_row).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn count_messages(&mut self, template: &str, params: &str) -> Result<(i64, i64)> {
+        self.conn
+            .prepare_cached(
+                "SELECT count(*), coalesce(sum(CASE WHEN status = 'sent' THEN 0 ELSE 1 END), 0) FROM outbox
+                 WHERE template = ?1 AND params = ?2",
+            )
+            .and_then(|mut st| st.query_row(params![template, params], |r| Ok((r.get(0)?, r.get(1)?))))
+            .map_err(err)
+    }
+
+    fn insert_policy_version(&mut self, v: &PolicyVersionRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO policy_versions (version, text, effective_date, status, uploaded_at, activated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![v.version, v.text, v.effective_date, v.status, v.uploaded_at, v.activated_at])
+            })
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn policy_versions(&mut self) -> Result<Vec<PolicyVersionRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT version, text, effective_date, status, uploaded_at, activated_at FROM policy_versions
+                 ORDER BY uploaded_at, version",
+            )
+            .map_err(err)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(PolicyVersionRow {
+                    version: r.get(0)?,
+                    text: r.get(1)?,
+                    effective_date: r.get(2)?,
+                    status: r.get(3)?,
+                    uploaded_at: r.get(4)?,
+                    activated_at: r.get(5)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn set_policy_status(&mut self, version: &str, status: &str, at: DateTime<Utc>) -> Result<()> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE policy_versions SET status = ?2,
+                 activated_at = CASE WHEN ?2 = 'active' THEN ?3 ELSE activated_at END WHERE version = ?1",
+            )
+            .and_then(|mut st| st.execute(params![version, status, at]))
+            .map_err(err)?;
+        if n == 0 { Err(StoreError::NotFound(format!("policy version {version}"))) } else { Ok(()) }
     }
 
     fn claim_job(

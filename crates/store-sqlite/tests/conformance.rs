@@ -26,7 +26,7 @@ fn reopening_applies_no_migration_twice() -> Result<(), Box<dyn std::error::Erro
     let db = Sqlite::open(&path)?;
     let conn = db.raw_connection()?;
     let n: i64 = conn.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))?;
-    assert_eq!(n, 3);
+    assert_eq!(n, vigie_store_sqlite::MIGRATIONS.len() as i64);
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
     assert_eq!(mode, "wal");
     let _ = std::fs::remove_dir_all(&dir);

@@ -24,6 +24,9 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("read transactions see committed data and refuse writes", reads),
     ("retention clocks, holds and erasure", retention),
     ("a job's lease is taken once a day by one instance", jobs),
+    ("safeguards, transfer activations and a recipient's disclosures", governance),
+    ("the outbox queues once, leases, retries and records delivery", outbox),
+    ("policy versions are recorded and activated", policy_versions),
 ];
 
 /// Runs every check; returns the failures, each prefixed by its name.
@@ -439,4 +442,164 @@ fn jobs(store: &Store) -> Result<(), String> {
     ensure(w(store, move |tx| tx.claim_job(&n, d(27), t(5), t(6)))?, "and again the next day")?;
     let n = name;
     ensure(w(store, move |tx| tx.claim_job(&n, d(28), t(7), t(8)))?, "an expired lease can be taken over")
+}
+
+fn governance(store: &Store) -> Result<(), String> {
+    let recipient = format!("r{}", new_id().simple());
+    let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap_or_default();
+    let g1 = crate::SafeguardRow {
+        id: new_id(),
+        recipient: recipient.clone(),
+        kind: "scc".into(),
+        signed_on: d(2026, 1, 15),
+        recorded_at: now(),
+    };
+    let g0 = crate::SafeguardRow {
+        id: new_id(),
+        recipient: recipient.clone(),
+        kind: "bcr".into(),
+        signed_on: d(2025, 5, 1),
+        recorded_at: now(),
+    };
+    let (a, b, r1, r2) = (g1.clone(), g0.clone(), recipient.clone(), recipient.clone());
+    let (first, again) = w(store, move |tx| {
+        tx.insert_safeguard(&a)?;
+        tx.insert_safeguard(&b)?;
+        Ok((tx.activate_transfer(&r1, now())?, tx.activate_transfer(&r2, now())?))
+    })?;
+    ensure(first && !again, "a transfer is activated once")?;
+    let all = w(store, |tx| tx.safeguards())?;
+    let mine: Vec<_> = all.into_iter().filter(|g| g.recipient == recipient).collect();
+    ensure(mine == vec![g0, g1], "safeguards by recipient and date")?;
+    let r = recipient.clone();
+    ensure(w(store, |tx| tx.transfer_activations())?.iter().any(|(x, _)| *x == r), "activations listed")?;
+    let s = subject(SubjectKind::Client, None);
+    let sid = s.id;
+    let d1 = DisclosureRow {
+        id: new_id(),
+        at: now(),
+        recipient: recipient.clone(),
+        subject_id: sid,
+        fields: "email".into(),
+        purpose: "p".into(),
+        token_id: None,
+    };
+    let d2 = DisclosureRow { id: new_id(), at: now(), ..d1.clone() };
+    let (x, y, r) = (d1.clone(), d2.clone(), recipient.clone());
+    w(store, move |tx| {
+        tx.insert_subject(&s)?;
+        tx.insert_disclosure(&x)?;
+        tx.insert_disclosure(&y)
+    })?;
+    ensure(
+        w(store, move |tx| tx.disclosures_for_recipient(&r, 1))? == vec![d2],
+        "a recipient's disclosures, latest first",
+    )
+}
+
+fn outbox(store: &Store) -> Result<(), String> {
+    let t = |s| Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, s).single().unwrap_or_default();
+    let template = format!("t{}", new_id().simple());
+    let s = subject(SubjectKind::Prospect, Some(b"email-blind-index"));
+    let no_email = subject(SubjectKind::Prospect, None);
+    let quiet = no_email.id;
+    let sid = s.id;
+    let m = crate::NewMessage {
+        idempotency_key: format!("{template}:one"),
+        subject_id: None,
+        recipient: Some("acme".into()),
+        template: template.clone(),
+        params: "{}".into(),
+        at: t(0),
+    };
+    let (m1, m2, s2, tp) = (m.clone(), m.clone(), s.clone(), template.clone());
+    let (q1, q2, bulk, bulk_again) = w(store, move |tx| {
+        tx.insert_subject(&s2)?;
+        tx.insert_subject(&no_email)?;
+        let q1 = tx.queue_message(&m1)?;
+        let q2 = tx.queue_message(&m2)?;
+        let bulk = tx.queue_for_subjects(
+            &[SubjectKind::Prospect, SubjectKind::Client],
+            &tp,
+            "{\"v\":1}",
+            &format!("{tp}:"),
+            t(0),
+        )?;
+        let again = tx.queue_for_subjects(
+            &[SubjectKind::Prospect, SubjectKind::Client],
+            &tp,
+            "{\"v\":1}",
+            &format!("{tp}:"),
+            t(0),
+        )?;
+        Ok((q1, q2, bulk, again))
+    })?;
+    ensure(q1 && !q2, "an idempotency key queues once")?;
+    ensure(bulk >= 1 && bulk_again == 0, "bulk queueing is idempotent too")?;
+    ensure(w(store, move |tx| tx.messages_for_subject(quiet))?.is_empty(), "no notice for a subject without an email")?;
+    let mine = w(store, move |tx| tx.messages_for_subject(sid))?;
+    ensure(
+        mine.len() == 1 && mine[0].status == "pending" && mine[0].idempotency_key.starts_with(&template),
+        "one notice for the subject",
+    )?;
+    let id = mine[0].id;
+    let tp = template.clone();
+    let (total, pending) = w(store, move |tx| tx.count_messages(&tp, "{\"v\":1}"))?;
+    ensure(total == bulk as i64 && pending == total, "counts by template and params")?;
+    // Claims lease messages: a second claim during the lease gets none of them.
+    let claimed = w(store, move |tx| tx.claim_messages(t(1), t(31), 100_000))?;
+    ensure(claimed.iter().any(|c| c.id == id), "a due message is claimed")?;
+    let again = w(store, move |tx| tx.claim_messages(t(2), t(32), 100_000))?;
+    ensure(!again.iter().any(|c| c.id == id), "a leased message is not claimed twice")?;
+    w(store, move |tx| tx.mark_failed(id, "connection refused", Some(t(40))))?;
+    let early = w(store, move |tx| tx.claim_messages(t(39), t(50), 100_000))?;
+    ensure(!early.iter().any(|c| c.id == id), "a retry waits for its time")?;
+    let late = w(store, move |tx| tx.claim_messages(t(41), t(50), 100_000))?;
+    ensure(late.iter().any(|c| c.id == id), "and is claimed then")?;
+    w(store, move |tx| tx.mark_sent(id, t(42)))?;
+    let row = w(store, move |tx| tx.messages_for_subject(sid))?;
+    ensure(
+        row.len() == 1 && row[0].status == "sent" && row[0].attempts == 2 && row[0].sent_at == Some(t(42)),
+        "sent, after two attempts",
+    )?;
+    ensure(row[0].last_error.as_deref() == Some("connection refused"), "the last error is kept")?;
+    let tp = template.clone();
+    let (_, pending) = w(store, move |tx| tx.count_messages(&tp, "{\"v\":1}"))?;
+    ensure(pending == bulk as i64 - 1, "sent messages are not pending")?;
+    let recent = w(store, |tx| tx.messages(Some("sent"), 10))?;
+    ensure(recent.iter().all(|m| m.status == "sent") && recent.iter().any(|m| m.id == id), "messages by status")?;
+    let mk = m.idempotency_key.clone();
+    let one = w(store, |tx| tx.messages(None, 1_000_000))?.into_iter().find(|x| x.idempotency_key == mk).map(|x| x.id);
+    let one = one.ok_or("the recipient notice is listed")?;
+    w(store, move |tx| tx.mark_failed(one, "rejected", None))?;
+    let failed = w(store, |tx| tx.messages(Some("failed"), 1_000_000))?;
+    ensure(failed.iter().any(|x| x.id == one), "a message given up is failed")?;
+    // Erasing a subject drops its pending notices.
+    w(store, move |tx| tx.erase_subject(sid, "x", now()).map(|_| ()))?;
+    ensure(w(store, move |tx| tx.messages_for_subject(sid))?.is_empty(), "an erased subject's notices go with it")
+}
+
+fn policy_versions(store: &Store) -> Result<(), String> {
+    let v = format!("v{}", new_id().simple());
+    let row = crate::PolicyVersionRow {
+        version: v.clone(),
+        text: "version = \"x\"".into(),
+        effective_date: NaiveDate::from_ymd_opt(2027, 1, 1).unwrap_or_default(),
+        status: "pending".into(),
+        uploaded_at: now(),
+        activated_at: None,
+    };
+    let r = row.clone();
+    w(store, move |tx| tx.insert_policy_version(&r))?;
+    let dup = row.clone();
+    ensure(store.write_blocking(move |tx| tx.insert_policy_version(&dup)).is_err(), "a version is recorded once")?;
+    let at = now();
+    let v2 = v.clone();
+    w(store, move |tx| tx.set_policy_status(&v2, "active", at))?;
+    let got = w(store, |tx| tx.policy_versions())?.into_iter().find(|x| x.version == v);
+    ensure(
+        got == Some(crate::PolicyVersionRow { status: "active".into(), activated_at: Some(at), ..row }),
+        "activation recorded",
+    )?;
+    ensure(store.write_blocking(|tx| tx.set_policy_status("nope", "active", now())).is_err(), "unknown version")
 }

@@ -102,6 +102,61 @@ pub struct HoldEventRow {
     pub actor: String,
 }
 
+/// A safeguard recorded for a recipient outside the EEA.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SafeguardRow {
+    pub id: Id,
+    pub recipient: String,
+    /// `scc`, `bcr` or `dpf`.
+    pub kind: String,
+    pub signed_on: NaiveDate,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A notice waiting in, or delivered from, the outbox. Holds no personal value:
+/// it is rendered at delivery from the subject's sealed record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRow {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub subject_id: Option<Id>,
+    pub recipient: Option<String>,
+    pub template: String,
+    /// JSON of non-personal parameters (a policy version, a recipient id).
+    pub params: String,
+    /// `pending`, `sent` or `failed` (given up).
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// A notice to queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMessage {
+    pub idempotency_key: String,
+    pub subject_id: Option<Id>,
+    pub recipient: Option<String>,
+    pub template: String,
+    pub params: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A version of the policy as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyVersionRow {
+    pub version: String,
+    /// The TOML text.
+    pub text: String,
+    pub effective_date: NaiveDate,
+    /// `pending`, `active` or `superseded`.
+    pub status: String,
+    pub uploaded_at: DateTime<Utc>,
+    pub activated_at: Option<DateTime<Utc>>,
+}
+
 /// The tombstone of an erased subject: nothing personal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ErasureRow {
@@ -241,6 +296,47 @@ pub trait Tx {
     fn erasure(&mut self, id: Id) -> Result<Option<ErasureRow>>;
     /// Erasures counted by month, kind and rule (`month|kind|rule`).
     fn erased_counts(&mut self) -> Result<Vec<GroupCount>>;
+
+    // Recipients and transfers.
+    fn insert_safeguard(&mut self, s: &SafeguardRow) -> Result<()>;
+    /// Every safeguard, by recipient then signature date.
+    fn safeguards(&mut self) -> Result<Vec<SafeguardRow>>;
+    /// Records a transfer's activation; false if it was already active.
+    fn activate_transfer(&mut self, recipient: &str, at: DateTime<Utc>) -> Result<bool>;
+    fn transfer_activations(&mut self) -> Result<Vec<(String, DateTime<Utc>)>>;
+    /// A recipient's disclosures, latest first, at most `limit`.
+    fn disclosures_for_recipient(&mut self, recipient: &str, limit: i64) -> Result<Vec<DisclosureRow>>;
+
+    // Outbox.
+    /// Queues one notice; false if its idempotency key was already queued.
+    fn queue_message(&mut self, m: &NewMessage) -> Result<bool>;
+    /// Queues one notice per subject of the given kinds that has an email address
+    /// (a blind index), keyed `key_prefix` + the subject id in hex; returns how many
+    /// were queued (existing keys are skipped).
+    fn queue_for_subjects(
+        &mut self,
+        kinds: &[SubjectKind],
+        template: &str,
+        params: &str,
+        key_prefix: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64>;
+    /// Takes up to `limit` pending notices due at `now` whose lease is free, leasing them until `lease_until`.
+    fn claim_messages(&mut self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64)
+    -> Result<Vec<MessageRow>>;
+    fn mark_sent(&mut self, id: i64, at: DateTime<Utc>) -> Result<()>;
+    /// Records a failed attempt: retried at `retry_at`, or given up (`failed`) when None.
+    fn mark_failed(&mut self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()>;
+    fn messages_for_subject(&mut self, subject: Id) -> Result<Vec<MessageRow>>;
+    /// Notices by status (all when None), latest first.
+    fn messages(&mut self, status: Option<&str>, limit: i64) -> Result<Vec<MessageRow>>;
+    /// For one template and params: (total, not yet sent).
+    fn count_messages(&mut self, template: &str, params: &str) -> Result<(i64, i64)>;
+
+    // Policy versions.
+    fn insert_policy_version(&mut self, v: &PolicyVersionRow) -> Result<()>;
+    fn policy_versions(&mut self) -> Result<Vec<PolicyVersionRow>>;
+    fn set_policy_status(&mut self, version: &str, status: &str, at: DateTime<Utc>) -> Result<()>;
 
     // Background jobs.
     /// Takes the job's lease until `lease_until` if it is free at `now` and the job

@@ -79,27 +79,55 @@ impl Store {
         self.backend.name()
     }
 
-    fn job<T, E, F>(f: F) -> (Job, oneshot::Receiver<Result<T, E>>)
+    /// Wraps `f` as a job whose result, once the commit is known, goes to `reply`.
+    fn job<T, E, F, R>(f: F, reply: R) -> Job
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        R: FnOnce(Result<T, E>) + Send + 'static,
+    {
+        Box::new(move |tx| {
+            let outcome = f(tx);
+            let ok = outcome.is_ok();
+            let completion: Completion = Box::new(move |committed| {
+                reply(match (outcome, committed) {
+                    (Err(e), _) => Err(e),
+                    (Ok(v), Ok(())) => Ok(v),
+                    (Ok(_), Err(e)) => Err(E::from(e)),
+                });
+            });
+            (ok, completion)
+        })
+    }
+
+    async fn submit<T, E, F>(queue: &crossbeam_channel::Sender<Job>, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
         let (send, recv) = oneshot::channel();
-        let job: Job = Box::new(move |tx| {
-            let outcome = f(tx);
-            let ok = outcome.is_ok();
-            let completion: Completion = Box::new(move |committed| {
-                let result = match (outcome, committed) {
-                    (Err(e), _) => Err(e),
-                    (Ok(v), Ok(())) => Ok(v),
-                    (Ok(_), Err(e)) => Err(E::from(e)),
-                };
-                let _ = send.send(result);
-            });
-            (ok, completion)
+        let job = Self::job(f, move |r| {
+            let _ = send.send(r);
         });
-        (job, recv)
+        queue.send(job).map_err(|_| E::from(StoreError::Closed))?;
+        recv.await.map_err(|_| E::from(StoreError::Closed))?
+    }
+
+    /// Blocks the calling thread (never a runtime's worker: use it from plain threads and `main`).
+    fn submit_blocking<T, E, F>(queue: &crossbeam_channel::Sender<Job>, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (send, recv) = std::sync::mpsc::channel();
+        let job = Self::job(f, move |r| {
+            let _ = send.send(r);
+        });
+        queue.send(job).map_err(|_| E::from(StoreError::Closed))?;
+        recv.recv().map_err(|_| E::from(StoreError::Closed))?
     }
 
     /// Runs `f` in a write transaction. All of it commits, durably, or none of it.
@@ -109,9 +137,7 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let (job, recv) = Self::job(f);
-        self.writer.send(job).map_err(|_| E::from(StoreError::Closed))?;
-        recv.await.map_err(|_| E::from(StoreError::Closed))?
+        Self::submit(&self.writer, f).await
     }
 
     /// Runs `f` in a read-only transaction (a consistent snapshot).
@@ -121,21 +147,17 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let (job, recv) = Self::job(f);
-        self.reader.send(job).map_err(|_| E::from(StoreError::Closed))?;
-        recv.await.map_err(|_| E::from(StoreError::Closed))?
+        Self::submit(&self.reader, f).await
     }
 
-    /// [`Store::write`] for synchronous callers (the CLI). Never call it from async code.
+    /// [`Store::write`] for synchronous callers (the CLI, start-up). It blocks the thread.
     pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let (job, recv) = Self::job(f);
-        self.writer.send(job).map_err(|_| E::from(StoreError::Closed))?;
-        recv.blocking_recv().map_err(|_| E::from(StoreError::Closed))?
+        Self::submit_blocking(&self.writer, f)
     }
 
     /// [`Store::read`] for synchronous callers.
@@ -145,9 +167,7 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let (job, recv) = Self::job(f);
-        self.reader.send(job).map_err(|_| E::from(StoreError::Closed))?;
-        recv.blocking_recv().map_err(|_| E::from(StoreError::Closed))?
+        Self::submit_blocking(&self.reader, f)
     }
 }
 
@@ -304,6 +324,22 @@ refuse_all! {
     set_retention(id: crate::Id, r: &str, b: Option<chrono::NaiveDate>, e: Option<chrono::NaiveDate>) -> ();
     set_legal_hold(id: crate::Id, h: Option<(&[u8], chrono::DateTime<chrono::Utc>)>) -> ();
     due(at: chrono::NaiveDate, limit: i64) -> Vec<crate::DueRow>;
+    insert_safeguard(s: &crate::SafeguardRow) -> ();
+    safeguards() -> Vec<crate::SafeguardRow>;
+    activate_transfer(r: &str, at: chrono::DateTime<chrono::Utc>) -> bool;
+    transfer_activations() -> Vec<(String, chrono::DateTime<chrono::Utc>)>;
+    disclosures_for_recipient(r: &str, l: i64) -> Vec<crate::DisclosureRow>;
+    queue_message(m: &crate::NewMessage) -> bool;
+    queue_for_subjects(k: &[vigie_domain::SubjectKind], t: &str, p: &str, k2: &str, at: chrono::DateTime<chrono::Utc>) -> u64;
+    claim_messages(n: chrono::DateTime<chrono::Utc>, l: chrono::DateTime<chrono::Utc>, lim: i64) -> Vec<crate::MessageRow>;
+    mark_sent(id: i64, at: chrono::DateTime<chrono::Utc>) -> ();
+    mark_failed(id: i64, e: &str, r: Option<chrono::DateTime<chrono::Utc>>) -> ();
+    messages_for_subject(id: crate::Id) -> Vec<crate::MessageRow>;
+    messages(s: Option<&str>, l: i64) -> Vec<crate::MessageRow>;
+    count_messages(t: &str, p: &str) -> (i64, i64);
+    insert_policy_version(v: &crate::PolicyVersionRow) -> ();
+    policy_versions() -> Vec<crate::PolicyVersionRow>;
+    set_policy_status(v: &str, s: &str, at: chrono::DateTime<chrono::Utc>) -> ();
     insert_hold_event(e: &crate::HoldEventRow) -> ();
     hold_events(id: crate::Id) -> Vec<crate::HoldEventRow>;
     held_due(at: chrono::NaiveDate) -> Vec<crate::HeldRow>;

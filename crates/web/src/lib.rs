@@ -7,7 +7,10 @@
 //! the query string (`?email=` is personal data) nor a body.
 
 mod extract;
+mod governance;
+mod pages;
 mod problem;
+mod register;
 mod routes;
 
 use axum::Router;
@@ -33,6 +36,9 @@ pub fn router(app: App) -> Router {
         |req: &Request<_>| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()),
     );
     routes::api()
+        .merge(governance::routes())
+        .merge(register::routes())
+        .merge(pages::routes())
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", routes::openapi()))
         .fallback(|| async {
             Problem::new(

@@ -95,6 +95,9 @@ impl From<AppError> for ApiError {
                 )
             },
             AppError::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail),
+            AppError::TransferRefused(_) => {
+                Problem::new(StatusCode::FORBIDDEN, "transfer-refused", "Transfer refused", detail)
+            }
             AppError::Gone(_) => Problem::new(StatusCode::GONE, "gone", "Erased", detail),
             AppError::Conflict(_) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", detail),
             AppError::Internal(msg) => {

@@ -23,7 +23,10 @@ use vigie_domain::access::Role;
     info(title = "Vigie API", description = "GDPR-native system of record for client and prospect data. Every read of personal data names its purpose in the `Vigie-Purpose` header and is checked against the policy.", version = "1"),
     paths(
         health, create_token, create_subject, find_subjects, search_subjects, read_subject, add_contract,
-        add_interaction, add_consent, add_objection, set_hold, lift_hold, hold_status, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
+        add_interaction, add_consent, add_objection,
+        crate::governance::recipients, crate::governance::add_safeguard, crate::governance::activate_transfer,
+        crate::governance::record_disclosure, crate::governance::list_disclosures, crate::governance::outbox,
+        crate::governance::versions, crate::governance::upload_version, crate::governance::activate_version, crate::register::register, set_hold, lift_hold, hold_status, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -250,7 +253,7 @@ async fn statistics(
 /// The policy in force, as Vigie enforces it.
 #[utoipa::path(get, path = "/api/v1/policy", responses((status = 200, description = "the policy model as JSON")))]
 async fn policy(axum::extract::State(s): axum::extract::State<State>, Auth(_who): Auth) -> Json<vigie_domain::Policy> {
-    Json(s.app.policy().clone())
+    Json((*s.app.policy()).clone())
 }
 
 /// Verifies the audit chain (dpo, auditor, admin).

@@ -1,0 +1,330 @@
+//! The outbox (SPEC 4.10): every notice to a subject or a recipient is a row
+//! queued in the same transaction as the event that calls for it, and
+//! delivered later by a loop that survives restarts.
+//!
+//! - A row holds no personal value: the message is rendered at delivery from
+//!   the subject's sealed record, so an erased subject's notices vanish with it.
+//! - Each row has an idempotency key: queueing the same notice twice is a no-op,
+//!   and the key is the message's `Message-ID`, so a delivery repeated after a
+//!   crash between the SMTP server's acceptance and our commit is recognisable.
+//! - Delivery takes a lease on a batch (`FOR UPDATE SKIP LOCKED` on PostgreSQL),
+//!   so several instances never send the same message; failures are retried
+//!   with exponential back-off, then given up and reported.
+
+use crate::App;
+use crate::audit::{self, Actor, Entry};
+use crate::auth::Principal;
+use crate::error::{AppError, Result};
+use chrono::{DateTime, Utc};
+pub use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::{FileTransport, Message, SmtpTransport, Transport as _};
+use serde::Serialize;
+use std::path::PathBuf;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use vigie_domain::access::Role;
+use vigie_domain::{FieldName, Policy};
+use vigie_store::{MessageRow, now};
+
+/// Attempts before a message is given up.
+const MAX_ATTEMPTS: i64 = 10;
+/// Messages leased per round.
+const BATCH: i64 = 100;
+
+/// How notices leave: SMTP, a directory of `.eml` files (development), or not at all.
+#[derive(Clone, Default)]
+pub struct MailSettings {
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS), `smtps://…` (TLS), or `smtp://host:port` (plain, for tests).
+    pub smtp_url: Option<String>,
+    /// The sender, e.g. `DPO MSI <dpo-msi@racine.eu>`; defaults to the policy's DPO email.
+    pub from: Option<String>,
+    /// Writes each message as a file in this directory instead of sending it.
+    pub dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("smtp", &self.smtp_url.as_ref().map(|_| "(url hidden)"))
+            .field("from", &self.from)
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+/// A transport ready to send.
+#[derive(Clone)]
+pub enum Transport {
+    Smtp(SmtpTransport),
+    Directory(FileTransport),
+}
+
+impl Transport {
+    pub fn from_settings(mail: &MailSettings) -> std::result::Result<Option<Transport>, String> {
+        if let Some(url) = &mail.smtp_url {
+            let t = SmtpTransport::from_url(url).map_err(|e| format!("the SMTP URL is invalid: {e}"))?.build();
+            return Ok(Some(Transport::Smtp(t)));
+        }
+        if let Some(dir) = &mail.dir {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            return Ok(Some(Transport::Directory(FileTransport::new(dir))));
+        }
+        Ok(None)
+    }
+
+    fn send(&self, m: &Message) -> std::result::Result<(), String> {
+        match self {
+            Transport::Smtp(t) => t.send(m).map(|_| ()).map_err(|e| scrub(&e.to_string())),
+            Transport::Directory(t) => t.send(m).map(|_| ()).map_err(|e| scrub(&e.to_string())),
+        }
+    }
+}
+
+/// Keeps an error message free of addresses (an SMTP server may echo the recipient).
+fn scrub(message: &str) -> String {
+    let words: Vec<&str> = message.split_whitespace().map(|w| if w.contains('@') { "<address>" } else { w }).collect();
+    let mut out = words.join(" ");
+    out.truncate(300);
+    out
+}
+
+/// A rendered message.
+struct Rendered {
+    to: Mailbox,
+    subject: String,
+    body: String,
+}
+
+/// Why a message cannot be rendered: retrying will not help.
+struct Undeliverable(String);
+
+fn subject_line_and_body(
+    policy: &Policy,
+    template: &str,
+    params: &serde_json::Value,
+    name: &str,
+) -> std::result::Result<(String, String), Undeliverable> {
+    let controller = &policy.controller.name;
+    let dpo = format!("{} — {} — {}", policy.dpo.name, policy.dpo.email, policy.dpo.address);
+    match template {
+        "transfer_notice" => {
+            let id = params["recipient"].as_str().unwrap_or_default();
+            let r = policy
+                .recipient(id)
+                .ok_or_else(|| Undeliverable(format!("recipient {id} is no longer in the policy")))?;
+            let country = r.country.as_deref().unwrap_or("?");
+            let ground = params["ground"].as_str().unwrap_or("");
+            Ok((
+                format!(
+                    "{controller} : transfert de vos données hors de l'Union européenne / transfer of your data outside the EU"
+                ),
+                format!(
+                    "Bonjour {name},\n\n{controller} vous informe que certaines de vos données personnelles sont désormais communiquées à {} ({country}), \
+                     hors de l'Espace économique européen. Ce transfert est encadré : {ground}.\n\
+                     Vous pouvez exercer vos droits et obtenir une copie des garanties auprès de notre délégué à la protection des données : {dpo}.\n\n\
+                     Hello {name},\n\n{controller} informs you that some of your personal data is now disclosed to {} ({country}), \
+                     outside the European Economic Area. This transfer is safeguarded: {ground}.\n\
+                     You may exercise your rights and obtain a copy of the safeguards from our data protection officer: {dpo}.\n",
+                    r.name.fr, r.name.en
+                ),
+            ))
+        }
+        "policy_revision" => {
+            let version = params["version"].as_str().unwrap_or_default();
+            let effective = params["effective_date"].as_str().unwrap_or_default();
+            let changes = params["changes"].as_str().unwrap_or_default();
+            if effective.is_empty() {
+                return Err(Undeliverable(format!("policy version {version} is unknown")));
+            }
+            Ok((
+                format!("{controller} : nouvelle politique de protection des données / new privacy policy ({version})"),
+                format!(
+                    "Bonjour {name},\n\nNotre politique de protection des données personnelles évolue. La version {version} entrera en vigueur le {effective}.\n\
+                     Principaux changements : {changes}\nLa politique complète : /privacy — délégué à la protection des données : {dpo}.\n\n\
+                     Hello {name},\n\nOur privacy policy is changing. Version {version} takes effect on {effective}.\n\
+                     Main changes: {changes}\nThe full policy: /privacy?lang=en — data protection officer: {dpo}.\n"
+                ),
+            ))
+        }
+        other => Err(Undeliverable(format!("unknown template {other}"))),
+    }
+}
+
+impl App {
+    /// Renders a message from its row: the subject's address and name are decrypted here, never stored.
+    async fn render(&self, m: &MessageRow) -> std::result::Result<Rendered, Undeliverable> {
+        let mut params: serde_json::Value = serde_json::from_str(&m.params).unwrap_or(serde_json::Value::Null);
+        if m.template == crate::revisions::TEMPLATE {
+            let version = params["version"].as_str().unwrap_or_default().to_string();
+            if let Ok((effective, changes)) = self.revision_summary(&version).await {
+                params["effective_date"] = serde_json::Value::String(effective.to_string());
+                params["changes"] = serde_json::Value::String(changes);
+            }
+        }
+        let policy = self.policy();
+        let Some(subject) = m.subject_id else {
+            return Err(Undeliverable(
+                "notices to recipients need the recipient's address, which the policy does not hold".into(),
+            ));
+        };
+        let row = self
+            .store
+            .read(move |tx| Ok::<_, AppError>(tx.subject(subject)?))
+            .await
+            .map_err(|e| Undeliverable(e.to_string()))?
+            .ok_or_else(|| Undeliverable(format!("subject {subject} no longer exists")))?;
+        let identity =
+            crate::subjects::open_identity_fields(&self.keys, &row).map_err(|e| Undeliverable(e.to_string()))?;
+        let email = identity
+            .get(&FieldName::Email)
+            .ok_or_else(|| Undeliverable(format!("subject {subject} has no email address")))?;
+        let name = [FieldName::FirstName, FieldName::LastName]
+            .iter()
+            .filter_map(|f| identity.get(f).map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let to: Mailbox = email
+            .parse()
+            .map_err(|_| Undeliverable(format!("subject {subject}'s email address is not deliverable")))?;
+        let (subject_line, body) = subject_line_and_body(
+            &policy,
+            &m.template,
+            &params,
+            if name.is_empty() { "Madame, Monsieur" } else { &name },
+        )?;
+        Ok(Rendered { to, subject: subject_line, body })
+    }
+
+    /// Delivers one batch of due messages; returns (sent, failed). Called by the server's loop.
+    pub async fn deliver_outbox(&self, transport: &Transport, from: &Mailbox) -> Result<(usize, usize)> {
+        let at = now();
+        let lease = at + chrono::Duration::minutes(5);
+        let batch = self.store.write(move |tx| Ok::<_, AppError>(tx.claim_messages(at, lease, BATCH)?)).await?;
+        let (mut sent, mut failed) = (0, 0);
+        for m in batch {
+            let outcome = match self.render(&m).await {
+                Err(Undeliverable(reason)) => Err((reason, false)),
+                Ok(r) => {
+                    let message_id = format!(
+                        "<{}@vigie>",
+                        m.idempotency_key.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '.', ".")
+                    );
+                    let built = Message::builder()
+                        .from(from.clone())
+                        .to(r.to)
+                        .subject(r.subject)
+                        .message_id(Some(message_id))
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(r.body);
+                    match built {
+                        Err(e) => Err((scrub(&e.to_string()), false)),
+                        Ok(msg) => {
+                            let t = transport.clone();
+                            match tokio::task::spawn_blocking(move || t.send(&msg)).await {
+                                Ok(Ok(())) => Ok(()),
+                                Ok(Err(e)) => Err((e, true)),
+                                Err(e) => Err((e.to_string(), true)),
+                            }
+                        }
+                    }
+                }
+            };
+            let id = m.id;
+            match outcome {
+                Ok(()) => {
+                    let keys = self.keys.clone();
+                    self.store
+                        .write(move |tx| {
+                            let at = now();
+                            tx.mark_sent(id, at)?;
+                            let mut entry =
+                                Entry::new("outbox.sent").detail(format!("message:{id} template={}", m.template));
+                            if let Some(s) = m.subject_id {
+                                entry = entry.subject(s);
+                            }
+                            audit::append(tx, &keys, &Actor::System, at, entry)?;
+                            Ok::<_, AppError>(())
+                        })
+                        .await?;
+                    sent += 1;
+                }
+                Err((error, retry)) => {
+                    let attempts = m.attempts + 1;
+                    let retry_at = (retry && attempts < MAX_ATTEMPTS).then(|| {
+                        now()
+                            + chrono::Duration::seconds(30 * (1i64 << attempts.min(10))).min(chrono::Duration::hours(6))
+                    });
+                    tracing::warn!(message = id, attempts, error = %error, "notice not delivered");
+                    self.store.write(move |tx| Ok::<_, AppError>(tx.mark_failed(id, &error, retry_at)?)).await?;
+                    failed += 1;
+                }
+            }
+        }
+        Ok((sent, failed))
+    }
+
+    /// The sender of notices: the configured one, or the DPO's address.
+    pub fn mail_from(&self, mail: &MailSettings) -> std::result::Result<Mailbox, String> {
+        let policy = self.policy();
+        match &mail.from {
+            Some(raw) => raw.parse().map_err(|_| "VIGIE_SMTP_FROM is not a valid mailbox (expected Name <address>)".to_string()),
+            None => {
+                let address = policy.dpo.email.parse().map_err(|_| "the policy's DPO email is not a valid address".to_string())?;
+                Ok(Mailbox::new(Some(policy.controller.name.clone()), address))
+            }
+        }
+    }
+
+    /// Lists the outbox (dpo, admin): ids, templates, statuses; no personal value.
+    pub async fn outbox(&self, who: &Principal, status: Option<&str>, limit: i64) -> Result<Vec<MessageView>> {
+        who.require(&[Role::Dpo, Role::Admin], "reading the outbox")?;
+        if let Some(s) = status
+            && !matches!(s, "pending" | "sent" | "failed")
+        {
+            return Err(AppError::invalid("status", "must be one of: pending, sent, failed"));
+        }
+        let status = status.map(str::to_string);
+        let rows = self
+            .store
+            .read(move |tx| Ok::<_, AppError>(tx.messages(status.as_deref(), limit.clamp(1, 10_000))?))
+            .await?;
+        Ok(rows.into_iter().map(MessageView::from).collect())
+    }
+}
+
+/// An outbox entry as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub subject_id: Option<Uuid>,
+    pub recipient: Option<String>,
+    pub template: String,
+    pub params: serde_json::Value,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+impl From<MessageRow> for MessageView {
+    fn from(m: MessageRow) -> Self {
+        MessageView {
+            id: m.id,
+            idempotency_key: m.idempotency_key,
+            subject_id: m.subject_id,
+            recipient: m.recipient,
+            template: m.template,
+            params: serde_json::from_str(&m.params).unwrap_or(serde_json::Value::Null),
+            status: m.status,
+            attempts: m.attempts,
+            next_attempt_at: m.next_attempt_at,
+            created_at: m.created_at,
+            sent_at: m.sent_at,
+            last_error: m.last_error,
+        }
+    }
+}

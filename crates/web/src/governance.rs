@@ -1,0 +1,158 @@
+//! Routes for recipients and transfers, disclosures, the outbox and policy versions.
+
+use crate::State;
+use crate::extract::{Auth, Body};
+use crate::problem::{ApiResult, Problem};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use vigie_app::outbox::MessageView;
+use vigie_app::recipients::{Activation, DisclosureEntry, NewDisclosure, NewSafeguard, RecipientList, SafeguardView};
+use vigie_app::revisions::{NewVersion, Uploaded, VersionView};
+
+pub fn routes() -> Router<State> {
+    Router::new()
+        .route("/api/v1/recipients", get(recipients))
+        .route("/api/v1/recipients/{id}/safeguards", post(add_safeguard))
+        .route("/api/v1/recipients/{id}/transfer", post(activate_transfer))
+        .route("/api/v1/disclosures", post(record_disclosure).get(list_disclosures))
+        .route("/api/v1/outbox", get(outbox))
+        .route("/api/v1/policy/versions", get(versions).post(upload_version))
+        .route("/api/v1/policy/versions/{version}/activate", post(activate_version))
+}
+
+/// The policy's recipients, their countries, safeguards and transfer status.
+#[utoipa::path(get, path = "/api/v1/recipients", responses((status = 200, body = RecipientList)))]
+pub async fn recipients(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+) -> ApiResult<Json<RecipientList>> {
+    Ok(Json(s.app.recipients(&who).await?))
+}
+
+/// Records a safeguard (scc, bcr, dpf) for an external recipient (dpo).
+#[utoipa::path(post, path = "/api/v1/recipients/{id}/safeguards", request_body = NewSafeguard, params(("id" = String, Path)),
+    responses((status = 201, body = SafeguardView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn add_safeguard(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<NewSafeguard>,
+) -> ApiResult<(StatusCode, Json<SafeguardView>)> {
+    Ok((StatusCode::CREATED, Json(s.app.add_safeguard(&who, &id, input).await?)))
+}
+
+/// Activates a transfer outside the EEA (dpo): refused without adequacy or safeguard;
+/// queues a notice to every subject concerned.
+#[utoipa::path(post, path = "/api/v1/recipients/{id}/transfer", params(("id" = String, Path)),
+    responses((status = 201, body = Activation), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn activate_transfer(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Activation>)> {
+    Ok((StatusCode::CREATED, Json(s.app.activate_transfer(&who, &id).await?)))
+}
+
+/// Records a disclosure made outside the API (staff, dpo), checked like a read by the recipient.
+#[utoipa::path(post, path = "/api/v1/disclosures", request_body = NewDisclosure,
+    responses((status = 201, body = DisclosureEntry), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn record_disclosure(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Body(input): Body<NewDisclosure>,
+) -> ApiResult<(StatusCode, Json<DisclosureEntry>)> {
+    Ok((StatusCode::CREATED, Json(s.app.record_disclosure(&who, input).await?)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosureQuery {
+    subject_id: Option<String>,
+    recipient: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DisclosureList {
+    disclosures: Vec<DisclosureEntry>,
+}
+
+/// The disclosure log of one subject or one recipient (dpo, auditor).
+#[utoipa::path(get, path = "/api/v1/disclosures", params(DisclosureQuery),
+    responses((status = 200, body = DisclosureList), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_disclosures(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    query: Result<Query<DisclosureQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<DisclosureList>> {
+    let Query(q) = query.map_err(|_| Problem::invalid("query", "accepts subject_id or recipient"))?;
+    let disclosures = s.app.list_disclosures(&who, q.subject_id.as_deref(), q.recipient.as_deref()).await?;
+    Ok(Json(DisclosureList { disclosures }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxQuery {
+    /// pending, sent or failed.
+    status: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OutboxList {
+    messages: Vec<MessageView>,
+}
+
+/// The outbox of notices (dpo, admin): statuses and attempts, no personal value.
+#[utoipa::path(get, path = "/api/v1/outbox", params(OutboxQuery),
+    responses((status = 200, body = OutboxList), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn outbox(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    query: Result<Query<OutboxQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<OutboxList>> {
+    let Query(q) = query.map_err(|_| Problem::invalid("query", "accepts status and limit"))?;
+    Ok(Json(OutboxList { messages: s.app.outbox(&who, q.status.as_deref(), q.limit.unwrap_or(100)).await? }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VersionList {
+    /// The version in force.
+    current: String,
+    versions: Vec<VersionView>,
+}
+
+/// The policy's versions: in force, pending (with their notices), superseded.
+#[utoipa::path(get, path = "/api/v1/policy/versions", responses((status = 200, body = VersionList)))]
+pub async fn versions(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(_who): Auth,
+) -> ApiResult<Json<VersionList>> {
+    Ok(Json(VersionList { current: s.app.policy().version.clone(), versions: s.app.policy_versions().await? }))
+}
+
+/// Uploads a policy revision (dpo): validated, diffed against the version in force,
+/// and announced to every subject; it takes effect on its date once every notice is sent.
+#[utoipa::path(post, path = "/api/v1/policy/versions", request_body = NewVersion,
+    responses((status = 201, body = Uploaded), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn upload_version(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Body(input): Body<NewVersion>,
+) -> ApiResult<(StatusCode, Json<Uploaded>)> {
+    Ok((StatusCode::CREATED, Json(s.app.upload_policy(&who, input).await?)))
+}
+
+/// Puts a pending version into force (dpo): 409 before its date or while notices are unsent.
+#[utoipa::path(post, path = "/api/v1/policy/versions/{version}/activate", params(("version" = String, Path)),
+    responses((status = 200, body = VersionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn activate_version(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(version): Path<String>,
+) -> ApiResult<Json<VersionView>> {
+    Ok(Json(s.app.activate_policy(&who, &version).await?))
+}
