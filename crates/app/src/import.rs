@@ -147,18 +147,48 @@ impl App {
         let layout = layout(path)?;
         let keys = self.keys.clone();
         let policy = self.policy();
-        // Pass 1: check every row, write nothing.
+        // Pass 1: check every row, write nothing. People on the suppression list
+        // (they objected and were erased) may not be imported again.
         let mut report = ImportReport::default();
         let probe_at = now();
+        let check_suppression = self.store.read_blocking(|tx| Ok::<_, AppError>(tx.count_suppressed()?))? > 0;
+        let mut emails: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut bad = Vec::new();
         for (line, row) in rows(path, &layout)? {
-            let checked = row.and_then(|s| validate(&s, probe_at));
-            if let Err(message) = checked {
-                report.rejected += 1;
-                if report.errors.len() < MAX_LISTED {
-                    report.errors.push(RowError { line, message });
+            match row.and_then(|s| validate(&s, probe_at).map(|()| s)) {
+                Err(message) => bad.push(RowError { line, message }),
+                Ok(s) if check_suppression => {
+                    if let Some(Some(email)) = s.identity.get("email")
+                        && let Ok(v) = vigie_domain::model::normalize_email(email)
+                    {
+                        emails.push((line, keys.blind_index(FieldName::Email.as_str(), &v).to_vec()));
+                    }
                 }
+                Ok(_) => {}
             }
         }
+        let mut suppressed = std::collections::BTreeSet::new();
+        for chunk in emails.chunks(4096) {
+            let chunk = chunk.to_vec();
+            let hits = self.store.read_blocking(move |tx| {
+                let mut hits = Vec::new();
+                for (line, bi) in chunk {
+                    if tx.is_suppressed(&bi)? {
+                        hits.push(line);
+                    }
+                }
+                Ok::<_, AppError>(hits)
+            })?;
+            suppressed.extend(hits);
+        }
+        bad.extend(suppressed.iter().map(|&line| RowError {
+            line,
+            message: "identity.email: this person objected and was erased; they are on the suppression list".into(),
+        }));
+        bad.sort_by_key(|e| e.line);
+        report.rejected = bad.len() as u64;
+        bad.truncate(MAX_LISTED);
+        report.errors = bad;
         if report.rejected > 0 && !skip_invalid {
             return Ok(report);
         }
@@ -199,8 +229,11 @@ impl App {
             let produced = (|| {
                 let at = now();
                 let mut chunk = Vec::with_capacity(CHUNK);
-                for (_, row) in rows(path, &layout)? {
+                for (line, row) in rows(path, &layout)? {
                     let Ok(subject) = row else { continue };
+                    if suppressed.contains(&line) {
+                        continue;
+                    }
                     match prepare(&keys, &policy, &subject, at) {
                         Ok(p) => chunk.push(p),
                         Err(AppError::Invalid { .. }) => continue,

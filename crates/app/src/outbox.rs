@@ -163,6 +163,9 @@ impl App {
             }
         }
         let policy = self.policy();
+        if m.template == "request_extension" {
+            return self.render_extension(&params).await;
+        }
         let Some(subject) = m.subject_id else {
             return Err(Undeliverable(
                 "notices to recipients need the recipient's address, which the policy does not hold".into(),
@@ -194,6 +197,37 @@ impl App {
             if name.is_empty() { "Madame, Monsieur" } else { &name },
         )?;
         Ok(Rendered { to, subject: subject_line, body })
+    }
+
+    async fn render_extension(&self, params: &serde_json::Value) -> std::result::Result<Rendered, Undeliverable> {
+        let id = params["request"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or_else(|| Undeliverable("no request".into()))?;
+        let row = self
+            .store
+            .read(move |tx| Ok::<_, AppError>(tx.request(id)?))
+            .await
+            .map_err(|e| Undeliverable(e.to_string()))?
+            .ok_or_else(|| Undeliverable(format!("request {id} no longer exists")))?;
+        let (email, name, due) =
+            crate::requests::contact(&self.keys, &row).map_err(|e| Undeliverable(e.to_string()))?;
+        let email = email.ok_or_else(|| Undeliverable(format!("request {id} has no email address: answer by post")))?;
+        let to: Mailbox =
+            email.parse().map_err(|_| Undeliverable(format!("request {id}'s email address is not deliverable")))?;
+        let policy = self.policy();
+        let name = if name.is_empty() { "Madame, Monsieur".to_string() } else { name };
+        Ok(Rendered {
+            to,
+            subject: format!("{} : délai de réponse prolongé / response time extended", policy.controller.name),
+            body: format!(
+                "Bonjour {name},\n\nVotre demande du {} relative à vos données personnelles nécessite un délai supplémentaire : \
+                 nous vous répondrons au plus tard le {due}. Délégué à la protection des données : {} ({}).\n\n\
+                 Hello {name},\n\nYour request of {} about your personal data needs more time: we will answer by {due}. \
+                 Data protection officer: {} ({}).\n",
+                row.received_on, policy.dpo.name, policy.dpo.email, row.received_on, policy.dpo.name, policy.dpo.email
+            ),
+        })
     }
 
     /// Delivers one batch of due messages; returns (sent, failed). Called by the server's loop.
@@ -268,9 +302,15 @@ impl App {
     pub fn mail_from(&self, mail: &MailSettings) -> std::result::Result<Mailbox, String> {
         let policy = self.policy();
         match &mail.from {
-            Some(raw) => raw.parse().map_err(|_| "VIGIE_SMTP_FROM is not a valid mailbox (expected Name <address>)".to_string()),
+            Some(raw) => {
+                raw.parse().map_err(|_| "VIGIE_SMTP_FROM is not a valid mailbox (expected Name <address>)".to_string())
+            }
             None => {
-                let address = policy.dpo.email.parse().map_err(|_| "the policy's DPO email is not a valid address".to_string())?;
+                let address = policy
+                    .dpo
+                    .email
+                    .parse()
+                    .map_err(|_| "the policy's DPO email is not a valid address".to_string())?;
                 Ok(Mailbox::new(Some(policy.controller.name.clone()), address))
             }
         }

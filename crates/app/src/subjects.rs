@@ -255,6 +255,11 @@ fn check_channel(raw: &str) -> Result<String> {
     Ok(c.to_string())
 }
 
+/// The associated data that binds a sealed value to its owner and what it is.
+pub(crate) fn aad_for(subject: Id, what: &str, id: Option<Id>) -> Vec<u8> {
+    aad(subject, what, id)
+}
+
 fn aad(subject: Id, what: &str, id: Option<Id>) -> Vec<u8> {
     let mut v = subject.as_bytes().to_vec();
     v.extend_from_slice(what.as_bytes());
@@ -362,6 +367,11 @@ pub(crate) fn load(tx: &mut dyn Tx, id: Id) -> Result<SubjectRow> {
         ))),
         None => Err(AppError::NotFound(format!("subject {id}"))),
     }
+}
+
+/// A subject's key and identity, decrypted (rights requests).
+pub(crate) fn open_identity_pub(keys: &MasterKey, row: &SubjectRow) -> Result<(SubjectKey, Identity)> {
+    open_identity(keys, row)
 }
 
 /// A subject's identity values, decrypted, for rendering a notice.
@@ -623,6 +633,13 @@ impl App {
         };
         self.store
             .write(move |tx| {
+                if let Some(bi) = &prepared.row.email_bi
+                    && tx.is_suppressed(bi)?
+                {
+                    return Err(AppError::Conflict(
+                        "this person objected and asked to be erased: their email is on the suppression list".into(),
+                    ));
+                }
                 tx.insert_subject(&prepared.row)?;
                 let entry = Entry::new("subject.create")
                     .subject(prepared.row.id)

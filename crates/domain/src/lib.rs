@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod dates;
+pub mod deadlines;
 pub mod model;
 pub mod policy;
 pub mod retention;

@@ -31,8 +31,8 @@ use std::time::Duration;
 use vigie_domain::SubjectKind;
 use vigie_store::{
     AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow,
-    HoldEventRow, Id, InteractionRow, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow, Result, SafeguardRow,
-    StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
+    HoldEventRow, Id, InteractionRow, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow, RequestRow, Result,
+    SafeguardRow, StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
 };
 
 /// The migrations, in order: (version, SQL).
@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_retention.sql")),
     (3, include_str!("../migrations/0003_hold_events.sql")),
     (4, include_str!("../migrations/0004_governance.sql")),
+    (5, include_str!("../migrations/0005_requests.sql")),
 ];
 
 /// The advisory lock that serialises migrations across instances ("Vigie", 1).
@@ -453,6 +454,41 @@ fn policy_version_row(r: &Row) -> Result<PolicyVersionRow> {
     })
 }
 
+/// The request columns read into a [`RequestRow`], in its order (a macro, so
+/// that statements stay `&'static str` literals).
+macro_rules! request_columns {
+    () => {
+        "id, kind, channel, received_on, due_on, extended_due_on, status, subject_id, requester_bi, requester, \
+         identity_document, identity_decision, identity_at, extension_reason, outcome, response, wrapped_key, \
+         created_at, updated_at, completed_at"
+    };
+}
+
+fn request_row(r: &Row) -> Result<RequestRow> {
+    Ok(RequestRow {
+        id: get(r, 0)?,
+        kind: get(r, 1)?,
+        channel: get(r, 2)?,
+        received_on: get(r, 3)?,
+        due_on: get(r, 4)?,
+        extended_due_on: get(r, 5)?,
+        status: get(r, 6)?,
+        subject_id: get(r, 7)?,
+        requester_bi: get(r, 8)?,
+        requester: get(r, 9)?,
+        identity_document: get(r, 10)?,
+        identity_decision: get(r, 11)?,
+        identity_at: get(r, 12)?,
+        extension_reason: get(r, 13)?,
+        outcome: get(r, 14)?,
+        response: get(r, 15)?,
+        wrapped_key: get(r, 16)?,
+        created_at: get(r, 17)?,
+        updated_at: get(r, 18)?,
+        completed_at: get(r, 19)?,
+    })
+}
+
 const COPY_SUBJECTS: &str = "COPY subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity, \
                              retention_rule, basis_date, expires_on, legal_hold, held_at) FROM STDIN (FORMAT binary)";
 const COPY_SUBJECT_TYPES: &[Type] = &[
@@ -666,6 +702,7 @@ impl Tx for PgConn {
             "DELETE FROM objections WHERE subject_id = $1",
             "DELETE FROM legal_hold_events WHERE subject_id = $1",
             "DELETE FROM disclosures WHERE subject_id = $1",
+            "DELETE FROM outbox WHERE subject_id = $1",
             "DELETE FROM subjects WHERE id = $1",
         ] {
             self.execute(sql, &[&id])?;
@@ -862,6 +899,144 @@ impl Tx for PgConn {
             &[&version, &status, &at],
         )?;
         if n == 0 { Err(StoreError::NotFound(format!("policy version {version}"))) } else { Ok(()) }
+    }
+
+    fn insert_request(&mut self, r: &RequestRow) -> Result<()> {
+        self.execute(
+            concat!(
+                "INSERT INTO requests (",
+                request_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+            ),
+            &[
+                &r.id,
+                &r.kind,
+                &r.channel,
+                &r.received_on,
+                &r.due_on,
+                &r.extended_due_on,
+                &r.status,
+                &r.subject_id,
+                &r.requester_bi,
+                &r.requester,
+                &r.identity_document,
+                &r.identity_decision,
+                &r.identity_at,
+                &r.extension_reason,
+                &r.outcome,
+                &r.response,
+                &r.wrapped_key,
+                &r.created_at,
+                &r.updated_at,
+                &r.completed_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_request(&mut self, r: &RequestRow) -> Result<()> {
+        let n = self.execute(
+            "UPDATE requests SET due_on = $2, extended_due_on = $3, status = $4, subject_id = $5, identity_document = $6,
+                 identity_decision = $7, identity_at = $8, extension_reason = $9, outcome = $10, response = $11,
+                 updated_at = $12, completed_at = $13, requester = $14
+             WHERE id = $1",
+            &[
+                &r.id,
+                &r.due_on,
+                &r.extended_due_on,
+                &r.status,
+                &r.subject_id,
+                &r.identity_document,
+                &r.identity_decision,
+                &r.identity_at,
+                &r.extension_reason,
+                &r.outcome,
+                &r.response,
+                &r.updated_at,
+                &r.completed_at,
+                &r.requester,
+            ],
+        )?;
+        if n == 0 { Err(StoreError::NotFound(format!("request {}", r.id))) } else { Ok(()) }
+    }
+
+    fn request(&mut self, id: Id) -> Result<Option<RequestRow>> {
+        self.query_opt(concat!("SELECT ", request_columns!(), " FROM requests WHERE id = $1"), &[&id])?
+            .as_ref()
+            .map(request_row)
+            .transpose()
+    }
+
+    fn requests(&mut self, limit: i64) -> Result<Vec<RequestRow>> {
+        self.rows(
+            concat!(
+                "SELECT ",
+                request_columns!(),
+                " FROM requests ORDER BY coalesce(extended_due_on, due_on), received_on, id LIMIT $1"
+            ),
+            &[&limit],
+            request_row,
+        )
+    }
+
+    fn put_identity_document(
+        &mut self,
+        request: Id,
+        sealed: &[u8],
+        content_type: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO identity_documents (request_id, content, content_type, uploaded_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (request_id) DO UPDATE SET content = excluded.content, content_type = excluded.content_type,
+             uploaded_at = excluded.uploaded_at",
+            &[&request, &sealed, &content_type, &at],
+        )?;
+        Ok(())
+    }
+
+    fn delete_identity_document(&mut self, request: Id) -> Result<bool> {
+        let n = self.execute("DELETE FROM identity_documents WHERE request_id = $1", &[&request])?;
+        Ok(n == 1)
+    }
+
+    fn has_identity_document(&mut self, request: Id) -> Result<bool> {
+        get(&self.query_one("SELECT EXISTS (SELECT 1 FROM identity_documents WHERE request_id = $1)", &[&request])?, 0)
+    }
+
+    fn suppress(&mut self, email_bi: &[u8], reason: &str, at: DateTime<Utc>) -> Result<bool> {
+        let n = self.execute(
+            "INSERT INTO suppression (email_bi, added_at, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&email_bi, &at, &reason],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn is_suppressed(&mut self, email_bi: &[u8]) -> Result<bool> {
+        get(&self.query_one("SELECT EXISTS (SELECT 1 FROM suppression WHERE email_bi = $1)", &[&email_bi])?, 0)
+    }
+
+    fn count_suppressed(&mut self) -> Result<i64> {
+        self.count("SELECT count(*) FROM suppression")
+    }
+
+    fn update_identity(
+        &mut self,
+        id: Id,
+        identity: &[u8],
+        email_bi: Option<&[u8]>,
+        phone_bi: Option<&[u8]>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let n = self.execute(
+            "UPDATE subjects SET identity = $2, email_bi = $3, phone_bi = $4, updated_at = $5 WHERE id = $1",
+            &[&id, &identity, &email_bi, &phone_bi, &at],
+        )?;
+        if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
+    }
+
+    fn delete_interactions(&mut self, subject: Id) -> Result<u64> {
+        self.execute("DELETE FROM interactions WHERE subject_id = $1", &[&subject])
     }
 
     fn claim_job(

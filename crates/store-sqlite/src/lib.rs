@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use vigie_domain::SubjectKind;
 use vigie_store::{
     AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow,
-    HoldEventRow, Id, InteractionRow, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow, Result, SafeguardRow,
-    StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
+    HoldEventRow, Id, InteractionRow, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow, RequestRow, Result,
+    SafeguardRow, StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
 };
 
 /// The migrations, in order: (version, SQL).
@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_retention.sql")),
     (3, include_str!("../migrations/0003_hold_events.sql")),
     (4, include_str!("../migrations/0004_governance.sql")),
+    (5, include_str!("../migrations/0005_requests.sql")),
 ];
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -206,6 +207,35 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
 fn kinds_sql(kinds: &[SubjectKind]) -> String {
     let list: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect();
     if list.is_empty() { "NULL".into() } else { list.join(", ") }
+}
+
+const REQUEST_COLUMNS: &str = "id, kind, channel, received_on, due_on, extended_due_on, status, subject_id, requester_bi, \
+    requester, identity_document, identity_decision, identity_at, extension_reason, outcome, response, wrapped_key, \
+    created_at, updated_at, completed_at";
+
+fn request_row(r: &Row<'_>) -> rusqlite::Result<RequestRow> {
+    Ok(RequestRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        channel: r.get(2)?,
+        received_on: r.get(3)?,
+        due_on: r.get(4)?,
+        extended_due_on: r.get(5)?,
+        status: r.get(6)?,
+        subject_id: r.get(7)?,
+        requester_bi: r.get(8)?,
+        requester: r.get(9)?,
+        identity_document: r.get(10)?,
+        identity_decision: r.get(11)?,
+        identity_at: r.get(12)?,
+        extension_reason: r.get(13)?,
+        outcome: r.get(14)?,
+        response: r.get(15)?,
+        wrapped_key: r.get(16)?,
+        created_at: r.get(17)?,
+        updated_at: r.get(18)?,
+        completed_at: r.get(19)?,
+    })
 }
 
 fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
@@ -432,6 +462,7 @@ impl Tx for SqliteConn {
             "DELETE FROM objections WHERE subject_id = ?1",
             "DELETE FROM legal_hold_events WHERE subject_id = ?1",
             "DELETE FROM disclosures WHERE subject_id = ?1",
+            "DELETE FROM outbox WHERE subject_id = ?1",
             "DELETE FROM subjects WHERE id = ?1",
         ] {
             self.conn.prepare_cached(sql).and_then(|mut st| st.execute([id])).map_err(err)?;
@@ -693,6 +724,171 @@ impl Tx for SqliteConn {
             .and_then(|mut st| st.execute(params![version, status, at]))
             .map_err(err)?;
         if n == 0 { Err(StoreError::NotFound(format!("policy version {version}"))) } else { Ok(()) }
+    }
+
+    fn insert_request(&mut self, r: &RequestRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO requests (id, kind, channel, received_on, due_on, extended_due_on, status, subject_id, requester_bi,
+                     requester, identity_document, identity_decision, identity_at, extension_reason, outcome, response,
+                     wrapped_key, created_at, updated_at, completed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    r.id,
+                    r.kind,
+                    r.channel,
+                    r.received_on,
+                    r.due_on,
+                    r.extended_due_on,
+                    r.status,
+                    r.subject_id,
+                    r.requester_bi,
+                    r.requester,
+                    r.identity_document,
+                    r.identity_decision,
+                    r.identity_at,
+                    r.extension_reason,
+                    r.outcome,
+                    r.response,
+                    r.wrapped_key,
+                    r.created_at,
+                    r.updated_at,
+                    r.completed_at
+                ])
+            })
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn update_request(&mut self, r: &RequestRow) -> Result<()> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE requests SET due_on = ?2, extended_due_on = ?3, status = ?4, subject_id = ?5, identity_document = ?6,
+                     identity_decision = ?7, identity_at = ?8, extension_reason = ?9, outcome = ?10, response = ?11,
+                     updated_at = ?12, completed_at = ?13, requester = ?14
+                 WHERE id = ?1",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    r.id,
+                    r.due_on,
+                    r.extended_due_on,
+                    r.status,
+                    r.subject_id,
+                    r.identity_document,
+                    r.identity_decision,
+                    r.identity_at,
+                    r.extension_reason,
+                    r.outcome,
+                    r.response,
+                    r.updated_at,
+                    r.completed_at,
+                    r.requester
+                ])
+            })
+            .map_err(err)?;
+        if n == 0 { Err(StoreError::NotFound(format!("request {}", r.id))) } else { Ok(()) }
+    }
+
+    fn request(&mut self, id: Id) -> Result<Option<RequestRow>> {
+        let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id = ?1");
+        let mut st = self.conn.prepare_cached(&sql).map_err(err)?;
+        st.query_row([id], request_row).optional().map_err(err)
+    }
+
+    fn requests(&mut self, limit: i64) -> Result<Vec<RequestRow>> {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM requests ORDER BY coalesce(extended_due_on, due_on), received_on, id LIMIT ?1"
+        );
+        let mut st = self.conn.prepare_cached(&sql).map_err(err)?;
+        let rows = st.query_map([limit], request_row).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn put_identity_document(
+        &mut self,
+        request: Id,
+        sealed: &[u8],
+        content_type: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO identity_documents (request_id, content, content_type, uploaded_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (request_id) DO UPDATE SET content = excluded.content, content_type = excluded.content_type,
+                 uploaded_at = excluded.uploaded_at",
+            )
+            .and_then(|mut st| st.execute(params![request, sealed, content_type, at]))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn delete_identity_document(&mut self, request: Id) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached("DELETE FROM identity_documents WHERE request_id = ?1")
+            .and_then(|mut st| st.execute([request]))
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    fn has_identity_document(&mut self, request: Id) -> Result<bool> {
+        self.conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM identity_documents WHERE request_id = ?1)")
+            .and_then(|mut st| st.query_row([request], |r| r.get(0)))
+            .map_err(err)
+    }
+
+    fn suppress(&mut self, email_bi: &[u8], reason: &str, at: DateTime<Utc>) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO suppression (email_bi, added_at, reason) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            )
+            .and_then(|mut st| st.execute(params![email_bi, at, reason]))
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    fn is_suppressed(&mut self, email_bi: &[u8]) -> Result<bool> {
+        self.conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM suppression WHERE email_bi = ?1)")
+            .and_then(|mut st| st.query_row([email_bi], |r| r.get(0)))
+            .map_err(err)
+    }
+
+    fn count_suppressed(&mut self) -> Result<i64> {
+        self.conn.query_row("SELECT count(*) FROM suppression", [], |r| r.get(0)).map_err(err)
+    }
+
+    fn update_identity(
+        &mut self,
+        id: Id,
+        identity: &[u8],
+        email_bi: Option<&[u8]>,
+        phone_bi: Option<&[u8]>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE subjects SET identity = ?2, email_bi = ?3, phone_bi = ?4, updated_at = ?5 WHERE id = ?1",
+            )
+            .and_then(|mut st| st.execute(params![id, identity, email_bi, phone_bi, at]))
+            .map_err(err)?;
+        if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
+    }
+
+    fn delete_interactions(&mut self, subject: Id) -> Result<u64> {
+        let n = self
+            .conn
+            .prepare_cached("DELETE FROM interactions WHERE subject_id = ?1")
+            .and_then(|mut st| st.execute([subject]))
+            .map_err(err)?;
+        Ok(n as u64)
     }
 
     fn claim_job(

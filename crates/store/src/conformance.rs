@@ -27,6 +27,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("safeguards, transfer activations and a recipient's disclosures", governance),
     ("the outbox queues once, leases, retries and records delivery", outbox),
     ("policy versions are recorded and activated", policy_versions),
+    ("rights requests, identity documents, suppression, rectification", requests),
 ];
 
 /// Runs every check; returns the failures, each prefixed by its name.
@@ -602,4 +603,101 @@ fn policy_versions(store: &Store) -> Result<(), String> {
         "activation recorded",
     )?;
     ensure(store.write_blocking(|tx| tx.set_policy_status("nope", "active", now())).is_err(), "unknown version")
+}
+
+fn requests(store: &Store) -> Result<(), String> {
+    let d = |m, dd| NaiveDate::from_ymd_opt(1990, m, dd).unwrap_or_default();
+    let mk = |due: NaiveDate| crate::RequestRow {
+        id: new_id(),
+        kind: "access".into(),
+        channel: "letter".into(),
+        received_on: d(1, 1),
+        due_on: due,
+        extended_due_on: None,
+        status: "awaiting_identity".into(),
+        subject_id: None,
+        requester_bi: Some(vec![5; 16]),
+        requester: vec![1, 2, 3],
+        identity_document: None,
+        identity_decision: None,
+        identity_at: None,
+        extension_reason: None,
+        outcome: None,
+        response: None,
+        wrapped_key: vec![9; 60],
+        created_at: now(),
+        updated_at: now(),
+        completed_at: None,
+    };
+    let (late, early) = (mk(d(2, 15)), mk(d(2, 1)));
+    let (a, b) = (late.clone(), early.clone());
+    let rid = late.id;
+    w(store, move |tx| {
+        tx.insert_request(&a)?;
+        tx.insert_request(&b)?;
+        tx.put_identity_document(rid, b"sealed scan", "image/png", now())?;
+        tx.put_identity_document(rid, b"sealed scan 2", "image/png", now())
+    })?;
+    let listed = w(store, |tx| tx.requests(1_000_000))?;
+    let pos = |id| listed.iter().position(|r| r.id == id);
+    ensure(pos(early.id) < pos(late.id) && pos(early.id).is_some(), "requests by deadline")?;
+    ensure(w(store, move |tx| tx.request(rid))? == Some(late.clone()), "a request round-trips")?;
+    ensure(w(store, move |tx| tx.has_identity_document(rid))?, "the document is kept until the decision")?;
+    let at = now();
+    let updated = crate::RequestRow {
+        status: "in_progress".into(),
+        identity_document: Some("national_id_card".into()),
+        identity_decision: Some("verified".into()),
+        identity_at: Some(at),
+        extended_due_on: Some(d(4, 1)),
+        extension_reason: Some(vec![7]),
+        outcome: Some("x".into()),
+        response: Some(vec![8]),
+        updated_at: at,
+        completed_at: Some(at),
+        subject_id: Some(new_id()),
+        ..late
+    };
+    let u = updated.clone();
+    let (deleted, again) = w(store, move |tx| {
+        tx.update_request(&u)?;
+        Ok((tx.delete_identity_document(rid)?, tx.delete_identity_document(rid)?))
+    })?;
+    ensure(deleted && !again, "a document is destroyed once")?;
+    ensure(!w(store, move |tx| tx.has_identity_document(rid))?, "and is gone")?;
+    ensure(w(store, move |tx| tx.request(rid))? == Some(updated), "every mutable column updates")?;
+    let bi = new_id().as_bytes().to_vec();
+    let (b1, b2) = (bi.clone(), bi.clone());
+    let (first, second) =
+        w(store, move |tx| Ok((tx.suppress(&b1, "objection", now())?, tx.suppress(&b1, "objection", now())?)))?;
+    ensure(first && !second, "suppressed once")?;
+    ensure(w(store, move |tx| tx.is_suppressed(&b2))?, "the suppression list is consulted")?;
+    ensure(w(store, |tx| tx.count_suppressed())? >= 1, "the suppression list is counted")?;
+    ensure(!w(store, |tx| tx.is_suppressed(b"other"))?, "others are not suppressed")?;
+    // Rectification and partial erasure.
+    let s = subject(SubjectKind::Client, Some(b"old-email-index"));
+    let sid = s.id;
+    let i = InteractionRow {
+        id: new_id(),
+        subject_id: sid,
+        at: now(),
+        direction: Direction::Inbound,
+        channel: "email".into(),
+        summary: None,
+        created_at: now(),
+    };
+    w(store, move |tx| {
+        tx.insert_subject(&s)?;
+        tx.insert_interaction(&i)?;
+        tx.update_identity(sid, &[42], Some(b"new-email-index"), None, now())
+    })?;
+    let got = w(store, move |tx| tx.subject(sid))?.ok_or("subject")?;
+    ensure(
+        got.identity == vec![42]
+            && got.email_bi.as_deref() == Some(b"new-email-index".as_slice())
+            && got.phone_bi.is_none(),
+        "identity rewritten",
+    )?;
+    ensure(w(store, move |tx| tx.delete_interactions(sid))? == 1, "interactions deleted")?;
+    ensure(store.write_blocking(|tx| tx.update_identity(new_id(), &[1], None, None, now())).is_err(), "unknown subject")
 }

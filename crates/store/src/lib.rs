@@ -157,6 +157,32 @@ pub struct PolicyVersionRow {
     pub activated_at: Option<DateTime<Utc>>,
 }
 
+/// A rights request as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRow {
+    pub id: Id,
+    pub kind: String,
+    pub channel: String,
+    pub received_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub extended_due_on: Option<NaiveDate>,
+    pub status: String,
+    pub subject_id: Option<Id>,
+    pub requester_bi: Option<Vec<u8>>,
+    /// Sealed under the request's key.
+    pub requester: Vec<u8>,
+    pub identity_document: Option<String>,
+    pub identity_decision: Option<String>,
+    pub identity_at: Option<DateTime<Utc>>,
+    pub extension_reason: Option<Vec<u8>>,
+    pub outcome: Option<String>,
+    pub response: Option<Vec<u8>>,
+    pub wrapped_key: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
 /// The tombstone of an erased subject: nothing personal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ErasureRow {
@@ -337,6 +363,39 @@ pub trait Tx {
     fn insert_policy_version(&mut self, v: &PolicyVersionRow) -> Result<()>;
     fn policy_versions(&mut self) -> Result<Vec<PolicyVersionRow>>;
     fn set_policy_status(&mut self, version: &str, status: &str, at: DateTime<Utc>) -> Result<()>;
+
+    // Rights requests.
+    fn insert_request(&mut self, r: &RequestRow) -> Result<()>;
+    /// Replaces every mutable column of a request.
+    fn update_request(&mut self, r: &RequestRow) -> Result<()>;
+    fn request(&mut self, id: Id) -> Result<Option<RequestRow>>;
+    /// Every request, earliest deadline first.
+    fn requests(&mut self, limit: i64) -> Result<Vec<RequestRow>>;
+    fn put_identity_document(
+        &mut self,
+        request: Id,
+        sealed: &[u8],
+        content_type: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Destroys a request's identity document; false if there was none.
+    fn delete_identity_document(&mut self, request: Id) -> Result<bool>;
+    fn has_identity_document(&mut self, request: Id) -> Result<bool>;
+    /// Adds an email's blind index to the suppression list; false if present.
+    fn suppress(&mut self, email_bi: &[u8], reason: &str, at: DateTime<Utc>) -> Result<bool>;
+    fn is_suppressed(&mut self, email_bi: &[u8]) -> Result<bool>;
+    fn count_suppressed(&mut self) -> Result<i64>;
+    /// Rewrites a subject's sealed identity and its blind indexes (rectification, partial erasure).
+    fn update_identity(
+        &mut self,
+        id: Id,
+        identity: &[u8],
+        email_bi: Option<&[u8]>,
+        phone_bi: Option<&[u8]>,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Deletes a subject's interactions (partial erasure).
+    fn delete_interactions(&mut self, subject: Id) -> Result<u64>;
 
     // Background jobs.
     /// Takes the job's lease until `lease_until` if it is free at `now` and the job

@@ -324,6 +324,18 @@ refuse_all! {
     set_retention(id: crate::Id, r: &str, b: Option<chrono::NaiveDate>, e: Option<chrono::NaiveDate>) -> ();
     set_legal_hold(id: crate::Id, h: Option<(&[u8], chrono::DateTime<chrono::Utc>)>) -> ();
     due(at: chrono::NaiveDate, limit: i64) -> Vec<crate::DueRow>;
+    insert_request(r: &crate::RequestRow) -> ();
+    update_request(r: &crate::RequestRow) -> ();
+    request(id: crate::Id) -> Option<crate::RequestRow>;
+    requests(l: i64) -> Vec<crate::RequestRow>;
+    put_identity_document(r: crate::Id, s: &[u8], c: &str, at: chrono::DateTime<chrono::Utc>) -> ();
+    delete_identity_document(r: crate::Id) -> bool;
+    has_identity_document(r: crate::Id) -> bool;
+    suppress(e: &[u8], r: &str, at: chrono::DateTime<chrono::Utc>) -> bool;
+    is_suppressed(e: &[u8]) -> bool;
+    count_suppressed() -> i64;
+    update_identity(id: crate::Id, i: &[u8], e: Option<&[u8]>, p: Option<&[u8]>, at: chrono::DateTime<chrono::Utc>) -> ();
+    delete_interactions(s: crate::Id) -> u64;
     insert_safeguard(s: &crate::SafeguardRow) -> ();
     safeguards() -> Vec<crate::SafeguardRow>;
     activate_transfer(r: &str, at: chrono::DateTime<chrono::Utc>) -> bool;

@@ -11,6 +11,7 @@ mod governance;
 mod pages;
 mod problem;
 mod register;
+mod requests;
 mod routes;
 
 use axum::Router;
@@ -37,6 +38,7 @@ pub fn router(app: App) -> Router {
     );
     routes::api()
         .merge(governance::routes())
+        .merge(requests::routes())
         .merge(register::routes())
         .merge(pages::routes())
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", routes::openapi()))

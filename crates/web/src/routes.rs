@@ -26,7 +26,10 @@ use vigie_domain::access::Role;
         add_interaction, add_consent, add_objection,
         crate::governance::recipients, crate::governance::add_safeguard, crate::governance::activate_transfer,
         crate::governance::record_disclosure, crate::governance::list_disclosures, crate::governance::outbox,
-        crate::governance::versions, crate::governance::upload_version, crate::governance::activate_version, crate::register::register, set_hold, lift_hold, hold_status, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
+        crate::governance::versions, crate::governance::upload_version, crate::governance::activate_version,
+        crate::requests::create, crate::requests::list, crate::requests::one, crate::requests::upload_document,
+        crate::requests::identity, crate::requests::extend, crate::requests::refuse, crate::requests::fulfil,
+        crate::requests::response, crate::register::register, set_hold, lift_hold, hold_status, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),

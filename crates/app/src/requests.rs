@@ -1,0 +1,1042 @@
+//! Rights requests (SPEC 4.4, policy section 6): intake, identity check, legal
+//! deadlines, and access, rectification, erasure, portability and objection
+//! carried out.
+//!
+//! - A request is sealed under a key of its own: the requester's details, the
+//!   particulars (changes asked, grounds) and the response are personal data.
+//! - Nothing is disclosed or changed before the DPO records the identity
+//!   decision; an uploaded identity document is destroyed in the same
+//!   transaction that records the decision.
+//! - Deadlines are counted as the law counts them (`vigie_domain::deadlines`).
+
+use crate::App;
+use crate::audit::{self, Entry};
+use crate::auth::Principal;
+use crate::error::{AppError, Result};
+use crate::subjects::{IdentityField, aad_for, open_identity_pub, parse_date};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use vigie_crypto::{MasterKey, SubjectKey};
+use vigie_domain::access::Role;
+use vigie_domain::deadlines::{can_extend, days_left, response_deadline};
+use vigie_domain::model::normalize_field;
+use vigie_domain::policy::{LegalBasis, RecipientKind};
+use vigie_domain::{FieldName, Policy, Provenance, SubjectKind};
+use vigie_store::{Id, RequestRow, Tx, new_id, now};
+
+const KINDS: &[&str] = &["access", "rectification", "erasure", "portability", "objection"];
+const CHANNELS: &[&str] = &["letter", "email", "web_form"];
+const DOCUMENTS: &[&str] = &["national_id_card", "passport", "residence_permit", "driving_licence", "other"];
+/// Art. 17(1) grounds the DPO may record, besides an objection to prospecting.
+const ERASURE_GROUNDS: &[&str] = &[
+    "objection_to_prospecting",
+    "no_longer_necessary",
+    "consent_withdrawn",
+    "objection",
+    "unlawful",
+    "legal_obligation",
+];
+/// Art. 12(5) grounds for refusing a request, besides an identity not verified.
+const REFUSAL_GROUNDS: &[&str] = &["manifestly_unfounded", "excessive", "identity_not_verified", "not_the_subject"];
+
+/// Who is asking.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Requester {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub postal_address: Option<String>,
+}
+
+/// The particulars of a request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Particulars {
+    /// Rectification: identity field → new value (null removes the field).
+    #[serde(default)]
+    pub changes: BTreeMap<String, Option<String>>,
+    /// Objection: the purposes objected to.
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    /// Erasure: the Art. 17 ground the DPO records (objection_to_prospecting, no_longer_necessary,
+    /// consent_withdrawn, objection, unlawful, legal_obligation).
+    pub ground: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequest {
+    /// access, rectification, erasure, portability or objection.
+    pub kind: String,
+    /// The date the request was received (YYYY-MM-DD).
+    pub received_at: String,
+    /// letter, email or web_form.
+    pub channel: String,
+    pub requester: Requester,
+    #[serde(default)]
+    pub particulars: Particulars,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityDecision {
+    /// verified or rejected.
+    pub decision: String,
+    /// national_id_card, passport, residence_permit, driving_licence or other.
+    pub document: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Extension {
+    /// 1 or 2.
+    pub months: u32,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Refusal {
+    /// manifestly_unfounded, excessive, identity_not_verified or not_the_subject.
+    pub ground: String,
+    pub reason: String,
+}
+
+/// What is sealed in a request row.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Sealed {
+    requester: Requester,
+    particulars: Particulars,
+    #[serde(default)]
+    notes: Vec<String>,
+}
+
+/// A request as the DPO sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestView {
+    pub id: Uuid,
+    pub kind: String,
+    pub channel: String,
+    pub received_on: NaiveDate,
+    /// The deadline in force (extended or not).
+    pub due_on: NaiveDate,
+    /// The first deadline: one month, moved to the next working day.
+    pub first_due_on: NaiveDate,
+    pub extended: bool,
+    pub days_left: i64,
+    pub overdue: bool,
+    /// awaiting_identity, in_progress, completed or refused.
+    pub status: String,
+    pub subject_id: Option<Uuid>,
+    pub requester: Requester,
+    pub particulars: Particulars,
+    pub identity_document: Option<String>,
+    pub identity_decision: Option<String>,
+    /// Whether an uploaded identity document is still held (it is destroyed on the decision).
+    pub identity_document_held: bool,
+    pub outcome: Option<String>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+fn request_key(keys: &MasterKey, r: &RequestRow) -> Result<SubjectKey> {
+    Ok(keys.unwrap_key(&r.wrapped_key, r.id.as_bytes())?)
+}
+
+fn seal_json<T: Serialize>(key: &SubjectKey, id: Id, what: &str, v: &T) -> Result<Vec<u8>> {
+    let plain = serde_json::to_vec(v).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(key.seal(&aad_for(id, what, None), &plain)?)
+}
+
+fn open_json<T: for<'de> Deserialize<'de>>(key: &SubjectKey, id: Id, what: &str, sealed: &[u8]) -> Result<T> {
+    let plain = key.open(&aad_for(id, what, None), sealed)?;
+    serde_json::from_slice(&plain).map_err(|e| AppError::Internal(format!("request {id} {what}: {e}")))
+}
+
+fn view(keys: &MasterKey, r: &RequestRow, held: bool, today: NaiveDate) -> Result<RequestView> {
+    let key = request_key(keys, r)?;
+    let sealed: Sealed = open_json(&key, r.id, "requester", &r.requester)?;
+    let due = r.extended_due_on.unwrap_or(r.due_on);
+    let open = matches!(r.status.as_str(), "awaiting_identity" | "in_progress");
+    let left = days_left(due, today);
+    Ok(RequestView {
+        id: r.id,
+        kind: r.kind.clone(),
+        channel: r.channel.clone(),
+        received_on: r.received_on,
+        due_on: due,
+        first_due_on: r.due_on,
+        extended: r.extended_due_on.is_some(),
+        days_left: left,
+        overdue: open && left < 0,
+        status: r.status.clone(),
+        subject_id: r.subject_id,
+        requester: sealed.requester,
+        particulars: sealed.particulars,
+        identity_document: r.identity_document.clone(),
+        identity_decision: r.identity_decision.clone(),
+        identity_document_held: held,
+        outcome: r.outcome.clone(),
+        completed_at: r.completed_at,
+    })
+}
+
+fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<()> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(AppError::invalid(field, format!("must be one of: {}", allowed.join(", "))))
+    }
+}
+
+fn load(tx: &mut dyn Tx, id: Id) -> Result<RequestRow> {
+    tx.request(id)?.ok_or_else(|| AppError::NotFound(format!("request {id}")))
+}
+
+impl App {
+    /// Records a request (DPO). Its subject is found by the requester's email, through the blind index.
+    pub async fn create_request(&self, who: &Principal, input: NewRequest) -> Result<RequestView> {
+        who.require(&[Role::Dpo], "recording a rights request")?;
+        self.intake(input, who.actor()).await
+    }
+
+    /// Records a request from the public form.
+    pub async fn create_request_from_form(&self, input: NewRequest) -> Result<RequestView> {
+        self.intake(input, audit::Actor::System).await
+    }
+
+    async fn intake(&self, input: NewRequest, actor: audit::Actor) -> Result<RequestView> {
+        one_of("kind", &input.kind, KINDS)?;
+        one_of("channel", &input.channel, CHANNELS)?;
+        let received = parse_date("received_at", &input.received_at)?;
+        let today = now().date_naive();
+        if received > today {
+            return Err(AppError::invalid("received_at", "is in the future"));
+        }
+        let mut requester = input.requester.clone();
+        let normalise = |field: FieldName, v: &Option<String>| -> Result<Option<String>> {
+            v.as_deref()
+                .map(|x| {
+                    normalize_field(field, x)
+                        .map_err(|e| AppError::invalid(format!("requester.{field}"), e.to_string()))
+                })
+                .transpose()
+        };
+        requester.first_name = normalise(FieldName::FirstName, &requester.first_name)?;
+        requester.last_name = normalise(FieldName::LastName, &requester.last_name)?;
+        requester.email = normalise(FieldName::Email, &requester.email)?;
+        requester.phone = normalise(FieldName::Phone, &requester.phone)?;
+        requester.postal_address = normalise(FieldName::PostalAddress, &requester.postal_address)?;
+        if requester.email.is_none() && requester.postal_address.is_none() {
+            return Err(AppError::invalid("requester", "needs an email or a postal address to answer to"));
+        }
+        let particulars = self.check_particulars(&input.kind, input.particulars)?;
+        let due = response_deadline(received).ok_or_else(|| AppError::invalid("received_at", "is out of range"))?;
+        let email_bi = requester.email.as_ref().map(|e| self.keys.blind_index(FieldName::Email.as_str(), e).to_vec());
+        let phone_bi = requester.phone.as_ref().map(|p| self.keys.blind_index(FieldName::Phone.as_str(), p).to_vec());
+        let id = new_id();
+        let key = SubjectKey::generate()?;
+        let sealed = seal_json(&key, id, "requester", &Sealed { requester, particulars, notes: Vec::new() })?;
+        let at = now();
+        let row = RequestRow {
+            id,
+            kind: input.kind,
+            channel: input.channel,
+            received_on: received,
+            due_on: due,
+            extended_due_on: None,
+            status: "awaiting_identity".into(),
+            subject_id: None,
+            requester_bi: email_bi.clone(),
+            requester: sealed,
+            identity_document: None,
+            identity_decision: None,
+            identity_at: None,
+            extension_reason: None,
+            outcome: None,
+            response: None,
+            wrapped_key: self.keys.wrap(&key, id.as_bytes())?,
+            created_at: at,
+            updated_at: at,
+            completed_at: None,
+        };
+        let keys = self.keys.clone();
+        let row = self
+            .store
+            .write(move |tx| {
+                let mut row = row;
+                let mut found = match &email_bi {
+                    Some(bi) => tx.subjects_by_email(bi)?,
+                    None => Vec::new(),
+                };
+                if found.is_empty()
+                    && let Some(bi) = &phone_bi
+                {
+                    found = tx.subjects_by_phone(bi)?;
+                }
+                // Only an unambiguous match is linked; the DPO settles the rest.
+                row.subject_id = (found.len() == 1).then(|| found[0]);
+                tx.insert_request(&row)?;
+                let mut entry = Entry::new("request.create").detail(format!("request:{} kind={}", row.id, row.kind));
+                if let Some(s) = row.subject_id {
+                    entry = entry.subject(s);
+                }
+                audit::append(tx, &keys, &actor, at, entry)?;
+                Ok::<_, AppError>(row)
+            })
+            .await?;
+        view(&self.keys, &row, false, today)
+    }
+
+    fn check_particulars(&self, kind: &str, p: Particulars) -> Result<Particulars> {
+        let policy = self.policy();
+        match kind {
+            "rectification" => {
+                if p.changes.is_empty() {
+                    return Err(AppError::invalid("particulars.changes", "a rectification names the fields to change"));
+                }
+                let mut changes = BTreeMap::new();
+                for (name, value) in p.changes {
+                    let field: FieldName = name.parse().map_err(|e: vigie_domain::model::UnknownToken| {
+                        AppError::invalid(
+                            format!("particulars.changes.{name}"),
+                            format!("is not an identity field ({e})"),
+                        )
+                    })?;
+                    let v = value
+                        .map(|v| {
+                            normalize_field(field, &v)
+                                .map_err(|e| AppError::invalid(format!("particulars.changes.{field}"), e.to_string()))
+                        })
+                        .transpose()?;
+                    changes.insert(name, v);
+                }
+                Ok(Particulars { changes, ..Particulars::default() })
+            }
+            "objection" => {
+                let purposes = if p.purposes.is_empty() { vec!["prospect_relations".to_string()] } else { p.purposes };
+                for purpose in &purposes {
+                    if policy.purpose(purpose).is_none() {
+                        return Err(AppError::invalid(
+                            "particulars.purposes",
+                            format!("`{purpose}` is not a purpose of the policy"),
+                        ));
+                    }
+                }
+                Ok(Particulars { purposes, ..Particulars::default() })
+            }
+            "erasure" => {
+                if let Some(g) = &p.ground {
+                    one_of("particulars.ground", g, ERASURE_GROUNDS)?;
+                }
+                Ok(Particulars { ground: p.ground, ..Particulars::default() })
+            }
+            _ => Ok(Particulars::default()),
+        }
+    }
+
+    /// The request register, most urgent first: open requests by deadline (overdue first), then closed ones (DPO).
+    pub async fn list_requests(&self, who: &Principal) -> Result<Vec<RequestView>> {
+        who.require(&[Role::Dpo], "reading the request register")?;
+        let (keys, actor) = (self.keys.clone(), who.actor());
+        let rows = self
+            .store
+            .write(move |tx| {
+                let rows = tx.requests(100_000)?;
+                let mut held = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    held.push(tx.has_identity_document(r.id)?);
+                }
+                audit::append(
+                    tx,
+                    &keys,
+                    &actor,
+                    now(),
+                    Entry::new("requests.list").detail(format!("{} requests", rows.len())),
+                )?;
+                Ok::<_, AppError>(rows.into_iter().zip(held).collect::<Vec<_>>())
+            })
+            .await?;
+        let today = now().date_naive();
+        let mut views = rows.iter().map(|(r, held)| view(&self.keys, r, *held, today)).collect::<Result<Vec<_>>>()?;
+        views.sort_by_key(|v| {
+            (!matches!(v.status.as_str(), "awaiting_identity" | "in_progress"), v.due_on, v.received_on)
+        });
+        Ok(views)
+    }
+
+    /// One request (DPO).
+    pub async fn get_request(&self, who: &Principal, id: Id) -> Result<RequestView> {
+        who.require(&[Role::Dpo], "reading a rights request")?;
+        let (keys, actor) = (self.keys.clone(), who.actor());
+        let (row, held) = self
+            .store
+            .write(move |tx| {
+                let row = load(tx, id)?;
+                let held = tx.has_identity_document(id)?;
+                audit::append(tx, &keys, &actor, now(), Entry::new("request.read").detail(format!("request:{id}")))?;
+                Ok::<_, AppError>((row, held))
+            })
+            .await?;
+        view(&self.keys, &row, held, now().date_naive())
+    }
+
+    /// Stores an identity document, sealed, until the decision destroys it (DPO).
+    pub async fn upload_identity_document(
+        &self,
+        who: &Principal,
+        id: Id,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<RequestView> {
+        who.require(&[Role::Dpo], "uploading an identity document")?;
+        if !matches!(content_type, "application/pdf" | "image/png" | "image/jpeg") {
+            return Err(AppError::invalid(
+                "Content-Type",
+                "an identity document is application/pdf, image/png or image/jpeg",
+            ));
+        }
+        if bytes.is_empty() {
+            return Err(AppError::invalid("body", "is empty"));
+        }
+        let (keys, actor, ct) = (self.keys.clone(), who.actor(), content_type.to_string());
+        let row = self
+            .store
+            .write(move |tx| {
+                let row = load(tx, id)?;
+                if row.status != "awaiting_identity" {
+                    return Err(AppError::Conflict(format!("request {id} is {}, not awaiting identity", row.status)));
+                }
+                let key = request_key(&keys, &row)?;
+                let sealed = key.seal(&aad_for(id, "identity_document", None), &bytes)?;
+                tx.put_identity_document(id, &sealed, &ct, now())?;
+                audit::append(
+                    tx,
+                    &keys,
+                    &actor,
+                    now(),
+                    Entry::new("request.identity_document").detail(format!("request:{id}")),
+                )?;
+                Ok(row)
+            })
+            .await?;
+        view(&self.keys, &row, true, now().date_naive())
+    }
+
+    /// Records the identity decision (DPO); any uploaded document is destroyed in the same transaction.
+    pub async fn decide_identity(&self, who: &Principal, id: Id, input: IdentityDecision) -> Result<RequestView> {
+        who.require(&[Role::Dpo], "deciding on a requester's identity")?;
+        one_of("decision", &input.decision, &["verified", "rejected"])?;
+        one_of("document", &input.document, DOCUMENTS)?;
+        let (keys, actor) = (self.keys.clone(), who.actor());
+        let row = self
+            .store
+            .write(move |tx| {
+                let mut row = load(tx, id)?;
+                if row.status != "awaiting_identity" {
+                    return Err(AppError::Conflict(format!("request {id} is {}, not awaiting identity", row.status)));
+                }
+                let at = now();
+                let destroyed = tx.delete_identity_document(id)?;
+                row.identity_document = Some(input.document.clone());
+                row.identity_decision = Some(input.decision.clone());
+                row.identity_at = Some(at);
+                row.updated_at = at;
+                if input.decision == "verified" {
+                    row.status = "in_progress".into();
+                } else {
+                    row.status = "refused".into();
+                    row.outcome = Some("identity_not_verified".into());
+                    row.completed_at = Some(at);
+                }
+                tx.update_request(&row)?;
+                let detail = format!(
+                    "request:{id} decision={} document={} destroyed={destroyed}",
+                    input.decision, input.document
+                );
+                audit::append(tx, &keys, &actor, at, Entry::new("request.identity").detail(detail))?;
+                Ok::<_, AppError>(row)
+            })
+            .await?;
+        view(&self.keys, &row, false, now().date_naive())
+    }
+
+    /// Extends the deadline once, by one or two months, with reasons, before the first deadline passes (DPO).
+    /// The requester is told through the outbox.
+    pub async fn extend_request(&self, who: &Principal, id: Id, input: Extension) -> Result<RequestView> {
+        who.require(&[Role::Dpo], "extending a deadline")?;
+        let reason = crate::subjects::check_text("reason", &input.reason, 2_000)?;
+        let (keys, actor) = (self.keys.clone(), who.actor());
+        let row = self
+            .store
+            .write(move |tx| {
+                let mut row = load(tx, id)?;
+                if !matches!(row.status.as_str(), "awaiting_identity" | "in_progress") {
+                    return Err(AppError::Conflict(format!("request {id} is {}", row.status)));
+                }
+                let today = now().date_naive();
+                let new_due = can_extend(row.received_on, today, row.extended_due_on.is_some(), input.months)
+                    .map_err(|e| AppError::Conflict(e.to_string()))?;
+                let key = request_key(&keys, &row)?;
+                row.extended_due_on = Some(new_due);
+                row.extension_reason = Some(key.seal(&aad_for(id, "extension", None), reason.as_bytes())?);
+                row.updated_at = now();
+                tx.update_request(&row)?;
+                tx.queue_message(&vigie_store::NewMessage {
+                    idempotency_key: format!("request:{id}:extension"),
+                    subject_id: None,
+                    recipient: None,
+                    template: "request_extension".into(),
+                    params: serde_json::json!({ "request": id.to_string() }).to_string(),
+                    at: now(),
+                })?;
+                let detail = format!("request:{id} months={} due_on={new_due}", input.months);
+                audit::append(tx, &keys, &actor, now(), Entry::new("request.extend").detail(detail))?;
+                Ok::<_, AppError>(row)
+            })
+            .await?;
+        view(&self.keys, &row, false, now().date_naive())
+    }
+
+    /// Refuses a request with an Art. 12(5) ground and reasons (DPO).
+    pub async fn refuse_request(&self, who: &Principal, id: Id, input: Refusal) -> Result<RequestView> {
+        who.require(&[Role::Dpo], "refusing a rights request")?;
+        one_of("ground", &input.ground, REFUSAL_GROUNDS)?;
+        let reason = crate::subjects::check_text("reason", &input.reason, 2_000)?;
+        let (keys, actor) = (self.keys.clone(), who.actor());
+        let row = self
+            .store
+            .write(move |tx| {
+                let mut row = load(tx, id)?;
+                if !matches!(row.status.as_str(), "awaiting_identity" | "in_progress") {
+                    return Err(AppError::Conflict(format!("request {id} is already {}", row.status)));
+                }
+                let key = request_key(&keys, &row)?;
+                let at = now();
+                tx.delete_identity_document(id)?;
+                row.status = "refused".into();
+                row.outcome = Some(input.ground.clone());
+                row.response = Some(seal_json(
+                    &key,
+                    id,
+                    "response",
+                    &serde_json::json!({"refused": input.ground, "reason": reason}),
+                )?);
+                row.updated_at = at;
+                row.completed_at = Some(at);
+                tx.update_request(&row)?;
+                audit::append(
+                    tx,
+                    &keys,
+                    &actor,
+                    at,
+                    Entry::new("request.refuse").detail(format!("request:{id} ground={}", input.ground)),
+                )?;
+                Ok::<_, AppError>(row)
+            })
+            .await?;
+        view(&self.keys, &row, false, now().date_naive())
+    }
+
+    /// Carries the request out (DPO), after the identity was verified; returns the response.
+    pub async fn fulfil_request(&self, who: &Principal, id: Id) -> Result<serde_json::Value> {
+        who.require(&[Role::Dpo], "carrying out a rights request")?;
+        let (keys, actor, policy, transfers) = (self.keys.clone(), who.actor(), self.policy(), self.transfers.clone());
+        self.store
+            .write(move |tx| {
+                let mut row = load(tx, id)?;
+                match row.status.as_str() {
+                    "in_progress" => {}
+                    "awaiting_identity" => {
+                        return Err(AppError::Conflict(format!(
+                            "request {id} awaits the identity decision: nothing is disclosed or changed before it"
+                        )));
+                    }
+                    s => return Err(AppError::Conflict(format!("request {id} is already {s}"))),
+                }
+                let key = request_key(&keys, &row)?;
+                let sealed: Sealed = open_json(&key, id, "requester", &row.requester)?;
+                let at = now();
+                let ctx =
+                    Ctx { tx, keys: &keys, policy: &policy, transfers: &transfers, actor: &actor, at, request: id };
+                let (response, outcome) = match row.subject_id {
+                    None => (
+                        serde_json::json!({
+                            "request": id, "kind": row.kind, "subject_found": false,
+                            "message": "Aucune donnée vous concernant n'a été trouvée. / No data about you was found.",
+                            "dpo": dpo(&policy), "complaint": complaint(&policy),
+                        }),
+                        "no_data".to_string(),
+                    ),
+                    Some(subject) => ctx.carry_out(&row.kind, subject, &sealed.particulars)?,
+                };
+                row.response = Some(seal_json(&key, id, "response", &response)?);
+                row.status = "completed".into();
+                row.outcome = Some(outcome.clone());
+                row.completed_at = Some(at);
+                row.updated_at = at;
+                tx.update_request(&row)?;
+                let mut entry =
+                    Entry::new("request.fulfil").detail(format!("request:{id} kind={} outcome={outcome}", row.kind));
+                if let Some(s) = row.subject_id {
+                    entry = entry.subject(s);
+                }
+                audit::append(tx, &keys, &actor, at, entry)?;
+                Ok::<_, AppError>(response)
+            })
+            .await
+    }
+
+    /// The response package of a completed or refused request (DPO).
+    pub async fn request_response(&self, who: &Principal, id: Id) -> Result<serde_json::Value> {
+        who.require(&[Role::Dpo], "reading a response")?;
+        let (keys, actor) = (self.keys.clone(), who.actor());
+        let row = self
+            .store
+            .write(move |tx| {
+                let row = load(tx, id)?;
+                audit::append(
+                    tx,
+                    &keys,
+                    &actor,
+                    now(),
+                    Entry::new("request.response").detail(format!("request:{id}")),
+                )?;
+                Ok::<_, AppError>(row)
+            })
+            .await?;
+        let sealed = row
+            .response
+            .as_ref()
+            .ok_or_else(|| AppError::Conflict(format!("request {id} has no response yet ({})", row.status)))?;
+        open_json(&request_key(&self.keys, &row)?, id, "response", sealed)
+    }
+}
+
+fn dpo(policy: &Policy) -> serde_json::Value {
+    serde_json::json!({"name": policy.dpo.name, "email": policy.dpo.email, "address": policy.dpo.address})
+}
+
+fn complaint(policy: &Policy) -> serde_json::Value {
+    serde_json::json!({"authority": policy.authority.name, "address": policy.authority.complaint_address, "phone": policy.authority.phone})
+}
+
+/// What a request's work needs, inside its transaction.
+struct Ctx<'a> {
+    tx: &'a mut dyn Tx,
+    keys: &'a MasterKey,
+    policy: &'a Policy,
+    transfers: &'a vigie_domain::transfers::TransferList,
+    actor: &'a audit::Actor,
+    at: DateTime<Utc>,
+    request: Id,
+}
+
+impl Ctx<'_> {
+    fn carry_out(self, kind: &str, subject: Id, p: &Particulars) -> Result<(serde_json::Value, String)> {
+        match kind {
+            "access" => Ok((self.access(subject)?, "answered".into())),
+            "portability" => Ok((self.portability(subject)?, "answered".into())),
+            "rectification" => self.rectify(subject, p),
+            "objection" => self.object(subject, p),
+            "erasure" => self.erase(subject, p),
+            other => Err(AppError::Internal(format!("unknown request kind {other}"))),
+        }
+    }
+
+    fn subject(&mut self, id: Id) -> Result<(vigie_store::SubjectRow, SubjectKey, BTreeMap<FieldName, IdentityField>)> {
+        let row = crate::subjects::load(self.tx, id)?;
+        let (key, identity) = open_identity_pub(self.keys, &row)?;
+        Ok((row, key, identity))
+    }
+
+    /// The access package (Art. 15): the data and everything about its processing.
+    fn access(mut self, id: Id) -> Result<serde_json::Value> {
+        let (row, key, identity) = self.subject(id)?;
+        let contracts = self.tx.contracts(id)?;
+        let interactions = self.tx.interactions(id)?;
+        let consents = self.tx.consents(id)?;
+        let objections = self.tx.objections(id)?;
+        let disclosures = self.tx.disclosures_for_subject(id)?;
+        let safeguards = self.tx.safeguards()?;
+        let text = |sealed: &[u8], what: &str, rid: Id| -> Result<String> {
+            String::from_utf8(key.open(&aad_for(id, what, Some(rid)), sealed)?)
+                .map_err(|_| AppError::Internal(format!("{what} {rid}")))
+        };
+        let data: BTreeMap<String, serde_json::Value> = identity
+            .iter()
+            .map(|(f, v)| {
+                (f.as_str().to_string(), serde_json::json!({"value": v.v, "source": v.p, "category": f.category()}))
+            })
+            .collect();
+        let purposes: Vec<serde_json::Value> = self
+            .policy
+            .purposes
+            .iter()
+            .filter_map(|p| {
+                p.bases.get(&row.kind).map(|b| {
+                    serde_json::json!({"id": p.id, "name": p.name.fr, "legal_basis": b, "data_categories": p.data_categories,
+                        "aggregates_only": p.aggregates_only})
+                })
+            })
+            .collect();
+        let received: BTreeSet<&str> = disclosures.iter().map(|d| d.recipient.as_str()).collect();
+        let today = self.at.date_naive();
+        let transfers: Vec<serde_json::Value> = received
+            .iter()
+            .filter_map(|r| self.policy.recipient(r))
+            .filter(|r| r.kind == RecipientKind::External)
+            .filter_map(|r| {
+                let sg: Vec<_> = safeguards
+                    .iter()
+                    .filter(|s| s.recipient == r.id)
+                    .map(|s| vigie_domain::transfers::Safeguard { kind: s.kind.clone(), signed_on: s.signed_on })
+                    .collect();
+                let ground = vigie_domain::transfers::assess(self.transfers, r.country.as_deref(), &sg, today).ok()?;
+                ground
+                    .outside_eea()
+                    .then(|| serde_json::json!({"recipient": r.id, "country": r.country, "safeguard": ground}))
+            })
+            .collect();
+        let out = serde_json::json!({
+            "request": self.request,
+            "kind": "access",
+            "subject_found": true,
+            "subject": {"id": id, "kind": row.kind, "collected_at": row.collected_at},
+            "data": data,
+            "contracts": contracts.iter().map(|c| Ok(serde_json::json!({"reference": text(&c.reference, "contract", c.id)?, "start": c.start, "end": c.end}))).collect::<Result<Vec<_>>>()?,
+            "interactions": interactions.iter().map(|i| Ok(serde_json::json!({"at": i.at, "direction": i.direction, "channel": i.channel,
+                "summary": i.summary.as_deref().map(|s| text(s, "interaction", i.id)).transpose()?}))).collect::<Result<Vec<_>>>()?,
+            "consents": consents.iter().map(|c| Ok(serde_json::json!({"purpose": c.purpose, "granted": c.granted, "at": c.at,
+                "evidence": text(&c.evidence, "consent", c.id)?}))).collect::<Result<Vec<_>>>()?,
+            "objections": objections.iter().map(|o| serde_json::json!({"purpose": o.purpose, "at": o.at})).collect::<Vec<_>>(),
+            "purposes": purposes,
+            "recipients": disclosures.iter().map(|d| serde_json::json!({"recipient": d.recipient, "fields": d.fields.split(',').collect::<Vec<_>>(), "purpose": d.purpose, "at": d.at})).collect::<Vec<_>>(),
+            "retention": {"rule": row.retention_rule, "basis_date": row.basis_date, "expires_on": row.expires_on,
+                "legal_hold": row.legal_hold.is_some()},
+            "transfers_outside_eea": transfers,
+            "rights": ["access", "rectification", "erasure", "restriction", "portability", "objection", "withdraw_consent", "complaint"],
+            "dpo": dpo(self.policy),
+            "complaint": complaint(self.policy),
+            "policy_version": self.policy.version,
+        });
+        audit::append(
+            self.tx,
+            self.keys,
+            self.actor,
+            self.at,
+            Entry::new("subject.read")
+                .subject(id)
+                .purpose("rights_request")
+                .fields(identity.keys().map(|f| f.as_str()))
+                .detail(format!("request:{} access", self.request)),
+        )?;
+        Ok(out)
+    }
+
+    /// Portability (Art. 20): fields the subject provided, for purposes under contract or consent; JSON and CSV.
+    fn portability(mut self, id: Id) -> Result<serde_json::Value> {
+        let (row, _, identity) = self.subject(id)?;
+        let consents = self.tx.consents(id)?;
+        let mut latest = BTreeMap::new();
+        for c in &consents {
+            latest.insert(c.purpose.clone(), c.granted);
+        }
+        let eligible: BTreeSet<_> = self
+            .policy
+            .purposes
+            .iter()
+            .filter(|p| match p.bases.get(&row.kind) {
+                Some(LegalBasis::Contract) => row.kind == SubjectKind::Client,
+                Some(LegalBasis::Consent) => latest.get(&p.id) == Some(&true),
+                _ => false,
+            })
+            .flat_map(|p| p.data_categories.iter().copied())
+            .collect();
+        let fields: BTreeMap<&str, &str> = identity
+            .iter()
+            .filter(|(f, v)| v.p == Provenance::Provided && eligible.contains(&f.category()))
+            .map(|(f, v)| (f.as_str(), v.v.as_str()))
+            .collect();
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.write_record(fields.keys()).map_err(|e| AppError::Internal(e.to_string()))?;
+        csv.write_record(fields.values()).map_err(|e| AppError::Internal(e.to_string()))?;
+        let csv =
+            String::from_utf8(csv.into_inner().map_err(|e| AppError::Internal(e.to_string()))?).unwrap_or_default();
+        audit::append(
+            self.tx,
+            self.keys,
+            self.actor,
+            self.at,
+            Entry::new("subject.read")
+                .subject(id)
+                .purpose("rights_request")
+                .fields(fields.keys().copied())
+                .detail(format!("request:{} portability", self.request)),
+        )?;
+        Ok(
+            serde_json::json!({"request": self.request, "kind": "portability", "subject_found": true, "format": "json+csv",
+            "data": fields, "csv": csv}),
+        )
+    }
+
+    /// Rectification (Art. 16 and 19): applies the changes, records who and when (not the old values),
+    /// and queues a notice to every recipient that received the data.
+    fn rectify(mut self, id: Id, p: &Particulars) -> Result<(serde_json::Value, String)> {
+        let (_, key, mut identity) = self.subject(id)?;
+        for (name, value) in &p.changes {
+            let field: FieldName =
+                name.parse().map_err(|_| AppError::invalid("particulars.changes", "unknown field"))?;
+            match value {
+                Some(v) => {
+                    identity.insert(field, IdentityField { v: v.clone(), p: Provenance::Provided });
+                }
+                None => {
+                    identity.remove(&field);
+                }
+            }
+        }
+        self.rewrite(id, &key, &identity)?;
+        let changed: Vec<&str> = p.changes.keys().map(String::as_str).collect();
+        audit::append(
+            self.tx,
+            self.keys,
+            self.actor,
+            self.at,
+            Entry::new("subject.rectify")
+                .subject(id)
+                .fields(changed.iter().copied())
+                .detail(format!("request:{}", self.request)),
+        )?;
+        let notified = self.notify_recipients(id, "rectification_notice")?;
+        Ok((
+            serde_json::json!({"request": self.request, "kind": "rectification", "subject_found": true,
+            "changed_fields": changed, "recipients_notified": notified}),
+            "rectified".into(),
+        ))
+    }
+
+    /// Objection (Art. 21): recorded per purpose, effective at once.
+    fn object(self, id: Id, p: &Particulars) -> Result<(serde_json::Value, String)> {
+        crate::subjects::load(self.tx, id)?;
+        for purpose in &p.purposes {
+            self.tx.insert_objection(&vigie_store::ObjectionRow {
+                id: new_id(),
+                subject_id: id,
+                purpose: purpose.clone(),
+                at: self.at,
+            })?;
+            audit::append(
+                self.tx,
+                self.keys,
+                self.actor,
+                self.at,
+                Entry::new("objection.create").subject(id).purpose(purpose).detail(format!("request:{}", self.request)),
+            )?;
+        }
+        Ok((
+            serde_json::json!({"request": self.request, "kind": "objection", "subject_found": true, "purposes": p.purposes}),
+            "objection_recorded".into(),
+        ))
+    }
+
+    /// Erasure (Art. 17): on an objection to prospecting or a ground the DPO records. A prospect is
+    /// erased entirely; a client's data under legal retention is kept, archived, and the rest erased.
+    fn erase(mut self, id: Id, p: &Particulars) -> Result<(serde_json::Value, String)> {
+        let (row, key, identity) = self.subject(id)?;
+        let objected = self.tx.objections(id)?.iter().any(|o| o.purpose == "prospect_relations");
+        let ground = match (&p.ground, objected) {
+            (Some(g), _) => g.clone(),
+            (None, true) => "objection_to_prospecting".to_string(),
+            (None, false) => {
+                return Ok((
+                    serde_json::json!({"request": self.request, "kind": "erasure", "subject_found": true, "erased": false,
+                    "reason": "Aucun motif d'effacement (article 17) n'est établi : ni opposition à la prospection, ni autre motif retenu par le DPO. / No ground for erasure (Art. 17) is established."}),
+                    "no_ground".into(),
+                ));
+            }
+        };
+        let notified = self.notify_recipients(id, "erasure_notice")?;
+        if (ground == "objection_to_prospecting" || objected)
+            && let Some(bi) = &row.email_bi
+        {
+            self.tx.suppress(bi, "objection_to_prospecting", self.at)?;
+        }
+        if row.kind == SubjectKind::Prospect {
+            self.tx.erase_subject(id, "erasure_request", self.at)?;
+            audit::append(
+                self.tx,
+                self.keys,
+                self.actor,
+                self.at,
+                Entry::new("subject.erase")
+                    .subject(id)
+                    .detail(format!("rule=erasure_request ground={ground} request:{}", self.request)),
+            )?;
+            return Ok((
+                serde_json::json!({"request": self.request, "kind": "erasure", "subject_found": true, "erased": true,
+                "ground": ground, "kept": [], "recipients_notified": notified}),
+                "erased".into(),
+            ));
+        }
+        // A client: what the contract purposes surviving the contract need is kept (accounting, legal claims).
+        let kept_categories: BTreeSet<_> = self
+            .policy
+            .purposes
+            .iter()
+            .filter(|p| p.survives_contract)
+            .flat_map(|p| p.data_categories.iter().copied())
+            .collect();
+        let (kept, removed): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            identity.into_iter().partition(|(f, _)| kept_categories.contains(&f.category()));
+        self.rewrite(id, &key, &kept)?;
+        let interactions = self.tx.delete_interactions(id)?;
+        let kept_fields: Vec<&str> = kept.keys().map(|f| f.as_str()).collect();
+        let removed_fields: Vec<&str> = removed.keys().map(|f| f.as_str()).collect();
+        audit::append(
+            self.tx,
+            self.keys,
+            self.actor,
+            self.at,
+            Entry::new("subject.erase_partial").subject(id).fields(removed_fields.iter().copied()).detail(format!(
+                "ground={ground} kept={} interactions={interactions} request:{}",
+                kept_fields.join("+"),
+                self.request
+            )),
+        )?;
+        let until = row.expires_on.map(|d| d.to_string()).unwrap_or_else(|| {
+            "la fin du contrat plus la durée légale / the end of the contract plus the legal period".into()
+        });
+        Ok((
+            serde_json::json!({"request": self.request, "kind": "erasure", "subject_found": true, "erased": true, "partial": true,
+            "ground": ground, "erased_fields": removed_fields, "erased_interactions": interactions,
+            "kept": kept_fields, "kept_contracts": true,
+            "why_kept": format!("Obligations légales et défense de droits (comptabilité, prescriptions) : données archivées, accessibles au seul DPO et à l'expert-comptable, conservées jusqu'au {until}. / Legal obligations and legal claims: archived, kept until {until}."),
+            "recipients_notified": notified}),
+            "erased_partially".into(),
+        ))
+    }
+
+    fn rewrite(&mut self, id: Id, key: &SubjectKey, identity: &BTreeMap<FieldName, IdentityField>) -> Result<()> {
+        let plain = serde_json::to_vec(identity).map_err(|e| AppError::Internal(e.to_string()))?;
+        let sealed = key.seal(&aad_for(id, "identity", None), &plain)?;
+        let bi = |f: FieldName| identity.get(&f).map(|x| self.keys.blind_index(f.as_str(), &x.v).to_vec());
+        let (email, phone) = (bi(FieldName::Email), bi(FieldName::Phone));
+        self.tx.update_identity(id, &sealed, email.as_deref(), phone.as_deref(), self.at)?;
+        Ok(())
+    }
+
+    /// Queues a notice to every external recipient that received the subject's data (Art. 19).
+    fn notify_recipients(&mut self, id: Id, template: &str) -> Result<Vec<String>> {
+        let recipients: BTreeSet<String> =
+            self.tx.disclosures_for_subject(id)?.into_iter().map(|d| d.recipient).collect();
+        for r in &recipients {
+            self.tx.queue_message(&vigie_store::NewMessage {
+                idempotency_key: format!("request:{}:{template}:{r}", self.request),
+                subject_id: None,
+                recipient: Some(r.clone()),
+                template: template.into(),
+                params:
+                    serde_json::json!({"recipient": r, "subject": id.to_string(), "request": self.request.to_string()})
+                        .to_string(),
+                at: self.at,
+            })?;
+        }
+        Ok(recipients.into_iter().collect())
+    }
+}
+
+/// The requester's address, name and the deadline in force, for the extension notice.
+pub(crate) fn contact(keys: &MasterKey, row: &RequestRow) -> Result<(Option<String>, String, NaiveDate)> {
+    let key = request_key(keys, row)?;
+    let sealed: Sealed = open_json(&key, row.id, "requester", &row.requester)?;
+    let name = [sealed.requester.first_name.as_deref(), sealed.requester.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok((sealed.requester.email, name, row.extended_due_on.unwrap_or(row.due_on)))
+}
+
+const LABELS: &[(&str, &str)] = &[
+    ("request", "Demande"),
+    ("kind", "Nature de la demande"),
+    ("subject", "Personne concernée"),
+    ("data", "Vos données"),
+    ("contracts", "Contrats"),
+    ("interactions", "Échanges"),
+    ("consents", "Consentements"),
+    ("objections", "Oppositions"),
+    ("purposes", "Finalités et bases légales"),
+    ("recipients", "Destinataires ayant reçu vos données"),
+    ("retention", "Durée de conservation"),
+    ("transfers_outside_eea", "Transferts hors de l'Espace économique européen"),
+    ("rights", "Vos droits"),
+    ("dpo", "Délégué à la protection des données"),
+    ("complaint", "Réclamation auprès de la CNIL"),
+    ("policy_version", "Version de la politique"),
+    ("kept", "Données conservées"),
+    ("why_kept", "Motif de la conservation"),
+    ("erased_fields", "Données effacées"),
+    ("changed_fields", "Données rectifiées"),
+    ("recipients_notified", "Destinataires informés"),
+    ("csv", "Export CSV"),
+    ("message", "Message"),
+];
+
+fn label(key: &str) -> String {
+    LABELS.iter().find(|(k, _)| *k == key).map_or_else(|| key.replace('_', " "), |(_, l)| (*l).to_string())
+}
+
+fn render_value(v: &serde_json::Value, out: &mut String) {
+    use crate::html::escape;
+    match v {
+        serde_json::Value::Object(map) => {
+            out.push_str("<table>");
+            for (k, v) in map {
+                out.push_str(&format!("<tr><th scope=\"row\">{}</th><td>", escape(&label(k))));
+                render_value(v, out);
+                out.push_str("</td></tr>");
+            }
+            out.push_str("</table>");
+        }
+        serde_json::Value::Array(items) if items.is_empty() => out.push_str("<em>aucun</em>"),
+        serde_json::Value::Array(items) => {
+            out.push_str("<ul>");
+            for item in items {
+                out.push_str("<li>");
+                render_value(item, out);
+                out.push_str("</li>");
+            }
+            out.push_str("</ul>");
+        }
+        serde_json::Value::String(s) if s.contains('\n') => out.push_str(&format!("<pre>{}</pre>", escape(s))),
+        serde_json::Value::String(s) => out.push_str(&escape(s)),
+        serde_json::Value::Null => out.push_str("<em>non renseigné</em>"),
+        serde_json::Value::Bool(b) => out.push_str(if *b { "oui" } else { "non" }),
+        other => out.push_str(&escape(&other.to_string())),
+    }
+}
+
+/// The response as a readable document in French (HTML).
+pub fn response_html(response: &serde_json::Value) -> String {
+    let mut out = String::from(
+        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Réponse à votre demande</title>\
+         <style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}th{text-align:left;vertical-align:top;padding-right:1em}\
+         table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.2em .4em}</style></head><body>\
+         <h1>Réponse à votre demande relative à vos données personnelles</h1>",
+    );
+    if let serde_json::Value::Object(map) = response {
+        for (k, v) in map {
+            out.push_str(&format!("<section><h2>{}</h2>", crate::html::escape(&label(k))));
+            render_value(v, &mut out);
+            out.push_str("</section>");
+        }
+    }
+    out.push_str("</body></html>");
+    out
+}

@@ -1,0 +1,172 @@
+//! Routes for rights requests (dpo).
+
+use crate::State;
+use crate::extract::{Auth, Body, subject_id};
+use crate::problem::{ApiResult, Problem};
+use axum::extract::{Path, Query};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use vigie_app::requests::{Extension, IdentityDecision, NewRequest, Refusal, RequestView};
+
+/// The largest identity document accepted, in bytes.
+const DOCUMENT_LIMIT: usize = 10 * 1024 * 1024;
+
+pub fn routes() -> Router<State> {
+    Router::new()
+        .route("/api/v1/requests", post(create).get(list))
+        .route("/api/v1/requests/{id}", get(one))
+        .route(
+            "/api/v1/requests/{id}/identity-document",
+            post(upload_document).layer(axum::extract::DefaultBodyLimit::max(DOCUMENT_LIMIT)),
+        )
+        .route("/api/v1/requests/{id}/identity", post(identity))
+        .route("/api/v1/requests/{id}/extend", post(extend))
+        .route("/api/v1/requests/{id}/refuse", post(refuse))
+        .route("/api/v1/requests/{id}/fulfil", post(fulfil))
+        .route("/api/v1/requests/{id}/response", get(response))
+}
+
+fn request_id(raw: &str) -> Result<uuid::Uuid, crate::problem::ApiError> {
+    subject_id(raw).map_err(|_| Problem::invalid("id", "is not a request id (a UUID)").into())
+}
+
+/// Records a rights request; its deadline is one month, moved to the next working day (dpo).
+#[utoipa::path(post, path = "/api/v1/requests", request_body = NewRequest,
+    responses((status = 201, body = RequestView), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn create(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Body(input): Body<NewRequest>,
+) -> ApiResult<(StatusCode, Json<RequestView>)> {
+    Ok((StatusCode::CREATED, Json(s.app.create_request(&who, input).await?)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RequestList {
+    requests: Vec<RequestView>,
+}
+
+/// The request register, most urgent first (dpo).
+#[utoipa::path(get, path = "/api/v1/requests", responses((status = 200, body = RequestList), (status = 403, body = Problem)))]
+pub async fn list(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+) -> ApiResult<Json<RequestList>> {
+    Ok(Json(RequestList { requests: s.app.list_requests(&who).await? }))
+}
+
+/// One request (dpo).
+#[utoipa::path(get, path = "/api/v1/requests/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = RequestView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn one(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RequestView>> {
+    Ok(Json(s.app.get_request(&who, request_id(&id)?).await?))
+}
+
+/// Uploads the requester's identity document (PDF, PNG or JPEG), stored sealed until the decision destroys it (dpo).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/identity-document", params(("id" = String, Path)),
+    responses((status = 201, body = RequestView), (status = 400, body = Problem), (status = 409, body = Problem)))]
+pub async fn upload_document(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+) -> ApiResult<(StatusCode, Json<RequestView>)> {
+    let id = request_id(&id)?;
+    let body = axum::body::to_bytes(request.into_body(), DOCUMENT_LIMIT).await.map_err(|_| {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+            format!("the document exceeds the limit of {DOCUMENT_LIMIT} bytes"),
+        )
+    })?;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    Ok((StatusCode::CREATED, Json(s.app.upload_identity_document(&who, id, &ct, body.to_vec()).await?)))
+}
+
+/// Records the identity decision and the document kind; an uploaded document is destroyed (dpo).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/identity", request_body = IdentityDecision, params(("id" = String, Path)),
+    responses((status = 200, body = RequestView), (status = 400, body = Problem), (status = 409, body = Problem)))]
+pub async fn identity(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<IdentityDecision>,
+) -> ApiResult<Json<RequestView>> {
+    Ok(Json(s.app.decide_identity(&who, request_id(&id)?, input).await?))
+}
+
+/// Extends the deadline once by one or two months, with reasons, before it passes; the requester is told (dpo).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/extend", request_body = Extension, params(("id" = String, Path)),
+    responses((status = 200, body = RequestView), (status = 400, body = Problem), (status = 409, body = Problem)))]
+pub async fn extend(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<Extension>,
+) -> ApiResult<Json<RequestView>> {
+    Ok(Json(s.app.extend_request(&who, request_id(&id)?, input).await?))
+}
+
+/// Refuses a request (manifestly unfounded or excessive, Art. 12(5); identity not verified) with reasons (dpo).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/refuse", request_body = Refusal, params(("id" = String, Path)),
+    responses((status = 200, body = RequestView), (status = 400, body = Problem), (status = 409, body = Problem)))]
+pub async fn refuse(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<Refusal>,
+) -> ApiResult<Json<RequestView>> {
+    Ok(Json(s.app.refuse_request(&who, request_id(&id)?, input).await?))
+}
+
+/// Carries the request out (access, rectification, erasure, portability, objection) and returns the outcome (dpo).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", params(("id" = String, Path)),
+    responses((status = 200, description = "the outcome"), (status = 409, body = Problem)))]
+pub async fn fulfil(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(s.app.fulfil_request(&who, request_id(&id)?).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ResponseQuery {
+    /// json (default) or html (a readable document in French).
+    format: Option<String>,
+}
+
+/// The response package: JSON, or `?format=html` for a readable document in French (dpo).
+#[utoipa::path(get, path = "/api/v1/requests/{id}/response", params(("id" = String, Path), ResponseQuery),
+    responses((status = 200, description = "the response package"), (status = 409, body = Problem)))]
+pub async fn response(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Query(q): Query<ResponseQuery>,
+) -> ApiResult<Response> {
+    let value = s.app.request_response(&who, request_id(&id)?).await?;
+    match q.format.as_deref() {
+        None | Some("json") => Ok(Json(value).into_response()),
+        Some("html") => Ok(Html(vigie_app::requests::response_html(&value)).into_response()),
+        Some(_) => Err(Problem::invalid("format", "must be json or html").into()),
+    }
+}
