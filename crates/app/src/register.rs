@@ -552,19 +552,22 @@ impl App {
     async fn register_by(&self, actor: Actor) -> Result<Register> {
         let keys = self.keys.clone();
         let at = now();
-        let counts = self
+        let (counts, recorded) = self
             .store
             .write(move |tx| {
                 let kinds = tx.count_subjects_by(StatGroup::Kind)?;
                 let erased = tx.erased_counts()?;
+                let recorded = tx.safeguards()?;
                 audit::append(tx, &keys, &actor, at, Entry::new("register.read"))?;
-                Ok::<_, AppError>(Counts::from_groups(kinds, erased))
+                Ok::<_, AppError>((Counts::from_groups(kinds, erased), recorded))
             })
             .await?;
-        // Recorded safeguards are not stored yet: every transfer outside the EEA
-        // rests on an adequacy decision or is shown as not allowed.
+        let mut safeguards: BTreeMap<String, Vec<Safeguard>> = BTreeMap::new();
+        for s in recorded {
+            safeguards.entry(s.recipient).or_default().push(Safeguard { kind: s.kind, signed_on: s.signed_on });
+        }
         let policy = self.policy();
-        Ok(build(&policy, &self.transfers, &BTreeMap::new(), &counts, at))
+        Ok(build(&policy, &self.transfers, &safeguards, &counts, at))
     }
 }
 
