@@ -105,6 +105,38 @@ pub fn append(tx: &mut dyn Tx, keys: &MasterKey, actor: &Actor, at: DateTime<Utc
     Ok(row.seq)
 }
 
+/// Appends many entries at once (bulk import): one head read, one head write.
+pub fn append_many(
+    tx: &mut dyn Tx,
+    keys: &MasterKey,
+    actor: &Actor,
+    entries: Vec<(DateTime<Utc>, Entry)>,
+) -> Result<()> {
+    let (mut seq, mut previous) = tx.audit_head()?;
+    let actor = actor.to_string();
+    let mut rows = Vec::with_capacity(entries.len());
+    for (at, entry) in entries {
+        seq += 1;
+        let mut row = AuditRow {
+            seq,
+            at,
+            actor: actor.clone(),
+            action: entry.action.to_string(),
+            subject_id: entry.subject_id,
+            purpose: entry.purpose,
+            fields: entry.fields.join(","),
+            outcome: entry.outcome.to_string(),
+            detail: entry.detail,
+            hash: Vec::new(),
+        };
+        row.hash = keys.chain(&previous, &canonical(&row)).to_vec();
+        previous.clone_from(&row.hash);
+        rows.push(row);
+    }
+    tx.append_audits(&rows)?;
+    Ok(())
+}
+
 /// The outcome of verifying the chain.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Verification {

@@ -215,13 +215,17 @@ impl App {
                         };
                         let rows: Vec<_> = chunk.iter().map(|p| p.row.clone()).collect();
                         tx.insert_subjects(&rows)?;
-                        for p in &chunk {
-                            let entry = Entry::new("subject.create")
-                                .subject(p.row.id)
-                                .fields(p.fields.iter().map(|f| f.as_str()))
-                                .detail(format!("kind={} import", p.row.kind));
-                            audit::append(tx, &writer_keys, &actor, p.row.created_at, entry)?;
-                        }
+                        let entries = chunk
+                            .iter()
+                            .map(|p| {
+                                let entry = Entry::new("subject.create")
+                                    .subject(p.row.id)
+                                    .fields(p.fields.iter().map(|f| f.as_str()))
+                                    .detail(format!("kind={} import", p.row.kind));
+                                (p.row.created_at, entry)
+                            })
+                            .collect();
+                        audit::append_many(tx, &writer_keys, &actor, entries)?;
                         n += chunk.len() as u64;
                     }
                 })

@@ -1168,6 +1168,31 @@ impl Tx for PgConn {
         Ok(())
     }
 
+    fn append_audits(&mut self, entries: &[AuditRow]) -> Result<()> {
+        for e in entries {
+            self.execute(
+                "INSERT INTO audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                &[
+                    &e.seq,
+                    &e.at,
+                    &e.actor,
+                    &e.action,
+                    &e.subject_id,
+                    &e.purpose,
+                    &e.fields,
+                    &e.outcome,
+                    &e.detail,
+                    &e.hash,
+                ],
+            )?;
+        }
+        if let Some(last) = entries.last() {
+            self.execute("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", &[&last.seq, &last.hash])?;
+        }
+        Ok(())
+    }
+
     fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
         self.rows(
             "SELECT seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash FROM audit

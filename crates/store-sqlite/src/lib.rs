@@ -1112,6 +1112,39 @@ impl Tx for SqliteConn {
         Ok(())
     }
 
+    fn append_audits(&mut self, entries: &[AuditRow]) -> Result<()> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .map_err(err)?;
+        for e in entries {
+            st.execute(params![
+                e.seq,
+                e.at,
+                e.actor,
+                e.action,
+                e.subject_id,
+                e.purpose,
+                e.fields,
+                e.outcome,
+                e.detail,
+                e.hash
+            ])
+            .map_err(err)?;
+        }
+        drop(st);
+        if let Some(last) = entries.last() {
+            self.conn
+                .prepare_cached("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1")
+                .and_then(|mut st| st.execute(params![last.seq, last.hash]))
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+
     fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
         let mut st = self
             .conn

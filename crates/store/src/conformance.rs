@@ -237,7 +237,13 @@ fn audit(store: &Store) -> Result<(), String> {
     ensure(recorded == head, "recorded head")?;
     ensure(page == vec![e1, e2.clone()], "audit page in order, exact round-trip")?;
     let page = w(store, move |tx| tx.audit_page(seq0 + 1, 1))?;
-    ensure(page == vec![e2], "paging after a seq")
+    ensure(page == vec![e2], "paging after a seq")?;
+    let batch: Vec<AuditRow> = (3..6).map(|i| entry(seq0 + i)).collect();
+    let b = batch.clone();
+    w(store, move |tx| tx.append_audits(&b))?;
+    let (head, page) = w(store, move |tx| Ok((tx.audit_head()?, tx.audit_page(seq0 + 2, 10)?)))?;
+    ensure(page == batch, "a batch of entries in order")?;
+    ensure(head == (seq0 + 5, vec![(seq0 + 5) as u8; 32]), "the head moves to the batch's last entry")
 }
 
 fn disclosures_and_meta(store: &Store) -> Result<(), String> {

@@ -430,6 +430,8 @@ pub trait Tx {
     fn audit_head(&mut self) -> Result<(i64, Vec<u8>)>;
     /// Appends an entry and moves the head to it.
     fn append_audit(&mut self, e: &AuditRow) -> Result<()>;
+    /// Appends consecutive entries and moves the head to the last one (bulk work).
+    fn append_audits(&mut self, entries: &[AuditRow]) -> Result<()>;
     /// Entries with `seq > after`, in order, at most `limit`.
     fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>>;
     /// The head as recorded (without locking), for verification.

@@ -316,6 +316,7 @@ refuse_all! {
     count_tokens() -> i64;
     audit_head() -> (i64, Vec<u8>);
     append_audit(e: &crate::AuditRow) -> ();
+    append_audits(e: &[crate::AuditRow]) -> ();
     audit_page(after: i64, limit: i64) -> Vec<crate::AuditRow>;
     audit_head_recorded() -> (i64, Vec<u8>);
     insert_disclosure(d: &crate::DisclosureRow) -> ();
