@@ -30,9 +30,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 use vigie_domain::SubjectKind;
 use vigie_store::{
-    AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow,
-    HoldEventRow, Id, InteractionRow, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow, RequestRow, Result,
-    SafeguardRow, StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
+    AuditRow, Backend, BreachPhaseRow, BreachRow, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow,
+    ErasureRow, GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, MessageRow, NewMessage, ObjectionRow,
+    PolicyVersionRow, RequestRow, Result, SafeguardRow, ScopeCount, ScopeFilter, StatGroup, StoreError, SubjectRow,
+    TokenRow, Tx, WorkerConfig,
 };
 
 /// The migrations, in order: (version, SQL).
@@ -42,6 +43,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_hold_events.sql")),
     (4, include_str!("../migrations/0004_governance.sql")),
     (5, include_str!("../migrations/0005_requests.sql")),
+    (6, include_str!("../migrations/0006_breaches.sql")),
 ];
 
 /// The advisory lock that serialises migrations across instances ("Vigie", 1).
@@ -271,6 +273,48 @@ impl PgConn {
         let r = self.query_one(sql, &[])?;
         Ok((get(&r, 0)?, get(&r, 1)?))
     }
+}
+
+/// The columns of `breaches`, in `breach_row` order.
+macro_rules! breach_columns {
+    () => {
+        "id, detected_at, nature, data_categories, scope, risk, status, keys_compromised, subjects_concerned, \
+         records_concerned, details, wrapped_key, created_at, updated_at"
+    };
+}
+
+fn breach_row(r: &Row) -> Result<BreachRow> {
+    Ok(BreachRow {
+        id: get(r, 0)?,
+        detected_at: get(r, 1)?,
+        nature: get(r, 2)?,
+        data_categories: get(r, 3)?,
+        scope: get(r, 4)?,
+        risk: get(r, 5)?,
+        status: get(r, 6)?,
+        keys_compromised: get(r, 7)?,
+        subjects_concerned: get(r, 8)?,
+        records_concerned: get(r, 9)?,
+        details: get(r, 10)?,
+        wrapped_key: get(r, 11)?,
+        created_at: get(r, 12)?,
+        updated_at: get(r, 13)?,
+    })
+}
+
+/// A breach scope as one static condition over `subjects s`: every criterion is a
+/// parameter that, left empty or NULL, does not narrow the set ($1 to $8).
+macro_rules! scope_where {
+    () => {
+        "(cardinality($1::uuid[]) = 0 OR s.id = ANY($1::uuid[]))
+         AND (cardinality($2::text[]) = 0 OR s.kind = ANY($2::text[]))
+         AND ($3::timestamptz IS NULL OR s.collected_at >= $3::timestamptz)
+         AND ($4::timestamptz IS NULL OR s.collected_at <= $4::timestamptz)
+         AND ($5::text IS NULL OR s.id IN (SELECT d.subject_id FROM disclosures d WHERE d.recipient = $5::text
+              AND ($7::timestamptz IS NULL OR d.at >= $7::timestamptz) AND ($8::timestamptz IS NULL OR d.at <= $8::timestamptz)))
+         AND ($6::text IS NULL OR s.id IN (SELECT a.subject_id FROM audit a WHERE a.actor = $6::text AND a.subject_id IS NOT NULL
+              AND ($7::timestamptz IS NULL OR a.at >= $7::timestamptz) AND ($8::timestamptz IS NULL OR a.at <= $8::timestamptz)))"
+    };
 }
 
 fn get<'a, T: FromSql<'a>>(r: &'a Row, i: usize) -> Result<T> {
@@ -1037,6 +1081,160 @@ impl Tx for PgConn {
 
     fn delete_interactions(&mut self, subject: Id) -> Result<u64> {
         self.execute("DELETE FROM interactions WHERE subject_id = $1", &[&subject])
+    }
+
+    fn insert_breach(&mut self, b: &BreachRow) -> Result<()> {
+        self.execute(
+            concat!(
+                "INSERT INTO breaches (",
+                breach_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            ),
+            &[
+                &b.id,
+                &b.detected_at,
+                &b.nature,
+                &b.data_categories,
+                &b.scope,
+                &b.risk,
+                &b.status,
+                &b.keys_compromised,
+                &b.subjects_concerned,
+                &b.records_concerned,
+                &b.details,
+                &b.wrapped_key,
+                &b.created_at,
+                &b.updated_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_breach(&mut self, b: &BreachRow) -> Result<()> {
+        let n = self.execute(
+            "UPDATE breaches SET nature = $2, data_categories = $3, scope = $4, risk = $5, status = $6, keys_compromised = $7,
+                 subjects_concerned = $8, records_concerned = $9, details = $10, updated_at = $11 WHERE id = $1",
+            &[
+                &b.id,
+                &b.nature,
+                &b.data_categories,
+                &b.scope,
+                &b.risk,
+                &b.status,
+                &b.keys_compromised,
+                &b.subjects_concerned,
+                &b.records_concerned,
+                &b.details,
+                &b.updated_at,
+            ],
+        )?;
+        if n == 0 { Err(StoreError::NotFound(format!("breach {}", b.id))) } else { Ok(()) }
+    }
+
+    fn breach(&mut self, id: Id) -> Result<Option<BreachRow>> {
+        self.query_opt(concat!("SELECT ", breach_columns!(), " FROM breaches WHERE id = $1"), &[&id])?
+            .as_ref()
+            .map(breach_row)
+            .transpose()
+    }
+
+    fn breaches(&mut self) -> Result<Vec<BreachRow>> {
+        self.rows(
+            concat!("SELECT ", breach_columns!(), " FROM breaches ORDER BY detected_at DESC, id"),
+            &[],
+            breach_row,
+        )
+    }
+
+    fn insert_breach_phase(&mut self, p: &BreachPhaseRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO breach_phases (id, breach_id, at, phase, details, actor) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&p.id, &p.breach_id, &p.at, &p.phase, &p.details, &p.actor],
+        )?;
+        Ok(())
+    }
+
+    fn breach_phases(&mut self, breach: Id) -> Result<Vec<BreachPhaseRow>> {
+        self.rows(
+            "SELECT id, breach_id, at, phase, details, actor FROM breach_phases WHERE breach_id = $1 ORDER BY at, id",
+            &[&breach],
+            |r| {
+                Ok(BreachPhaseRow {
+                    id: get(r, 0)?,
+                    breach_id: get(r, 1)?,
+                    at: get(r, 2)?,
+                    phase: get(r, 3)?,
+                    details: get(r, 4)?,
+                    actor: get(r, 5)?,
+                })
+            },
+        )
+    }
+
+    fn scope_count(&mut self, f: &ScopeFilter) -> Result<ScopeCount> {
+        let kinds: Vec<&str> = f.kinds.iter().map(|k| k.as_str()).collect();
+        let r = self.query_one(
+            concat!(
+                "WITH scope AS (SELECT s.id FROM subjects s WHERE ",
+                scope_where!(),
+                ")
+                 SELECT (SELECT count(*) FROM scope),
+                        (SELECT count(*) FROM contracts WHERE subject_id IN (SELECT id FROM scope)),
+                        (SELECT count(*) FROM interactions WHERE subject_id IN (SELECT id FROM scope)),
+                        (SELECT count(*) FROM consents WHERE subject_id IN (SELECT id FROM scope))"
+            ),
+            &[
+                &f.subject_ids,
+                &kinds,
+                &f.collected_from,
+                &f.collected_to,
+                &f.recipient,
+                &f.actor,
+                &f.window_from,
+                &f.window_to,
+            ],
+        )?;
+        Ok(ScopeCount {
+            subjects: get(&r, 0)?,
+            contracts: get(&r, 1)?,
+            interactions: get(&r, 2)?,
+            consents: get(&r, 3)?,
+        })
+    }
+
+    fn queue_for_scope(
+        &mut self,
+        f: &ScopeFilter,
+        template: &str,
+        params: &str,
+        key_prefix: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        let kinds: Vec<&str> = f.kinds.iter().map(|k| k.as_str()).collect();
+        self.execute(
+            concat!(
+                "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts,
+                                     next_attempt_at, created_at)
+                 SELECT $9::text || replace(s.id::text, '-', ''), s.id, NULL, $10, $11, 'pending', 0, $12, $12
+                 FROM subjects s WHERE (",
+                scope_where!(),
+                ") AND s.email_bi IS NOT NULL ON CONFLICT (idempotency_key) DO NOTHING"
+            ),
+            &[
+                &f.subject_ids,
+                &kinds,
+                &f.collected_from,
+                &f.collected_to,
+                &f.recipient,
+                &f.actor,
+                &f.window_from,
+                &f.window_to,
+                &key_prefix,
+                &template,
+                &params,
+                &at,
+            ],
+        )
     }
 
     fn claim_job(

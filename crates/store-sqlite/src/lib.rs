@@ -12,9 +12,10 @@ use rusqlite::{Connection as Conn, OpenFlags, OptionalExtension, Row, params};
 use std::path::{Path, PathBuf};
 use vigie_domain::SubjectKind;
 use vigie_store::{
-    AuditRow, Backend, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow,
-    HoldEventRow, Id, InteractionRow, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow, RequestRow, Result,
-    SafeguardRow, StatGroup, StoreError, SubjectRow, TokenRow, Tx, WorkerConfig,
+    AuditRow, Backend, BreachPhaseRow, BreachRow, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow,
+    ErasureRow, GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, MessageRow, NewMessage, ObjectionRow,
+    PolicyVersionRow, RequestRow, Result, SafeguardRow, ScopeCount, ScopeFilter, StatGroup, StoreError, SubjectRow,
+    TokenRow, Tx, WorkerConfig,
 };
 
 /// The migrations, in order: (version, SQL).
@@ -24,6 +25,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_hold_events.sql")),
     (4, include_str!("../migrations/0004_governance.sql")),
     (5, include_str!("../migrations/0005_requests.sql")),
+    (6, include_str!("../migrations/0006_breaches.sql")),
 ];
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -236,6 +238,74 @@ fn request_row(r: &Row<'_>) -> rusqlite::Result<RequestRow> {
         updated_at: r.get(18)?,
         completed_at: r.get(19)?,
     })
+}
+
+const BREACH_COLUMNS: &str = "id, detected_at, nature, data_categories, scope, risk, status, keys_compromised, \
+    subjects_concerned, records_concerned, details, wrapped_key, created_at, updated_at";
+
+fn breach_row(r: &Row<'_>) -> rusqlite::Result<BreachRow> {
+    Ok(BreachRow {
+        id: r.get(0)?,
+        detected_at: r.get(1)?,
+        nature: r.get(2)?,
+        data_categories: r.get(3)?,
+        scope: r.get(4)?,
+        risk: r.get(5)?,
+        status: r.get(6)?,
+        keys_compromised: r.get(7)?,
+        subjects_concerned: r.get(8)?,
+        records_concerned: r.get(9)?,
+        details: r.get(10)?,
+        wrapped_key: r.get(11)?,
+        created_at: r.get(12)?,
+        updated_at: r.get(13)?,
+    })
+}
+
+/// The WHERE clause (over `subjects s`) of a breach scope, with its parameters in order.
+fn scope_sql(f: &ScopeFilter) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    let marks = |n: usize| vec!["?"; n].join(", ");
+    if !f.subject_ids.is_empty() {
+        clauses.push(format!("s.id IN ({})", marks(f.subject_ids.len())));
+        values.extend(f.subject_ids.iter().map(|id| Box::new(*id) as Box<dyn rusqlite::ToSql>));
+    }
+    if !f.kinds.is_empty() {
+        clauses.push(format!("s.kind IN ({})", kinds_sql(&f.kinds)));
+    }
+    if let Some(from) = f.collected_from {
+        clauses.push("s.collected_at >= ?".into());
+        values.push(Box::new(from));
+    }
+    if let Some(to) = f.collected_to {
+        clauses.push("s.collected_at <= ?".into());
+        values.push(Box::new(to));
+    }
+    let window = |column: &str, values: &mut Vec<Box<dyn rusqlite::ToSql>>| {
+        let mut w = String::new();
+        if let Some(from) = f.window_from {
+            w.push_str(&format!(" AND {column} >= ?"));
+            values.push(Box::new(from));
+        }
+        if let Some(to) = f.window_to {
+            w.push_str(&format!(" AND {column} <= ?"));
+            values.push(Box::new(to));
+        }
+        w
+    };
+    if let Some(r) = &f.recipient {
+        values.push(Box::new(r.clone()));
+        let w = window("at", &mut values);
+        clauses.push(format!("s.id IN (SELECT subject_id FROM disclosures WHERE recipient = ?{w})"));
+    }
+    if let Some(a) = &f.actor {
+        values.push(Box::new(a.clone()));
+        let w = window("at", &mut values);
+        clauses.push(format!("s.id IN (SELECT subject_id FROM audit WHERE actor = ? AND subject_id IS NOT NULL{w})"));
+    }
+    let clause = if clauses.is_empty() { "1 = 1".to_string() } else { clauses.join(" AND ") };
+    (clause, values)
 }
 
 fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
@@ -888,6 +958,152 @@ impl Tx for SqliteConn {
             .prepare_cached("DELETE FROM interactions WHERE subject_id = ?1")
             .and_then(|mut st| st.execute([subject]))
             .map_err(err)?;
+        Ok(n as u64)
+    }
+
+    fn insert_breach(&mut self, b: &BreachRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO breaches (id, detected_at, nature, data_categories, scope, risk, status, keys_compromised,
+                     subjects_concerned, records_concerned, details, wrapped_key, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    b.id,
+                    b.detected_at,
+                    b.nature,
+                    b.data_categories,
+                    b.scope,
+                    b.risk,
+                    b.status,
+                    b.keys_compromised,
+                    b.subjects_concerned,
+                    b.records_concerned,
+                    b.details,
+                    b.wrapped_key,
+                    b.created_at,
+                    b.updated_at
+                ])
+            })
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn update_breach(&mut self, b: &BreachRow) -> Result<()> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE breaches SET nature = ?2, data_categories = ?3, scope = ?4, risk = ?5, status = ?6, keys_compromised = ?7,
+                     subjects_concerned = ?8, records_concerned = ?9, details = ?10, updated_at = ?11 WHERE id = ?1",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    b.id,
+                    b.nature,
+                    b.data_categories,
+                    b.scope,
+                    b.risk,
+                    b.status,
+                    b.keys_compromised,
+                    b.subjects_concerned,
+                    b.records_concerned,
+                    b.details,
+                    b.updated_at
+                ])
+            })
+            .map_err(err)?;
+        if n == 0 { Err(StoreError::NotFound(format!("breach {}", b.id))) } else { Ok(()) }
+    }
+
+    fn breach(&mut self, id: Id) -> Result<Option<BreachRow>> {
+        let sql = format!("SELECT {BREACH_COLUMNS} FROM breaches WHERE id = ?1");
+        let mut st = self.conn.prepare_cached(&sql).map_err(err)?;
+        st.query_row([id], breach_row).optional().map_err(err)
+    }
+
+    fn breaches(&mut self) -> Result<Vec<BreachRow>> {
+        let sql = format!("SELECT {BREACH_COLUMNS} FROM breaches ORDER BY detected_at DESC, id");
+        let mut st = self.conn.prepare_cached(&sql).map_err(err)?;
+        let rows = st.query_map([], breach_row).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn insert_breach_phase(&mut self, p: &BreachPhaseRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO breach_phases (id, breach_id, at, phase, details, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut st| st.execute(params![p.id, p.breach_id, p.at, p.phase, p.details, p.actor]))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn breach_phases(&mut self, breach: Id) -> Result<Vec<BreachPhaseRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, breach_id, at, phase, details, actor FROM breach_phases WHERE breach_id = ?1 ORDER BY at, id")
+            .map_err(err)?;
+        let rows = st
+            .query_map([breach], |r| {
+                Ok(BreachPhaseRow {
+                    id: r.get(0)?,
+                    breach_id: r.get(1)?,
+                    at: r.get(2)?,
+                    phase: r.get(3)?,
+                    details: r.get(4)?,
+                    actor: r.get(5)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn scope_count(&mut self, f: &ScopeFilter) -> Result<ScopeCount> {
+        let (clause, values) = scope_sql(f);
+        let sql = format!(
+            "WITH scope AS (SELECT s.id FROM subjects s WHERE {clause})
+             SELECT (SELECT count(*) FROM scope),
+                    (SELECT count(*) FROM contracts WHERE subject_id IN (SELECT id FROM scope)),
+                    (SELECT count(*) FROM interactions WHERE subject_id IN (SELECT id FROM scope)),
+                    (SELECT count(*) FROM consents WHERE subject_id IN (SELECT id FROM scope))"
+        );
+        self.conn
+            .query_row(&sql, rusqlite::params_from_iter(values.iter().map(|v| v.as_ref())), |r| {
+                Ok(ScopeCount {
+                    subjects: r.get(0)?,
+                    contracts: r.get(1)?,
+                    interactions: r.get(2)?,
+                    consents: r.get(3)?,
+                })
+            })
+            .map_err(err)
+    }
+
+    fn queue_for_scope(
+        &mut self,
+        f: &ScopeFilter,
+        template: &str,
+        params: &str,
+        key_prefix: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        let (clause, scope_values) = scope_sql(f);
+        let sql = format!(
+            "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts, next_attempt_at, created_at)
+             SELECT ? || lower(hex(s.id)), s.id, NULL, ?, ?, 'pending', 0, ?, ? FROM subjects s
+             WHERE ({clause}) AND s.email_bi IS NOT NULL
+             ON CONFLICT (idempotency_key) DO NOTHING"
+        );
+        let mut values: Vec<Box<dyn rusqlite::ToSql>> = vec![
+            Box::new(key_prefix.to_string()),
+            Box::new(template.to_string()),
+            Box::new(params.to_string()),
+            Box::new(at),
+            Box::new(at),
+        ];
+        values.extend(scope_values);
+        let n = self.conn.execute(&sql, rusqlite::params_from_iter(values.iter().map(|v| v.as_ref()))).map_err(err)?;
         Ok(n as u64)
     }
 

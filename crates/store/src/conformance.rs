@@ -28,6 +28,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("the outbox queues once, leases, retries and records delivery", outbox),
     ("policy versions are recorded and activated", policy_versions),
     ("rights requests, identity documents, suppression, rectification", requests),
+    ("breaches, their phases, and scopes by ids, kinds, dates, recipient and actor", breaches),
 ];
 
 /// Runs every check; returns the failures, each prefixed by its name.
@@ -706,4 +707,116 @@ fn requests(store: &Store) -> Result<(), String> {
     )?;
     ensure(w(store, move |tx| tx.delete_interactions(sid))? == 1, "interactions deleted")?;
     ensure(store.write_blocking(|tx| tx.update_identity(new_id(), &[1], None, None, now())).is_err(), "unknown subject")
+}
+
+fn breaches(store: &Store) -> Result<(), String> {
+    let at = now();
+    let b = crate::BreachRow {
+        id: new_id(),
+        detected_at: at,
+        nature: "confidentiality".into(),
+        data_categories: "identity,contact".into(),
+        scope: "{}".into(),
+        risk: "high".into(),
+        status: "open".into(),
+        keys_compromised: false,
+        subjects_concerned: 2,
+        records_concerned: 3,
+        details: vec![1, 2],
+        wrapped_key: vec![9; 60],
+        created_at: at,
+        updated_at: at,
+    };
+    let phase = crate::BreachPhaseRow {
+        id: new_id(),
+        breach_id: b.id,
+        at,
+        phase: "initial".into(),
+        details: vec![3],
+        actor: "token:x".into(),
+    };
+    let (b1, p1, bid) = (b.clone(), phase.clone(), b.id);
+    w(store, move |tx| {
+        tx.insert_breach(&b1)?;
+        tx.insert_breach_phase(&p1)
+    })?;
+    let updated = crate::BreachRow { status: "notified".into(), subjects_concerned: 5, keys_compromised: true, ..b };
+    let u = updated.clone();
+    w(store, move |tx| tx.update_breach(&u))?;
+    ensure(w(store, move |tx| tx.breach(bid))? == Some(updated), "a breach round-trips and updates")?;
+    ensure(w(store, |tx| tx.breaches())?.iter().any(|x| x.id == bid), "breaches listed")?;
+    ensure(w(store, move |tx| tx.breach_phases(bid))? == vec![phase], "phases")?;
+
+    // Scopes: by ids, by kind and collection date, by recipient, by an actor's accesses.
+    let t = |y| Utc.with_ymd_and_hms(y, 6, 1, 0, 0, 0).single().unwrap_or_default();
+    let mut a = subject(SubjectKind::Client, Some(b"a-email"));
+    a.collected_at = t(1850);
+    let mut c = subject(SubjectKind::Prospect, None);
+    c.collected_at = t(1851);
+    let (aid, cid) = (a.id, c.id);
+    let recipient = format!("r{}", new_id().simple());
+    let actor = format!("token:{}", new_id());
+    let (r, act) = (recipient.clone(), actor.clone());
+    w(store, move |tx| {
+        tx.insert_subjects(&[a, c])?;
+        tx.insert_contract(&ContractRow {
+            id: new_id(),
+            subject_id: aid,
+            reference: vec![1],
+            start: NaiveDate::from_ymd_opt(1850, 1, 1).unwrap_or_default(),
+            end: None,
+            created_at: now(),
+        })?;
+        tx.insert_disclosure(&DisclosureRow {
+            id: new_id(),
+            at: t(1900),
+            recipient: r,
+            subject_id: aid,
+            fields: "email".into(),
+            purpose: "p".into(),
+            token_id: None,
+        })?;
+        let (seq, _) = tx.audit_head()?;
+        tx.append_audit(&AuditRow {
+            seq: seq + 1,
+            at: t(1901),
+            actor: act,
+            action: "subject.read".into(),
+            subject_id: Some(cid),
+            purpose: None,
+            fields: String::new(),
+            outcome: "ok".into(),
+            detail: None,
+            hash: vec![0; 32],
+        })
+    })?;
+    let count = |f: crate::ScopeFilter| w(store, move |tx| tx.scope_count(&f));
+    let by_ids = count(crate::ScopeFilter { subject_ids: vec![aid, cid], ..Default::default() })?;
+    ensure(by_ids == crate::ScopeCount { subjects: 2, contracts: 1, interactions: 0, consents: 0 }, "scope by ids")?;
+    let by_period = count(crate::ScopeFilter {
+        kinds: vec![SubjectKind::Client],
+        collected_from: Some(t(1849)),
+        collected_to: Some(t(1850)),
+        ..Default::default()
+    })?;
+    ensure(by_period.subjects == 1, "scope by kind and collection period")?;
+    let by_recipient = count(crate::ScopeFilter { recipient: Some(recipient.clone()), ..Default::default() })?;
+    ensure(by_recipient.subjects == 1, "scope by recipient")?;
+    let outside = count(crate::ScopeFilter {
+        recipient: Some(recipient.clone()),
+        window_from: Some(t(1950)),
+        ..Default::default()
+    })?;
+    ensure(outside.subjects == 0, "a recipient's disclosures outside the window")?;
+    let by_actor = count(crate::ScopeFilter {
+        actor: Some(actor.clone()),
+        window_from: Some(t(1900)),
+        window_to: Some(t(1902)),
+        ..Default::default()
+    })?;
+    ensure(by_actor.subjects == 1, "scope by an actor's accesses in a window")?;
+    let tp = format!("breach-{}", new_id().simple());
+    let f = crate::ScopeFilter { subject_ids: vec![aid, cid], ..Default::default() };
+    let queued = w(store, move |tx| tx.queue_for_scope(&f, &tp, "{}", &format!("{tp}:"), now()))?;
+    ensure(queued == 1, "notices for the scope's subjects that have an email")
 }

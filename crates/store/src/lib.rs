@@ -183,6 +183,63 @@ pub struct RequestRow {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
+/// A breach as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BreachRow {
+    pub id: Id,
+    pub detected_at: DateTime<Utc>,
+    pub nature: String,
+    pub data_categories: String,
+    pub scope: String,
+    pub risk: String,
+    pub status: String,
+    pub keys_compromised: bool,
+    pub subjects_concerned: i64,
+    pub records_concerned: i64,
+    /// Sealed under the breach's key.
+    pub details: Vec<u8>,
+    pub wrapped_key: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A dated phase of a breach (initial notification, update, late reasons...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BreachPhaseRow {
+    pub id: Id,
+    pub breach_id: Id,
+    pub at: DateTime<Utc>,
+    pub phase: String,
+    /// Sealed under the breach's key.
+    pub details: Vec<u8>,
+    pub actor: String,
+}
+
+/// Which subjects a breach concerns. Every criterion given narrows the set;
+/// none given means every subject.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScopeFilter {
+    pub subject_ids: Vec<Id>,
+    pub kinds: Vec<SubjectKind>,
+    pub collected_from: Option<DateTime<Utc>>,
+    pub collected_to: Option<DateTime<Utc>>,
+    /// Subjects whose data was disclosed to this recipient (within the window, if one is given).
+    pub recipient: Option<String>,
+    /// Subjects this audit actor (`token:<id>`) read or wrote (within the window, if one is given).
+    pub actor: Option<String>,
+    pub window_from: Option<DateTime<Utc>>,
+    pub window_to: Option<DateTime<Utc>>,
+}
+
+/// The subjects a scope concerns, and their records by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScopeCount {
+    pub subjects: i64,
+    pub contracts: i64,
+    pub interactions: i64,
+    pub consents: i64,
+}
+
 /// The tombstone of an erased subject: nothing personal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ErasureRow {
@@ -396,6 +453,26 @@ pub trait Tx {
     ) -> Result<()>;
     /// Deletes a subject's interactions (partial erasure).
     fn delete_interactions(&mut self, subject: Id) -> Result<u64>;
+
+    // Breaches.
+    fn insert_breach(&mut self, b: &BreachRow) -> Result<()>;
+    fn update_breach(&mut self, b: &BreachRow) -> Result<()>;
+    fn breach(&mut self, id: Id) -> Result<Option<BreachRow>>;
+    /// Every breach, latest detection first.
+    fn breaches(&mut self) -> Result<Vec<BreachRow>>;
+    fn insert_breach_phase(&mut self, p: &BreachPhaseRow) -> Result<()>;
+    fn breach_phases(&mut self, breach: Id) -> Result<Vec<BreachPhaseRow>>;
+    /// Counts the subjects a scope concerns and their records.
+    fn scope_count(&mut self, f: &ScopeFilter) -> Result<ScopeCount>;
+    /// Queues one notice per subject of the scope that has an email (see `queue_for_subjects`).
+    fn queue_for_scope(
+        &mut self,
+        f: &ScopeFilter,
+        template: &str,
+        params: &str,
+        key_prefix: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64>;
 
     // Background jobs.
     /// Takes the job's lease until `lease_until` if it is free at `now` and the job

@@ -325,6 +325,14 @@ refuse_all! {
     set_retention(id: crate::Id, r: &str, b: Option<chrono::NaiveDate>, e: Option<chrono::NaiveDate>) -> ();
     set_legal_hold(id: crate::Id, h: Option<(&[u8], chrono::DateTime<chrono::Utc>)>) -> ();
     due(at: chrono::NaiveDate, limit: i64) -> Vec<crate::DueRow>;
+    insert_breach(b: &crate::BreachRow) -> ();
+    update_breach(b: &crate::BreachRow) -> ();
+    breach(id: crate::Id) -> Option<crate::BreachRow>;
+    breaches() -> Vec<crate::BreachRow>;
+    insert_breach_phase(p: &crate::BreachPhaseRow) -> ();
+    breach_phases(id: crate::Id) -> Vec<crate::BreachPhaseRow>;
+    scope_count(f: &crate::ScopeFilter) -> crate::ScopeCount;
+    queue_for_scope(f: &crate::ScopeFilter, t: &str, p: &str, k: &str, at: chrono::DateTime<chrono::Utc>) -> u64;
     insert_request(r: &crate::RequestRow) -> ();
     update_request(r: &crate::RequestRow) -> ();
     request(id: crate::Id) -> Option<crate::RequestRow>;
