@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod breaches;
 pub mod error;
 pub mod generate;
 pub mod html;

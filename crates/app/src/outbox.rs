@@ -147,6 +147,24 @@ fn subject_line_and_body(
                 ),
             ))
         }
+        "breach_notice" => {
+            let consequences = params["consequences"].as_str().unwrap_or_default();
+            let measures = params["measures"].as_str().unwrap_or_default();
+            Ok((
+                format!(
+                    "{controller} : incident de sécurité concernant vos données / security incident affecting your data"
+                ),
+                format!(
+                    "Bonjour {name},\n\nNous avons constaté un incident de sécurité qui concerne certaines de vos données personnelles \
+                     et qui peut présenter un risque élevé pour vous.\nConséquences possibles : {consequences}\n\
+                     Mesures prises : {measures}\nNous vous recommandons de rester vigilant face à tout message inattendu \
+                     se réclamant de nous. Pour toute question : {dpo}.\n\n\
+                     Hello {name},\n\nWe found a security incident affecting some of your personal data that may put you at high risk.\n\
+                     Possible consequences: {consequences}\nMeasures taken: {measures}\n\
+                     Please be wary of unexpected messages claiming to come from us. Questions: {dpo}.\n"
+                ),
+            ))
+        }
         other => Err(Undeliverable(format!("unknown template {other}"))),
     }
 }
@@ -163,6 +181,13 @@ impl App {
             }
         }
         let policy = self.policy();
+        if m.template == crate::breaches::TEMPLATE {
+            let id = params["breach"].as_str().and_then(|s| Uuid::parse_str(s).ok()).unwrap_or_default();
+            if let Ok((consequences, measures)) = self.breach_notice_text(id).await {
+                params["consequences"] = serde_json::Value::String(consequences);
+                params["measures"] = serde_json::Value::String(measures);
+            }
+        }
         if m.template == "request_extension" {
             return self.render_extension(&params).await;
         }

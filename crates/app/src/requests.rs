@@ -963,6 +963,21 @@ pub(crate) fn contact(keys: &MasterKey, row: &RequestRow) -> Result<(Option<Stri
 }
 
 const LABELS: &[(&str, &str)] = &[
+    ("controller", "Responsable du traitement"),
+    ("breach", "Violation"),
+    ("detected_at", "Date et heure de la découverte"),
+    ("notify_authority_by", "Notification à la CNIL due avant"),
+    ("late", "Notification tardive"),
+    ("late_reasons", "Motifs du retard"),
+    ("nature", "Nature de la violation"),
+    ("description", "Description"),
+    ("data_categories", "Catégories de données concernées"),
+    ("subjects_concerned", "Nombre approximatif de personnes concernées"),
+    ("records_concerned", "Nombre approximatif d'enregistrements concernés"),
+    ("likely_consequences", "Conséquences probables"),
+    ("measures", "Mesures prises ou envisagées"),
+    ("risk", "Niveau de risque pour les personnes"),
+    ("subjects_information", "Information des personnes (article 34)"),
     ("request", "Demande"),
     ("kind", "Nature de la demande"),
     ("subject", "Personne concernée"),
@@ -1024,13 +1039,18 @@ fn render_value(v: &serde_json::Value, out: &mut String) {
 
 /// The response as a readable document in French (HTML).
 pub fn response_html(response: &serde_json::Value) -> String {
-    let mut out = String::from(
-        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Réponse à votre demande</title>\
-         <style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}th{text-align:left;vertical-align:top;padding-right:1em}\
-         table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.2em .4em}</style></head><body>\
-         <h1>Réponse à votre demande relative à vos données personnelles</h1>",
+    document_html("Réponse à votre demande relative à vos données personnelles", response)
+}
+
+/// A JSON document rendered as a readable French HTML page, one section per key.
+pub fn document_html(title: &str, value: &serde_json::Value) -> String {
+    let title = crate::html::escape(title);
+    let mut out = format!(
+        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+         <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}}th{{text-align:left;vertical-align:top;padding-right:1em}}\
+         table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.2em .4em}}</style></head><body><h1>{title}</h1>"
     );
-    if let serde_json::Value::Object(map) = response {
+    if let serde_json::Value::Object(map) = value {
         for (k, v) in map {
             out.push_str(&format!("<section><h2>{}</h2>", crate::html::escape(&label(k))));
             render_value(v, &mut out);

@@ -6,6 +6,7 @@
 //! Request logs carry the method, the path (ids only) and the status, never
 //! the query string (`?email=` is personal data) nor a body.
 
+mod breaches;
 mod extract;
 mod governance;
 mod pages;
@@ -39,6 +40,7 @@ pub fn router(app: App) -> Router {
     routes::api()
         .merge(governance::routes())
         .merge(requests::routes())
+        .merge(breaches::routes())
         .merge(register::routes())
         .merge(pages::routes())
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", routes::openapi()))

@@ -29,7 +29,8 @@ use vigie_domain::access::Role;
         crate::governance::versions, crate::governance::upload_version, crate::governance::activate_version,
         crate::requests::create, crate::requests::list, crate::requests::one, crate::requests::upload_document,
         crate::requests::identity, crate::requests::extend, crate::requests::refuse, crate::requests::fulfil,
-        crate::requests::response, crate::register::register, set_hold, lift_hold, hold_status, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
+        crate::requests::response, crate::breaches::create, crate::breaches::list, crate::breaches::one,
+        crate::breaches::phase, crate::breaches::subjects, crate::breaches::notification, crate::register::register, set_hold, lift_hold, hold_status, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),

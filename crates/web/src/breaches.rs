@@ -1,0 +1,113 @@
+//! Routes for the breach register (dpo).
+
+use crate::State;
+use crate::extract::{Auth, Body, subject_id};
+use crate::problem::{ApiResult, Problem};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use vigie_app::breaches::{BreachView, NewBreach, NewPhase, SubjectsDecision};
+
+pub fn routes() -> Router<State> {
+    Router::new()
+        .route("/api/v1/breaches", post(create).get(list))
+        .route("/api/v1/breaches/{id}", get(one))
+        .route("/api/v1/breaches/{id}/phases", post(phase))
+        .route("/api/v1/breaches/{id}/subjects", post(subjects))
+        .route("/api/v1/breaches/{id}/notification", get(notification))
+}
+
+fn breach_id(raw: &str) -> Result<uuid::Uuid, crate::problem::ApiError> {
+    subject_id(raw).map_err(|_| Problem::invalid("id", "is not a breach id (a UUID)").into())
+}
+
+/// Records a breach: its scope's subjects and records are counted, its 72-hour clock starts (dpo).
+#[utoipa::path(post, path = "/api/v1/breaches", request_body = NewBreach,
+    responses((status = 201, body = BreachView), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn create(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Body(input): Body<NewBreach>,
+) -> ApiResult<(StatusCode, Json<BreachView>)> {
+    Ok((StatusCode::CREATED, Json(s.app.create_breach(&who, input).await?)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BreachList {
+    breaches: Vec<BreachView>,
+}
+
+/// The breach register, most urgent first (dpo).
+#[utoipa::path(get, path = "/api/v1/breaches", responses((status = 200, body = BreachList), (status = 403, body = Problem)))]
+pub async fn list(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+) -> ApiResult<Json<BreachList>> {
+    Ok(Json(BreachList { breaches: s.app.list_breaches(&who).await? }))
+}
+
+/// One breach with its phases (dpo).
+#[utoipa::path(get, path = "/api/v1/breaches/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = BreachView), (status = 404, body = Problem)))]
+pub async fn one(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<BreachView>> {
+    Ok(Json(s.app.get_breach(&who, breach_id(&id)?).await?))
+}
+
+/// Adds a dated phase: update, authority_notified (with reasons when late), subjects_notified, closed (dpo).
+#[utoipa::path(post, path = "/api/v1/breaches/{id}/phases", request_body = NewPhase, params(("id" = String, Path)),
+    responses((status = 200, body = BreachView), (status = 400, body = Problem), (status = 409, body = Problem)))]
+pub async fn phase(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<NewPhase>,
+) -> ApiResult<Json<BreachView>> {
+    Ok(Json(s.app.add_breach_phase(&who, breach_id(&id)?, input).await?))
+}
+
+/// For a high-risk breach: notify the subjects, or confirm the Art. 34(3)(a) exemption (dpo).
+#[utoipa::path(post, path = "/api/v1/breaches/{id}/subjects", request_body = SubjectsDecision, params(("id" = String, Path)),
+    responses((status = 200, body = BreachView), (status = 400, body = Problem), (status = 409, body = Problem)))]
+pub async fn subjects(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<SubjectsDecision>,
+) -> ApiResult<Json<BreachView>> {
+    Ok(Json(s.app.decide_subjects(&who, breach_id(&id)?, input).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct NotificationQuery {
+    /// json (default) or html (the draft in French).
+    format: Option<String>,
+}
+
+/// The draft notification to the CNIL with the content of Art. 33(3) (dpo).
+#[utoipa::path(get, path = "/api/v1/breaches/{id}/notification", params(("id" = String, Path), NotificationQuery),
+    responses((status = 200, description = "the draft notification"), (status = 404, body = Problem)))]
+pub async fn notification(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Query(q): Query<NotificationQuery>,
+) -> ApiResult<Response> {
+    let value = s.app.breach_notification(&who, breach_id(&id)?).await?;
+    match q.format.as_deref() {
+        None | Some("json") => Ok(Json(value).into_response()),
+        Some("html") => Ok(Html(vigie_app::requests::document_html(
+            "Projet de notification d'une violation de données personnelles à la CNIL",
+            &value,
+        ))
+        .into_response()),
+        Some(_) => Err(Problem::invalid("format", "must be json or html").into()),
+    }
+}
