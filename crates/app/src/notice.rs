@@ -1186,28 +1186,7 @@ fn write_text(n: &Notice, out: &mut String) -> fmt::Result {
 
 // ---- HTML ----
 
-/// Displays a string with the HTML special characters escaped (text and attribute values).
-struct Esc<'a>(&'a str);
-
-impl fmt::Display for Esc<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut last = 0;
-        for (i, c) in self.0.char_indices() {
-            let rep = match c {
-                '&' => "&amp;",
-                '<' => "&lt;",
-                '>' => "&gt;",
-                '"' => "&quot;",
-                '\'' => "&#39;",
-                _ => continue,
-            };
-            f.write_str(&self.0[last..i])?;
-            f.write_str(rep)?;
-            last = i + c.len_utf8();
-        }
-        f.write_str(&self.0[last..])
-    }
-}
+use crate::html::Esc;
 
 fn html_spans(spans: &[Span], out: &mut String) -> fmt::Result {
     for s in spans {

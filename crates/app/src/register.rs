@@ -826,20 +826,7 @@ pub fn to_csv(reg: &Register) -> String {
 
 // ---- HTML ----
 
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::html::escape as esc;
 
 fn html_table(out: &mut String, lines: &[Line]) {
     out.push_str("<table>\n");
