@@ -66,6 +66,8 @@ pub struct Particulars {
     /// Erasure: the Art. 17 ground the DPO records (objection_to_prospecting, no_longer_necessary,
     /// consent_withdrawn, objection, unlawful, legal_obligation).
     pub ground: Option<String>,
+    /// The requester's own words (web form).
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -335,7 +337,7 @@ impl App {
                 }
                 Ok(Particulars { ground: p.ground, ..Particulars::default() })
             }
-            _ => Ok(Particulars::default()),
+            _ => Ok(Particulars { message: p.message, ..Particulars::default() }),
         }
     }
 

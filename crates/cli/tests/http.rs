@@ -1846,3 +1846,44 @@ fn breaches_are_scoped_clocked_drafted_and_notified() -> R {
     }
     Ok(())
 }
+
+#[test]
+fn the_public_form_records_a_request_for_the_dpo() -> R {
+    let s = Server::start(Backend::Sqlite)?;
+    let page = s.http.get(format!("{}/rights", s.base)).send()?;
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text()?.contains("name=\"kind\""));
+    let res = s
+        .http
+        .post(format!("{}/rights", s.base))
+        .form(&[
+            ("kind", "access"),
+            ("first_name", "Camille"),
+            ("last_name", "Martin"),
+            ("email", "camille.martin@example.fr"),
+            ("message", "merci"),
+        ])
+        .send()?;
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.text()?.contains("bien été reçue"));
+    let robot = s
+        .http
+        .post(format!("{}/rights", s.base))
+        .form(&[("kind", "access"), ("last_name", "X"), ("email", "x@example.fr"), ("website", "spam")])
+        .send()?;
+    assert_eq!(robot.status().as_u16(), 400);
+    let bad = s
+        .http
+        .post(format!("{}/rights", s.base))
+        .form(&[("kind", "access"), ("last_name", "X"), ("email", "not-an-email")])
+        .send()?;
+    assert_eq!(bad.status().as_u16(), 400);
+    let dpo = s.token("dpo", None)?;
+    let (_, v) = s.get(&dpo, "/api/v1/requests", None)?;
+    let list = v["requests"].as_array().ok_or("list")?;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["channel"], "web_form");
+    assert_eq!(list[0]["status"], "awaiting_identity");
+    assert_eq!(list[0]["particulars"]["message"], "merci");
+    Ok(())
+}

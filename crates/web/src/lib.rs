@@ -8,6 +8,7 @@
 
 mod breaches;
 mod extract;
+mod form;
 mod governance;
 mod pages;
 mod problem;
@@ -41,6 +42,7 @@ pub fn router(app: App) -> Router {
         .merge(governance::routes())
         .merge(requests::routes())
         .merge(breaches::routes())
+        .merge(form::routes())
         .merge(register::routes())
         .merge(pages::routes())
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", routes::openapi()))
