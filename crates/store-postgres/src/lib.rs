@@ -1367,24 +1367,23 @@ impl Tx for PgConn {
     }
 
     fn append_audits(&mut self, entries: &[AuditRow]) -> Result<()> {
-        for e in entries {
-            self.execute(
-                "INSERT INTO audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                &[
-                    &e.seq,
-                    &e.at,
-                    &e.actor,
-                    &e.action,
-                    &e.subject_id,
-                    &e.purpose,
-                    &e.fields,
-                    &e.outcome,
-                    &e.detail,
-                    &e.hash,
-                ],
-            )?;
-        }
+        // One statement per batch: the entries travel as arrays.
+        let seq: Vec<i64> = entries.iter().map(|e| e.seq).collect();
+        let at: Vec<DateTime<Utc>> = entries.iter().map(|e| e.at).collect();
+        let actor: Vec<&str> = entries.iter().map(|e| e.actor.as_str()).collect();
+        let action: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+        let subject: Vec<Option<Id>> = entries.iter().map(|e| e.subject_id).collect();
+        let purpose: Vec<Option<&str>> = entries.iter().map(|e| e.purpose.as_deref()).collect();
+        let fields: Vec<&str> = entries.iter().map(|e| e.fields.as_str()).collect();
+        let outcome: Vec<&str> = entries.iter().map(|e| e.outcome.as_str()).collect();
+        let detail: Vec<Option<&str>> = entries.iter().map(|e| e.detail.as_deref()).collect();
+        let hash: Vec<&[u8]> = entries.iter().map(|e| e.hash.as_slice()).collect();
+        self.execute(
+            "INSERT INTO audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash)
+             SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::uuid[], $6::text[],
+                                  $7::text[], $8::text[], $9::text[], $10::bytea[])",
+            &[&seq, &at, &actor, &action, &subject, &purpose, &fields, &outcome, &detail, &hash],
+        )?;
         if let Some(last) = entries.last() {
             self.execute("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", &[&last.seq, &last.hash])?;
         }
