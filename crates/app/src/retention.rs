@@ -196,16 +196,16 @@ impl App {
         let keys = self.keys.clone();
         let months_from = NaiveDate::from_ymd_opt(at.year(), at.month(), 1).unwrap_or(at);
         let months_to = add_months(months_from, 12).unwrap_or(months_from);
-        let (due, held, counts) = self
+        let (due_count, due, held, counts) = self
             .store
             .write(move |tx| {
-                let due = tx.due(at, i64::MAX)?;
+                let due_count = tx.count_due(at)?;
+                let due = tx.due(at, i64::try_from(limit).unwrap_or(i64::MAX))?;
                 let held = tx.held_due(at)?;
                 let counts = tx.count_expiring_by_month(months_from, months_to)?;
-                let entry =
-                    Entry::new("retention.plan").detail(format!("at={at} due={} held={}", due.len(), held.len()));
+                let entry = Entry::new("retention.plan").detail(format!("at={at} due={due_count} held={}", held.len()));
                 audit::append(tx, &keys, &actor, now(), entry)?;
-                Ok::<_, AppError>((due, held, counts))
+                Ok::<_, AppError>((due_count, due, held, counts))
             })
             .await?;
         let mut forecast = Vec::with_capacity(12);
@@ -221,8 +221,13 @@ impl App {
                 Ok(HeldItem { due: due_item(h.due), reason, held_at: h.held_at })
             })
             .collect::<Result<Vec<_>>>()?;
-        let due_count = due.len();
-        Ok(Plan { at, due_count, due: due.into_iter().take(limit).map(due_item).collect(), held, forecast })
+        Ok(Plan {
+            at,
+            due_count: usize::try_from(due_count).unwrap_or(0),
+            due: due.into_iter().map(due_item).collect(),
+            held,
+            forecast,
+        })
     }
 
     /// Erases every subject due at `at`, in batches, each batch one transaction.

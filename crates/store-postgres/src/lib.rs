@@ -711,6 +711,10 @@ impl Tx for PgConn {
         )
     }
 
+    fn count_due(&mut self, at: NaiveDate) -> Result<i64> {
+        get(&self.query_one("SELECT count(*) FROM subjects WHERE expires_on < $1 AND legal_hold IS NULL", &[&at])?, 0)
+    }
+
     fn held_due(&mut self, at: NaiveDate) -> Result<Vec<HeldRow>> {
         self.rows(
             "SELECT s.id, s.kind, s.retention_rule, s.basis_date, s.expires_on, s.legal_hold, k.wrapped, s.held_at

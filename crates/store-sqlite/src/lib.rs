@@ -487,6 +487,13 @@ impl Tx for SqliteConn {
         rows.collect::<rusqlite::Result<_>>().map_err(err)
     }
 
+    fn count_due(&mut self, at: NaiveDate) -> Result<i64> {
+        self.conn
+            .prepare_cached("SELECT count(*) FROM subjects WHERE expires_on < ?1 AND legal_hold IS NULL")
+            .and_then(|mut st| st.query_row(params![at], |r| r.get(0)))
+            .map_err(err)
+    }
+
     fn held_due(&mut self, at: NaiveDate) -> Result<Vec<HeldRow>> {
         let mut st = self
             .conn

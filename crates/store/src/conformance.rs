@@ -371,6 +371,7 @@ fn retention(store: &Store) -> Result<(), String> {
     ];
     ensure(due == expect, "due: expired before `at`, earliest first, open clocks never")?;
     ensure(w(store, move |tx| tx.due(d(1903, 3, 1), 1))?.len() == 1, "due honours its limit")?;
+    ensure(w(store, move |tx| tx.count_due(d(1903, 3, 1)))? >= 2, "count_due counts them")?;
     let months = w(store, move |tx| tx.count_expiring_by_month(d(1903, 1, 1), d(1903, 4, 1)))?;
     let months: Vec<(String, i64)> = months.into_iter().map(|g| (g.group, g.count)).collect();
     ensure(months == vec![("1903-01".into(), 1), ("1903-02".into(), 1), ("1903-03".into(), 1)], "forecast by month")?;

@@ -369,6 +369,8 @@ pub trait Tx {
     fn hold_events(&mut self, subject: Id) -> Result<Vec<HoldEventRow>>;
     /// Subjects not held whose `expires_on` is before `at`, earliest first, at most `limit`.
     fn due(&mut self, at: NaiveDate, limit: i64) -> Result<Vec<DueRow>>;
+    /// How many subjects `due` would list without a limit.
+    fn count_due(&mut self, at: NaiveDate) -> Result<i64>;
     /// Held subjects whose `expires_on` is before `at`.
     fn held_due(&mut self, at: NaiveDate) -> Result<Vec<HeldRow>>;
     /// Subjects not held expiring in `[from, to)`, counted by month (`YYYY-MM`).

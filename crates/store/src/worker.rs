@@ -325,6 +325,7 @@ refuse_all! {
     set_retention(id: crate::Id, r: &str, b: Option<chrono::NaiveDate>, e: Option<chrono::NaiveDate>) -> ();
     set_legal_hold(id: crate::Id, h: Option<(&[u8], chrono::DateTime<chrono::Utc>)>) -> ();
     due(at: chrono::NaiveDate, limit: i64) -> Vec<crate::DueRow>;
+    count_due(at: chrono::NaiveDate) -> i64;
     insert_breach(b: &crate::BreachRow) -> ();
     update_breach(b: &crate::BreachRow) -> ();
     breach(id: crate::Id) -> Option<crate::BreachRow>;
