@@ -5,6 +5,7 @@
 //! the data directory; `VIGIE_DATABASE_URL=postgres://…` selects PostgreSQL).
 
 mod bench;
+mod bench_ops;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};

@@ -1,0 +1,1429 @@
+//! `vigie bench ops`: the operations that work on the whole base (retention
+//! planning and sweep, the register, a policy revision, rights requests,
+//! breach scopes), each timed over N generated subjects beside the raw cost
+//! of the same work done directly in the store with SQL, and their ratio.
+//!
+//! Every benchmark imports N subjects generated as `vigie generate` does
+//! (collection dates over ten years, 40% clients, 60% prospects) into a fresh
+//! Vigie under a temporary directory (`vigie-bench-ops-<uuid>`, removed at the
+//! end) or, with a PostgreSQL URL, into a fresh database of that server
+//! (dropped at the end): the data directory and database of the settings are
+//! never touched. The raw baselines run on the same database while Vigie is
+//! idle, through a connection with the store's own settings.
+//!
+//! Ratios: for a time, Vigie's time over the raw time (1.20 = 20% slower);
+//! for a rate, Vigie's rate over the raw rate (0.80 = 80% of raw).
+
+use anyhow::{Context, ensure};
+use chrono::{DateTime, Months, NaiveDate, Utc};
+use clap::Subcommand;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rusqlite::{OptionalExtension, params};
+use std::collections::{BTreeSet, HashSet};
+use std::hint::black_box;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
+use vigie_app::audit::Actor;
+use vigie_app::auth::Principal;
+use vigie_app::breaches::{NewBreach, Scope};
+use vigie_app::generate::Generator;
+use vigie_app::requests::{IdentityDecision, NewRequest, Particulars, Requester};
+use vigie_app::revisions::NewVersion;
+use vigie_app::{App, Settings};
+use vigie_store::{Uuid, new_id, now};
+use vigie_store_postgres::Postgres;
+use vigie_store_postgres::testing::DropGuard;
+use vigie_store_sqlite::Sqlite;
+
+#[derive(Subcommand)]
+pub enum OpsCommand {
+    /// Retention: the plan at 2026-11-26 over N subjects, and the sweep of ~100,000 due subjects.
+    Retention {
+        /// Subjects to generate and import first.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        /// Seed of the generated identities.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Plans timed (after one warm-up).
+        #[arg(long, default_value_t = 20)]
+        repeat: usize,
+        /// Subjects the sweep should erase (default: 100,000, or a tenth of --count if smaller).
+        #[arg(long)]
+        erase: Option<u64>,
+        /// Exploration only: after the figures, times the raw plan with partial indexes, and raw
+        /// sweeps with other settings, to see what they would bring.
+        #[arg(long, hide = true)]
+        explore: bool,
+    },
+    /// The register of processing activities with N subjects, read and rendered as XLSX.
+    Register {
+        /// Subjects to generate and import first.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        /// Seed of the generated identities.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Registers timed (after one warm-up).
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
+    /// A policy revision uploaded with N subjects: one notice queued per subject.
+    Revision {
+        /// Subjects to generate and import first.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        /// Seed of the generated identities.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Rights requests with N subjects: access and erasure requests carried out one by one.
+    Requests {
+        /// Subjects to generate and import first.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        /// Seed of the generated identities.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Requests of each kind (access, erasure) carried out and timed.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// Exploration only (SQLite): after the figures, the raw erasures again with the WAL
+        /// auto-checkpoint off, to see whether it makes the slowest commits.
+        #[arg(long, hide = true)]
+        explore: bool,
+    },
+    /// Breaches with N subjects: the scope counted when a breach is recorded.
+    Breach {
+        /// Subjects to generate and import first.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        /// Seed of the generated identities.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Breaches recorded per scope and timed (after one warm-up).
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
+}
+
+pub fn run(command: OpsCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let backend = Backend::of(settings);
+    let scratch = Scratch::new()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    let ctx = Ctx { backend: &backend, base: settings, scratch: &scratch, rt: &rt };
+    let outcome = match command {
+        OpsCommand::Retention { count, seed, repeat, erase, explore } => {
+            retention(&ctx, RetentionPlan { count, seed, repeat, erase, explore })
+        }
+        OpsCommand::Register { count, seed, repeat } => register(&ctx, count, seed, repeat),
+        OpsCommand::Revision { count, seed } => revision(&ctx, count, seed),
+        OpsCommand::Requests { count, seed, requests: n, explore } => requests(&ctx, count, seed, n, explore),
+        OpsCommand::Breach { count, seed, repeat } => breach(&ctx, count, seed, repeat),
+    };
+    rt.shutdown_timeout(Duration::from_secs(10));
+    outcome?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What every benchmark needs.
+struct Ctx<'a> {
+    backend: &'a Backend,
+    base: &'a Settings,
+    scratch: &'a Scratch,
+    rt: &'a Runtime,
+}
+
+// ---- where the data goes (as in `bench.rs`) ----
+
+enum Backend {
+    Sqlite,
+    /// The server URL (any database there will do to connect).
+    Postgres(String),
+}
+
+impl Backend {
+    fn of(settings: &Settings) -> Backend {
+        match &settings.database_url {
+            Some(url) if settings.is_postgres() => Backend::Postgres(url.clone()),
+            _ => Backend::Sqlite,
+        }
+    }
+    fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// A temporary directory, removed when dropped.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> anyhow::Result<Scratch> {
+        let dir = std::env::temp_dir().join(format!("vigie-bench-ops-{}", new_id().simple()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Scratch { dir })
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+    fn remove(&self, name: &str) {
+        let _ = std::fs::remove_dir_all(self.path(name));
+        let _ = std::fs::remove_file(self.path(name));
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
+            eprintln!("warning: could not remove {}: {e}", self.dir.display());
+        }
+    }
+}
+
+/// Settings for a fresh Vigie: its own data directory and, on PostgreSQL,
+/// its own database, dropped with the guard.
+struct Fresh {
+    settings: Settings,
+    _guard: Option<DropGuard>,
+}
+
+fn fresh_app_settings(ctx: &Ctx<'_>, name: &str) -> anyhow::Result<Fresh> {
+    let (database_url, guard) = match ctx.backend {
+        Backend::Sqlite => (None, None),
+        Backend::Postgres(server) => {
+            let (url, guard) = vigie_store_postgres::testing::fresh_database(server)?;
+            (Some(url), Some(guard))
+        }
+    };
+    let settings =
+        Settings { data_dir: ctx.scratch.path(name), database_url, master_key_file: None, ..ctx.base.clone() };
+    Ok(Fresh { settings, _guard: guard })
+}
+
+// ---- the subjects ----
+
+/// A generated person kept to file a request as them.
+struct Picked {
+    email: String,
+    kind: &'static str,
+}
+
+/// A fresh Vigie holding N imported subjects. Fields drop in order: the app
+/// (its store threads) before the database.
+struct Loaded {
+    app: App,
+    picked: Vec<Picked>,
+    fresh: Fresh,
+}
+
+/// Writes N generated subjects as CSV, keeping the people at `keep` (row indexes).
+fn write_csv(path: &Path, count: u64, seed: u64, keep: &BTreeSet<u64>) -> anyhow::Result<Vec<Picked>> {
+    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut g = Generator::new(seed);
+    let mut picked = Vec::with_capacity(keep.len());
+    writeln!(w, "{}", Generator::CSV_HEADER)?;
+    for i in 0..count {
+        let p = g.person();
+        writeln!(w, "{}", Generator::csv_row(&p))?;
+        if keep.contains(&i) {
+            picked.push(Picked { email: p.email, kind: p.kind });
+        }
+    }
+    w.flush()?;
+    Ok(picked)
+}
+
+/// Generates and imports N subjects into a fresh Vigie; keeps `picks` of the
+/// generated people, spread at random over the file.
+fn load(ctx: &Ctx<'_>, count: u64, seed: u64, picks: u64) -> anyhow::Result<Loaded> {
+    ensure!(count > 0, "--count must be at least 1");
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed);
+    let mut keep = BTreeSet::new();
+    while (keep.len() as u64) < picks.min(count) {
+        keep.insert(rng.random_range(0..count));
+    }
+    let csv = ctx.scratch.path("subjects.csv");
+    let started = Instant::now();
+    let picked = write_csv(&csv, count, seed, &keep)?;
+    eprintln!("  generated {} subjects in {:.1} s", thousands(count as f64), started.elapsed().as_secs_f64());
+    let fresh = fresh_app_settings(ctx, "vigie")?;
+    let app = App::open(&fresh.settings)?;
+    let started = Instant::now();
+    let report = app.import_csv(&csv, false)?;
+    let took = started.elapsed();
+    ensure!(
+        report.imported == count && report.rejected == 0,
+        "the import wrote {} subjects and rejected {} rows, expected {count} and 0",
+        report.imported,
+        report.rejected
+    );
+    eprintln!("  imported in {:.1} s ({}/s)", took.as_secs_f64(), thousands(rate(count, took)));
+    ctx.scratch.remove("subjects.csv");
+    Ok(Loaded { app, picked, fresh })
+}
+
+/// A DPO principal, from a fresh token.
+fn dpo(ctx: &Ctx<'_>, app: &App) -> anyhow::Result<Principal> {
+    ctx.rt.block_on(async {
+        let (_, token) = app.create_token(Actor::Cli, "dpo", None).await?;
+        Ok::<_, anyhow::Error>(app.authenticate(&token).await?)
+    })
+}
+
+// ---- the raw side ----
+
+/// A connection straight to the database Vigie uses, with the store's settings.
+enum Raw {
+    Sqlite(rusqlite::Connection),
+    Postgres(postgres::Client),
+}
+
+impl Raw {
+    /// Opens it; use it only while Vigie is idle, and (PostgreSQL) outside the runtime.
+    fn open(settings: &Settings) -> anyhow::Result<Raw> {
+        Ok(match &settings.database_url {
+            Some(url) => Raw::Postgres(Postgres::open(url)?.raw_client()?),
+            None => Raw::Sqlite(Sqlite::open(&vigie_app::sqlite_path(&settings.data_dir))?.raw_connection()?),
+        })
+    }
+}
+
+/// Reads every column of every row, as the store's row mappers do; returns the rows.
+fn sqlite_read(conn: &rusqlite::Connection, sql: &str, params: impl rusqlite::Params) -> anyhow::Result<usize> {
+    let mut st = conn.prepare_cached(sql)?;
+    let columns = st.column_count();
+    let mut rows = st.query(params)?;
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        for i in 0..columns {
+            black_box(r.get::<_, rusqlite::types::Value>(i)?);
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// `$n` placeholders as SQLite's `?n`.
+fn lite(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+fn random_hash(rng: &mut SmallRng) -> Vec<u8> {
+    let mut h = vec![0u8; 32];
+    rng.fill(h.as_mut_slice());
+    h
+}
+
+const AUDIT_INSERT: &str = "INSERT INTO audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash) \
+                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+const AUDIT_HEAD_SET: &str = "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1";
+/// What `erase_subject` deletes, in its order.
+const ERASE_DELETES: [&str; 9] = [
+    "DELETE FROM subject_keys WHERE subject_id = $1",
+    "DELETE FROM contracts WHERE subject_id = $1",
+    "DELETE FROM interactions WHERE subject_id = $1",
+    "DELETE FROM consents WHERE subject_id = $1",
+    "DELETE FROM objections WHERE subject_id = $1",
+    "DELETE FROM legal_hold_events WHERE subject_id = $1",
+    "DELETE FROM disclosures WHERE subject_id = $1",
+    "DELETE FROM outbox WHERE subject_id = $1",
+    "DELETE FROM subjects WHERE id = $1",
+];
+const ERASURE_INSERT: &str = "INSERT INTO erasures (subject_id, erased_at, kind, rule) VALUES ($1, $2, $3, $4)";
+const ERASED_COUNT_SQLITE: &str = "INSERT INTO erased_counts (month, kind, rule, count) VALUES (?1, ?2, ?3, 1) \
+                                   ON CONFLICT (month, kind, rule) DO UPDATE SET count = count + 1";
+const ERASED_COUNT_PG: &str = "INSERT INTO erased_counts (month, kind, rule, count) VALUES ($1, $2, $3, 1) \
+                               ON CONFLICT (month, kind, rule) DO UPDATE SET count = erased_counts.count + 1";
+const DUE: &str = "SELECT id, kind, retention_rule, basis_date, expires_on FROM subjects \
+                   WHERE expires_on < $1 AND legal_hold IS NULL ORDER BY expires_on, id LIMIT $2";
+const COUNT_DUE: &str = "SELECT count(*) FROM subjects WHERE expires_on < $1 AND legal_hold IS NULL";
+const HELD_DUE: &str = "SELECT s.id, s.kind, s.retention_rule, s.basis_date, s.expires_on, s.legal_hold, k.wrapped, s.held_at \
+                        FROM subjects s JOIN subject_keys k ON k.subject_id = s.id \
+                        WHERE s.expires_on < $1 AND s.legal_hold IS NOT NULL ORDER BY s.expires_on, s.id";
+const MONTHS_SQLITE: &str = "SELECT substr(expires_on, 1, 7), count(*) FROM subjects \
+                             WHERE expires_on >= ?1 AND expires_on < ?2 AND legal_hold IS NULL GROUP BY 1 ORDER BY 1";
+const MONTHS_PG: &str = "SELECT to_char(expires_on, 'YYYY-MM'), count(*) FROM subjects \
+                         WHERE expires_on >= $1 AND expires_on < $2 AND legal_hold IS NULL GROUP BY 1 ORDER BY 1";
+
+/// Erases one subject as `erase_subject` does, with its audit entry; false if it was gone.
+#[allow(clippy::too_many_arguments)]
+fn sqlite_erase_one(
+    conn: &rusqlite::Connection,
+    id: Uuid,
+    rule: &str,
+    detail: &str,
+    at: DateTime<Utc>,
+    seq: &mut i64,
+    rng: &mut SmallRng,
+) -> anyhow::Result<bool> {
+    let kind: Option<String> =
+        conn.prepare_cached("SELECT kind FROM subjects WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+    let Some(kind) = kind else { return Ok(false) };
+    for sql in ERASE_DELETES {
+        conn.prepare_cached(&lite(sql))?.execute([id])?;
+    }
+    conn.prepare_cached(&lite(ERASURE_INSERT))?.execute(params![id, at, kind, rule])?;
+    conn.prepare_cached(ERASED_COUNT_SQLITE)?.execute(params![at.format("%Y-%m").to_string(), kind, rule])?;
+    *seq += 1;
+    let hash = random_hash(rng);
+    let detail = format!("{detail} kind={kind}");
+    conn.prepare_cached(&lite(AUDIT_INSERT))?.execute(params![
+        *seq,
+        at,
+        "cli",
+        "subject.erase",
+        id,
+        None::<String>,
+        "",
+        "ok",
+        detail,
+        hash
+    ])?;
+    conn.prepare_cached(&lite(AUDIT_HEAD_SET))?.execute(params![*seq, hash])?;
+    Ok(true)
+}
+
+/// The prepared statements of one raw PostgreSQL erasure.
+struct PgErase {
+    kind: postgres::Statement,
+    deletes: Vec<postgres::Statement>,
+    erasure: postgres::Statement,
+    counted: postgres::Statement,
+    audit: postgres::Statement,
+    head: postgres::Statement,
+}
+
+impl PgErase {
+    fn prepare(c: &mut postgres::Client) -> anyhow::Result<PgErase> {
+        Ok(PgErase {
+            kind: c.prepare("SELECT kind FROM subjects WHERE id = $1 FOR UPDATE")?,
+            deletes: ERASE_DELETES.iter().map(|sql| c.prepare(sql)).collect::<Result<_, _>>()?,
+            erasure: c.prepare(ERASURE_INSERT)?,
+            counted: c.prepare(ERASED_COUNT_PG)?,
+            audit: c.prepare(AUDIT_INSERT)?,
+            head: c.prepare(AUDIT_HEAD_SET)?,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn erase(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        id: Uuid,
+        rule: &str,
+        detail: &str,
+        at: DateTime<Utc>,
+        seq: &mut i64,
+        rng: &mut SmallRng,
+    ) -> anyhow::Result<bool> {
+        let Some(row) = tx.query_opt(&self.kind, &[&id])? else { return Ok(false) };
+        let kind: String = row.try_get(0)?;
+        for st in &self.deletes {
+            tx.execute(st, &[&id])?;
+        }
+        tx.execute(&self.erasure, &[&id, &at, &kind, &rule])?;
+        tx.execute(&self.counted, &[&at.format("%Y-%m").to_string(), &kind, &rule])?;
+        *seq += 1;
+        let hash = random_hash(rng);
+        let detail = format!("{detail} kind={kind}");
+        tx.execute(
+            &self.audit,
+            &[&*seq, &at, &"cli", &"subject.erase", &id, &None::<String>, &"", &"ok", &detail, &hash],
+        )?;
+        tx.execute(&self.head, &[&*seq, &hash])?;
+        Ok(true)
+    }
+}
+
+// ---- measuring (as in `bench.rs`) ----
+
+fn thousands(v: f64) -> String {
+    let n = v.round() as u64;
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn rate(n: u64, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64().max(1e-9)
+}
+
+/// The five slowest of a set of latencies, slowest first.
+fn slowest(v: &[Duration]) -> String {
+    let mut v = v.to_vec();
+    v.sort_unstable_by(|a, b| b.cmp(a));
+    v.iter().take(5).map(|d| ms(*d)).collect::<Vec<_>>().join(", ")
+}
+
+/// Milliseconds, with two decimals under 10 ms.
+fn ms(d: Duration) -> String {
+    let v = d.as_secs_f64() * 1e3;
+    if v < 10.0 { format!("{v:.2} ms") } else { format!("{v:.1} ms") }
+}
+
+fn ratio(vigie: Duration, raw: Duration) -> f64 {
+    vigie.as_secs_f64() / raw.as_secs_f64().max(1e-9)
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok { "met" } else { "NOT met" }
+}
+
+/// p50, p99 and max of a set of latencies.
+struct Percentiles {
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+fn percentiles(mut v: Vec<Duration>) -> Percentiles {
+    v.sort_unstable();
+    let at = |q: f64| {
+        if v.is_empty() {
+            return Duration::ZERO;
+        }
+        let i = ((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1;
+        v.get(i).copied().unwrap_or_default()
+    };
+    Percentiles { p50: at(0.50), p99: at(0.99), max: v.last().copied().unwrap_or_default() }
+}
+
+fn date(y: i32, m: u32, d: u32) -> anyhow::Result<NaiveDate> {
+    NaiveDate::from_ymd_opt(y, m, d).with_context(|| format!("no such date {y}-{m}-{d}"))
+}
+
+// ---- retention ----
+
+struct RetentionPlan {
+    count: u64,
+    seed: u64,
+    repeat: usize,
+    erase: Option<u64>,
+    explore: bool,
+}
+
+fn retention(ctx: &Ctx<'_>, plan: RetentionPlan) -> anyhow::Result<()> {
+    let RetentionPlan { count, seed, repeat, erase, explore } = plan;
+    ensure!(repeat > 0, "--repeat must be at least 1");
+    let name = ctx.backend.name();
+    eprintln!("bench ops retention: {count} subjects on {name}, data under {}", ctx.scratch.dir.display());
+    let loaded = load(ctx, count, seed, 0)?;
+    let app = &loaded.app;
+    let mut raw = Raw::open(&loaded.fresh.settings)?;
+
+    // (a) Planning at a date where most subjects are due.
+    let at = date(2026, 11, 26)?;
+    let plan = ctx.rt.block_on(app.retention_plan_by(Actor::Cli, at, 1000))?;
+    let raw_due = raw_plan(&mut raw, at, 1000)?;
+    ensure!(
+        i64::try_from(plan.due_count)? == raw_due,
+        "Vigie counts {} subjects due, the raw query {raw_due}",
+        plan.due_count
+    );
+    eprintln!("  plan at {at}: {} due, {} listed; timing {repeat} plans each side...", plan.due_count, plan.due.len());
+    let (mut v, mut r) = (Vec::with_capacity(repeat), Vec::with_capacity(repeat));
+    for _ in 0..repeat {
+        let t = Instant::now();
+        black_box(ctx.rt.block_on(app.retention_plan_by(Actor::Cli, at, 1000))?);
+        v.push(t.elapsed());
+        let t = Instant::now();
+        black_box(raw_plan(&mut raw, at, 1000)?);
+        r.push(t.elapsed());
+    }
+    let (v, r) = (percentiles(v), percentiles(r));
+    println!(
+        "retention plan   {name:<8}  {} subjects ({} due)  vigie p50 {} (p99 {})  raw p50 {} (p99 {})  ratio {:.2}  target < 100 ms: {}",
+        thousands(count as f64),
+        thousands(plan.due_count as f64),
+        ms(v.p50),
+        ms(v.p99),
+        ms(r.p50),
+        ms(r.p99),
+        ratio(v.p50, r.p50),
+        met(v.p50 < Duration::from_millis(100)),
+    );
+
+    // (b) The sweep, at the date where about `target` subjects are due.
+    let target = erase.unwrap_or_else(|| (count / 10).min(100_000)).max(1);
+    let (at, due) = date_with_due(ctx, app, target)?;
+    eprintln!("  sweep at {at}: {due} due (asked for ~{target}); applying...");
+    let t = Instant::now();
+    let report = ctx.rt.block_on(app.retention_apply(Actor::Cli, at))?;
+    let vigie = t.elapsed();
+    ensure!(report.erased == due, "the sweep erased {} subjects, {due} were due", report.erased);
+    // Vigie's sweep ends with the journal compaction; time it alone, now that it has nothing left to do.
+    let t = Instant::now();
+    app.store().compact()?;
+    let idle_compact = t.elapsed();
+
+    eprintln!("  raw: erasing the next {} subjects by expiry, 500 per transaction...", report.erased);
+    let raw_run = raw_erase_next(&mut raw, report.erased, seed, 500)?;
+    ensure!(raw_run.erased == report.erased, "the raw sweep erased {}, not {}", raw_run.erased, report.erased);
+    eprintln!(
+        "  vigie {:.2} s (with its WAL checkpoint; an idle one takes {}); raw {:.2} s of which {} WAL checkpoint",
+        vigie.as_secs_f64(),
+        ms(idle_compact),
+        raw_run.total.as_secs_f64(),
+        ms(raw_run.checkpoint)
+    );
+    let (vr, rr) = (rate(report.erased, vigie), rate(raw_run.erased, raw_run.total));
+    let mut targets = vec![format!("≥ 0.8 of raw: {}", met(vr / rr >= 0.8))];
+    if matches!(ctx.backend, Backend::Sqlite) {
+        targets.insert(0, format!("≥ 20,000/s: {}", met(vr >= 20_000.0)));
+    }
+    println!(
+        "retention apply  {name:<8}  {} subjects, {} erased  vigie {}/s ({:.2} s)  raw {}/s ({:.2} s)  ratio {:.2}  targets {}",
+        thousands(count as f64),
+        thousands(report.erased as f64),
+        thousands(vr),
+        vigie.as_secs_f64(),
+        thousands(rr),
+        raw_run.total.as_secs_f64(),
+        vr / rr,
+        targets.join("; "),
+    );
+    if explore {
+        explore_retention(&mut raw, repeat, r.p50, report.erased / 2, seed)?;
+    }
+    drop(raw);
+    Ok(())
+}
+
+fn raw_exec(raw: &mut Raw, sql: &str) -> anyhow::Result<()> {
+    match raw {
+        Raw::Sqlite(c) => c.execute_batch(sql)?,
+        Raw::Postgres(c) => c.batch_execute(sql)?,
+    }
+    Ok(())
+}
+
+/// How the database runs a statement of one parameter, the date (`EXPLAIN QUERY PLAN` / `EXPLAIN`), on one line.
+fn raw_explain(raw: &mut Raw, sql: &str, at: NaiveDate) -> anyhow::Result<String> {
+    let lines: Vec<String> = match raw {
+        Raw::Sqlite(c) => c
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", lite(sql)))?
+            .query_map([at], |r| r.get::<_, String>(3))?
+            .collect::<rusqlite::Result<_>>()?,
+        Raw::Postgres(c) => {
+            let sql = sql.replace("$1", &format!("'{at}'::date"));
+            c.query(&format!("EXPLAIN {sql}"), &[])?
+                .iter()
+                .map(|r| r.try_get::<_, String>(0).map(|l| l.trim().to_string()))
+                .collect::<Result<_, _>>()?
+        }
+    };
+    Ok(lines.join(" / "))
+}
+
+/// Exploration: what partial indexes would do to the plan, and what other settings
+/// would do to the raw sweep (each variant erases the next `n` subjects by expiry).
+fn explore_retention(raw: &mut Raw, repeat: usize, measured: Duration, n: u64, seed: u64) -> anyhow::Result<()> {
+    let at = date(2026, 11, 26)?;
+    let due = raw_plan(raw, at, 1000)?;
+    eprintln!("  explore: count as run now: {}", raw_explain(raw, COUNT_DUE, at)?);
+    eprintln!("  explore: held as run now: {}", raw_explain(raw, HELD_DUE, at)?);
+    let t = Instant::now();
+    raw_exec(
+        raw,
+        "CREATE INDEX bench_due ON subjects (expires_on) WHERE expires_on IS NOT NULL AND legal_hold IS NULL;
+         CREATE INDEX bench_held ON subjects (expires_on) WHERE legal_hold IS NOT NULL;",
+    )?;
+    if let Raw::Postgres(_) = raw {
+        raw_exec(raw, "ANALYZE subjects")?;
+    }
+    let built = t.elapsed();
+    eprintln!("  explore: count with partial indexes: {}", raw_explain(raw, COUNT_DUE, at)?);
+    eprintln!("  explore: held with partial indexes: {}", raw_explain(raw, HELD_DUE, at)?);
+    ensure!(raw_plan(raw, at, 1000)? == due, "the partial indexes changed the count");
+    let mut times = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        let t = Instant::now();
+        black_box(raw_plan(raw, at, 1000)?);
+        times.push(t.elapsed());
+    }
+    let p = percentiles(times);
+    println!(
+        "  explore: raw plan with partial indexes (expires_on) WHERE legal_hold IS NULL / IS NOT NULL: p50 {} (p99 {}), was {}; building both took {:.1} s",
+        ms(p.p50),
+        ms(p.p99),
+        ms(measured),
+        built.as_secs_f64()
+    );
+    raw_exec(raw, "DROP INDEX bench_due; DROP INDEX bench_held;")?;
+
+    type Variant<'a> = (&'a str, Option<(&'a str, &'a str)>, u64);
+    let variants: Vec<Variant<'_>> = match raw {
+        Raw::Sqlite(_) => vec![
+            ("as measured: 500 per transaction", None, 500),
+            ("5,000 per transaction", None, 5000),
+            ("secure_delete off", Some(("PRAGMA secure_delete = OFF", "PRAGMA secure_delete = ON")), 500),
+            ("foreign_keys off", Some(("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON")), 500),
+            ("1 GiB page cache", Some(("PRAGMA cache_size = -1048576", "PRAGMA cache_size = -131072")), 500),
+            (
+                "no WAL auto-checkpoint (one at the end)",
+                Some(("PRAGMA wal_autocheckpoint = 0", "PRAGMA wal_autocheckpoint = 1000")),
+                500,
+            ),
+        ],
+        Raw::Postgres(_) => {
+            vec![("as measured: 500 per transaction", None, 500), ("5,000 per transaction", None, 5000)]
+        }
+    };
+    for (label, setting, batch) in variants {
+        if let Some((on, _)) = setting {
+            raw_exec(raw, on)?;
+        }
+        let run = raw_erase_next(raw, n, seed, batch)?;
+        if let Some((_, off)) = setting {
+            raw_exec(raw, off)?;
+        }
+        println!(
+            "  explore: raw sweep, {label}: {}/s ({} subjects in {:.2} s, of which {} WAL checkpoint)",
+            thousands(rate(run.erased, run.total)),
+            thousands(run.erased as f64),
+            run.total.as_secs_f64(),
+            ms(run.checkpoint)
+        );
+    }
+    Ok(())
+}
+
+/// The first date at which at least `target` subjects are due, and how many are, by
+/// binary search over the plan's count.
+fn date_with_due(ctx: &Ctx<'_>, app: &App, target: u64) -> anyhow::Result<(NaiveDate, u64)> {
+    let start = date(2016, 1, 1)?;
+    let due_at = |days: u64| -> anyhow::Result<(NaiveDate, u64)> {
+        let at = start + chrono::Days::new(days);
+        let plan = ctx.rt.block_on(app.retention_plan_by(Actor::Cli, at, 0))?;
+        Ok((at, plan.due_count as u64))
+    };
+    let (mut lo, mut hi) = (0u64, 365 * 30);
+    let (_, all) = due_at(hi)?;
+    ensure!(all >= target, "only {all} subjects are ever due, fewer than the {target} asked for");
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if due_at(mid)?.1 >= target {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    due_at(lo)
+}
+
+/// The plan's SQL, done directly: count due, the first `limit` due, the held ones, the 12-month forecast.
+fn raw_plan(raw: &mut Raw, at: NaiveDate, limit: i64) -> anyhow::Result<i64> {
+    let from = date(chrono::Datelike::year(&at), chrono::Datelike::month(&at), 1)?;
+    let to = from.checked_add_months(Months::new(12)).context("date out of range")?;
+    match raw {
+        Raw::Sqlite(c) => {
+            let tx = c.transaction()?;
+            let n: i64 = tx.prepare_cached(&lite(COUNT_DUE))?.query_row([at], |r| r.get(0))?;
+            black_box(sqlite_read(&tx, &lite(DUE), params![at, limit])?);
+            black_box(sqlite_read(&tx, &lite(HELD_DUE), [at])?);
+            black_box(sqlite_read(&tx, MONTHS_SQLITE, params![from, to])?);
+            tx.commit()?;
+            Ok(n)
+        }
+        Raw::Postgres(c) => {
+            let mut tx = c.transaction()?;
+            let n: i64 = tx.query_one(COUNT_DUE, &[&at])?.try_get(0)?;
+            for row in tx.query(DUE, &[&at, &limit])? {
+                black_box((
+                    row.try_get::<_, Uuid>(0)?,
+                    row.try_get::<_, String>(1)?,
+                    row.try_get::<_, String>(2)?,
+                    row.try_get::<_, Option<NaiveDate>>(3)?,
+                    row.try_get::<_, NaiveDate>(4)?,
+                ));
+            }
+            black_box(tx.query(HELD_DUE, &[&at])?.len());
+            black_box(tx.query(MONTHS_PG, &[&from, &to])?.len());
+            tx.commit()?;
+            Ok(n)
+        }
+    }
+}
+
+struct RawSweep {
+    erased: u64,
+    total: Duration,
+    checkpoint: Duration,
+}
+
+/// Erases the next `n` subjects by expiry, `batch` per transaction, as the sweep does (500):
+/// each subject's rows, its tombstone and count, and an audit entry.
+fn raw_erase_next(raw: &mut Raw, n: u64, seed: u64, batch: u64) -> anyhow::Result<RawSweep> {
+    let far = date(2100, 1, 1)?;
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0xe7a5e);
+    let mut erased = 0u64;
+    match raw {
+        Raw::Sqlite(c) => {
+            let started = Instant::now();
+            while erased < n {
+                let want = i64::try_from((n - erased).min(batch))?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let mut seq: i64 = tx.query_row("SELECT seq FROM audit_head WHERE id = 1", [], |r| r.get(0))?;
+                let due: Vec<(Uuid, String, NaiveDate)> = tx
+                    .prepare_cached(&lite(DUE))?
+                    .query_map(params![far, want], |r| Ok((r.get(0)?, r.get(2)?, r.get(4)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                if due.is_empty() {
+                    break;
+                }
+                let at = now();
+                for (id, rule, expires) in &due {
+                    let detail = format!("rule={rule} expires_on={expires}");
+                    if sqlite_erase_one(&tx, *id, rule, &detail, at, &mut seq, &mut rng)? {
+                        erased += 1;
+                    }
+                }
+                tx.commit()?;
+            }
+            let t = Instant::now();
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            let checkpoint = t.elapsed();
+            Ok(RawSweep { erased, total: started.elapsed(), checkpoint })
+        }
+        Raw::Postgres(c) => {
+            let st = PgErase::prepare(c)?;
+            let due_st = c.prepare(DUE)?;
+            let head = c.prepare("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")?;
+            let started = Instant::now();
+            while erased < n {
+                let want = i64::try_from((n - erased).min(batch))?;
+                let mut tx = c.transaction()?;
+                let mut seq: i64 = tx.query_one(&head, &[])?.try_get(0)?;
+                let due = tx.query(&due_st, &[&far, &want])?;
+                if due.is_empty() {
+                    break;
+                }
+                let at = now();
+                for row in &due {
+                    let (id, rule, expires): (Uuid, String, NaiveDate) =
+                        (row.try_get(0)?, row.try_get(2)?, row.try_get(4)?);
+                    let detail = format!("rule={rule} expires_on={expires}");
+                    if st.erase(&mut tx, id, &rule, &detail, at, &mut seq, &mut rng)? {
+                        erased += 1;
+                    }
+                }
+                tx.commit()?;
+            }
+            Ok(RawSweep { erased, total: started.elapsed(), checkpoint: Duration::ZERO })
+        }
+    }
+}
+
+// ---- register ----
+
+fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize) -> anyhow::Result<()> {
+    ensure!(repeat > 0, "--repeat must be at least 1");
+    let name = ctx.backend.name();
+    eprintln!("bench ops register: {count} subjects on {name}, data under {}", ctx.scratch.dir.display());
+    let loaded = load(ctx, count, seed, 0)?;
+    let app = &loaded.app;
+    let mut raw = Raw::open(&loaded.fresh.settings)?;
+    let reg = ctx.rt.block_on(app.register_export())?;
+    ensure!(
+        u64::try_from(reg.totals.total_subjects)? == count,
+        "the register counts {} subjects, not {count}",
+        reg.totals.total_subjects
+    );
+    black_box(vigie_app::register::to_xlsx(&reg)?);
+    black_box(raw_kinds(&mut raw)?);
+    let (mut read, mut xlsx, mut total, mut r) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut size = 0;
+    for _ in 0..repeat {
+        let t = Instant::now();
+        let reg = ctx.rt.block_on(app.register_export())?;
+        let t1 = t.elapsed();
+        let bytes = vigie_app::register::to_xlsx(&reg)?;
+        let t2 = t.elapsed();
+        size = bytes.len();
+        read.push(t1);
+        xlsx.push(t2 - t1);
+        total.push(t2);
+        let t = Instant::now();
+        black_box(raw_kinds(&mut raw)?);
+        r.push(t.elapsed());
+    }
+    let (read, xlsx, total, r) = (percentiles(read), percentiles(xlsx), percentiles(total), percentiles(r));
+    println!(
+        "register         {name:<8}  {} subjects  vigie p50 {} (read {} + xlsx {}, {} KB)  raw GROUP BY kind p50 {}  ratio {:.2} (read alone {:.2})",
+        thousands(count as f64),
+        ms(total.p50),
+        ms(read.p50),
+        ms(xlsx.p50),
+        size / 1000,
+        ms(r.p50),
+        ratio(total.p50, r.p50),
+        ratio(read.p50, r.p50),
+    );
+    drop(raw);
+    Ok(())
+}
+
+fn raw_kinds(raw: &mut Raw) -> anyhow::Result<usize> {
+    const SQL: &str = "SELECT kind, count(*) FROM subjects GROUP BY 1 ORDER BY 1";
+    match raw {
+        Raw::Sqlite(c) => sqlite_read(c, SQL, []),
+        Raw::Postgres(c) => Ok(c.query(SQL, &[])?.len()),
+    }
+}
+
+// ---- policy revision ----
+
+fn revision(ctx: &Ctx<'_>, count: u64, seed: u64) -> anyhow::Result<()> {
+    let name = ctx.backend.name();
+    eprintln!("bench ops revision: {count} subjects on {name}, data under {}", ctx.scratch.dir.display());
+    let loaded = load(ctx, count, seed, 0)?;
+    let app = &loaded.app;
+    let who = dpo(ctx, app)?;
+    let text = vigie_domain::policy::DEFAULT_POLICY;
+    let (version, effective) = ("version = \"2026-1\"", "effective_date = \"2026-01-01\"");
+    ensure!(
+        text.contains(version) && text.contains(effective),
+        "the default policy no longer has {version} and {effective}"
+    );
+    let policy =
+        text.replacen(version, "version = \"2099-1\"", 1).replacen(effective, "effective_date = \"2099-01-01\"", 1);
+
+    // Raw first, then its rows deleted (untimed), so both sides insert into an empty outbox.
+    eprintln!("  raw: INSERT INTO outbox … SELECT … FROM subjects, one transaction...");
+    let mut raw = Raw::open(&loaded.fresh.settings)?;
+    let (raw_n, raw_t) = raw_queue_all(&mut raw)?;
+    ensure!(raw_n == count, "the raw statement queued {raw_n} notices, not {count}");
+    raw_unqueue(&mut raw)?;
+
+    eprintln!("  vigie: uploading policy version 2099-1...");
+    let t = Instant::now();
+    let up = ctx.rt.block_on(app.upload_policy(&who, NewVersion { policy }))?;
+    let vigie = t.elapsed();
+    ensure!(up.notices_queued == count, "the upload queued {} notices, not {count}", up.notices_queued);
+    let (vr, rr) = (rate(up.notices_queued, vigie), rate(raw_n, raw_t));
+    let mut target = String::new();
+    if matches!(ctx.backend, Backend::Sqlite) {
+        target = format!("  target ≥ 100,000 notices/s: {}", met(vr >= 100_000.0));
+    }
+    println!(
+        "revision         {name:<8}  {} subjects, {} notices  vigie {}/s ({:.2} s)  raw INSERT…SELECT {}/s ({:.2} s)  ratio {:.2}{target}",
+        thousands(count as f64),
+        thousands(up.notices_queued as f64),
+        thousands(vr),
+        vigie.as_secs_f64(),
+        thousands(rr),
+        raw_t.as_secs_f64(),
+        vr / rr,
+    );
+    drop(raw);
+    Ok(())
+}
+
+const RAW_NOTICE_PARAMS: &str = "{\"version\":\"bench-raw\"}";
+
+/// The revision's statement, done directly with another key prefix, in one durable transaction.
+fn raw_queue_all(raw: &mut Raw) -> anyhow::Result<(u64, Duration)> {
+    let at = now();
+    let (prefix, template) = ("bench:raw:", vigie_app::revisions::TEMPLATE);
+    match raw {
+        Raw::Sqlite(c) => {
+            let t = Instant::now();
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let n = tx.execute(
+                "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts, next_attempt_at, created_at)
+                 SELECT ?1 || lower(hex(id)), id, NULL, ?2, ?3, 'pending', 0, ?4, ?4 FROM subjects
+                 WHERE kind IN ('client', 'prospect') AND email_bi IS NOT NULL
+                 ON CONFLICT (idempotency_key) DO NOTHING",
+                params![prefix, template, RAW_NOTICE_PARAMS, at],
+            )?;
+            tx.commit()?;
+            Ok((n as u64, t.elapsed()))
+        }
+        Raw::Postgres(c) => {
+            let kinds = vec!["client", "prospect"];
+            let t = Instant::now();
+            let mut tx = c.transaction()?;
+            let n = tx.execute(
+                "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts,
+                                     next_attempt_at, created_at)
+                 SELECT $1::text || replace(id::text, '-', ''), id, NULL, $2, $3, 'pending', 0, $4, $4
+                 FROM subjects WHERE kind = ANY($5::text[]) AND email_bi IS NOT NULL
+                 ON CONFLICT (idempotency_key) DO NOTHING",
+                &[&prefix, &template, &RAW_NOTICE_PARAMS, &at, &kinds],
+            )?;
+            tx.commit()?;
+            Ok((n, t.elapsed()))
+        }
+    }
+}
+
+fn raw_unqueue(raw: &mut Raw) -> anyhow::Result<()> {
+    match raw {
+        Raw::Sqlite(c) => {
+            c.execute("DELETE FROM outbox WHERE params = ?1", [RAW_NOTICE_PARAMS])?;
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        Raw::Postgres(c) => {
+            c.execute("DELETE FROM outbox WHERE params = $1", &[&RAW_NOTICE_PARAMS])?;
+            c.batch_execute("VACUUM outbox")?;
+        }
+    }
+    Ok(())
+}
+
+// ---- rights requests ----
+
+fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> anyhow::Result<()> {
+    ensure!(n > 0, "--requests must be at least 1");
+    let name = ctx.backend.name();
+    eprintln!("bench ops requests: {count} subjects on {name}, data under {}", ctx.scratch.dir.display());
+    let wanted = 2 * n as u64;
+    ensure!(count >= 4 * wanted, "--count must be at least {} for {n} requests of each kind", 4 * wanted);
+    let loaded = load(ctx, count, seed, wanted)?;
+    let app = &loaded.app;
+    let who = dpo(ctx, app)?;
+    let today = Utc::now().date_naive().format("%Y-%m-%d").to_string();
+
+    // Intake and identity, untimed: half access, half erasure, over people spread through the base.
+    eprintln!("  vigie: recording {} requests and verifying their requesters...", 2 * n);
+    let mut access = Vec::with_capacity(n);
+    let mut erasure = Vec::with_capacity(n);
+    for (i, p) in loaded.picked.iter().enumerate() {
+        let erase = i % 2 == 1;
+        let particulars = if erase {
+            Particulars { ground: Some("no_longer_necessary".into()), ..Particulars::default() }
+        } else {
+            Particulars::default()
+        };
+        let input = NewRequest {
+            kind: if erase { "erasure" } else { "access" }.into(),
+            received_at: today.clone(),
+            channel: "letter".into(),
+            requester: Requester { email: Some(p.email.clone()), ..Requester::default() },
+            particulars,
+        };
+        let view = ctx.rt.block_on(app.create_request(&who, input))?;
+        let subject = view.subject_id.context("a request was not linked to its subject by email")?;
+        let decision = IdentityDecision { decision: "verified".into(), document: "national_id_card".into() };
+        ctx.rt.block_on(app.decide_identity(&who, view.id, decision))?;
+        (if erase { &mut erasure } else { &mut access }).push((view.id, subject, p.kind));
+    }
+
+    eprintln!(
+        "  vigie: carrying out {} access then {} erasure requests, one at a time...",
+        access.len(),
+        erasure.len()
+    );
+    let mut va = Vec::with_capacity(n);
+    for (id, _, _) in &access {
+        let t = Instant::now();
+        let response = ctx.rt.block_on(app.fulfil_request(&who, *id))?;
+        va.push(t.elapsed());
+        ensure!(response["subject_found"] == true, "an access request found no subject");
+    }
+    let (mut ve, mut ve_prospects, mut ve_clients) = (Vec::with_capacity(n), Vec::new(), Vec::new());
+    for (id, _, kind) in &erasure {
+        let t = Instant::now();
+        let response = ctx.rt.block_on(app.fulfil_request(&who, *id))?;
+        let took = t.elapsed();
+        ensure!(response["erased"] == true, "an erasure request erased nothing");
+        ve.push(took);
+        (if *kind == "client" { &mut ve_clients } else { &mut ve_prospects }).push(took);
+    }
+
+    // Raw: other subjects picked at random, the same reads, and the same deletes.
+    let mut raw = Raw::open(&loaded.fresh.settings)?;
+    let used: HashSet<Uuid> = access.iter().chain(&erasure).map(|(_, s, _)| *s).collect();
+    let ids: Vec<Uuid> =
+        raw_random_subjects(&mut raw, 3 * wanted)?.into_iter().filter(|id| !used.contains(id)).take(3 * n).collect();
+    ensure!(ids.len() == 3 * n, "found only {} other subjects for the raw baseline", ids.len());
+    let (raw_ids_access, rest) = ids.split_at(n);
+    let (raw_ids_erase, raw_ids_explore) = rest.split_at(n);
+    eprintln!("  raw: the same reads and deletes on {} other random subjects...", ids.len());
+    let (ra_reads, ra) = raw_access(&mut raw, raw_ids_access, seed)?;
+    let re = raw_erase_each(&mut raw, raw_ids_erase, seed)?;
+    eprintln!("  slowest vigie access: {}", slowest(&va));
+    eprintln!("  slowest raw access: {}", slowest(&ra));
+    eprintln!("  slowest vigie erasure: {}", slowest(&ve));
+    eprintln!("  slowest raw erasure: {}", slowest(&re));
+    if explore && let Raw::Sqlite(c) = &mut raw {
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA wal_autocheckpoint = 0;")?;
+        let quiet = percentiles(raw_erase_each(&mut raw, raw_ids_explore, seed)?);
+        println!(
+            "  explore: raw erasure with the WAL auto-checkpoint off: p50 {} p99 {} (max {})",
+            ms(quiet.p50),
+            ms(quiet.p99),
+            ms(quiet.max)
+        );
+    }
+    drop(raw);
+
+    let (va, ra_reads, ra) = (percentiles(va), percentiles(ra_reads), percentiles(ra));
+    let (ve, re) = (percentiles(ve), percentiles(re));
+    let (vp, vc) = (percentiles(ve_prospects), percentiles(ve_clients));
+    eprintln!(
+        "  vigie erasure: prospects (erased whole) p50 {} p99 {}; clients (partial: identity rewritten, interactions deleted) p50 {} p99 {}",
+        ms(vp.p50),
+        ms(vp.p99),
+        ms(vc.p50),
+        ms(vc.p99)
+    );
+    let target = Duration::from_millis(5);
+    println!(
+        "requests access  {name:<8}  {} subjects, {} requests  vigie p50 {} p99 {} (max {})  raw p50 {} p99 {} (reads alone p50 {} p99 {})  ratio p50 {:.2} p99 {:.2}  target p99 < 5 ms: {}",
+        thousands(count as f64),
+        access.len(),
+        ms(va.p50),
+        ms(va.p99),
+        ms(va.max),
+        ms(ra.p50),
+        ms(ra.p99),
+        ms(ra_reads.p50),
+        ms(ra_reads.p99),
+        ratio(va.p50, ra.p50),
+        ratio(va.p99, ra.p99),
+        met(va.p99 < target),
+    );
+    println!(
+        "requests erasure {name:<8}  {} subjects, {} requests  vigie p50 {} p99 {} (max {})  raw p50 {} p99 {}  ratio p50 {:.2} p99 {:.2}  target p99 < 5 ms: {}",
+        thousands(count as f64),
+        erasure.len(),
+        ms(ve.p50),
+        ms(ve.p99),
+        ms(ve.max),
+        ms(re.p50),
+        ms(re.p99),
+        ratio(ve.p50, re.p50),
+        ratio(ve.p99, re.p99),
+        met(ve.p99 < target),
+    );
+    Ok(())
+}
+
+fn raw_random_subjects(raw: &mut Raw, n: u64) -> anyhow::Result<Vec<Uuid>> {
+    let limit = i64::try_from(n)?;
+    Ok(match raw {
+        Raw::Sqlite(c) => c
+            .prepare("SELECT id FROM subjects ORDER BY random() LIMIT ?1")?
+            .query_map([limit], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
+        Raw::Postgres(c) => c
+            .query("SELECT id FROM subjects ORDER BY random() LIMIT $1", &[&limit])?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// What an access request reads about its subject.
+const ACCESS_READS: [&str; 7] = [
+    "SELECT s.id, s.kind, s.collected_at, s.created_at, s.updated_at, s.email_bi, s.phone_bi, s.identity, k.wrapped, \
+     s.retention_rule, s.basis_date, s.expires_on, s.legal_hold, s.held_at \
+     FROM subjects s JOIN subject_keys k ON k.subject_id = s.id WHERE s.id = $1",
+    "SELECT id, subject_id, reference, start_date, end_date, created_at FROM contracts WHERE subject_id = $1 ORDER BY start_date, id",
+    "SELECT id, subject_id, at, direction, channel, summary, created_at FROM interactions WHERE subject_id = $1 ORDER BY at, id",
+    "SELECT id, subject_id, purpose, granted, at, evidence FROM consents WHERE subject_id = $1 ORDER BY at, id",
+    "SELECT id, subject_id, purpose, at FROM objections WHERE subject_id = $1 ORDER BY at, id",
+    "SELECT id, at, recipient, subject_id, fields, purpose, token_id FROM disclosures WHERE subject_id = $1 ORDER BY at, id",
+    "SELECT id, recipient, kind, signed_on, recorded_at FROM safeguards WHERE $1::uuid IS NOT NULL ORDER BY recipient, signed_on, id",
+];
+
+/// Per subject, in one write transaction: the access reads, an audit entry, a durable commit.
+/// Returns the latencies of the reads alone and of the whole.
+fn raw_access(raw: &mut Raw, ids: &[Uuid], seed: u64) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0xacce55);
+    let (mut reads, mut total) = (Vec::with_capacity(ids.len()), Vec::with_capacity(ids.len()));
+    match raw {
+        Raw::Sqlite(c) => {
+            // SQLite has no `::uuid` cast: the safeguards read takes no parameter there.
+            let sqls: Vec<String> =
+                ACCESS_READS.iter().map(|s| lite(&s.replace("$1::uuid IS NOT NULL", "1"))).collect();
+            for id in ids {
+                let t = Instant::now();
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                for (i, sql) in sqls.iter().enumerate() {
+                    let rows =
+                        if i + 1 == sqls.len() { sqlite_read(&tx, sql, [])? } else { sqlite_read(&tx, sql, [id])? };
+                    black_box(rows);
+                }
+                reads.push(t.elapsed());
+                let seq: i64 = tx.query_row("SELECT seq FROM audit_head WHERE id = 1", [], |r| r.get(0))?;
+                let hash = random_hash(&mut rng);
+                tx.prepare_cached(&lite(AUDIT_INSERT))?.execute(params![
+                    seq + 1,
+                    now(),
+                    "cli",
+                    "subject.read",
+                    id,
+                    "rights_request",
+                    "civility,first_name,last_name,email,phone,postal_address,company,job_title",
+                    "ok",
+                    "request access",
+                    hash
+                ])?;
+                tx.prepare_cached(&lite(AUDIT_HEAD_SET))?.execute(params![seq + 1, hash])?;
+                tx.commit()?;
+                total.push(t.elapsed());
+            }
+        }
+        Raw::Postgres(c) => {
+            let sts = ACCESS_READS.iter().map(|sql| c.prepare(sql)).collect::<Result<Vec<_>, _>>()?;
+            let head = c.prepare("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")?;
+            let (audit, head_set) = (c.prepare(AUDIT_INSERT)?, c.prepare(AUDIT_HEAD_SET)?);
+            for id in ids {
+                let t = Instant::now();
+                let mut tx = c.transaction()?;
+                for st in &sts {
+                    black_box(tx.query(st, &[id])?.len());
+                }
+                reads.push(t.elapsed());
+                let seq: i64 = tx.query_one(&head, &[])?.try_get(0)?;
+                let hash = random_hash(&mut rng);
+                tx.execute(
+                    &audit,
+                    &[
+                        &(seq + 1),
+                        &now(),
+                        &"cli",
+                        &"subject.read",
+                        id,
+                        &Some("rights_request"),
+                        &"civility,first_name,last_name,email,phone,postal_address,company,job_title",
+                        &"ok",
+                        &Some("request access"),
+                        &hash,
+                    ],
+                )?;
+                tx.execute(&head_set, &[&(seq + 1), &hash])?;
+                tx.commit()?;
+                total.push(t.elapsed());
+            }
+        }
+    }
+    Ok((reads, total))
+}
+
+/// Per subject, in one write transaction: the erasure's deletes, tombstone, audit entry, durable commit.
+fn raw_erase_each(raw: &mut Raw, ids: &[Uuid], seed: u64) -> anyhow::Result<Vec<Duration>> {
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0xe5a5e);
+    let mut out = Vec::with_capacity(ids.len());
+    match raw {
+        Raw::Sqlite(c) => {
+            for id in ids {
+                let t = Instant::now();
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let mut seq: i64 = tx.query_row("SELECT seq FROM audit_head WHERE id = 1", [], |r| r.get(0))?;
+                let found =
+                    sqlite_erase_one(&tx, *id, "erasure_request", "rule=erasure_request", now(), &mut seq, &mut rng)?;
+                ensure!(found, "subject {id} vanished before its raw erasure");
+                tx.commit()?;
+                out.push(t.elapsed());
+            }
+        }
+        Raw::Postgres(c) => {
+            let st = PgErase::prepare(c)?;
+            let head = c.prepare("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")?;
+            for id in ids {
+                let t = Instant::now();
+                let mut tx = c.transaction()?;
+                let mut seq: i64 = tx.query_one(&head, &[])?.try_get(0)?;
+                let found =
+                    st.erase(&mut tx, *id, "erasure_request", "rule=erasure_request", now(), &mut seq, &mut rng)?;
+                ensure!(found, "subject {id} vanished before its raw erasure");
+                tx.commit()?;
+                out.push(t.elapsed());
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ---- breaches ----
+
+/// SQLite's scope statement (`scope_count`) for a WHERE clause on `s`.
+fn sqlite_scope_sql(clause: &str) -> String {
+    format!(
+        "WITH scope AS (SELECT s.id FROM subjects s WHERE {clause})
+         SELECT (SELECT count(*) FROM scope),
+                (SELECT count(*) FROM contracts WHERE subject_id IN (SELECT id FROM scope)),
+                (SELECT count(*) FROM interactions WHERE subject_id IN (SELECT id FROM scope)),
+                (SELECT count(*) FROM consents WHERE subject_id IN (SELECT id FROM scope))"
+    )
+}
+
+/// PostgreSQL's scope statement (`scope_count`), verbatim.
+const PG_SCOPE: &str = "WITH scope AS (SELECT s.id FROM subjects s WHERE \
+    (cardinality($1::uuid[]) = 0 OR s.id = ANY($1::uuid[]))
+     AND (cardinality($2::text[]) = 0 OR s.kind = ANY($2::text[]))
+     AND ($3::timestamptz IS NULL OR s.collected_at >= $3::timestamptz)
+     AND ($4::timestamptz IS NULL OR s.collected_at <= $4::timestamptz)
+     AND ($5::text IS NULL OR s.id IN (SELECT d.subject_id FROM disclosures d WHERE d.recipient = $5::text
+          AND ($7::timestamptz IS NULL OR d.at >= $7::timestamptz) AND ($8::timestamptz IS NULL OR d.at <= $8::timestamptz)))
+     AND ($6::text IS NULL OR s.id IN (SELECT a.subject_id FROM audit a WHERE a.actor = $6::text AND a.subject_id IS NOT NULL
+          AND ($7::timestamptz IS NULL OR a.at >= $7::timestamptz) AND ($8::timestamptz IS NULL OR a.at <= $8::timestamptz))))
+     SELECT (SELECT count(*) FROM scope),
+            (SELECT count(*) FROM contracts WHERE subject_id IN (SELECT id FROM scope)),
+            (SELECT count(*) FROM interactions WHERE subject_id IN (SELECT id FROM scope)),
+            (SELECT count(*) FROM consents WHERE subject_id IN (SELECT id FROM scope))";
+
+/// A scope as the raw side states it: kinds, or a collection period.
+struct RawScope {
+    kinds: Vec<&'static str>,
+    period: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// The plain `count(*)` of the scope's subjects, and the store's full scope statement.
+fn raw_scope(raw: &mut Raw, s: &RawScope) -> anyhow::Result<(i64, Duration, i64, Duration)> {
+    match raw {
+        Raw::Sqlite(c) => {
+            let (clause, values): (String, Vec<DateTime<Utc>>) = match s.period {
+                Some((from, to)) => ("s.collected_at >= ?1 AND s.collected_at <= ?2".into(), vec![from, to]),
+                None => {
+                    let kinds: Vec<String> = s.kinds.iter().map(|k| format!("'{k}'")).collect();
+                    (format!("s.kind IN ({})", kinds.join(", ")), vec![])
+                }
+            };
+            let t = Instant::now();
+            let plain: i64 = c
+                .prepare_cached(&format!("SELECT count(*) FROM subjects s WHERE {clause}"))?
+                .query_row(rusqlite::params_from_iter(&values), |r| r.get(0))?;
+            let plain_t = t.elapsed();
+            let t = Instant::now();
+            let full: i64 = c
+                .prepare_cached(&sqlite_scope_sql(&clause))?
+                .query_row(rusqlite::params_from_iter(&values), |r| r.get(0))?;
+            Ok((plain, plain_t, full, t.elapsed()))
+        }
+        Raw::Postgres(c) => {
+            let (from, to) = (s.period.map(|p| p.0), s.period.map(|p| p.1));
+            let t = Instant::now();
+            let plain: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM subjects s WHERE (cardinality($1::text[]) = 0 OR s.kind = ANY($1::text[]))
+                     AND ($2::timestamptz IS NULL OR s.collected_at >= $2) AND ($3::timestamptz IS NULL OR s.collected_at <= $3)",
+                    &[&s.kinds, &from, &to],
+                )?
+                .try_get(0)?;
+            let plain_t = t.elapsed();
+            let none: Vec<Uuid> = Vec::new();
+            let t = Instant::now();
+            let full: i64 = c
+                .query_one(
+                    PG_SCOPE,
+                    &[
+                        &none,
+                        &s.kinds,
+                        &from,
+                        &to,
+                        &None::<String>,
+                        &None::<String>,
+                        &None::<DateTime<Utc>>,
+                        &None::<DateTime<Utc>>,
+                    ],
+                )?
+                .try_get(0)?;
+            Ok((plain, plain_t, full, t.elapsed()))
+        }
+    }
+}
+
+fn breach(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize) -> anyhow::Result<()> {
+    ensure!(repeat > 0, "--repeat must be at least 1");
+    let name = ctx.backend.name();
+    eprintln!("bench ops breach: {count} subjects on {name}, data under {}", ctx.scratch.dir.display());
+    let loaded = load(ctx, count, seed, 0)?;
+    let app = &loaded.app;
+    let who = dpo(ctx, app)?;
+    let mut raw = Raw::open(&loaded.fresh.settings)?;
+    let (from, to) = ("2020-01-01", "2020-12-31T23:59:59Z");
+    let period =
+        (date(2020, 1, 1)?.and_time(chrono::NaiveTime::MIN).and_utc(), DateTime::parse_from_rfc3339(to)?.to_utc());
+    let scopes = [
+        (
+            "kind",
+            "prospects",
+            Scope { kinds: vec!["prospect".into()], ..Scope::default() },
+            RawScope { kinds: vec!["prospect"], period: None },
+        ),
+        (
+            "period",
+            "collected in 2020",
+            Scope { collected_from: Some(from.into()), collected_to: Some(to.into()), ..Scope::default() },
+            RawScope { kinds: vec![], period: Some(period) },
+        ),
+    ];
+    for (label, what, scope, raw_scope_def) in scopes {
+        let input = || NewBreach {
+            detected_at: Utc::now().to_rfc3339(),
+            nature: vec!["confidentiality".into()],
+            description: "Benchmark breach: a scope counted over the whole base.".into(),
+            data_categories: vec!["identity".into(), "contact".into()],
+            scope: scope.clone(),
+            likely_consequences: None,
+            measures: None,
+            risk: Some("risk".into()),
+            keys_compromised: false,
+        };
+        let view = ctx.rt.block_on(app.create_breach(&who, input()))?;
+        let (plain, _, full, _) = raw_scope(&mut raw, &raw_scope_def)?;
+        ensure!(
+            view.subjects_concerned == plain && plain == full,
+            "scope {label}: Vigie counts {} subjects, the raw count {plain}, the raw scope statement {full}",
+            view.subjects_concerned
+        );
+        let (mut v, mut rp, mut rf) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..repeat {
+            let t = Instant::now();
+            black_box(ctx.rt.block_on(app.create_breach(&who, input()))?);
+            v.push(t.elapsed());
+            let (_, plain_t, _, full_t) = raw_scope(&mut raw, &raw_scope_def)?;
+            rp.push(plain_t);
+            rf.push(full_t);
+        }
+        let (v, rp, rf) = (percentiles(v), percentiles(rp), percentiles(rf));
+        println!(
+            "breach {label:<9} {name:<8}  {} subjects, {} concerned ({what})  vigie p50 {}  raw count(*) p50 {} (same scope statement {})  ratio {:.2}  target < 1 s: {}",
+            thousands(count as f64),
+            thousands(view.subjects_concerned as f64),
+            ms(v.p50),
+            ms(rp.p50),
+            ms(rf.p50),
+            ratio(v.p50, rp.p50),
+            met(v.p50 < Duration::from_secs(1)),
+        );
+    }
+    drop(raw);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_and_percentiles() {
+        assert_eq!(lite("a = $1 AND b = $2"), "a = ?1 AND b = ?2");
+        let p = percentiles((1..=100).map(Duration::from_millis).collect());
+        assert_eq!(
+            (p.p50, p.p99, p.max),
+            (Duration::from_millis(50), Duration::from_millis(99), Duration::from_millis(100))
+        );
+        assert_eq!(thousands(1_234_567.0), "1,234,567");
+    }
+}
