@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_governance.sql")),
     (5, include_str!("../migrations/0005_requests.sql")),
     (6, include_str!("../migrations/0006_breaches.sql")),
+    (7, include_str!("../migrations/0007_due_index.sql")),
 ];
 
 /// The advisory lock that serialises migrations across instances ("Vigie", 1).
