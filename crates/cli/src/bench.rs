@@ -533,7 +533,7 @@ fn import(
         thousands(v),
         thousands(r),
     );
-    let mut targets = vec![format!("≥ 80% of raw: {}", met(ratio >= 0.80))];
+    let mut targets = vec![format!("≥ 80% of raw: {} ({:.1}%)", met(ratio >= 0.80), ratio * 100.0)];
     if matches!(backend, Backend::Sqlite) {
         targets.insert(0, format!("≥ 50,000 subjects/s: {}", met(v >= 50_000.0)));
     }
