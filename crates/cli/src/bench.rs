@@ -91,20 +91,20 @@ pub fn run(command: BenchCommand, settings: &Settings) -> anyhow::Result<ExitCod
 
 // ---- where the data goes ----
 
-enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     /// The server URL (any database there will do to connect).
     Postgres(String),
 }
 
 impl Backend {
-    fn of(settings: &Settings) -> Backend {
+    pub(crate) fn of(settings: &Settings) -> Backend {
         match &settings.database_url {
             Some(url) if settings.is_postgres() => Backend::Postgres(url.clone()),
             _ => Backend::Sqlite,
         }
     }
-    fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",
             Backend::Postgres(_) => "postgres",
@@ -113,21 +113,21 @@ impl Backend {
 }
 
 /// A temporary directory, removed when dropped.
-struct Scratch {
+pub(crate) struct Scratch {
     dir: PathBuf,
 }
 
 impl Scratch {
-    fn new() -> anyhow::Result<Scratch> {
+    pub(crate) fn new() -> anyhow::Result<Scratch> {
         let dir = std::env::temp_dir().join(format!("vigie-bench-{}", new_id().simple()));
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(Scratch { dir })
     }
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
     /// Removes one side's data early, so it does not weigh on the next.
-    fn remove(&self, name: &str) {
+    pub(crate) fn remove(&self, name: &str) {
         let _ = std::fs::remove_dir_all(self.path(name));
         let _ = std::fs::remove_file(self.path(name));
     }

@@ -23,7 +23,7 @@ use rusqlite::{OptionalExtension, params};
 use std::collections::{BTreeSet, HashSet};
 use std::hint::black_box;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
@@ -34,7 +34,7 @@ use vigie_app::generate::Generator;
 use vigie_app::requests::{IdentityDecision, NewRequest, Particulars, Requester};
 use vigie_app::revisions::NewVersion;
 use vigie_app::{App, Settings};
-use vigie_store::{Uuid, new_id, now};
+use vigie_store::{Uuid, now};
 use vigie_store_postgres::Postgres;
 use vigie_store_postgres::testing::DropGuard;
 use vigie_store_sqlite::Sqlite;
@@ -138,56 +138,9 @@ struct Ctx<'a> {
     rt: &'a Runtime,
 }
 
-// ---- where the data goes (as in `bench.rs`) ----
+// ---- where the data goes: the helpers of `bench.rs` ----
 
-enum Backend {
-    Sqlite,
-    /// The server URL (any database there will do to connect).
-    Postgres(String),
-}
-
-impl Backend {
-    fn of(settings: &Settings) -> Backend {
-        match &settings.database_url {
-            Some(url) if settings.is_postgres() => Backend::Postgres(url.clone()),
-            _ => Backend::Sqlite,
-        }
-    }
-    fn name(&self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres(_) => "postgres",
-        }
-    }
-}
-
-/// A temporary directory, removed when dropped.
-struct Scratch {
-    dir: PathBuf,
-}
-
-impl Scratch {
-    fn new() -> anyhow::Result<Scratch> {
-        let dir = std::env::temp_dir().join(format!("vigie-bench-ops-{}", new_id().simple()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Scratch { dir })
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-    fn remove(&self, name: &str) {
-        let _ = std::fs::remove_dir_all(self.path(name));
-        let _ = std::fs::remove_file(self.path(name));
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
-            eprintln!("warning: could not remove {}: {e}", self.dir.display());
-        }
-    }
-}
+use crate::bench::{Backend, Scratch};
 
 /// Settings for a fresh Vigie: its own data directory and, on PostgreSQL,
 /// its own database, dropped with the guard.
@@ -522,7 +475,7 @@ fn retention(ctx: &Ctx<'_>, plan: RetentionPlan) -> anyhow::Result<()> {
     let RetentionPlan { count, seed, repeat, erase, explore } = plan;
     ensure!(repeat > 0, "--repeat must be at least 1");
     let name = ctx.backend.name();
-    eprintln!("bench ops retention: {count} subjects on {name}, data under {}", ctx.scratch.dir.display());
+    eprintln!("bench ops retention: {count} subjects on {name}, data under {}", ctx.scratch.path("").display());
     let loaded = load(ctx, count, seed, 0)?;
     let app = &loaded.app;
     let mut raw = Raw::open(&loaded.fresh.settings)?;
@@ -835,7 +788,7 @@ fn raw_erase_next(raw: &mut Raw, n: u64, seed: u64, batch: u64) -> anyhow::Resul
 fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize) -> anyhow::Result<()> {
     ensure!(repeat > 0, "--repeat must be at least 1");
     let name = ctx.backend.name();
-    eprintln!("bench ops register: {count} subjects on {name}, data under {}", ctx.scratch.dir.display());
+    eprintln!("bench ops register: {count} subjects on {name}, data under {}", ctx.scratch.path("").display());
     let loaded = load(ctx, count, seed, 0)?;
     let app = &loaded.app;
     let mut raw = Raw::open(&loaded.fresh.settings)?;
@@ -891,7 +844,7 @@ fn raw_kinds(raw: &mut Raw) -> anyhow::Result<usize> {
 
 fn revision(ctx: &Ctx<'_>, count: u64, seed: u64) -> anyhow::Result<()> {
     let name = ctx.backend.name();
-    eprintln!("bench ops revision: {count} subjects on {name}, data under {}", ctx.scratch.dir.display());
+    eprintln!("bench ops revision: {count} subjects on {name}, data under {}", ctx.scratch.path("").display());
     let loaded = load(ctx, count, seed, 0)?;
     let app = &loaded.app;
     let who = dpo(ctx, app)?;
@@ -992,7 +945,7 @@ fn raw_unqueue(raw: &mut Raw) -> anyhow::Result<()> {
 fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> anyhow::Result<()> {
     ensure!(n > 0, "--requests must be at least 1");
     let name = ctx.backend.name();
-    eprintln!("bench ops requests: {count} subjects on {name}, data under {}", ctx.scratch.dir.display());
+    eprintln!("bench ops requests: {count} subjects on {name}, data under {}", ctx.scratch.path("").display());
     let wanted = 2 * n as u64;
     ensure!(count >= 4 * wanted, "--count must be at least {} for {n} requests of each kind", 4 * wanted);
     let loaded = load(ctx, count, seed, wanted)?;
@@ -1346,7 +1299,7 @@ fn raw_scope(raw: &mut Raw, s: &RawScope) -> anyhow::Result<(i64, Duration, i64,
 fn breach(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize) -> anyhow::Result<()> {
     ensure!(repeat > 0, "--repeat must be at least 1");
     let name = ctx.backend.name();
-    eprintln!("bench ops breach: {count} subjects on {name}, data under {}", ctx.scratch.dir.display());
+    eprintln!("bench ops breach: {count} subjects on {name}, data under {}", ctx.scratch.path("").display());
     let loaded = load(ctx, count, seed, 0)?;
     let app = &loaded.app;
     let who = dpo(ctx, app)?;
