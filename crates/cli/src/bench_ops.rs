@@ -71,6 +71,9 @@ pub enum OpsCommand {
         /// Registers timed (after one warm-up).
         #[arg(long, default_value_t = 5)]
         repeat: usize,
+        /// Exploration only: after the figures, an index on `subjects (kind)`, then both timed again.
+        #[arg(long, hide = true)]
+        explore: bool,
     },
     /// A policy revision uploaded with N subjects: one notice queued per subject.
     Revision {
@@ -108,6 +111,9 @@ pub enum OpsCommand {
         /// Breaches recorded per scope and timed (after one warm-up).
         #[arg(long, default_value_t = 5)]
         repeat: usize,
+        /// Exploration only: after the figures, `ANALYZE`, then both scopes timed again.
+        #[arg(long, hide = true)]
+        explore: bool,
     },
 }
 
@@ -120,10 +126,10 @@ pub fn run(command: OpsCommand, settings: &Settings) -> anyhow::Result<ExitCode>
         OpsCommand::Retention { count, seed, repeat, erase, explore } => {
             retention(&ctx, RetentionPlan { count, seed, repeat, erase, explore })
         }
-        OpsCommand::Register { count, seed, repeat } => register(&ctx, count, seed, repeat),
+        OpsCommand::Register { count, seed, repeat, explore } => register(&ctx, count, seed, repeat, explore),
         OpsCommand::Revision { count, seed } => revision(&ctx, count, seed),
         OpsCommand::Requests { count, seed, requests: n, explore } => requests(&ctx, count, seed, n, explore),
-        OpsCommand::Breach { count, seed, repeat } => breach(&ctx, count, seed, repeat),
+        OpsCommand::Breach { count, seed, repeat, explore } => breach(&ctx, count, seed, repeat, explore),
     };
     rt.shutdown_timeout(Duration::from_secs(10));
     outcome?;
@@ -552,7 +558,7 @@ fn retention(ctx: &Ctx<'_>, plan: RetentionPlan) -> anyhow::Result<()> {
         targets.join("; "),
     );
     if explore {
-        explore_retention(&mut raw, repeat, r.p50, report.erased / 2, seed)?;
+        explore_retention(&mut raw, repeat, r.p50, report.erased / 4, seed)?;
     }
     drop(raw);
     Ok(())
@@ -621,9 +627,10 @@ fn explore_retention(raw: &mut Raw, repeat: usize, measured: Duration, n: u64, s
     raw_exec(raw, "DROP INDEX bench_due; DROP INDEX bench_held;")?;
 
     type Variant<'a> = (&'a str, Option<(&'a str, &'a str)>, u64);
+    // Each variant right after a baseline run of its own, so that drift (the machine, the shrinking
+    // table) weighs on both alike; each run erases the next `n` subjects by expiry.
     let variants: Vec<Variant<'_>> = match raw {
         Raw::Sqlite(_) => vec![
-            ("as measured: 500 per transaction", None, 500),
             ("5,000 per transaction", None, 5000),
             ("secure_delete off", Some(("PRAGMA secure_delete = OFF", "PRAGMA secure_delete = ON")), 500),
             ("foreign_keys off", Some(("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON")), 500),
@@ -634,11 +641,10 @@ fn explore_retention(raw: &mut Raw, repeat: usize, measured: Duration, n: u64, s
                 500,
             ),
         ],
-        Raw::Postgres(_) => {
-            vec![("as measured: 500 per transaction", None, 500), ("5,000 per transaction", None, 5000)]
-        }
+        Raw::Postgres(_) => vec![("5,000 per transaction", None, 5000)],
     };
     for (label, setting, batch) in variants {
+        let base = raw_erase_next(raw, n, seed, 500)?;
         if let Some((on, _)) = setting {
             raw_exec(raw, on)?;
         }
@@ -646,12 +652,15 @@ fn explore_retention(raw: &mut Raw, repeat: usize, measured: Duration, n: u64, s
         if let Some((_, off)) = setting {
             raw_exec(raw, off)?;
         }
+        let (b, v) = (rate(base.erased, base.total), rate(run.erased, run.total));
         println!(
-            "  explore: raw sweep, {label}: {}/s ({} subjects in {:.2} s, of which {} WAL checkpoint)",
-            thousands(rate(run.erased, run.total)),
+            "  explore: raw sweep, {label}: {}/s beside {}/s as measured just before (x{:.2}; {} subjects each; WAL checkpoint {} and {})",
+            thousands(v),
+            thousands(b),
+            v / b,
             thousands(run.erased as f64),
-            run.total.as_secs_f64(),
-            ms(run.checkpoint)
+            ms(run.checkpoint),
+            ms(base.checkpoint)
         );
     }
     Ok(())
@@ -785,7 +794,7 @@ fn raw_erase_next(raw: &mut Raw, n: u64, seed: u64, batch: u64) -> anyhow::Resul
 
 // ---- register ----
 
-fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize) -> anyhow::Result<()> {
+fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) -> anyhow::Result<()> {
     ensure!(repeat > 0, "--repeat must be at least 1");
     let name = ctx.backend.name();
     eprintln!("bench ops register: {count} subjects on {name}, data under {}", ctx.scratch.path("").display());
@@ -828,6 +837,27 @@ fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize) -> anyhow::Resu
         ratio(total.p50, r.p50),
         ratio(read.p50, r.p50),
     );
+    if explore {
+        let t = Instant::now();
+        raw_exec(&mut raw, "CREATE INDEX bench_kind ON subjects (kind)")?;
+        let built = t.elapsed();
+        let (mut v, mut r) = (Vec::new(), Vec::new());
+        for _ in 0..repeat {
+            let t = Instant::now();
+            black_box(ctx.rt.block_on(app.register_export())?);
+            v.push(t.elapsed());
+            let t = Instant::now();
+            black_box(raw_kinds(&mut raw)?);
+            r.push(t.elapsed());
+        }
+        let (v, r) = (percentiles(v), percentiles(r));
+        println!(
+            "  explore: with an index on subjects (kind) (built in {:.1} s): vigie read p50 {}, raw GROUP BY kind p50 {}",
+            built.as_secs_f64(),
+            ms(v.p50),
+            ms(r.p50)
+        );
+    }
     drop(raw);
     Ok(())
 }
@@ -1296,7 +1326,7 @@ fn raw_scope(raw: &mut Raw, s: &RawScope) -> anyhow::Result<(i64, Duration, i64,
     }
 }
 
-fn breach(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize) -> anyhow::Result<()> {
+fn breach(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) -> anyhow::Result<()> {
     ensure!(repeat > 0, "--repeat must be at least 1");
     let name = ctx.backend.name();
     eprintln!("bench ops breach: {count} subjects on {name}, data under {}", ctx.scratch.path("").display());
@@ -1321,6 +1351,53 @@ fn breach(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize) -> anyhow::Result
             RawScope { kinds: vec![], period: Some(period) },
         ),
     ];
+    let passes: &[bool] = if explore { &[false, true] } else { &[false] };
+    for &analyzed in passes {
+        if analyzed {
+            let kind_scope = match &raw {
+                Raw::Sqlite(_) => sqlite_scope_sql("s.kind IN ('prospect')"),
+                Raw::Postgres(_) => String::new(),
+            };
+            if let Raw::Sqlite(c) = &raw {
+                eprintln!("  explore: the kind scope before ANALYZE: {}", sqlite_explain(c, &kind_scope)?);
+            }
+            let t = Instant::now();
+            raw_exec(&mut raw, "ANALYZE")?;
+            let took = t.elapsed();
+            if let Raw::Sqlite(c) = &raw {
+                eprintln!("  explore: the kind scope after ANALYZE: {}", sqlite_explain(c, &kind_scope)?);
+            }
+            println!("  explore: ANALYZE took {:.2} s; the same again:", took.as_secs_f64());
+        }
+        breach_scopes(ctx, app, &who, &mut raw, &scopes, repeat, count, analyzed)?;
+    }
+    drop(raw);
+    Ok(())
+}
+
+fn sqlite_explain(c: &rusqlite::Connection, sql: &str) -> anyhow::Result<String> {
+    let lines: Vec<String> = c
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?
+        .query_map([], |r| r.get::<_, String>(3))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(lines.join(" / "))
+}
+
+type ScopeCase = (&'static str, &'static str, Scope, RawScope);
+
+/// Records breaches over each scope, timed, beside the raw count and the raw scope statement.
+#[allow(clippy::too_many_arguments)]
+fn breach_scopes(
+    ctx: &Ctx<'_>,
+    app: &App,
+    who: &Principal,
+    raw: &mut Raw,
+    scopes: &[ScopeCase],
+    repeat: usize,
+    count: u64,
+    analyzed: bool,
+) -> anyhow::Result<()> {
+    let name = ctx.backend.name();
     for (label, what, scope, raw_scope_def) in scopes {
         let input = || NewBreach {
             detected_at: Utc::now().to_rfc3339(),
@@ -1333,8 +1410,8 @@ fn breach(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize) -> anyhow::Result
             risk: Some("risk".into()),
             keys_compromised: false,
         };
-        let view = ctx.rt.block_on(app.create_breach(&who, input()))?;
-        let (plain, _, full, _) = raw_scope(&mut raw, &raw_scope_def)?;
+        let view = ctx.rt.block_on(app.create_breach(who, input()))?;
+        let (plain, _, full, _) = raw_scope(raw, raw_scope_def)?;
         ensure!(
             view.subjects_concerned == plain && plain == full,
             "scope {label}: Vigie counts {} subjects, the raw count {plain}, the raw scope statement {full}",
@@ -1343,15 +1420,16 @@ fn breach(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize) -> anyhow::Result
         let (mut v, mut rp, mut rf) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..repeat {
             let t = Instant::now();
-            black_box(ctx.rt.block_on(app.create_breach(&who, input()))?);
+            black_box(ctx.rt.block_on(app.create_breach(who, input()))?);
             v.push(t.elapsed());
-            let (_, plain_t, _, full_t) = raw_scope(&mut raw, &raw_scope_def)?;
+            let (_, plain_t, _, full_t) = raw_scope(raw, raw_scope_def)?;
             rp.push(plain_t);
             rf.push(full_t);
         }
         let (v, rp, rf) = (percentiles(v), percentiles(rp), percentiles(rf));
+        let prefix = if analyzed { "  explore: after ANALYZE: " } else { "" };
         println!(
-            "breach {label:<9} {name:<8}  {} subjects, {} concerned ({what})  vigie p50 {}  raw count(*) p50 {} (same scope statement {})  ratio {:.2}  target < 1 s: {}",
+            "{prefix}breach {label:<9} {name:<8}  {} subjects, {} concerned ({what})  vigie p50 {}  raw count(*) p50 {} (same scope statement {})  ratio {:.2}  target < 1 s: {}",
             thousands(count as f64),
             thousands(view.subjects_concerned as f64),
             ms(v.p50),
@@ -1361,7 +1439,6 @@ fn breach(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize) -> anyhow::Result
             met(v.p50 < Duration::from_secs(1)),
         );
     }
-    drop(raw);
     Ok(())
 }
 
