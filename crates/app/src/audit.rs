@@ -149,6 +149,11 @@ pub struct Verification {
 }
 
 /// Walks the whole chain from the start, in pages, in one read snapshot per page.
+/// Whether the first entry of a trail was chained under these keys.
+pub(crate) fn first_entry_matches(keys: &MasterKey, first: &AuditRow) -> bool {
+    first.seq != 1 || keys.chain(&[0u8; 32], &canonical(first)).as_slice() == first.hash.as_slice()
+}
+
 pub async fn verify(store: &Store, keys: std::sync::Arc<MasterKey>) -> Result<Verification> {
     const PAGE: i64 = 10_000;
     let mut previous = vec![0u8; 32];

@@ -195,6 +195,20 @@ fn filter(scope: &Scope) -> Result<ScopeFilter> {
     Ok(f)
 }
 
+/// The scope of every breach not yet closed (still under investigation): its subjects
+/// are held from the retention sweep, inside the caller's transaction.
+pub(crate) fn open_scopes(tx: &mut dyn Tx) -> Result<Vec<(Uuid, ScopeFilter)>> {
+    let mut out = Vec::new();
+    for b in tx.breaches()? {
+        if b.status == "closed" {
+            continue;
+        }
+        let scope: Scope = serde_json::from_str(&b.scope).map_err(|e| AppError::Internal(e.to_string()))?;
+        out.push((b.id, filter(&scope)?));
+    }
+    Ok(out)
+}
+
 /// Records concerned: one identity record per subject, plus the records of the categories concerned.
 fn records(count: &ScopeCount, categories: &[String]) -> i64 {
     let has = |c: &str| categories.iter().any(|x| x == c);

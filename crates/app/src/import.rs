@@ -2,7 +2,10 @@
 //!
 //! UTF-8, comma or semicolon (detected from the header line), a header row
 //! naming identity fields plus `kind` (and optionally `collected_at`,
-//! `provenance`). By default all or nothing: the whole file is checked first,
+//! `provenance`, and one contract per row: `contract_reference`,
+//! `contract_start`, `contract_end`, so that a CRM export brings the contracts
+//! its clients' retention clocks run on; a row with a contract is a client).
+//! By default all or nothing: the whole file is checked first,
 //! and if any row is bad, every bad row is reported with its line number and
 //! nothing is written. With `skip_invalid`, the good rows are imported and the
 //! bad ones reported. The import is one transaction: a crash leaves the
@@ -42,7 +45,46 @@ enum Column {
     Kind,
     CollectedAt,
     Provenance,
+    ContractReference,
+    ContractStart,
+    ContractEnd,
     Field(FieldName),
+}
+
+/// A contract given on an import row, as written.
+#[derive(Clone, Debug, Default)]
+struct RawContract {
+    reference: String,
+    start: String,
+    end: String,
+}
+
+/// A contract checked, not yet sealed.
+struct ImportContract {
+    reference: String,
+    start: chrono::NaiveDate,
+    end: Option<chrono::NaiveDate>,
+}
+
+fn check_contract(c: &RawContract) -> Result<Option<ImportContract>, String> {
+    if c.reference.is_empty() && c.start.is_empty() && c.end.is_empty() {
+        return Ok(None);
+    }
+    let as_text = |e: AppError| match e {
+        AppError::Invalid { field, message } => format!("{field}: {message}"),
+        e => e.to_string(),
+    };
+    let reference = crate::subjects::check_text("contract_reference", &c.reference, 200).map_err(as_text)?;
+    let start = crate::subjects::parse_date("contract_start", &c.start).map_err(as_text)?;
+    let end = if c.end.is_empty() {
+        None
+    } else {
+        Some(crate::subjects::parse_date("contract_end", &c.end).map_err(as_text)?)
+    };
+    if end.is_some_and(|e| e < start) {
+        return Err("contract_end: is before contract_start".into());
+    }
+    Ok(Some(ImportContract { reference, start, end }))
 }
 
 struct Layout {
@@ -77,11 +119,15 @@ fn layout(path: &Path) -> Result<Layout> {
             "kind" => Column::Kind,
             "collected_at" => Column::CollectedAt,
             "provenance" => Column::Provenance,
+            "contract_reference" => Column::ContractReference,
+            "contract_start" => Column::ContractStart,
+            "contract_end" => Column::ContractEnd,
             other => Column::Field(other.parse().map_err(|_| {
                 AppError::invalid(
                     "line 1",
                     format!(
-                        "column `{other}` is not one of: kind, collected_at, provenance, {}",
+                        "column `{other}` is not one of: kind, collected_at, provenance, contract_reference, \
+                         contract_start, contract_end, {}",
                         FieldName::expected()
                     ),
                 )
@@ -98,8 +144,10 @@ fn layout(path: &Path) -> Result<Layout> {
     Ok(Layout { delimiter, columns })
 }
 
+type ImportRow = (NewSubject, RawContract);
+
 /// Iterates the data rows as subjects, or errors with their line numbers.
-fn rows(path: &Path, layout: &Layout) -> Result<impl Iterator<Item = (u64, Result<NewSubject, String>)>> {
+fn rows(path: &Path, layout: &Layout) -> Result<impl Iterator<Item = (u64, Result<ImportRow, String>)>> {
     let reader =
         csv::ReaderBuilder::new().delimiter(layout.delimiter).has_headers(true).flexible(true).from_reader(open(path)?);
     let columns = layout.columns.clone();
@@ -125,9 +173,13 @@ fn rows(path: &Path, layout: &Layout) -> Result<impl Iterator<Item = (u64, Resul
             field_provenance: BTreeMap::new(),
             identity: BTreeMap::new(),
         };
+        let mut c = RawContract::default();
         for (col, value) in columns.iter().zip(record.iter()) {
             let value = value.trim();
             match col {
+                Column::ContractReference => c.reference = value.to_string(),
+                Column::ContractStart => c.start = value.to_string(),
+                Column::ContractEnd => c.end = value.to_string(),
                 Column::Kind => s.kind = value.to_string(),
                 Column::CollectedAt if !value.is_empty() => s.collected_at = Some(value.to_string()),
                 Column::Provenance if !value.is_empty() => s.provenance = Some(value.to_string()),
@@ -137,7 +189,7 @@ fn rows(path: &Path, layout: &Layout) -> Result<impl Iterator<Item = (u64, Resul
                 _ => {}
             }
         }
-        (line, Ok(s))
+        (line, Ok((s, c)))
     }))
 }
 
@@ -155,7 +207,7 @@ impl App {
         let mut emails: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut bad = Vec::new();
         for (line, row) in rows(path, &layout)? {
-            match row.and_then(|s| validate(&s, probe_at).map(|()| s)) {
+            match row.and_then(|(s, c)| validate(&s, probe_at).and_then(|()| check_contract(&c)).map(|_| s)) {
                 Err(message) => bad.push(RowError { line, message }),
                 Ok(s) if check_suppression => {
                     if let Some(Some(email)) = s.identity.get("email")
@@ -213,18 +265,24 @@ impl App {
                                 ));
                             }
                         };
-                        let rows: Vec<_> = chunk.iter().map(|p| p.row.clone()).collect();
+                        let rows: Vec<_> = chunk.iter().map(|(p, _)| p.row.clone()).collect();
                         tx.insert_subjects(&rows)?;
-                        let entries = chunk
-                            .iter()
-                            .map(|p| {
-                                let entry = Entry::new("subject.create")
+                        let mut entries = Vec::with_capacity(chunk.len());
+                        for (p, contract) in &chunk {
+                            let entry = Entry::new("subject.create")
+                                .subject(p.row.id)
+                                .fields(p.fields.iter().map(|f| f.as_str()))
+                                .detail(format!("kind={} import", p.row.kind));
+                            entries.push((p.row.created_at, entry));
+                            if let Some(c) = contract {
+                                tx.insert_contract(c)?;
+                                let entry = Entry::new("contract.create")
                                     .subject(p.row.id)
-                                    .fields(p.fields.iter().map(|f| f.as_str()))
-                                    .detail(format!("kind={} import", p.row.kind));
-                                (p.row.created_at, entry)
-                            })
-                            .collect();
+                                    .fields(["reference", "start", "end"])
+                                    .detail(format!("contract:{} import", c.id));
+                                entries.push((p.row.created_at, entry));
+                            }
+                        }
                         audit::append_many(tx, &writer_keys, &actor, entries)?;
                         n += chunk.len() as u64;
                     }
@@ -234,12 +292,13 @@ impl App {
                 let at = now();
                 let mut chunk = Vec::with_capacity(CHUNK);
                 for (line, row) in rows(path, &layout)? {
-                    let Ok(subject) = row else { continue };
+                    let Ok((subject, raw_contract)) = row else { continue };
                     if suppressed.contains(&line) {
                         continue;
                     }
+                    let Ok(contract) = check_contract(&raw_contract) else { continue };
                     match prepare(&keys, &policy, &subject, at) {
-                        Ok(p) => chunk.push(p),
+                        Ok(p) => chunk.push(with_contract(&keys, &policy, p, contract, at)?),
                         Err(AppError::Invalid { .. }) => continue,
                         Err(e) => return Err(e),
                     }
@@ -264,8 +323,40 @@ impl App {
 }
 
 enum Msg {
-    Rows(Vec<Prepared>),
+    Rows(Vec<(Prepared, Option<vigie_store::ContractRow>)>),
     Done,
+}
+
+/// Seals a row's contract under its subject's key; a subject with a contract is a
+/// client, and its retention clock runs on that contract.
+fn with_contract(
+    keys: &vigie_crypto::MasterKey,
+    policy: &vigie_domain::Policy,
+    mut p: Prepared,
+    contract: Option<ImportContract>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(Prepared, Option<vigie_store::ContractRow>)> {
+    let Some(c) = contract else { return Ok((p, None)) };
+    let subject = p.row.id;
+    let key = keys.unwrap_key(&p.row.wrapped_key, subject.as_bytes())?;
+    let id = vigie_store::new_id();
+    let reference = key.seal(&crate::subjects::aad_for(subject, "contract", Some(id)), c.reference.as_bytes())?;
+    p.row.kind = vigie_domain::SubjectKind::Client;
+    let clock = vigie_domain::retention::expiry(
+        policy,
+        &vigie_domain::retention::RetentionFacts {
+            kind: Some(vigie_domain::SubjectKind::Client),
+            collected_on: Some(p.row.collected_at.date_naive()),
+            contract_ends: vec![c.end],
+            last_inbound: None,
+        },
+    );
+    p.row.retention_rule = clock.stored_rule().to_string();
+    p.row.basis_date = clock.basis_date;
+    p.row.expires_on = clock.expires_on;
+    let row =
+        vigie_store::ContractRow { id, subject_id: subject, reference, start: c.start, end: c.end, created_at: at };
+    Ok((p, Some(row)))
 }
 
 /// Checks a row as `prepare` would, without sealing it.

@@ -137,9 +137,8 @@ impl std::fmt::Debug for App {
     }
 }
 
-/// Creates the data directory (0700) and the master key (0600) if missing.
-pub fn init_data_dir(settings: &Settings) -> Result<(), StartError> {
-    let dir = &settings.data_dir;
+/// Creates the data directory (0700) if missing.
+fn create_data_dir(dir: &Path) -> Result<(), StartError> {
     if !dir.exists() {
         std::fs::create_dir_all(dir).map_err(|e| StartError::Io(format!("cannot create {}: {e}", dir.display())))?;
         #[cfg(unix)]
@@ -149,15 +148,70 @@ pub fn init_data_dir(settings: &Settings) -> Result<(), StartError> {
                 .map_err(|e| StartError::Io(format!("cannot restrict {}: {e}", dir.display())))?;
         }
     }
-    let key = settings.master_key_path();
-    if !key.exists() {
-        if settings.master_key_file.is_some() {
-            return Err(StartError::Io(format!("the master key file {} does not exist", key.display())));
-        }
-        MasterKey::create_file(&key)?;
-        tracing::info!(path = %key.display(), "created a new master key");
-    }
     Ok(())
+}
+
+/// What is found of the database before anything is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Found {
+    Nothing,
+    /// A SQLite file of zero bytes.
+    Empty,
+    Database,
+}
+
+fn database_found(settings: &Settings) -> Result<Found, StartError> {
+    if settings.is_postgres() {
+        let url = settings.database_url.as_deref().unwrap_or_default();
+        return Ok(if vigie_store_postgres::Postgres::is_initialised(url)? { Found::Database } else { Found::Nothing });
+    }
+    let db = sqlite_path(&settings.data_dir);
+    let wal = settings.data_dir.join("vigie.db-wal");
+    match db.metadata() {
+        Ok(m) if m.len() > 0 => Ok(Found::Database),
+        Ok(_) => Ok(Found::Empty),
+        Err(_) if wal.exists() => Ok(Found::Empty),
+        Err(_) => Ok(Found::Nothing),
+    }
+}
+
+fn database_name(settings: &Settings) -> String {
+    if settings.is_postgres() {
+        "the PostgreSQL database".into()
+    } else {
+        sqlite_path(&settings.data_dir).display().to_string()
+    }
+}
+
+/// Decides, before anything is written, whether this is a new installation (no key,
+/// no database: both are created) or an existing one (both must be there). A missing
+/// key is never replaced and a missing or empty database never re-created beside a key.
+fn check_installation(settings: &Settings) -> Result<bool, StartError> {
+    let key = settings.master_key_path();
+    let found = database_found(settings)?;
+    let db = database_name(settings);
+    match (key.exists(), found) {
+        (false, Found::Nothing) => {
+            if settings.master_key_file.is_some() {
+                return Err(StartError::Io(format!("the master key file {} does not exist", key.display())));
+            }
+            Ok(true)
+        }
+        (false, _) => Err(StartError::Io(format!(
+            "the master key file {} does not exist, but {db} does: Vigie cannot read it without the key it was \
+             created with, and will not replace it. Put the key back from where you keep its copy \
+             (or name it with --master-key-file)",
+            key.display()
+        ))),
+        (true, Found::Nothing) | (true, Found::Empty) => Err(StartError::Io(format!(
+            "{db} is {}, but the master key {} exists: this is not a new installation, so Vigie will not \
+             create an empty one. Restore the database from a backup (vigie restore FILE), or move the key \
+             away to start a new installation",
+            if found == Found::Empty { "empty" } else { "missing" },
+            key.display()
+        ))),
+        (true, Found::Database) => Ok(false),
+    }
 }
 
 fn open_store(settings: &Settings) -> Result<Store, StartError> {
@@ -166,26 +220,75 @@ fn open_store(settings: &Settings) -> Result<Store, StartError> {
         Some(_) => {
             return Err(StartError::Io("VIGIE_DATABASE_URL must start with postgres://".into()));
         }
-        None => Arc::new(vigie_store_sqlite::Sqlite::open(&settings.data_dir.join("vigie.db"))?),
+        None => Arc::new(vigie_store_sqlite::Sqlite::open(&sqlite_path(&settings.data_dir))?),
     };
     Ok(Store::start(backend)?)
 }
 
+/// The meta key under which the database records its master key's check value.
+const KEY_CHECK: &str = "master_key_check";
+
+/// Checks the master key against the database: its recorded check value, or, for a
+/// database that has none yet, the first audit entry's MAC; then records the value.
+fn check_key(store: &Store, keys: &Arc<MasterKey>, key_path: &Path) -> Result<(), StartError> {
+    let keys = keys.clone();
+    let path = key_path.display().to_string();
+    store.write_blocking(move |tx| {
+        let expected = keys.check_value();
+        let mismatch = || AppError::Invalid {
+            field: "master key".into(),
+            message: format!(
+                "the master key {path} does not match the database (it is not the key the database was \
+                     created with): Vigie refuses to start. Use the right key file"
+            ),
+        };
+        match tx.meta(KEY_CHECK)? {
+            Some(v) if v == expected => Ok(()),
+            Some(_) => Err(mismatch()),
+            None => {
+                if let Some(first) = tx.audit_page(0, 1)?.first()
+                    && !audit::first_entry_matches(&keys, first)
+                {
+                    return Err(mismatch());
+                }
+                tx.set_meta(KEY_CHECK, &expected)?;
+                audit::append(
+                    tx,
+                    &keys,
+                    &audit::Actor::System,
+                    vigie_store::now(),
+                    audit::Entry::new("key.check_recorded"),
+                )?;
+                Ok(())
+            }
+        }
+    })?;
+    Ok(())
+}
+
 impl App {
-    /// Opens Vigie: data directory, key, policy, database. Refuses an invalid policy.
+    /// Opens Vigie: data directory, key, policy, database. Refuses an invalid policy,
+    /// a missing or wrong master key, and a missing, empty or damaged database beside a key.
     pub fn open(settings: &Settings) -> Result<App, StartError> {
-        init_data_dir(settings)?;
         let (policy, warnings) = load_policy(settings)?;
         for w in &warnings {
             tracing::debug!(line = w.line, "policy: {}", w.message);
         }
         let transfers = load_transfers(settings)?;
-        let keys = MasterKey::load_file(&settings.master_key_path())?;
+        let new = check_installation(settings)?;
+        create_data_dir(&settings.data_dir)?;
+        let key_path = settings.master_key_path();
+        if new {
+            MasterKey::create_file(&key_path)?;
+            tracing::info!(path = %key_path.display(), "created a new master key");
+        }
+        let keys = Arc::new(MasterKey::load_file(&key_path)?);
         let store = open_store(settings)?;
+        check_key(&store, &keys, &key_path)?;
         let app = App {
             store,
             policy: Arc::new(std::sync::RwLock::new(Arc::new(policy))),
-            keys: Arc::new(keys),
+            keys,
             tokens: Arc::new(auth::TokenCache::default()),
             transfers: Arc::new(transfers),
         };

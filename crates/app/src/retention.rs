@@ -6,6 +6,12 @@
 //! one transaction with the audit entry that records it, so a crash leaves each
 //! subject fully present or fully erased, and running the sweep again finishes
 //! the job. What remains is a tombstone (id, date, rule) and aggregate counts.
+//!
+//! The sweep fails safe: a subject with an open rights request or in the scope
+//! of a breach under investigation is held automatically (and released when the
+//! request or breach closes); a client without contract has no clock and is
+//! listed for review; `apply` never takes a date after today; the daily sweep
+//! brakes when it would erase more than a configured share of all subjects.
 
 use crate::App;
 use crate::audit::{self, Actor, Entry};
@@ -54,8 +60,8 @@ pub(crate) fn recompute(tx: &mut dyn Tx, policy: &Policy, id: Id) -> Result<Expi
             .max(),
     };
     let e = expiry(policy, &facts);
-    if row.retention_rule != e.rule.as_str() || row.basis_date != e.basis_date || row.expires_on != e.expires_on {
-        tx.set_retention(id, e.rule.as_str(), e.basis_date, e.expires_on)?;
+    if row.retention_rule != e.stored_rule() || row.basis_date != e.basis_date || row.expires_on != e.expires_on {
+        tx.set_retention(id, e.stored_rule(), e.basis_date, e.expires_on)?;
     }
     Ok(e)
 }
@@ -76,8 +82,29 @@ pub struct DueItem {
 pub struct HeldItem {
     #[serde(flatten)]
     pub due: DueItem,
+    /// What holds the subject: `legal_hold` (set by the DPO), `rights_request` (an open
+    /// request of the subject) or `breach` (a breach under investigation concerns it).
+    pub held_by: String,
+    /// The legal hold's reason, or why the automatic hold applies.
     pub reason: String,
     pub held_at: Option<DateTime<Utc>>,
+    /// The open request or breach that holds the subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breach_id: Option<Uuid>,
+}
+
+/// A client recorded without any contract: it has no retention clock (its collection
+/// date says nothing of its contracts), so it is never erased by the sweep; the DPO reviews it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewItem {
+    pub subject_id: Uuid,
+    #[schema(value_type = String)]
+    pub kind: SubjectKind,
+    pub collected_at: DateTime<Utc>,
+    /// `client_without_contract`.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -94,8 +121,12 @@ pub struct Plan {
     /// How many subjects are due (the list may be cut at `limit`).
     pub due_count: usize,
     pub due: Vec<DueItem>,
-    /// Subjects whose clock ran out but whom a legal hold keeps.
+    /// Subjects whose clock ran out but whom a hold keeps (legal hold, open request, breach).
     pub held: Vec<HeldItem>,
+    /// How many clients have no recorded contract (the list may be cut at `limit`).
+    pub to_review_count: usize,
+    /// Clients without contract: no clock, never erased, to review.
+    pub to_review: Vec<ReviewItem>,
     /// Subjects whose clock runs out in each of the 12 months from `at`'s month.
     pub forecast: Vec<MonthCount>,
 }
@@ -104,8 +135,21 @@ pub struct Plan {
 pub struct ApplyReport {
     pub at: NaiveDate,
     pub erased: u64,
-    /// Subjects held by a legal hold and so kept.
+    /// Subjects due but held (legal hold, open request, breach) and so kept.
     pub held: usize,
+    /// The daily sweep only: it erased nothing because too many subjects were due at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub braked: Option<Brake>,
+}
+
+/// Why the daily sweep stopped without erasing: the DPO applies the date explicitly.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Brake {
+    pub due: u64,
+    pub subjects: u64,
+    /// The configured share, in percent.
+    pub max_share_percent: f64,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -154,6 +198,58 @@ pub fn parse_at(raw: Option<&str>) -> Result<NaiveDate> {
     }
 }
 
+/// Refuses to apply the sweep at a date after `today`: erasure only takes what is due now.
+fn check_not_future(at: NaiveDate, today: NaiveDate) -> Result<()> {
+    if at > today {
+        return Err(AppError::invalid(
+            "at",
+            format!(
+                "is after today ({today}): the sweep erases only what is due today or earlier; use the plan to look ahead"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A subject held from the sweep without a legal hold: an open request or breach concerns it.
+struct AutoHold {
+    due: vigie_store::DueRow,
+    request: Option<Id>,
+    breach: Option<Id>,
+}
+
+/// The subjects due at `at` (and not under legal hold) that an open rights request or a
+/// breach under investigation holds, read inside the caller's transaction.
+fn auto_holds(tx: &mut dyn Tx, at: NaiveDate) -> Result<Vec<AutoHold>> {
+    let mut out: Vec<AutoHold> = Vec::new();
+    for (request, subject) in tx.open_request_subjects()? {
+        if out.iter().any(|h| h.due.id == subject) {
+            continue;
+        }
+        let Some(row) = tx.subject(subject)? else { continue };
+        let Some(expires_on) = row.expires_on.filter(|e| *e < at) else { continue };
+        if row.legal_hold.is_some() {
+            continue;
+        }
+        let due = vigie_store::DueRow {
+            id: subject,
+            kind: row.kind,
+            rule: row.retention_rule,
+            basis_date: row.basis_date,
+            expires_on,
+        };
+        out.push(AutoHold { due, request: Some(request), breach: None });
+    }
+    for (breach, scope) in crate::breaches::open_scopes(tx)? {
+        for due in tx.scope_due(&scope, at)? {
+            if !out.iter().any(|h| h.due.id == due.id) {
+                out.push(AutoHold { due, request: None, breach: Some(breach) });
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn due_item(r: vigie_store::DueRow) -> DueItem {
     DueItem { subject_id: r.id, kind: r.kind, rule: r.rule, basis_date: r.basis_date, expires_on: r.expires_on }
 }
@@ -170,12 +266,15 @@ fn open_reason(keys: &MasterKey, id: Id, wrapped: &[u8], sealed: &[u8]) -> Resul
 }
 
 /// Erases up to one batch of due subjects in one transaction; returns how many.
+/// Subjects held automatically are skipped, and each erasure re-checks, under the
+/// subject's row lock, that it is still due and not held.
 fn erase_batch(tx: &mut dyn Tx, keys: &MasterKey, actor: &Actor, at: NaiveDate) -> Result<u64> {
-    let due = tx.due(at, BATCH)?;
+    let held: std::collections::HashSet<Id> = auto_holds(tx, at)?.into_iter().map(|h| h.due.id).collect();
+    let due = tx.due(at, BATCH + i64::try_from(held.len()).unwrap_or(0))?;
     let when = now();
     let mut n = 0;
-    for r in due {
-        if tx.erase_subject(r.id, &r.rule, when)? {
+    for r in due.into_iter().filter(|r| !held.contains(&r.id)) {
+        if tx.erase_if_due(r.id, &r.rule, when, at)? {
             let detail = format!("rule={} expires_on={} kind={}", r.rule, r.expires_on, r.kind);
             audit::append(tx, keys, actor, when, Entry::new("subject.erase").subject(r.id).detail(detail))?;
             n += 1;
@@ -196,16 +295,26 @@ impl App {
         let keys = self.keys.clone();
         let months_from = NaiveDate::from_ymd_opt(at.year(), at.month(), 1).unwrap_or(at);
         let months_to = add_months(months_from, 12).unwrap_or(months_from);
-        let (due_count, due, held, counts) = self
+        let limit_i = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (due_count, due, held, auto, counts, review_count, review) = self
             .store
             .write(move |tx| {
-                let due_count = tx.count_due(at)?;
-                let due = tx.due(at, i64::try_from(limit).unwrap_or(i64::MAX))?;
+                let auto = auto_holds(tx, at)?;
+                let due_count = tx.count_due(at)? - i64::try_from(auto.len()).unwrap_or(0);
+                let ids: std::collections::HashSet<Id> = auto.iter().map(|h| h.due.id).collect();
+                let mut due = tx.due(at, limit_i.saturating_add(i64::try_from(auto.len()).unwrap_or(0)))?;
+                due.retain(|d| !ids.contains(&d.id));
+                due.truncate(limit);
                 let held = tx.held_due(at)?;
                 let counts = tx.count_expiring_by_month(months_from, months_to)?;
-                let entry = Entry::new("retention.plan").detail(format!("at={at} due={due_count} held={}", held.len()));
+                let review_count = tx.count_to_review()?;
+                let review = tx.to_review(limit_i)?;
+                let entry = Entry::new("retention.plan").detail(format!(
+                    "at={at} due={due_count} held={} to_review={review_count}",
+                    held.len() + auto.len()
+                ));
                 audit::append(tx, &keys, &actor, now(), entry)?;
-                Ok::<_, AppError>((due_count, due, held, counts))
+                Ok::<_, AppError>((due_count, due, held, auto, counts, review_count, review))
             })
             .await?;
         let mut forecast = Vec::with_capacity(12);
@@ -214,24 +323,60 @@ impl App {
             let expiring = counts.iter().find(|c| c.group == m).map_or(0, |c| c.count);
             forecast.push(MonthCount { month: m, expiring });
         }
-        let held = held
+        let mut held = held
             .into_iter()
             .map(|h| {
                 let reason = open_reason(&self.keys, h.due.id, &h.wrapped_key, &h.reason)?;
-                Ok(HeldItem { due: due_item(h.due), reason, held_at: h.held_at })
+                Ok(HeldItem {
+                    due: due_item(h.due),
+                    held_by: "legal_hold".into(),
+                    reason,
+                    held_at: h.held_at,
+                    request_id: None,
+                    breach_id: None,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
+        held.extend(auto.into_iter().map(|h| HeldItem {
+            due: due_item(h.due),
+            held_by: if h.request.is_some() { "rights_request" } else { "breach" }.into(),
+            reason: match (h.request, h.breach) {
+                (Some(r), _) => format!("open rights request {r}: kept until it is closed"),
+                (_, Some(b)) => format!("breach {b} under investigation: kept until it is closed"),
+                _ => String::new(),
+            },
+            held_at: None,
+            request_id: h.request,
+            breach_id: h.breach,
+        }));
         Ok(Plan {
             at,
             due_count: usize::try_from(due_count).unwrap_or(0),
             due: due.into_iter().map(due_item).collect(),
             held,
+            to_review_count: usize::try_from(review_count).unwrap_or(0),
+            to_review: review
+                .into_iter()
+                .map(|r| ReviewItem {
+                    subject_id: r.id,
+                    kind: SubjectKind::Client,
+                    collected_at: r.collected_at,
+                    reason: vigie_domain::retention::Clock::NO_CONTRACT_RULE.into(),
+                })
+                .collect(),
             forecast,
         })
     }
 
-    /// Erases every subject due at `at`, in batches, each batch one transaction.
+    /// Erases every subject due at `at` (today or earlier), in batches, each batch one transaction.
     pub async fn retention_apply(&self, actor: Actor, at: NaiveDate) -> Result<ApplyReport> {
+        check_not_future(at, Utc::now().date_naive())?;
+        self.sweep_at(actor, at).await
+    }
+
+    /// The sweep at any date, future ones included: for benchmarks on generated data only.
+    #[doc(hidden)]
+    pub async fn sweep_at(&self, actor: Actor, at: NaiveDate) -> Result<ApplyReport> {
         let mut erased = 0;
         loop {
             let (keys, a) = (self.keys.clone(), actor.clone());
@@ -241,7 +386,8 @@ impl App {
                 break;
             }
         }
-        let held = self.store.read(move |tx| Ok::<_, AppError>(tx.held_due(at)?.len())).await?;
+        let held =
+            self.store.read(move |tx| Ok::<_, AppError>(tx.held_due(at)?.len() + auto_holds(tx, at)?.len())).await?;
         if erased > 0 {
             tracing::info!(erased, held, %at, "retention sweep applied");
             let store = self.store.clone();
@@ -249,7 +395,7 @@ impl App {
                 tracing::warn!(error = %e, "could not compact the journal after erasure");
             }
         }
-        Ok(ApplyReport { at, erased, held })
+        Ok(ApplyReport { at, erased, held, braked: None })
     }
 
     /// [`App::retention_apply`] for an authenticated caller (DPO).
@@ -325,8 +471,10 @@ impl App {
     }
 
     /// Runs the daily sweep if it is due and no other instance holds it.
-    /// Returns the report when this instance ran it.
-    pub async fn scheduled_sweep(&self, today: NaiveDate) -> Result<Option<ApplyReport>> {
+    /// Returns the report when this instance ran it. When more than `max_share_percent`
+    /// of all subjects are due at once, it erases nothing, records why in the audit
+    /// trail, and leaves the date for the DPO to apply explicitly.
+    pub async fn scheduled_sweep(&self, today: NaiveDate, max_share_percent: f64) -> Result<Option<ApplyReport>> {
         let started = now();
         let lease = started + chrono::Duration::hours(1);
         let claimed = self
@@ -336,8 +484,39 @@ impl App {
         if !claimed {
             return Ok(None);
         }
-        let report = self.retention_apply(Actor::System, today).await;
+        let report = match self.sweep_brake(today, max_share_percent).await {
+            Ok(Some(brake)) => Ok(ApplyReport { at: today, erased: 0, held: 0, braked: Some(brake) }),
+            Ok(None) => self.retention_apply(Actor::System, today).await,
+            Err(e) => Err(e),
+        };
         self.store.write(move |tx| Ok::<_, AppError>(tx.finish_job("retention-sweep", today)?)).await?;
         report.map(Some)
+    }
+
+    /// Whether the daily sweep must stop: records the brake in the audit trail when it does.
+    async fn sweep_brake(&self, today: NaiveDate, max_share_percent: f64) -> Result<Option<Brake>> {
+        let keys = self.keys.clone();
+        self.store
+            .write(move |tx| {
+                let auto = i64::try_from(auto_holds(tx, today)?.len()).unwrap_or(0);
+                let due = u64::try_from(tx.count_due(today)? - auto).unwrap_or(0);
+                let subjects = u64::try_from(tx.count_subjects()?).unwrap_or(0);
+                #[allow(clippy::cast_precision_loss)]
+                let share = if subjects == 0 { 0.0 } else { due as f64 * 100.0 / subjects as f64 };
+                if due == 0 || share <= max_share_percent {
+                    return Ok(None);
+                }
+                let message = format!(
+                    "the daily sweep would erase {due} of {subjects} subjects ({share:.1}%, more than the {max_share_percent}% allowed \
+                     in one run): nothing was erased. A policy revision that shortened a retention period is the usual cause; \
+                     check the plan, then apply the date explicitly (vigie retention apply --at {today})"
+                );
+                let entry = Entry::new("retention.sweep_braked")
+                    .outcome("refused")
+                    .detail(format!("at={today} due={due} subjects={subjects} max_share={max_share_percent}"));
+                audit::append(tx, &keys, &Actor::System, now(), entry)?;
+                Ok::<_, AppError>(Some(Brake { due, subjects, max_share_percent, message }))
+            })
+            .await
     }
 }

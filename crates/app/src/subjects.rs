@@ -11,7 +11,7 @@ use crate::App;
 use crate::audit::{self, Entry};
 use crate::auth::Principal;
 use crate::error::{AppError, Result};
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use utoipa::ToSchema;
@@ -209,9 +209,22 @@ pub(crate) fn parse_timestamp(field: &str, raw: &str) -> Result<DateTime<Utc>> {
     Ok(t)
 }
 
+/// Parses `YYYY-MM-DD` with a four-digit year (1000 to 9999): the only form both
+/// backends store and compare as dates. 9999-12-31 is the last date, and for a
+/// contract's end it means "no end" (`vigie_domain::retention::NO_END`).
 pub(crate) fn parse_date(field: &str, raw: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .map_err(|_| AppError::invalid(field, "is not a date (expected YYYY-MM-DD, e.g. 2021-02-28)"))
+    let raw = raw.trim();
+    let bad = || AppError::invalid(field, "is not a date (expected YYYY-MM-DD, e.g. 2021-02-28)");
+    let shaped = raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    if !shaped {
+        return Err(bad());
+    }
+    let d = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| bad())?;
+    if d.year() < 1000 {
+        return Err(AppError::invalid(field, "is before the year 1000"));
+    }
+    Ok(d)
 }
 
 fn parse_token<T: std::str::FromStr<Err = vigie_domain::model::UnknownToken>>(field: &str, raw: &str) -> Result<T> {
@@ -340,7 +353,7 @@ pub(crate) fn seal(keys: &MasterKey, policy: &Policy, v: Validated, at: DateTime
             phone_bi: bi(FieldName::Phone),
             identity: sealed,
             wrapped_key: keys.wrap(&key, id.as_bytes())?,
-            retention_rule: clock.rule.as_str().to_string(),
+            retention_rule: clock.stored_rule().to_string(),
             basis_date: clock.basis_date,
             expires_on: clock.expires_on,
             legal_hold: None,

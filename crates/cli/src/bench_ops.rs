@@ -523,7 +523,7 @@ fn retention(ctx: &Ctx<'_>, plan: RetentionPlan) -> anyhow::Result<()> {
     let (at, due) = date_with_due(ctx, app, target)?;
     eprintln!("  sweep at {at}: {due} due (asked for ~{target}); applying...");
     let t = Instant::now();
-    let report = ctx.rt.block_on(app.retention_apply(Actor::Cli, at))?;
+    let report = ctx.rt.block_on(app.sweep_at(Actor::Cli, at))?;
     let vigie = t.elapsed();
     ensure!(report.erased == due, "the sweep erased {} subjects, {due} were due", report.erased);
     // Vigie's sweep ends with the journal compaction; time it alone, now that it has nothing left to do.

@@ -44,6 +44,10 @@ enum Command {
         /// When the daily retention sweep runs (HH:MM, UTC), or `off`.
         #[arg(long, env = "VIGIE_RETENTION_SWEEP_AT", default_value = "03:00")]
         retention_sweep_at: String,
+        /// The daily sweep erases nothing, and waits for the DPO, when more than this share
+        /// of all subjects is due at once (percent, e.g. 5 or 5%).
+        #[arg(long, env = "VIGIE_RETENTION_SWEEP_MAX_SHARE", default_value = "5%")]
+        retention_sweep_max_share: String,
         /// Delivers notices by SMTP: smtp://user:password@host:587?tls=required (STARTTLS), smtps://… (TLS).
         #[arg(long, env = "VIGIE_SMTP_URL", hide_env_values = true)]
         smtp_url: Option<String>,
@@ -81,6 +85,9 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Checks the installation: the master key against the database, the database's
+    /// integrity (SQLite `integrity_check`), and the audit chain. Exit 1 on any problem.
+    Check,
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -213,8 +220,17 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = settings(&cli);
     match cli.command {
-        Command::Serve { listen, retention_sweep_at, smtp_url, smtp_from, outbox_dir, outbox_interval_ms } => {
+        Command::Serve {
+            listen,
+            retention_sweep_at,
+            retention_sweep_max_share,
+            smtp_url,
+            smtp_from,
+            outbox_dir,
+            outbox_interval_ms,
+        } => {
             let sweep_at = parse_sweep_time(&retention_sweep_at)?;
+            let max_share = parse_share(&retention_sweep_max_share)?;
             let mail = vigie_app::outbox::MailSettings { smtp_url, from: smtp_from, dir: outbox_dir };
             let transport = vigie_app::outbox::Transport::from_settings(&mail).map_err(anyhow::Error::msg)?;
             let app = App::open(&settings)?;
@@ -234,7 +250,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 println!("vigie: listening on http://{}", listener.local_addr()?);
                 if let Some(time) = sweep_at {
-                    tokio::spawn(sweep_daily(app.clone(), time));
+                    tokio::spawn(sweep_daily(app.clone(), time, max_share));
                 }
                 tokio::spawn(watch_policy(app.clone()));
                 match transport {
@@ -320,9 +336,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         }
                         for h in &plan.held {
                             println!(
-                                "held  {}  {:8}  {:20}  expired {}  (legal hold)",
-                                h.due.subject_id, h.due.kind, h.due.rule, h.due.expires_on
+                                "held  {}  {:8}  {:20}  expired {}  ({})",
+                                h.due.subject_id,
+                                h.due.kind,
+                                h.due.rule,
+                                h.due.expires_on,
+                                h.held_by.replace('_', " ")
                             );
+                        }
+                        if plan.to_review_count > 0 {
+                            println!(
+                                "{} client(s) without contract: to review (no retention clock, never erased by the sweep)",
+                                plan.to_review_count
+                            );
+                            for r in &plan.to_review {
+                                println!(
+                                    "review {}  client    collected {}",
+                                    r.subject_id,
+                                    r.collected_at.date_naive()
+                                );
+                            }
                         }
                         let forecast: Vec<String> =
                             plan.forecast.iter().map(|m| format!("{} {}", m.month, m.expiring)).collect();
@@ -342,6 +375,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (_, token) = app.create_token_blocking(&role, recipient.as_deref())?;
             println!("{token}");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Check => {
+            let app = App::open(&settings).context("the installation is not usable")?;
+            println!("master key: matches the database");
+            let store = app.store().clone();
+            store.integrity_check().context("the database failed its integrity check")?;
+            println!("database: integrity ok ({})", store.backend_name());
+            let v = runtime()?.block_on(app.verify_audit())?;
+            if v.valid {
+                println!("audit trail valid: {} entries", v.entries);
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("audit trail INVALID after {} valid entries: {}", v.entries, v.problem.unwrap_or_default());
+                Ok(ExitCode::FAILURE)
+            }
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let app = App::open(&settings)?;
@@ -414,9 +462,21 @@ fn parse_sweep_time(raw: &str) -> anyhow::Result<Option<chrono::NaiveTime>> {
         .map_err(|_| anyhow::anyhow!("--retention-sweep-at must be HH:MM (UTC) or off, not `{raw}`"))
 }
 
+/// Parses a share in percent: `5`, `5%`, `0.5`, from 0 to 100.
+fn parse_share(raw: &str) -> anyhow::Result<f64> {
+    let v: f64 =
+        raw.trim().trim_end_matches('%').trim().parse().map_err(|_| {
+            anyhow::anyhow!("--retention-sweep-max-share must be a percentage from 0 to 100, not `{raw}`")
+        })?;
+    if !(0.0..=100.0).contains(&v) {
+        bail!("--retention-sweep-max-share must be a percentage from 0 to 100, not `{raw}`");
+    }
+    Ok(v)
+}
+
 /// Runs the retention sweep once a day at `time` (UTC). Instances sharing a
 /// database take a lease on the job, so it never runs twice at once or twice a day.
-async fn sweep_daily(app: App, time: chrono::NaiveTime) {
+async fn sweep_daily(app: App, time: chrono::NaiveTime, max_share: f64) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;
@@ -424,7 +484,11 @@ async fn sweep_daily(app: App, time: chrono::NaiveTime) {
         if now.time() < time {
             continue;
         }
-        match app.scheduled_sweep(now.date_naive()).await {
+        match app.scheduled_sweep(now.date_naive(), max_share).await {
+            Ok(Some(r)) if r.braked.is_some() => {
+                let message = r.braked.map(|b| b.message).unwrap_or_default();
+                tracing::warn!("daily retention sweep stopped: {message}");
+            }
             Ok(Some(r)) => tracing::info!(erased = r.erased, held = r.held, "daily retention sweep done"),
             Ok(None) => {}
             Err(e) => tracing::error!(error = %e, "daily retention sweep failed"),

@@ -1062,8 +1062,12 @@ fn the_daily_sweep_runs_inside_the_server_once_a_day() -> R {
             s.create(&staff, json!({"kind":"prospect","collected_at":"2020-01-01","identity":{"first_name":"Léa"}}))?;
         let fresh = s.create(&staff, json!({"kind":"prospect","identity":{"first_name":"Inès"}}))?;
         // Two instances on the same data, the sweep due at midnight UTC: it runs at once, once.
-        s.restart(&["--retention-sweep-at", "00:00"])?;
-        let mut second = spawn(&s.dir, s.db_url.as_deref(), &["--retention-sweep-at", "00:00"])?;
+        s.restart(&["--retention-sweep-at", "00:00", "--retention-sweep-max-share", "100"])?;
+        let mut second = spawn(
+            &s.dir,
+            s.db_url.as_deref(),
+            &["--retention-sweep-at", "00:00", "--retention-sweep-max-share", "100"],
+        )?;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while count(&s, "SELECT count(*) FROM erasures")? == 0 && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -1885,5 +1889,248 @@ fn the_public_form_records_a_request_for_the_dpo() -> R {
     assert_eq!(list[0]["channel"], "web_form");
     assert_eq!(list[0]["status"], "awaiting_identity");
     assert_eq!(list[0]["particulars"]["message"], "merci");
+    Ok(())
+}
+
+/// Issue 9: retention fails safe. No far-future date, missing contract, open request,
+/// breach under investigation or future `at` can make the sweep erase a live subject.
+#[test]
+fn retention_fails_safe_at_its_edges() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let today = chrono::Utc::now().date_naive();
+        let tomorrow = today.succ_opt().ok_or("date")?.to_string();
+        let old = |first: &str, email: &str| json!({"kind":"prospect","collected_at":"2015-03-01","identity":{"first_name":first,"email":email}});
+        // An ERP's open-ended contract, and dates past the last storable day.
+        let erp = s.create(&staff, old("Anne", "anne@example.fr"))?;
+        let path = format!("/api/v1/subjects/{erp}/contracts");
+        for end in ["+10000-01-01", "10000-01-01", "0999-12-31", "2021-2-28", ""] {
+            let (st, v) = s.post(&staff, &path, json!({"reference":"C-X","start":"2015-01-01","end":end}))?;
+            assert_eq!((st, v["field"].as_str()), (400, Some("end")), "{b:?} {end}: {v}");
+        }
+        let (st, v) = s.post(&staff, &path, json!({"reference":"C-ERP","start":"2015-01-01","end":"9999-12-31"}))?;
+        assert_eq!(st, 201, "{v}");
+        let far = s.create(&staff, old("Marc", "marc@example.fr"))?;
+        let (st, _) = s.post(
+            &staff,
+            &format!("/api/v1/subjects/{far}/contracts"),
+            json!({"reference":"C-FAR","start":"2015-01-01","end":"9997-06-30"}),
+        )?;
+        assert_eq!(st, 201);
+        // A client recorded without any contract: no clock, to review.
+        let bare =
+            s.create(&staff, json!({"kind":"client","collected_at":"2010-01-01","identity":{"first_name":"Zoé"}}))?;
+        // A prospect with an open rights request, another in an open breach's scope, a third plainly due.
+        let asking = s.create(&staff, old("Paul", "paul@example.fr"))?;
+        let (st, req) = s.post(
+            &dpo,
+            "/api/v1/requests",
+            json!({"kind":"access","received_at":today.to_string(),"channel":"email","requester":{"email":"paul@example.fr"}}),
+        )?;
+        assert_eq!((st, req["subject_id"].as_str()), (201, Some(asking.as_str())), "{req}");
+        let req_id = req["id"].as_str().ok_or("id")?.to_string();
+        let breached = s.create(&staff, old("Rose", "rose@example.fr"))?;
+        let (st, breach) = s.post(
+            &dpo,
+            "/api/v1/breaches",
+            json!({"detected_at":"2026-11-20T08:30:00Z","nature":["confidentiality"],"description":"lost USB key",
+                   "data_categories":["identity"],"scope":{"subject_ids":[breached]}}),
+        )?;
+        assert_eq!(st, 201, "{breach}");
+        let breach_id = breach["id"].as_str().ok_or("id")?.to_string();
+        let due = s.create(&staff, old("Jean", "jean@example.fr"))?;
+
+        let (st, plan) = s.get(&dpo, &format!("/api/v1/retention/plan?at={today}"), None)?;
+        assert_eq!(st, 200, "{plan}");
+        let ids = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| a.iter().filter_map(|x| x["subject_id"].as_str().map(String::from)).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(ids(&plan["due"]), vec![due.clone()], "{b:?}: only the plainly due prospect: {plan}");
+        assert_eq!(plan["due_count"], 1, "{plan}");
+        assert_eq!(ids(&plan["to_review"]), vec![bare.clone()], "{plan}");
+        assert_eq!(plan["to_review"][0]["reason"], "client_without_contract");
+        let held = plan["held"].as_array().cloned().unwrap_or_default();
+        let by = |id: &str| held.iter().find(|h| h["subject_id"] == id).map(|h| h["held_by"].clone());
+        assert_eq!(by(&asking), Some(json!("rights_request")), "{plan}");
+        assert_eq!(by(&breached), Some(json!("breach")), "{plan}");
+        // Far in the future, the open-ended client is never due either.
+        let (_, later) = s.get(&dpo, "/api/v1/retention/plan?at=9999-12-31", None)?;
+        assert!(!ids(&later["due"]).contains(&erp) && !ids(&later["due"]).contains(&far), "{later}");
+        assert!(!ids(&later["due"]).contains(&bare), "{later}");
+
+        // apply never takes a date after today, by API or command line; nothing changes.
+        let (st, v) = s.post(&dpo, "/api/v1/retention/apply", json!({"at": tomorrow}))?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("at")), "{v}");
+        let out = s.cli().args(["retention", "apply", "--at", "9999-12-31"]).output()?;
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("after today"));
+        assert_eq!(count(&s, "SELECT count(*) FROM erasures")?, 0, "{b:?}");
+
+        let (st, v) = s.post(&dpo, "/api/v1/retention/apply", json!({"at": today.to_string()}))?;
+        assert_eq!((st, v["erased"].as_u64()), (200, Some(1)), "{v}");
+        assert_eq!(v["held"], 2, "{v}");
+        for id in [&erp, &far, &bare, &asking, &breached] {
+            let (st, _) = s.get(&dpo, &format!("/api/v1/subjects/{id}"), Some("contract_management"))?;
+            assert_ne!(st, 410, "{b:?}: {id} kept");
+        }
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{due}"), Some("prospect_relations"))?.0, 410);
+
+        // Closing the request and the breach releases the holds.
+        let (st, v) = s.post(
+            &dpo,
+            &format!("/api/v1/requests/{req_id}/refuse"),
+            json!({"ground":"manifestly_unfounded","reason":"no such request was made"}),
+        )?;
+        assert_eq!(st, 200, "{v}");
+        let (st, v) =
+            s.post(&dpo, &format!("/api/v1/breaches/{breach_id}/phases"), json!({"phase":"closed","details":"found"}))?;
+        assert_eq!(st, 200, "{v}");
+        let (_, v) = s.post(&dpo, "/api/v1/retention/apply", json!({}))?;
+        assert_eq!(v["erased"], 2, "{b:?}: {v}");
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{asking}"), Some("prospect_relations"))?.0, 410);
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{breached}"), Some("prospect_relations"))?.0, 410);
+        let out = s.cli().args(["retention", "plan"]).output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("1 client(s) without contract: to review"), "{text}");
+    }
+    Ok(())
+}
+
+/// Issue 9: the daily sweep brakes when it would erase too large a share at once.
+#[test]
+fn the_daily_sweep_brakes_and_waits_for_the_dpo() -> R {
+    for b in backends() {
+        let mut s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let old =
+            s.create(&staff, json!({"kind":"prospect","collected_at":"2020-01-01","identity":{"first_name":"Léa"}}))?;
+        for i in 0..3 {
+            s.create(&staff, json!({"kind":"prospect","identity":{"first_name": format!("P{i}")}}))?;
+        }
+        // One of four subjects due: 25% > the default 5%.
+        s.restart(&["--retention-sweep-at", "00:00"])?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while count(&s, "SELECT count(*) FROM audit WHERE action = 'retention.sweep_braked'")? == 0
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE action = 'retention.sweep_braked'")?, 1, "{b:?}");
+        assert_eq!(count(&s, "SELECT count(*) FROM erasures")?, 0, "{b:?}: nothing erased");
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{old}"), Some("prospect_relations"))?.0, 200);
+        let log = std::fs::read_to_string(s.dir.join("server.log"))?;
+        assert!(log.contains("policy revision that shortened a retention period"), "{log}");
+        // The DPO applies the date explicitly.
+        let (st, v) = s.post(&dpo, "/api/v1/retention/apply", json!({}))?;
+        assert_eq!((st, v["erased"].as_u64()), (200, Some(1)), "{v}");
+        let out = s.cli().args(["serve", "--retention-sweep-max-share", "150%"]).output()?;
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("percentage"));
+    }
+    Ok(())
+}
+
+/// Issue 9: a missing or wrong master key, and a missing, empty or damaged database
+/// beside a key, are refused with an error naming the file; nothing is re-created.
+#[test]
+fn damaged_or_missing_state_is_refused_never_reinitialised() -> R {
+    for b in backends() {
+        let mut s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let id = s.create(&staff, camille())?;
+        let _ = s.child.kill();
+        let _ = s.child.wait();
+        let data = s.dir.join("data");
+        let key = data.join("master.key");
+        let refused = |s: &Server, what: &str| -> R {
+            for args in [vec!["serve", "--listen", "127.0.0.1:0"], vec!["token", "create", "--role", "admin"]] {
+                let out = output_within(s.cli().args(&args).env("VIGIE_RETENTION_SWEEP_AT", "off"), 20)?;
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(!out.status.success(), "{b:?} {what}: {args:?} must fail");
+                assert!(err.contains(what), "{b:?} {what}: {err}");
+                assert!(!String::from_utf8_lossy(&out.stdout).contains("vigie_"), "no admin token printed");
+            }
+            Ok(())
+        };
+        // The key missing: refused, and no new key is written.
+        std::fs::rename(&key, data.join("kept.key"))?;
+        refused(&s, "does not exist")?;
+        assert!(!key.exists(), "{b:?}: a missing key is never replaced");
+        // Another key: refused.
+        write_key(&key, &"ab".repeat(32))?;
+        refused(&s, "does not match the database")?;
+        std::fs::rename(data.join("kept.key"), &key)?;
+
+        match b {
+            Backend::Sqlite => {
+                let db = data.join("vigie.db");
+                {
+                    let conn = rusqlite::Connection::open(&db)?;
+                    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                }
+                let good = std::fs::read(&db)?;
+                std::fs::write(&db, b"")?;
+                refused(&s, "is empty")?;
+                std::fs::remove_file(&db)?;
+                refused(&s, "is missing")?;
+                assert!(!db.exists(), "a missing database is never re-created beside its key");
+                // Damaged pages: refused at start.
+                let mut bad = good.clone();
+                for page in 2..(bad.len() / 4096).min(12) {
+                    for byte in &mut bad[page * 4096..page * 4096 + 64] {
+                        *byte = 0xA5;
+                    }
+                }
+                std::fs::write(&db, &bad)?;
+                refused(&s, "is damaged")?;
+                let out = s.cli().args(["check"]).output()?;
+                assert!(!out.status.success(), "vigie check fails on a damaged database");
+                std::fs::write(&db, &good)?;
+            }
+            Backend::Postgres => {
+                // The same key beside a database that holds no Vigie schema: refused.
+                let server = std::env::var("VIGIE_TEST_DATABASE_URL")?;
+                let (url, _guard) = vigie_store_postgres::testing::fresh_database(&server)?;
+                let out =
+                    s.cli().env("VIGIE_DATABASE_URL", &url).args(["token", "create", "--role", "admin"]).output()?;
+                assert!(!out.status.success());
+                assert!(
+                    String::from_utf8_lossy(&out.stderr).contains("is missing"),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+        // Everything back: it starts, the subject is whole, and `vigie check` passes.
+        let out = s.cli().args(["check"]).output()?;
+        assert!(out.status.success(), "{b:?}: {}", String::from_utf8_lossy(&out.stderr));
+        s.restart(&[])?;
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{id}"), Some("prospect_relations"))?.0, 200);
+    }
+    Ok(())
+}
+
+/// Runs a command to its end, or kills it after `secs` (a server that should have refused to start).
+fn output_within(cmd: &mut Command, secs: u64) -> R<std::process::Output> {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait()?.is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output()?;
+            return Err(format!("still running after {secs} s: {}", String::from_utf8_lossy(&out.stderr)).into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(child.wait_with_output()?)
+}
+
+fn write_key(path: &Path, hex: &str) -> R {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    std::io::Write::write_all(&mut f, hex.as_bytes())?;
     Ok(())
 }

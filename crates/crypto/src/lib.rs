@@ -76,6 +76,8 @@ pub struct MasterKey {
     wrap: LessSafeKey,
     blind: hmac::Key,
     audit: hmac::Key,
+    /// Proves which key a database was created under, without revealing it.
+    check: hmac::Key,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -93,7 +95,26 @@ impl MasterKey {
             wrap: aead_key(&derive(b"vigie/v1/wrap-subject-keys"))?,
             blind: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"vigie/v1/blind-index")),
             audit: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"vigie/v1/audit-chain")),
+            check: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"vigie/v1/key-check")),
         })
+    }
+
+    /// The key-check value a database records: a MAC of a fixed label under a key
+    /// derived for this use alone. It tells whether a key is the database's, and
+    /// nothing about the key.
+    pub fn check_value(&self) -> String {
+        hex(hmac::sign(&self.check, b"vigie key-check value").as_ref())
+    }
+
+    /// A MAC under the audit key with a label of its own (the signed head, checkpoints).
+    pub fn audit_mac(&self, label: &str, message: &[u8]) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.audit);
+        ctx.update(label.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(message);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
     }
 
     /// Creates a new random master key file with mode 0600. Refuses to overwrite.
@@ -258,6 +279,15 @@ mod tests {
         let mut tampered = wrapped.clone();
         tampered[20] ^= 1;
         assert!(m.unwrap_key(&tampered, b"subject-a").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn check_values_tell_keys_apart() -> Result<(), CryptoError> {
+        let a = master();
+        assert_eq!(a.check_value(), master().check_value());
+        assert_ne!(a.check_value(), MasterKey::from_bytes(&[8u8; KEY_LEN])?.check_value());
+        assert_ne!(a.audit_mac("head", b"1"), a.audit_mac("checkpoint", b"1"));
         Ok(())
     }
 

@@ -32,8 +32,8 @@ use vigie_domain::SubjectKind;
 use vigie_store::{
     AuditRow, Backend, BreachPhaseRow, BreachRow, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow,
     ErasureRow, GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, MessageRow, NewMessage, ObjectionRow,
-    PolicyVersionRow, RequestRow, Result, SafeguardRow, ScopeCount, ScopeFilter, StatGroup, StoreError, SubjectRow,
-    TokenRow, Tx, WorkerConfig,
+    PolicyVersionRow, RequestRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, StatGroup, StoreError,
+    SubjectRow, TokenRow, Tx, WorkerConfig,
 };
 
 /// The migrations, in order: (version, SQL).
@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/0005_requests.sql")),
     (6, include_str!("../migrations/0006_breaches.sql")),
     (7, include_str!("../migrations/0007_due_index.sql")),
+    (8, include_str!("../migrations/0008_fail_safe_retention.sql")),
 ];
 
 /// The advisory lock that serialises migrations across instances ("Vigie", 1).
@@ -114,6 +115,16 @@ impl Postgres {
             migrate(&mut client)
         })?;
         Ok(db)
+    }
+
+    /// Whether the database already holds a Vigie schema (without changing anything).
+    pub fn is_initialised(url: &str) -> Result<bool> {
+        let config = config(url)?;
+        off_runtime(|| {
+            let mut client = config.connect(NoTls).map_err(err)?;
+            let row = client.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).map_err(err)?;
+            row.try_get(0).map_err(err)
+        })
     }
 
     fn client(&self) -> Result<Client> {
@@ -767,6 +778,67 @@ impl Tx for PgConn {
             &[&month, &kind, &rule],
         )?;
         Ok(true)
+    }
+
+    fn erase_if_due(&mut self, id: Id, rule: &str, at: DateTime<Utc>, due_at: NaiveDate) -> Result<bool> {
+        // Under the row lock, the conditions are read again from the latest committed
+        // row: a legal hold or a contract committed during the sweep keeps the subject.
+        let due = self.query_opt(
+            "SELECT 1 FROM subjects s WHERE s.id = $1 AND s.expires_on < $2 AND s.legal_hold IS NULL
+               AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.subject_id = s.id
+                               AND r.status IN ('awaiting_identity', 'in_progress'))
+             FOR UPDATE OF s",
+            &[&id, &due_at],
+        )?;
+        if due.is_none() {
+            return Ok(false);
+        }
+        self.erase_subject(id, rule, at)
+    }
+
+    fn to_review(&mut self, limit: i64) -> Result<Vec<ReviewRow>> {
+        self.rows(
+            "SELECT id, collected_at FROM subjects WHERE retention_rule = 'client_without_contract'
+             ORDER BY collected_at, id LIMIT $1",
+            &[&limit],
+            |r| Ok(ReviewRow { id: get(r, 0)?, collected_at: get(r, 1)? }),
+        )
+    }
+
+    fn count_to_review(&mut self) -> Result<i64> {
+        get(&self.query_one("SELECT count(*) FROM subjects WHERE retention_rule = 'client_without_contract'", &[])?, 0)
+    }
+
+    fn open_request_subjects(&mut self) -> Result<Vec<(Id, Id)>> {
+        self.rows(
+            "SELECT id, subject_id FROM requests
+             WHERE subject_id IS NOT NULL AND status IN ('awaiting_identity', 'in_progress') ORDER BY id",
+            &[],
+            |r| Ok((get(r, 0)?, get(r, 1)?)),
+        )
+    }
+
+    fn scope_due(&mut self, f: &ScopeFilter, at: NaiveDate) -> Result<Vec<DueRow>> {
+        let kinds: Vec<&str> = f.kinds.iter().map(|k| k.as_str()).collect();
+        self.rows(
+            concat!(
+                "SELECT s.id, s.kind, s.retention_rule, s.basis_date, s.expires_on FROM subjects s WHERE (",
+                scope_where!(),
+                ") AND s.expires_on < $9 AND s.legal_hold IS NULL ORDER BY s.expires_on, s.id"
+            ),
+            &[
+                &f.subject_ids,
+                &kinds,
+                &f.collected_from,
+                &f.collected_to,
+                &f.recipient,
+                &f.actor,
+                &f.window_from,
+                &f.window_to,
+                &at,
+            ],
+            due_row,
+        )
     }
 
     fn erasure(&mut self, id: Id) -> Result<Option<ErasureRow>> {

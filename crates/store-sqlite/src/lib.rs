@@ -14,8 +14,8 @@ use vigie_domain::SubjectKind;
 use vigie_store::{
     AuditRow, Backend, BreachPhaseRow, BreachRow, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow,
     ErasureRow, GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, MessageRow, NewMessage, ObjectionRow,
-    PolicyVersionRow, RequestRow, Result, SafeguardRow, ScopeCount, ScopeFilter, StatGroup, StoreError, SubjectRow,
-    TokenRow, Tx, WorkerConfig,
+    PolicyVersionRow, RequestRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, StatGroup, StoreError,
+    SubjectRow, TokenRow, Tx, WorkerConfig,
 };
 
 /// The migrations, in order: (version, SQL).
@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/0005_requests.sql")),
     (6, include_str!("../migrations/0006_breaches.sql")),
     (7, include_str!("../migrations/0007_due_index.sql")),
+    (8, include_str!("../migrations/0008_fail_safe_retention.sql")),
 ];
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -45,11 +46,31 @@ pub struct Sqlite {
 
 impl Sqlite {
     /// Opens (creating if needed) the database and applies pending migrations.
+    /// An existing database is checked first (`PRAGMA quick_check`): a damaged one
+    /// is refused, never written to.
     pub fn open(path: &Path) -> Result<Sqlite> {
         let db = Sqlite { path: path.to_path_buf() };
-        let mut conn = db.raw(true)?;
+        let existed = path.metadata().is_ok_and(|m| m.len() > 0);
+        let mut conn = db.raw(true).map_err(|e| damaged(path, &e.to_string()))?;
+        if existed {
+            db.check(&conn, "quick_check")?;
+        }
         migrate(&mut conn)?;
         Ok(db)
+    }
+
+    /// Runs `PRAGMA quick_check` or `integrity_check`; a damaged database is an error naming the file.
+    pub fn check(&self, conn: &Conn, pragma: &str) -> Result<()> {
+        let mut st = conn.prepare(&format!("PRAGMA {pragma}")).map_err(|e| damaged(&self.path, &e.to_string()))?;
+        let lines: Vec<String> = st
+            .query_map([], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| damaged(&self.path, &e.to_string()))?;
+        if lines.len() == 1 && lines[0] == "ok" {
+            return Ok(());
+        }
+        let first: Vec<&str> = lines.iter().take(3).map(String::as_str).collect();
+        Err(damaged(&self.path, &format!("{pragma}: {}", first.join("; "))))
     }
 
     fn raw(&self, write: bool) -> Result<Conn> {
@@ -77,6 +98,14 @@ impl Sqlite {
     pub fn raw_connection(&self) -> Result<Conn> {
         self.raw(true)
     }
+}
+
+fn damaged(path: &Path, why: &str) -> StoreError {
+    StoreError::Backend(format!(
+        "the database {} is damaged ({why}): Vigie will not run on it. Restore it from a backup \
+         (vigie restore FILE, the server stopped)",
+        path.display()
+    ))
 }
 
 fn migrate(conn: &mut Conn) -> Result<()> {
@@ -115,6 +144,12 @@ impl Backend for Sqlite {
     fn compact(&self) -> Result<()> {
         let conn = self.raw(true)?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(err)
+    }
+
+    /// The full `integrity_check` (`vigie check`).
+    fn integrity_check(&self) -> Result<()> {
+        let conn = self.raw(false)?;
+        self.check(&conn, "integrity_check")
     }
 
     fn workers(&self) -> WorkerConfig {
@@ -557,6 +592,66 @@ impl Tx for SqliteConn {
             .and_then(|mut st| st.execute(params![at.format("%Y-%m").to_string(), kind, rule]))
             .map_err(err)?;
         Ok(true)
+    }
+
+    fn erase_if_due(&mut self, id: Id, rule: &str, at: DateTime<Utc>, due_at: NaiveDate) -> Result<bool> {
+        // One writer: the check and the erasure run under the database's write lock.
+        let due: bool = self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM subjects s WHERE s.id = ?1 AND s.expires_on < ?2 AND s.legal_hold IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.subject_id = s.id
+                                   AND r.status IN ('awaiting_identity', 'in_progress')))",
+            )
+            .and_then(|mut st| st.query_row(params![id, due_at], |r| r.get(0)))
+            .map_err(err)?;
+        if !due {
+            return Ok(false);
+        }
+        self.erase_subject(id, rule, at)
+    }
+
+    fn to_review(&mut self, limit: i64) -> Result<Vec<ReviewRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, collected_at FROM subjects WHERE retention_rule = 'client_without_contract'
+                 ORDER BY collected_at, id LIMIT ?1",
+            )
+            .map_err(err)?;
+        let rows = st.query_map([limit], |r| Ok(ReviewRow { id: r.get(0)?, collected_at: r.get(1)? })).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn count_to_review(&mut self) -> Result<i64> {
+        self.conn
+            .prepare_cached("SELECT count(*) FROM subjects WHERE retention_rule = 'client_without_contract'")
+            .and_then(|mut st| st.query_row([], |r| r.get(0)))
+            .map_err(err)
+    }
+
+    fn open_request_subjects(&mut self) -> Result<Vec<(Id, Id)>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, subject_id FROM requests
+                 WHERE subject_id IS NOT NULL AND status IN ('awaiting_identity', 'in_progress') ORDER BY id",
+            )
+            .map_err(err)?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn scope_due(&mut self, f: &ScopeFilter, at: NaiveDate) -> Result<Vec<DueRow>> {
+        let (clause, mut values) = scope_sql(f);
+        values.push(Box::new(at));
+        let sql = format!(
+            "SELECT s.id, s.kind, s.retention_rule, s.basis_date, s.expires_on FROM subjects s
+             WHERE ({clause}) AND s.expires_on < ? AND s.legal_hold IS NULL ORDER BY s.expires_on, s.id"
+        );
+        let mut st = self.conn.prepare(&sql).map_err(err)?;
+        let rows = st.query_map(rusqlite::params_from_iter(values.iter().map(|v| v.as_ref())), due_row).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
     }
 
     fn erasure(&mut self, id: Id) -> Result<Option<ErasureRow>> {

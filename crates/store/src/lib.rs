@@ -79,6 +79,16 @@ pub struct DueRow {
     pub expires_on: NaiveDate,
 }
 
+/// A client recorded without any contract: no retention clock, to review.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewRow {
+    pub id: Id,
+    pub collected_at: DateTime<Utc>,
+}
+
+/// The statuses of a rights request still open: its subject is held from the sweep.
+pub const OPEN_REQUEST_STATUSES: [&str; 2] = ["awaiting_identity", "in_progress"];
+
 /// A subject under legal hold whose clock has run out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeldRow {
@@ -375,9 +385,20 @@ pub trait Tx {
     fn held_due(&mut self, at: NaiveDate) -> Result<Vec<HeldRow>>;
     /// Subjects not held expiring in `[from, to)`, counted by month (`YYYY-MM`).
     fn count_expiring_by_month(&mut self, from: NaiveDate, to: NaiveDate) -> Result<Vec<GroupCount>>;
+    /// Clients without any contract (retention rule `client_without_contract`), oldest first.
+    fn to_review(&mut self, limit: i64) -> Result<Vec<ReviewRow>>;
+    fn count_to_review(&mut self) -> Result<i64>;
+    /// (request, subject) for every open request (see [`OPEN_REQUEST_STATUSES`]) linked to a subject.
+    fn open_request_subjects(&mut self) -> Result<Vec<(Id, Id)>>;
+    /// Subjects of a scope not held whose `expires_on` is before `at`.
+    fn scope_due(&mut self, f: &ScopeFilter, at: NaiveDate) -> Result<Vec<DueRow>>;
     /// Erases a subject: its key, its rows and its disclosures; leaves a tombstone
     /// and an aggregate count. False if there was no such subject.
     fn erase_subject(&mut self, id: Id, rule: &str, at: DateTime<Utc>) -> Result<bool>;
+    /// [`Tx::erase_subject`] for the sweep: first locks the subject's row and checks,
+    /// under that lock, that it is still due at `due_at`, not held and without an open
+    /// request; false (and nothing erased) otherwise.
+    fn erase_if_due(&mut self, id: Id, rule: &str, at: DateTime<Utc>, due_at: NaiveDate) -> Result<bool>;
     fn erasure(&mut self, id: Id) -> Result<Option<ErasureRow>>;
     /// Erasures counted by month, kind and rule (`month|kind|rule`).
     fn erased_counts(&mut self) -> Result<Vec<GroupCount>>;
@@ -547,6 +568,10 @@ pub trait Backend: Send + Sync + 'static {
     fn workers(&self) -> WorkerConfig;
     /// After erasures: makes sure deleted rows linger in no journal or free page.
     fn compact(&self) -> Result<()> {
+        Ok(())
+    }
+    /// A full check of the database's structure (`vigie check`); the server checks its own on PostgreSQL.
+    fn integrity_check(&self) -> Result<()> {
         Ok(())
     }
 }

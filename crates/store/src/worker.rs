@@ -74,6 +74,11 @@ impl Store {
         self.backend.compact()
     }
 
+    /// The backend's full consistency check (blocking).
+    pub fn integrity_check(&self) -> Result<()> {
+        self.backend.integrity_check()
+    }
+
     /// The backend's name, `sqlite` or `postgres`.
     pub fn backend_name(&self) -> &'static str {
         self.backend.name()
@@ -367,6 +372,11 @@ refuse_all! {
     held_due(at: chrono::NaiveDate) -> Vec<crate::HeldRow>;
     count_expiring_by_month(f: chrono::NaiveDate, t: chrono::NaiveDate) -> Vec<crate::GroupCount>;
     erase_subject(id: crate::Id, r: &str, at: chrono::DateTime<chrono::Utc>) -> bool;
+    erase_if_due(id: crate::Id, r: &str, at: chrono::DateTime<chrono::Utc>, d: chrono::NaiveDate) -> bool;
+    to_review(l: i64) -> Vec<crate::ReviewRow>;
+    count_to_review() -> i64;
+    open_request_subjects() -> Vec<(crate::Id, crate::Id)>;
+    scope_due(f: &crate::ScopeFilter, at: chrono::NaiveDate) -> Vec<crate::DueRow>;
     erasure(id: crate::Id) -> Option<crate::ErasureRow>;
     erased_counts() -> Vec<crate::GroupCount>;
     claim_job(n: &str, t: chrono::NaiveDate, now: chrono::DateTime<chrono::Utc>, l: chrono::DateTime<chrono::Utc>) -> bool;
