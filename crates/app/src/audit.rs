@@ -101,7 +101,7 @@ pub fn append(tx: &mut dyn Tx, keys: &MasterKey, actor: &Actor, at: DateTime<Utc
         hash: Vec::new(),
     };
     row.hash = keys.chain(&previous, &canonical(&row)).to_vec();
-    tx.append_audit(&row)?;
+    tx.append_audit(&row, &head_mac(keys, row.seq, &row.hash))?;
     Ok(row.seq)
 }
 
@@ -133,7 +133,10 @@ pub fn append_many(
         previous.clone_from(&row.hash);
         rows.push(row);
     }
-    tx.append_audits(&rows)?;
+    if let Some(last) = rows.last() {
+        let mac = head_mac(keys, last.seq, &last.hash);
+        tx.append_audits(&rows, &mac)?;
+    }
     Ok(())
 }
 
@@ -149,6 +152,94 @@ pub struct Verification {
 }
 
 /// Walks the whole chain from the start, in pages, in one read snapshot per page.
+/// The MAC the head carries over (seq, hash): only the key's holder can move the head,
+/// so cutting entries off the end and pointing the head at the new last one is detected.
+fn head_mac(keys: &MasterKey, seq: i64, hash: &[u8]) -> [u8; 32] {
+    let mut m = seq.to_be_bytes().to_vec();
+    m.extend_from_slice(hash);
+    keys.audit_mac("audit-head", &m)
+}
+
+/// The meta key recording that the head has been sealed once: from then on an unsealed head is an attack.
+const HEAD_SEALED: &str = "audit_head_sealed";
+/// The meta key whose presence says the installation was opened (see `App::open`): its trail is not empty.
+const INSTALLED: &str = "master_key_check";
+
+/// Seals the head of a trail that predates the head MAC (first start after the upgrade), once.
+pub(crate) fn seal_head_once(tx: &mut dyn Tx, keys: &MasterKey) -> Result<()> {
+    if tx.meta(HEAD_SEALED)?.is_some() {
+        return Ok(());
+    }
+    if tx.audit_head_mac()?.is_none() {
+        let (seq, hash) = tx.audit_head()?;
+        if seq > 0 {
+            tx.set_audit_head_mac(&head_mac(keys, seq, &hash))?;
+        }
+    }
+    tx.set_meta(HEAD_SEALED, "1")?;
+    Ok(())
+}
+
+/// A signed head a DPO keeps outside Vigie: a later trail must extend it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub seq: i64,
+    /// Hex of the entry's chain MAC.
+    pub hash: String,
+    pub at: DateTime<Utc>,
+    /// Hex of the MAC over (seq, hash, at) under the audit key.
+    pub mac: String,
+}
+
+fn checkpoint_mac(keys: &MasterKey, seq: i64, hash: &str, at: DateTime<Utc>) -> String {
+    let message = format!("{seq}\u{1f}{hash}\u{1f}{}", at.to_rfc3339_opts(SecondsFormat::Micros, true));
+    vigie_crypto::hex(&keys.audit_mac("audit-checkpoint", message.as_bytes()))
+}
+
+/// Signs the current head of a valid trail.
+pub async fn checkpoint(store: &Store, keys: std::sync::Arc<MasterKey>) -> Result<Checkpoint> {
+    let v = verify(store, keys.clone()).await?;
+    if !v.valid {
+        return Err(crate::AppError::Conflict(format!(
+            "the audit trail is invalid ({}): no checkpoint is signed over it",
+            v.problem.unwrap_or_default()
+        )));
+    }
+    let (seq, hash) = store.read(|tx| tx.audit_head_recorded()).await?;
+    let hash = vigie_crypto::hex(&hash);
+    let at = vigie_store::now();
+    let mac = checkpoint_mac(&keys, seq, &hash, at);
+    Ok(Checkpoint { seq, hash, at, mac })
+}
+
+/// Verifies the trail, then that it extends `cp`: the checkpoint is genuine and its entry
+/// is still in the trail with the same hash (no rollback to an older copy of the database).
+pub async fn verify_extends(store: &Store, keys: std::sync::Arc<MasterKey>, cp: &Checkpoint) -> Result<Verification> {
+    let v = verify(store, keys.clone()).await?;
+    if !v.valid {
+        return Ok(v);
+    }
+    let invalid = |problem: String| Ok(Verification { entries: v.entries, valid: false, problem: Some(problem) });
+    if checkpoint_mac(&keys, cp.seq, &cp.hash, cp.at) != cp.mac {
+        return invalid("the checkpoint is not genuine (its MAC does not match this installation's key)".into());
+    }
+    let seq = cp.seq;
+    let entry = store.read(move |tx| tx.audit_page(seq - 1, 1)).await?;
+    match entry.first() {
+        _ if seq == 0 => Ok(v),
+        Some(e) if e.seq == seq && vigie_crypto::hex(&e.hash) == cp.hash => Ok(v),
+        Some(e) if e.seq == seq => invalid(format!(
+            "entry {seq} differs from the checkpoint of {}: the trail was replaced",
+            cp.at.to_rfc3339_opts(SecondsFormat::Secs, true)
+        )),
+        _ => invalid(format!(
+            "the trail ends before entry {seq} of the checkpoint of {}: the database was rolled back to an older copy \
+             or its end was cut off",
+            cp.at.to_rfc3339_opts(SecondsFormat::Secs, true)
+        )),
+    }
+}
+
 /// Whether the first entry of a trail was chained under these keys.
 pub(crate) fn first_entry_matches(keys: &MasterKey, first: &AuditRow) -> bool {
     first.seq != 1 || keys.chain(&[0u8; 32], &canonical(first)).as_slice() == first.hash.as_slice()
@@ -159,7 +250,16 @@ pub async fn verify(store: &Store, keys: std::sync::Arc<MasterKey>) -> Result<Ve
     let mut previous = vec![0u8; 32];
     let mut last_seq = 0i64;
     let mut entries = 0i64;
-    let head = store.read(|tx| tx.audit_head_recorded()).await?;
+    let (head, head_mac_recorded, sealed, installed) = store
+        .read(|tx| {
+            Ok::<_, vigie_store::StoreError>((
+                tx.audit_head_recorded()?,
+                tx.audit_head_mac()?,
+                tx.meta(HEAD_SEALED)?.is_some(),
+                tx.meta(INSTALLED)?.is_some(),
+            ))
+        })
+        .await?;
     loop {
         let page = store.read(move |tx| tx.audit_page(last_seq, PAGE)).await?;
         let done = (page.len() as i64) < PAGE;
@@ -194,6 +294,22 @@ pub async fn verify(store: &Store, keys: std::sync::Arc<MasterKey>) -> Result<Ve
     }
     if head.0 < last_seq || head.1 != previous {
         let problem = format!("the recorded head (entry {}) does not match the last entry ({last_seq})", head.0);
+        return Ok(Verification { entries, valid: false, problem: Some(problem) });
+    }
+    if entries == 0 && installed {
+        let problem = "the trail is empty, but the installation is not: its entries were removed".to_string();
+        return Ok(Verification { entries, valid: false, problem: Some(problem) });
+    }
+    let expected = head_mac(&keys, head.0, &head.1);
+    let head_ok = match head_mac_recorded {
+        Some(m) => m.as_slice() == expected.as_slice(),
+        None => head.0 == 0 || !sealed,
+    };
+    if !head_ok {
+        let problem = format!(
+            "the recorded head (entry {}) does not carry its MAC: entries were cut off the end and the head moved back",
+            head.0
+        );
         return Ok(Verification { entries, valid: false, problem: Some(problem) });
     }
     Ok(Verification { entries, valid: true, problem: None })

@@ -243,8 +243,8 @@ fn check_key(store: &Store, keys: &Arc<MasterKey>, key_path: &Path) -> Result<()
             ),
         };
         match tx.meta(KEY_CHECK)? {
-            Some(v) if v == expected => Ok(()),
-            Some(_) => Err(mismatch()),
+            Some(v) if v == expected => {}
+            Some(_) => return Err(mismatch()),
             None => {
                 if let Some(first) = tx.audit_page(0, 1)?.first()
                     && !audit::first_entry_matches(&keys, first)
@@ -259,9 +259,10 @@ fn check_key(store: &Store, keys: &Arc<MasterKey>, key_path: &Path) -> Result<()
                     vigie_store::now(),
                     audit::Entry::new("key.check_recorded"),
                 )?;
-                Ok(())
             }
         }
+        // Only once the key is known to be the database's.
+        audit::seal_head_once(tx, &keys)
     })?;
     Ok(())
 }
@@ -325,6 +326,16 @@ impl App {
     /// Verifies the whole audit chain.
     pub async fn verify_audit(&self) -> Result<audit::Verification> {
         audit::verify(&self.store, self.keys.clone()).await
+    }
+
+    /// Signs the head of the (valid) audit trail, for the DPO to keep outside Vigie.
+    pub async fn audit_checkpoint(&self) -> Result<audit::Checkpoint> {
+        audit::checkpoint(&self.store, self.keys.clone()).await
+    }
+
+    /// Verifies the chain and that it extends a checkpoint taken earlier.
+    pub async fn verify_audit_extends(&self, cp: &audit::Checkpoint) -> Result<audit::Verification> {
+        audit::verify_extends(&self.store, self.keys.clone(), cp).await
     }
 }
 

@@ -161,7 +161,14 @@ enum TokenCommand {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Verifies the hash chain; exits non-zero and names the entry on any alteration.
-    Verify,
+    Verify {
+        /// A checkpoint printed by `vigie audit checkpoint`: also proves the trail extends it.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Prints a signed head of the trail (seq, hash, time) as JSON, to keep outside Vigie:
+    /// `audit verify --checkpoint FILE` later proves the trail was not rolled back past it.
+    Checkpoint,
 }
 
 #[derive(Subcommand)]
@@ -391,9 +398,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::Audit { command: AuditCommand::Checkpoint } => {
             let app = App::open(&settings)?;
-            let v = runtime()?.block_on(app.verify_audit())?;
+            let cp = runtime()?.block_on(app.audit_checkpoint())?;
+            println!("{}", serde_json::to_string(&cp)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify { checkpoint } } => {
+            let app = App::open(&settings)?;
+            let v = match checkpoint {
+                None => runtime()?.block_on(app.verify_audit())?,
+                Some(path) => {
+                    let text =
+                        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                    let cp: vigie_app::audit::Checkpoint = serde_json::from_str(text.trim()).with_context(|| {
+                        format!("{} is not a checkpoint printed by vigie audit checkpoint", path.display())
+                    })?;
+                    let v = runtime()?.block_on(app.verify_audit_extends(&cp))?;
+                    if v.valid {
+                        println!("the trail extends the checkpoint of {} (entry {})", cp.at, cp.seq);
+                    }
+                    v
+                }
+            };
             if v.valid {
                 println!("audit trail valid: {} entries", v.entries);
                 Ok(ExitCode::SUCCESS)

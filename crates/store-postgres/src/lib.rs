@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/0006_breaches.sql")),
     (7, include_str!("../migrations/0007_due_index.sql")),
     (8, include_str!("../migrations/0008_fail_safe_retention.sql")),
+    (9, include_str!("../migrations/0009_audit_head_mac.sql")),
 ];
 
 /// The advisory lock that serialises migrations across instances ("Vigie", 1).
@@ -1433,17 +1434,20 @@ impl Tx for PgConn {
         self.head("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
     }
 
-    fn append_audit(&mut self, e: &AuditRow) -> Result<()> {
+    fn append_audit(&mut self, e: &AuditRow, head_mac: &[u8]) -> Result<()> {
         self.execute(
             "INSERT INTO audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[&e.seq, &e.at, &e.actor, &e.action, &e.subject_id, &e.purpose, &e.fields, &e.outcome, &e.detail, &e.hash],
         )?;
-        self.execute("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", &[&e.seq, &e.hash])?;
+        self.execute(
+            "UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1",
+            &[&e.seq, &e.hash, &head_mac],
+        )?;
         Ok(())
     }
 
-    fn append_audits(&mut self, entries: &[AuditRow]) -> Result<()> {
+    fn append_audits(&mut self, entries: &[AuditRow], head_mac: &[u8]) -> Result<()> {
         // One statement per batch: the entries travel as arrays.
         let seq: Vec<i64> = entries.iter().map(|e| e.seq).collect();
         let at: Vec<DateTime<Utc>> = entries.iter().map(|e| e.at).collect();
@@ -1462,7 +1466,10 @@ impl Tx for PgConn {
             &[&seq, &at, &actor, &action, &subject, &purpose, &fields, &outcome, &detail, &hash],
         )?;
         if let Some(last) = entries.last() {
-            self.execute("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", &[&last.seq, &last.hash])?;
+            self.execute(
+                "UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1",
+                &[&last.seq, &last.hash, &head_mac],
+            )?;
         }
         Ok(())
     }
@@ -1474,6 +1481,15 @@ impl Tx for PgConn {
             &[&after, &limit],
             audit_row,
         )
+    }
+
+    fn audit_head_mac(&mut self) -> Result<Option<Vec<u8>>> {
+        get(&self.query_one("SELECT mac FROM audit_head WHERE id = 1", &[])?, 0)
+    }
+
+    fn set_audit_head_mac(&mut self, mac: &[u8]) -> Result<()> {
+        self.execute("UPDATE audit_head SET mac = $1 WHERE id = 1", &[&mac])?;
+        Ok(())
     }
 
     fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)> {

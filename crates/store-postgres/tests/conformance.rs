@@ -238,18 +238,21 @@ fn concurrent_writers_and_instances_extend_one_audit_chain() -> TestResult {
                     let mut hash = prev;
                     hash.rotate_left(1);
                     hash[0] = hash[0].wrapping_add(1);
-                    tx.append_audit(&AuditRow {
-                        seq: seq + 1,
-                        at: now(),
-                        actor: format!("writer:{i}"),
-                        action: "test.append".into(),
-                        subject_id: None,
-                        purpose: None,
-                        fields: String::new(),
-                        outcome: "ok".into(),
-                        detail: None,
-                        hash,
-                    })
+                    tx.append_audit(
+                        &AuditRow {
+                            seq: seq + 1,
+                            at: now(),
+                            actor: format!("writer:{i}"),
+                            action: "test.append".into(),
+                            subject_id: None,
+                            purpose: None,
+                            fields: String::new(),
+                            outcome: "ok".into(),
+                            detail: None,
+                            hash,
+                        },
+                        &[],
+                    )
                 })
             })
         })

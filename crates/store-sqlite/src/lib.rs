@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/0006_breaches.sql")),
     (7, include_str!("../migrations/0007_due_index.sql")),
     (8, include_str!("../migrations/0008_fail_safe_retention.sql")),
+    (9, include_str!("../migrations/0009_audit_head_mac.sql")),
 ];
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -1403,7 +1404,7 @@ impl Tx for SqliteConn {
         self.audit_head_recorded()
     }
 
-    fn append_audit(&mut self, e: &AuditRow) -> Result<()> {
+    fn append_audit(&mut self, e: &AuditRow, head_mac: &[u8]) -> Result<()> {
         self.conn
             .prepare_cached(
                 "INSERT INTO audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash)
@@ -1425,13 +1426,13 @@ impl Tx for SqliteConn {
             })
             .map_err(err)?;
         self.conn
-            .prepare_cached("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1")
-            .and_then(|mut st| st.execute(params![e.seq, e.hash]))
+            .prepare_cached("UPDATE audit_head SET seq = ?1, hash = ?2, mac = ?3 WHERE id = 1")
+            .and_then(|mut st| st.execute(params![e.seq, e.hash, head_mac]))
             .map_err(err)?;
         Ok(())
     }
 
-    fn append_audits(&mut self, entries: &[AuditRow]) -> Result<()> {
+    fn append_audits(&mut self, entries: &[AuditRow], head_mac: &[u8]) -> Result<()> {
         let mut st = self
             .conn
             .prepare_cached(
@@ -1457,8 +1458,8 @@ impl Tx for SqliteConn {
         drop(st);
         if let Some(last) = entries.last() {
             self.conn
-                .prepare_cached("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1")
-                .and_then(|mut st| st.execute(params![last.seq, last.hash]))
+                .prepare_cached("UPDATE audit_head SET seq = ?1, hash = ?2, mac = ?3 WHERE id = 1")
+                .and_then(|mut st| st.execute(params![last.seq, last.hash, head_mac]))
                 .map_err(err)?;
         }
         Ok(())
@@ -1474,6 +1475,21 @@ impl Tx for SqliteConn {
             .map_err(err)?;
         let rows = st.query_map([after, limit], audit_row).map_err(err)?;
         rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn audit_head_mac(&mut self) -> Result<Option<Vec<u8>>> {
+        self.conn
+            .prepare_cached("SELECT mac FROM audit_head WHERE id = 1")
+            .and_then(|mut st| st.query_row([], |r| r.get(0)))
+            .map_err(err)
+    }
+
+    fn set_audit_head_mac(&mut self, mac: &[u8]) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE audit_head SET mac = ?1 WHERE id = 1")
+            .and_then(|mut st| st.execute([mac]))
+            .map_err(err)?;
+        Ok(())
     }
 
     fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)> {

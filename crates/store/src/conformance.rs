@@ -229,8 +229,8 @@ fn audit(store: &Store) -> Result<(), String> {
     let (e1, e2) = (entry(seq0 + 1), AuditRow { subject_id: None, purpose: None, detail: None, ..entry(seq0 + 2) });
     let (a, b) = (e1.clone(), e2.clone());
     w(store, move |tx| {
-        tx.append_audit(&a)?;
-        tx.append_audit(&b)
+        tx.append_audit(&a, &[])?;
+        tx.append_audit(&b, &[])
     })?;
     let (head, page, recorded) =
         w(store, move |tx| Ok((tx.audit_head()?, tx.audit_page(seq0, 10)?, tx.audit_head_recorded()?)))?;
@@ -241,7 +241,7 @@ fn audit(store: &Store) -> Result<(), String> {
     ensure(page == vec![e2], "paging after a seq")?;
     let batch: Vec<AuditRow> = (3..6).map(|i| entry(seq0 + i)).collect();
     let b = batch.clone();
-    w(store, move |tx| tx.append_audits(&b))?;
+    w(store, move |tx| tx.append_audits(&b, &[]))?;
     let (head, page) = w(store, move |tx| Ok((tx.audit_head()?, tx.audit_page(seq0 + 2, 10)?)))?;
     ensure(page == batch, "a batch of entries in order")?;
     ensure(head == (seq0 + 5, vec![(seq0 + 5) as u8; 32]), "the head moves to the batch's last entry")
@@ -778,18 +778,21 @@ fn breaches(store: &Store) -> Result<(), String> {
             token_id: None,
         })?;
         let (seq, _) = tx.audit_head()?;
-        tx.append_audit(&AuditRow {
-            seq: seq + 1,
-            at: t(1901),
-            actor: act,
-            action: "subject.read".into(),
-            subject_id: Some(cid),
-            purpose: None,
-            fields: String::new(),
-            outcome: "ok".into(),
-            detail: None,
-            hash: vec![0; 32],
-        })
+        tx.append_audit(
+            &AuditRow {
+                seq: seq + 1,
+                at: t(1901),
+                actor: act,
+                action: "subject.read".into(),
+                subject_id: Some(cid),
+                purpose: None,
+                fields: String::new(),
+                outcome: "ok".into(),
+                detail: None,
+                hash: vec![0; 32],
+            },
+            &[],
+        )
     })?;
     let count = |f: crate::ScopeFilter| w(store, move |tx| tx.scope_count(&f));
     let by_ids = count(crate::ScopeFilter { subject_ids: vec![aid, cid], ..Default::default() })?;

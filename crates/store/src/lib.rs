@@ -528,10 +528,14 @@ pub trait Tx {
 
     // Audit trail. `audit_head` locks the head for the rest of the transaction.
     fn audit_head(&mut self) -> Result<(i64, Vec<u8>)>;
-    /// Appends an entry and moves the head to it.
-    fn append_audit(&mut self, e: &AuditRow) -> Result<()>;
+    /// Appends an entry and moves the head to it, with the head's MAC.
+    fn append_audit(&mut self, e: &AuditRow, head_mac: &[u8]) -> Result<()>;
     /// Appends consecutive entries and moves the head to the last one (bulk work).
-    fn append_audits(&mut self, entries: &[AuditRow]) -> Result<()>;
+    fn append_audits(&mut self, entries: &[AuditRow], head_mac: &[u8]) -> Result<()>;
+    /// The head's MAC as recorded (None before it was first sealed).
+    fn audit_head_mac(&mut self) -> Result<Option<Vec<u8>>>;
+    /// Seals the current head (first start after an upgrade, restore).
+    fn set_audit_head_mac(&mut self, mac: &[u8]) -> Result<()>;
     /// Entries with `seq > after`, in order, at most `limit`.
     fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>>;
     /// The head as recorded (without locking), for verification.

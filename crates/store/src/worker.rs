@@ -320,8 +320,10 @@ refuse_all! {
     token_by_hash(h: &[u8]) -> Option<crate::TokenRow>;
     count_tokens() -> i64;
     audit_head() -> (i64, Vec<u8>);
-    append_audit(e: &crate::AuditRow) -> ();
-    append_audits(e: &[crate::AuditRow]) -> ();
+    append_audit(e: &crate::AuditRow, m: &[u8]) -> ();
+    append_audits(e: &[crate::AuditRow], m: &[u8]) -> ();
+    audit_head_mac() -> Option<Vec<u8>>;
+    set_audit_head_mac(m: &[u8]) -> ();
     audit_page(after: i64, limit: i64) -> Vec<crate::AuditRow>;
     audit_head_recorded() -> (i64, Vec<u8>);
     insert_disclosure(d: &crate::DisclosureRow) -> ();
