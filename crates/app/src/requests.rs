@@ -143,10 +143,33 @@ pub struct RequestView {
     pub identity_document_held: bool,
     pub outcome: Option<String>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The subject was erased: the requester and particulars are gone with it.
+    pub subject_erased: bool,
+}
+
+/// Whether the request's personal content was destroyed with its subject's erasure
+/// (its key is gone): only the non-personal proof record remains.
+fn redacted(r: &RequestRow) -> bool {
+    r.wrapped_key.is_empty()
 }
 
 fn request_key(keys: &MasterKey, r: &RequestRow) -> Result<SubjectKey> {
+    request_key_check(r)?;
     Ok(keys.unwrap_key(&r.wrapped_key, r.id.as_bytes())?)
+}
+
+/// What remains of a request once its subject is erased: kind, dates, outcome, no personal value.
+fn proof_record(r: &RequestRow, erased: Option<&vigie_store::ErasureRow>) -> serde_json::Value {
+    serde_json::json!({
+        "request": r.id, "kind": r.kind, "channel": r.channel, "received_on": r.received_on,
+        "due_on": r.extended_due_on.unwrap_or(r.due_on), "extended": r.extended_due_on.is_some(),
+        "status": r.status, "outcome": r.outcome, "identity_decision": r.identity_decision,
+        "completed_at": r.completed_at, "subject_erased": true,
+        "subject_erased_on": erased.map(|e| e.erased_at.date_naive()), "erasure_rule": erased.map(|e| e.rule.clone()),
+        "note": "La personne concernée a été effacée : cette demande n'en garde aucune donnée personnelle, \
+                 seulement la preuve de son traitement. / The data subject was erased: this request keeps no \
+                 personal data, only the proof of how it was handled.",
+    })
 }
 
 fn seal_json<T: Serialize>(key: &SubjectKey, id: Id, what: &str, v: &T) -> Result<Vec<u8>> {
@@ -160,8 +183,11 @@ fn open_json<T: for<'de> Deserialize<'de>>(key: &SubjectKey, id: Id, what: &str,
 }
 
 fn view(keys: &MasterKey, r: &RequestRow, held: bool, today: NaiveDate) -> Result<RequestView> {
-    let key = request_key(keys, r)?;
-    let sealed: Sealed = open_json(&key, r.id, "requester", &r.requester)?;
+    let sealed: Sealed = if redacted(r) {
+        Sealed::default()
+    } else {
+        open_json(&request_key(keys, r)?, r.id, "requester", &r.requester)?
+    };
     let due = r.extended_due_on.unwrap_or(r.due_on);
     let open = matches!(r.status.as_str(), "awaiting_identity" | "in_progress");
     let left = days_left(due, today);
@@ -184,6 +210,7 @@ fn view(keys: &MasterKey, r: &RequestRow, held: bool, today: NaiveDate) -> Resul
         identity_document_held: held,
         outcome: r.outcome.clone(),
         completed_at: r.completed_at,
+        subject_erased: redacted(r),
     })
 }
 
@@ -197,6 +224,24 @@ fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<()> {
 
 fn load(tx: &mut dyn Tx, id: Id) -> Result<RequestRow> {
     tx.request(id)?.ok_or_else(|| AppError::NotFound(format!("request {id}")))
+}
+
+/// A request to act on: one whose subject was erased is only a proof record (410).
+fn load_live(tx: &mut dyn Tx, id: Id) -> Result<RequestRow> {
+    let row = load(tx, id)?;
+    request_key_check(&row)?;
+    Ok(row)
+}
+
+fn request_key_check(r: &RequestRow) -> Result<()> {
+    if redacted(r) {
+        return Err(AppError::Gone(format!(
+            "request {}: its subject was erased, and with it everything personal the request held; \
+             only its proof record remains",
+            r.id
+        )));
+    }
+    Ok(())
 }
 
 impl App {
@@ -409,7 +454,7 @@ impl App {
         let row = self
             .store
             .write(move |tx| {
-                let row = load(tx, id)?;
+                let row = load_live(tx, id)?;
                 if row.status != "awaiting_identity" {
                     return Err(AppError::Conflict(format!("request {id} is {}, not awaiting identity", row.status)));
                 }
@@ -435,10 +480,10 @@ impl App {
         one_of("decision", &input.decision, &["verified", "rejected"])?;
         one_of("document", &input.document, DOCUMENTS)?;
         let (keys, actor) = (self.keys.clone(), who.actor());
-        let row = self
+        let (row, destroyed) = self
             .store
             .write(move |tx| {
-                let mut row = load(tx, id)?;
+                let mut row = load_live(tx, id)?;
                 if row.status != "awaiting_identity" {
                     return Err(AppError::Conflict(format!("request {id} is {}, not awaiting identity", row.status)));
                 }
@@ -461,9 +506,13 @@ impl App {
                     input.decision, input.document
                 );
                 audit::append(tx, &keys, &actor, at, Entry::new("request.identity").detail(detail))?;
-                Ok::<_, AppError>(row)
+                Ok::<_, AppError>((row, destroyed))
             })
             .await?;
+        if destroyed {
+            // The document's pages leave the journal too.
+            self.compact_journal().await;
+        }
         view(&self.keys, &row, false, now().date_naive())
     }
 
@@ -476,7 +525,7 @@ impl App {
         let row = self
             .store
             .write(move |tx| {
-                let mut row = load(tx, id)?;
+                let mut row = load_live(tx, id)?;
                 if !matches!(row.status.as_str(), "awaiting_identity" | "in_progress") {
                     return Err(AppError::Conflict(format!("request {id} is {}", row.status)));
                 }
@@ -513,7 +562,7 @@ impl App {
         let row = self
             .store
             .write(move |tx| {
-                let mut row = load(tx, id)?;
+                let mut row = load_live(tx, id)?;
                 if !matches!(row.status.as_str(), "awaiting_identity" | "in_progress") {
                     return Err(AppError::Conflict(format!("request {id} is already {}", row.status)));
                 }
@@ -548,9 +597,10 @@ impl App {
     pub async fn fulfil_request(&self, who: &Principal, id: Id) -> Result<serde_json::Value> {
         who.require(&[Role::Dpo], "carrying out a rights request")?;
         let (keys, actor, policy, transfers) = (self.keys.clone(), who.actor(), self.policy(), self.transfers.clone());
-        self.store
+        let (response, outcome) = self
+            .store
             .write(move |tx| {
-                let mut row = load(tx, id)?;
+                let mut row = load_live(tx, id)?;
                 match row.status.as_str() {
                     "in_progress" => {}
                     "awaiting_identity" => {
@@ -576,7 +626,18 @@ impl App {
                     ),
                     Some(subject) => ctx.carry_out(&row.kind, subject, &sealed.particulars)?,
                 };
-                row.response = Some(seal_json(&key, id, "response", &response)?);
+                // An erasure destroyed, in this transaction, what the request held of its subject:
+                // only the proof record is stored, and the answer is returned this once.
+                let now_redacted = load(tx, id)?;
+                if redacted(&now_redacted) {
+                    row.requester = now_redacted.requester;
+                    row.wrapped_key = now_redacted.wrapped_key;
+                    row.extension_reason = None;
+                    row.requester_bi = None;
+                    row.response = None;
+                } else {
+                    row.response = Some(seal_json(&key, id, "response", &response)?);
+                }
                 row.status = "completed".into();
                 row.outcome = Some(outcome.clone());
                 row.completed_at = Some(at);
@@ -588,9 +649,13 @@ impl App {
                     entry = entry.subject(s);
                 }
                 audit::append(tx, &keys, &actor, at, entry)?;
-                Ok::<_, AppError>(response)
+                Ok::<_, AppError>((response, outcome))
             })
-            .await
+            .await?;
+        if outcome.starts_with("erased") {
+            self.compact_journal().await;
+        }
+        Ok(response)
     }
 
     /// The response package of a completed or refused request (DPO).
@@ -611,6 +676,14 @@ impl App {
                 Ok::<_, AppError>(row)
             })
             .await?;
+        if redacted(&row) {
+            let subject = row.subject_id;
+            let erasure = match subject {
+                Some(s) => self.store.read(move |tx| tx.erasure(s)).await?,
+                None => None,
+            };
+            return Ok(proof_record(&row, erasure.as_ref()));
+        }
         let sealed = row
             .response
             .as_ref()

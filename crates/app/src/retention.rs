@@ -284,6 +284,15 @@ fn erase_batch(tx: &mut dyn Tx, keys: &MasterKey, actor: &Actor, at: NaiveDate) 
 }
 
 impl App {
+    /// After an erasure has committed: copies the journal into the database and truncates it,
+    /// so that (with `secure_delete`) no page of the erased data remains in any file (SQLite).
+    pub(crate) async fn compact_journal(&self) {
+        let store = self.store.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || store.compact()).await.unwrap_or(Ok(())) {
+            tracing::warn!(error = %e, "could not compact the journal after erasure");
+        }
+    }
+
     /// The subjects due for erasure at `at`, the held ones apart, and a 12-month forecast (DPO).
     pub async fn retention_plan(&self, who: &Principal, at: NaiveDate, limit: usize) -> Result<Plan> {
         who.require(&[Role::Dpo], "planning retention")?;
@@ -388,12 +397,28 @@ impl App {
         }
         let held =
             self.store.read(move |tx| Ok::<_, AppError>(tx.held_due(at)?.len() + auto_holds(tx, at)?.len())).await?;
+        // Proof records of requests closed longer ago than the policy keeps them.
+        let years = self.policy().retention.request_proof_years;
+        let before = at
+            .checked_sub_months(chrono::Months::new(years * 12))
+            .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc());
+        if let Some(before) = before {
+            let (keys, a) = (self.keys.clone(), actor.clone());
+            self.store
+                .write(move |tx| {
+                    let n = tx.delete_closed_requests(before)?;
+                    if n > 0 {
+                        let entry =
+                            Entry::new("request.proof_expired").detail(format!("closed_before={before} count={n}"));
+                        audit::append(tx, &keys, &a, now(), entry)?;
+                    }
+                    Ok::<_, AppError>(n)
+                })
+                .await?;
+        }
         if erased > 0 {
             tracing::info!(erased, held, %at, "retention sweep applied");
-            let store = self.store.clone();
-            if let Err(e) = tokio::task::spawn_blocking(move || store.compact()).await.unwrap_or(Ok(())) {
-                tracing::warn!(error = %e, "could not compact the journal after erasure");
-            }
+            self.compact_journal().await;
         }
         Ok(ApplyReport { at, erased, held, braked: None })
     }

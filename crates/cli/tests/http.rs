@@ -2258,3 +2258,120 @@ fn write_key(path: &Path, hex: &str) -> R {
     std::io::Write::write_all(&mut f, hex.as_bytes())?;
     Ok(())
 }
+
+/// Issue 9: once a subject is erased, its requests keep a proof record and nothing personal:
+/// not the access answer, not the requester's details, not an identity document.
+#[test]
+fn an_erased_subjects_requests_keep_only_a_proof_record() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let subject = s.create(&staff, camille())?;
+        let requester = json!({"first_name":"Camille","last_name":"Martin","email":"camille.martin@example.fr"});
+        let today = chrono::Utc::now().date_naive().to_string();
+        let access = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"access","received_at":today,"channel":"email","requester":requester}),
+        )?;
+        let access_id = access["id"].as_str().ok_or("id")?.to_string();
+        verify_identity(&s, &dpo, &access_id)?;
+        let (st, answer) = s.post(&dpo, &format!("/api/v1/requests/{access_id}/fulfil"), json!({}))?;
+        assert_eq!(st, 200, "{answer}");
+        assert!(answer.to_string().contains("Atelier Martin"), "the access answer holds the data: {answer}");
+        // A second request, its identity document uploaded and still awaiting a decision.
+        let pending = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"portability","received_at":today,"channel":"letter","requester":requester}),
+        )?;
+        let pending_id = pending["id"].as_str().ok_or("id")?.to_string();
+        let res = s
+            .http
+            .post(format!("{}/api/v1/requests/{pending_id}/identity-document", s.base))
+            .bearer_auth(&dpo)
+            .header("Content-Type", "application/pdf")
+            .body(b"%PDF-1.4 carte d'identite de Camille Martin".to_vec())
+            .send()?;
+        assert!(res.status().is_success(), "{}", res.text()?);
+        // The erasure: the person objected to prospecting.
+        s.post(&staff, &format!("/api/v1/subjects/{subject}/objections"), json!({"purpose":"prospect_relations"}))?;
+        let erase = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"erasure","received_at":today,"channel":"email","requester":requester}),
+        )?;
+        let erase_id = erase["id"].as_str().ok_or("id")?.to_string();
+        verify_identity(&s, &dpo, &erase_id)?;
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{erase_id}/fulfil"), json!({}))?;
+        assert_eq!((st, v["erased"].as_bool()), (200, Some(true)), "{v}");
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{subject}"), Some("prospect_relations"))?.0, 410);
+
+        for id in [&access_id, &pending_id, &erase_id] {
+            let (st, v) = s.get(&dpo, &format!("/api/v1/requests/{id}"), None)?;
+            assert_eq!(st, 200, "{v}");
+            assert_eq!(v["subject_erased"], true, "{b:?}: {v}");
+            let text = v.to_string();
+            assert!(!text.contains("Camille") && !text.contains("camille.martin"), "{b:?}: {text}");
+        }
+        let (st, proof) = s.get(&dpo, &format!("/api/v1/requests/{access_id}/response"), None)?;
+        assert_eq!(st, 200, "{proof}");
+        let text = proof.to_string();
+        assert!(!text.contains("Atelier") && !text.contains("Camille") && !text.contains("+33"), "{b:?}: {text}");
+        assert_eq!(
+            (proof["kind"].as_str(), proof["subject_erased"].as_bool()),
+            (Some("access"), Some(true)),
+            "{proof}"
+        );
+        assert_eq!(proof["erasure_rule"], "erasure_request");
+        assert_eq!(proof["outcome"], "answered");
+        let (st, _) = s.get(&dpo, &format!("/api/v1/requests/{erase_id}/response"), None)?;
+        assert_eq!(st, 200);
+        // The pending request cannot go on: its personal content is gone.
+        let (st, _) = s.post(
+            &dpo,
+            &format!("/api/v1/requests/{pending_id}/identity"),
+            json!({"decision":"verified","document":"national_id_card"}),
+        )?;
+        assert!(st == 410 || st == 409, "{st}");
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM identity_documents")?,
+            0,
+            "{b:?}: the document died with the subject"
+        );
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM requests WHERE length(wrapped_key) > 0")?,
+            0,
+            "{b:?}: request keys destroyed"
+        );
+        assert_eq!(count(&s, "SELECT count(*) FROM requests WHERE response IS NOT NULL")?, 0, "{b:?}");
+        if b == Backend::Sqlite {
+            // The erasure checkpointed the journal: no WAL page holds the erased rows.
+            let wal = std::fs::metadata(s.dir.join("data").join("vigie.db-wal")).map(|m| m.len()).unwrap_or(0);
+            assert!(wal < 200_000, "{wal}");
+        }
+        // The proof records have a retention of their own: 5 years after closing, then swept.
+        let (st, v) = s.post(&dpo, "/api/v1/retention/apply", json!({}))?;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(s.get(&dpo, &format!("/api/v1/requests/{access_id}"), None)?.0, 200, "kept within 5 years");
+        tamper(
+            &s,
+            match b {
+                Backend::Sqlite => {
+                    "UPDATE requests SET completed_at = '2019' || substr(completed_at, 5) WHERE completed_at IS NOT NULL"
+                }
+                Backend::Postgres => {
+                    "UPDATE requests SET completed_at = completed_at - interval '7 years' WHERE completed_at IS NOT NULL"
+                }
+            },
+        )?;
+        s.post(&dpo, "/api/v1/retention/apply", json!({}))?;
+        assert_eq!(s.get(&dpo, &format!("/api/v1/requests/{access_id}"), None)?.0, 404, "{b:?}: swept after 5 years");
+        assert_eq!(s.get(&dpo, &format!("/api/v1/requests/{erase_id}"), None)?.0, 404);
+        assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE action = 'request.proof_expired'")?, 1);
+        let out = s.cli().args(["audit", "verify"]).output()?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}

@@ -89,6 +89,8 @@ pub struct RetentionRule {
 pub struct Retention {
     pub client: RetentionRule,
     pub prospect: RetentionRule,
+    /// Years a closed rights request's proof record is kept (the limitation period for a claim).
+    pub request_proof_years: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -227,6 +229,8 @@ struct RawAuthority {
 struct RawRetention {
     client: S<RawRule>,
     prospect: S<RawRule>,
+    #[serde(default)]
+    request_proof_years: Option<S<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -447,6 +451,16 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
     let retention = Retention {
         client: rule(r, &ret.client, "client", RetentionBasis::LastContractEnd),
         prospect: rule(r, &ret.prospect, "prospect", RetentionBasis::LastInboundContact),
+        request_proof_years: match &ret.request_proof_years {
+            None => 5,
+            Some(y) => {
+                let years = *y.get_ref();
+                if !(1..=30).contains(&years) {
+                    r.error(y, "retention.request_proof_years must be between 1 and 30");
+                }
+                years.clamp(1, 30) as u32
+            }
+        },
     };
 
     // Recipients first: purposes refer to them.
@@ -702,6 +716,9 @@ mod tests {
         assert!(p.is_recipient_of("subcontractor", "service_delivery"));
         assert_eq!(p.retention.client.years, 5);
         assert_eq!(p.retention.prospect.years, 3);
+        assert_eq!(p.retention.request_proof_years, 5);
+        let bad = check(&DEFAULT_POLICY.replace("request_proof_years = 5", "request_proof_years = 0"));
+        assert!(bad.errors().any(|e| e.message.contains("request_proof_years")));
     }
 
     #[test]
@@ -710,7 +727,7 @@ mod tests {
             .replace("bases = { prospect = \"legitimate_interest\" }", "bases = { prospect = \"contract\" }")
             .replace("client = \"consent\", prospect = \"consent\"", "client = \"consentt\", prospect = \"consent\"")
             .replace("purposes = [\"service_delivery\"]", "purposes = [\"service_delivry\"]")
-            .replace("years = 5", "years = 0");
+            .replace("\nyears = 5", "\nyears = 0");
         let checked = check(&text);
         assert!(checked.policy.is_none());
         let errors: Vec<&Diagnostic> = checked.errors().collect();

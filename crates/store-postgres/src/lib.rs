@@ -764,6 +764,11 @@ impl Tx for PgConn {
             "DELETE FROM legal_hold_events WHERE subject_id = $1",
             "DELETE FROM disclosures WHERE subject_id = $1",
             "DELETE FROM outbox WHERE subject_id = $1",
+            // What requests held of the subject dies with it: identity documents, the requester's
+            // details and the response (their key is destroyed); the proof record remains.
+            "DELETE FROM identity_documents WHERE request_id IN (SELECT id FROM requests WHERE subject_id = $1)",
+            "UPDATE requests SET requester = ''::bytea, wrapped_key = ''::bytea, response = NULL, extension_reason = NULL,
+                    requester_bi = NULL WHERE subject_id = $1",
             "DELETE FROM subjects WHERE id = $1",
         ] {
             self.execute(sql, &[&id])?;
@@ -1155,6 +1160,10 @@ impl Tx for PgConn {
             &[&id, &identity, &email_bi, &phone_bi, &at],
         )?;
         if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
+    }
+
+    fn delete_closed_requests(&mut self, before: DateTime<Utc>) -> Result<u64> {
+        self.execute("DELETE FROM requests WHERE completed_at IS NOT NULL AND completed_at < $1", &[&before])
     }
 
     fn delete_interactions(&mut self, subject: Id) -> Result<u64> {

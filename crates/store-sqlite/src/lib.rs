@@ -577,6 +577,11 @@ impl Tx for SqliteConn {
             "DELETE FROM legal_hold_events WHERE subject_id = ?1",
             "DELETE FROM disclosures WHERE subject_id = ?1",
             "DELETE FROM outbox WHERE subject_id = ?1",
+            // What requests held of the subject dies with it: identity documents, the requester's
+            // details and the response (their key is destroyed); the proof record remains.
+            "DELETE FROM identity_documents WHERE request_id IN (SELECT id FROM requests WHERE subject_id = ?1)",
+            "UPDATE requests SET requester = x'', wrapped_key = x'', response = NULL, extension_reason = NULL,
+                    requester_bi = NULL WHERE subject_id = ?1",
             "DELETE FROM subjects WHERE id = ?1",
         ] {
             self.conn.prepare_cached(sql).and_then(|mut st| st.execute([id])).map_err(err)?;
@@ -1054,6 +1059,15 @@ impl Tx for SqliteConn {
             .and_then(|mut st| st.execute(params![id, identity, email_bi, phone_bi, at]))
             .map_err(err)?;
         if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
+    }
+
+    fn delete_closed_requests(&mut self, before: DateTime<Utc>) -> Result<u64> {
+        let n = self
+            .conn
+            .prepare_cached("DELETE FROM requests WHERE completed_at IS NOT NULL AND completed_at < ?1")
+            .and_then(|mut st| st.execute([before]))
+            .map_err(err)?;
+        Ok(n as u64)
     }
 
     fn delete_interactions(&mut self, subject: Id) -> Result<u64> {

@@ -476,6 +476,8 @@ pub trait Tx {
     ) -> Result<()>;
     /// Deletes a subject's interactions (partial erasure).
     fn delete_interactions(&mut self, subject: Id) -> Result<u64>;
+    /// Deletes the requests closed before `before` (their proof records' retention ran out).
+    fn delete_closed_requests(&mut self, before: DateTime<Utc>) -> Result<u64>;
 
     // Breaches.
     fn insert_breach(&mut self, b: &BreachRow) -> Result<()>;

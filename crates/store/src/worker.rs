@@ -353,6 +353,7 @@ refuse_all! {
     count_suppressed() -> i64;
     update_identity(id: crate::Id, i: &[u8], e: Option<&[u8]>, p: Option<&[u8]>, at: chrono::DateTime<chrono::Utc>) -> ();
     delete_interactions(s: crate::Id) -> u64;
+    delete_closed_requests(b: chrono::DateTime<chrono::Utc>) -> u64;
     insert_safeguard(s: &crate::SafeguardRow) -> ();
     safeguards() -> Vec<crate::SafeguardRow>;
     activate_transfer(r: &str, at: chrono::DateTime<chrono::Utc>) -> bool;
