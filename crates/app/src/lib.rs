@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod breaches;
 pub mod error;
 pub mod generate;
@@ -45,6 +46,8 @@ pub struct Settings {
     /// The list of EEA countries and adequacy decisions; defaults to
     /// `transfers.toml` in the data directory if present, else the built-in list.
     pub transfers_file: Option<PathBuf>,
+    /// The erasure journal; defaults to `erasures.journal` in the data directory.
+    pub erasure_journal: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -56,6 +59,7 @@ impl std::fmt::Debug for Settings {
             .field("master_key_file", &self.master_key_file)
             .field("policy_file", &self.policy_file)
             .field("transfers_file", &self.transfers_file)
+            .field("erasure_journal", &self.erasure_journal)
             .finish()
     }
 }
@@ -129,6 +133,7 @@ pub struct App {
     pub(crate) keys: Arc<MasterKey>,
     pub(crate) tokens: Arc<auth::TokenCache>,
     pub(crate) transfers: Arc<TransferList>,
+    pub(crate) journal: Arc<backup::Journal>,
 }
 
 impl std::fmt::Debug for App {
@@ -214,19 +219,25 @@ fn check_installation(settings: &Settings) -> Result<bool, StartError> {
     }
 }
 
-fn open_store(settings: &Settings) -> Result<Store, StartError> {
-    let backend: Arc<dyn vigie_store::Backend> = match &settings.database_url {
+/// The backend the settings name. `open` applies migrations (and, on SQLite, checks the
+/// file first); without it, a SQLite file is only named (restore replaces it).
+pub(crate) fn backend(settings: &Settings, open: bool) -> Result<Arc<dyn vigie_store::Backend>, StartError> {
+    Ok(match &settings.database_url {
         Some(url) if settings.is_postgres() => Arc::new(vigie_store_postgres::Postgres::open(url)?),
         Some(_) => {
             return Err(StartError::Io("VIGIE_DATABASE_URL must start with postgres://".into()));
         }
-        None => Arc::new(vigie_store_sqlite::Sqlite::open(&sqlite_path(&settings.data_dir))?),
-    };
-    Ok(Store::start(backend)?)
+        None if open => Arc::new(vigie_store_sqlite::Sqlite::open(&sqlite_path(&settings.data_dir))?),
+        None => Arc::new(vigie_store_sqlite::Sqlite::unopened(&sqlite_path(&settings.data_dir))),
+    })
+}
+
+fn open_store(settings: &Settings) -> Result<Store, StartError> {
+    Ok(Store::start(backend(settings, true)?)?)
 }
 
 /// The meta key under which the database records its master key's check value.
-const KEY_CHECK: &str = "master_key_check";
+pub(crate) const KEY_CHECK: &str = "master_key_check";
 
 /// Checks the master key against the database: its recorded check value, or, for a
 /// database that has none yet, the first audit entry's MAC; then records the value.
@@ -292,7 +303,10 @@ impl App {
             keys,
             tokens: Arc::new(auth::TokenCache::default()),
             transfers: Arc::new(transfers),
+            journal: Arc::new(backup::Journal::new(settings)),
         };
+        app.reconcile_journal()?;
+        app.replay_after_restore()?;
         app.init_policy_versions(&policy_text(settings)?)?;
         Ok(app)
     }

@@ -652,6 +652,15 @@ impl App {
                 Ok::<_, AppError>((response, outcome))
             })
             .await?;
+        if outcome == "erased" {
+            let subject =
+                self.store.read(move |tx| Ok::<_, AppError>(tx.request(id)?.and_then(|r| r.subject_id))).await?;
+            if let Some(subject) = subject
+                && let Some(e) = self.store.read(move |tx| tx.erasure(subject)).await?
+            {
+                self.journal_erasures(&[crate::backup::Erased::from(&e)]);
+            }
+        }
         if outcome.starts_with("erased") {
             self.compact_journal().await;
         }

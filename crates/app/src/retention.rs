@@ -268,19 +268,19 @@ fn open_reason(keys: &MasterKey, id: Id, wrapped: &[u8], sealed: &[u8]) -> Resul
 /// Erases up to one batch of due subjects in one transaction; returns how many.
 /// Subjects held automatically are skipped, and each erasure re-checks, under the
 /// subject's row lock, that it is still due and not held.
-fn erase_batch(tx: &mut dyn Tx, keys: &MasterKey, actor: &Actor, at: NaiveDate) -> Result<u64> {
+fn erase_batch(tx: &mut dyn Tx, keys: &MasterKey, actor: &Actor, at: NaiveDate) -> Result<Vec<crate::backup::Erased>> {
     let held: std::collections::HashSet<Id> = auto_holds(tx, at)?.into_iter().map(|h| h.due.id).collect();
     let due = tx.due(at, BATCH + i64::try_from(held.len()).unwrap_or(0))?;
     let when = now();
-    let mut n = 0;
+    let mut erased = Vec::new();
     for r in due.into_iter().filter(|r| !held.contains(&r.id)) {
         if tx.erase_if_due(r.id, &r.rule, when, at)? {
             let detail = format!("rule={} expires_on={} kind={}", r.rule, r.expires_on, r.kind);
             audit::append(tx, keys, actor, when, Entry::new("subject.erase").subject(r.id).detail(detail))?;
-            n += 1;
+            erased.push(crate::backup::Erased { id: r.id, at: when, rule: r.rule });
         }
     }
-    Ok(n)
+    Ok(erased)
 }
 
 impl App {
@@ -389,7 +389,9 @@ impl App {
         let mut erased = 0;
         loop {
             let (keys, a) = (self.keys.clone(), actor.clone());
-            let n = self.store.write(move |tx| erase_batch(tx, &keys, &a, at)).await?;
+            let batch = self.store.write(move |tx| erase_batch(tx, &keys, &a, at)).await?;
+            self.journal_erasures(&batch);
+            let n = batch.len() as u64;
             erased += n;
             if n == 0 {
                 break;

@@ -31,6 +31,9 @@ struct Cli {
     /// The EEA and adequacy-decision list (default: transfers.toml in the data directory, else built in).
     #[arg(long, global = true, env = "VIGIE_TRANSFERS_FILE")]
     transfers_file: Option<PathBuf>,
+    /// The erasure journal, kept apart from backups (default: erasures.journal in the data directory).
+    #[arg(long, global = true, env = "VIGIE_ERASURE_JOURNAL")]
+    erasure_journal: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -85,6 +88,15 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Writes a consistent backup of the database to FILE (the server may run). It holds no
+    /// plaintext personal value; keep the master key and the erasure journal apart from it.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restores a backup onto this installation, stopped; every subject erased since the backup
+    /// (per the erasure journal and the current database) is erased again.
+    Restore { file: PathBuf },
     /// Checks the installation: the master key against the database, the database's
     /// integrity (SQLite `integrity_check`), and the audit chain. Exit 1 on any problem.
     Check,
@@ -217,6 +229,7 @@ fn settings(cli: &Cli) -> Settings {
         master_key_file: cli.master_key_file.clone(),
         policy_file: cli.policy.clone(),
         transfers_file: cli.transfers_file.clone(),
+        erasure_journal: cli.erasure_journal.clone(),
     }
 }
 
@@ -241,6 +254,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mail = vigie_app::outbox::MailSettings { smtp_url, from: smtp_from, dir: outbox_dir };
             let transport = vigie_app::outbox::Transport::from_settings(&mail).map_err(anyhow::Error::msg)?;
             let app = App::open(&settings)?;
+            // Held for the server's life: `vigie restore` refuses to run beside it.
+            let _instance = app.store().instance_lock()?;
             let from = app.mail_from(&mail).map_err(anyhow::Error::msg)?;
             if let Ok((_, warnings)) = vigie_app::load_policy(&settings) {
                 for w in warnings {
@@ -382,6 +397,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (_, token) = app.create_token_blocking(&role, recipient.as_deref())?;
             println!("{token}");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { out } => {
+            let app = App::open(&settings)?;
+            let started = std::time::Instant::now();
+            let report = app.backup(&out)?;
+            println!(
+                "backup written to {} in {:.2} s (audit entry {}); keep the master key and {} apart from it",
+                out.display(),
+                started.elapsed().as_secs_f64(),
+                report.head_seq,
+                vigie_app::backup::Journal::new(&settings).path().display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file } => {
+            let started = std::time::Instant::now();
+            let report = vigie_app::backup::restore(&settings, &file)?;
+            // Opening the restored installation replays the journal and records the restore.
+            let app = App::open(&settings)?;
+            let v = runtime()?.block_on(app.verify_audit())?;
+            println!(
+                "restored {} (audit head {} at the backup) in {:.2} s; {} journalled erasure(s) checked; audit trail {}",
+                file.display(),
+                report.backup_head_seq,
+                started.elapsed().as_secs_f64(),
+                report.journalled,
+                if v.valid { "valid" } else { "INVALID" }
+            );
+            Ok(if v.valid { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Check => {
             let app = App::open(&settings).context("the installation is not usable")?;

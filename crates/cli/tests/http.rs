@@ -2375,3 +2375,97 @@ fn an_erased_subjects_requests_keep_only_a_proof_record() -> R {
     }
     Ok(())
 }
+
+/// Issue 9: backup while the server runs, erase, restore: the erased person stays erased,
+/// every other subject is as at the backup, and the trail is valid and records the restore.
+#[test]
+fn a_restored_backup_never_brings_the_erased_back() -> R {
+    for b in backends() {
+        let mut s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let old = s.create(&staff, json!({"kind":"prospect","collected_at":"2015-01-01","identity":{"first_name":"Léa","email":"lea@example.fr"}}))?;
+        let objector = s.create(&staff, person("Hugo", "hugo@example.fr", "prospect"))?;
+        let kept = s.create(&staff, json!({"kind":"prospect","identity":{"first_name":"Camille","email":"camille.martin@example.fr","company":"Atelier Martin"}}))?;
+        let backup = s.dir.join("vigie.backup");
+        let out = s.cli().args(["backup", "--out"]).arg(&backup).output()?;
+        assert!(out.status.success(), "{b:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let bytes = std::fs::read(&backup)?;
+        for secret in ["Camille", "camille.martin@example.fr", "Atelier Martin", "hugo@example.fr"] {
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{b:?}: {secret} in the backup");
+        }
+        let out = s.cli().args(["backup", "--out"]).arg(&backup).output()?;
+        assert!(!out.status.success(), "a backup never overwrites a file");
+        // After the backup: one erased by the sweep, one by a rights request; Camille changes.
+        let (_, v) = s.post(&dpo, "/api/v1/retention/apply", json!({}))?;
+        assert_eq!(v["erased"], 1, "{v}");
+        s.post(&staff, &format!("/api/v1/subjects/{objector}/objections"), json!({"purpose":"prospect_relations"}))?;
+        let today = chrono::Utc::now().date_naive().to_string();
+        let req = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"erasure","received_at":today,"channel":"email","requester":{"email":"hugo@example.fr"}}),
+        )?;
+        let req_id = req["id"].as_str().ok_or("id")?.to_string();
+        verify_identity(&s, &dpo, &req_id)?;
+        let (_, v) = s.post(&dpo, &format!("/api/v1/requests/{req_id}/fulfil"), json!({}))?;
+        assert_eq!(v["erased"], true, "{v}");
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{kept}/interactions"),
+            json!({"at":"2026-06-15T10:00:00Z","direction":"inbound","channel":"email"}),
+        )?;
+        let later = s.create(&staff, person("Inès", "ines@example.fr", "prospect"))?;
+
+        // Refused while a server runs.
+        let out = s.cli().args(["restore"]).arg(&backup).output()?;
+        assert!(
+            !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("running"),
+            "{b:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let _ = s.child.kill();
+        let _ = s.child.wait();
+        // Refused under another key, and for what is not a backup.
+        let other = s.dir.join("other.key");
+        write_key(&other, &"cd".repeat(32))?;
+        let out = s.cli().arg("--master-key-file").arg(&other).args(["restore"]).arg(&backup).output()?;
+        assert!(!out.status.success(), "{b:?}: another key");
+        std::fs::write(s.dir.join("junk"), b"not a backup")?;
+        let out = s.cli().args(["restore"]).arg(s.dir.join("junk")).output()?;
+        assert!(
+            !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not a Vigie"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        let out = s.cli().args(["restore"]).arg(&backup).output()?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && text.contains("audit trail valid"), "{b:?}: {text}");
+        s.restart(&[])?;
+        for id in [&old, &objector] {
+            assert_eq!(
+                s.get(&dpo, &format!("/api/v1/subjects/{id}"), Some("prospect_relations"))?.0,
+                410,
+                "{b:?}: {id} stays erased"
+            );
+        }
+        let (st, v) = s.get(&staff, &format!("/api/v1/subjects/{kept}"), Some("prospect_relations"))?;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(
+            v["identity"]["company"]["value"].as_str().or(v["identity"]["company"].as_str()),
+            Some("Atelier Martin"),
+            "{v}"
+        );
+        assert_eq!(v["interactions"].as_array().map(Vec::len), Some(0), "{b:?}: as at the backup: {v}");
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{later}"), Some("prospect_relations"))?.0, 404, "{b:?}");
+        let out = s.cli().args(["audit", "verify"]).output()?;
+        assert!(out.status.success(), "{b:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE action = 'backup.restore'")?, 1);
+        assert!(count(&s, "SELECT count(*) FROM audit WHERE detail LIKE '%replayed after restore%'")? >= 2, "{b:?}");
+        // The journal holds ids and dates only.
+        let journal = std::fs::read_to_string(s.dir.join("data").join("erasures.journal"))?;
+        assert!(journal.contains(&old) && journal.contains(&objector) && !journal.contains('@'), "{journal}");
+    }
+    Ok(())
+}

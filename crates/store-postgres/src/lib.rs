@@ -181,6 +181,174 @@ impl Backend for Postgres {
         // large group commits, avoids lock waits and deadlocks between batches.
         WorkerConfig { writers: 1, readers: 4, max_batch: 256 }
     }
+
+    /// Every table in creation order (foreign keys point backwards), each as `COPY … TO STDOUT`
+    /// text, inside one `REPEATABLE READ READ ONLY` transaction: one consistent snapshot.
+    fn backup(&self, out: &std::path::Path) -> Result<()> {
+        use std::io::{Read, Write};
+        let io = |e: std::io::Error| StoreError::Backend(format!("backup: {e}"));
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(out).map_err(|e| {
+            StoreError::Backend(format!("cannot create {} (Vigie never overwrites a file): {e}", out.display()))
+        })?;
+        off_runtime(|| {
+            let mut client = self.client()?;
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(err)?;
+            file.write_all(BACKUP_MAGIC).map_err(io)?;
+            for table in tables(&mut tx)? {
+                let mut data = Vec::new();
+                tx.copy_out(&format!("COPY {table} TO STDOUT")).map_err(err)?.read_to_end(&mut data).map_err(io)?;
+                file.write_all(format!("{table}\n{}\n", data.len()).as_bytes()).map_err(io)?;
+                file.write_all(&data).map_err(io)?;
+            }
+            file.write_all(b"end\n").map_err(io)?;
+            tx.commit().map_err(err)
+        })?;
+        file.sync_all().map_err(io)
+    }
+
+    fn backup_info(&self, file: &std::path::Path) -> Result<vigie_store::BackupInfo> {
+        let sections = read_backup(file)?;
+        let text =
+            |t: &str| sections.iter().find(|(n, _)| n == t).map(|(_, d)| String::from_utf8_lossy(d).into_owned());
+        let not_one =
+            |why: &str| StoreError::Backend(format!("{} is not a Vigie PostgreSQL backup: {why}", file.display()));
+        let meta = text("meta")
+            .ok_or_else(|| not_one("no meta table"))?
+            .lines()
+            .filter_map(|l| l.split_once('\t').map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect();
+        let schema_version = text("schema_migrations")
+            .ok_or_else(|| not_one("no schema_migrations table"))?
+            .lines()
+            .filter_map(|l| l.split('\t').next()?.parse::<i64>().ok())
+            .max()
+            .unwrap_or(0);
+        let head = text("audit_head").ok_or_else(|| not_one("no audit_head table"))?;
+        let cols: Vec<&str> = head.lines().next().unwrap_or_default().split('\t').collect();
+        let head_seq = cols.get(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let head_hash = cols
+            .get(2)
+            .and_then(|v| v.strip_prefix("\\\\x"))
+            .and_then(|h| (0..h.len()).step_by(2).map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok()).collect())
+            .unwrap_or_default();
+        Ok(vigie_store::BackupInfo { meta, schema_version, head_seq, head_hash })
+    }
+
+    /// In one transaction: every table emptied, then filled from the backup (the schema's
+    /// own migrations table kept); the identity sequence moved past the restored rows.
+    fn restore(&self, file: &std::path::Path) -> Result<()> {
+        use std::io::Write;
+        let sections = read_backup(file)?;
+        off_runtime(|| {
+            let mut client = self.client()?;
+            let mut tx = client.transaction().map_err(err)?;
+            let all = tables(&mut tx)?;
+            let data: Vec<&String> = all.iter().filter(|t| t.as_str() != "schema_migrations").collect();
+            let list: Vec<&str> = data.iter().map(|t| t.as_str()).collect();
+            tx.batch_execute(&format!("TRUNCATE {} CASCADE", list.join(", "))).map_err(err)?;
+            for table in data {
+                let Some((_, bytes)) = sections.iter().find(|(n, _)| n == table) else { continue };
+                let mut w = tx.copy_in(&format!("COPY {table} FROM STDIN")).map_err(err)?;
+                w.write_all(bytes).map_err(|e| StoreError::Backend(format!("restore {table}: {e}")))?;
+                w.finish().map_err(err)?;
+            }
+            tx.batch_execute(
+                "SELECT setval(pg_get_serial_sequence('outbox', 'id'), greatest(coalesce(max(id), 0), 1)) FROM outbox",
+            )
+            .map_err(err)?;
+            tx.commit().map_err(err)
+        })
+    }
+
+    /// A session-level shared advisory lock, held by a connection of its own on a thread of its own.
+    fn instance_lock(&self) -> Result<Box<dyn Send>> {
+        let config = self.config.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let client = config.connect(NoTls).map_err(err).and_then(|mut c| {
+                c.execute("SELECT pg_advisory_lock_shared($1)", &[&INSTANCE_LOCK]).map_err(err)?;
+                Ok(c)
+            });
+            match client {
+                Ok(c) => {
+                    let _ = ready_tx.send(Ok(()));
+                    let _ = stop_rx.recv();
+                    drop(c);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            }
+        });
+        ready_rx.recv().map_err(|_| StoreError::Backend("the instance lock thread stopped".into()))??;
+        Ok(Box::new(stop_tx))
+    }
+
+    fn instance_running(&self) -> Result<bool> {
+        off_runtime(|| {
+            let mut client = self.client()?;
+            let got: bool = client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&INSTANCE_LOCK])
+                .map_err(err)?
+                .try_get(0)
+                .map_err(err)?;
+            Ok(!got)
+        })
+    }
+}
+
+/// The advisory lock every running server holds shared and `restore` needs alone ("Vigie", 2).
+const INSTANCE_LOCK: i64 = 0x5669_6769_6500_0002;
+
+const BACKUP_MAGIC: &[u8] = b"VIGIE-POSTGRES-BACKUP 1\n";
+
+/// The database's tables, in creation order.
+fn tables(tx: &mut postgres::Transaction<'_>) -> Result<Vec<String>> {
+    tx.query(
+        "SELECT c.relname::text FROM pg_class c WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace
+         ORDER BY c.oid",
+        &[],
+    )
+    .map_err(err)?
+    .iter()
+    .map(|r| r.try_get(0).map_err(err))
+    .collect()
+}
+
+/// A backup's sections: (table, COPY text).
+fn read_backup(file: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let not_one =
+        |why: String| StoreError::Backend(format!("{} is not a Vigie PostgreSQL backup: {why}", file.display()));
+    let bytes = std::fs::read(file).map_err(|e| not_one(e.to_string()))?;
+    let mut rest = bytes.strip_prefix(BACKUP_MAGIC).ok_or_else(|| {
+        not_one("its first line is not the PostgreSQL backup header (a SQLite backup restores only to SQLite)".into())
+    })?;
+    let mut out = Vec::new();
+    loop {
+        let line = |r: &[u8]| -> Option<(String, usize)> {
+            let end = r.iter().position(|&b| b == b'\n')?;
+            Some((String::from_utf8(r[..end].to_vec()).ok()?, end + 1))
+        };
+        let (name, used) = line(rest).ok_or_else(|| not_one("it is truncated".into()))?;
+        rest = &rest[used..];
+        if name == "end" {
+            return Ok(out);
+        }
+        let (len, used) = line(rest).ok_or_else(|| not_one("it is truncated".into()))?;
+        rest = &rest[used..];
+        let len: usize = len.parse().map_err(|_| not_one("a section length is not a number".into()))?;
+        if rest.len() < len || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()) {
+            return Err(not_one("it is truncated or altered".into()));
+        }
+        out.push((name, rest[..len].to_vec()));
+        rest = &rest[len..];
+    }
 }
 
 /// One connection, owned by one worker thread.
@@ -844,6 +1012,15 @@ impl Tx for PgConn {
                 &at,
             ],
             due_row,
+        )
+    }
+
+    fn erasures_since(&mut self, since: DateTime<Utc>, limit: i64) -> Result<Vec<ErasureRow>> {
+        self.rows(
+            "SELECT subject_id, erased_at, kind, rule FROM erasures WHERE erased_at >= $1
+             ORDER BY erased_at, subject_id LIMIT $2",
+            &[&since, &limit],
+            erasure_row,
         )
     }
 

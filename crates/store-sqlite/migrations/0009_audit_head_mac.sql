@@ -2,3 +2,4 @@
 -- pointing the head at an earlier entry after cutting the tail off no longer verifies.
 -- NULL until the first start after this migration seals the current head.
 ALTER TABLE audit_head ADD COLUMN mac BLOB;
+CREATE INDEX erasures_at ON erasures (erased_at);

@@ -60,6 +60,11 @@ impl Sqlite {
         Ok(db)
     }
 
+    /// A handle on a database file without opening it (restore replaces a missing or damaged one).
+    pub fn unopened(path: &Path) -> Sqlite {
+        Sqlite { path: path.to_path_buf() }
+    }
+
     /// Runs `PRAGMA quick_check` or `integrity_check`; a damaged database is an error naming the file.
     pub fn check(&self, conn: &Conn, pragma: &str) -> Result<()> {
         let mut st = conn.prepare(&format!("PRAGMA {pragma}")).map_err(|e| damaged(&self.path, &e.to_string()))?;
@@ -93,6 +98,17 @@ impl Sqlite {
         .map_err(err)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
+    }
+
+    fn lock_file(&self) -> Result<std::fs::File> {
+        let mut p = self.path.as_os_str().to_owned();
+        p.push(".lock");
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(PathBuf::from(p))
+            .map_err(|e| StoreError::Backend(format!("cannot open the instance lock: {e}")))
     }
 
     /// The raw connection, for the benchmark's baseline only.
@@ -145,6 +161,97 @@ impl Backend for Sqlite {
     fn compact(&self) -> Result<()> {
         let conn = self.raw(true)?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(err)
+    }
+
+    /// `VACUUM INTO`: a consistent, compact copy made inside one read transaction,
+    /// without free pages (nothing erased is carried into the copy).
+    fn backup(&self, out: &Path) -> Result<()> {
+        if out.exists() {
+            return Err(StoreError::Backend(format!(
+                "{} already exists: Vigie never overwrites a file",
+                out.display()
+            )));
+        }
+        let conn = self.raw(false)?;
+        let target = out.to_str().ok_or_else(|| StoreError::Backend("the backup path is not UTF-8".into()))?;
+        conn.execute("VACUUM INTO ?1", [target]).map_err(err)?;
+        std::fs::File::open(out).and_then(|f| f.sync_all()).map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(())
+    }
+
+    fn backup_info(&self, file: &Path) -> Result<vigie_store::BackupInfo> {
+        let not_one =
+            |why: String| StoreError::Backend(format!("{} is not a Vigie SQLite backup: {why}", file.display()));
+        let mut magic = [0u8; 16];
+        std::io::Read::read_exact(&mut std::fs::File::open(file).map_err(|e| not_one(e.to_string()))?, &mut magic)
+            .map_err(|e| not_one(e.to_string()))?;
+        if &magic != b"SQLite format 3\0" {
+            return Err(not_one(
+                "it is not a SQLite database (a PostgreSQL backup restores only to PostgreSQL)".into(),
+            ));
+        }
+        let conn = Conn::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| not_one(e.to_string()))?;
+        let backup = Sqlite { path: file.to_path_buf() };
+        backup.check(&conn, "quick_check")?;
+        let read = || -> rusqlite::Result<vigie_store::BackupInfo> {
+            let mut st = conn.prepare("SELECT key, value FROM meta ORDER BY key")?;
+            let meta = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+            let schema_version = conn.query_row("SELECT max(version) FROM schema_migrations", [], |r| r.get(0))?;
+            let (head_seq, head_hash) =
+                conn.query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(vigie_store::BackupInfo { meta, schema_version, head_seq, head_hash })
+        };
+        read().map_err(|e| not_one(e.to_string()))
+    }
+
+    /// Copies the backup beside the database, syncs it, and renames it over the
+    /// database (the journal files of the old one removed first): a crash leaves
+    /// either the old database or the restored one.
+    fn restore(&self, file: &Path) -> Result<()> {
+        let io = |e: std::io::Error| StoreError::Backend(format!("restore: {e}"));
+        let staged = self.path.with_extension("db.restoring");
+        let _ = std::fs::remove_file(&staged);
+        std::fs::copy(file, &staged).map_err(io)?;
+        std::fs::File::open(&staged).and_then(|f| f.sync_all()).map_err(io)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut p = self.path.as_os_str().to_owned();
+            p.push(suffix);
+            match std::fs::remove_file(PathBuf::from(p)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        std::fs::rename(&staged, &self.path).map_err(io)?;
+        if let Some(dir) = self.path.parent() {
+            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// A shared lock on `vigie.db.lock` beside the database (servers share it; restore needs it alone).
+    fn instance_lock(&self) -> Result<Box<dyn Send>> {
+        let file = self.lock_file()?;
+        match file.try_lock_shared() {
+            Ok(()) => Ok(Box::new(file)),
+            Err(_) => Err(StoreError::Backend(format!(
+                "a restore is running on {}: start the server once it is done",
+                self.path.display()
+            ))),
+        }
+    }
+
+    fn instance_running(&self) -> Result<bool> {
+        let file = self.lock_file()?;
+        match file.try_lock() {
+            Ok(()) => {
+                let _ = file.unlock();
+                Ok(false)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Backend(e.to_string())),
+        }
     }
 
     /// The full `integrity_check` (`vigie check`).
@@ -657,6 +764,27 @@ impl Tx for SqliteConn {
         );
         let mut st = self.conn.prepare(&sql).map_err(err)?;
         let rows = st.query_map(rusqlite::params_from_iter(values.iter().map(|v| v.as_ref())), due_row).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn erasures_since(&mut self, since: DateTime<Utc>, limit: i64) -> Result<Vec<ErasureRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT subject_id, erased_at, kind, rule FROM erasures WHERE erased_at >= ?1
+                 ORDER BY erased_at, subject_id LIMIT ?2",
+            )
+            .map_err(err)?;
+        let rows = st
+            .query_map(params![since, limit], |r| {
+                Ok(ErasureRow {
+                    subject_id: r.get(0)?,
+                    erased_at: r.get(1)?,
+                    kind: kind(&r.get::<_, String>(2)?)?,
+                    rule: r.get(3)?,
+                })
+            })
+            .map_err(err)?;
         rows.collect::<rusqlite::Result<_>>().map_err(err)
     }
 

@@ -400,6 +400,8 @@ pub trait Tx {
     /// request; false (and nothing erased) otherwise.
     fn erase_if_due(&mut self, id: Id, rule: &str, at: DateTime<Utc>, due_at: NaiveDate) -> Result<bool>;
     fn erasure(&mut self, id: Id) -> Result<Option<ErasureRow>>;
+    /// Tombstones of erasures at or after `since`, oldest first, at most `limit`.
+    fn erasures_since(&mut self, since: DateTime<Utc>, limit: i64) -> Result<Vec<ErasureRow>>;
     /// Erasures counted by month, kind and rule (`month|kind|rule`).
     fn erased_counts(&mut self) -> Result<Vec<GroupCount>>;
 
@@ -580,6 +582,26 @@ pub trait Backend: Send + Sync + 'static {
     fn integrity_check(&self) -> Result<()> {
         Ok(())
     }
+    /// Writes a consistent copy of the whole database to `out` (while the server runs).
+    fn backup(&self, out: &std::path::Path) -> Result<()>;
+    /// What a backup file holds, without changing anything: refuses a file that is not one.
+    fn backup_info(&self, file: &std::path::Path) -> Result<BackupInfo>;
+    /// Replaces the whole database by a backup's content, atomically. The installation is stopped.
+    fn restore(&self, file: &std::path::Path) -> Result<()>;
+    /// Held by a running server for its lifetime; dropped, it is released.
+    fn instance_lock(&self) -> Result<Box<dyn Send>>;
+    /// Whether any server holds its instance lock on this database.
+    fn instance_running(&self) -> Result<bool>;
+}
+
+/// What a backup file says of itself (nothing personal).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupInfo {
+    /// The `meta` rows: the key-check value, the schema's state.
+    pub meta: Vec<(String, String)>,
+    pub schema_version: i64,
+    pub head_seq: i64,
+    pub head_hash: Vec<u8>,
 }
 
 /// The current time, truncated to microseconds: what both backends store exactly,

@@ -74,6 +74,16 @@ impl Store {
         self.backend.compact()
     }
 
+    /// A consistent copy of the database (blocking; see [`crate::Backend::backup`]).
+    pub fn backup(&self, out: &std::path::Path) -> Result<()> {
+        self.backend.backup(out)
+    }
+
+    /// The backend's instance lock, held by a running server.
+    pub fn instance_lock(&self) -> Result<Box<dyn Send>> {
+        self.backend.instance_lock()
+    }
+
     /// The backend's full consistency check (blocking).
     pub fn integrity_check(&self) -> Result<()> {
         self.backend.integrity_check()
@@ -381,6 +391,7 @@ refuse_all! {
     open_request_subjects() -> Vec<(crate::Id, crate::Id)>;
     scope_due(f: &crate::ScopeFilter, at: chrono::NaiveDate) -> Vec<crate::DueRow>;
     erasure(id: crate::Id) -> Option<crate::ErasureRow>;
+    erasures_since(s: chrono::DateTime<chrono::Utc>, l: i64) -> Vec<crate::ErasureRow>;
     erased_counts() -> Vec<crate::GroupCount>;
     claim_job(n: &str, t: chrono::NaiveDate, now: chrono::DateTime<chrono::Utc>, l: chrono::DateTime<chrono::Utc>) -> bool;
     finish_job(n: &str, t: chrono::NaiveDate) -> ();
