@@ -239,6 +239,96 @@ fn open_store(settings: &Settings) -> Result<Store, StartError> {
 /// The meta key under which the database records its master key's check value.
 pub(crate) const KEY_CHECK: &str = "master_key_check";
 
+/// The meta key holding the blind-index and audit keys, sealed under the master key, once it was rotated.
+const KEPT_KEYS: &str = "kept_sub_keys";
+
+fn key_file_next(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".new");
+    PathBuf::from(p)
+}
+
+/// Loads the master key for this database: the file, with the sub-keys a rotation kept. When the
+/// file does not match but a rotation's new key (`master.key.new`) does, that rotation committed
+/// and only its renaming was cut short: it is completed here.
+fn load_keys(store: &Store, path: &Path) -> Result<MasterKey, StartError> {
+    let (kept, check) =
+        store.read_blocking(|tx| Ok::<_, vigie_store::StoreError>((tx.meta(KEPT_KEYS)?, tx.meta(KEY_CHECK)?)))?;
+    let try_key = |p: &Path| -> Result<Option<MasterKey>, StartError> {
+        let mut k = MasterKey::load_file(p)?;
+        if let Some(hex) = &kept {
+            let Some(sealed) = vigie_crypto::unhex(hex) else { return Ok(None) };
+            match k.with_kept(&sealed) {
+                Ok(with) => k = with,
+                Err(_) => return Ok(None),
+            }
+        }
+        Ok(check.as_ref().is_none_or(|c| *c == k.check_value()).then_some(k))
+    };
+    if let Some(k) = try_key(path)? {
+        return Ok(k);
+    }
+    let next = key_file_next(path);
+    if next.exists()
+        && let Some(k) = try_key(&next)?
+    {
+        std::fs::rename(&next, path)
+            .map_err(|e| StartError::Io(format!("cannot complete the key rotation ({}): {e}", path.display())))?;
+        tracing::warn!(path = %path.display(), "completed an interrupted master key rotation");
+        return Ok(k);
+    }
+    Err(StartError::Io(format!(
+        "the master key {} does not match the database (it is not the key the database was created with): \
+         Vigie refuses to start. Use the right key file",
+        path.display()
+    )))
+}
+
+/// `vigie key rotate`: a new master key re-wraps every subject, request and breach key in one
+/// transaction (the blind-index and audit keys are kept, sealed under the new key); the new file
+/// replaces the old one only once that transaction has committed.
+pub fn rotate_master_key(settings: &Settings) -> Result<u64, StartError> {
+    if backend(settings, false)?.instance_running()? {
+        return Err(StartError::Io(
+            "a Vigie server is running on this installation: stop it (every instance) before rotating the key".into(),
+        ));
+    }
+    let app = App::open(settings)?;
+    let path = settings.master_key_path();
+    let next_path = key_file_next(&path);
+    let _ = std::fs::remove_file(&next_path); // a stale one: the current key matched.
+    let (next, text) = MasterKey::generate()?;
+    let kept = app.keys.seal_kept_for(&next)?;
+    let next = Arc::new(next.with_kept(&kept)?);
+    MasterKey::write_file(&next_path, &text)?;
+    let (old, new) = (app.keys.clone(), next.clone());
+    let rewrapped = app.store.write_blocking(move |tx| {
+        let all = tx.wrapped_keys()?;
+        for (owner, id, wrapped) in &all {
+            let key = old.unwrap_key(wrapped, id.as_bytes())?;
+            tx.set_wrapped_key(*owner, *id, &new.wrap(&key, id.as_bytes())?)?;
+        }
+        tx.set_meta(KEPT_KEYS, &vigie_crypto::hex(&kept))?;
+        tx.set_meta(KEY_CHECK, &new.check_value())?;
+        let entry = audit::Entry::new("key.rotate").detail(format!("rewrapped={}", all.len()));
+        audit::append(tx, &old, &audit::Actor::Cli, vigie_store::now(), entry)?;
+        Ok::<_, AppError>(all.len() as u64)
+    });
+    let rewrapped = match rewrapped {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&next_path);
+            return Err(e.into());
+        }
+    };
+    std::fs::rename(&next_path, &path)
+        .map_err(|e| StartError::Io(format!("cannot put the new key in place at {}: {e}", path.display())))?;
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(rewrapped)
+}
+
 /// Checks the master key against the database: its recorded check value, or, for a
 /// database that has none yet, the first audit entry's MAC; then records the value.
 fn check_key(store: &Store, keys: &Arc<MasterKey>, key_path: &Path) -> Result<(), StartError> {
@@ -294,8 +384,8 @@ impl App {
             MasterKey::create_file(&key_path)?;
             tracing::info!(path = %key_path.display(), "created a new master key");
         }
-        let keys = Arc::new(MasterKey::load_file(&key_path)?);
         let store = open_store(settings)?;
+        let keys = Arc::new(load_keys(&store, &key_path)?);
         check_key(&store, &keys, &key_path)?;
         let app = App {
             store,

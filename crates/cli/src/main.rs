@@ -97,6 +97,11 @@ enum Command {
     /// Restores a backup onto this installation, stopped; every subject erased since the backup
     /// (per the erasure journal and the current database) is erased again.
     Restore { file: PathBuf },
+    /// The master key.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
     /// Checks the installation: the master key against the database, the database's
     /// integrity (SQLite `integrity_check`), and the audit chain. Exit 1 on any problem.
     Check,
@@ -168,6 +173,13 @@ enum TokenCommand {
         #[arg(long)]
         recipient: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Re-wraps every key under a new master key in one transaction; the new file replaces the
+    /// old one once it has committed (copy it to where you keep the key's copy).
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -426,6 +438,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if v.valid { "valid" } else { "INVALID" }
             );
             Ok(if v.valid { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Key { command: KeyCommand::Rotate } => {
+            let n = vigie_app::rotate_master_key(&settings)?;
+            println!(
+                "master key rotated: {n} key(s) re-wrapped; {} is the new key: replace every copy you keep of the old one",
+                settings.master_key_path().display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Check => {
             let app = App::open(&settings).context("the installation is not usable")?;

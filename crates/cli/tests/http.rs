@@ -2469,3 +2469,58 @@ fn a_restored_backup_never_brings_the_erased_back() -> R {
     }
     Ok(())
 }
+
+/// Issue 9: `vigie key rotate` re-wraps every key; lookups, reads and the audit chain go on
+/// under the new key, the old one is refused, and an interrupted rotation completes at start.
+#[test]
+fn the_master_key_rotates_and_the_old_one_is_refused() -> R {
+    for b in backends() {
+        let mut s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let id = s.create(&staff, camille())?;
+        let today = chrono::Utc::now().date_naive().to_string();
+        let req = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"access","received_at":today,"channel":"email","requester":{"email":"camille.martin@example.fr"}}),
+        )?;
+        let key = s.dir.join("data").join("master.key");
+        let old_key = std::fs::read_to_string(&key)?;
+        let out = s.cli().args(["key", "rotate"]).output()?;
+        assert!(
+            !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("running"),
+            "{b:?}: refused beside a server"
+        );
+        let _ = s.child.kill();
+        let _ = s.child.wait();
+        let out = s.cli().args(["key", "rotate"]).output()?;
+        assert!(out.status.success(), "{b:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let new_key = std::fs::read_to_string(&key)?;
+        assert_ne!(old_key, new_key);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key)?.permissions().mode() & 0o777, 0o600);
+        s.restart(&[])?;
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{id}"), Some("prospect_relations"))?.0, 200);
+        let (_, found) =
+            s.get(&staff, "/api/v1/subjects?email=camille.martin@example.fr", Some("prospect_relations"))?;
+        assert!(found.to_string().contains(&id), "{b:?}: the blind index survives: {found}");
+        let (st, v) = s.get(&dpo, &format!("/api/v1/requests/{}", req["id"].as_str().unwrap_or_default()), None)?;
+        assert_eq!((st, v["requester"]["email"].as_str()), (200, Some("camille.martin@example.fr")), "{v}");
+        let _ = s.child.kill();
+        let _ = s.child.wait();
+        let out = s.cli().args(["audit", "verify"]).output()?;
+        assert!(out.status.success(), "{b:?}: {}", String::from_utf8_lossy(&out.stderr));
+        // The old key is refused.
+        std::fs::rename(&key, s.dir.join("new.key"))?;
+        write_key(&key, old_key.trim())?;
+        let out = s.cli().args(["audit", "verify"]).output()?;
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("does not match"));
+        // A rotation cut short after its commit (old file still in place, the new one beside it) completes.
+        std::fs::rename(s.dir.join("new.key"), s.dir.join("data").join("master.key.new"))?;
+        let out = s.cli().args(["audit", "verify"]).output()?;
+        assert!(out.status.success(), "{b:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(std::fs::read_to_string(&key)?, new_key);
+    }
+    Ok(())
+}

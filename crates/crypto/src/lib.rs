@@ -76,6 +76,8 @@ pub struct MasterKey {
     wrap: LessSafeKey,
     blind: hmac::Key,
     audit: hmac::Key,
+    /// The blind-index and audit keys' bytes: they outlive a rotation of the master key.
+    kept: Zeroizing<[u8; 2 * KEY_LEN]>,
     /// Proves which key a database was created under, without revealing it.
     check: hmac::Key,
 }
@@ -91,12 +93,52 @@ impl MasterKey {
     pub fn from_bytes(bytes: &[u8; KEY_LEN]) -> Result<Self, CryptoError> {
         let root = hmac::Key::new(hmac::HMAC_SHA256, bytes);
         let derive = |label: &[u8]| Zeroizing::new(hmac::sign(&root, label).as_ref().to_vec());
+        let mut kept = Zeroizing::new([0u8; 2 * KEY_LEN]);
+        kept[..KEY_LEN].copy_from_slice(&derive(b"vigie/v1/blind-index"));
+        kept[KEY_LEN..].copy_from_slice(&derive(b"vigie/v1/audit-chain"));
         Ok(MasterKey {
             wrap: aead_key(&derive(b"vigie/v1/wrap-subject-keys"))?,
-            blind: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"vigie/v1/blind-index")),
-            audit: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"vigie/v1/audit-chain")),
+            blind: hmac::Key::new(hmac::HMAC_SHA256, &kept[..KEY_LEN]),
+            audit: hmac::Key::new(hmac::HMAC_SHA256, &kept[KEY_LEN..]),
             check: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"vigie/v1/key-check")),
+            kept,
         })
+    }
+
+    /// The blind-index and audit keys of `self`, sealed under `next`'s wrapping key: what a
+    /// rotation records so that lookups and the audit chain keep working under the new key.
+    pub fn seal_kept_for(&self, next: &MasterKey) -> Result<Vec<u8>, CryptoError> {
+        seal_with(&next.wrap, b"vigie/v1/kept-sub-keys", self.kept.as_ref())
+    }
+
+    /// Takes the blind-index and audit keys a rotation recorded (sealed under this key).
+    pub fn with_kept(mut self, sealed: &[u8]) -> Result<MasterKey, CryptoError> {
+        let raw = Zeroizing::new(open_with(&self.wrap, b"vigie/v1/kept-sub-keys", sealed)?);
+        if raw.len() != 2 * KEY_LEN {
+            return Err(CryptoError::Open);
+        }
+        self.kept.copy_from_slice(&raw);
+        self.blind = hmac::Key::new(hmac::HMAC_SHA256, &self.kept[..KEY_LEN]);
+        self.audit = hmac::Key::new(hmac::HMAC_SHA256, &self.kept[KEY_LEN..]);
+        Ok(self)
+    }
+
+    /// A new random key (for a rotation), and its file text (64 hex digits).
+    pub fn generate() -> Result<(MasterKey, Zeroizing<String>), CryptoError> {
+        let bytes = Zeroizing::new(random::<KEY_LEN>()?);
+        Ok((MasterKey::from_bytes(&bytes)?, Zeroizing::new(hex(bytes.as_ref()))))
+    }
+
+    /// Writes a key file (mode 0600, never over an existing file) and syncs it.
+    pub fn write_file(path: &Path, text: &str) -> Result<(), CryptoError> {
+        let err = |reason: String| CryptoError::KeyFile { path: path.display().to_string(), reason };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).map_err(|e| err(e.to_string()))?;
+        file.write_all(text.as_bytes()).map_err(|e| err(e.to_string()))?;
+        file.sync_all().map_err(|e| err(e.to_string()))
     }
 
     /// The key-check value a database records: a MAC of a fixed label under a key
@@ -288,6 +330,20 @@ mod tests {
         assert_eq!(a.check_value(), master().check_value());
         assert_ne!(a.check_value(), MasterKey::from_bytes(&[8u8; KEY_LEN])?.check_value());
         assert_ne!(a.audit_mac("head", b"1"), a.audit_mac("checkpoint", b"1"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_rotation_keeps_blind_indexes_and_the_audit_chain() -> Result<(), CryptoError> {
+        let old = master();
+        let (next, _) = MasterKey::generate()?;
+        let sealed = old.seal_kept_for(&next)?;
+        let rotated = MasterKey::generate()?.0;
+        assert!(rotated.with_kept(&sealed).is_err(), "sealed for `next` only");
+        let next = next.with_kept(&sealed)?;
+        assert_eq!(next.blind_index("email", "x@y.fr"), old.blind_index("email", "x@y.fr"));
+        assert_eq!(next.chain(b"p", b"e"), old.chain(b"p", b"e"));
+        assert_ne!(next.check_value(), old.check_value());
         Ok(())
     }
 

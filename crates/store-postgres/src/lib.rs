@@ -1698,6 +1698,31 @@ impl Tx for PgConn {
         )
     }
 
+    fn wrapped_keys(&mut self) -> Result<Vec<(vigie_store::KeyOwner, Id, Vec<u8>)>> {
+        use vigie_store::KeyOwner;
+        let mut out = Vec::new();
+        for (owner, sql) in [
+            (KeyOwner::Subject, "SELECT subject_id, wrapped FROM subject_keys"),
+            (KeyOwner::Request, "SELECT id, wrapped_key FROM requests WHERE length(wrapped_key) > 0"),
+            (KeyOwner::Breach, "SELECT id, wrapped_key FROM breaches"),
+        ] {
+            for r in self.query(sql, &[])? {
+                out.push((owner, get(&r, 0)?, get(&r, 1)?));
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_wrapped_key(&mut self, owner: vigie_store::KeyOwner, id: Id, wrapped: &[u8]) -> Result<()> {
+        let sql = match owner {
+            vigie_store::KeyOwner::Subject => "UPDATE subject_keys SET wrapped = $2 WHERE subject_id = $1",
+            vigie_store::KeyOwner::Request => "UPDATE requests SET wrapped_key = $2 WHERE id = $1",
+            vigie_store::KeyOwner::Breach => "UPDATE breaches SET wrapped_key = $2 WHERE id = $1",
+        };
+        self.execute(sql, &[&id, &wrapped])?;
+        Ok(())
+    }
+
     fn meta(&mut self, key: &str) -> Result<Option<String>> {
         self.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?.map(|r| get(&r, 0)).transpose()
     }

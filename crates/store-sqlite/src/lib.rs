@@ -1674,6 +1674,33 @@ impl Tx for SqliteConn {
         rows.collect::<rusqlite::Result<_>>().map_err(err)
     }
 
+    fn wrapped_keys(&mut self) -> Result<Vec<(vigie_store::KeyOwner, Id, Vec<u8>)>> {
+        use vigie_store::KeyOwner;
+        let mut out = Vec::new();
+        for (owner, sql) in [
+            (KeyOwner::Subject, "SELECT subject_id, wrapped FROM subject_keys"),
+            (KeyOwner::Request, "SELECT id, wrapped_key FROM requests WHERE length(wrapped_key) > 0"),
+            (KeyOwner::Breach, "SELECT id, wrapped_key FROM breaches"),
+        ] {
+            let mut st = self.conn.prepare(sql).map_err(err)?;
+            let rows = st.query_map([], |r| Ok((owner, r.get(0)?, r.get(1)?))).map_err(err)?;
+            for row in rows {
+                out.push(row.map_err(err)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_wrapped_key(&mut self, owner: vigie_store::KeyOwner, id: Id, wrapped: &[u8]) -> Result<()> {
+        let sql = match owner {
+            vigie_store::KeyOwner::Subject => "UPDATE subject_keys SET wrapped = ?2 WHERE subject_id = ?1",
+            vigie_store::KeyOwner::Request => "UPDATE requests SET wrapped_key = ?2 WHERE id = ?1",
+            vigie_store::KeyOwner::Breach => "UPDATE breaches SET wrapped_key = ?2 WHERE id = ?1",
+        };
+        self.conn.prepare_cached(sql).and_then(|mut st| st.execute(params![id, wrapped])).map_err(err)?;
+        Ok(())
+    }
+
     fn meta(&mut self, key: &str) -> Result<Option<String>> {
         self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(err)
     }

@@ -79,6 +79,14 @@ pub struct DueRow {
     pub expires_on: NaiveDate,
 }
 
+/// What a wrapped key belongs to (a master-key rotation re-wraps them all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyOwner {
+    Subject,
+    Request,
+    Breach,
+}
+
 /// A client recorded without any contract: no retention clock, to review.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReviewRow {
@@ -548,6 +556,11 @@ pub trait Tx {
     // Disclosures.
     fn insert_disclosure(&mut self, d: &DisclosureRow) -> Result<()>;
     fn disclosures_for_subject(&mut self, subject: Id) -> Result<Vec<DisclosureRow>>;
+
+    // Key rotation.
+    /// Every wrapped key: subjects', requests' (not yet destroyed) and breaches'.
+    fn wrapped_keys(&mut self) -> Result<Vec<(KeyOwner, Id, Vec<u8>)>>;
+    fn set_wrapped_key(&mut self, owner: KeyOwner, id: Id, wrapped: &[u8]) -> Result<()>;
 
     // Settings kept in the database.
     fn meta(&mut self, key: &str) -> Result<Option<String>>;

@@ -396,4 +396,6 @@ refuse_all! {
     claim_job(n: &str, t: chrono::NaiveDate, now: chrono::DateTime<chrono::Utc>, l: chrono::DateTime<chrono::Utc>) -> bool;
     finish_job(n: &str, t: chrono::NaiveDate) -> ();
     set_meta(k: &str, v: &str) -> ();
+    wrapped_keys() -> Vec<(crate::KeyOwner, crate::Id, Vec<u8>)>;
+    set_wrapped_key(o: crate::KeyOwner, id: crate::Id, w: &[u8]) -> ();
 }
