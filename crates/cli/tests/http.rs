@@ -1164,6 +1164,9 @@ fn a_sweep_killed_midway_leaves_each_subject_whole_or_erased() -> R {
         );
         let (ok, text) = verify(&s)?;
         assert!(ok, "{b:?}: the audit chain survives the crash: {text}");
+        // The next start completed the erasure journal from the tombstones.
+        let journal = std::fs::read_to_string(s.dir.join("data").join("erasures.journal")).unwrap_or_default();
+        assert_eq!(journal.lines().count() as i64, erased, "{b:?}: every committed erasure is journalled");
 
         // Running the sweep again finishes the job.
         let out = s.cli().args(["retention", "apply", "--at", "2026-11-26"]).output()?;
@@ -2521,6 +2524,127 @@ fn the_master_key_rotates_and_the_old_one_is_refused() -> R {
         let out = s.cli().args(["audit", "verify"]).output()?;
         assert!(out.status.success(), "{b:?}: {}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(std::fs::read_to_string(&key)?, new_key);
+    }
+    Ok(())
+}
+
+/// Issue 9: kill -9 at any point of a backup, a restore or a key rotation leaves every subject
+/// whole, every key usable and the audit chain valid; running the command again finishes it.
+#[test]
+fn backup_restore_and_key_rotation_survive_a_kill() -> R {
+    for b in backends() {
+        let mut s = Server::start(b)?;
+        const N: i64 = 20_000;
+        let csv = s.dir.join("people.csv");
+        let mut text = String::from("kind,first_name,email\n");
+        for i in 0..N {
+            text.push_str(&format!("prospect,Léa,lea{i}@example.fr\n"));
+        }
+        std::fs::write(&csv, text)?;
+        let out = s.cli().arg("import").arg(&csv).output()?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let staff = s.token("staff", None)?;
+        let _ = s.child.kill();
+        let _ = s.child.wait();
+        let whole = |s: &Server, what: &str| -> R {
+            let (ok, text) = verify(s)?;
+            assert!(ok, "{b:?} {what}: {text}");
+            assert_eq!(count(s, "SELECT count(*) FROM subjects")?, N, "{b:?} {what}");
+            assert_eq!(count(s, "SELECT count(*) FROM subject_keys")?, N, "{b:?} {what}");
+            Ok(())
+        };
+        let killed = |cmd: &mut Command, ms: u64| -> R {
+            let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            let _ = child.kill();
+            let _ = child.wait();
+            Ok(())
+        };
+        // A backup killed midway leaves a file that restore refuses, and nothing else changed.
+        for (i, ms) in [5u64, 40, 150].into_iter().enumerate() {
+            let partial = s.dir.join(format!("partial-{i}.backup"));
+            killed(s.cli().args(["backup", "--out"]).arg(&partial), ms)?;
+            whole(&s, "after a killed backup")?;
+            if partial.exists() {
+                let out = s.cli().args(["restore"]).arg(&partial).output()?;
+                if !out.status.success() {
+                    whole(&s, "after refusing a partial backup")?;
+                }
+            }
+        }
+        let backup = s.dir.join("full.backup");
+        let out = s.cli().args(["backup", "--out"]).arg(&backup).output()?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        // A restore killed midway: the old database or the restored one, whole; again finishes it.
+        for ms in [5u64, 40, 150] {
+            killed(s.cli().args(["restore"]).arg(&backup), ms)?;
+            whole(&s, "after a killed restore")?;
+        }
+        let out = s.cli().args(["restore"]).arg(&backup).output()?;
+        assert!(out.status.success(), "{b:?}: {}", String::from_utf8_lossy(&out.stderr));
+        whole(&s, "after the restore")?;
+        // A key rotation killed midway: one key or the other is in force, every key usable.
+        for ms in [5u64, 40, 150, 400] {
+            killed(s.cli().args(["key", "rotate"]), ms)?;
+            whole(&s, "after a killed rotation")?;
+        }
+        let out = s.cli().args(["key", "rotate"]).output()?;
+        assert!(out.status.success(), "{b:?}: {}", String::from_utf8_lossy(&out.stderr));
+        whole(&s, "after the rotation")?;
+        s.restart(&[])?;
+        let (st, found) = s.get(&staff, "/api/v1/subjects?email=lea19999@example.fr", Some("prospect_relations"))?;
+        assert_eq!(st, 200, "{found}");
+        let id = found
+            .as_array()
+            .and_then(|a| a.first())
+            .map(|v| v["id"].clone())
+            .or_else(|| Some(found["subjects"][0]["id"].clone()));
+        let id = id.and_then(|v| v.as_str().map(String::from)).ok_or(format!("no subject: {found}"))?;
+        assert_eq!(
+            s.get(&staff, &format!("/api/v1/subjects/{id}"), Some("prospect_relations"))?.0,
+            200,
+            "{b:?}: keys usable"
+        );
+    }
+    Ok(())
+}
+
+/// Issue 9: a CRM export brings its contracts; the clients' clocks run on them.
+#[test]
+fn csv_import_brings_contracts_and_their_clocks() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let dpo = s.token("dpo", None)?;
+        let csv = s.dir.join("crm.csv");
+        std::fs::write(
+            &csv,
+            "kind;collected_at;first_name;email;contract_reference;contract_start;contract_end\n\
+             prospect;2010-01-01;Ana;ana@example.fr;C-1;2012-01-01;2019-06-30\n\
+             client;2010-01-01;Ben;ben@example.fr;C-2;2012-01-01;\n\
+             client;2010-01-01;Cléo;cleo@example.fr;C-3;2012-01-01;9999-12-31\n\
+             client;2010-01-01;Dan;dan@example.fr;;;\n",
+        )?;
+        let out = s.cli().arg("import").arg(&csv).output()?;
+        assert!(out.status.success(), "{b:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let (_, plan) = s.get(&dpo, "/api/v1/retention/plan", None)?;
+        assert_eq!(plan["due_count"], 1, "{b:?}: only the contract that ended in 2019: {plan}");
+        assert_eq!(plan["due"][0]["rule"], "last_contract_end");
+        assert_eq!(plan["due"][0]["expires_on"], "2024-06-30");
+        assert_eq!(plan["to_review_count"], 1, "{b:?}: Dan has no contract: {plan}");
+        assert_eq!(count(&s, "SELECT count(*) FROM contracts")?, 3);
+        // Bad contract cells are reported by line, and nothing is imported.
+        let bad = s.dir.join("bad.csv");
+        std::fs::write(
+            &bad,
+            "kind,first_name,contract_reference,contract_start,contract_end\nclient,Eve,C-9,2020-01-01,2019-01-01\nclient,Fay,C-8,+10000-01-01,\n",
+        )?;
+        let out = s.cli().arg("import").arg(&bad).output()?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(":2: contract_end") && err.contains(":3: contract_start"),
+            "{err}"
+        );
+        assert_eq!(count(&s, "SELECT count(*) FROM contracts")?, 3);
     }
     Ok(())
 }
