@@ -661,7 +661,7 @@ impl App {
                 self.journal_erasures(&[crate::backup::Erased::from(&e)]);
             }
         }
-        if outcome.starts_with("erased") {
+        if outcome.starts_with("erased") || outcome == "rectified" {
             self.compact_journal().await;
         }
         Ok(response)
@@ -1005,12 +1005,40 @@ impl Ctx<'_> {
         ))
     }
 
-    fn rewrite(&mut self, id: Id, key: &SubjectKey, identity: &BTreeMap<FieldName, IdentityField>) -> Result<()> {
+    /// Rewrites the subject's identity under a fresh key, re-sealing every other value of the
+    /// subject with it; the old key is destroyed when the transaction commits, so no earlier
+    /// page or journal copy of the removed or corrected values can be opened again.
+    fn rewrite(&mut self, id: Id, old: &SubjectKey, identity: &BTreeMap<FieldName, IdentityField>) -> Result<()> {
+        let row = crate::subjects::load(self.tx, id)?;
+        let new = SubjectKey::generate()?;
+        let reseal = |what: &str, part: Option<Id>, sealed: &[u8]| -> Result<Vec<u8>> {
+            let aad = aad_for(id, what, part);
+            Ok(new.seal(&aad, &old.open(&aad, sealed)?)?)
+        };
         let plain = serde_json::to_vec(identity).map_err(|e| AppError::Internal(e.to_string()))?;
-        let sealed = key.seal(&aad_for(id, "identity", None), &plain)?;
         let bi = |f: FieldName| identity.get(&f).map(|x| self.keys.blind_index(f.as_str(), &x.v).to_vec());
-        let (email, phone) = (bi(FieldName::Email), bi(FieldName::Phone));
-        self.tx.update_identity(id, &sealed, email.as_deref(), phone.as_deref(), self.at)?;
+        let mut r = vigie_store::Rekeyed {
+            id,
+            wrapped_key: self.keys.wrap(&new, id.as_bytes())?,
+            identity: new.seal(&aad_for(id, "identity", None), &plain)?,
+            email_bi: bi(FieldName::Email),
+            phone_bi: bi(FieldName::Phone),
+            legal_hold: row.legal_hold.as_deref().map(|h| reseal("legal_hold", None, h)).transpose()?,
+            ..Default::default()
+        };
+        for c in self.tx.contracts(id)? {
+            r.contracts.push((c.id, reseal("contract", Some(c.id), &c.reference)?));
+        }
+        for i in self.tx.interactions(id)? {
+            r.interactions.push((i.id, i.summary.as_deref().map(|v| reseal("interaction", Some(i.id), v)).transpose()?));
+        }
+        for c in self.tx.consents(id)? {
+            r.consents.push((c.id, reseal("consent", Some(c.id), &c.evidence)?));
+        }
+        for e in self.tx.hold_events(id)? {
+            r.hold_events.push((e.id, reseal("legal_hold", None, &e.reason)?));
+        }
+        self.tx.rekey_subject(&r, self.at)?;
         Ok(())
     }
 

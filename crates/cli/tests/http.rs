@@ -2648,3 +2648,85 @@ fn csv_import_brings_contracts_and_their_clocks() -> R {
     }
     Ok(())
 }
+
+/// Issue 9: rectification and partial erasure re-seal the subject under a fresh key; every
+/// other value of the subject (contracts, consents, legal hold) stays readable.
+#[test]
+fn rectification_and_partial_erasure_rotate_the_subject_key() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let id = s.create(&staff, person("Inès", "ines@example.fr", "prospect"))?;
+        s.post(&staff, &format!("/api/v1/subjects/{id}/contracts"), json!({"reference":"C-77","start":"2024-01-01"}))?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{id}/consents"),
+            json!({"purpose":"events","granted":true,"evidence":"salon 2025"}),
+        )?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{id}/interactions"),
+            json!({"at":"2026-01-05T10:00:00Z","direction":"inbound","channel":"email","summary":"asked for a quote"}),
+        )?;
+        s.post(&dpo, &format!("/api/v1/subjects/{id}/legal-hold"), json!({"reason":"litige en cours"}))?;
+        // The subject's wrapped key, as stored.
+        let fingerprint = |s: &Server| -> R<String> {
+            let all = match s.backend {
+                Backend::Sqlite => {
+                    let conn = rusqlite::Connection::open(s.dir.join("data").join("vigie.db"))?;
+                    conn.query_row("SELECT hex(wrapped) FROM subject_keys", [], |r| r.get::<_, String>(0))?
+                }
+                Backend::Postgres => {
+                    let url = s.db_url.clone().ok_or("url")?;
+                    std::thread::spawn(move || -> Result<String, String> {
+                        let mut c = postgres::Client::connect(&url, postgres::NoTls).map_err(|e| e.to_string())?;
+                        c.query_one("SELECT encode(wrapped, 'hex') FROM subject_keys", &[])
+                            .map(|r| r.get(0))
+                            .map_err(|e| e.to_string())
+                    })
+                    .join()
+                    .map_err(|_| "thread")??
+                }
+            };
+            Ok(all.to_lowercase())
+        };
+        let before = fingerprint(&s)?;
+        let today = chrono::Utc::now().date_naive().to_string();
+        let req = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"rectification","received_at":today,"channel":"email","requester":{"email":"ines@example.fr"},
+            "particulars":{"changes":{"last_name":"Moreau"}}}),
+        )?;
+        let rid = req["id"].as_str().ok_or("id")?.to_string();
+        verify_identity(&s, &dpo, &rid)?;
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{rid}/fulfil"), json!({}))?;
+        assert_eq!(st, 200, "{v}");
+        let after = fingerprint(&s)?;
+        assert_ne!(before, after, "{b:?}: a fresh key after rectification");
+        let (st, v) = s.get(&dpo, &format!("/api/v1/subjects/{id}"), Some("contract_management"))?;
+        assert_eq!(st, 200, "{v}");
+        let text = v.to_string();
+        assert!(text.contains("Moreau") && text.contains("C-77"), "{b:?}: {text}");
+        let (_, hold) = s.get(&dpo, &format!("/api/v1/subjects/{id}/legal-hold"), None)?;
+        assert_eq!(hold["reason"], "litige en cours", "{hold}");
+        assert_eq!(hold["history"][0]["reason"], "litige en cours", "{hold}");
+        // A partial erasure (a client under contract) rotates it again.
+        let req = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"erasure","received_at":today,"channel":"email","requester":{"email":"ines@example.fr"},
+            "particulars":{"ground":"no_longer_necessary"}}),
+        )?;
+        let rid = req["id"].as_str().ok_or("id")?.to_string();
+        verify_identity(&s, &dpo, &rid)?;
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{rid}/fulfil"), json!({}))?;
+        assert_eq!((st, v["partial"].as_bool()), (200, Some(true)), "{v}");
+        assert_ne!(fingerprint(&s)?, after, "{b:?}: a fresh key after partial erasure");
+        let (st, v) = s.get(&dpo, &format!("/api/v1/subjects/{id}"), Some("contract_management"))?;
+        assert_eq!(st, 200, "{v}");
+        assert!(v.to_string().contains("C-77"), "{v}");
+    }
+    Ok(())
+}

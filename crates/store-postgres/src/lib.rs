@@ -1339,6 +1339,30 @@ impl Tx for PgConn {
         if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
     }
 
+    fn rekey_subject(&mut self, r: &vigie_store::Rekeyed, at: DateTime<Utc>) -> Result<()> {
+        let n = self.execute(
+            "UPDATE subjects SET identity = $2, email_bi = $3, phone_bi = $4, legal_hold = $5, updated_at = $6 WHERE id = $1",
+            &[&r.id, &r.identity, &r.email_bi, &r.phone_bi, &r.legal_hold, &at],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("subject {}", r.id)));
+        }
+        self.execute("UPDATE subject_keys SET wrapped = $2 WHERE subject_id = $1", &[&r.id, &r.wrapped_key])?;
+        for (id, v) in &r.contracts {
+            self.execute("UPDATE contracts SET reference = $2 WHERE id = $1", &[id, v])?;
+        }
+        for (id, v) in &r.interactions {
+            self.execute("UPDATE interactions SET summary = $2 WHERE id = $1", &[id, v])?;
+        }
+        for (id, v) in &r.consents {
+            self.execute("UPDATE consents SET evidence = $2 WHERE id = $1", &[id, v])?;
+        }
+        for (id, v) in &r.hold_events {
+            self.execute("UPDATE legal_hold_events SET reason = $2 WHERE id = $1", &[id, v])?;
+        }
+        Ok(())
+    }
+
     fn delete_closed_requests(&mut self, before: DateTime<Utc>) -> Result<u64> {
         self.execute("DELETE FROM requests WHERE completed_at IS NOT NULL AND completed_at < $1", &[&before])
     }

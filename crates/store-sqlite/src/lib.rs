@@ -1189,6 +1189,36 @@ impl Tx for SqliteConn {
         if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
     }
 
+    fn rekey_subject(&mut self, r: &vigie_store::Rekeyed, at: DateTime<Utc>) -> Result<()> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE subjects SET identity = ?2, email_bi = ?3, phone_bi = ?4, legal_hold = ?5, updated_at = ?6 WHERE id = ?1",
+            )
+            .and_then(|mut st| st.execute(params![r.id, r.identity, r.email_bi, r.phone_bi, r.legal_hold, at]))
+            .map_err(err)?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("subject {}", r.id)));
+        }
+        let one = |conn: &Conn, sql: &str, a: &dyn rusqlite::ToSql, b: &dyn rusqlite::ToSql| {
+            conn.prepare_cached(sql).and_then(|mut st| st.execute([a, b])).map(|_| ()).map_err(err)
+        };
+        one(&self.conn, "UPDATE subject_keys SET wrapped = ?2 WHERE subject_id = ?1", &r.id, &r.wrapped_key)?;
+        for (id, v) in &r.contracts {
+            one(&self.conn, "UPDATE contracts SET reference = ?2 WHERE id = ?1", id, v)?;
+        }
+        for (id, v) in &r.interactions {
+            one(&self.conn, "UPDATE interactions SET summary = ?2 WHERE id = ?1", id, v)?;
+        }
+        for (id, v) in &r.consents {
+            one(&self.conn, "UPDATE consents SET evidence = ?2 WHERE id = ?1", id, v)?;
+        }
+        for (id, v) in &r.hold_events {
+            one(&self.conn, "UPDATE legal_hold_events SET reason = ?2 WHERE id = ?1", id, v)?;
+        }
+        Ok(())
+    }
+
     fn delete_closed_requests(&mut self, before: DateTime<Utc>) -> Result<u64> {
         let n = self
             .conn

@@ -79,6 +79,22 @@ pub struct DueRow {
     pub expires_on: NaiveDate,
 }
 
+/// A subject re-sealed under a fresh key (partial erasure, rectification): every sealed
+/// value of the subject, and the new key wrapped. The old key is gone once this commits.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rekeyed {
+    pub id: Id,
+    pub wrapped_key: Vec<u8>,
+    pub identity: Vec<u8>,
+    pub email_bi: Option<Vec<u8>>,
+    pub phone_bi: Option<Vec<u8>>,
+    pub legal_hold: Option<Vec<u8>>,
+    pub contracts: Vec<(Id, Vec<u8>)>,
+    pub interactions: Vec<(Id, Option<Vec<u8>>)>,
+    pub consents: Vec<(Id, Vec<u8>)>,
+    pub hold_events: Vec<(Id, Vec<u8>)>,
+}
+
 /// What a wrapped key belongs to (a master-key rotation re-wraps them all).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyOwner {
@@ -484,6 +500,8 @@ pub trait Tx {
         phone_bi: Option<&[u8]>,
         at: DateTime<Utc>,
     ) -> Result<()>;
+    /// Replaces a subject's key and every value sealed under it, in the caller's transaction.
+    fn rekey_subject(&mut self, r: &Rekeyed, at: DateTime<Utc>) -> Result<()>;
     /// Deletes a subject's interactions (partial erasure).
     fn delete_interactions(&mut self, subject: Id) -> Result<u64>;
     /// Deletes the requests closed before `before` (their proof records' retention ran out).

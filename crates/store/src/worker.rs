@@ -363,6 +363,7 @@ refuse_all! {
     count_suppressed() -> i64;
     update_identity(id: crate::Id, i: &[u8], e: Option<&[u8]>, p: Option<&[u8]>, at: chrono::DateTime<chrono::Utc>) -> ();
     delete_interactions(s: crate::Id) -> u64;
+    rekey_subject(r: &crate::Rekeyed, at: chrono::DateTime<chrono::Utc>) -> ();
     delete_closed_requests(b: chrono::DateTime<chrono::Utc>) -> u64;
     insert_safeguard(s: &crate::SafeguardRow) -> ();
     safeguards() -> Vec<crate::SafeguardRow>;
