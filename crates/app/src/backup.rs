@@ -112,20 +112,7 @@ impl App {
     /// At start: appends to the journal the tombstones it lacks (from its last entry on), so
     /// that a crash between an erasure's commit and its journal line loses nothing.
     pub(crate) fn reconcile_journal(&self) -> Result<(), StartError> {
-        let known = self.journal.read().map_err(|e| journal_error(&self.journal, &e))?;
-        let since = known.iter().map(|e| e.at).max().unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-        let ids: HashSet<Id> = known.iter().filter(|e| e.at >= since).map(|e| e.id).collect();
-        let mut from = since;
-        loop {
-            let page = self.store.read_blocking(move |tx| tx.erasures_since(from, 10_000))?;
-            let missing: Vec<Erased> = page.iter().filter(|e| !ids.contains(&e.subject_id)).map(Erased::from).collect();
-            self.journal.append(&missing).map_err(|e| journal_error(&self.journal, &e))?;
-            match page.last() {
-                Some(last) if page.len() == 10_000 && last.erased_at > from => from = last.erased_at,
-                _ => break,
-            }
-        }
-        Ok(())
+        merge_tombstones(&self.store, &self.journal, true)
     }
 
     /// After a restore: erases again every journalled subject the restored database holds,
@@ -193,6 +180,28 @@ pub struct BackupReport {
     pub head_seq: i64,
 }
 
+/// Appends to the journal the database's tombstones it lacks: from its last entry on
+/// (`from_last`, at every start), or all of them (before a restore replaces the database).
+fn merge_tombstones(store: &vigie_store::Store, journal: &Journal, from_last: bool) -> Result<(), StartError> {
+    const PAGE: i64 = 10_000;
+    let entries = journal.read().map_err(|e| journal_error(journal, &e))?;
+    let mut from = match entries.iter().map(|e| e.at).max() {
+        Some(last) if from_last => last,
+        _ => DateTime::<Utc>::UNIX_EPOCH,
+    };
+    let mut known: HashSet<Id> = entries.iter().filter(|e| e.at >= from).map(|e| e.id).collect();
+    loop {
+        let page = store.read_blocking(move |tx| tx.erasures_since(from, PAGE))?;
+        let missing: Vec<Erased> = page.iter().filter(|e| !known.contains(&e.subject_id)).map(Erased::from).collect();
+        journal.append(&missing).map_err(|e| journal_error(journal, &e))?;
+        known.extend(missing.iter().map(|e| e.id));
+        match page.last() {
+            Some(last) if page.len() as i64 == PAGE && last.erased_at > from => from = last.erased_at,
+            _ => return Ok(()),
+        }
+    }
+}
+
 fn journal_error(j: &Journal, e: &std::io::Error) -> StartError {
     StartError::Io(format!("cannot read or write the erasure journal {}: {e}", j.path().display()))
 }
@@ -250,19 +259,7 @@ pub fn restore(settings: &Settings, file: &Path) -> Result<RestoreReport, StartE
     // The current database's tombstones join the journal before it is replaced (if it can be read).
     let journal = Journal::new(settings);
     if let Ok(store) = crate::backend(settings, true).and_then(|b| Ok(vigie_store::Store::start(b)?)) {
-        let mut from = DateTime::<Utc>::UNIX_EPOCH;
-        let known: HashSet<Id> =
-            journal.read().map_err(|e| journal_error(&journal, &e))?.into_iter().map(|e| e.id).collect();
-        loop {
-            let page = store.read_blocking(move |tx| tx.erasures_since(from, 10_000))?;
-            let missing: Vec<Erased> =
-                page.iter().filter(|e| !known.contains(&e.subject_id)).map(Erased::from).collect();
-            journal.append(&missing).map_err(|e| journal_error(&journal, &e))?;
-            match page.last() {
-                Some(last) if page.len() == 10_000 && last.erased_at > from => from = last.erased_at,
-                _ => break,
-            }
-        }
+        merge_tombstones(&store, &journal, false)?;
         drop(store);
     }
     let journalled = journal.read().map_err(|e| journal_error(&journal, &e))?.len();

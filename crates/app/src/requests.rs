@@ -1030,7 +1030,8 @@ impl Ctx<'_> {
             r.contracts.push((c.id, reseal("contract", Some(c.id), &c.reference)?));
         }
         for i in self.tx.interactions(id)? {
-            r.interactions.push((i.id, i.summary.as_deref().map(|v| reseal("interaction", Some(i.id), v)).transpose()?));
+            r.interactions
+                .push((i.id, i.summary.as_deref().map(|v| reseal("interaction", Some(i.id), v)).transpose()?));
         }
         for c in self.tx.consents(id)? {
             r.consents.push((c.id, reseal("consent", Some(c.id), &c.evidence)?));

@@ -454,13 +454,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.integrity_check().context("the database failed its integrity check")?;
             println!("database: integrity ok ({})", store.backend_name());
             let v = runtime()?.block_on(app.verify_audit())?;
-            if v.valid {
-                println!("audit trail valid: {} entries", v.entries);
-                Ok(ExitCode::SUCCESS)
-            } else {
-                eprintln!("audit trail INVALID after {} valid entries: {}", v.entries, v.problem.unwrap_or_default());
-                Ok(ExitCode::FAILURE)
-            }
+            Ok(report_verification(v))
         }
         Command::Audit { command: AuditCommand::Checkpoint } => {
             let app = App::open(&settings)?;
@@ -485,13 +479,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     v
                 }
             };
-            if v.valid {
-                println!("audit trail valid: {} entries", v.entries);
-                Ok(ExitCode::SUCCESS)
-            } else {
-                eprintln!("audit trail INVALID after {} valid entries: {}", v.entries, v.problem.unwrap_or_default());
-                Ok(ExitCode::FAILURE)
-            }
+            Ok(report_verification(v))
         }
         Command::Register { command: RegisterCommand::Export { format, out } } => {
             use vigie_app::register;
@@ -540,6 +528,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             bench::run(command, &settings)
         }
+    }
+}
+
+/// Prints the outcome of an audit verification; the exit code says it too.
+fn report_verification(v: vigie_app::audit::Verification) -> ExitCode {
+    if v.valid {
+        println!("audit trail valid: {} entries", v.entries);
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("audit trail INVALID after {} valid entries: {}", v.entries, v.problem.unwrap_or_default());
+        ExitCode::FAILURE
     }
 }
 
