@@ -379,6 +379,8 @@ impl App {
         let transfers = load_transfers(settings)?;
         let new = check_installation(settings)?;
         create_data_dir(&settings.data_dir)?;
+        // A restore killed while copying leaves its staged copy (a backup's content): never kept.
+        let _ = std::fs::remove_file(settings.data_dir.join("vigie.db.restoring"));
         let key_path = settings.master_key_path();
         if new {
             MasterKey::create_file(&key_path)?;
