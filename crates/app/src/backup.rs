@@ -223,6 +223,8 @@ pub fn restore(settings: &Settings, file: &Path) -> Result<RestoreReport, StartE
         )));
     }
     let keys = vigie_crypto::MasterKey::load_file(&key_path)?;
+    // The data directory may be gone with the disk that held it: restore makes it again.
+    crate::create_data_dir(&settings.data_dir)?;
     let backend = crate::backend(settings, false)?;
     if backend.instance_running()? {
         return Err(StartError::Io(

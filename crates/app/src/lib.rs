@@ -143,7 +143,7 @@ impl std::fmt::Debug for App {
 }
 
 /// Creates the data directory (0700) if missing.
-fn create_data_dir(dir: &Path) -> Result<(), StartError> {
+pub(crate) fn create_data_dir(dir: &Path) -> Result<(), StartError> {
     if !dir.exists() {
         std::fs::create_dir_all(dir).map_err(|e| StartError::Io(format!("cannot create {}: {e}", dir.display())))?;
         #[cfg(unix)]

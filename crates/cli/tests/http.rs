@@ -2730,3 +2730,47 @@ fn rectification_and_partial_erasure_rotate_the_subject_key() -> R {
     }
     Ok(())
 }
+
+/// Issue 9: the disk holding the database is lost; the master key and the erasure journal were
+/// kept apart: restoring an older backup onto a new data directory keeps the erased erased.
+#[test]
+fn a_backup_restored_onto_a_lost_disk_keeps_the_erased_erased() -> R {
+    let dir = std::env::temp_dir().join(format!("vigie-lost-{}", uuid::Uuid::now_v7()));
+    let (data, safe) = (dir.join("data"), dir.join("safe"));
+    std::fs::create_dir_all(&safe)?;
+    let journal = safe.join("erasures.journal");
+    let cli = || {
+        let mut c = vigie();
+        c.arg("--data-dir").arg(&data).arg("--erasure-journal").arg(&journal);
+        c
+    };
+    let run = |c: &mut Command| -> R<String> {
+        let out = c.output()?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    run(cli().arg("init"))?;
+    let csv = dir.join("p.csv");
+    std::fs::write(
+        &csv,
+        "kind,collected_at,first_name,email\nprospect,2015-01-01,Léa,lea@example.fr\nprospect,,Inès,ines@example.fr\n",
+    )?;
+    run(cli().arg("import").arg(&csv))?;
+    let backup = dir.join("b.backup");
+    run(cli().args(["backup", "--out"]).arg(&backup))?;
+    let out = run(cli().args(["retention", "apply"]))?;
+    assert!(out.contains("1 erased"), "{out}");
+    // The disk is lost; the key was kept with the journal.
+    std::fs::copy(data.join("master.key"), safe.join("master.key"))?;
+    std::fs::remove_dir_all(&data)?;
+    run(cli().arg("--master-key-file").arg(safe.join("master.key")).arg("restore").arg(&backup))?;
+    let plan = run(cli().arg("--master-key-file").arg(safe.join("master.key")).args(["retention", "plan", "--json"]))?;
+    let plan: Value = serde_json::from_str(&plan)?;
+    assert_eq!(plan["due_count"], 0, "the erased prospect did not come back: {plan}");
+    let conn = rusqlite::Connection::open(data.join("vigie.db"))?;
+    let subjects: i64 = conn.query_row("SELECT count(*) FROM subjects", [], |r| r.get(0))?;
+    let erasures: i64 = conn.query_row("SELECT count(*) FROM erasures", [], |r| r.get(0))?;
+    assert_eq!((subjects, erasures), (1, 1));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
