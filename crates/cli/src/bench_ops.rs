@@ -1,6 +1,6 @@
 //! `vigie bench ops`: the operations that work on the whole base (retention
 //! planning and sweep, the register, a policy revision, rights requests,
-//! breach scopes), each timed over N generated subjects beside the raw cost
+//! breach scopes, backup, restore and key rotation), each timed over N generated subjects beside the raw cost
 //! of the same work done directly in the store with SQL, and their ratio.
 //!
 //! Every benchmark imports N subjects generated as `vigie generate` does
@@ -115,6 +115,15 @@ pub enum OpsCommand {
         #[arg(long, hide = true)]
         explore: bool,
     },
+    /// Keys with N subjects: a backup, its restore, and a master key rotation.
+    Keys {
+        /// Subjects to generate and import first.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        /// Seed of the generated identities.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 pub fn run(command: OpsCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
@@ -130,6 +139,7 @@ pub fn run(command: OpsCommand, settings: &Settings) -> anyhow::Result<ExitCode>
         OpsCommand::Revision { count, seed } => revision(&ctx, count, seed),
         OpsCommand::Requests { count, seed, requests: n, explore } => requests(&ctx, count, seed, n, explore),
         OpsCommand::Breach { count, seed, repeat, explore } => breach(&ctx, count, seed, repeat, explore),
+        OpsCommand::Keys { count, seed } => keys(&ctx, count, seed),
     };
     rt.shutdown_timeout(Duration::from_secs(10));
     outcome?;
@@ -1440,6 +1450,216 @@ fn breach_scopes(
         );
     }
     Ok(())
+}
+
+// ---- backup, restore, key rotation ----
+
+fn keys(ctx: &Ctx<'_>, count: u64, seed: u64) -> anyhow::Result<()> {
+    let name = ctx.backend.name();
+    eprintln!("bench ops keys: {count} subjects on {name}, data under {}", ctx.scratch.path("").display());
+    let Loaded { app, fresh, .. } = load(ctx, count, seed, 0)?;
+    let settings = &fresh.settings;
+    let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1e6);
+
+    // Backup: Vigie's, then the raw copy (Vigie idle).
+    let file = ctx.scratch.path("vigie.backup");
+    eprintln!("  vigie: backup to {}...", file.display());
+    let t = Instant::now();
+    app.backup(&file)?;
+    let vigie_backup = t.elapsed();
+    let size = std::fs::metadata(&file)?.len();
+    let raw_file = ctx.scratch.path("raw.backup");
+    let raw = raw_backup(settings, &raw_file)?;
+    let (raw_label, raw_text, raw_ratio) = match raw {
+        Some((took, bytes)) => {
+            let label = match ctx.backend {
+                Backend::Sqlite => "checkpoint, fs::copy + fsync",
+                Backend::Postgres(_) => "pg_dump --format=custom",
+            };
+            (label, format!("{:.2} s ({})", took.as_secs_f64(), mb(bytes)), format!("{:.2}", ratio(vigie_backup, took)))
+        }
+        None => ("pg_dump", "pg_dump not found".to_string(), "-".to_string()),
+    };
+    println!(
+        "backup           {name:<8}  {} subjects  vigie {:.2} s ({})  raw {raw_label} {raw_text}  ratio {raw_ratio}",
+        thousands(count as f64),
+        vigie_backup.as_secs_f64(),
+        mb(size),
+    );
+
+    // Restore: the installation stopped (the app and its store threads dropped), then opened again.
+    drop(app);
+    eprintln!("  vigie: restore, then open (journal replay)...");
+    let t = Instant::now();
+    let report = vigie_app::backup::restore(settings, &file)?;
+    let restored = t.elapsed();
+    let app = App::open(settings)?;
+    let vigie_restore = t.elapsed();
+    drop(app);
+    let subjects = raw_count(settings, "SELECT count(*) FROM subjects")?;
+    ensure!(subjects == count, "the restored database holds {subjects} subjects, not {count}");
+    let raw = raw_restore(ctx, &file, &raw_file)?;
+    let (raw_label, raw_text, raw_ratio) = match raw {
+        Some(took) => {
+            let label = match ctx.backend {
+                Backend::Sqlite => "fs::copy + fsync",
+                Backend::Postgres(_) => "pg_restore --clean into a fresh database",
+            };
+            (label, format!("{:.2} s", took.as_secs_f64()), format!("{:.2}", ratio(vigie_restore, took)))
+        }
+        None => ("pg_restore", "pg_restore not found (or no pg_dump file)".to_string(), "-".to_string()),
+    };
+    println!(
+        "restore          {name:<8}  {} subjects  vigie {:.2} s (restore {:.2} s, open {:.2} s; {} journalled)  raw {raw_label} {raw_text}  ratio {raw_ratio}",
+        thousands(count as f64),
+        vigie_restore.as_secs_f64(),
+        restored.as_secs_f64(),
+        (vigie_restore - restored).as_secs_f64(),
+        report.journalled,
+    );
+
+    // Key rotation: the raw store part first (the rows left as they were), then Vigie's.
+    // SQLite skips writing a cell rewritten with the same bytes, so there `wrapped = wrapped`
+    // writes nothing: the raw rewrite with new bytes (`randomblob`, which destroys the keys)
+    // comes last, after Vigie's rotation. PostgreSQL writes a new row version either way.
+    let keys = raw_count(settings, "SELECT count(*) FROM subject_keys")?;
+    eprintln!("  raw: UPDATE subject_keys SET wrapped = wrapped over {keys} rows, one transaction...");
+    let (same_rows, same) = raw_rewrite_keys(settings, "UPDATE subject_keys SET wrapped = wrapped")?;
+    ensure!(same_rows == keys, "the raw UPDATE touched {same_rows} rows, not {keys}");
+    eprintln!("  vigie: rotate_master_key...");
+    let t = Instant::now();
+    let rewrapped = vigie_app::rotate_master_key(settings)?;
+    let vigie_rotate = t.elapsed();
+    ensure!(rewrapped >= count, "the rotation re-wrapped {rewrapped} keys, fewer than {count} subjects");
+    let (label, raw_store) = match ctx.backend {
+        Backend::Sqlite => {
+            eprintln!("  raw: UPDATE subject_keys SET wrapped = randomblob(length(wrapped)), one transaction...");
+            let sql = "UPDATE subject_keys SET wrapped = randomblob(length(wrapped))";
+            let (rows, took) = raw_rewrite_keys(settings, sql)?;
+            ensure!(rows == keys, "the raw UPDATE touched {rows} rows, not {keys}");
+            let label = format!("raw store UPDATE … randomblob (wrapped = wrapped {:.2} s)", same.as_secs_f64());
+            (label, took)
+        }
+        Backend::Postgres(_) => ("raw store UPDATE … wrapped = wrapped".to_string(), same),
+    };
+    // The in-memory AES-256-GCM part of the raw cost needs `vigie_crypto`, which this crate
+    // does not depend on: it is not timed here, so the ratio is to the store part alone.
+    println!(
+        "key rotation     {name:<8}  {} keys re-wrapped  vigie {}/s ({:.2} s, opening included)  {label} {}/s ({:.2} s)  ratio {:.2} (to the store part alone; AES-GCM unwrap+wrap not timed)",
+        thousands(rewrapped as f64),
+        thousands(rate(rewrapped, vigie_rotate)),
+        vigie_rotate.as_secs_f64(),
+        thousands(rate(keys, raw_store)),
+        raw_store.as_secs_f64(),
+        ratio(vigie_rotate, raw_store),
+    );
+    drop(fresh);
+    Ok(())
+}
+
+/// A program on PATH, if there is one.
+fn on_path(program: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
+}
+
+/// One count from the database, read straight (Vigie idle).
+fn raw_count(settings: &Settings, sql: &str) -> anyhow::Result<u64> {
+    Ok(match Raw::open(settings)? {
+        Raw::Sqlite(c) => c.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64,
+        Raw::Postgres(mut c) => c.query_one(sql, &[])?.try_get::<_, i64>(0)? as u64,
+    })
+}
+
+/// The raw backup to `out`: the database file copied after a checkpoint (SQLite, the
+/// checkpoint untimed), or `pg_dump` (None if it is not on PATH). Its time and size.
+fn raw_backup(settings: &Settings, out: &Path) -> anyhow::Result<Option<(Duration, u64)>> {
+    let took = match &settings.database_url {
+        None => {
+            if let Raw::Sqlite(c) = Raw::open(settings)? {
+                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            }
+            eprintln!("  raw: fs::copy of vigie.db + fsync...");
+            let db = vigie_app::sqlite_path(&settings.data_dir);
+            let t = Instant::now();
+            std::fs::copy(&db, out).with_context(|| format!("cannot copy {}", db.display()))?;
+            std::fs::File::open(out)?.sync_all()?;
+            t.elapsed()
+        }
+        Some(url) => {
+            let Some(pg_dump) = on_path("pg_dump") else { return Ok(None) };
+            eprintln!("  raw: pg_dump --format=custom...");
+            let t = Instant::now();
+            let status =
+                std::process::Command::new(pg_dump).arg("--format=custom").arg("-f").arg(out).arg(url).status()?;
+            let took = t.elapsed();
+            ensure!(status.success(), "pg_dump failed: {status}");
+            took
+        }
+    };
+    Ok(Some((took, std::fs::metadata(out)?.len())))
+}
+
+/// The raw restore: the backup copied over a scratch file + fsync (SQLite), or the
+/// `pg_dump` file restored into a second fresh database (None without pg_restore or the dump).
+fn raw_restore(ctx: &Ctx<'_>, backup: &Path, dump: &Path) -> anyhow::Result<Option<Duration>> {
+    match ctx.backend {
+        Backend::Sqlite => {
+            let target = ctx.scratch.path("raw-restore.db");
+            std::fs::write(&target, b"")?;
+            eprintln!("  raw: fs::copy of the backup over a scratch file + fsync...");
+            let t = Instant::now();
+            std::fs::copy(backup, &target)?;
+            std::fs::File::open(&target)?.sync_all()?;
+            let took = t.elapsed();
+            ctx.scratch.remove("raw-restore.db");
+            Ok(Some(took))
+        }
+        Backend::Postgres(server) => {
+            let Some(pg_restore) = on_path("pg_restore") else { return Ok(None) };
+            if !dump.exists() {
+                return Ok(None);
+            }
+            let (url, guard) = vigie_store_postgres::testing::fresh_database(server)?;
+            eprintln!("  raw: pg_restore --clean --if-exists into a fresh database...");
+            let t = Instant::now();
+            let status = std::process::Command::new(pg_restore)
+                .args(["--clean", "--if-exists", "--no-owner", "-d", &url])
+                .arg(dump)
+                .status()?;
+            let took = t.elapsed();
+            ensure!(status.success(), "pg_restore failed: {status}");
+            drop(guard);
+            Ok(Some(took))
+        }
+    }
+}
+
+/// The store part of a rotation done raw: `sql`, rewriting every wrapped subject key, in one
+/// transaction; then (untimed) a checkpoint or VACUUM, so what follows starts clean.
+fn raw_rewrite_keys(settings: &Settings, sql: &str) -> anyhow::Result<(u64, Duration)> {
+    let mut raw = Raw::open(settings)?;
+    let (n, took) = match &mut raw {
+        Raw::Sqlite(c) => {
+            let t = Instant::now();
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let n = tx.execute(sql, [])? as u64;
+            tx.commit()?;
+            (n, t.elapsed())
+        }
+        Raw::Postgres(c) => {
+            let t = Instant::now();
+            let mut tx = c.transaction()?;
+            let n = tx.execute(sql, &[])?;
+            tx.commit()?;
+            (n, t.elapsed())
+        }
+    };
+    match &mut raw {
+        Raw::Sqlite(c) => c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?,
+        Raw::Postgres(c) => c.batch_execute("VACUUM subject_keys")?,
+    }
+    Ok((n, took))
 }
 
 #[cfg(test)]
