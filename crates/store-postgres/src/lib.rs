@@ -21,20 +21,16 @@
 //! Errors carry the SQLSTATE and the server's primary message only, never
 //! its DETAIL, which quotes key values (possibly personal data).
 
+use bytes::BytesMut;
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
-use postgres::types::{FromSql, ToSql, Type};
+use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, Config, NoTls, Row, Statement};
 use std::collections::HashMap;
 use std::time::Duration;
-use vigie_domain::SubjectKind;
-use vigie_store::{
-    AuditRow, Backend, BreachPhaseRow, BreachRow, Connection, ConsentRow, ContractRow, DisclosureRow, DueRow,
-    ErasureRow, GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, MessageRow, NewMessage, ObjectionRow,
-    PolicyVersionRow, RequestRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, StatGroup, StoreError,
-    SubjectRow, TokenRow, Tx, WorkerConfig,
-};
+use vigie_store::sql::{self, Arg, Args, Dialect, Driver, SqlRow, Stmt};
+use vigie_store::{AuditRow, Backend, Connection, Id, Result, StoreError, SubjectRow, Tx, WorkerConfig};
 
 /// The migrations, in order: (version, SQL).
 pub const MIGRATIONS: &[(i64, &str)] = &[
@@ -404,7 +400,80 @@ impl Connection for PgConn {
     }
 }
 
-type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+/// Binds one [`Arg`] with the driver's own conversion for the parameter's type
+/// (checked against the type the server inferred); a NULL fits any type.
+#[derive(Debug)]
+struct Bind<'a>(Arg<'a>);
+
+impl ToSql for Bind<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
+        match &self.0 {
+            Arg::Null => Ok(IsNull::Yes),
+            Arg::Int(v) => v.to_sql_checked(ty, out),
+            Arg::Bool(v) => v.to_sql_checked(ty, out),
+            Arg::Text(v) => v.to_sql_checked(ty, out),
+            Arg::Bytes(v) => v.to_sql_checked(ty, out),
+            Arg::Id(v) => v.to_sql_checked(ty, out),
+            Arg::Time(v) => v.to_sql_checked(ty, out),
+            Arg::Date(v) => v.to_sql_checked(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+/// Any value, for telling NULL from not NULL whatever the column's type.
+struct Present;
+
+impl<'a> FromSql<'a> for Present {
+    fn from_sql(_: &Type, _: &'a [u8]) -> std::result::Result<Self, BoxError> {
+        Ok(Present)
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+struct PgRow<'a>(&'a Row);
+
+impl PgRow<'_> {
+    fn get<'b, T: FromSql<'b>>(&'b self, i: usize) -> Result<T> {
+        self.0.try_get(i).map_err(err)
+    }
+}
+
+impl SqlRow for PgRow<'_> {
+    fn is_null(&self, i: usize) -> Result<bool> {
+        Ok(self.get::<Option<Present>>(i)?.is_none())
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        self.get(i)
+    }
+    fn bool(&self, i: usize) -> Result<bool> {
+        self.get(i)
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        self.get(i)
+    }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>> {
+        self.get(i)
+    }
+    fn id(&self, i: usize) -> Result<Id> {
+        self.get(i)
+    }
+    fn time(&self, i: usize) -> Result<DateTime<Utc>> {
+        self.get(i)
+    }
+    fn date(&self, i: usize) -> Result<NaiveDate> {
+        self.get(i)
+    }
+}
 
 impl PgConn {
     /// The statement for `sql`, prepared on first use.
@@ -417,355 +486,45 @@ impl PgConn {
         Ok(st)
     }
 
-    fn execute(&mut self, sql: &'static str, params: Params<'_>) -> Result<u64> {
-        let st = self.prepared(sql)?;
-        self.client.execute(&st, params).map_err(err)
-    }
-
-    fn query(&mut self, sql: &'static str, params: Params<'_>) -> Result<Vec<Row>> {
-        let st = self.prepared(sql)?;
-        self.client.query(&st, params).map_err(err)
-    }
-
-    fn query_one(&mut self, sql: &'static str, params: Params<'_>) -> Result<Row> {
-        let st = self.prepared(sql)?;
-        self.client.query_one(&st, params).map_err(err)
-    }
-
-    fn query_opt(&mut self, sql: &'static str, params: Params<'_>) -> Result<Option<Row>> {
-        let st = self.prepared(sql)?;
-        self.client.query_opt(&st, params).map_err(err)
-    }
-
-    /// Runs a query and maps each row.
-    fn rows<T>(&mut self, sql: &'static str, params: Params<'_>, f: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
-        self.query(sql, params)?.iter().map(f).collect()
-    }
-
-    fn ids(&mut self, sql: &'static str, key: &[u8]) -> Result<Vec<Id>> {
-        self.rows(sql, &[&key], |r| get(r, 0))
-    }
-
-    fn count(&mut self, sql: &'static str) -> Result<i64> {
-        get(&self.query_one(sql, &[])?, 0)
-    }
-
-    fn head(&mut self, sql: &'static str) -> Result<(i64, Vec<u8>)> {
-        let r = self.query_one(sql, &[])?;
-        Ok((get(&r, 0)?, get(&r, 1)?))
+    fn statement(&mut self, sql: Stmt<'_>) -> Result<Statement> {
+        match sql {
+            Stmt::Static(s) => self.prepared(s),
+            Stmt::Once(s) => self.client.prepare(s).map_err(err),
+        }
     }
 }
 
-/// The columns of `breaches`, in `breach_row` order.
-macro_rules! breach_columns {
-    () => {
-        "id, detected_at, nature, data_categories, scope, risk, status, keys_compromised, subjects_concerned, \
-         records_concerned, details, wrapped_key, created_at, updated_at"
-    };
+fn binds<'a>(args: Args<'a>) -> Vec<Bind<'a>> {
+    args.iter().map(|a| Bind(a.to_arg())).collect()
 }
 
-fn breach_row(r: &Row) -> Result<BreachRow> {
-    Ok(BreachRow {
-        id: get(r, 0)?,
-        detected_at: get(r, 1)?,
-        nature: get(r, 2)?,
-        data_categories: get(r, 3)?,
-        scope: get(r, 4)?,
-        risk: get(r, 5)?,
-        status: get(r, 6)?,
-        keys_compromised: get(r, 7)?,
-        subjects_concerned: get(r, 8)?,
-        records_concerned: get(r, 9)?,
-        details: get(r, 10)?,
-        wrapped_key: get(r, 11)?,
-        created_at: get(r, 12)?,
-        updated_at: get(r, 13)?,
-    })
+fn refs<'a>(binds: &'a [Bind<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect()
 }
 
-/// A breach scope as one static condition over `subjects s`: every criterion is a
-/// parameter that, left empty or NULL, does not narrow the set ($1 to $8).
-macro_rules! scope_where {
-    () => {
-        "(cardinality($1::uuid[]) = 0 OR s.id = ANY($1::uuid[]))
-         AND (cardinality($2::text[]) = 0 OR s.kind = ANY($2::text[]))
-         AND ($3::timestamptz IS NULL OR s.collected_at >= $3::timestamptz)
-         AND ($4::timestamptz IS NULL OR s.collected_at <= $4::timestamptz)
-         AND ($5::text IS NULL OR s.id IN (SELECT d.subject_id FROM disclosures d WHERE d.recipient = $5::text
-              AND ($7::timestamptz IS NULL OR d.at >= $7::timestamptz) AND ($8::timestamptz IS NULL OR d.at <= $8::timestamptz)))
-         AND ($6::text IS NULL OR s.id IN (SELECT a.subject_id FROM audit a WHERE a.actor = $6::text AND a.subject_id IS NOT NULL
-              AND ($7::timestamptz IS NULL OR a.at >= $7::timestamptz) AND ($8::timestamptz IS NULL OR a.at <= $8::timestamptz)))"
-    };
-}
+impl Driver for PgConn {
+    fn dialect(&self) -> &'static dyn Dialect {
+        &sql::Postgres
+    }
 
-fn get<'a, T: FromSql<'a>>(r: &'a Row, i: usize) -> Result<T> {
-    r.try_get(i).map_err(err)
-}
+    fn execute(&mut self, sql: Stmt<'_>, args: Args<'_>) -> Result<u64> {
+        let st = self.statement(sql)?;
+        let binds = binds(args);
+        self.client.execute(&st, &refs(&binds)).map_err(err)
+    }
 
-/// Parses a closed-set text column (kind, direction) back into its enum.
-fn token<T: std::str::FromStr>(r: &Row, i: usize, column: &str) -> Result<T>
-where
-    T::Err: std::fmt::Display,
-{
-    get::<&str>(r, i)?.parse().map_err(|e| StoreError::Backend(format!("{column}: {e}")))
-}
-
-fn subject_row(r: &Row) -> Result<SubjectRow> {
-    Ok(SubjectRow {
-        id: get(r, 0)?,
-        kind: token(r, 1, "subjects.kind")?,
-        collected_at: get(r, 2)?,
-        created_at: get(r, 3)?,
-        updated_at: get(r, 4)?,
-        email_bi: get(r, 5)?,
-        phone_bi: get(r, 6)?,
-        identity: get(r, 7)?,
-        wrapped_key: get(r, 8)?,
-        retention_rule: get(r, 9)?,
-        basis_date: get(r, 10)?,
-        expires_on: get(r, 11)?,
-        legal_hold: get(r, 12)?,
-        held_at: get(r, 13)?,
-    })
-}
-
-fn due_row(r: &Row) -> Result<DueRow> {
-    Ok(DueRow {
-        id: get(r, 0)?,
-        kind: token(r, 1, "subjects.kind")?,
-        rule: get(r, 2)?,
-        basis_date: get(r, 3)?,
-        expires_on: get(r, 4)?,
-    })
-}
-
-fn held_row(r: &Row) -> Result<HeldRow> {
-    Ok(HeldRow { due: due_row(r)?, reason: get(r, 5)?, wrapped_key: get(r, 6)?, held_at: get(r, 7)? })
-}
-
-fn erasure_row(r: &Row) -> Result<ErasureRow> {
-    Ok(ErasureRow {
-        subject_id: get(r, 0)?,
-        erased_at: get(r, 1)?,
-        kind: token(r, 2, "erasures.kind")?,
-        rule: get(r, 3)?,
-    })
-}
-
-fn group_count(r: &Row) -> Result<GroupCount> {
-    Ok(GroupCount { group: get(r, 0)?, count: get(r, 1)? })
-}
-
-fn contract_row(r: &Row) -> Result<ContractRow> {
-    Ok(ContractRow {
-        id: get(r, 0)?,
-        subject_id: get(r, 1)?,
-        reference: get(r, 2)?,
-        start: get(r, 3)?,
-        end: get(r, 4)?,
-        created_at: get(r, 5)?,
-    })
-}
-
-fn interaction_row(r: &Row) -> Result<InteractionRow> {
-    Ok(InteractionRow {
-        id: get(r, 0)?,
-        subject_id: get(r, 1)?,
-        at: get(r, 2)?,
-        direction: token(r, 3, "interactions.direction")?,
-        channel: get(r, 4)?,
-        summary: get(r, 5)?,
-        created_at: get(r, 6)?,
-    })
-}
-
-fn consent_row(r: &Row) -> Result<ConsentRow> {
-    Ok(ConsentRow {
-        id: get(r, 0)?,
-        subject_id: get(r, 1)?,
-        purpose: get(r, 2)?,
-        granted: get(r, 3)?,
-        at: get(r, 4)?,
-        evidence: get(r, 5)?,
-    })
-}
-
-fn objection_row(r: &Row) -> Result<ObjectionRow> {
-    Ok(ObjectionRow { id: get(r, 0)?, subject_id: get(r, 1)?, purpose: get(r, 2)?, at: get(r, 3)? })
-}
-
-fn token_row(r: &Row) -> Result<TokenRow> {
-    Ok(TokenRow {
-        id: get(r, 0)?,
-        hash: get(r, 1)?,
-        role: get(r, 2)?,
-        recipient: get(r, 3)?,
-        created_at: get(r, 4)?,
-        revoked_at: get(r, 5)?,
-    })
-}
-
-fn audit_row(r: &Row) -> Result<AuditRow> {
-    Ok(AuditRow {
-        seq: get(r, 0)?,
-        at: get(r, 1)?,
-        actor: get(r, 2)?,
-        action: get(r, 3)?,
-        subject_id: get(r, 4)?,
-        purpose: get(r, 5)?,
-        fields: get(r, 6)?,
-        outcome: get(r, 7)?,
-        detail: get(r, 8)?,
-        hash: get(r, 9)?,
-    })
-}
-
-fn disclosure_row(r: &Row) -> Result<DisclosureRow> {
-    Ok(DisclosureRow {
-        id: get(r, 0)?,
-        at: get(r, 1)?,
-        recipient: get(r, 2)?,
-        subject_id: get(r, 3)?,
-        fields: get(r, 4)?,
-        purpose: get(r, 5)?,
-        token_id: get(r, 6)?,
-    })
-}
-
-/// The outbox columns read into a [`MessageRow`], in its order (a macro, so
-/// that statements stay `&'static str` literals).
-macro_rules! message_columns {
-    () => {
-        "id, idempotency_key, subject_id, recipient, template, params, status, attempts, next_attempt_at, created_at, \
-         sent_at, last_error"
-    };
-}
-
-fn message_row(r: &Row) -> Result<MessageRow> {
-    Ok(MessageRow {
-        id: get(r, 0)?,
-        idempotency_key: get(r, 1)?,
-        subject_id: get(r, 2)?,
-        recipient: get(r, 3)?,
-        template: get(r, 4)?,
-        params: get(r, 5)?,
-        status: get(r, 6)?,
-        attempts: get(r, 7)?,
-        next_attempt_at: get(r, 8)?,
-        created_at: get(r, 9)?,
-        sent_at: get(r, 10)?,
-        last_error: get(r, 11)?,
-    })
-}
-
-fn safeguard_row(r: &Row) -> Result<SafeguardRow> {
-    Ok(SafeguardRow {
-        id: get(r, 0)?,
-        recipient: get(r, 1)?,
-        kind: get(r, 2)?,
-        signed_on: get(r, 3)?,
-        recorded_at: get(r, 4)?,
-    })
-}
-
-fn policy_version_row(r: &Row) -> Result<PolicyVersionRow> {
-    Ok(PolicyVersionRow {
-        version: get(r, 0)?,
-        text: get(r, 1)?,
-        effective_date: get(r, 2)?,
-        status: get(r, 3)?,
-        uploaded_at: get(r, 4)?,
-        activated_at: get(r, 5)?,
-    })
-}
-
-/// The request columns read into a [`RequestRow`], in its order (a macro, so
-/// that statements stay `&'static str` literals).
-macro_rules! request_columns {
-    () => {
-        "id, kind, channel, received_on, due_on, extended_due_on, status, subject_id, requester_bi, requester, \
-         identity_document, identity_decision, identity_at, extension_reason, outcome, response, wrapped_key, \
-         created_at, updated_at, completed_at"
-    };
-}
-
-fn request_row(r: &Row) -> Result<RequestRow> {
-    Ok(RequestRow {
-        id: get(r, 0)?,
-        kind: get(r, 1)?,
-        channel: get(r, 2)?,
-        received_on: get(r, 3)?,
-        due_on: get(r, 4)?,
-        extended_due_on: get(r, 5)?,
-        status: get(r, 6)?,
-        subject_id: get(r, 7)?,
-        requester_bi: get(r, 8)?,
-        requester: get(r, 9)?,
-        identity_document: get(r, 10)?,
-        identity_decision: get(r, 11)?,
-        identity_at: get(r, 12)?,
-        extension_reason: get(r, 13)?,
-        outcome: get(r, 14)?,
-        response: get(r, 15)?,
-        wrapped_key: get(r, 16)?,
-        created_at: get(r, 17)?,
-        updated_at: get(r, 18)?,
-        completed_at: get(r, 19)?,
-    })
-}
-
-const COPY_SUBJECTS: &str = "COPY subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity, \
-                             retention_rule, basis_date, expires_on, legal_hold, held_at) FROM STDIN (FORMAT binary)";
-const COPY_SUBJECT_TYPES: &[Type] = &[
-    Type::UUID,
-    Type::TEXT,
-    Type::TIMESTAMPTZ,
-    Type::TIMESTAMPTZ,
-    Type::TIMESTAMPTZ,
-    Type::BYTEA,
-    Type::BYTEA,
-    Type::BYTEA,
-    Type::TEXT,
-    Type::DATE,
-    Type::DATE,
-    Type::BYTEA,
-    Type::TIMESTAMPTZ,
-];
-const COPY_KEYS: &str = "COPY subject_keys (subject_id, wrapped) FROM STDIN (FORMAT binary)";
-const COPY_KEY_TYPES: &[Type] = &[Type::UUID, Type::BYTEA];
-
-impl Tx for PgConn {
-    fn insert_subject(&mut self, s: &SubjectRow) -> Result<()> {
-        self.execute(
-            "INSERT INTO subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity,
-                                   retention_rule, basis_date, expires_on, legal_hold, held_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            &[
-                &s.id,
-                &s.kind.as_str(),
-                &s.collected_at,
-                &s.created_at,
-                &s.updated_at,
-                &s.email_bi,
-                &s.phone_bi,
-                &s.identity,
-                &s.retention_rule,
-                &s.basis_date,
-                &s.expires_on,
-                &s.legal_hold,
-                &s.held_at,
-            ],
-        )?;
-        self.execute("INSERT INTO subject_keys (subject_id, wrapped) VALUES ($1, $2)", &[&s.id, &s.wrapped_key])?;
+    fn query(&mut self, sql: Stmt<'_>, args: Args<'_>, each: &mut dyn FnMut(&dyn SqlRow) -> Result<()>) -> Result<()> {
+        let st = self.statement(sql)?;
+        let binds = binds(args);
+        for r in self.client.query(&st, &refs(&binds)).map_err(err)? {
+            each(&PgRow(&r))?;
+        }
         Ok(())
     }
 
-    fn insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        // Binary COPY inside the open transaction: if a row is refused, the
-        // statement fails and the job's savepoint takes the rest back with it.
+    /// Binary COPY inside the open transaction: if a row is refused, the
+    /// statement fails and the job's savepoint takes the rest back with it.
+    fn bulk_insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()> {
         let st = self.prepared(COPY_SUBJECTS)?;
         let mut subjects = BinaryCopyInWriter::new(self.client.copy_in(&st).map_err(err)?, COPY_SUBJECT_TYPES);
         for s in rows {
@@ -797,868 +556,8 @@ impl Tx for PgConn {
         Ok(())
     }
 
-    fn subject(&mut self, id: Id) -> Result<Option<SubjectRow>> {
-        self.query_opt(
-            "SELECT s.id, s.kind, s.collected_at, s.created_at, s.updated_at, s.email_bi, s.phone_bi, s.identity, k.wrapped,
-                    s.retention_rule, s.basis_date, s.expires_on, s.legal_hold, s.held_at
-             FROM subjects s JOIN subject_keys k ON k.subject_id = s.id WHERE s.id = $1",
-            &[&id],
-        )?
-        .as_ref()
-        .map(subject_row)
-        .transpose()
-    }
-
-    fn subjects_by_email(&mut self, email_bi: &[u8]) -> Result<Vec<Id>> {
-        self.ids("SELECT id FROM subjects WHERE email_bi = $1 ORDER BY id", email_bi)
-    }
-
-    fn subjects_by_phone(&mut self, phone_bi: &[u8]) -> Result<Vec<Id>> {
-        self.ids("SELECT id FROM subjects WHERE phone_bi = $1 ORDER BY id", phone_bi)
-    }
-
-    fn set_subject_kind(&mut self, id: Id, kind: SubjectKind, at: DateTime<Utc>) -> Result<()> {
-        let n =
-            self.execute("UPDATE subjects SET kind = $2, updated_at = $3 WHERE id = $1", &[&id, &kind.as_str(), &at])?;
-        if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
-    }
-
-    fn count_subjects(&mut self) -> Result<i64> {
-        self.count("SELECT count(*) FROM subjects")
-    }
-
-    fn count_subjects_by(&mut self, group: StatGroup) -> Result<Vec<GroupCount>> {
-        let sql = match group {
-            StatGroup::Kind => "SELECT kind, count(*) FROM subjects GROUP BY 1 ORDER BY 1",
-            StatGroup::CollectedYear => {
-                "SELECT to_char(collected_at AT TIME ZONE 'UTC', 'YYYY'), count(*) FROM subjects GROUP BY 1 ORDER BY 1"
-            }
-        };
-        self.rows(sql, &[], group_count)
-    }
-
-    fn set_retention(
-        &mut self,
-        id: Id,
-        rule: &str,
-        basis: Option<NaiveDate>,
-        expires: Option<NaiveDate>,
-    ) -> Result<()> {
-        let n = self.execute(
-            "UPDATE subjects SET retention_rule = $2, basis_date = $3, expires_on = $4 WHERE id = $1",
-            &[&id, &rule, &basis, &expires],
-        )?;
-        if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
-    }
-
-    fn set_legal_hold(&mut self, id: Id, hold: Option<(&[u8], DateTime<Utc>)>) -> Result<()> {
-        let (reason, at) = hold.map_or((None, None), |(r, a)| (Some(r), Some(a)));
-        let n =
-            self.execute("UPDATE subjects SET legal_hold = $2, held_at = $3 WHERE id = $1", &[&id, &reason, &at])?;
-        if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
-    }
-
-    fn insert_hold_event(&mut self, e: &HoldEventRow) -> Result<()> {
-        self.execute(
-            "INSERT INTO legal_hold_events (id, subject_id, action, reason, at, actor) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&e.id, &e.subject_id, &e.action, &e.reason, &e.at, &e.actor],
-        )?;
-        Ok(())
-    }
-
-    fn hold_events(&mut self, subject: Id) -> Result<Vec<HoldEventRow>> {
-        self.rows(
-            "SELECT id, subject_id, action, reason, at, actor FROM legal_hold_events WHERE subject_id = $1 ORDER BY at, id",
-            &[&subject],
-            |r| {
-                Ok(HoldEventRow {
-                    id: get(r, 0)?,
-                    subject_id: get(r, 1)?,
-                    action: get(r, 2)?,
-                    reason: get(r, 3)?,
-                    at: get(r, 4)?,
-                    actor: get(r, 5)?,
-                })
-            },
-        )
-    }
-
-    fn due(&mut self, at: NaiveDate, limit: i64) -> Result<Vec<DueRow>> {
-        self.rows(
-            "SELECT id, kind, retention_rule, basis_date, expires_on FROM subjects
-             WHERE expires_on < $1 AND legal_hold IS NULL ORDER BY expires_on, id LIMIT $2",
-            &[&at, &limit],
-            due_row,
-        )
-    }
-
-    fn count_due(&mut self, at: NaiveDate) -> Result<i64> {
-        get(&self.query_one("SELECT count(*) FROM subjects WHERE expires_on < $1 AND legal_hold IS NULL", &[&at])?, 0)
-    }
-
-    fn held_due(&mut self, at: NaiveDate) -> Result<Vec<HeldRow>> {
-        self.rows(
-            "SELECT s.id, s.kind, s.retention_rule, s.basis_date, s.expires_on, s.legal_hold, k.wrapped, s.held_at
-             FROM subjects s JOIN subject_keys k ON k.subject_id = s.id
-             WHERE s.expires_on < $1 AND s.legal_hold IS NOT NULL ORDER BY s.expires_on, s.id",
-            &[&at],
-            held_row,
-        )
-    }
-
-    fn count_expiring_by_month(&mut self, from: NaiveDate, to: NaiveDate) -> Result<Vec<GroupCount>> {
-        self.rows(
-            "SELECT to_char(expires_on, 'YYYY-MM'), count(*) FROM subjects
-             WHERE expires_on >= $1 AND expires_on < $2 AND legal_hold IS NULL GROUP BY 1 ORDER BY 1",
-            &[&from, &to],
-            group_count,
-        )
-    }
-
-    fn erase_subject(&mut self, id: Id, rule: &str, at: DateTime<Utc>) -> Result<bool> {
-        // The row lock makes a concurrent erasure of the same subject (another
-        // instance's sweep) wait, then find nothing and return false, rather
-        // than fail on the tombstone's key.
-        let Some(row) = self.query_opt("SELECT kind FROM subjects WHERE id = $1 FOR UPDATE", &[&id])? else {
-            return Ok(false);
-        };
-        let kind: String = get(&row, 0)?;
-        for sql in [
-            "DELETE FROM subject_keys WHERE subject_id = $1",
-            "DELETE FROM contracts WHERE subject_id = $1",
-            "DELETE FROM interactions WHERE subject_id = $1",
-            "DELETE FROM consents WHERE subject_id = $1",
-            "DELETE FROM objections WHERE subject_id = $1",
-            "DELETE FROM legal_hold_events WHERE subject_id = $1",
-            "DELETE FROM disclosures WHERE subject_id = $1",
-            "DELETE FROM outbox WHERE subject_id = $1",
-            // What requests held of the subject dies with it: identity documents, the requester's
-            // details and the response (their key is destroyed); the proof record remains.
-            "DELETE FROM identity_documents WHERE request_id IN (SELECT id FROM requests WHERE subject_id = $1)",
-            "UPDATE requests SET requester = ''::bytea, wrapped_key = ''::bytea, response = NULL, extension_reason = NULL,
-                    requester_bi = NULL WHERE subject_id = $1",
-            "DELETE FROM subjects WHERE id = $1",
-        ] {
-            self.execute(sql, &[&id])?;
-        }
-        self.execute(
-            "INSERT INTO erasures (subject_id, erased_at, kind, rule) VALUES ($1, $2, $3, $4)",
-            &[&id, &at, &kind, &rule],
-        )?;
-        let month = at.format("%Y-%m").to_string();
-        self.execute(
-            "INSERT INTO erased_counts (month, kind, rule, count) VALUES ($1, $2, $3, 1)
-             ON CONFLICT (month, kind, rule) DO UPDATE SET count = erased_counts.count + 1",
-            &[&month, &kind, &rule],
-        )?;
-        Ok(true)
-    }
-
-    fn erase_if_due(&mut self, id: Id, rule: &str, at: DateTime<Utc>, due_at: NaiveDate) -> Result<bool> {
-        // Under the row lock, the conditions are read again from the latest committed
-        // row: a legal hold or a contract committed during the sweep keeps the subject.
-        let due = self.query_opt(
-            "SELECT 1 FROM subjects s WHERE s.id = $1 AND s.expires_on < $2 AND s.legal_hold IS NULL
-               AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.subject_id = s.id
-                               AND r.status IN ('awaiting_identity', 'in_progress'))
-             FOR UPDATE OF s",
-            &[&id, &due_at],
-        )?;
-        if due.is_none() {
-            return Ok(false);
-        }
-        self.erase_subject(id, rule, at)
-    }
-
-    fn to_review(&mut self, limit: i64) -> Result<Vec<ReviewRow>> {
-        self.rows(
-            "SELECT id, collected_at FROM subjects WHERE retention_rule = 'client_without_contract'
-             ORDER BY collected_at, id LIMIT $1",
-            &[&limit],
-            |r| Ok(ReviewRow { id: get(r, 0)?, collected_at: get(r, 1)? }),
-        )
-    }
-
-    fn count_to_review(&mut self) -> Result<i64> {
-        get(&self.query_one("SELECT count(*) FROM subjects WHERE retention_rule = 'client_without_contract'", &[])?, 0)
-    }
-
-    fn open_request_subjects(&mut self) -> Result<Vec<(Id, Id)>> {
-        self.rows(
-            "SELECT id, subject_id FROM requests
-             WHERE subject_id IS NOT NULL AND status IN ('awaiting_identity', 'in_progress') ORDER BY id",
-            &[],
-            |r| Ok((get(r, 0)?, get(r, 1)?)),
-        )
-    }
-
-    fn scope_due(&mut self, f: &ScopeFilter, at: NaiveDate) -> Result<Vec<DueRow>> {
-        let kinds: Vec<&str> = f.kinds.iter().map(|k| k.as_str()).collect();
-        self.rows(
-            concat!(
-                "SELECT s.id, s.kind, s.retention_rule, s.basis_date, s.expires_on FROM subjects s WHERE (",
-                scope_where!(),
-                ") AND s.expires_on < $9 AND s.legal_hold IS NULL ORDER BY s.expires_on, s.id"
-            ),
-            &[
-                &f.subject_ids,
-                &kinds,
-                &f.collected_from,
-                &f.collected_to,
-                &f.recipient,
-                &f.actor,
-                &f.window_from,
-                &f.window_to,
-                &at,
-            ],
-            due_row,
-        )
-    }
-
-    fn erasures_since(&mut self, since: DateTime<Utc>, limit: i64) -> Result<Vec<ErasureRow>> {
-        self.rows(
-            "SELECT subject_id, erased_at, kind, rule FROM erasures WHERE erased_at >= $1
-             ORDER BY erased_at, subject_id LIMIT $2",
-            &[&since, &limit],
-            erasure_row,
-        )
-    }
-
-    fn erasure(&mut self, id: Id) -> Result<Option<ErasureRow>> {
-        self.query_opt("SELECT subject_id, erased_at, kind, rule FROM erasures WHERE subject_id = $1", &[&id])?
-            .as_ref()
-            .map(erasure_row)
-            .transpose()
-    }
-
-    fn erased_counts(&mut self) -> Result<Vec<GroupCount>> {
-        self.rows("SELECT month || '|' || kind || '|' || rule, count FROM erased_counts ORDER BY 1", &[], group_count)
-    }
-
-    fn insert_safeguard(&mut self, g: &SafeguardRow) -> Result<()> {
-        self.execute(
-            "INSERT INTO safeguards (id, recipient, kind, signed_on, recorded_at) VALUES ($1, $2, $3, $4, $5)",
-            &[&g.id, &g.recipient, &g.kind, &g.signed_on, &g.recorded_at],
-        )?;
-        Ok(())
-    }
-
-    fn safeguards(&mut self) -> Result<Vec<SafeguardRow>> {
-        self.rows(
-            "SELECT id, recipient, kind, signed_on, recorded_at FROM safeguards ORDER BY recipient, signed_on, id",
-            &[],
-            safeguard_row,
-        )
-    }
-
-    fn activate_transfer(&mut self, recipient: &str, at: DateTime<Utc>) -> Result<bool> {
-        let n = self.execute(
-            "INSERT INTO transfer_activations (recipient, activated_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&recipient, &at],
-        )?;
-        Ok(n == 1)
-    }
-
-    fn transfer_activations(&mut self) -> Result<Vec<(String, DateTime<Utc>)>> {
-        self.rows("SELECT recipient, activated_at FROM transfer_activations ORDER BY recipient", &[], |r| {
-            Ok((get(r, 0)?, get(r, 1)?))
-        })
-    }
-
-    fn disclosures_for_recipient(&mut self, recipient: &str, limit: i64) -> Result<Vec<DisclosureRow>> {
-        self.rows(
-            "SELECT id, at, recipient, subject_id, fields, purpose, token_id FROM disclosures
-             WHERE recipient = $1 ORDER BY at DESC, id DESC LIMIT $2",
-            &[&recipient, &limit],
-            disclosure_row,
-        )
-    }
-
-    fn queue_message(&mut self, m: &NewMessage) -> Result<bool> {
-        let n = self.execute(
-            "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts,
-                                 next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING",
-            &[&m.idempotency_key, &m.subject_id, &m.recipient, &m.template, &m.params, &m.at],
-        )?;
-        Ok(n == 1)
-    }
-
-    fn queue_for_subjects(
-        &mut self,
-        kinds: &[SubjectKind],
-        template: &str,
-        params: &str,
-        key_prefix: &str,
-        at: DateTime<Utc>,
-    ) -> Result<u64> {
-        // One statement whatever the number of subjects; the key is the prefix
-        // and the id as 32 lowercase hex digits, as SQLite's `lower(hex(id))`.
-        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-        self.execute(
-            "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts,
-                                 next_attempt_at, created_at)
-             SELECT $1::text || replace(id::text, '-', ''), id, NULL, $2, $3, 'pending', 0, $4, $4
-             FROM subjects WHERE kind = ANY($5::text[]) AND email_bi IS NOT NULL
-             ON CONFLICT (idempotency_key) DO NOTHING",
-            &[&key_prefix, &template, &params, &at, &kinds],
-        )
-    }
-
-    fn claim_messages(
-        &mut self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<MessageRow>> {
-        // SKIP LOCKED: instances claiming at once take disjoint messages. A
-        // message whose claim committed meanwhile is re-checked on its new
-        // version, found leased, and left out.
-        self.rows(
-            concat!(
-                "WITH claimed AS (
-                     UPDATE outbox SET lease_until = $2 WHERE id IN (
-                         SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
-                         AND (lease_until IS NULL OR lease_until < $1) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-                     RETURNING ",
-                message_columns!(),
-                ")
-                 SELECT ",
-                message_columns!(),
-                " FROM claimed ORDER BY id"
-            ),
-            &[&now, &lease_until, &limit],
-            message_row,
-        )
-    }
-
-    fn mark_sent(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
-        self.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, lease_until = NULL WHERE id = $1",
-            &[&id, &at],
-        )?;
-        Ok(())
-    }
-
-    fn mark_failed(&mut self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
-        self.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = $2, lease_until = NULL,
-             status = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
-             next_attempt_at = COALESCE($3::timestamptz, next_attempt_at) WHERE id = $1",
-            &[&id, &error, &retry_at],
-        )?;
-        Ok(())
-    }
-
-    fn messages_for_subject(&mut self, subject: Id) -> Result<Vec<MessageRow>> {
-        self.rows(
-            concat!("SELECT ", message_columns!(), " FROM outbox WHERE subject_id = $1 ORDER BY id"),
-            &[&subject],
-            message_row,
-        )
-    }
-
-    fn messages(&mut self, status: Option<&str>, limit: i64) -> Result<Vec<MessageRow>> {
-        self.rows(
-            concat!(
-                "SELECT ",
-                message_columns!(),
-                " FROM outbox WHERE $1::text IS NULL OR status = $1::text ORDER BY id DESC LIMIT $2"
-            ),
-            &[&status, &limit],
-            message_row,
-        )
-    }
-
-    fn count_messages(&mut self, template: &str, params: &str) -> Result<(i64, i64)> {
-        let r = self.query_one(
-            "SELECT count(*), count(*) FILTER (WHERE status <> 'sent') FROM outbox WHERE template = $1 AND params = $2",
-            &[&template, &params],
-        )?;
-        Ok((get(&r, 0)?, get(&r, 1)?))
-    }
-
-    fn insert_policy_version(&mut self, v: &PolicyVersionRow) -> Result<()> {
-        self.execute(
-            "INSERT INTO policy_versions (version, text, effective_date, status, uploaded_at, activated_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&v.version, &v.text, &v.effective_date, &v.status, &v.uploaded_at, &v.activated_at],
-        )?;
-        Ok(())
-    }
-
-    fn policy_versions(&mut self) -> Result<Vec<PolicyVersionRow>> {
-        self.rows(
-            "SELECT version, text, effective_date, status, uploaded_at, activated_at FROM policy_versions
-             ORDER BY uploaded_at, version",
-            &[],
-            policy_version_row,
-        )
-    }
-
-    fn set_policy_status(&mut self, version: &str, status: &str, at: DateTime<Utc>) -> Result<()> {
-        let n = self.execute(
-            "UPDATE policy_versions SET status = $2::text,
-             activated_at = CASE WHEN $2::text = 'active' THEN $3::timestamptz ELSE activated_at END WHERE version = $1",
-            &[&version, &status, &at],
-        )?;
-        if n == 0 { Err(StoreError::NotFound(format!("policy version {version}"))) } else { Ok(()) }
-    }
-
-    fn insert_request(&mut self, r: &RequestRow) -> Result<()> {
-        self.execute(
-            concat!(
-                "INSERT INTO requests (",
-                request_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
-            ),
-            &[
-                &r.id,
-                &r.kind,
-                &r.channel,
-                &r.received_on,
-                &r.due_on,
-                &r.extended_due_on,
-                &r.status,
-                &r.subject_id,
-                &r.requester_bi,
-                &r.requester,
-                &r.identity_document,
-                &r.identity_decision,
-                &r.identity_at,
-                &r.extension_reason,
-                &r.outcome,
-                &r.response,
-                &r.wrapped_key,
-                &r.created_at,
-                &r.updated_at,
-                &r.completed_at,
-            ],
-        )?;
-        Ok(())
-    }
-
-    fn update_request(&mut self, r: &RequestRow) -> Result<()> {
-        let n = self.execute(
-            "UPDATE requests SET due_on = $2, extended_due_on = $3, status = $4, subject_id = $5, identity_document = $6,
-                 identity_decision = $7, identity_at = $8, extension_reason = $9, outcome = $10, response = $11,
-                 updated_at = $12, completed_at = $13, requester = $14
-             WHERE id = $1",
-            &[
-                &r.id,
-                &r.due_on,
-                &r.extended_due_on,
-                &r.status,
-                &r.subject_id,
-                &r.identity_document,
-                &r.identity_decision,
-                &r.identity_at,
-                &r.extension_reason,
-                &r.outcome,
-                &r.response,
-                &r.updated_at,
-                &r.completed_at,
-                &r.requester,
-            ],
-        )?;
-        if n == 0 { Err(StoreError::NotFound(format!("request {}", r.id))) } else { Ok(()) }
-    }
-
-    fn request(&mut self, id: Id) -> Result<Option<RequestRow>> {
-        self.query_opt(concat!("SELECT ", request_columns!(), " FROM requests WHERE id = $1"), &[&id])?
-            .as_ref()
-            .map(request_row)
-            .transpose()
-    }
-
-    fn requests(&mut self, limit: i64) -> Result<Vec<RequestRow>> {
-        self.rows(
-            concat!(
-                "SELECT ",
-                request_columns!(),
-                " FROM requests ORDER BY coalesce(extended_due_on, due_on), received_on, id LIMIT $1"
-            ),
-            &[&limit],
-            request_row,
-        )
-    }
-
-    fn put_identity_document(
-        &mut self,
-        request: Id,
-        sealed: &[u8],
-        content_type: &str,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
-        self.execute(
-            "INSERT INTO identity_documents (request_id, content, content_type, uploaded_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (request_id) DO UPDATE SET content = excluded.content, content_type = excluded.content_type,
-             uploaded_at = excluded.uploaded_at",
-            &[&request, &sealed, &content_type, &at],
-        )?;
-        Ok(())
-    }
-
-    fn delete_identity_document(&mut self, request: Id) -> Result<bool> {
-        let n = self.execute("DELETE FROM identity_documents WHERE request_id = $1", &[&request])?;
-        Ok(n == 1)
-    }
-
-    fn has_identity_document(&mut self, request: Id) -> Result<bool> {
-        get(&self.query_one("SELECT EXISTS (SELECT 1 FROM identity_documents WHERE request_id = $1)", &[&request])?, 0)
-    }
-
-    fn suppress(&mut self, email_bi: &[u8], reason: &str, at: DateTime<Utc>) -> Result<bool> {
-        let n = self.execute(
-            "INSERT INTO suppression (email_bi, added_at, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            &[&email_bi, &at, &reason],
-        )?;
-        Ok(n == 1)
-    }
-
-    fn is_suppressed(&mut self, email_bi: &[u8]) -> Result<bool> {
-        get(&self.query_one("SELECT EXISTS (SELECT 1 FROM suppression WHERE email_bi = $1)", &[&email_bi])?, 0)
-    }
-
-    fn count_suppressed(&mut self) -> Result<i64> {
-        self.count("SELECT count(*) FROM suppression")
-    }
-
-    fn update_identity(
-        &mut self,
-        id: Id,
-        identity: &[u8],
-        email_bi: Option<&[u8]>,
-        phone_bi: Option<&[u8]>,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
-        let n = self.execute(
-            "UPDATE subjects SET identity = $2, email_bi = $3, phone_bi = $4, updated_at = $5 WHERE id = $1",
-            &[&id, &identity, &email_bi, &phone_bi, &at],
-        )?;
-        if n == 0 { Err(StoreError::NotFound(format!("subject {id}"))) } else { Ok(()) }
-    }
-
-    fn rekey_subject(&mut self, r: &vigie_store::Rekeyed, at: DateTime<Utc>) -> Result<()> {
-        let n = self.execute(
-            "UPDATE subjects SET identity = $2, email_bi = $3, phone_bi = $4, legal_hold = $5, updated_at = $6 WHERE id = $1",
-            &[&r.id, &r.identity, &r.email_bi, &r.phone_bi, &r.legal_hold, &at],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("subject {}", r.id)));
-        }
-        self.execute("UPDATE subject_keys SET wrapped = $2 WHERE subject_id = $1", &[&r.id, &r.wrapped_key])?;
-        for (id, v) in &r.contracts {
-            self.execute("UPDATE contracts SET reference = $2 WHERE id = $1", &[id, v])?;
-        }
-        for (id, v) in &r.interactions {
-            self.execute("UPDATE interactions SET summary = $2 WHERE id = $1", &[id, v])?;
-        }
-        for (id, v) in &r.consents {
-            self.execute("UPDATE consents SET evidence = $2 WHERE id = $1", &[id, v])?;
-        }
-        for (id, v) in &r.hold_events {
-            self.execute("UPDATE legal_hold_events SET reason = $2 WHERE id = $1", &[id, v])?;
-        }
-        Ok(())
-    }
-
-    fn delete_closed_requests(&mut self, before: DateTime<Utc>) -> Result<u64> {
-        self.execute("DELETE FROM requests WHERE completed_at IS NOT NULL AND completed_at < $1", &[&before])
-    }
-
-    fn delete_interactions(&mut self, subject: Id) -> Result<u64> {
-        self.execute("DELETE FROM interactions WHERE subject_id = $1", &[&subject])
-    }
-
-    fn insert_breach(&mut self, b: &BreachRow) -> Result<()> {
-        self.execute(
-            concat!(
-                "INSERT INTO breaches (",
-                breach_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-            ),
-            &[
-                &b.id,
-                &b.detected_at,
-                &b.nature,
-                &b.data_categories,
-                &b.scope,
-                &b.risk,
-                &b.status,
-                &b.keys_compromised,
-                &b.subjects_concerned,
-                &b.records_concerned,
-                &b.details,
-                &b.wrapped_key,
-                &b.created_at,
-                &b.updated_at,
-            ],
-        )?;
-        Ok(())
-    }
-
-    fn update_breach(&mut self, b: &BreachRow) -> Result<()> {
-        let n = self.execute(
-            "UPDATE breaches SET nature = $2, data_categories = $3, scope = $4, risk = $5, status = $6, keys_compromised = $7,
-                 subjects_concerned = $8, records_concerned = $9, details = $10, updated_at = $11 WHERE id = $1",
-            &[
-                &b.id,
-                &b.nature,
-                &b.data_categories,
-                &b.scope,
-                &b.risk,
-                &b.status,
-                &b.keys_compromised,
-                &b.subjects_concerned,
-                &b.records_concerned,
-                &b.details,
-                &b.updated_at,
-            ],
-        )?;
-        if n == 0 { Err(StoreError::NotFound(format!("breach {}", b.id))) } else { Ok(()) }
-    }
-
-    fn breach(&mut self, id: Id) -> Result<Option<BreachRow>> {
-        self.query_opt(concat!("SELECT ", breach_columns!(), " FROM breaches WHERE id = $1"), &[&id])?
-            .as_ref()
-            .map(breach_row)
-            .transpose()
-    }
-
-    fn breaches(&mut self) -> Result<Vec<BreachRow>> {
-        self.rows(
-            concat!("SELECT ", breach_columns!(), " FROM breaches ORDER BY detected_at DESC, id"),
-            &[],
-            breach_row,
-        )
-    }
-
-    fn insert_breach_phase(&mut self, p: &BreachPhaseRow) -> Result<()> {
-        self.execute(
-            "INSERT INTO breach_phases (id, breach_id, at, phase, details, actor) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&p.id, &p.breach_id, &p.at, &p.phase, &p.details, &p.actor],
-        )?;
-        Ok(())
-    }
-
-    fn breach_phases(&mut self, breach: Id) -> Result<Vec<BreachPhaseRow>> {
-        self.rows(
-            "SELECT id, breach_id, at, phase, details, actor FROM breach_phases WHERE breach_id = $1 ORDER BY at, id",
-            &[&breach],
-            |r| {
-                Ok(BreachPhaseRow {
-                    id: get(r, 0)?,
-                    breach_id: get(r, 1)?,
-                    at: get(r, 2)?,
-                    phase: get(r, 3)?,
-                    details: get(r, 4)?,
-                    actor: get(r, 5)?,
-                })
-            },
-        )
-    }
-
-    fn scope_count(&mut self, f: &ScopeFilter) -> Result<ScopeCount> {
-        let kinds: Vec<&str> = f.kinds.iter().map(|k| k.as_str()).collect();
-        let r = self.query_one(
-            concat!(
-                "WITH scope AS (SELECT s.id FROM subjects s WHERE ",
-                scope_where!(),
-                ")
-                 SELECT (SELECT count(*) FROM scope),
-                        (SELECT count(*) FROM contracts WHERE subject_id IN (SELECT id FROM scope)),
-                        (SELECT count(*) FROM interactions WHERE subject_id IN (SELECT id FROM scope)),
-                        (SELECT count(*) FROM consents WHERE subject_id IN (SELECT id FROM scope))"
-            ),
-            &[
-                &f.subject_ids,
-                &kinds,
-                &f.collected_from,
-                &f.collected_to,
-                &f.recipient,
-                &f.actor,
-                &f.window_from,
-                &f.window_to,
-            ],
-        )?;
-        Ok(ScopeCount {
-            subjects: get(&r, 0)?,
-            contracts: get(&r, 1)?,
-            interactions: get(&r, 2)?,
-            consents: get(&r, 3)?,
-        })
-    }
-
-    fn queue_for_scope(
-        &mut self,
-        f: &ScopeFilter,
-        template: &str,
-        params: &str,
-        key_prefix: &str,
-        at: DateTime<Utc>,
-    ) -> Result<u64> {
-        let kinds: Vec<&str> = f.kinds.iter().map(|k| k.as_str()).collect();
-        self.execute(
-            concat!(
-                "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts,
-                                     next_attempt_at, created_at)
-                 SELECT $9::text || replace(s.id::text, '-', ''), s.id, NULL, $10, $11, 'pending', 0, $12, $12
-                 FROM subjects s WHERE (",
-                scope_where!(),
-                ") AND s.email_bi IS NOT NULL ON CONFLICT (idempotency_key) DO NOTHING"
-            ),
-            &[
-                &f.subject_ids,
-                &kinds,
-                &f.collected_from,
-                &f.collected_to,
-                &f.recipient,
-                &f.actor,
-                &f.window_from,
-                &f.window_to,
-                &key_prefix,
-                &template,
-                &params,
-                &at,
-            ],
-        )
-    }
-
-    fn claim_job(
-        &mut self,
-        name: &str,
-        today: NaiveDate,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<bool> {
-        self.execute("INSERT INTO jobs (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", &[&name])?;
-        // In READ COMMITTED a competing claim waits on the row lock, then
-        // re-evaluates the condition against the winner's committed lease.
-        let n = self.execute(
-            "UPDATE jobs SET lease_until = $4 WHERE name = $1
-             AND (lease_until IS NULL OR lease_until < $3) AND (last_run_on IS NULL OR last_run_on < $2)",
-            &[&name, &today, &now, &lease_until],
-        )?;
-        Ok(n == 1)
-    }
-
-    fn finish_job(&mut self, name: &str, today: NaiveDate) -> Result<()> {
-        self.execute("UPDATE jobs SET lease_until = NULL, last_run_on = $2 WHERE name = $1", &[&name, &today])?;
-        Ok(())
-    }
-
-    fn insert_contract(&mut self, c: &ContractRow) -> Result<()> {
-        self.execute(
-            "INSERT INTO contracts (id, subject_id, reference, start_date, end_date, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&c.id, &c.subject_id, &c.reference, &c.start, &c.end, &c.created_at],
-        )?;
-        Ok(())
-    }
-
-    fn contracts(&mut self, subject: Id) -> Result<Vec<ContractRow>> {
-        self.rows(
-            "SELECT id, subject_id, reference, start_date, end_date, created_at FROM contracts
-             WHERE subject_id = $1 ORDER BY start_date, id",
-            &[&subject],
-            contract_row,
-        )
-    }
-
-    fn insert_interaction(&mut self, i: &InteractionRow) -> Result<()> {
-        self.execute(
-            "INSERT INTO interactions (id, subject_id, at, direction, channel, summary, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[&i.id, &i.subject_id, &i.at, &i.direction.as_str(), &i.channel, &i.summary, &i.created_at],
-        )?;
-        Ok(())
-    }
-
-    fn interactions(&mut self, subject: Id) -> Result<Vec<InteractionRow>> {
-        self.rows(
-            "SELECT id, subject_id, at, direction, channel, summary, created_at FROM interactions
-             WHERE subject_id = $1 ORDER BY at, id",
-            &[&subject],
-            interaction_row,
-        )
-    }
-
-    fn insert_consent(&mut self, c: &ConsentRow) -> Result<()> {
-        self.execute(
-            "INSERT INTO consents (id, subject_id, purpose, granted, at, evidence) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&c.id, &c.subject_id, &c.purpose, &c.granted, &c.at, &c.evidence],
-        )?;
-        Ok(())
-    }
-
-    fn consents(&mut self, subject: Id) -> Result<Vec<ConsentRow>> {
-        self.rows(
-            "SELECT id, subject_id, purpose, granted, at, evidence FROM consents WHERE subject_id = $1 ORDER BY at, id",
-            &[&subject],
-            consent_row,
-        )
-    }
-
-    fn insert_objection(&mut self, o: &ObjectionRow) -> Result<bool> {
-        let n = self.execute(
-            "INSERT INTO objections (id, subject_id, purpose, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            &[&o.id, &o.subject_id, &o.purpose, &o.at],
-        )?;
-        Ok(n == 1)
-    }
-
-    fn objections(&mut self, subject: Id) -> Result<Vec<ObjectionRow>> {
-        self.rows(
-            "SELECT id, subject_id, purpose, at FROM objections WHERE subject_id = $1 ORDER BY at, id",
-            &[&subject],
-            objection_row,
-        )
-    }
-
-    fn insert_token(&mut self, t: &TokenRow) -> Result<()> {
-        self.execute(
-            "INSERT INTO tokens (id, hash, role, recipient, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&t.id, &t.hash, &t.role, &t.recipient, &t.created_at, &t.revoked_at],
-        )?;
-        Ok(())
-    }
-
-    fn token_by_hash(&mut self, hash: &[u8]) -> Result<Option<TokenRow>> {
-        self.query_opt(
-            "SELECT id, hash, role, recipient, created_at, revoked_at FROM tokens WHERE hash = $1",
-            &[&hash],
-        )?
-        .as_ref()
-        .map(token_row)
-        .transpose()
-    }
-
-    fn count_tokens(&mut self) -> Result<i64> {
-        self.count("SELECT count(*) FROM tokens")
-    }
-
-    fn audit_head(&mut self) -> Result<(i64, Vec<u8>)> {
-        // Several writer threads and instances extend one chain: the row lock,
-        // held until commit, makes them take turns. In READ COMMITTED a waiter
-        // reads the head its predecessor committed.
-        self.head("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-    }
-
-    fn append_audit(&mut self, e: &AuditRow, head_mac: &[u8]) -> Result<()> {
-        self.execute(
-            "INSERT INTO audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[&e.seq, &e.at, &e.actor, &e.action, &e.subject_id, &e.purpose, &e.fields, &e.outcome, &e.detail, &e.hash],
-        )?;
-        self.execute(
-            "UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1",
-            &[&e.seq, &e.hash, &head_mac],
-        )?;
-        Ok(())
-    }
-
-    fn append_audits(&mut self, entries: &[AuditRow], head_mac: &[u8]) -> Result<()> {
-        // One statement per batch: the entries travel as arrays.
+    /// One statement per batch: the entries travel as arrays.
+    fn bulk_insert_audit(&mut self, entries: &[AuditRow]) -> Result<()> {
         let seq: Vec<i64> = entries.iter().map(|e| e.seq).collect();
         let at: Vec<DateTime<Utc>> = entries.iter().map(|e| e.at).collect();
         let actor: Vec<&str> = entries.iter().map(|e| e.actor.as_str()).collect();
@@ -1669,96 +568,37 @@ impl Tx for PgConn {
         let outcome: Vec<&str> = entries.iter().map(|e| e.outcome.as_str()).collect();
         let detail: Vec<Option<&str>> = entries.iter().map(|e| e.detail.as_deref()).collect();
         let hash: Vec<&[u8]> = entries.iter().map(|e| e.hash.as_slice()).collect();
-        self.execute(
+        let st = self.prepared(
             "INSERT INTO audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash)
              SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::uuid[], $6::text[],
                                   $7::text[], $8::text[], $9::text[], $10::bytea[])",
-            &[&seq, &at, &actor, &action, &subject, &purpose, &fields, &outcome, &detail, &hash],
         )?;
-        if let Some(last) = entries.last() {
-            self.execute(
-                "UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1",
-                &[&last.seq, &last.hash, &head_mac],
-            )?;
-        }
-        Ok(())
-    }
-
-    fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
-        self.rows(
-            "SELECT seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash FROM audit
-             WHERE seq > $1 ORDER BY seq LIMIT $2",
-            &[&after, &limit],
-            audit_row,
-        )
-    }
-
-    fn audit_head_mac(&mut self) -> Result<Option<Vec<u8>>> {
-        get(&self.query_one("SELECT mac FROM audit_head WHERE id = 1", &[])?, 0)
-    }
-
-    fn set_audit_head_mac(&mut self, mac: &[u8]) -> Result<()> {
-        self.execute("UPDATE audit_head SET mac = $1 WHERE id = 1", &[&mac])?;
-        Ok(())
-    }
-
-    fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)> {
-        self.head("SELECT seq, hash FROM audit_head WHERE id = 1")
-    }
-
-    fn insert_disclosure(&mut self, d: &DisclosureRow) -> Result<()> {
-        self.execute(
-            "INSERT INTO disclosures (id, at, recipient, subject_id, fields, purpose, token_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[&d.id, &d.at, &d.recipient, &d.subject_id, &d.fields, &d.purpose, &d.token_id],
-        )?;
-        Ok(())
-    }
-
-    fn disclosures_for_subject(&mut self, subject: Id) -> Result<Vec<DisclosureRow>> {
-        self.rows(
-            "SELECT id, at, recipient, subject_id, fields, purpose, token_id FROM disclosures WHERE subject_id = $1 ORDER BY at, id",
-            &[&subject],
-            disclosure_row,
-        )
-    }
-
-    fn wrapped_keys(&mut self) -> Result<Vec<(vigie_store::KeyOwner, Id, Vec<u8>)>> {
-        use vigie_store::KeyOwner;
-        let mut out = Vec::new();
-        for (owner, sql) in [
-            (KeyOwner::Subject, "SELECT subject_id, wrapped FROM subject_keys"),
-            (KeyOwner::Request, "SELECT id, wrapped_key FROM requests WHERE length(wrapped_key) > 0"),
-            (KeyOwner::Breach, "SELECT id, wrapped_key FROM breaches"),
-        ] {
-            for r in self.query(sql, &[])? {
-                out.push((owner, get(&r, 0)?, get(&r, 1)?));
-            }
-        }
-        Ok(out)
-    }
-
-    fn set_wrapped_key(&mut self, owner: vigie_store::KeyOwner, id: Id, wrapped: &[u8]) -> Result<()> {
-        let sql = match owner {
-            vigie_store::KeyOwner::Subject => "UPDATE subject_keys SET wrapped = $2 WHERE subject_id = $1",
-            vigie_store::KeyOwner::Request => "UPDATE requests SET wrapped_key = $2 WHERE id = $1",
-            vigie_store::KeyOwner::Breach => "UPDATE breaches SET wrapped_key = $2 WHERE id = $1",
-        };
-        self.execute(sql, &[&id, &wrapped])?;
-        Ok(())
-    }
-
-    fn meta(&mut self, key: &str) -> Result<Option<String>> {
-        self.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?.map(|r| get(&r, 0)).transpose()
-    }
-
-    fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
-        self.execute(
-            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[&key, &value],
-        )?;
+        self.client
+            .execute(&st, &[&seq, &at, &actor, &action, &subject, &purpose, &fields, &outcome, &detail, &hash])
+            .map_err(err)?;
         Ok(())
     }
 }
+
+const COPY_SUBJECTS: &str = "COPY subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity, \
+                             retention_rule, basis_date, expires_on, legal_hold, held_at) FROM STDIN (FORMAT binary)";
+const COPY_SUBJECT_TYPES: &[Type] = &[
+    Type::UUID,
+    Type::TEXT,
+    Type::TIMESTAMPTZ,
+    Type::TIMESTAMPTZ,
+    Type::TIMESTAMPTZ,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::TEXT,
+    Type::DATE,
+    Type::DATE,
+    Type::BYTEA,
+    Type::TIMESTAMPTZ,
+];
+const COPY_KEYS: &str = "COPY subject_keys (subject_id, wrapped) FROM STDIN (FORMAT binary)";
+const COPY_KEY_TYPES: &[Type] = &[Type::UUID, Type::BYTEA];
 
 /// Throwaway databases for tests (this crate's and the HTTP tests of other
 /// crates): a fresh database on a server, dropped when its guard is.

@@ -13,6 +13,7 @@
 //! connections and implements [`Tx`] in its SQL dialect.
 
 pub mod conformance;
+pub mod sql;
 mod worker;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -1,0 +1,354 @@
+//! One SQL source for every backend.
+//!
+//! [`Tx`](crate::Tx) is implemented once, in [`tx`], for any connection that
+//! implements [`Driver`]: a backend only runs statements, binds [`Arg`]s and
+//! reads columns through [`SqlRow`]. Statements are written once, in
+//! PostgreSQL's spelling (`$N` placeholders, `::type` casts where PostgreSQL
+//! needs a parameter's type, `FOR UPDATE` where a row must stay locked); a
+//! [`Dialect`] rewrites them for its engine once per connection and gives the
+//! few fragments that really differ (date buckets, a hex id). The two bulk
+//! paths (subjects, audit entries) have a portable default that a backend may
+//! replace by its fastest native path (PostgreSQL's binary `COPY`, `unnest`).
+//!
+//! Adding a statement: write it in the `Tx` method in [`tx`], in the common
+//! spelling; both backends run it, and the conformance suite checks both.
+
+pub mod tx;
+
+use crate::{AuditRow, Result, StoreError, SubjectRow};
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+use vigie_domain::{Direction, SubjectKind};
+
+/// A statement's text: written in the source (prepared once per connection
+/// and kept), or assembled at run time (a breach scope's lists), prepared for
+/// one use.
+#[derive(Clone, Copy, Debug)]
+pub enum Stmt<'a> {
+    Static(&'static str),
+    Once(&'a str),
+}
+
+impl Stmt<'_> {
+    pub fn text(&self) -> &str {
+        match self {
+            Stmt::Static(s) => s,
+            Stmt::Once(s) => s,
+        }
+    }
+}
+
+impl From<&'static str> for Stmt<'static> {
+    fn from(s: &'static str) -> Self {
+        Stmt::Static(s)
+    }
+}
+
+/// One parameter value, in the few types the schema uses.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Arg<'a> {
+    Null,
+    Int(i64),
+    Bool(bool),
+    Text(&'a str),
+    Bytes(&'a [u8]),
+    Id(Uuid),
+    Time(DateTime<Utc>),
+    Date(NaiveDate),
+}
+
+/// A value that can be bound as a parameter.
+pub trait ToArg {
+    fn to_arg(&self) -> Arg<'_>;
+}
+
+macro_rules! to_arg {
+    ($($ty:ty => |$v:ident| $e:expr),+ $(,)?) => {
+        $(impl ToArg for $ty {
+            fn to_arg(&self) -> Arg<'_> {
+                let $v = self;
+                $e
+            }
+        })+
+    };
+}
+
+to_arg! {
+    i64 => |v| Arg::Int(*v),
+    bool => |v| Arg::Bool(*v),
+    str => |v| Arg::Text(v),
+    String => |v| Arg::Text(v),
+    [u8] => |v| Arg::Bytes(v),
+    Vec<u8> => |v| Arg::Bytes(v),
+    Uuid => |v| Arg::Id(*v),
+    DateTime<Utc> => |v| Arg::Time(*v),
+    NaiveDate => |v| Arg::Date(*v),
+    SubjectKind => |v| Arg::Text(v.as_str()),
+    Direction => |v| Arg::Text(v.as_str()),
+}
+
+impl<T: ToArg + ?Sized> ToArg for &T {
+    fn to_arg(&self) -> Arg<'_> {
+        (**self).to_arg()
+    }
+}
+
+impl<T: ToArg> ToArg for Option<T> {
+    fn to_arg(&self) -> Arg<'_> {
+        self.as_ref().map_or(Arg::Null, ToArg::to_arg)
+    }
+}
+
+/// A statement's parameters, in `$1, $2, ...` order.
+pub type Args<'a> = &'a [&'a dyn ToArg];
+
+/// One result row, read column by column (0-based) in the schema's types.
+pub trait SqlRow {
+    fn is_null(&self, i: usize) -> Result<bool>;
+    fn int(&self, i: usize) -> Result<i64>;
+    fn bool(&self, i: usize) -> Result<bool>;
+    fn text(&self, i: usize) -> Result<String>;
+    fn bytes(&self, i: usize) -> Result<Vec<u8>>;
+    fn id(&self, i: usize) -> Result<Uuid>;
+    fn time(&self, i: usize) -> Result<DateTime<Utc>>;
+    fn date(&self, i: usize) -> Result<NaiveDate>;
+}
+
+/// A column's value as a Rust type.
+pub trait FromCol: Sized {
+    fn from_col(r: &dyn SqlRow, i: usize) -> Result<Self>;
+}
+
+macro_rules! from_col {
+    ($($ty:ty => $get:ident),+ $(,)?) => {
+        $(impl FromCol for $ty {
+            fn from_col(r: &dyn SqlRow, i: usize) -> Result<Self> {
+                r.$get(i)
+            }
+        })+
+    };
+}
+
+from_col! {
+    i64 => int,
+    bool => bool,
+    String => text,
+    Vec<u8> => bytes,
+    Uuid => id,
+    DateTime<Utc> => time,
+    NaiveDate => date,
+}
+
+/// A closed-set text column (kind, direction) parsed back into its enum.
+macro_rules! from_token {
+    ($($ty:ty),+) => {
+        $(impl FromCol for $ty {
+            fn from_col(r: &dyn SqlRow, i: usize) -> Result<Self> {
+                r.text(i)?.parse().map_err(|e| StoreError::Backend(format!("column {i}: {e}")))
+            }
+        })+
+    };
+}
+
+from_token!(SubjectKind, Direction);
+
+impl<T: FromCol> FromCol for Option<T> {
+    fn from_col(r: &dyn SqlRow, i: usize) -> Result<Self> {
+        if r.is_null(i)? { Ok(None) } else { T::from_col(r, i).map(Some) }
+    }
+}
+
+/// A whole row as a Rust value: the row types (see [`row!`]) and tuples of columns.
+pub trait FromRow: Sized {
+    fn from_row(r: &dyn SqlRow) -> Result<Self>;
+}
+
+macro_rules! tuple_row {
+    ($(($($t:ident = $i:tt),+)),+) => {
+        $(impl<$($t: FromCol),+> FromRow for ($($t,)+) {
+            fn from_row(r: &dyn SqlRow) -> Result<Self> {
+                Ok(($($t::from_col(r, $i)?,)+))
+            }
+        })+
+    };
+}
+
+tuple_row!((A = 0), (A = 0, B = 1), (A = 0, B = 1, C = 2), (A = 0, B = 1, C = 2, D = 3));
+
+/// Maps a row type from its columns, in field order: one mapper for every backend.
+macro_rules! row {
+    ($($ty:ident { $($field:ident),+ $(,)? })+) => {
+        $(impl $crate::sql::FromRow for $crate::$ty {
+            fn from_row(r: &dyn $crate::sql::SqlRow) -> $crate::Result<Self> {
+                let mut column = 0..;
+                let mut next = || column.next().unwrap_or_default();
+                Ok($crate::$ty { $($field: $crate::sql::FromCol::from_col(r, next())?),+ })
+            }
+        })+
+    };
+}
+pub(crate) use row;
+
+/// What differs between SQL engines, beyond what a statement's common spelling covers.
+pub trait Dialect: Sync {
+    /// The statement as this engine runs it (from the common spelling).
+    fn render(&self, sql: &str) -> String;
+    /// The year (`YYYY`) of a timestamp column, as text.
+    fn year(&self, column: &str) -> String;
+    /// The month (`YYYY-MM`) of a date column, as text.
+    fn month(&self, column: &str) -> String;
+    /// A uuid column as 32 lowercase hex digits.
+    fn hex_id(&self, column: &str) -> String;
+}
+
+/// PostgreSQL runs the common spelling as written.
+pub struct Postgres;
+
+impl Dialect for Postgres {
+    fn render(&self, sql: &str) -> String {
+        sql.to_string()
+    }
+    fn year(&self, column: &str) -> String {
+        format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY')")
+    }
+    fn month(&self, column: &str) -> String {
+        format!("to_char({column}, 'YYYY-MM')")
+    }
+    fn hex_id(&self, column: &str) -> String {
+        format!("replace({column}::text, '-', '')")
+    }
+}
+
+/// SQLite: `?N` placeholders, no casts (a value's type travels with it), and no
+/// `FOR UPDATE`: a write transaction holds the whole database (`BEGIN IMMEDIATE`),
+/// so every row it reads stays as read until it commits. Timestamps and dates are
+/// ISO-8601 text, so their prefixes are the buckets.
+pub struct Sqlite;
+
+impl Dialect for Sqlite {
+    fn render(&self, sql: &str) -> String {
+        render_sqlite(sql)
+    }
+    fn year(&self, column: &str) -> String {
+        format!("substr({column}, 1, 4)")
+    }
+    fn month(&self, column: &str) -> String {
+        format!("substr({column}, 1, 7)")
+    }
+    fn hex_id(&self, column: &str) -> String {
+        format!("lower(hex({column}))")
+    }
+}
+
+/// `$N` becomes `?N`, `::type` and `::type[]` casts go, and `FOR UPDATE [OF t] [SKIP LOCKED]` goes.
+fn render_sqlite(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(c) = rest.chars().next() {
+        if c == '$' && rest[1..].starts_with(|d: char| d.is_ascii_digit()) {
+            out.push('?');
+            rest = &rest[1..];
+        } else if let Some(after) = rest.strip_prefix("::") {
+            let end = after.find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_')).unwrap_or(after.len());
+            rest = after[end..].strip_prefix("[]").unwrap_or(&after[end..]);
+        } else if let Some(after) = rest.strip_prefix(" FOR UPDATE") {
+            rest = after;
+            if let Some(of) = rest.strip_prefix(" OF ") {
+                let end = of.find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_')).unwrap_or(of.len());
+                rest = &of[end..];
+            }
+            rest = rest.strip_prefix(" SKIP LOCKED").unwrap_or(rest);
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+/// A connection as the one [`Tx`](crate::Tx) implementation uses it. Backends implement it.
+pub trait Driver {
+    fn dialect(&self) -> &'static dyn Dialect;
+    /// Runs a statement; the number of rows it changed.
+    fn execute(&mut self, sql: Stmt<'_>, args: Args<'_>) -> Result<u64>;
+    /// Runs a query, handing each row to `each` in order.
+    fn query(&mut self, sql: Stmt<'_>, args: Args<'_>, each: &mut dyn FnMut(&dyn SqlRow) -> Result<()>) -> Result<()>;
+
+    /// Many subjects at once (import). The default inserts them one by one.
+    fn bulk_insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()>
+    where
+        Self: Sized,
+    {
+        rows.iter().try_for_each(|s| tx::insert_subject_row(self, s))
+    }
+
+    /// Consecutive audit entries at once. The default inserts them one by one.
+    fn bulk_insert_audit(&mut self, entries: &[AuditRow]) -> Result<()>
+    where
+        Self: Sized,
+    {
+        entries.iter().try_for_each(|e| tx::insert_audit_row(self, e))
+    }
+}
+
+/// The typed helpers the `Tx` implementation is written with.
+pub(crate) trait DriverExt: Driver {
+    fn rows<T: FromRow>(&mut self, sql: Stmt<'_>, args: Args<'_>) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.query(sql, args, &mut |r| {
+            out.push(T::from_row(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn opt<T: FromRow>(&mut self, sql: Stmt<'_>, args: Args<'_>) -> Result<Option<T>> {
+        let mut out = None;
+        self.query(sql, args, &mut |r| {
+            if out.is_none() {
+                out = Some(T::from_row(r)?);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// A single value of a query that always returns one row (`count(*)`, `EXISTS`).
+    fn value<T: FromCol>(&mut self, sql: Stmt<'_>, args: Args<'_>) -> Result<T> {
+        self.opt::<(T,)>(sql, args)?
+            .map(|(v,)| v)
+            .ok_or_else(|| StoreError::Backend("a query returned no row where one was expected".into()))
+    }
+
+    /// An `UPDATE` of one row that must exist.
+    fn update_one(&mut self, sql: &'static str, args: Args<'_>, what: impl FnOnce() -> String) -> Result<()> {
+        if self.execute(Stmt::Static(sql), args)? == 0 { Err(StoreError::NotFound(what())) } else { Ok(()) }
+    }
+}
+
+impl<D: Driver + ?Sized> DriverExt for D {}
+
+#[cfg(test)]
+mod tests {
+    use super::render_sqlite;
+
+    #[test]
+    fn sqlite_gets_numbered_marks_no_casts_and_no_row_locks() {
+        assert_eq!(
+            render_sqlite("SELECT 1 FROM t WHERE a = $1 AND b = $12"),
+            "SELECT 1 FROM t WHERE a = ?1 AND b = ?12"
+        );
+        assert_eq!(
+            render_sqlite("CASE WHEN $3::timestamptz IS NULL THEN $1::text END"),
+            "CASE WHEN ?3 IS NULL THEN ?1 END"
+        );
+        assert_eq!(render_sqlite("x = ANY($2::text[]) AND y"), "x = ANY(?2) AND y");
+        assert_eq!(
+            render_sqlite("SELECT kind FROM subjects WHERE id = $1 FOR UPDATE"),
+            "SELECT kind FROM subjects WHERE id = ?1"
+        );
+        assert_eq!(render_sqlite("SELECT 1 FROM s WHERE x FOR UPDATE OF s"), "SELECT 1 FROM s WHERE x");
+        assert_eq!(render_sqlite("(SELECT id FROM o LIMIT $3 FOR UPDATE SKIP LOCKED)"), "(SELECT id FROM o LIMIT ?3)");
+        assert_eq!(render_sqlite("SELECT '$x' || price"), "SELECT '$x' || price", "a $ without a digit stays");
+    }
+}
