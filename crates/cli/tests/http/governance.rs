@@ -1,0 +1,212 @@
+//! The policy and what is built from it: `policy check`, the privacy notice, the Art. 30 register, revisions.
+
+use crate::support::{Backend, R, Server, Smtp, backends, camille, count, person, tamper, vigie};
+use serde_json::{Value, json};
+use std::path::Path;
+
+#[test]
+fn policy_check_reports_every_error_and_the_server_refuses_an_invalid_policy() -> R {
+    let dir = std::env::temp_dir().join(format!("vigie-policy-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir)?;
+    let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/default.toml");
+    let out = vigie().args(["policy", "check"]).arg(&good).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("warning: controller.address is not stated"), "{text}");
+
+    let bad = std::fs::read_to_string(&good)?
+        .replace("bases = { prospect = \"legitimate_interest\" }", "bases = { prospect = \"contract\" }")
+        .replace("years = 3", "years = 0");
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, &bad)?;
+    let out = vigie().args(["policy", "check"]).arg(&path).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    let line_of = |needle: &str| bad.lines().position(|l| l.contains(needle)).map(|i| i + 1).unwrap_or(0);
+    assert!(text.contains(&format!("bad.toml:{}:", line_of("prospect = \"contract\""))), "{text}");
+    assert!(text.contains(&format!("bad.toml:{}:", line_of("years = 0"))), "{text}");
+    assert!(text.contains("2 error(s)"), "{text}");
+
+    let out = vigie()
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--policy")
+        .arg(&path)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()?;
+    assert!(!out.status.success(), "the server refuses an invalid policy");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the policy is invalid"));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[test]
+fn the_privacy_notice_is_public_in_french_and_english() -> R {
+    let s = Server::start(Backend::Sqlite)?;
+    for (query, lang) in [("", "fr"), ("?lang=en", "en"), ("?lang=fr", "fr")] {
+        // No token: the notice is public.
+        let res = s.http.get(format!("{}/privacy{query}", s.base)).send()?;
+        assert_eq!(res.status().as_u16(), 200, "{query}");
+        let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        assert_eq!(header("content-type"), "text/html; charset=utf-8");
+        assert_eq!(header("content-language"), lang);
+        let body = res.text()?;
+        assert!(body.starts_with("<!DOCTYPE html>") && body.contains(&format!("<html lang=\"{lang}\">")), "{body}");
+        assert!(body.contains("dpo-msi@racine.eu"), "{body}");
+    }
+    let (st, v) = s.send(s.http.get(format!("{}/privacy?lang=de", s.base)))?;
+    assert_eq!(st, 400, "{v}");
+    assert_eq!(v["field"], "lang", "{v}");
+
+    // The same notice as text on the command line, with no database.
+    let nowhere = s.dir.join("no-data-dir");
+    let out = vigie().arg("--data-dir").arg(&nowhere).args(["notice", "--lang", "en"]).output()?;
+    let text = String::from_utf8(out.stdout)?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("01 53 73 22 22") && text.contains("dpo-msi@racine.eu"), "{text}");
+    assert!(!nowhere.exists(), "the notice needs no data directory");
+    let out = vigie().arg("--data-dir").arg(&nowhere).args(["notice", "--lang", "xx"]).output()?;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown language `xx`: expected `fr` or `en`"), "{err}");
+    assert!(out.stdout.is_empty());
+    Ok(())
+}
+
+#[test]
+fn the_register_is_generated_from_the_policy_and_live_data() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let auditor = s.token("auditor", None)?;
+        for i in 0..3 {
+            s.create(&staff, person("Léa", &format!("lea{i}@example.fr"), "prospect"))?;
+        }
+        for i in 0..2 {
+            s.create(&staff, person("Hugo", &format!("hugo{i}@example.fr"), "client"))?;
+        }
+        let (st, v) = s.get(&dpo, "/api/v1/register", None)?;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["policy_version"], "2026-1");
+        assert_eq!(v["dpo"]["email"], "dpo-msi@racine.eu");
+        assert_eq!(v["totals"]["total_subjects"], 5);
+        assert_eq!(v["totals"]["subjects"], json!([{"kind":"client","count":2},{"kind":"prospect","count":3}]));
+        let activities = v["activities"].as_array().ok_or("no activities")?;
+        assert_eq!(activities.len(), 8);
+        let total = |id: &str| activities.iter().find(|a| a["id"] == id).map(|a| a["counts"]["total"].clone());
+        assert_eq!(total("prospect_relations"), Some(json!(3)));
+        assert_eq!(total("contract_management"), Some(json!(2)));
+        assert_eq!(total("customer_service"), Some(json!(5)));
+        assert_eq!(s.get(&auditor, "/api/v1/register", None)?.0, 200);
+        assert_eq!(s.get(&staff, "/api/v1/register", None)?.0, 403);
+        assert_eq!(s.get(&s.admin, "/api/v1/register", None)?.0, 403);
+        assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE action = 'register.read'")?, 2, "{b:?}");
+        let doc: Value = s.http.get(format!("{}/api/v1/openapi.json", s.base)).send()?.json()?;
+        assert!(doc["paths"]["/api/v1/register"]["get"].is_object(), "the register is documented");
+        assert!(doc["components"]["schemas"]["Register"].is_object());
+
+        for format in ["xlsx", "csv", "json", "html"] {
+            let file = s.dir.join(format!("register.{format}"));
+            let out = s.cli().args(["register", "export", "--format", format, "--out"]).arg(&file).output()?;
+            assert!(out.status.success(), "{format}: {}", String::from_utf8_lossy(&out.stderr));
+            let bytes = std::fs::read(&file)?;
+            assert!(!bytes.is_empty(), "{format}");
+            match format {
+                "xlsx" => assert!(bytes.starts_with(b"PK"), "xlsx is a zip"),
+                "json" => assert_eq!(serde_json::from_slice::<Value>(&bytes)?["totals"]["total_subjects"], 5),
+                "csv" => assert!(String::from_utf8(bytes)?.starts_with("Référence,Activité de traitement,")),
+                _ => assert!(String::from_utf8(bytes)?.starts_with("<!DOCTYPE html>")),
+            }
+        }
+        assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE action = 'register.read' AND actor = 'cli'")?, 4);
+        let out = s.cli().args(["register", "export", "--format", "pdf", "--out"]).arg(s.dir.join("r.pdf")).output()?;
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'pdf'"));
+    }
+    Ok(())
+}
+
+#[test]
+fn policy_revisions_are_announced_before_they_take_effect() -> R {
+    for b in backends() {
+        let smtp = Smtp::start()?;
+        smtp.refusing.store(true, std::sync::atomic::Ordering::SeqCst);
+        let url = format!("smtp://127.0.0.1:{}", smtp.port);
+        let s = Server::start_with(b, &["--smtp-url", &url, "--outbox-interval-ms", "100"])?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let a = s.create(&staff, camille())?;
+        let b_id = s.create(&staff, person("Hugo", "hugo@example.fr", "prospect"))?;
+
+        let default = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/default.toml"))?;
+        let next = default
+            .replace("version = \"2026-1\"", "version = \"2027-1\"")
+            .replace("effective_date = \"2026-01-01\"", "effective_date = \"2099-01-01\"")
+            .replace("years = 3", "years = 2");
+        assert_eq!(s.post(&staff, "/api/v1/policy/versions", json!({"policy": next}))?.0, 403);
+        let (st, v) =
+            s.post(&dpo, "/api/v1/policy/versions", json!({"policy": next.replace("years = 2", "years = 0")}))?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("policy")), "an invalid revision is refused: {v}");
+        let (st, v) = s.post(
+            &dpo,
+            "/api/v1/policy/versions",
+            json!({"policy": default.replace("version = \"2026-1\"", "version = \"2026-9\"")}),
+        )?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("policy.effective_date")), "{v}");
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions", json!({"policy": next}))?;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["notices_queued"], 2);
+        let changes = v["changes"].as_array().ok_or("changes")?;
+        assert!(
+            changes.iter().any(|c| c["section"] == "retention"
+                && c["item"] == "prospect"
+                && c["after"].as_str().is_some_and(|a| a.starts_with("2 years"))),
+            "{v}"
+        );
+        assert_eq!(
+            s.post(&dpo, "/api/v1/policy/versions", json!({"policy": next}))?.0,
+            409,
+            "a version is uploaded once"
+        );
+
+        let (_, v) = s.get(&staff, "/api/v1/policy/versions", None)?;
+        assert_eq!(v["current"], "2026-1");
+        let pending = v["versions"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["version"] == "2027-1").cloned())
+            .unwrap_or(Value::Null);
+        assert_eq!(pending["status"], "pending");
+        assert_eq!(pending["notices"]["pending"], 2);
+        // Not before its date, and not before every notice is sent.
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions/2027-1/activate", json!({}))?;
+        assert_eq!(st, 409, "{v}");
+        tamper(&s, "UPDATE policy_versions SET effective_date = '2026-01-02' WHERE version = '2027-1'")?;
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions/2027-1/activate", json!({}))?;
+        assert_eq!(st, 409, "{v}");
+        assert!(v["detail"].as_str().is_some_and(|d| d.contains("2 of 2 notices")), "{v}");
+        // The SMTP server was refusing: delivery is retried, and every subject is told once.
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let (_, v) = s.get(&dpo, "/api/v1/outbox?status=pending", None)?;
+        assert!(v["messages"][0]["attempts"].as_i64().is_some_and(|n| n >= 1), "a failed attempt is recorded: {v}");
+        assert!(v["messages"][0]["last_error"].is_string());
+        smtp.refusing.store(false, std::sync::atomic::Ordering::SeqCst);
+        tamper(&s, "UPDATE outbox SET next_attempt_at = created_at")?;
+        let mail = smtp.wait_for(2);
+        assert_eq!(mail.len(), 2, "{b:?}");
+        assert!(mail.iter().any(|m| m.contains("hugo@example.fr") && m.contains("2027-1")));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions/2027-1/activate", json!({}))?;
+        assert_eq!((st, v["status"].as_str()), (200, Some("active")), "{v}");
+        let (_, v) = s.get(&staff, "/api/v1/policy", None)?;
+        assert_eq!(v["version"], "2027-1");
+        assert_eq!(v["retention"]["prospect"]["years"], 2);
+        // Each subject records the versions it was told of.
+        let (_, v) = s.get(&staff, &format!("/api/v1/subjects/{a}"), Some("prospect_relations"))?;
+        assert_eq!(v["policy_notices"][0]["version"], "2027-1");
+        assert_eq!(v["policy_notices"][0]["status"], "sent");
+        assert_eq!(smtp.messages().len(), 2, "never sent twice");
+        let _ = b_id;
+    }
+    Ok(())
+}

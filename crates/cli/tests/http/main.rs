@@ -1,0 +1,20 @@
+//! End-to-end tests: the real `vigie` binary, a real server on a real port,
+//! real SQLite and PostgreSQL, a real HTTP client. Every scenario runs on
+//! every backend: SQLite always, PostgreSQL when `VIGIE_TEST_DATABASE_URL`
+//! names a server (required when `CI` is set).
+//!
+//! One test binary, `http`: `support` holds the harness, and each other module one area.
+
+mod support;
+
+mod api;
+mod audit;
+mod backup;
+mod breaches;
+mod governance;
+mod import;
+mod recipients;
+mod requests;
+mod retention;
+mod security;
+mod subjects;

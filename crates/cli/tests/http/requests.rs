@@ -1,0 +1,509 @@
+//! Rights requests: access, portability, erasure, rectification, objection, the public form, proof records.
+
+use crate::support::{Backend, R, Server, backends, camille, count, dpo_request, person, tamper, verify_identity};
+use serde_json::{Value, json};
+
+#[test]
+fn an_access_request_runs_from_intake_to_a_complete_answer() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let accountant = s.token("recipient", Some("accountant"))?;
+        let subject = s.create(&staff, camille())?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{subject}/contracts"),
+            json!({"reference":"C-9","start":"2024-01-01"}),
+        )?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{subject}/consents"),
+            json!({"purpose":"events","granted":true,"evidence":"salon 2025"}),
+        )?;
+        assert_eq!(s.get(&accountant, &format!("/api/v1/subjects/{subject}"), Some("contract_management"))?.0, 200);
+
+        let body = json!({"kind":"access","received_at":"2026-03-31","channel":"letter",
+                          "requester":{"first_name":"Camille","last_name":"Martin","email":"Camille.Martin@example.fr"}});
+        assert_eq!(s.post(&staff, "/api/v1/requests", body.clone())?.0, 403);
+        let v = dpo_request(&s, &dpo, body)?;
+        assert_eq!(v["subject_id"], subject.as_str(), "found by blind index");
+        assert_eq!(v["due_on"], "2026-04-30");
+        assert_eq!(v["status"], "awaiting_identity");
+        let id = v["id"].as_str().ok_or("id")?.to_string();
+
+        // Nothing is disclosed before the identity check; the document is destroyed by the decision.
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{id}/fulfil"), json!({}))?;
+        assert_eq!(st, 409, "{v}");
+        let (st, v) = s.send(
+            s.http
+                .post(format!("{}/api/v1/requests/{id}/identity-document", s.base))
+                .bearer_auth(&dpo)
+                .header("content-type", "image/png")
+                .body(b"\x89PNG fake scan of an identity card".to_vec()),
+        )?;
+        assert_eq!((st, v["identity_document_held"].as_bool()), (201, Some(true)), "{v}");
+        assert_eq!(count(&s, "SELECT count(*) FROM identity_documents")?, 1);
+        verify_identity(&s, &dpo, &id)?;
+        assert_eq!(count(&s, "SELECT count(*) FROM identity_documents")?, 0, "{b:?}: destroyed on the decision");
+
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{id}/fulfil"), json!({}))?;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["data"]["email"]["value"], "camille.martin@example.fr");
+        assert_eq!(v["data"]["email"]["source"], "provided");
+        assert_eq!(v["contracts"][0]["reference"], "C-9");
+        assert_eq!(v["consents"][0]["evidence"], "salon 2025");
+        assert!(
+            v["purposes"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|x| x["id"] == "contract_management" && x["legal_basis"] == "contract"))
+        );
+        assert_eq!(v["recipients"][0]["recipient"], "accountant", "the recipients it was actually disclosed to");
+        assert_eq!(v["retention"]["rule"], "last_contract_end");
+        assert_eq!(v["dpo"]["email"], "dpo-msi@racine.eu");
+        assert!(v["complaint"]["address"].as_str().is_some_and(|a| a.contains("Fontenoy")));
+        let (st, again) = s.get(&dpo, &format!("/api/v1/requests/{id}/response"), None)?;
+        assert_eq!((st, &again), (200, &v));
+        let html = s
+            .http
+            .get(format!("{}/api/v1/requests/{id}/response?format=html", s.base))
+            .bearer_auth(&dpo)
+            .send()?
+            .text()?;
+        assert!(
+            html.contains("lang=\"fr\"") && html.contains("Vos données") && html.contains("camille.martin@example.fr"),
+            "{html}"
+        );
+        let (_, v) = s.get(&dpo, &format!("/api/v1/requests/{id}"), None)?;
+        assert_eq!(v["status"], "completed");
+
+        // Deadlines as the law counts them; one extension, before the first deadline passes.
+        let late = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"access","received_at":"2026-01-31","channel":"email","requester":{"email":"nobody@example.fr"}}),
+        )?;
+        assert_eq!(late["due_on"], "2026-03-02", "28 February 2026 is a Saturday");
+        assert_eq!(late["subject_id"], Value::Null);
+        assert!(late["overdue"].as_bool() == Some(true), "{late}");
+        let lid = late["id"].as_str().ok_or("id")?;
+        let (st, v) =
+            s.post(&dpo, &format!("/api/v1/requests/{lid}/extend"), json!({"months":2,"reason":"complex"}))?;
+        assert_eq!(st, 409, "too late to extend: {v}");
+        let today = chrono::Utc::now().date_naive().to_string();
+        let fresh = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"portability","received_at":today,"channel":"web_form","requester":{"email":"camille.martin@example.fr"}}),
+        )?;
+        let fid = fresh["id"].as_str().ok_or("id")?;
+        assert_eq!(
+            s.post(&dpo, &format!("/api/v1/requests/{fid}/extend"), json!({"months":3,"reason":"complex"}))?.0,
+            409
+        );
+        let (st, v) = s.post(
+            &dpo,
+            &format!("/api/v1/requests/{fid}/extend"),
+            json!({"months":2,"reason":"many archives to search"}),
+        )?;
+        assert_eq!((st, v["extended"].as_bool()), (200, Some(true)), "{v}");
+        assert_eq!(
+            s.post(&dpo, &format!("/api/v1/requests/{fid}/extend"), json!({"months":1,"reason":"again"}))?.0,
+            409,
+            "once only"
+        );
+        let (_, list) = s.get(&dpo, "/api/v1/requests", None)?;
+        let order: Vec<&str> =
+            list["requests"].as_array().ok_or("list")?.iter().filter_map(|r| r["id"].as_str()).collect();
+        assert_eq!(order.first().copied(), Some(lid), "overdue first: {order:?}");
+        assert_eq!(order.last().copied(), Some(id.as_str()), "closed last");
+        // Portability: the fields provided under contract or consent, as JSON and CSV.
+        verify_identity(&s, &dpo, fid)?;
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{fid}/fulfil"), json!({}))?;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["data"]["email"], "camille.martin@example.fr");
+        assert!(v["csv"].as_str().is_some_and(|c| c.contains("camille.martin@example.fr")));
+        // Refusal of an excessive request, and bad input.
+        let (st, v) = s.post(
+            &dpo,
+            &format!("/api/v1/requests/{lid}/refuse"),
+            json!({"ground":"excessive","reason":"the tenth identical request this month"}),
+        )?;
+        assert_eq!((st, v["status"].as_str()), (200, Some("refused")), "{v}");
+        assert_eq!(s.post(&dpo, "/api/v1/requests", json!({"kind":"gossip","received_at":"2026-01-01","channel":"letter","requester":{"email":"a@example.fr"}}))?.0, 400);
+        assert_eq!(s.post(&dpo, "/api/v1/requests", json!({"kind":"access","received_at":"2999-01-01","channel":"letter","requester":{"email":"a@example.fr"}}))?.0, 400);
+        assert_eq!(s.post(&dpo, "/api/v1/requests", json!({"kind":"access","received_at":"2026-01-01","channel":"pigeon","requester":{"email":"a@example.fr"}}))?.0, 400);
+    }
+    Ok(())
+}
+
+#[test]
+fn erasure_rectification_and_objection_are_carried_out() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let erp = s.token("recipient", Some("saas_erp"))?;
+        // Objection by request, then erasure on that ground: a prospect goes entirely, onto the suppression list.
+        let p = s.create(&staff, camille())?;
+        let obj = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"objection","received_at":"2026-11-02","channel":"email","requester":{"email":"camille.martin@example.fr"},
+            "particulars":{"purposes":["prospect_relations"]}}),
+        )?;
+        let oid = obj["id"].as_str().ok_or("id")?;
+        verify_identity(&s, &dpo, oid)?;
+        assert_eq!(s.post(&dpo, &format!("/api/v1/requests/{oid}/fulfil"), json!({}))?.0, 200);
+        let (st, v) = s.get(&staff, &format!("/api/v1/subjects/{p}"), Some("prospect_relations"))?;
+        assert_eq!((st, v["rule"].as_str()), (403, Some("objection")), "immediate effect");
+        let era = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"erasure","received_at":"2026-11-03","channel":"letter","requester":{"email":"camille.martin@example.fr"}}),
+        )?;
+        let eid = era["id"].as_str().ok_or("id")?;
+        verify_identity(&s, &dpo, eid)?;
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{eid}/fulfil"), json!({}))?;
+        assert_eq!(
+            (st, v["erased"].as_bool(), v["ground"].as_str()),
+            (200, Some(true), Some("objection_to_prospecting")),
+            "{v}"
+        );
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{p}"), Some("customer_service"))?.0, 410);
+        let (st, v) = s.post(&staff, "/api/v1/subjects", camille())?;
+        assert_eq!((st, v["type"].as_str()), (409, Some("urn:vigie:problem:conflict")), "suppressed: {v}");
+        let csv = s.dir.join("again.csv");
+        std::fs::write(
+            &csv,
+            "kind,first_name,email\nprospect,Camille,camille.martin@example.fr\nprospect,Léa,lea@example.fr\n",
+        )?;
+        let out = s.cli().arg("import").arg(&csv).output()?;
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("again.csv:2: identity.email: this person objected"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        // A client: what legal retention needs is kept and archived, the rest erased, and the answer says why.
+        let c = s.create(&staff, json!({"kind":"prospect","identity":{"first_name":"Hugo","last_name":"Bernard","email":"hugo@example.fr","notes":"aime le golf"}}))?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{c}/contracts"),
+            json!({"reference":"C-7","start":"2020-01-01","end":"2024-12-31"}),
+        )?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{c}/interactions"),
+            json!({"at":"2024-03-01T10:00:00Z","direction":"inbound","channel":"phone","summary":"appel"}),
+        )?;
+        let no_ground = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"erasure","received_at":"2026-11-03","channel":"letter","requester":{"email":"hugo@example.fr"}}),
+        )?;
+        let nid = no_ground["id"].as_str().ok_or("id")?;
+        verify_identity(&s, &dpo, nid)?;
+        let (_, v) = s.post(&dpo, &format!("/api/v1/requests/{nid}/fulfil"), json!({}))?;
+        assert_eq!(v["erased"], false, "no Art. 17 ground, nothing erased: {v}");
+        let era = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"erasure","received_at":"2026-11-03","channel":"letter","requester":{"email":"hugo@example.fr"},
+            "particulars":{"ground":"no_longer_necessary"}}),
+        )?;
+        let eid = era["id"].as_str().ok_or("id")?;
+        verify_identity(&s, &dpo, eid)?;
+        let (_, v) = s.post(&dpo, &format!("/api/v1/requests/{eid}/fulfil"), json!({}))?;
+        assert_eq!(v["partial"], true, "{v}");
+        assert!(v["kept"].as_array().is_some_and(|k| k.iter().any(|f| f == "last_name")), "{v}");
+        assert!(v["erased_fields"].as_array().is_some_and(|k| k.iter().any(|f| f == "notes")), "{v}");
+        assert!(
+            v["why_kept"].as_str().is_some_and(|w| w.contains("2029-12-31")),
+            "kept until the legal period ends: {v}"
+        );
+        let (st, v) = s.get(&dpo, &format!("/api/v1/subjects/{c}"), Some("contract_management"))?;
+        assert_eq!((st, v["archived"].as_bool()), (200, Some(true)), "{v}");
+        assert_eq!(v["identity"]["last_name"], "Bernard");
+        let (_, v) = s.get(&dpo, &format!("/api/v1/subjects/{c}"), Some("customer_relations"))?;
+        assert_eq!(v["rule"], "archived");
+
+        // Rectification: changed, who and when recorded but not the old values, recipients told (Art. 19).
+        let r = s.create(
+            &staff,
+            json!({"kind":"prospect","identity":{"first_name":"Inès","last_name":"Moreau","email":"ines@example.fr"}}),
+        )?;
+        s.post(&staff, &format!("/api/v1/subjects/{r}/contracts"), json!({"reference":"C-8","start":"2025-01-01"}))?;
+        assert_eq!(s.get(&erp, &format!("/api/v1/subjects/{r}"), Some("customer_relations"))?.0, 200);
+        let rec = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"rectification","received_at":"2026-11-03","channel":"email","requester":{"email":"ines@example.fr"},
+            "particulars":{"changes":{"last_name":"Moreau-Petit","email":"ines.moreau@example.fr"}}}),
+        )?;
+        let rid = rec["id"].as_str().ok_or("id")?;
+        verify_identity(&s, &dpo, rid)?;
+        let (_, v) = s.post(&dpo, &format!("/api/v1/requests/{rid}/fulfil"), json!({}))?;
+        assert_eq!(v["recipients_notified"], json!(["saas_erp"]), "{v}");
+        let (_, v) = s.get(&staff, "/api/v1/subjects?email=ines.moreau%40example.fr", Some("customer_relations"))?;
+        assert_eq!(v["subjects"][0]["identity"]["last_name"], "Moreau-Petit");
+        let (_, v) = s.get(&staff, "/api/v1/subjects?email=ines%40example.fr", Some("customer_relations"))?;
+        assert_eq!(v["subjects"].as_array().map(Vec::len), Some(0), "the old email no longer finds her");
+        let (_, audit) = s.get(&dpo, "/api/v1/audit?limit=1000", None)?;
+        let rect = audit["entries"]
+            .as_array()
+            .and_then(|e| e.iter().find(|x| x["action"] == "subject.rectify").cloned())
+            .unwrap_or(Value::Null);
+        assert_eq!(rect["fields"], json!(["email", "last_name"]));
+        assert!(!audit.to_string().contains("Moreau"), "no value, old or new, in the audit trail");
+        let (_, v) = s.get(&dpo, "/api/v1/outbox", None)?;
+        assert!(
+            v["messages"].as_array().is_some_and(|m| m
+                .iter()
+                .any(|x| x["template"] == "rectification_notice" && x["recipient"] == "saas_erp")),
+            "{v}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn the_public_form_records_a_request_for_the_dpo() -> R {
+    let s = Server::start(Backend::Sqlite)?;
+    let page = s.http.get(format!("{}/rights", s.base)).send()?;
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text()?.contains("name=\"kind\""));
+    let res = s
+        .http
+        .post(format!("{}/rights", s.base))
+        .form(&[
+            ("kind", "access"),
+            ("first_name", "Camille"),
+            ("last_name", "Martin"),
+            ("email", "camille.martin@example.fr"),
+            ("message", "merci"),
+        ])
+        .send()?;
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.text()?.contains("bien été reçue"));
+    let robot = s
+        .http
+        .post(format!("{}/rights", s.base))
+        .form(&[("kind", "access"), ("last_name", "X"), ("email", "x@example.fr"), ("website", "spam")])
+        .send()?;
+    assert_eq!(robot.status().as_u16(), 400);
+    let bad = s
+        .http
+        .post(format!("{}/rights", s.base))
+        .form(&[("kind", "access"), ("last_name", "X"), ("email", "not-an-email")])
+        .send()?;
+    assert_eq!(bad.status().as_u16(), 400);
+    let dpo = s.token("dpo", None)?;
+    let (_, v) = s.get(&dpo, "/api/v1/requests", None)?;
+    let list = v["requests"].as_array().ok_or("list")?;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["channel"], "web_form");
+    assert_eq!(list[0]["status"], "awaiting_identity");
+    assert_eq!(list[0]["particulars"]["message"], "merci");
+    Ok(())
+}
+
+/// Issue 9: once a subject is erased, its requests keep a proof record and nothing personal:
+/// not the access answer, not the requester's details, not an identity document.
+#[test]
+fn an_erased_subjects_requests_keep_only_a_proof_record() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let subject = s.create(&staff, camille())?;
+        let requester = json!({"first_name":"Camille","last_name":"Martin","email":"camille.martin@example.fr"});
+        let today = chrono::Utc::now().date_naive().to_string();
+        let access = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"access","received_at":today,"channel":"email","requester":requester}),
+        )?;
+        let access_id = access["id"].as_str().ok_or("id")?.to_string();
+        verify_identity(&s, &dpo, &access_id)?;
+        let (st, answer) = s.post(&dpo, &format!("/api/v1/requests/{access_id}/fulfil"), json!({}))?;
+        assert_eq!(st, 200, "{answer}");
+        assert!(answer.to_string().contains("Atelier Martin"), "the access answer holds the data: {answer}");
+        // A second request, its identity document uploaded and still awaiting a decision.
+        let pending = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"portability","received_at":today,"channel":"letter","requester":requester}),
+        )?;
+        let pending_id = pending["id"].as_str().ok_or("id")?.to_string();
+        let res = s
+            .http
+            .post(format!("{}/api/v1/requests/{pending_id}/identity-document", s.base))
+            .bearer_auth(&dpo)
+            .header("Content-Type", "application/pdf")
+            .body(b"%PDF-1.4 carte d'identite de Camille Martin".to_vec())
+            .send()?;
+        assert!(res.status().is_success(), "{}", res.text()?);
+        // The erasure: the person objected to prospecting.
+        s.post(&staff, &format!("/api/v1/subjects/{subject}/objections"), json!({"purpose":"prospect_relations"}))?;
+        let erase = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"erasure","received_at":today,"channel":"email","requester":requester}),
+        )?;
+        let erase_id = erase["id"].as_str().ok_or("id")?.to_string();
+        verify_identity(&s, &dpo, &erase_id)?;
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{erase_id}/fulfil"), json!({}))?;
+        assert_eq!((st, v["erased"].as_bool()), (200, Some(true)), "{v}");
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{subject}"), Some("prospect_relations"))?.0, 410);
+
+        for id in [&access_id, &pending_id, &erase_id] {
+            let (st, v) = s.get(&dpo, &format!("/api/v1/requests/{id}"), None)?;
+            assert_eq!(st, 200, "{v}");
+            assert_eq!(v["subject_erased"], true, "{b:?}: {v}");
+            let text = v.to_string();
+            assert!(!text.contains("Camille") && !text.contains("camille.martin"), "{b:?}: {text}");
+        }
+        let (st, proof) = s.get(&dpo, &format!("/api/v1/requests/{access_id}/response"), None)?;
+        assert_eq!(st, 200, "{proof}");
+        let text = proof.to_string();
+        assert!(!text.contains("Atelier") && !text.contains("Camille") && !text.contains("+33"), "{b:?}: {text}");
+        assert_eq!(
+            (proof["kind"].as_str(), proof["subject_erased"].as_bool()),
+            (Some("access"), Some(true)),
+            "{proof}"
+        );
+        assert_eq!(proof["erasure_rule"], "erasure_request");
+        assert_eq!(proof["outcome"], "answered");
+        let (st, _) = s.get(&dpo, &format!("/api/v1/requests/{erase_id}/response"), None)?;
+        assert_eq!(st, 200);
+        // The pending request cannot go on: its personal content is gone.
+        let (st, _) = s.post(
+            &dpo,
+            &format!("/api/v1/requests/{pending_id}/identity"),
+            json!({"decision":"verified","document":"national_id_card"}),
+        )?;
+        assert!(st == 410 || st == 409, "{st}");
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM identity_documents")?,
+            0,
+            "{b:?}: the document died with the subject"
+        );
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM requests WHERE length(wrapped_key) > 0")?,
+            0,
+            "{b:?}: request keys destroyed"
+        );
+        assert_eq!(count(&s, "SELECT count(*) FROM requests WHERE response IS NOT NULL")?, 0, "{b:?}");
+        if b == Backend::Sqlite {
+            // The erasure checkpointed the journal: no WAL page holds the erased rows.
+            let wal = std::fs::metadata(s.dir.join("data").join("vigie.db-wal")).map(|m| m.len()).unwrap_or(0);
+            assert!(wal < 200_000, "{wal}");
+        }
+        // The proof records have a retention of their own: 5 years after closing, then swept.
+        let (st, v) = s.post(&dpo, "/api/v1/retention/apply", json!({}))?;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(s.get(&dpo, &format!("/api/v1/requests/{access_id}"), None)?.0, 200, "kept within 5 years");
+        tamper(
+            &s,
+            match b {
+                Backend::Sqlite => {
+                    "UPDATE requests SET completed_at = '2019' || substr(completed_at, 5) WHERE completed_at IS NOT NULL"
+                }
+                Backend::Postgres => {
+                    "UPDATE requests SET completed_at = completed_at - interval '7 years' WHERE completed_at IS NOT NULL"
+                }
+            },
+        )?;
+        s.post(&dpo, "/api/v1/retention/apply", json!({}))?;
+        assert_eq!(s.get(&dpo, &format!("/api/v1/requests/{access_id}"), None)?.0, 404, "{b:?}: swept after 5 years");
+        assert_eq!(s.get(&dpo, &format!("/api/v1/requests/{erase_id}"), None)?.0, 404);
+        assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE action = 'request.proof_expired'")?, 1);
+        let out = s.cli().args(["audit", "verify"]).output()?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
+
+/// Issue 9: rectification and partial erasure re-seal the subject under a fresh key; every
+/// other value of the subject (contracts, consents, legal hold) stays readable.
+#[test]
+fn rectification_and_partial_erasure_rotate_the_subject_key() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let id = s.create(&staff, person("Inès", "ines@example.fr", "prospect"))?;
+        s.post(&staff, &format!("/api/v1/subjects/{id}/contracts"), json!({"reference":"C-77","start":"2024-01-01"}))?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{id}/consents"),
+            json!({"purpose":"events","granted":true,"evidence":"salon 2025"}),
+        )?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{id}/interactions"),
+            json!({"at":"2026-01-05T10:00:00Z","direction":"inbound","channel":"email","summary":"asked for a quote"}),
+        )?;
+        s.post(&dpo, &format!("/api/v1/subjects/{id}/legal-hold"), json!({"reason":"litige en cours"}))?;
+        // The subject's wrapped key, as stored.
+        let fingerprint = |s: &Server| -> R<String> {
+            let all = match s.backend {
+                Backend::Sqlite => {
+                    let conn = rusqlite::Connection::open(s.dir.join("data").join("vigie.db"))?;
+                    conn.query_row("SELECT hex(wrapped) FROM subject_keys", [], |r| r.get::<_, String>(0))?
+                }
+                Backend::Postgres => {
+                    let url = s.db_url.clone().ok_or("url")?;
+                    std::thread::spawn(move || -> Result<String, String> {
+                        let mut c = postgres::Client::connect(&url, postgres::NoTls).map_err(|e| e.to_string())?;
+                        c.query_one("SELECT encode(wrapped, 'hex') FROM subject_keys", &[])
+                            .map(|r| r.get(0))
+                            .map_err(|e| e.to_string())
+                    })
+                    .join()
+                    .map_err(|_| "thread")??
+                }
+            };
+            Ok(all.to_lowercase())
+        };
+        let before = fingerprint(&s)?;
+        let today = chrono::Utc::now().date_naive().to_string();
+        let req = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"rectification","received_at":today,"channel":"email","requester":{"email":"ines@example.fr"},
+            "particulars":{"changes":{"last_name":"Moreau"}}}),
+        )?;
+        let rid = req["id"].as_str().ok_or("id")?.to_string();
+        verify_identity(&s, &dpo, &rid)?;
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{rid}/fulfil"), json!({}))?;
+        assert_eq!(st, 200, "{v}");
+        let after = fingerprint(&s)?;
+        assert_ne!(before, after, "{b:?}: a fresh key after rectification");
+        let (st, v) = s.get(&dpo, &format!("/api/v1/subjects/{id}"), Some("contract_management"))?;
+        assert_eq!(st, 200, "{v}");
+        let text = v.to_string();
+        assert!(text.contains("Moreau") && text.contains("C-77"), "{b:?}: {text}");
+        let (_, hold) = s.get(&dpo, &format!("/api/v1/subjects/{id}/legal-hold"), None)?;
+        assert_eq!(hold["reason"], "litige en cours", "{hold}");
+        assert_eq!(hold["history"][0]["reason"], "litige en cours", "{hold}");
+        // A partial erasure (a client under contract) rotates it again.
+        let req = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"erasure","received_at":today,"channel":"email","requester":{"email":"ines@example.fr"},
+            "particulars":{"ground":"no_longer_necessary"}}),
+        )?;
+        let rid = req["id"].as_str().ok_or("id")?.to_string();
+        verify_identity(&s, &dpo, &rid)?;
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{rid}/fulfil"), json!({}))?;
+        assert_eq!((st, v["partial"].as_bool()), (200, Some(true)), "{v}");
+        assert_ne!(fingerprint(&s)?, after, "{b:?}: a fresh key after partial erasure");
+        let (st, v) = s.get(&dpo, &format!("/api/v1/subjects/{id}"), Some("contract_management"))?;
+        assert_eq!(st, 200, "{v}");
+        assert!(v.to_string().contains("C-77"), "{v}");
+    }
+    Ok(())
+}

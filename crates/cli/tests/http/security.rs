@@ -1,0 +1,107 @@
+//! Tokens and roles, no personal value at rest or in the logs, a private master key and data directory.
+
+use crate::support::{Backend, R, Server, backends, camille, contains, files};
+use serde_json::json;
+use std::process::Command;
+
+#[test]
+fn tokens_are_created_by_the_cli_and_the_admin_only() -> R {
+    let s = Server::start(Backend::Sqlite)?;
+    let token = s.token("auditor", None)?;
+    assert!(token.starts_with("vigie_") && token.len() == 70, "{token}");
+    for (args, needle) in [
+        (vec!["--role", "root"], "is not a role"),
+        (vec!["--role", "recipient"], "must name the policy recipient"),
+        (vec!["--role", "recipient", "--recipient", "nsa"], "is not a recipient of the policy"),
+        (vec!["--role", "recipient", "--recipient", "staff"], "internal recipient"),
+        (vec!["--role", "staff", "--recipient", "accountant"], "only a token of the recipient role"),
+    ] {
+        let out = s.cli().args(["token", "create"]).args(&args).output()?;
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+    let (st, v) = s.post(&s.admin, "/api/v1/tokens", json!({"role":"recipient","recipient":"saas_erp"}))?;
+    assert_eq!(st, 201, "{v}");
+    let erp = v["token"].as_str().ok_or("token")?;
+    assert_eq!(s.get(erp, "/api/v1/policy", None)?.0, 200);
+    assert_eq!(s.post(&token, "/api/v1/tokens", json!({"role":"admin"}))?.0, 403);
+    assert_eq!(s.post(&s.admin, "/api/v1/tokens", json!({"role":"god"}))?.0, 400);
+    Ok(())
+}
+
+#[test]
+fn no_personal_value_at_rest_or_in_the_logs() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let id = s.create(&staff, camille())?;
+        s.post(&staff, &format!("/api/v1/subjects/{id}/interactions"), json!({"at":"2023-06-15T10:00:00Z","direction":"inbound","channel":"email","summary":"Rappeler Atelier Martin"}))?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{id}/contracts"),
+            json!({"reference":"C-MARTIN-42","start":"2024-01-01"}),
+        )?;
+        s.get(&staff, "/api/v1/subjects?email=camille.martin%40example.fr", Some("customer_service"))?;
+        s.get(&staff, &format!("/api/v1/subjects/{id}"), Some("events"))?;
+        s.post(&staff, "/api/v1/subjects", json!({"kind":"prospect","identity":{"email":"camille.martin@"}}))?;
+        let secrets: [&[u8]; 6] =
+            [b"Camille", b"camille.martin", b"612345678", b"Atelier Martin", b"C-MARTIN-42", b"Rappeler"];
+        // Stop the server so every file is complete, then read every byte it left.
+        let _ = Command::new("kill").arg("-TERM").arg(s.child.id().to_string()).status();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        for (path, bytes) in files(&s.dir) {
+            for secret in secrets {
+                assert!(!contains(&bytes, secret), "{b:?}: {} holds a personal value", path.display());
+            }
+        }
+        let log = std::fs::read_to_string(s.dir.join("server.log"))?;
+        assert!(log.contains("/api/v1/subjects"), "the log records requests: {log}");
+        if b == Backend::Postgres {
+            let url = s.db_url.clone().ok_or("url")?;
+            let dump = std::thread::spawn(move || -> Result<String, String> {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).map_err(|e| e.to_string())?;
+                let tables: Vec<String> = c
+                    .query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'", &[])
+                    .map_err(|e| e.to_string())?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                let mut all = String::new();
+                for t in tables {
+                    for row in c.query(&format!("SELECT t::text FROM {t} t"), &[]).map_err(|e| e.to_string())? {
+                        all.push_str(row.get::<_, &str>(0));
+                    }
+                }
+                Ok(all)
+            })
+            .join()
+            .map_err(|_| "thread")??;
+            for secret in secrets {
+                let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+                assert!(
+                    !contains(dump.as_bytes(), secret) && !dump.contains(&hex),
+                    "{b:?}: the database holds a personal value"
+                );
+            }
+            assert!(dump.contains("subject.read"), "the dump covers the audit table");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn master_key_and_data_dir_are_private() -> R {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Server::start(Backend::Sqlite)?;
+    let key = std::fs::metadata(s.dir.join("data").join("master.key"))?;
+    assert_eq!(key.permissions().mode() & 0o777, 0o600);
+    let dir = std::fs::metadata(s.dir.join("data"))?;
+    assert_eq!(dir.permissions().mode() & 0o077, 0);
+    // The key can live elsewhere, named by VIGIE_MASTER_KEY_FILE; a missing one is an error.
+    let out = s.cli().env("VIGIE_MASTER_KEY_FILE", s.dir.join("absent.key")).args(["audit", "verify"]).output()?;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    Ok(())
+}
