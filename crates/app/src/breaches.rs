@@ -197,7 +197,7 @@ fn filter(scope: &Scope) -> Result<ScopeFilter> {
 
 /// The scope of every breach not yet closed (still under investigation): its subjects
 /// are held from the retention sweep, inside the caller's transaction.
-pub(crate) fn open_scopes(tx: &mut dyn Tx) -> Result<Vec<(Uuid, ScopeFilter)>> {
+pub(crate) fn open_scopes(tx: &mut dyn vigie_store::ReadTx) -> Result<Vec<(Uuid, ScopeFilter)>> {
     let mut out = Vec::new();
     for b in tx.breaches()? {
         if b.status == "closed" {

@@ -220,7 +220,7 @@ struct AutoHold {
 
 /// The subjects due at `at` (and not under legal hold) that an open rights request or a
 /// breach under investigation holds, read inside the caller's transaction.
-fn auto_holds(tx: &mut dyn Tx, at: NaiveDate) -> Result<Vec<AutoHold>> {
+fn auto_holds(tx: &mut dyn vigie_store::ReadTx, at: NaiveDate) -> Result<Vec<AutoHold>> {
     let mut out: Vec<AutoHold> = Vec::new();
     for (request, subject) in tx.open_request_subjects()? {
         if out.iter().any(|h| h.due.id == subject) {

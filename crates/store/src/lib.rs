@@ -379,28 +379,25 @@ pub enum StatGroup {
     CollectedYear,
 }
 
-/// One database transaction, at the level of Vigie's use cases.
+/// The reading half of a transaction: what a read-only snapshot offers.
 ///
-/// Obtained only through [`Store::write`] or [`Store::read`]; a read
-/// transaction refuses writes.
-pub trait Tx {
+/// Obtained through [`Store::read`] (a snapshot) or, with the writing half, as
+/// part of a [`Tx`]. A read cannot write; this does not compile:
+///
+/// ```compile_fail
+/// fn write_in_a_read(store: &vigie_store::Store, s: vigie_store::SubjectRow) {
+///     let _ = store.read_blocking(move |tx| tx.insert_subject(&s));
+/// }
+/// ```
+pub trait ReadTx {
     // Subjects.
-    fn insert_subject(&mut self, s: &SubjectRow) -> Result<()>;
-    /// Many subjects at once, by the backend's fastest path (bulk import).
-    fn insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()>;
     fn subject(&mut self, id: Id) -> Result<Option<SubjectRow>>;
     fn subjects_by_email(&mut self, email_bi: &[u8]) -> Result<Vec<Id>>;
     fn subjects_by_phone(&mut self, phone_bi: &[u8]) -> Result<Vec<Id>>;
-    fn set_subject_kind(&mut self, id: Id, kind: SubjectKind, at: DateTime<Utc>) -> Result<()>;
     fn count_subjects(&mut self) -> Result<i64>;
     fn count_subjects_by(&mut self, group: StatGroup) -> Result<Vec<GroupCount>>;
 
     // Retention.
-    fn set_retention(&mut self, id: Id, rule: &str, basis: Option<NaiveDate>, expires: Option<NaiveDate>)
-    -> Result<()>;
-    /// Sets (with a sealed reason) or lifts (None) a legal hold.
-    fn set_legal_hold(&mut self, id: Id, hold: Option<(&[u8], DateTime<Utc>)>) -> Result<()>;
-    fn insert_hold_event(&mut self, e: &HoldEventRow) -> Result<()>;
     fn hold_events(&mut self, subject: Id) -> Result<Vec<HoldEventRow>>;
     /// Subjects not held whose `expires_on` is before `at`, earliest first, at most `limit`.
     fn due(&mut self, at: NaiveDate, limit: i64) -> Result<Vec<DueRow>>;
@@ -417,13 +414,6 @@ pub trait Tx {
     fn open_request_subjects(&mut self) -> Result<Vec<(Id, Id)>>;
     /// Subjects of a scope not held whose `expires_on` is before `at`.
     fn scope_due(&mut self, f: &ScopeFilter, at: NaiveDate) -> Result<Vec<DueRow>>;
-    /// Erases a subject: its key, its rows and its disclosures; leaves a tombstone
-    /// and an aggregate count. False if there was no such subject.
-    fn erase_subject(&mut self, id: Id, rule: &str, at: DateTime<Utc>) -> Result<bool>;
-    /// [`Tx::erase_subject`] for the sweep: first locks the subject's row and checks,
-    /// under that lock, that it is still due at `due_at`, not held and without an open
-    /// request; false (and nothing erased) otherwise.
-    fn erase_if_due(&mut self, id: Id, rule: &str, at: DateTime<Utc>, due_at: NaiveDate) -> Result<bool>;
     fn erasure(&mut self, id: Id) -> Result<Option<ErasureRow>>;
     /// Tombstones of erasures at or after `since`, oldest first, at most `limit`.
     fn erasures_since(&mut self, since: DateTime<Utc>, limit: i64) -> Result<Vec<ErasureRow>>;
@@ -431,14 +421,96 @@ pub trait Tx {
     fn erased_counts(&mut self) -> Result<Vec<GroupCount>>;
 
     // Recipients and transfers.
-    fn insert_safeguard(&mut self, s: &SafeguardRow) -> Result<()>;
     /// Every safeguard, by recipient then signature date.
     fn safeguards(&mut self) -> Result<Vec<SafeguardRow>>;
-    /// Records a transfer's activation; false if it was already active.
-    fn activate_transfer(&mut self, recipient: &str, at: DateTime<Utc>) -> Result<bool>;
     fn transfer_activations(&mut self) -> Result<Vec<(String, DateTime<Utc>)>>;
     /// A recipient's disclosures, latest first, at most `limit`.
     fn disclosures_for_recipient(&mut self, recipient: &str, limit: i64) -> Result<Vec<DisclosureRow>>;
+
+    // Outbox.
+    fn messages_for_subject(&mut self, subject: Id) -> Result<Vec<MessageRow>>;
+    /// Notices by status (all when None), latest first.
+    fn messages(&mut self, status: Option<&str>, limit: i64) -> Result<Vec<MessageRow>>;
+    /// For one template and params: (total, not yet sent).
+    fn count_messages(&mut self, template: &str, params: &str) -> Result<(i64, i64)>;
+
+    // Policy versions.
+    fn policy_versions(&mut self) -> Result<Vec<PolicyVersionRow>>;
+
+    // Rights requests.
+    fn request(&mut self, id: Id) -> Result<Option<RequestRow>>;
+    /// Every request, earliest deadline first.
+    fn requests(&mut self, limit: i64) -> Result<Vec<RequestRow>>;
+    fn has_identity_document(&mut self, request: Id) -> Result<bool>;
+    fn is_suppressed(&mut self, email_bi: &[u8]) -> Result<bool>;
+    fn count_suppressed(&mut self) -> Result<i64>;
+
+    // Breaches.
+    fn breach(&mut self, id: Id) -> Result<Option<BreachRow>>;
+    /// Every breach, latest detection first.
+    fn breaches(&mut self) -> Result<Vec<BreachRow>>;
+    fn breach_phases(&mut self, breach: Id) -> Result<Vec<BreachPhaseRow>>;
+    /// Counts the subjects a scope concerns and their records.
+    fn scope_count(&mut self, f: &ScopeFilter) -> Result<ScopeCount>;
+
+    // A subject's records.
+    fn contracts(&mut self, subject: Id) -> Result<Vec<ContractRow>>;
+    fn interactions(&mut self, subject: Id) -> Result<Vec<InteractionRow>>;
+    fn consents(&mut self, subject: Id) -> Result<Vec<ConsentRow>>;
+    fn objections(&mut self, subject: Id) -> Result<Vec<ObjectionRow>>;
+
+    // Tokens.
+    fn token_by_hash(&mut self, hash: &[u8]) -> Result<Option<TokenRow>>;
+    fn count_tokens(&mut self) -> Result<i64>;
+
+    // Audit trail.
+    /// The head's MAC as recorded (None before it was first sealed).
+    fn audit_head_mac(&mut self) -> Result<Option<Vec<u8>>>;
+    /// Entries with `seq > after`, in order, at most `limit`.
+    fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>>;
+    /// The head as recorded (without locking), for verification.
+    fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)>;
+
+    // Disclosures.
+    fn disclosures_for_subject(&mut self, subject: Id) -> Result<Vec<DisclosureRow>>;
+
+    // Key rotation.
+    /// Every wrapped key: subjects', requests' (not yet destroyed) and breaches'.
+    fn wrapped_keys(&mut self) -> Result<Vec<(KeyOwner, Id, Vec<u8>)>>;
+
+    // Settings kept in the database.
+    fn meta(&mut self, key: &str) -> Result<Option<String>>;
+}
+
+/// One database transaction, at the level of Vigie's use cases: the reads of
+/// [`ReadTx`] and the writes.
+///
+/// Obtained only through [`Store::write`].
+pub trait Tx: ReadTx {
+    // Subjects.
+    fn insert_subject(&mut self, s: &SubjectRow) -> Result<()>;
+    /// Many subjects at once, by the backend's fastest path (bulk import).
+    fn insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()>;
+    fn set_subject_kind(&mut self, id: Id, kind: SubjectKind, at: DateTime<Utc>) -> Result<()>;
+
+    // Retention.
+    fn set_retention(&mut self, id: Id, rule: &str, basis: Option<NaiveDate>, expires: Option<NaiveDate>)
+    -> Result<()>;
+    /// Sets (with a sealed reason) or lifts (None) a legal hold.
+    fn set_legal_hold(&mut self, id: Id, hold: Option<(&[u8], DateTime<Utc>)>) -> Result<()>;
+    fn insert_hold_event(&mut self, e: &HoldEventRow) -> Result<()>;
+    /// Erases a subject: its key, its rows and its disclosures; leaves a tombstone
+    /// and an aggregate count. False if there was no such subject.
+    fn erase_subject(&mut self, id: Id, rule: &str, at: DateTime<Utc>) -> Result<bool>;
+    /// [`Tx::erase_subject`] for the sweep: first locks the subject's row and checks,
+    /// under that lock, that it is still due at `due_at`, not held and without an open
+    /// request; false (and nothing erased) otherwise.
+    fn erase_if_due(&mut self, id: Id, rule: &str, at: DateTime<Utc>, due_at: NaiveDate) -> Result<bool>;
+
+    // Recipients and transfers.
+    fn insert_safeguard(&mut self, s: &SafeguardRow) -> Result<()>;
+    /// Records a transfer's activation; false if it was already active.
+    fn activate_transfer(&mut self, recipient: &str, at: DateTime<Utc>) -> Result<bool>;
 
     // Outbox.
     /// Queues one notice; false if its idempotency key was already queued.
@@ -460,24 +532,15 @@ pub trait Tx {
     fn mark_sent(&mut self, id: i64, at: DateTime<Utc>) -> Result<()>;
     /// Records a failed attempt: retried at `retry_at`, or given up (`failed`) when None.
     fn mark_failed(&mut self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()>;
-    fn messages_for_subject(&mut self, subject: Id) -> Result<Vec<MessageRow>>;
-    /// Notices by status (all when None), latest first.
-    fn messages(&mut self, status: Option<&str>, limit: i64) -> Result<Vec<MessageRow>>;
-    /// For one template and params: (total, not yet sent).
-    fn count_messages(&mut self, template: &str, params: &str) -> Result<(i64, i64)>;
 
     // Policy versions.
     fn insert_policy_version(&mut self, v: &PolicyVersionRow) -> Result<()>;
-    fn policy_versions(&mut self) -> Result<Vec<PolicyVersionRow>>;
     fn set_policy_status(&mut self, version: &str, status: &str, at: DateTime<Utc>) -> Result<()>;
 
     // Rights requests.
     fn insert_request(&mut self, r: &RequestRow) -> Result<()>;
     /// Replaces every mutable column of a request.
     fn update_request(&mut self, r: &RequestRow) -> Result<()>;
-    fn request(&mut self, id: Id) -> Result<Option<RequestRow>>;
-    /// Every request, earliest deadline first.
-    fn requests(&mut self, limit: i64) -> Result<Vec<RequestRow>>;
     fn put_identity_document(
         &mut self,
         request: Id,
@@ -487,11 +550,8 @@ pub trait Tx {
     ) -> Result<()>;
     /// Destroys a request's identity document; false if there was none.
     fn delete_identity_document(&mut self, request: Id) -> Result<bool>;
-    fn has_identity_document(&mut self, request: Id) -> Result<bool>;
     /// Adds an email's blind index to the suppression list; false if present.
     fn suppress(&mut self, email_bi: &[u8], reason: &str, at: DateTime<Utc>) -> Result<bool>;
-    fn is_suppressed(&mut self, email_bi: &[u8]) -> Result<bool>;
-    fn count_suppressed(&mut self) -> Result<i64>;
     /// Rewrites a subject's sealed identity and its blind indexes (rectification, partial erasure).
     fn update_identity(
         &mut self,
@@ -511,13 +571,7 @@ pub trait Tx {
     // Breaches.
     fn insert_breach(&mut self, b: &BreachRow) -> Result<()>;
     fn update_breach(&mut self, b: &BreachRow) -> Result<()>;
-    fn breach(&mut self, id: Id) -> Result<Option<BreachRow>>;
-    /// Every breach, latest detection first.
-    fn breaches(&mut self) -> Result<Vec<BreachRow>>;
     fn insert_breach_phase(&mut self, p: &BreachPhaseRow) -> Result<()>;
-    fn breach_phases(&mut self, breach: Id) -> Result<Vec<BreachPhaseRow>>;
-    /// Counts the subjects a scope concerns and their records.
-    fn scope_count(&mut self, f: &ScopeFilter) -> Result<ScopeCount>;
     /// Queues one notice per subject of the scope that has an email (see `queue_for_subjects`).
     fn queue_for_scope(
         &mut self,
@@ -543,19 +597,13 @@ pub trait Tx {
 
     // A subject's records.
     fn insert_contract(&mut self, c: &ContractRow) -> Result<()>;
-    fn contracts(&mut self, subject: Id) -> Result<Vec<ContractRow>>;
     fn insert_interaction(&mut self, i: &InteractionRow) -> Result<()>;
-    fn interactions(&mut self, subject: Id) -> Result<Vec<InteractionRow>>;
     fn insert_consent(&mut self, c: &ConsentRow) -> Result<()>;
-    fn consents(&mut self, subject: Id) -> Result<Vec<ConsentRow>>;
     /// Records an objection; objecting twice to one purpose keeps the first.
     fn insert_objection(&mut self, o: &ObjectionRow) -> Result<bool>;
-    fn objections(&mut self, subject: Id) -> Result<Vec<ObjectionRow>>;
 
     // Tokens.
     fn insert_token(&mut self, t: &TokenRow) -> Result<()>;
-    fn token_by_hash(&mut self, hash: &[u8]) -> Result<Option<TokenRow>>;
-    fn count_tokens(&mut self) -> Result<i64>;
 
     // Audit trail. `audit_head` locks the head for the rest of the transaction.
     fn audit_head(&mut self) -> Result<(i64, Vec<u8>)>;
@@ -563,26 +611,16 @@ pub trait Tx {
     fn append_audit(&mut self, e: &AuditRow, head_mac: &[u8]) -> Result<()>;
     /// Appends consecutive entries and moves the head to the last one (bulk work).
     fn append_audits(&mut self, entries: &[AuditRow], head_mac: &[u8]) -> Result<()>;
-    /// The head's MAC as recorded (None before it was first sealed).
-    fn audit_head_mac(&mut self) -> Result<Option<Vec<u8>>>;
     /// Seals the current head (first start after an upgrade, restore).
     fn set_audit_head_mac(&mut self, mac: &[u8]) -> Result<()>;
-    /// Entries with `seq > after`, in order, at most `limit`.
-    fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>>;
-    /// The head as recorded (without locking), for verification.
-    fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)>;
 
     // Disclosures.
     fn insert_disclosure(&mut self, d: &DisclosureRow) -> Result<()>;
-    fn disclosures_for_subject(&mut self, subject: Id) -> Result<Vec<DisclosureRow>>;
 
     // Key rotation.
-    /// Every wrapped key: subjects', requests' (not yet destroyed) and breaches'.
-    fn wrapped_keys(&mut self) -> Result<Vec<(KeyOwner, Id, Vec<u8>)>>;
     fn set_wrapped_key(&mut self, owner: KeyOwner, id: Id, wrapped: &[u8]) -> Result<()>;
 
     // Settings kept in the database.
-    fn meta(&mut self, key: &str) -> Result<Option<String>>;
     fn set_meta(&mut self, key: &str, value: &str) -> Result<()>;
 }
 

@@ -9,7 +9,7 @@
 //!
 //! Readers run one job per read-only transaction, in parallel.
 
-use crate::{Backend, Connection, Result, StoreError, Tx};
+use crate::{Backend, Connection, ReadTx, Result, StoreError, Tx};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -25,7 +25,7 @@ pub struct WorkerConfig {
 /// Called once the transaction a job ran in has committed (or failed to).
 type Completion = Box<dyn FnOnce(Result<()>) + Send>;
 /// A job: runs on a connection thread, says whether it succeeded, and how to report.
-type Job = Box<dyn FnOnce(&mut dyn Tx) -> (bool, Completion) + Send>;
+type Job = Box<dyn FnOnce(Option<&mut dyn Tx>) -> (bool, Completion) + Send>;
 
 /// A handle on the connection threads. Cheap to clone; the threads stop when
 /// the last handle is dropped, after finishing the jobs already queued.
@@ -103,6 +103,11 @@ impl Store {
         R: FnOnce(Result<T, E>) + Send + 'static,
     {
         Box::new(move |tx| {
+            // No transaction: the database failed before the job could run; the
+            // completion reports that failure.
+            let Some(tx) = tx else {
+                return (false, Box::new(move |failed: Result<()>| reply(Err(E::from(failed.err().unwrap_or(StoreError::Closed))))));
+            };
             let outcome = f(tx);
             let ok = outcome.is_ok();
             let completion: Completion = Box::new(move |committed| {
@@ -158,11 +163,11 @@ impl Store {
     /// Runs `f` in a read-only transaction (a consistent snapshot).
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&mut dyn ReadTx) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        Self::submit(&self.reader, f).await
+        Self::submit(&self.reader, move |tx: &mut dyn Tx| f(tx)).await
     }
 
     /// [`Store::write`] for synchronous callers (the CLI, start-up). It blocks the thread.
@@ -178,17 +183,17 @@ impl Store {
     /// [`Store::read`] for synchronous callers.
     pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&mut dyn ReadTx) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        Self::submit_blocking(&self.reader, f)
+        Self::submit_blocking(&self.reader, move |tx: &mut dyn Tx| f(tx))
     }
 }
 
 /// Runs a job, turning a panic into a failure so one bad job cannot kill the thread.
 fn run(job: Job, tx: &mut dyn Tx) -> Option<(bool, Completion)> {
-    match catch_unwind(AssertUnwindSafe(|| job(tx))) {
+    match catch_unwind(AssertUnwindSafe(|| job(Some(tx)))) {
         Ok(done) => Some(done),
         Err(_) => {
             tracing::error!("a store job panicked; its transaction is rolled back");
@@ -232,7 +237,7 @@ fn write_loop(
         if let Err(e) = conn.begin(true) {
             // The jobs never ran: report the failure through fresh completions.
             for job in batch {
-                let (_, completion) = job(&mut Refuse(e.to_string()));
+                let (_, completion) = job(None);
                 completion(Err(StoreError::Backend(e.to_string())));
             }
             reconnect(&mut conn, backend, true);
@@ -246,8 +251,8 @@ fn write_loop(
             {
                 broken = Some(e);
             }
-            if let Some(e) = &broken {
-                let (_, completion) = job(&mut Refuse(e.to_string()));
+            if broken.is_some() {
+                let (_, completion) = job(None);
                 done.push(completion);
                 continue;
             }
@@ -284,7 +289,7 @@ fn write_loop(
 fn read_loop(mut conn: Box<dyn Connection>, jobs: &crossbeam_channel::Receiver<Job>, backend: &dyn Backend) {
     while let Ok(job) = jobs.recv() {
         if let Err(e) = conn.begin(false) {
-            let (_, completion) = job(&mut Refuse(e.to_string()));
+            let (_, completion) = job(None);
             completion(Err(StoreError::Backend(e.to_string())));
             reconnect(&mut conn, backend, false);
             continue;
@@ -297,106 +302,3 @@ fn read_loop(mut conn: Box<dyn Connection>, jobs: &crossbeam_channel::Receiver<J
     }
 }
 
-/// A stand-in transaction that fails every call, used to report jobs that
-/// could not run because the database failed before them.
-struct Refuse(String);
-
-macro_rules! refuse_all {
-    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
-        impl Tx for Refuse {
-            $(fn $name(&mut self, $(_: $ty),*) -> Result<$ret> { Err(StoreError::Backend(self.0.clone())) })*
-        }
-    };
-}
-
-refuse_all! {
-    insert_subject(s: &crate::SubjectRow) -> ();
-    insert_subjects(s: &[crate::SubjectRow]) -> ();
-    subject(id: crate::Id) -> Option<crate::SubjectRow>;
-    subjects_by_email(b: &[u8]) -> Vec<crate::Id>;
-    subjects_by_phone(b: &[u8]) -> Vec<crate::Id>;
-    set_subject_kind(id: crate::Id, k: vigie_domain::SubjectKind, at: chrono::DateTime<chrono::Utc>) -> ();
-    count_subjects() -> i64;
-    count_subjects_by(g: crate::StatGroup) -> Vec<crate::GroupCount>;
-    insert_contract(c: &crate::ContractRow) -> ();
-    contracts(id: crate::Id) -> Vec<crate::ContractRow>;
-    insert_interaction(i: &crate::InteractionRow) -> ();
-    interactions(id: crate::Id) -> Vec<crate::InteractionRow>;
-    insert_consent(c: &crate::ConsentRow) -> ();
-    consents(id: crate::Id) -> Vec<crate::ConsentRow>;
-    insert_objection(o: &crate::ObjectionRow) -> bool;
-    objections(id: crate::Id) -> Vec<crate::ObjectionRow>;
-    insert_token(t: &crate::TokenRow) -> ();
-    token_by_hash(h: &[u8]) -> Option<crate::TokenRow>;
-    count_tokens() -> i64;
-    audit_head() -> (i64, Vec<u8>);
-    append_audit(e: &crate::AuditRow, m: &[u8]) -> ();
-    append_audits(e: &[crate::AuditRow], m: &[u8]) -> ();
-    audit_head_mac() -> Option<Vec<u8>>;
-    set_audit_head_mac(m: &[u8]) -> ();
-    audit_page(after: i64, limit: i64) -> Vec<crate::AuditRow>;
-    audit_head_recorded() -> (i64, Vec<u8>);
-    insert_disclosure(d: &crate::DisclosureRow) -> ();
-    disclosures_for_subject(id: crate::Id) -> Vec<crate::DisclosureRow>;
-    meta(k: &str) -> Option<String>;
-    set_retention(id: crate::Id, r: &str, b: Option<chrono::NaiveDate>, e: Option<chrono::NaiveDate>) -> ();
-    set_legal_hold(id: crate::Id, h: Option<(&[u8], chrono::DateTime<chrono::Utc>)>) -> ();
-    due(at: chrono::NaiveDate, limit: i64) -> Vec<crate::DueRow>;
-    count_due(at: chrono::NaiveDate) -> i64;
-    insert_breach(b: &crate::BreachRow) -> ();
-    update_breach(b: &crate::BreachRow) -> ();
-    breach(id: crate::Id) -> Option<crate::BreachRow>;
-    breaches() -> Vec<crate::BreachRow>;
-    insert_breach_phase(p: &crate::BreachPhaseRow) -> ();
-    breach_phases(id: crate::Id) -> Vec<crate::BreachPhaseRow>;
-    scope_count(f: &crate::ScopeFilter) -> crate::ScopeCount;
-    queue_for_scope(f: &crate::ScopeFilter, t: &str, p: &str, k: &str, at: chrono::DateTime<chrono::Utc>) -> u64;
-    insert_request(r: &crate::RequestRow) -> ();
-    update_request(r: &crate::RequestRow) -> ();
-    request(id: crate::Id) -> Option<crate::RequestRow>;
-    requests(l: i64) -> Vec<crate::RequestRow>;
-    put_identity_document(r: crate::Id, s: &[u8], c: &str, at: chrono::DateTime<chrono::Utc>) -> ();
-    delete_identity_document(r: crate::Id) -> bool;
-    has_identity_document(r: crate::Id) -> bool;
-    suppress(e: &[u8], r: &str, at: chrono::DateTime<chrono::Utc>) -> bool;
-    is_suppressed(e: &[u8]) -> bool;
-    count_suppressed() -> i64;
-    update_identity(id: crate::Id, i: &[u8], e: Option<&[u8]>, p: Option<&[u8]>, at: chrono::DateTime<chrono::Utc>) -> ();
-    delete_interactions(s: crate::Id) -> u64;
-    rekey_subject(r: &crate::Rekeyed, at: chrono::DateTime<chrono::Utc>) -> ();
-    delete_closed_requests(b: chrono::DateTime<chrono::Utc>) -> u64;
-    insert_safeguard(s: &crate::SafeguardRow) -> ();
-    safeguards() -> Vec<crate::SafeguardRow>;
-    activate_transfer(r: &str, at: chrono::DateTime<chrono::Utc>) -> bool;
-    transfer_activations() -> Vec<(String, chrono::DateTime<chrono::Utc>)>;
-    disclosures_for_recipient(r: &str, l: i64) -> Vec<crate::DisclosureRow>;
-    queue_message(m: &crate::NewMessage) -> bool;
-    queue_for_subjects(k: &[vigie_domain::SubjectKind], t: &str, p: &str, k2: &str, at: chrono::DateTime<chrono::Utc>) -> u64;
-    claim_messages(n: chrono::DateTime<chrono::Utc>, l: chrono::DateTime<chrono::Utc>, lim: i64) -> Vec<crate::MessageRow>;
-    mark_sent(id: i64, at: chrono::DateTime<chrono::Utc>) -> ();
-    mark_failed(id: i64, e: &str, r: Option<chrono::DateTime<chrono::Utc>>) -> ();
-    messages_for_subject(id: crate::Id) -> Vec<crate::MessageRow>;
-    messages(s: Option<&str>, l: i64) -> Vec<crate::MessageRow>;
-    count_messages(t: &str, p: &str) -> (i64, i64);
-    insert_policy_version(v: &crate::PolicyVersionRow) -> ();
-    policy_versions() -> Vec<crate::PolicyVersionRow>;
-    set_policy_status(v: &str, s: &str, at: chrono::DateTime<chrono::Utc>) -> ();
-    insert_hold_event(e: &crate::HoldEventRow) -> ();
-    hold_events(id: crate::Id) -> Vec<crate::HoldEventRow>;
-    held_due(at: chrono::NaiveDate) -> Vec<crate::HeldRow>;
-    count_expiring_by_month(f: chrono::NaiveDate, t: chrono::NaiveDate) -> Vec<crate::GroupCount>;
-    erase_subject(id: crate::Id, r: &str, at: chrono::DateTime<chrono::Utc>) -> bool;
-    erase_if_due(id: crate::Id, r: &str, at: chrono::DateTime<chrono::Utc>, d: chrono::NaiveDate) -> bool;
-    to_review(l: i64) -> Vec<crate::ReviewRow>;
-    count_to_review() -> i64;
-    open_request_subjects() -> Vec<(crate::Id, crate::Id)>;
-    scope_due(f: &crate::ScopeFilter, at: chrono::NaiveDate) -> Vec<crate::DueRow>;
-    erasure(id: crate::Id) -> Option<crate::ErasureRow>;
-    erasures_since(s: chrono::DateTime<chrono::Utc>, l: i64) -> Vec<crate::ErasureRow>;
-    erased_counts() -> Vec<crate::GroupCount>;
-    claim_job(n: &str, t: chrono::NaiveDate, now: chrono::DateTime<chrono::Utc>, l: chrono::DateTime<chrono::Utc>) -> bool;
-    finish_job(n: &str, t: chrono::NaiveDate) -> ();
-    set_meta(k: &str, v: &str) -> ();
-    wrapped_keys() -> Vec<(crate::KeyOwner, crate::Id, Vec<u8>)>;
-    set_wrapped_key(o: crate::KeyOwner, id: crate::Id, w: &[u8]) -> ();
-}

@@ -1,4 +1,4 @@
-//! [`Tx`] for every backend, written once over [`Driver`].
+//! [`ReadTx`] and [`Tx`] for every backend, written once over [`Driver`].
 //!
 //! The sections follow the trait's. Statements are in the common spelling
 //! (see the [module](super) notes); each is prepared once per connection.
@@ -7,7 +7,8 @@ use super::{Args, Driver, DriverExt, FromCol, FromRow, SqlRow, Stmt, ToArg, row}
 use crate::{
     AuditRow, BreachPhaseRow, BreachRow, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount,
     HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow,
-    Rekeyed, RequestRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, StatGroup, SubjectRow, TokenRow, Tx,
+    ReadTx, Rekeyed, RequestRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, StatGroup, SubjectRow, TokenRow,
+    Tx,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use vigie_domain::SubjectKind;
@@ -211,19 +212,8 @@ fn once_rows<D: Driver + ?Sized, T: FromRow>(d: &mut D, sql: &str, args: Args<'_
     d.rows(Stmt::Once(&sql), args)
 }
 
-impl<D: Driver> Tx for D {
+impl<D: Driver> ReadTx for D {
     // Subjects.
-
-    fn insert_subject(&mut self, s: &SubjectRow) -> Result<()> {
-        insert_subject_row(self, s)
-    }
-
-    fn insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        self.bulk_insert_subjects(rows)
-    }
 
     fn subject(&mut self, id: Id) -> Result<Option<SubjectRow>> {
         self.opt(
@@ -248,12 +238,6 @@ impl<D: Driver> Tx for D {
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 
-    fn set_subject_kind(&mut self, id: Id, kind: SubjectKind, at: DateTime<Utc>) -> Result<()> {
-        self.update_one("UPDATE subjects SET kind = $2, updated_at = $3 WHERE id = $1", &[&id, &kind, &at], || {
-            format!("subject {id}")
-        })
-    }
-
     fn count_subjects(&mut self) -> Result<i64> {
         self.value("SELECT count(*) FROM subjects".into(), &[])
     }
@@ -269,36 +253,6 @@ impl<D: Driver> Tx for D {
     }
 
     // Retention.
-
-    fn set_retention(
-        &mut self,
-        id: Id,
-        rule: &str,
-        basis: Option<NaiveDate>,
-        expires: Option<NaiveDate>,
-    ) -> Result<()> {
-        self.update_one(
-            "UPDATE subjects SET retention_rule = $2, basis_date = $3, expires_on = $4 WHERE id = $1",
-            &[&id, &rule, &basis, &expires],
-            || format!("subject {id}"),
-        )
-    }
-
-    fn set_legal_hold(&mut self, id: Id, hold: Option<(&[u8], DateTime<Utc>)>) -> Result<()> {
-        let (reason, at) = hold.map_or((None, None), |(r, a)| (Some(r), Some(a)));
-        self.update_one("UPDATE subjects SET legal_hold = $2, held_at = $3 WHERE id = $1", &[&id, &reason, &at], || {
-            format!("subject {id}")
-        })
-    }
-
-    fn insert_hold_event(&mut self, e: &HoldEventRow) -> Result<()> {
-        self.execute(
-            "INSERT INTO legal_hold_events (id, subject_id, action, reason, at, actor) VALUES ($1, $2, $3, $4, $5, $6)"
-                .into(),
-            &[&e.id, &e.subject_id, &e.action, &e.reason, &e.at, &e.actor],
-        )?;
-        Ok(())
-    }
 
     fn hold_events(&mut self, subject: Id) -> Result<Vec<HoldEventRow>> {
         self.rows(
@@ -388,6 +342,307 @@ impl<D: Driver> Tx for D {
         )
     }
 
+    fn erasure(&mut self, id: Id) -> Result<Option<ErasureRow>> {
+        self.opt("SELECT subject_id, erased_at, kind, rule FROM erasures WHERE subject_id = $1".into(), &[&id])
+    }
+
+    fn erasures_since(&mut self, since: DateTime<Utc>, limit: i64) -> Result<Vec<ErasureRow>> {
+        self.rows(
+            "SELECT subject_id, erased_at, kind, rule FROM erasures WHERE erased_at >= $1
+             ORDER BY erased_at, subject_id LIMIT $2"
+                .into(),
+            &[&since, &limit],
+        )
+    }
+
+    fn erased_counts(&mut self) -> Result<Vec<GroupCount>> {
+        self.rows("SELECT month || '|' || kind || '|' || rule, count FROM erased_counts ORDER BY 1".into(), &[])
+    }
+
+    // Recipients and transfers.
+
+    fn safeguards(&mut self) -> Result<Vec<SafeguardRow>> {
+        self.rows(
+            "SELECT id, recipient, kind, signed_on, recorded_at FROM safeguards ORDER BY recipient, signed_on, id"
+                .into(),
+            &[],
+        )
+    }
+
+    fn transfer_activations(&mut self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        self.rows("SELECT recipient, activated_at FROM transfer_activations ORDER BY recipient".into(), &[])
+    }
+
+    fn disclosures_for_recipient(&mut self, recipient: &str, limit: i64) -> Result<Vec<DisclosureRow>> {
+        self.rows(
+            Stmt::Static(concat!(
+                "SELECT ",
+                disclosure_columns!(),
+                " FROM disclosures WHERE recipient = $1 ORDER BY at DESC, id DESC LIMIT $2"
+            )),
+            &[&recipient, &limit],
+        )
+    }
+
+    // Outbox.
+
+    fn messages_for_subject(&mut self, subject: Id) -> Result<Vec<MessageRow>> {
+        self.rows(
+            Stmt::Static(concat!("SELECT ", message_columns!(), " FROM outbox WHERE subject_id = $1 ORDER BY id")),
+            &[&subject],
+        )
+    }
+
+    fn messages(&mut self, status: Option<&str>, limit: i64) -> Result<Vec<MessageRow>> {
+        self.rows(
+            Stmt::Static(concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM outbox WHERE $1::text IS NULL OR status = $1::text ORDER BY id DESC LIMIT $2"
+            )),
+            &[&status, &limit],
+        )
+    }
+
+    fn count_messages(&mut self, template: &str, params: &str) -> Result<(i64, i64)> {
+        self.opt(
+            "SELECT count(*), count(*) FILTER (WHERE status <> 'sent') FROM outbox WHERE template = $1 AND params = $2"
+                .into(),
+            &[&template, &params],
+        )
+        .map(Option::unwrap_or_default)
+    }
+
+    // Policy versions.
+
+    fn policy_versions(&mut self) -> Result<Vec<PolicyVersionRow>> {
+        self.rows(
+            "SELECT version, text, effective_date, status, uploaded_at, activated_at FROM policy_versions
+             ORDER BY uploaded_at, version"
+                .into(),
+            &[],
+        )
+    }
+
+    // Rights requests.
+
+    fn request(&mut self, id: Id) -> Result<Option<RequestRow>> {
+        self.opt(Stmt::Static(concat!("SELECT ", request_columns!(), " FROM requests WHERE id = $1")), &[&id])
+    }
+
+    fn requests(&mut self, limit: i64) -> Result<Vec<RequestRow>> {
+        self.rows(
+            Stmt::Static(concat!(
+                "SELECT ",
+                request_columns!(),
+                " FROM requests ORDER BY coalesce(extended_due_on, due_on), received_on, id LIMIT $1"
+            )),
+            &[&limit],
+        )
+    }
+
+    fn has_identity_document(&mut self, request: Id) -> Result<bool> {
+        self.value("SELECT EXISTS (SELECT 1 FROM identity_documents WHERE request_id = $1)".into(), &[&request])
+    }
+
+    fn is_suppressed(&mut self, email_bi: &[u8]) -> Result<bool> {
+        self.value("SELECT EXISTS (SELECT 1 FROM suppression WHERE email_bi = $1)".into(), &[&email_bi])
+    }
+
+    fn count_suppressed(&mut self) -> Result<i64> {
+        self.value("SELECT count(*) FROM suppression".into(), &[])
+    }
+
+    // Breaches.
+
+    fn breach(&mut self, id: Id) -> Result<Option<BreachRow>> {
+        self.opt(Stmt::Static(concat!("SELECT ", breach_columns!(), " FROM breaches WHERE id = $1")), &[&id])
+    }
+
+    fn breaches(&mut self) -> Result<Vec<BreachRow>> {
+        self.rows(
+            Stmt::Static(concat!("SELECT ", breach_columns!(), " FROM breaches ORDER BY detected_at DESC, id")),
+            &[],
+        )
+    }
+
+    fn breach_phases(&mut self, breach: Id) -> Result<Vec<BreachPhaseRow>> {
+        self.rows(
+            "SELECT id, breach_id, at, phase, details, actor FROM breach_phases WHERE breach_id = $1 ORDER BY at, id"
+                .into(),
+            &[&breach],
+        )
+    }
+
+    fn scope_count(&mut self, f: &ScopeFilter) -> Result<ScopeCount> {
+        let mut args: Vec<&dyn ToArg> = Vec::new();
+        let scope = scope_where(f, &mut args);
+        let counts: Vec<ScopeCount> = once_rows(
+            self,
+            &format!(
+                "WITH scope AS (SELECT s.id FROM subjects s WHERE {scope})
+                 SELECT (SELECT count(*) FROM scope),
+                        (SELECT count(*) FROM contracts WHERE subject_id IN (SELECT id FROM scope)),
+                        (SELECT count(*) FROM interactions WHERE subject_id IN (SELECT id FROM scope)),
+                        (SELECT count(*) FROM consents WHERE subject_id IN (SELECT id FROM scope))"
+            ),
+            &args,
+        )?;
+        Ok(counts.into_iter().next().unwrap_or_default())
+    }
+
+    // A subject's records.
+
+    fn contracts(&mut self, subject: Id) -> Result<Vec<ContractRow>> {
+        self.rows(
+            "SELECT id, subject_id, reference, start_date, end_date, created_at FROM contracts
+             WHERE subject_id = $1 ORDER BY start_date, id"
+                .into(),
+            &[&subject],
+        )
+    }
+
+    fn interactions(&mut self, subject: Id) -> Result<Vec<InteractionRow>> {
+        self.rows(
+            "SELECT id, subject_id, at, direction, channel, summary, created_at FROM interactions
+             WHERE subject_id = $1 ORDER BY at, id"
+                .into(),
+            &[&subject],
+        )
+    }
+
+    fn consents(&mut self, subject: Id) -> Result<Vec<ConsentRow>> {
+        self.rows(
+            "SELECT id, subject_id, purpose, granted, at, evidence FROM consents WHERE subject_id = $1 ORDER BY at, id"
+                .into(),
+            &[&subject],
+        )
+    }
+
+    fn objections(&mut self, subject: Id) -> Result<Vec<ObjectionRow>> {
+        self.rows(
+            "SELECT id, subject_id, purpose, at FROM objections WHERE subject_id = $1 ORDER BY at, id".into(),
+            &[&subject],
+        )
+    }
+
+    // Tokens.
+
+    fn token_by_hash(&mut self, hash: &[u8]) -> Result<Option<TokenRow>> {
+        self.opt(
+            "SELECT id, hash, role, recipient, created_at, revoked_at FROM tokens WHERE hash = $1".into(),
+            &[&hash],
+        )
+    }
+
+    fn count_tokens(&mut self) -> Result<i64> {
+        self.value("SELECT count(*) FROM tokens".into(), &[])
+    }
+
+    // Audit trail.
+
+    fn audit_head_mac(&mut self) -> Result<Option<Vec<u8>>> {
+        self.value("SELECT mac FROM audit_head WHERE id = 1".into(), &[])
+    }
+
+    fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        self.rows(
+            Stmt::Static(concat!("SELECT ", audit_columns!(), " FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2")),
+            &[&after, &limit],
+        )
+    }
+
+    fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)> {
+        self.opt("SELECT seq, hash FROM audit_head WHERE id = 1".into(), &[])?.ok_or_else(no_head)
+    }
+
+    // Disclosures.
+
+    fn disclosures_for_subject(&mut self, subject: Id) -> Result<Vec<DisclosureRow>> {
+        self.rows(
+            Stmt::Static(concat!(
+                "SELECT ",
+                disclosure_columns!(),
+                " FROM disclosures WHERE subject_id = $1 ORDER BY at, id"
+            )),
+            &[&subject],
+        )
+    }
+
+    // Key rotation.
+
+    fn wrapped_keys(&mut self) -> Result<Vec<(KeyOwner, Id, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for (owner, sql) in [
+            (KeyOwner::Subject, "SELECT subject_id, wrapped FROM subject_keys"),
+            (KeyOwner::Request, "SELECT id, wrapped_key FROM requests WHERE length(wrapped_key) > 0"),
+            (KeyOwner::Breach, "SELECT id, wrapped_key FROM breaches"),
+        ] {
+            let keys: Vec<(Id, Vec<u8>)> = self.rows(sql.into(), &[])?;
+            out.extend(keys.into_iter().map(|(id, k)| (owner, id, k)));
+        }
+        Ok(out)
+    }
+
+    // Settings kept in the database.
+
+    fn meta(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self.opt::<(String,)>("SELECT value FROM meta WHERE key = $1".into(), &[&key])?.map(|(v,)| v))
+    }
+}
+
+impl<D: Driver> Tx for D {
+    // Subjects.
+
+    fn insert_subject(&mut self, s: &SubjectRow) -> Result<()> {
+        insert_subject_row(self, s)
+    }
+
+    fn insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.bulk_insert_subjects(rows)
+    }
+
+    fn set_subject_kind(&mut self, id: Id, kind: SubjectKind, at: DateTime<Utc>) -> Result<()> {
+        self.update_one("UPDATE subjects SET kind = $2, updated_at = $3 WHERE id = $1", &[&id, &kind, &at], || {
+            format!("subject {id}")
+        })
+    }
+
+    // Retention.
+
+    fn set_retention(
+        &mut self,
+        id: Id,
+        rule: &str,
+        basis: Option<NaiveDate>,
+        expires: Option<NaiveDate>,
+    ) -> Result<()> {
+        self.update_one(
+            "UPDATE subjects SET retention_rule = $2, basis_date = $3, expires_on = $4 WHERE id = $1",
+            &[&id, &rule, &basis, &expires],
+            || format!("subject {id}"),
+        )
+    }
+
+    fn set_legal_hold(&mut self, id: Id, hold: Option<(&[u8], DateTime<Utc>)>) -> Result<()> {
+        let (reason, at) = hold.map_or((None, None), |(r, a)| (Some(r), Some(a)));
+        self.update_one("UPDATE subjects SET legal_hold = $2, held_at = $3 WHERE id = $1", &[&id, &reason, &at], || {
+            format!("subject {id}")
+        })
+    }
+
+    fn insert_hold_event(&mut self, e: &HoldEventRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO legal_hold_events (id, subject_id, action, reason, at, actor) VALUES ($1, $2, $3, $4, $5, $6)"
+                .into(),
+            &[&e.id, &e.subject_id, &e.action, &e.reason, &e.at, &e.actor],
+        )?;
+        Ok(())
+    }
+
     fn erase_subject(&mut self, id: Id, rule: &str, at: DateTime<Utc>) -> Result<bool> {
         // The row lock makes a concurrent erasure of the same subject (another
         // instance's sweep) wait, then find nothing and return false, rather
@@ -452,23 +707,6 @@ impl<D: Driver> Tx for D {
         self.erase_subject(id, rule, at)
     }
 
-    fn erasure(&mut self, id: Id) -> Result<Option<ErasureRow>> {
-        self.opt("SELECT subject_id, erased_at, kind, rule FROM erasures WHERE subject_id = $1".into(), &[&id])
-    }
-
-    fn erasures_since(&mut self, since: DateTime<Utc>, limit: i64) -> Result<Vec<ErasureRow>> {
-        self.rows(
-            "SELECT subject_id, erased_at, kind, rule FROM erasures WHERE erased_at >= $1
-             ORDER BY erased_at, subject_id LIMIT $2"
-                .into(),
-            &[&since, &limit],
-        )
-    }
-
-    fn erased_counts(&mut self) -> Result<Vec<GroupCount>> {
-        self.rows("SELECT month || '|' || kind || '|' || rule, count FROM erased_counts ORDER BY 1".into(), &[])
-    }
-
     // Recipients and transfers.
 
     fn insert_safeguard(&mut self, g: &SafeguardRow) -> Result<()> {
@@ -479,35 +717,12 @@ impl<D: Driver> Tx for D {
         Ok(())
     }
 
-    fn safeguards(&mut self) -> Result<Vec<SafeguardRow>> {
-        self.rows(
-            "SELECT id, recipient, kind, signed_on, recorded_at FROM safeguards ORDER BY recipient, signed_on, id"
-                .into(),
-            &[],
-        )
-    }
-
     fn activate_transfer(&mut self, recipient: &str, at: DateTime<Utc>) -> Result<bool> {
         let n = self.execute(
             "INSERT INTO transfer_activations (recipient, activated_at) VALUES ($1, $2) ON CONFLICT DO NOTHING".into(),
             &[&recipient, &at],
         )?;
         Ok(n == 1)
-    }
-
-    fn transfer_activations(&mut self) -> Result<Vec<(String, DateTime<Utc>)>> {
-        self.rows("SELECT recipient, activated_at FROM transfer_activations ORDER BY recipient".into(), &[])
-    }
-
-    fn disclosures_for_recipient(&mut self, recipient: &str, limit: i64) -> Result<Vec<DisclosureRow>> {
-        self.rows(
-            Stmt::Static(concat!(
-                "SELECT ",
-                disclosure_columns!(),
-                " FROM disclosures WHERE recipient = $1 ORDER BY at DESC, id DESC LIMIT $2"
-            )),
-            &[&recipient, &limit],
-        )
     }
 
     // Outbox.
@@ -581,33 +796,6 @@ impl<D: Driver> Tx for D {
         Ok(())
     }
 
-    fn messages_for_subject(&mut self, subject: Id) -> Result<Vec<MessageRow>> {
-        self.rows(
-            Stmt::Static(concat!("SELECT ", message_columns!(), " FROM outbox WHERE subject_id = $1 ORDER BY id")),
-            &[&subject],
-        )
-    }
-
-    fn messages(&mut self, status: Option<&str>, limit: i64) -> Result<Vec<MessageRow>> {
-        self.rows(
-            Stmt::Static(concat!(
-                "SELECT ",
-                message_columns!(),
-                " FROM outbox WHERE $1::text IS NULL OR status = $1::text ORDER BY id DESC LIMIT $2"
-            )),
-            &[&status, &limit],
-        )
-    }
-
-    fn count_messages(&mut self, template: &str, params: &str) -> Result<(i64, i64)> {
-        self.opt(
-            "SELECT count(*), count(*) FILTER (WHERE status <> 'sent') FROM outbox WHERE template = $1 AND params = $2"
-                .into(),
-            &[&template, &params],
-        )
-        .map(Option::unwrap_or_default)
-    }
-
     // Policy versions.
 
     fn insert_policy_version(&mut self, v: &PolicyVersionRow) -> Result<()> {
@@ -618,15 +806,6 @@ impl<D: Driver> Tx for D {
             &[&v.version, &v.text, &v.effective_date, &v.status, &v.uploaded_at, &v.activated_at],
         )?;
         Ok(())
-    }
-
-    fn policy_versions(&mut self) -> Result<Vec<PolicyVersionRow>> {
-        self.rows(
-            "SELECT version, text, effective_date, status, uploaded_at, activated_at FROM policy_versions
-             ORDER BY uploaded_at, version"
-                .into(),
-            &[],
-        )
     }
 
     fn set_policy_status(&mut self, version: &str, status: &str, at: DateTime<Utc>) -> Result<()> {
@@ -699,21 +878,6 @@ impl<D: Driver> Tx for D {
         )
     }
 
-    fn request(&mut self, id: Id) -> Result<Option<RequestRow>> {
-        self.opt(Stmt::Static(concat!("SELECT ", request_columns!(), " FROM requests WHERE id = $1")), &[&id])
-    }
-
-    fn requests(&mut self, limit: i64) -> Result<Vec<RequestRow>> {
-        self.rows(
-            Stmt::Static(concat!(
-                "SELECT ",
-                request_columns!(),
-                " FROM requests ORDER BY coalesce(extended_due_on, due_on), received_on, id LIMIT $1"
-            )),
-            &[&limit],
-        )
-    }
-
     fn put_identity_document(
         &mut self,
         request: Id,
@@ -735,24 +899,12 @@ impl<D: Driver> Tx for D {
         Ok(self.execute("DELETE FROM identity_documents WHERE request_id = $1".into(), &[&request])? == 1)
     }
 
-    fn has_identity_document(&mut self, request: Id) -> Result<bool> {
-        self.value("SELECT EXISTS (SELECT 1 FROM identity_documents WHERE request_id = $1)".into(), &[&request])
-    }
-
     fn suppress(&mut self, email_bi: &[u8], reason: &str, at: DateTime<Utc>) -> Result<bool> {
         let n = self.execute(
             "INSERT INTO suppression (email_bi, added_at, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING".into(),
             &[&email_bi, &at, &reason],
         )?;
         Ok(n == 1)
-    }
-
-    fn is_suppressed(&mut self, email_bi: &[u8]) -> Result<bool> {
-        self.value("SELECT EXISTS (SELECT 1 FROM suppression WHERE email_bi = $1)".into(), &[&email_bi])
-    }
-
-    fn count_suppressed(&mut self) -> Result<i64> {
-        self.value("SELECT count(*) FROM suppression".into(), &[])
     }
 
     fn update_identity(
@@ -850,17 +1002,6 @@ impl<D: Driver> Tx for D {
         )
     }
 
-    fn breach(&mut self, id: Id) -> Result<Option<BreachRow>> {
-        self.opt(Stmt::Static(concat!("SELECT ", breach_columns!(), " FROM breaches WHERE id = $1")), &[&id])
-    }
-
-    fn breaches(&mut self) -> Result<Vec<BreachRow>> {
-        self.rows(
-            Stmt::Static(concat!("SELECT ", breach_columns!(), " FROM breaches ORDER BY detected_at DESC, id")),
-            &[],
-        )
-    }
-
     fn insert_breach_phase(&mut self, p: &BreachPhaseRow) -> Result<()> {
         self.execute(
             "INSERT INTO breach_phases (id, breach_id, at, phase, details, actor) VALUES ($1, $2, $3, $4, $5, $6)"
@@ -868,31 +1009,6 @@ impl<D: Driver> Tx for D {
             &[&p.id, &p.breach_id, &p.at, &p.phase, &p.details, &p.actor],
         )?;
         Ok(())
-    }
-
-    fn breach_phases(&mut self, breach: Id) -> Result<Vec<BreachPhaseRow>> {
-        self.rows(
-            "SELECT id, breach_id, at, phase, details, actor FROM breach_phases WHERE breach_id = $1 ORDER BY at, id"
-                .into(),
-            &[&breach],
-        )
-    }
-
-    fn scope_count(&mut self, f: &ScopeFilter) -> Result<ScopeCount> {
-        let mut args: Vec<&dyn ToArg> = Vec::new();
-        let scope = scope_where(f, &mut args);
-        let counts: Vec<ScopeCount> = once_rows(
-            self,
-            &format!(
-                "WITH scope AS (SELECT s.id FROM subjects s WHERE {scope})
-                 SELECT (SELECT count(*) FROM scope),
-                        (SELECT count(*) FROM contracts WHERE subject_id IN (SELECT id FROM scope)),
-                        (SELECT count(*) FROM interactions WHERE subject_id IN (SELECT id FROM scope)),
-                        (SELECT count(*) FROM consents WHERE subject_id IN (SELECT id FROM scope))"
-            ),
-            &args,
-        )?;
-        Ok(counts.into_iter().next().unwrap_or_default())
     }
 
     fn queue_for_scope(
@@ -957,15 +1073,6 @@ impl<D: Driver> Tx for D {
         Ok(())
     }
 
-    fn contracts(&mut self, subject: Id) -> Result<Vec<ContractRow>> {
-        self.rows(
-            "SELECT id, subject_id, reference, start_date, end_date, created_at FROM contracts
-             WHERE subject_id = $1 ORDER BY start_date, id"
-                .into(),
-            &[&subject],
-        )
-    }
-
     fn insert_interaction(&mut self, i: &InteractionRow) -> Result<()> {
         self.execute(
             "INSERT INTO interactions (id, subject_id, at, direction, channel, summary, created_at)
@@ -974,15 +1081,6 @@ impl<D: Driver> Tx for D {
             &[&i.id, &i.subject_id, &i.at, &i.direction, &i.channel, &i.summary, &i.created_at],
         )?;
         Ok(())
-    }
-
-    fn interactions(&mut self, subject: Id) -> Result<Vec<InteractionRow>> {
-        self.rows(
-            "SELECT id, subject_id, at, direction, channel, summary, created_at FROM interactions
-             WHERE subject_id = $1 ORDER BY at, id"
-                .into(),
-            &[&subject],
-        )
     }
 
     fn insert_consent(&mut self, c: &ConsentRow) -> Result<()> {
@@ -994,14 +1092,6 @@ impl<D: Driver> Tx for D {
         Ok(())
     }
 
-    fn consents(&mut self, subject: Id) -> Result<Vec<ConsentRow>> {
-        self.rows(
-            "SELECT id, subject_id, purpose, granted, at, evidence FROM consents WHERE subject_id = $1 ORDER BY at, id"
-                .into(),
-            &[&subject],
-        )
-    }
-
     fn insert_objection(&mut self, o: &ObjectionRow) -> Result<bool> {
         let n = self.execute(
             "INSERT INTO objections (id, subject_id, purpose, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
@@ -1009,13 +1099,6 @@ impl<D: Driver> Tx for D {
             &[&o.id, &o.subject_id, &o.purpose, &o.at],
         )?;
         Ok(n == 1)
-    }
-
-    fn objections(&mut self, subject: Id) -> Result<Vec<ObjectionRow>> {
-        self.rows(
-            "SELECT id, subject_id, purpose, at FROM objections WHERE subject_id = $1 ORDER BY at, id".into(),
-            &[&subject],
-        )
     }
 
     // Tokens.
@@ -1027,17 +1110,6 @@ impl<D: Driver> Tx for D {
             &[&t.id, &t.hash, &t.role, &t.recipient, &t.created_at, &t.revoked_at],
         )?;
         Ok(())
-    }
-
-    fn token_by_hash(&mut self, hash: &[u8]) -> Result<Option<TokenRow>> {
-        self.opt(
-            "SELECT id, hash, role, recipient, created_at, revoked_at FROM tokens WHERE hash = $1".into(),
-            &[&hash],
-        )
-    }
-
-    fn count_tokens(&mut self) -> Result<i64> {
-        self.value("SELECT count(*) FROM tokens".into(), &[])
     }
 
     // Audit trail.
@@ -1068,24 +1140,9 @@ impl<D: Driver> Tx for D {
         Ok(())
     }
 
-    fn audit_head_mac(&mut self) -> Result<Option<Vec<u8>>> {
-        self.value("SELECT mac FROM audit_head WHERE id = 1".into(), &[])
-    }
-
     fn set_audit_head_mac(&mut self, mac: &[u8]) -> Result<()> {
         self.execute("UPDATE audit_head SET mac = $1 WHERE id = 1".into(), &[&mac])?;
         Ok(())
-    }
-
-    fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
-        self.rows(
-            Stmt::Static(concat!("SELECT ", audit_columns!(), " FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2")),
-            &[&after, &limit],
-        )
-    }
-
-    fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)> {
-        self.opt("SELECT seq, hash FROM audit_head WHERE id = 1".into(), &[])?.ok_or_else(no_head)
     }
 
     // Disclosures.
@@ -1102,31 +1159,7 @@ impl<D: Driver> Tx for D {
         Ok(())
     }
 
-    fn disclosures_for_subject(&mut self, subject: Id) -> Result<Vec<DisclosureRow>> {
-        self.rows(
-            Stmt::Static(concat!(
-                "SELECT ",
-                disclosure_columns!(),
-                " FROM disclosures WHERE subject_id = $1 ORDER BY at, id"
-            )),
-            &[&subject],
-        )
-    }
-
     // Key rotation.
-
-    fn wrapped_keys(&mut self) -> Result<Vec<(KeyOwner, Id, Vec<u8>)>> {
-        let mut out = Vec::new();
-        for (owner, sql) in [
-            (KeyOwner::Subject, "SELECT subject_id, wrapped FROM subject_keys"),
-            (KeyOwner::Request, "SELECT id, wrapped_key FROM requests WHERE length(wrapped_key) > 0"),
-            (KeyOwner::Breach, "SELECT id, wrapped_key FROM breaches"),
-        ] {
-            let keys: Vec<(Id, Vec<u8>)> = self.rows(sql.into(), &[])?;
-            out.extend(keys.into_iter().map(|(id, k)| (owner, id, k)));
-        }
-        Ok(out)
-    }
 
     fn set_wrapped_key(&mut self, owner: KeyOwner, id: Id, wrapped: &[u8]) -> Result<()> {
         let sql = match owner {
@@ -1139,10 +1172,6 @@ impl<D: Driver> Tx for D {
     }
 
     // Settings kept in the database.
-
-    fn meta(&mut self, key: &str) -> Result<Option<String>> {
-        Ok(self.opt::<(String,)>("SELECT value FROM meta WHERE key = $1".into(), &[&key])?.map(|(v,)| v))
-    }
 
     fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
         self.execute(
