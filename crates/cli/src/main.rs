@@ -4,9 +4,6 @@
 //! defaults (data directory `./vigie-data`, listen `127.0.0.1:8080`, SQLite in
 //! the data directory; `VIGIE_DATABASE_URL=postgres://…` selects PostgreSQL).
 
-mod bench;
-mod bench_ops;
-
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -130,11 +127,6 @@ enum Command {
         /// fr or en.
         #[arg(long, default_value = "fr")]
         lang: String,
-    },
-    /// Benchmarks, each printed beside the raw cost of the same work in the store.
-    Bench {
-        #[command(subcommand)]
-        command: bench::BenchCommand,
     },
 }
 
@@ -521,12 +513,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out.write_all(text.as_bytes())?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench { command } => {
-            if settings.database_url.is_some() && !settings.is_postgres() {
-                bail!("VIGIE_DATABASE_URL must start with postgres://");
-            }
-            bench::run(command, &settings)
         }
     }
 }

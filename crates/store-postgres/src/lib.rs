@@ -21,6 +21,7 @@
 //! Errors carry the SQLSTATE and the server's primary message only, never
 //! its DETAIL, which quotes key values (possibly personal data).
 
+pub mod raw;
 use bytes::BytesMut;
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::binary_copy::BinaryCopyInWriter;

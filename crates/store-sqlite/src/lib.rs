@@ -7,6 +7,7 @@
 //! (a deferred transaction that later upgrades can fail whatever the timeout).
 //! One writer thread batches concurrent writes into group commits.
 
+pub mod raw;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection as Conn, OpenFlags, Row, ToSql, params};

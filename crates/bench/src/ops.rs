@@ -1,30 +1,30 @@
-//! `vigie bench ops`: the operations that work on the whole base (retention
+//! `vigie-bench ops`: the operations that work on the whole base (retention
 //! planning and sweep, the register, a policy revision, rights requests,
-//! breach scopes, backup, restore and key rotation), each timed over N generated subjects beside the raw cost
-//! of the same work done directly in the store with SQL, and their ratio.
+//! breach scopes, backup, restore and key rotation), each timed over N
+//! generated subjects beside the raw cost of the same work done directly in
+//! the store with SQL (the store crates' `raw` modules), and their ratio.
 //!
 //! Every benchmark imports N subjects generated as `vigie generate` does
 //! (collection dates over ten years, 40% clients, 60% prospects) into a fresh
-//! Vigie under a temporary directory (`vigie-bench-ops-<uuid>`, removed at the
+//! Vigie under a temporary directory (`vigie-bench-<uuid>`, removed at the
 //! end) or, with a PostgreSQL URL, into a fresh database of that server
-//! (dropped at the end): the data directory and database of the settings are
-//! never touched. The raw baselines run on the same database while Vigie is
-//! idle, through a connection with the store's own settings.
+//! (dropped at the end): no existing installation is touched. The raw
+//! baselines run on the same database while Vigie is idle, through a
+//! connection with the store's own settings.
 //!
 //! Ratios: for a time, Vigie's time over the raw time (1.20 = 20% slower);
 //! for a rate, Vigie's rate over the raw rate (0.80 = 80% of raw).
 
+use crate::common::{Backend, Fresh, Scratch, fresh_app_settings, met, percentiles, rate, thousands};
 use anyhow::{Context, ensure};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use clap::Subcommand;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use rusqlite::{OptionalExtension, params};
 use std::collections::{BTreeSet, HashSet};
 use std::hint::black_box;
 use std::io::Write;
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use vigie_app::audit::Actor;
@@ -36,8 +36,9 @@ use vigie_app::revisions::NewVersion;
 use vigie_app::{App, Settings};
 use vigie_store::{Uuid, now};
 use vigie_store_postgres::Postgres;
-use vigie_store_postgres::testing::DropGuard;
+use vigie_store_postgres::raw as pg_raw;
 use vigie_store_sqlite::Sqlite;
+use vigie_store_sqlite::raw as sqlite_raw;
 
 #[derive(Subcommand)]
 pub enum OpsCommand {
@@ -126,7 +127,7 @@ pub enum OpsCommand {
     },
 }
 
-pub fn run(command: OpsCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
+pub fn run(command: OpsCommand, settings: &Settings) -> anyhow::Result<()> {
     let backend = Backend::of(settings);
     let scratch = Scratch::new()?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
@@ -142,8 +143,7 @@ pub fn run(command: OpsCommand, settings: &Settings) -> anyhow::Result<ExitCode>
         OpsCommand::Keys { count, seed } => keys(&ctx, count, seed),
     };
     rt.shutdown_timeout(Duration::from_secs(10));
-    outcome?;
-    Ok(ExitCode::SUCCESS)
+    outcome
 }
 
 /// What every benchmark needs.
@@ -152,30 +152,6 @@ struct Ctx<'a> {
     base: &'a Settings,
     scratch: &'a Scratch,
     rt: &'a Runtime,
-}
-
-// ---- where the data goes: the helpers of `bench.rs` ----
-
-use crate::bench::{Backend, Scratch};
-
-/// Settings for a fresh Vigie: its own data directory and, on PostgreSQL,
-/// its own database, dropped with the guard.
-struct Fresh {
-    settings: Settings,
-    _guard: Option<DropGuard>,
-}
-
-fn fresh_app_settings(ctx: &Ctx<'_>, name: &str) -> anyhow::Result<Fresh> {
-    let (database_url, guard) = match ctx.backend {
-        Backend::Sqlite => (None, None),
-        Backend::Postgres(server) => {
-            let (url, guard) = vigie_store_postgres::testing::fresh_database(server)?;
-            (Some(url), Some(guard))
-        }
-    };
-    let settings =
-        Settings { data_dir: ctx.scratch.path(name), database_url, master_key_file: None, ..ctx.base.clone() };
-    Ok(Fresh { settings, _guard: guard })
 }
 
 // ---- the subjects ----
@@ -225,7 +201,7 @@ fn load(ctx: &Ctx<'_>, count: u64, seed: u64, picks: u64) -> anyhow::Result<Load
     let started = Instant::now();
     let picked = write_csv(&csv, count, seed, &keep)?;
     eprintln!("  generated {} subjects in {:.1} s", thousands(count as f64), started.elapsed().as_secs_f64());
-    let fresh = fresh_app_settings(ctx, "vigie")?;
+    let fresh = fresh_app_settings(ctx.backend, ctx.base, ctx.scratch, "vigie")?;
     let app = App::open(&fresh.settings)?;
     let started = Instant::now();
     let report = app.import_csv(&csv, false)?;
@@ -253,8 +229,8 @@ fn dpo(ctx: &Ctx<'_>, app: &App) -> anyhow::Result<Principal> {
 
 /// A connection straight to the database Vigie uses, with the store's settings.
 enum Raw {
-    Sqlite(rusqlite::Connection),
-    Postgres(postgres::Client),
+    Sqlite(sqlite_raw::Connection),
+    Postgres(pg_raw::Client),
 }
 
 impl Raw {
@@ -267,171 +243,14 @@ impl Raw {
     }
 }
 
-/// Reads every column of every row, as the store's row mappers do; returns the rows.
-fn sqlite_read(conn: &rusqlite::Connection, sql: &str, params: impl rusqlite::Params) -> anyhow::Result<usize> {
-    let mut st = conn.prepare_cached(sql)?;
-    let columns = st.column_count();
-    let mut rows = st.query(params)?;
-    let mut n = 0;
-    while let Some(r) = rows.next()? {
-        for i in 0..columns {
-            black_box(r.get::<_, rusqlite::types::Value>(i)?);
-        }
-        n += 1;
-    }
-    Ok(n)
-}
-
-/// `$n` placeholders as SQLite's `?n`.
-fn lite(sql: &str) -> String {
-    sql.replace('$', "?")
-}
-
+/// Random bytes in place of an audit chain MAC.
 fn random_hash(rng: &mut SmallRng) -> Vec<u8> {
     let mut h = vec![0u8; 32];
     rng.fill(h.as_mut_slice());
     h
 }
 
-const AUDIT_INSERT: &str = "INSERT INTO audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash) \
-                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-const AUDIT_HEAD_SET: &str = "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1";
-/// What `erase_subject` deletes, in its order.
-const ERASE_DELETES: [&str; 9] = [
-    "DELETE FROM subject_keys WHERE subject_id = $1",
-    "DELETE FROM contracts WHERE subject_id = $1",
-    "DELETE FROM interactions WHERE subject_id = $1",
-    "DELETE FROM consents WHERE subject_id = $1",
-    "DELETE FROM objections WHERE subject_id = $1",
-    "DELETE FROM legal_hold_events WHERE subject_id = $1",
-    "DELETE FROM disclosures WHERE subject_id = $1",
-    "DELETE FROM outbox WHERE subject_id = $1",
-    "DELETE FROM subjects WHERE id = $1",
-];
-const ERASURE_INSERT: &str = "INSERT INTO erasures (subject_id, erased_at, kind, rule) VALUES ($1, $2, $3, $4)";
-const ERASED_COUNT_SQLITE: &str = "INSERT INTO erased_counts (month, kind, rule, count) VALUES (?1, ?2, ?3, 1) \
-                                   ON CONFLICT (month, kind, rule) DO UPDATE SET count = count + 1";
-const ERASED_COUNT_PG: &str = "INSERT INTO erased_counts (month, kind, rule, count) VALUES ($1, $2, $3, 1) \
-                               ON CONFLICT (month, kind, rule) DO UPDATE SET count = erased_counts.count + 1";
-const DUE: &str = "SELECT id, kind, retention_rule, basis_date, expires_on FROM subjects \
-                   WHERE expires_on < $1 AND legal_hold IS NULL ORDER BY expires_on, id LIMIT $2";
-const COUNT_DUE: &str = "SELECT count(*) FROM subjects WHERE expires_on < $1 AND legal_hold IS NULL";
-const HELD_DUE: &str = "SELECT s.id, s.kind, s.retention_rule, s.basis_date, s.expires_on, s.legal_hold, k.wrapped, s.held_at \
-                        FROM subjects s JOIN subject_keys k ON k.subject_id = s.id \
-                        WHERE s.expires_on < $1 AND s.legal_hold IS NOT NULL ORDER BY s.expires_on, s.id";
-const MONTHS_SQLITE: &str = "SELECT substr(expires_on, 1, 7), count(*) FROM subjects \
-                             WHERE expires_on >= ?1 AND expires_on < ?2 AND legal_hold IS NULL GROUP BY 1 ORDER BY 1";
-const MONTHS_PG: &str = "SELECT to_char(expires_on, 'YYYY-MM'), count(*) FROM subjects \
-                         WHERE expires_on >= $1 AND expires_on < $2 AND legal_hold IS NULL GROUP BY 1 ORDER BY 1";
-
-/// Erases one subject as `erase_subject` does, with its audit entry; false if it was gone.
-#[allow(clippy::too_many_arguments)]
-fn sqlite_erase_one(
-    conn: &rusqlite::Connection,
-    id: Uuid,
-    rule: &str,
-    detail: &str,
-    at: DateTime<Utc>,
-    seq: &mut i64,
-    rng: &mut SmallRng,
-) -> anyhow::Result<bool> {
-    let kind: Option<String> =
-        conn.prepare_cached("SELECT kind FROM subjects WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
-    let Some(kind) = kind else { return Ok(false) };
-    for sql in ERASE_DELETES {
-        conn.prepare_cached(&lite(sql))?.execute([id])?;
-    }
-    conn.prepare_cached(&lite(ERASURE_INSERT))?.execute(params![id, at, kind, rule])?;
-    conn.prepare_cached(ERASED_COUNT_SQLITE)?.execute(params![at.format("%Y-%m").to_string(), kind, rule])?;
-    *seq += 1;
-    let hash = random_hash(rng);
-    let detail = format!("{detail} kind={kind}");
-    conn.prepare_cached(&lite(AUDIT_INSERT))?.execute(params![
-        *seq,
-        at,
-        "cli",
-        "subject.erase",
-        id,
-        None::<String>,
-        "",
-        "ok",
-        detail,
-        hash
-    ])?;
-    conn.prepare_cached(&lite(AUDIT_HEAD_SET))?.execute(params![*seq, hash])?;
-    Ok(true)
-}
-
-/// The prepared statements of one raw PostgreSQL erasure.
-struct PgErase {
-    kind: postgres::Statement,
-    deletes: Vec<postgres::Statement>,
-    erasure: postgres::Statement,
-    counted: postgres::Statement,
-    audit: postgres::Statement,
-    head: postgres::Statement,
-}
-
-impl PgErase {
-    fn prepare(c: &mut postgres::Client) -> anyhow::Result<PgErase> {
-        Ok(PgErase {
-            kind: c.prepare("SELECT kind FROM subjects WHERE id = $1 FOR UPDATE")?,
-            deletes: ERASE_DELETES.iter().map(|sql| c.prepare(sql)).collect::<Result<_, _>>()?,
-            erasure: c.prepare(ERASURE_INSERT)?,
-            counted: c.prepare(ERASED_COUNT_PG)?,
-            audit: c.prepare(AUDIT_INSERT)?,
-            head: c.prepare(AUDIT_HEAD_SET)?,
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn erase(
-        &self,
-        tx: &mut postgres::Transaction<'_>,
-        id: Uuid,
-        rule: &str,
-        detail: &str,
-        at: DateTime<Utc>,
-        seq: &mut i64,
-        rng: &mut SmallRng,
-    ) -> anyhow::Result<bool> {
-        let Some(row) = tx.query_opt(&self.kind, &[&id])? else { return Ok(false) };
-        let kind: String = row.try_get(0)?;
-        for st in &self.deletes {
-            tx.execute(st, &[&id])?;
-        }
-        tx.execute(&self.erasure, &[&id, &at, &kind, &rule])?;
-        tx.execute(&self.counted, &[&at.format("%Y-%m").to_string(), &kind, &rule])?;
-        *seq += 1;
-        let hash = random_hash(rng);
-        let detail = format!("{detail} kind={kind}");
-        tx.execute(
-            &self.audit,
-            &[&*seq, &at, &"cli", &"subject.erase", &id, &None::<String>, &"", &"ok", &detail, &hash],
-        )?;
-        tx.execute(&self.head, &[&*seq, &hash])?;
-        Ok(true)
-    }
-}
-
-// ---- measuring (as in `bench.rs`) ----
-
-fn thousands(v: f64) -> String {
-    let n = v.round() as u64;
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn rate(n: u64, d: Duration) -> f64 {
-    n as f64 / d.as_secs_f64().max(1e-9)
-}
+// ---- measuring (as in `writes.rs`) ----
 
 /// The five slowest of a set of latencies, slowest first.
 fn slowest(v: &[Duration]) -> String {
@@ -448,29 +267,6 @@ fn ms(d: Duration) -> String {
 
 fn ratio(vigie: Duration, raw: Duration) -> f64 {
     vigie.as_secs_f64() / raw.as_secs_f64().max(1e-9)
-}
-
-fn met(ok: bool) -> &'static str {
-    if ok { "met" } else { "NOT met" }
-}
-
-/// p50, p99 and max of a set of latencies.
-struct Percentiles {
-    p50: Duration,
-    p99: Duration,
-    max: Duration,
-}
-
-fn percentiles(mut v: Vec<Duration>) -> Percentiles {
-    v.sort_unstable();
-    let at = |q: f64| {
-        if v.is_empty() {
-            return Duration::ZERO;
-        }
-        let i = ((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1;
-        v.get(i).copied().unwrap_or_default()
-    };
-    Percentiles { p50: at(0.50), p99: at(0.99), max: v.last().copied().unwrap_or_default() }
 }
 
 fn date(y: i32, m: u32, d: u32) -> anyhow::Result<NaiveDate> {
@@ -574,30 +370,12 @@ fn retention(ctx: &Ctx<'_>, plan: RetentionPlan) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn raw_exec(raw: &mut Raw, sql: &str) -> anyhow::Result<()> {
-    match raw {
-        Raw::Sqlite(c) => c.execute_batch(sql)?,
-        Raw::Postgres(c) => c.batch_execute(sql)?,
-    }
-    Ok(())
-}
-
-/// How the database runs a statement of one parameter, the date (`EXPLAIN QUERY PLAN` / `EXPLAIN`), on one line.
-fn raw_explain(raw: &mut Raw, sql: &str, at: NaiveDate) -> anyhow::Result<String> {
-    let lines: Vec<String> = match raw {
-        Raw::Sqlite(c) => c
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", lite(sql)))?
-            .query_map([at], |r| r.get::<_, String>(3))?
-            .collect::<rusqlite::Result<_>>()?,
-        Raw::Postgres(c) => {
-            let sql = sql.replace("$1", &format!("'{at}'::date"));
-            c.query(&format!("EXPLAIN {sql}"), &[])?
-                .iter()
-                .map(|r| r.try_get::<_, String>(0).map(|l| l.trim().to_string()))
-                .collect::<Result<_, _>>()?
-        }
-    };
-    Ok(lines.join(" / "))
+/// How the plan's count and held statements run at `at`, each on one line.
+fn raw_explain_plan(raw: &mut Raw, at: NaiveDate) -> anyhow::Result<(String, String)> {
+    Ok(match raw {
+        Raw::Sqlite(c) => sqlite_raw::explain_plan(c, at)?,
+        Raw::Postgres(c) => pg_raw::explain_plan(c, at)?,
+    })
 }
 
 /// Exploration: what partial indexes would do to the plan, and what other settings
@@ -605,20 +383,19 @@ fn raw_explain(raw: &mut Raw, sql: &str, at: NaiveDate) -> anyhow::Result<String
 fn explore_retention(raw: &mut Raw, repeat: usize, measured: Duration, n: u64, seed: u64) -> anyhow::Result<()> {
     let at = date(2026, 11, 26)?;
     let due = raw_plan(raw, at, 1000)?;
-    eprintln!("  explore: count as run now: {}", raw_explain(raw, COUNT_DUE, at)?);
-    eprintln!("  explore: held as run now: {}", raw_explain(raw, HELD_DUE, at)?);
+    let (count, held) = raw_explain_plan(raw, at)?;
+    eprintln!("  explore: count as run now: {count}");
+    eprintln!("  explore: held as run now: {held}");
     let t = Instant::now();
-    raw_exec(
-        raw,
-        "CREATE INDEX bench_due ON subjects (expires_on) WHERE expires_on IS NOT NULL AND legal_hold IS NULL;
-         CREATE INDEX bench_held ON subjects (expires_on) WHERE legal_hold IS NOT NULL;",
-    )?;
-    if let Raw::Postgres(_) = raw {
-        raw_exec(raw, "ANALYZE subjects")?;
+    match raw {
+        Raw::Sqlite(c) => sqlite_raw::create_due_indexes(c)?,
+        // With `ANALYZE subjects`, so that the planner sees them.
+        Raw::Postgres(c) => pg_raw::create_due_indexes(c)?,
     }
     let built = t.elapsed();
-    eprintln!("  explore: count with partial indexes: {}", raw_explain(raw, COUNT_DUE, at)?);
-    eprintln!("  explore: held with partial indexes: {}", raw_explain(raw, HELD_DUE, at)?);
+    let (count, held) = raw_explain_plan(raw, at)?;
+    eprintln!("  explore: count with partial indexes: {count}");
+    eprintln!("  explore: held with partial indexes: {held}");
     ensure!(raw_plan(raw, at, 1000)? == due, "the partial indexes changed the count");
     let mut times = Vec::with_capacity(repeat);
     for _ in 0..repeat {
@@ -634,33 +411,32 @@ fn explore_retention(raw: &mut Raw, repeat: usize, measured: Duration, n: u64, s
         ms(measured),
         built.as_secs_f64()
     );
-    raw_exec(raw, "DROP INDEX bench_due; DROP INDEX bench_held;")?;
+    match raw {
+        Raw::Sqlite(c) => sqlite_raw::drop_due_indexes(c)?,
+        Raw::Postgres(c) => pg_raw::drop_due_indexes(c)?,
+    }
 
-    type Variant<'a> = (&'a str, Option<(&'a str, &'a str)>, u64);
+    type Variant<'a> = (&'a str, Option<sqlite_raw::Variant>, u64);
     // Each variant right after a baseline run of its own, so that drift (the machine, the shrinking
     // table) weighs on both alike; each run erases the next `n` subjects by expiry.
     let variants: Vec<Variant<'_>> = match raw {
         Raw::Sqlite(_) => vec![
             ("5,000 per transaction", None, 5000),
-            ("secure_delete off", Some(("PRAGMA secure_delete = OFF", "PRAGMA secure_delete = ON")), 500),
-            ("foreign_keys off", Some(("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON")), 500),
-            ("1 GiB page cache", Some(("PRAGMA cache_size = -1048576", "PRAGMA cache_size = -131072")), 500),
-            (
-                "no WAL auto-checkpoint (one at the end)",
-                Some(("PRAGMA wal_autocheckpoint = 0", "PRAGMA wal_autocheckpoint = 1000")),
-                500,
-            ),
+            ("secure_delete off", Some(sqlite_raw::Variant::SecureDeleteOff), 500),
+            ("foreign_keys off", Some(sqlite_raw::Variant::ForeignKeysOff), 500),
+            ("1 GiB page cache", Some(sqlite_raw::Variant::PageCache1GiB), 500),
+            ("no WAL auto-checkpoint (one at the end)", Some(sqlite_raw::Variant::NoWalAutocheckpoint), 500),
         ],
         Raw::Postgres(_) => vec![("5,000 per transaction", None, 5000)],
     };
     for (label, setting, batch) in variants {
         let base = raw_erase_next(raw, n, seed, 500)?;
-        if let Some((on, _)) = setting {
-            raw_exec(raw, on)?;
+        if let (Some(v), Raw::Sqlite(c)) = (setting, &*raw) {
+            v.set(c, true)?;
         }
         let run = raw_erase_next(raw, n, seed, batch)?;
-        if let Some((_, off)) = setting {
-            raw_exec(raw, off)?;
+        if let (Some(v), Raw::Sqlite(c)) = (setting, &*raw) {
+            v.set(c, false)?;
         }
         let (b, v) = (rate(base.erased, base.total), rate(run.erased, run.total));
         println!(
@@ -703,34 +479,10 @@ fn date_with_due(ctx: &Ctx<'_>, app: &App, target: u64) -> anyhow::Result<(Naive
 fn raw_plan(raw: &mut Raw, at: NaiveDate, limit: i64) -> anyhow::Result<i64> {
     let from = date(chrono::Datelike::year(&at), chrono::Datelike::month(&at), 1)?;
     let to = from.checked_add_months(Months::new(12)).context("date out of range")?;
-    match raw {
-        Raw::Sqlite(c) => {
-            let tx = c.transaction()?;
-            let n: i64 = tx.prepare_cached(&lite(COUNT_DUE))?.query_row([at], |r| r.get(0))?;
-            black_box(sqlite_read(&tx, &lite(DUE), params![at, limit])?);
-            black_box(sqlite_read(&tx, &lite(HELD_DUE), [at])?);
-            black_box(sqlite_read(&tx, MONTHS_SQLITE, params![from, to])?);
-            tx.commit()?;
-            Ok(n)
-        }
-        Raw::Postgres(c) => {
-            let mut tx = c.transaction()?;
-            let n: i64 = tx.query_one(COUNT_DUE, &[&at])?.try_get(0)?;
-            for row in tx.query(DUE, &[&at, &limit])? {
-                black_box((
-                    row.try_get::<_, Uuid>(0)?,
-                    row.try_get::<_, String>(1)?,
-                    row.try_get::<_, String>(2)?,
-                    row.try_get::<_, Option<NaiveDate>>(3)?,
-                    row.try_get::<_, NaiveDate>(4)?,
-                ));
-            }
-            black_box(tx.query(HELD_DUE, &[&at])?.len());
-            black_box(tx.query(MONTHS_PG, &[&from, &to])?.len());
-            tx.commit()?;
-            Ok(n)
-        }
-    }
+    Ok(match raw {
+        Raw::Sqlite(c) => sqlite_raw::retention_plan(c, at, from, to, limit)?,
+        Raw::Postgres(c) => pg_raw::retention_plan(c, at, from, to, limit)?,
+    })
 }
 
 struct RawSweep {
@@ -744,59 +496,20 @@ struct RawSweep {
 fn raw_erase_next(raw: &mut Raw, n: u64, seed: u64, batch: u64) -> anyhow::Result<RawSweep> {
     let far = date(2100, 1, 1)?;
     let mut rng = SmallRng::seed_from_u64(seed ^ 0xe7a5e);
-    let mut erased = 0u64;
+    let mut hash = || random_hash(&mut rng);
     match raw {
         Raw::Sqlite(c) => {
             let started = Instant::now();
-            while erased < n {
-                let want = i64::try_from((n - erased).min(batch))?;
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let mut seq: i64 = tx.query_row("SELECT seq FROM audit_head WHERE id = 1", [], |r| r.get(0))?;
-                let due: Vec<(Uuid, String, NaiveDate)> = tx
-                    .prepare_cached(&lite(DUE))?
-                    .query_map(params![far, want], |r| Ok((r.get(0)?, r.get(2)?, r.get(4)?)))?
-                    .collect::<rusqlite::Result<_>>()?;
-                if due.is_empty() {
-                    break;
-                }
-                let at = now();
-                for (id, rule, expires) in &due {
-                    let detail = format!("rule={rule} expires_on={expires}");
-                    if sqlite_erase_one(&tx, *id, rule, &detail, at, &mut seq, &mut rng)? {
-                        erased += 1;
-                    }
-                }
-                tx.commit()?;
-            }
+            let erased = sqlite_raw::erase_next_due(c, far, n, batch, &mut hash)?;
             let t = Instant::now();
-            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            sqlite_raw::checkpoint(c)?;
             let checkpoint = t.elapsed();
             Ok(RawSweep { erased, total: started.elapsed(), checkpoint })
         }
         Raw::Postgres(c) => {
-            let st = PgErase::prepare(c)?;
-            let due_st = c.prepare(DUE)?;
-            let head = c.prepare("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")?;
+            let eraser = pg_raw::Eraser::prepare(c)?;
             let started = Instant::now();
-            while erased < n {
-                let want = i64::try_from((n - erased).min(batch))?;
-                let mut tx = c.transaction()?;
-                let mut seq: i64 = tx.query_one(&head, &[])?.try_get(0)?;
-                let due = tx.query(&due_st, &[&far, &want])?;
-                if due.is_empty() {
-                    break;
-                }
-                let at = now();
-                for row in &due {
-                    let (id, rule, expires): (Uuid, String, NaiveDate) =
-                        (row.try_get(0)?, row.try_get(2)?, row.try_get(4)?);
-                    let detail = format!("rule={rule} expires_on={expires}");
-                    if st.erase(&mut tx, id, &rule, &detail, at, &mut seq, &mut rng)? {
-                        erased += 1;
-                    }
-                }
-                tx.commit()?;
-            }
+            let erased = eraser.erase_next_due(c, far, n, batch, &mut hash)?;
             Ok(RawSweep { erased, total: started.elapsed(), checkpoint: Duration::ZERO })
         }
     }
@@ -849,7 +562,10 @@ fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) 
     );
     if explore {
         let t = Instant::now();
-        raw_exec(&mut raw, "CREATE INDEX bench_kind ON subjects (kind)")?;
+        match &mut raw {
+            Raw::Sqlite(c) => sqlite_raw::create_kind_index(c)?,
+            Raw::Postgres(c) => pg_raw::create_kind_index(c)?,
+        }
         let built = t.elapsed();
         let (mut v, mut r) = (Vec::new(), Vec::new());
         for _ in 0..repeat {
@@ -872,12 +588,12 @@ fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) 
     Ok(())
 }
 
+/// The register's live count (`GROUP BY kind`), done directly.
 fn raw_kinds(raw: &mut Raw) -> anyhow::Result<usize> {
-    const SQL: &str = "SELECT kind, count(*) FROM subjects GROUP BY 1 ORDER BY 1";
-    match raw {
-        Raw::Sqlite(c) => sqlite_read(c, SQL, []),
-        Raw::Postgres(c) => Ok(c.query(SQL, &[])?.len()),
-    }
+    Ok(match raw {
+        Raw::Sqlite(c) => sqlite_raw::count_by_kind(c)?,
+        Raw::Postgres(c) => pg_raw::count_by_kind(c)?,
+    })
 }
 
 // ---- policy revision ----
@@ -934,48 +650,19 @@ const RAW_NOTICE_PARAMS: &str = "{\"version\":\"bench-raw\"}";
 fn raw_queue_all(raw: &mut Raw) -> anyhow::Result<(u64, Duration)> {
     let at = now();
     let (prefix, template) = ("bench:raw:", vigie_app::revisions::TEMPLATE);
-    match raw {
-        Raw::Sqlite(c) => {
-            let t = Instant::now();
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let n = tx.execute(
-                "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts, next_attempt_at, created_at)
-                 SELECT ?1 || lower(hex(id)), id, NULL, ?2, ?3, 'pending', 0, ?4, ?4 FROM subjects
-                 WHERE kind IN ('client', 'prospect') AND email_bi IS NOT NULL
-                 ON CONFLICT (idempotency_key) DO NOTHING",
-                params![prefix, template, RAW_NOTICE_PARAMS, at],
-            )?;
-            tx.commit()?;
-            Ok((n as u64, t.elapsed()))
-        }
-        Raw::Postgres(c) => {
-            let kinds = vec!["client", "prospect"];
-            let t = Instant::now();
-            let mut tx = c.transaction()?;
-            let n = tx.execute(
-                "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts,
-                                     next_attempt_at, created_at)
-                 SELECT $1::text || replace(id::text, '-', ''), id, NULL, $2, $3, 'pending', 0, $4, $4
-                 FROM subjects WHERE kind = ANY($5::text[]) AND email_bi IS NOT NULL
-                 ON CONFLICT (idempotency_key) DO NOTHING",
-                &[&prefix, &template, &RAW_NOTICE_PARAMS, &at, &kinds],
-            )?;
-            tx.commit()?;
-            Ok((n, t.elapsed()))
-        }
-    }
+    let t = Instant::now();
+    let n = match raw {
+        Raw::Sqlite(c) => sqlite_raw::queue_notices(c, prefix, template, RAW_NOTICE_PARAMS, at)?,
+        Raw::Postgres(c) => pg_raw::queue_notices(c, prefix, template, RAW_NOTICE_PARAMS, at)?,
+    };
+    Ok((n, t.elapsed()))
 }
 
+/// Deletes the raw notices, then a checkpoint (SQLite) or `VACUUM outbox` (PostgreSQL).
 fn raw_unqueue(raw: &mut Raw) -> anyhow::Result<()> {
     match raw {
-        Raw::Sqlite(c) => {
-            c.execute("DELETE FROM outbox WHERE params = ?1", [RAW_NOTICE_PARAMS])?;
-            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        }
-        Raw::Postgres(c) => {
-            c.execute("DELETE FROM outbox WHERE params = $1", &[&RAW_NOTICE_PARAMS])?;
-            c.batch_execute("VACUUM outbox")?;
-        }
+        Raw::Sqlite(c) => sqlite_raw::unqueue_notices(c, RAW_NOTICE_PARAMS)?,
+        Raw::Postgres(c) => pg_raw::unqueue_notices(c, RAW_NOTICE_PARAMS)?,
     }
     Ok(())
 }
@@ -1056,7 +743,8 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
     eprintln!("  slowest vigie erasure: {}", slowest(&ve));
     eprintln!("  slowest raw erasure: {}", slowest(&re));
     if explore && let Raw::Sqlite(c) = &mut raw {
-        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA wal_autocheckpoint = 0;")?;
+        sqlite_raw::checkpoint(c)?;
+        sqlite_raw::set_wal_autocheckpoint(c, 0)?;
         let quiet = percentiles(raw_erase_each(&mut raw, raw_ids_explore, seed)?);
         println!(
             "  explore: raw erasure with the WAL auto-checkpoint off: p50 {} p99 {} (max {})",
@@ -1112,99 +800,30 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
 fn raw_random_subjects(raw: &mut Raw, n: u64) -> anyhow::Result<Vec<Uuid>> {
     let limit = i64::try_from(n)?;
     Ok(match raw {
-        Raw::Sqlite(c) => c
-            .prepare("SELECT id FROM subjects ORDER BY random() LIMIT ?1")?
-            .query_map([limit], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?,
-        Raw::Postgres(c) => c
-            .query("SELECT id FROM subjects ORDER BY random() LIMIT $1", &[&limit])?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?,
+        Raw::Sqlite(c) => sqlite_raw::random_subject_ids(c, limit)?,
+        Raw::Postgres(c) => pg_raw::random_subject_ids(c, limit)?,
     })
 }
 
-/// What an access request reads about its subject.
-const ACCESS_READS: [&str; 7] = [
-    "SELECT s.id, s.kind, s.collected_at, s.created_at, s.updated_at, s.email_bi, s.phone_bi, s.identity, k.wrapped, \
-     s.retention_rule, s.basis_date, s.expires_on, s.legal_hold, s.held_at \
-     FROM subjects s JOIN subject_keys k ON k.subject_id = s.id WHERE s.id = $1",
-    "SELECT id, subject_id, reference, start_date, end_date, created_at FROM contracts WHERE subject_id = $1 ORDER BY start_date, id",
-    "SELECT id, subject_id, at, direction, channel, summary, created_at FROM interactions WHERE subject_id = $1 ORDER BY at, id",
-    "SELECT id, subject_id, purpose, granted, at, evidence FROM consents WHERE subject_id = $1 ORDER BY at, id",
-    "SELECT id, subject_id, purpose, at FROM objections WHERE subject_id = $1 ORDER BY at, id",
-    "SELECT id, at, recipient, subject_id, fields, purpose, token_id FROM disclosures WHERE subject_id = $1 ORDER BY at, id",
-    "SELECT id, recipient, kind, signed_on, recorded_at FROM safeguards WHERE $1::uuid IS NOT NULL ORDER BY recipient, signed_on, id",
-];
-
-/// Per subject, in one write transaction: the access reads, an audit entry, a durable commit.
-/// Returns the latencies of the reads alone and of the whole.
+/// Per subject, in one write transaction: what an access request reads, an audit entry, a
+/// durable commit. Returns the latencies of the reads alone and of the whole.
 fn raw_access(raw: &mut Raw, ids: &[Uuid], seed: u64) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
     let mut rng = SmallRng::seed_from_u64(seed ^ 0xacce55);
+    let mut hash = || random_hash(&mut rng);
     let (mut reads, mut total) = (Vec::with_capacity(ids.len()), Vec::with_capacity(ids.len()));
     match raw {
         Raw::Sqlite(c) => {
-            // SQLite has no `::uuid` cast: the safeguards read takes no parameter there.
-            let sqls: Vec<String> =
-                ACCESS_READS.iter().map(|s| lite(&s.replace("$1::uuid IS NOT NULL", "1"))).collect();
             for id in ids {
                 let t = Instant::now();
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                for (i, sql) in sqls.iter().enumerate() {
-                    let rows =
-                        if i + 1 == sqls.len() { sqlite_read(&tx, sql, [])? } else { sqlite_read(&tx, sql, [id])? };
-                    black_box(rows);
-                }
-                reads.push(t.elapsed());
-                let seq: i64 = tx.query_row("SELECT seq FROM audit_head WHERE id = 1", [], |r| r.get(0))?;
-                let hash = random_hash(&mut rng);
-                tx.prepare_cached(&lite(AUDIT_INSERT))?.execute(params![
-                    seq + 1,
-                    now(),
-                    "cli",
-                    "subject.read",
-                    id,
-                    "rights_request",
-                    "civility,first_name,last_name,email,phone,postal_address,company,job_title",
-                    "ok",
-                    "request access",
-                    hash
-                ])?;
-                tx.prepare_cached(&lite(AUDIT_HEAD_SET))?.execute(params![seq + 1, hash])?;
-                tx.commit()?;
+                sqlite_raw::access_request(c, *id, &mut hash, &mut || reads.push(t.elapsed()))?;
                 total.push(t.elapsed());
             }
         }
         Raw::Postgres(c) => {
-            let sts = ACCESS_READS.iter().map(|sql| c.prepare(sql)).collect::<Result<Vec<_>, _>>()?;
-            let head = c.prepare("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")?;
-            let (audit, head_set) = (c.prepare(AUDIT_INSERT)?, c.prepare(AUDIT_HEAD_SET)?);
+            let access = pg_raw::Access::prepare(c)?;
             for id in ids {
                 let t = Instant::now();
-                let mut tx = c.transaction()?;
-                for st in &sts {
-                    black_box(tx.query(st, &[id])?.len());
-                }
-                reads.push(t.elapsed());
-                let seq: i64 = tx.query_one(&head, &[])?.try_get(0)?;
-                let hash = random_hash(&mut rng);
-                tx.execute(
-                    &audit,
-                    &[
-                        &(seq + 1),
-                        &now(),
-                        &"cli",
-                        &"subject.read",
-                        id,
-                        &Some("rights_request"),
-                        &"civility,first_name,last_name,email,phone,postal_address,company,job_title",
-                        &"ok",
-                        &Some("request access"),
-                        &hash,
-                    ],
-                )?;
-                tx.execute(&head_set, &[&(seq + 1), &hash])?;
-                tx.commit()?;
+                access.request(c, *id, &mut hash, &mut || reads.push(t.elapsed()))?;
                 total.push(t.elapsed());
             }
         }
@@ -1215,31 +834,24 @@ fn raw_access(raw: &mut Raw, ids: &[Uuid], seed: u64) -> anyhow::Result<(Vec<Dur
 /// Per subject, in one write transaction: the erasure's deletes, tombstone, audit entry, durable commit.
 fn raw_erase_each(raw: &mut Raw, ids: &[Uuid], seed: u64) -> anyhow::Result<Vec<Duration>> {
     let mut rng = SmallRng::seed_from_u64(seed ^ 0xe5a5e);
+    let mut hash = || random_hash(&mut rng);
     let mut out = Vec::with_capacity(ids.len());
+    let (rule, detail) = ("erasure_request", "rule=erasure_request");
     match raw {
         Raw::Sqlite(c) => {
             for id in ids {
                 let t = Instant::now();
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let mut seq: i64 = tx.query_row("SELECT seq FROM audit_head WHERE id = 1", [], |r| r.get(0))?;
-                let found =
-                    sqlite_erase_one(&tx, *id, "erasure_request", "rule=erasure_request", now(), &mut seq, &mut rng)?;
+                let found = sqlite_raw::erase_request(c, *id, rule, detail, &mut hash)?;
                 ensure!(found, "subject {id} vanished before its raw erasure");
-                tx.commit()?;
                 out.push(t.elapsed());
             }
         }
         Raw::Postgres(c) => {
-            let st = PgErase::prepare(c)?;
-            let head = c.prepare("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")?;
+            let eraser = pg_raw::Eraser::prepare(c)?;
             for id in ids {
                 let t = Instant::now();
-                let mut tx = c.transaction()?;
-                let mut seq: i64 = tx.query_one(&head, &[])?.try_get(0)?;
-                let found =
-                    st.erase(&mut tx, *id, "erasure_request", "rule=erasure_request", now(), &mut seq, &mut rng)?;
+                let found = eraser.erase_request(c, *id, rule, detail, &mut hash)?;
                 ensure!(found, "subject {id} vanished before its raw erasure");
-                tx.commit()?;
                 out.push(t.elapsed());
             }
         }
@@ -1249,88 +861,31 @@ fn raw_erase_each(raw: &mut Raw, ids: &[Uuid], seed: u64) -> anyhow::Result<Vec<
 
 // ---- breaches ----
 
-/// SQLite's scope statement (`scope_count`) for a WHERE clause on `s`.
-fn sqlite_scope_sql(clause: &str) -> String {
-    format!(
-        "WITH scope AS (SELECT s.id FROM subjects s WHERE {clause})
-         SELECT (SELECT count(*) FROM scope),
-                (SELECT count(*) FROM contracts WHERE subject_id IN (SELECT id FROM scope)),
-                (SELECT count(*) FROM interactions WHERE subject_id IN (SELECT id FROM scope)),
-                (SELECT count(*) FROM consents WHERE subject_id IN (SELECT id FROM scope))"
-    )
-}
-
-/// PostgreSQL's scope statement (`scope_count`), verbatim.
-const PG_SCOPE: &str = "WITH scope AS (SELECT s.id FROM subjects s WHERE \
-    (cardinality($1::uuid[]) = 0 OR s.id = ANY($1::uuid[]))
-     AND (cardinality($2::text[]) = 0 OR s.kind = ANY($2::text[]))
-     AND ($3::timestamptz IS NULL OR s.collected_at >= $3::timestamptz)
-     AND ($4::timestamptz IS NULL OR s.collected_at <= $4::timestamptz)
-     AND ($5::text IS NULL OR s.id IN (SELECT d.subject_id FROM disclosures d WHERE d.recipient = $5::text
-          AND ($7::timestamptz IS NULL OR d.at >= $7::timestamptz) AND ($8::timestamptz IS NULL OR d.at <= $8::timestamptz)))
-     AND ($6::text IS NULL OR s.id IN (SELECT a.subject_id FROM audit a WHERE a.actor = $6::text AND a.subject_id IS NOT NULL
-          AND ($7::timestamptz IS NULL OR a.at >= $7::timestamptz) AND ($8::timestamptz IS NULL OR a.at <= $8::timestamptz))))
-     SELECT (SELECT count(*) FROM scope),
-            (SELECT count(*) FROM contracts WHERE subject_id IN (SELECT id FROM scope)),
-            (SELECT count(*) FROM interactions WHERE subject_id IN (SELECT id FROM scope)),
-            (SELECT count(*) FROM consents WHERE subject_id IN (SELECT id FROM scope))";
-
 /// A scope as the raw side states it: kinds, or a collection period.
 struct RawScope {
     kinds: Vec<&'static str>,
     period: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
-/// The plain `count(*)` of the scope's subjects, and the store's full scope statement.
+/// The plain `count(*)` of the scope's subjects, and the store's full scope statement, each timed.
 fn raw_scope(raw: &mut Raw, s: &RawScope) -> anyhow::Result<(i64, Duration, i64, Duration)> {
     match raw {
         Raw::Sqlite(c) => {
-            let (clause, values): (String, Vec<DateTime<Utc>>) = match s.period {
-                Some((from, to)) => ("s.collected_at >= ?1 AND s.collected_at <= ?2".into(), vec![from, to]),
-                None => {
-                    let kinds: Vec<String> = s.kinds.iter().map(|k| format!("'{k}'")).collect();
-                    (format!("s.kind IN ({})", kinds.join(", ")), vec![])
-                }
-            };
+            let scope = sqlite_raw::Scope { kinds: &s.kinds, collected: s.period };
             let t = Instant::now();
-            let plain: i64 = c
-                .prepare_cached(&format!("SELECT count(*) FROM subjects s WHERE {clause}"))?
-                .query_row(rusqlite::params_from_iter(&values), |r| r.get(0))?;
+            let plain = sqlite_raw::count_scope(c, &scope)?;
             let plain_t = t.elapsed();
             let t = Instant::now();
-            let full: i64 = c
-                .prepare_cached(&sqlite_scope_sql(&clause))?
-                .query_row(rusqlite::params_from_iter(&values), |r| r.get(0))?;
+            let full = sqlite_raw::count_scope_full(c, &scope)?;
             Ok((plain, plain_t, full, t.elapsed()))
         }
         Raw::Postgres(c) => {
-            let (from, to) = (s.period.map(|p| p.0), s.period.map(|p| p.1));
+            let scope = pg_raw::Scope { kinds: &s.kinds, collected: s.period };
             let t = Instant::now();
-            let plain: i64 = c
-                .query_one(
-                    "SELECT count(*) FROM subjects s WHERE (cardinality($1::text[]) = 0 OR s.kind = ANY($1::text[]))
-                     AND ($2::timestamptz IS NULL OR s.collected_at >= $2) AND ($3::timestamptz IS NULL OR s.collected_at <= $3)",
-                    &[&s.kinds, &from, &to],
-                )?
-                .try_get(0)?;
+            let plain = pg_raw::count_scope(c, &scope)?;
             let plain_t = t.elapsed();
-            let none: Vec<Uuid> = Vec::new();
             let t = Instant::now();
-            let full: i64 = c
-                .query_one(
-                    PG_SCOPE,
-                    &[
-                        &none,
-                        &s.kinds,
-                        &from,
-                        &to,
-                        &None::<String>,
-                        &None::<String>,
-                        &None::<DateTime<Utc>>,
-                        &None::<DateTime<Utc>>,
-                    ],
-                )?
-                .try_get(0)?;
+            let full = pg_raw::count_scope_full(c, &scope)?;
             Ok((plain, plain_t, full, t.elapsed()))
         }
     }
@@ -1364,18 +919,18 @@ fn breach(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) ->
     let passes: &[bool] = if explore { &[false, true] } else { &[false] };
     for &analyzed in passes {
         if analyzed {
-            let kind_scope = match &raw {
-                Raw::Sqlite(_) => sqlite_scope_sql("s.kind IN ('prospect')"),
-                Raw::Postgres(_) => String::new(),
-            };
+            let kind_scope = sqlite_raw::Scope { kinds: &["prospect"], collected: None };
             if let Raw::Sqlite(c) = &raw {
-                eprintln!("  explore: the kind scope before ANALYZE: {}", sqlite_explain(c, &kind_scope)?);
+                eprintln!("  explore: the kind scope before ANALYZE: {}", sqlite_raw::explain_scope(c, &kind_scope)?);
             }
             let t = Instant::now();
-            raw_exec(&mut raw, "ANALYZE")?;
+            match &mut raw {
+                Raw::Sqlite(c) => sqlite_raw::analyze(c)?,
+                Raw::Postgres(c) => pg_raw::analyze(c)?,
+            }
             let took = t.elapsed();
             if let Raw::Sqlite(c) = &raw {
-                eprintln!("  explore: the kind scope after ANALYZE: {}", sqlite_explain(c, &kind_scope)?);
+                eprintln!("  explore: the kind scope after ANALYZE: {}", sqlite_raw::explain_scope(c, &kind_scope)?);
             }
             println!("  explore: ANALYZE took {:.2} s; the same again:", took.as_secs_f64());
         }
@@ -1383,14 +938,6 @@ fn breach(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) ->
     }
     drop(raw);
     Ok(())
-}
-
-fn sqlite_explain(c: &rusqlite::Connection, sql: &str) -> anyhow::Result<String> {
-    let lines: Vec<String> = c
-        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?
-        .query_map([], |r| r.get::<_, String>(3))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(lines.join(" / "))
 }
 
 type ScopeCase = (&'static str, &'static str, Scope, RawScope);
@@ -1496,7 +1043,7 @@ fn keys(ctx: &Ctx<'_>, count: u64, seed: u64) -> anyhow::Result<()> {
     let app = App::open(settings)?;
     let vigie_restore = t.elapsed();
     drop(app);
-    let subjects = raw_count(settings, "SELECT count(*) FROM subjects")?;
+    let subjects = raw_count(settings, Counted::Subjects)?;
     ensure!(subjects == count, "the restored database holds {subjects} subjects, not {count}");
     let raw = raw_restore(ctx, &file, &raw_file)?;
     let (raw_label, raw_text, raw_ratio) = match raw {
@@ -1522,9 +1069,9 @@ fn keys(ctx: &Ctx<'_>, count: u64, seed: u64) -> anyhow::Result<()> {
     // SQLite skips writing a cell rewritten with the same bytes, so there `wrapped = wrapped`
     // writes nothing: the raw rewrite with new bytes (`randomblob`, which destroys the keys)
     // comes last, after Vigie's rotation. PostgreSQL writes a new row version either way.
-    let keys = raw_count(settings, "SELECT count(*) FROM subject_keys")?;
+    let keys = raw_count(settings, Counted::SubjectKeys)?;
     eprintln!("  raw: UPDATE subject_keys SET wrapped = wrapped over {keys} rows, one transaction...");
-    let (same_rows, same) = raw_rewrite_keys(settings, "UPDATE subject_keys SET wrapped = wrapped")?;
+    let (same_rows, same) = raw_rewrite_keys(settings, Rewrite::SameBytes)?;
     ensure!(same_rows == keys, "the raw UPDATE touched {same_rows} rows, not {keys}");
     eprintln!("  vigie: rotate_master_key...");
     let t = Instant::now();
@@ -1534,8 +1081,7 @@ fn keys(ctx: &Ctx<'_>, count: u64, seed: u64) -> anyhow::Result<()> {
     let (label, raw_store) = match ctx.backend {
         Backend::Sqlite => {
             eprintln!("  raw: UPDATE subject_keys SET wrapped = randomblob(length(wrapped)), one transaction...");
-            let sql = "UPDATE subject_keys SET wrapped = randomblob(length(wrapped))";
-            let (rows, took) = raw_rewrite_keys(settings, sql)?;
+            let (rows, took) = raw_rewrite_keys(settings, Rewrite::NewBytes)?;
             ensure!(rows == keys, "the raw UPDATE touched {rows} rows, not {keys}");
             let label = format!("raw store UPDATE … randomblob (wrapped = wrapped {:.2} s)", same.as_secs_f64());
             (label, took)
@@ -1563,11 +1109,19 @@ fn on_path(program: &str) -> Option<std::path::PathBuf> {
     std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
 }
 
+/// What [`raw_count`] counts.
+enum Counted {
+    Subjects,
+    SubjectKeys,
+}
+
 /// One count from the database, read straight (Vigie idle).
-fn raw_count(settings: &Settings, sql: &str) -> anyhow::Result<u64> {
-    Ok(match Raw::open(settings)? {
-        Raw::Sqlite(c) => c.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64,
-        Raw::Postgres(mut c) => c.query_one(sql, &[])?.try_get::<_, i64>(0)? as u64,
+fn raw_count(settings: &Settings, what: Counted) -> anyhow::Result<u64> {
+    Ok(match (Raw::open(settings)?, what) {
+        (Raw::Sqlite(c), Counted::Subjects) => sqlite_raw::count_subjects(&c)?,
+        (Raw::Sqlite(c), Counted::SubjectKeys) => sqlite_raw::count_subject_keys(&c)?,
+        (Raw::Postgres(mut c), Counted::Subjects) => pg_raw::count_subjects(&mut c)?,
+        (Raw::Postgres(mut c), Counted::SubjectKeys) => pg_raw::count_subject_keys(&mut c)?,
     })
 }
 
@@ -1577,7 +1131,7 @@ fn raw_backup(settings: &Settings, out: &Path) -> anyhow::Result<Option<(Duratio
     let took = match &settings.database_url {
         None => {
             if let Raw::Sqlite(c) = Raw::open(settings)? {
-                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                sqlite_raw::checkpoint(&c)?;
             }
             eprintln!("  raw: fs::copy of vigie.db + fsync...");
             let db = vigie_app::sqlite_path(&settings.data_dir);
@@ -1635,45 +1189,29 @@ fn raw_restore(ctx: &Ctx<'_>, backup: &Path, dump: &Path) -> anyhow::Result<Opti
     }
 }
 
-/// The store part of a rotation done raw: `sql`, rewriting every wrapped subject key, in one
-/// transaction; then (untimed) a checkpoint or VACUUM, so what follows starts clean.
-fn raw_rewrite_keys(settings: &Settings, sql: &str) -> anyhow::Result<(u64, Duration)> {
-    let mut raw = Raw::open(settings)?;
-    let (n, took) = match &mut raw {
-        Raw::Sqlite(c) => {
-            let t = Instant::now();
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let n = tx.execute(sql, [])? as u64;
-            tx.commit()?;
-            (n, t.elapsed())
-        }
-        Raw::Postgres(c) => {
-            let t = Instant::now();
-            let mut tx = c.transaction()?;
-            let n = tx.execute(sql, &[])?;
-            tx.commit()?;
-            (n, t.elapsed())
-        }
-    };
-    match &mut raw {
-        Raw::Sqlite(c) => c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?,
-        Raw::Postgres(c) => c.batch_execute("VACUUM subject_keys")?,
-    }
-    Ok((n, took))
+/// How [`raw_rewrite_keys`] rewrites the wrapped keys.
+enum Rewrite {
+    /// `wrapped = wrapped`.
+    SameBytes,
+    /// New random bytes of the same length (SQLite only): destroys every key.
+    NewBytes,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_and_percentiles() {
-        assert_eq!(lite("a = $1 AND b = $2"), "a = ?1 AND b = ?2");
-        let p = percentiles((1..=100).map(Duration::from_millis).collect());
-        assert_eq!(
-            (p.p50, p.p99, p.max),
-            (Duration::from_millis(50), Duration::from_millis(99), Duration::from_millis(100))
-        );
-        assert_eq!(thousands(1_234_567.0), "1,234,567");
+/// The store part of a rotation done raw: every wrapped subject key rewritten in one
+/// transaction; then (untimed) a checkpoint or VACUUM, so what follows starts clean.
+fn raw_rewrite_keys(settings: &Settings, how: Rewrite) -> anyhow::Result<(u64, Duration)> {
+    let mut raw = Raw::open(settings)?;
+    let t = Instant::now();
+    let n = match (&mut raw, how) {
+        (Raw::Sqlite(c), Rewrite::SameBytes) => sqlite_raw::rewrite_keys_in_place(c)?,
+        (Raw::Sqlite(c), Rewrite::NewBytes) => sqlite_raw::rewrite_keys_random(c)?,
+        (Raw::Postgres(c), Rewrite::SameBytes) => pg_raw::rewrite_keys_in_place(c)?,
+        (Raw::Postgres(_), Rewrite::NewBytes) => anyhow::bail!("new key bytes are a SQLite baseline only"),
+    };
+    let took = t.elapsed();
+    match &mut raw {
+        Raw::Sqlite(c) => sqlite_raw::checkpoint(c)?,
+        Raw::Postgres(c) => pg_raw::vacuum_subject_keys(c)?,
     }
+    Ok((n, took))
 }

@@ -1,26 +1,27 @@
-//! `vigie bench`: Vigie's figures beside the raw cost of the same work done
-//! directly in the store underneath, and their ratio (a ratio survives a
-//! noisy machine better than either figure).
+//! `vigie-bench import` and `vigie-bench http`: Vigie's figures beside the raw
+//! cost of the same work done directly in the store underneath, and their
+//! ratio (a ratio survives a noisy machine better than either figure).
 //!
 //! Every run works on fresh databases under a temporary directory
 //! (`vigie-bench-<uuid>`, removed at the end) or, with a PostgreSQL URL, on
-//! fresh databases of that server (dropped at the end): the data directory
-//! and database of the settings are never touched.
+//! fresh databases of that server (dropped at the end): no existing
+//! installation is touched.
 //!
 //! The raw baselines write rows of the same shapes as Vigie's (sizes measured
 //! on a small real import first): per subject one `subjects` row, one
 //! `subject_keys` row and one `audit` row, with random bytes in place of the
-//! sealed values, blind indexes and chain MACs, and no audit head update.
+//! sealed values, blind indexes and chain MACs, and no audit head update. The
+//! statements are the store crates' (`vigie_store_sqlite::raw`,
+//! `vigie_store_postgres::raw`).
 
+use crate::common::{Backend, Scratch, fresh_app_settings, met, percentiles, rate, thousands};
 use anyhow::{Context, bail, ensure};
-use clap::Subcommand;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
 use std::io::Write;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -28,137 +29,42 @@ use vigie_app::generate::{Generator, Person};
 use vigie_app::{App, Settings};
 use vigie_store::{Uuid, new_id, now};
 use vigie_store_postgres::Postgres;
+use vigie_store_postgres::raw as pg_raw;
 use vigie_store_postgres::testing::DropGuard;
 use vigie_store_sqlite::Sqlite;
+use vigie_store_sqlite::raw as sqlite_raw;
 
-#[derive(Subcommand)]
-pub enum BenchCommand {
-    /// Bulk CSV import of generated subjects, beside raw inserts of the same rows in one transaction.
-    Import {
-        /// Subjects to generate and import.
-        #[arg(long, default_value_t = 1_000_000)]
-        count: u64,
-        /// Seed of the generated identities.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Exploration only: the raw baseline's SQLite page cache in MiB
-        /// (default: the store's own setting), to see what a larger cache would bring.
-        #[arg(long, hide = true)]
-        raw_cache_mib: Option<u32>,
-    },
-    /// Concurrent subject creation over HTTP, beside raw durable single-row commits.
-    Http {
-        /// Concurrent clients, each with its own keep-alive connection.
-        #[arg(long, default_value_t = 64)]
-        clients: usize,
-        /// Requests measured (after the warm-up).
-        #[arg(long, default_value_t = 50_000)]
-        requests: u64,
-        /// Requests sent first and not measured.
-        #[arg(long, default_value_t = 1_000)]
-        warmup: u64,
-        /// Seed of the generated identities.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Threads of the raw PostgreSQL baseline, each with its own connection.
-        #[arg(long, default_value_t = 16)]
-        raw_threads: usize,
-    },
-    /// Retention, register, revision notices, rights requests and breach scopes at scale.
-    Ops {
-        #[command(subcommand)]
-        command: crate::bench_ops::OpsCommand,
-    },
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// Subjects to generate and import.
+    #[arg(long, default_value_t = 1_000_000)]
+    count: u64,
+    /// Seed of the generated identities.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Exploration only: the raw baseline's SQLite page cache in MiB
+    /// (default: the store's own setting), to see what a larger cache would bring.
+    #[arg(long, hide = true)]
+    raw_cache_mib: Option<u32>,
 }
 
-pub fn run(command: BenchCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
-    if let BenchCommand::Ops { command } = command {
-        return crate::bench_ops::run(command, settings);
-    }
-    let backend = Backend::of(settings);
-    let scratch = Scratch::new()?;
-    match command {
-        BenchCommand::Import { count, seed, raw_cache_mib } => {
-            import(&backend, settings, &scratch, count, seed, raw_cache_mib)?;
-        }
-        BenchCommand::Http { clients, requests, warmup, seed, raw_threads } => {
-            http(&backend, settings, &scratch, HttpPlan { clients, requests, warmup, seed, raw_threads })?;
-        }
-        BenchCommand::Ops { .. } => {}
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-// ---- where the data goes ----
-
-pub(crate) enum Backend {
-    Sqlite,
-    /// The server URL (any database there will do to connect).
-    Postgres(String),
-}
-
-impl Backend {
-    pub(crate) fn of(settings: &Settings) -> Backend {
-        match &settings.database_url {
-            Some(url) if settings.is_postgres() => Backend::Postgres(url.clone()),
-            _ => Backend::Sqlite,
-        }
-    }
-    pub(crate) fn name(&self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres(_) => "postgres",
-        }
-    }
-}
-
-/// A temporary directory, removed when dropped.
-pub(crate) struct Scratch {
-    dir: PathBuf,
-}
-
-impl Scratch {
-    pub(crate) fn new() -> anyhow::Result<Scratch> {
-        let dir = std::env::temp_dir().join(format!("vigie-bench-{}", new_id().simple()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Scratch { dir })
-    }
-    pub(crate) fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-    /// Removes one side's data early, so it does not weigh on the next.
-    pub(crate) fn remove(&self, name: &str) {
-        let _ = std::fs::remove_dir_all(self.path(name));
-        let _ = std::fs::remove_file(self.path(name));
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
-            eprintln!("warning: could not remove {}: {e}", self.dir.display());
-        }
-    }
-}
-
-/// Settings for a fresh Vigie: its own data directory (master key, SQLite
-/// file) and, on PostgreSQL, its own database, dropped with the guard.
-struct Fresh {
-    settings: Settings,
-    _guard: Option<DropGuard>,
-}
-
-fn fresh_app_settings(backend: &Backend, base: &Settings, scratch: &Scratch, name: &str) -> anyhow::Result<Fresh> {
-    let (database_url, guard) = match backend {
-        Backend::Sqlite => (None, None),
-        Backend::Postgres(server) => {
-            let (url, guard) = vigie_store_postgres::testing::fresh_database(server)?;
-            (Some(url), Some(guard))
-        }
-    };
-    // The user's policy and other files, but a fresh key, data directory and database.
-    let settings = Settings { data_dir: scratch.path(name), database_url, master_key_file: None, ..base.clone() };
-    Ok(Fresh { settings, _guard: guard })
+#[derive(clap::Args)]
+pub struct HttpArgs {
+    /// Concurrent clients, each with its own keep-alive connection.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Requests measured (after the warm-up).
+    #[arg(long, default_value_t = 50_000)]
+    requests: u64,
+    /// Requests sent first and not measured.
+    #[arg(long, default_value_t = 1_000)]
+    warmup: u64,
+    /// Seed of the generated identities.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Threads of the raw PostgreSQL baseline, each with its own connection.
+    #[arg(long, default_value_t = 16)]
+    raw_threads: usize,
 }
 
 /// A fresh PostgreSQL database with Vigie's schema, for a raw baseline.
@@ -206,44 +112,29 @@ fn probe_shapes(base: &Settings, scratch: &Scratch, seed: u64) -> anyhow::Result
     let report = app.import_csv(&csv, false)?;
     ensure!(report.imported == 1000, "the probe import wrote {} subjects, not 1000", report.imported);
     drop(app);
-    let conn = rusqlite::Connection::open(vigie_app::sqlite_path(&fresh.settings.data_dir))?;
-    let (identity, wrapped, email_bi, phone_bi): (f64, i64, i64, i64) = conn.query_row(
-        "SELECT avg(length(s.identity)), max(length(k.wrapped)), max(length(s.email_bi)), max(length(s.phone_bi))
-         FROM subjects s JOIN subject_keys k ON k.subject_id = s.id",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-    )?;
-    let (action, fields, outcome, hash): (String, String, String, Vec<u8>) = conn.query_row(
-        "SELECT action, fields, outcome, hash FROM audit WHERE action = 'subject.create' ORDER BY seq LIMIT 1",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-    )?;
+    let db = Sqlite::open(&vigie_app::sqlite_path(&fresh.settings.data_dir))?;
+    let read = sqlite_raw::row_shapes(&db.raw_connection()?, &["client", "prospect"])?;
+    drop(db);
     let mut retention = [(String::new(), None), (String::new(), None)];
-    for (slot, kind) in retention.iter_mut().zip(["client", "prospect"]) {
-        let (rule, basis, expires): (String, Option<chrono::NaiveDate>, Option<chrono::NaiveDate>) = conn.query_row(
-            "SELECT retention_rule, basis_date, expires_on FROM subjects WHERE kind = ?1 LIMIT 1",
-            [kind],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
+    for (slot, (rule, basis, expires)) in retention.iter_mut().zip(read.retention) {
         let days = match (basis, expires) {
             (Some(b), Some(e)) => u64::try_from((e - b).num_days()).ok(),
             _ => None,
         };
         *slot = (rule, days);
     }
-    drop(conn);
     scratch.remove("probe");
     scratch.remove("probe.csv");
     Ok(Shapes {
-        identity_len: identity.round() as usize,
-        wrapped_len: usize::try_from(wrapped)?,
-        email_bi_len: usize::try_from(email_bi)?,
-        phone_bi_len: usize::try_from(phone_bi)?,
-        hash_len: hash.len(),
+        identity_len: read.identity_avg.round() as usize,
+        wrapped_len: usize::try_from(read.wrapped_max)?,
+        email_bi_len: usize::try_from(read.email_bi_max)?,
+        phone_bi_len: usize::try_from(read.phone_bi_max)?,
+        hash_len: read.hash.len(),
         retention,
-        action,
-        fields,
-        outcome,
+        action: read.action,
+        fields: read.fields,
+        outcome: read.outcome,
     })
 }
 
@@ -303,115 +194,54 @@ impl<'a> RawGen<'a> {
     }
 }
 
-const SQL_SUBJECT: &str = "INSERT INTO subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity, \
-                           retention_rule, basis_date, expires_on, legal_hold, held_at) \
-                           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL)";
-const SQL_KEY: &str = "INSERT INTO subject_keys (subject_id, wrapped) VALUES (?1, ?2)";
-const SQL_AUDIT: &str = "INSERT INTO audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-
-const PG_SUBJECT: &str = "INSERT INTO subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity, \
-                          retention_rule, basis_date, expires_on, legal_hold, held_at) \
-                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL)";
-const PG_KEY: &str = "INSERT INTO subject_keys (subject_id, wrapped) VALUES ($1, $2)";
-const PG_AUDIT: &str = "INSERT INTO audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash) \
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-
-/// The three prepared SQLite inserts of one subject.
-struct SqliteInserts<'c> {
-    subject: rusqlite::Statement<'c>,
-    key: rusqlite::Statement<'c>,
-    audit: rusqlite::Statement<'c>,
+/// The same fields, under both store crates' names for them.
+macro_rules! new_subject {
+    ($ty:path, $r:expr) => {{
+        let r = $r;
+        $ty {
+            id: r.id,
+            kind: r.kind,
+            collected_at: r.collected_at,
+            retention_rule: r.retention_rule,
+            basis_date: r.basis_date,
+            expires_on: r.expires_on,
+            email_bi: r.email_bi,
+            phone_bi: r.phone_bi,
+            identity: r.identity,
+            wrapped: r.wrapped,
+            hash: r.hash,
+            detail: r.detail,
+        }
+    }};
 }
 
-impl<'c> SqliteInserts<'c> {
-    fn prepare(conn: &'c rusqlite::Connection) -> anyhow::Result<Self> {
-        Ok(SqliteInserts {
-            subject: conn.prepare(SQL_SUBJECT)?,
-            key: conn.prepare(SQL_KEY)?,
-            audit: conn.prepare(SQL_AUDIT)?,
-        })
+impl RawRow {
+    fn sqlite(self) -> sqlite_raw::NewSubject {
+        new_subject!(sqlite_raw::NewSubject, self)
     }
-    fn insert(
-        &mut self,
-        r: &RawRow,
-        seq: i64,
-        at: chrono::DateTime<chrono::Utc>,
-        actor: &str,
-        detail: &str,
-        s: &Shapes,
-    ) -> anyhow::Result<()> {
-        use rusqlite::params;
-        self.subject.execute(params![
-            r.id,
-            r.kind,
-            r.collected_at,
-            at,
-            at,
-            r.email_bi,
-            r.phone_bi,
-            r.identity,
-            r.retention_rule,
-            r.basis_date,
-            r.expires_on
-        ])?;
-        self.key.execute(params![r.id, r.wrapped])?;
-        self.audit.execute(params![
-            seq,
-            at,
-            actor,
-            s.action,
-            r.id,
-            None::<String>,
-            s.fields,
-            s.outcome,
-            detail,
-            r.hash
-        ])?;
-        Ok(())
+    fn postgres(self) -> pg_raw::NewSubject {
+        new_subject!(pg_raw::NewSubject, self)
+    }
+    /// As an import writes it: its audit detail ends with ` import`.
+    fn imported(mut self) -> Self {
+        self.detail = format!("{} import", self.detail);
+        self
+    }
+}
+
+impl Shapes {
+    fn sqlite_audit<'a>(&'a self, actor: &'a str) -> sqlite_raw::AuditShape<'a> {
+        sqlite_raw::AuditShape { actor, action: &self.action, fields: &self.fields, outcome: &self.outcome }
+    }
+    fn pg_audit<'a>(&'a self, actor: &'a str) -> pg_raw::AuditShape<'a> {
+        pg_raw::AuditShape { actor, action: &self.action, fields: &self.fields, outcome: &self.outcome }
     }
 }
 
 // ---- measuring ----
 
-fn thousands(v: f64) -> String {
-    let n = v.round() as u64;
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn rate(n: u64, d: Duration) -> f64 {
-    n as f64 / d.as_secs_f64().max(1e-9)
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
-}
-
-/// p50, p99 and max of a set of latencies.
-struct Percentiles {
-    p50: Duration,
-    p99: Duration,
-    max: Duration,
-}
-
-fn percentiles(mut v: Vec<Duration>) -> Percentiles {
-    v.sort_unstable();
-    let at = |q: f64| {
-        if v.is_empty() {
-            return Duration::ZERO;
-        }
-        let i = ((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1;
-        v.get(i).copied().unwrap_or_default()
-    };
-    Percentiles { p50: at(0.50), p99: at(0.99), max: v.last().copied().unwrap_or_default() }
 }
 
 /// CPU seconds per thread of this process (Linux; empty elsewhere).
@@ -458,16 +288,12 @@ fn cpu_summary(cpu: &[(String, f64)]) -> String {
 
 // ---- import ----
 
-fn import(
-    backend: &Backend,
-    base: &Settings,
-    scratch: &Scratch,
-    count: u64,
-    seed: u64,
-    raw_cache_mib: Option<u32>,
-) -> anyhow::Result<()> {
+pub fn import(base: &Settings, args: ImportArgs) -> anyhow::Result<()> {
+    let ImportArgs { count, seed, raw_cache_mib } = args;
     ensure!(count > 0, "--count must be at least 1");
-    eprintln!("bench import: {count} subjects on {}, data under {}", backend.name(), scratch.dir.display());
+    let backend = &Backend::of(base);
+    let scratch = &Scratch::new()?;
+    eprintln!("bench import: {count} subjects on {}, data under {}", backend.name(), scratch.dir().display());
     let shapes = probe_shapes(base, scratch, seed)?;
     eprintln!(
         "  row shapes from a real import: identity {} B, wrapped key {} B, blind indexes {}/{} B, audit hash {} B",
@@ -556,10 +382,6 @@ fn check_pass(app: &App, csv: &Path, seed: u64) -> anyhow::Result<Duration> {
     Ok(elapsed)
 }
 
-fn met(ok: bool) -> &'static str {
-    if ok { "met" } else { "NOT met" }
-}
-
 fn raw_sqlite_import(
     path: &Path,
     count: u64,
@@ -570,135 +392,41 @@ fn raw_sqlite_import(
     let db = Sqlite::open(path)?;
     let mut conn = db.raw_connection()?;
     if let Some(mib) = cache_mib {
-        conn.execute_batch(&format!("PRAGMA cache_size = -{}", u64::from(mib) * 1024))?;
+        sqlite_raw::set_cache_mib(&conn, mib)?;
         eprintln!("  raw: exploring with a {mib} MiB page cache (Vigie's store uses its own setting)");
     }
     let mut g = RawGen::new(shapes, seed);
     let at = now();
+    let audit = shapes.sqlite_audit("cli");
     let started = Instant::now();
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    {
-        let mut ins = SqliteInserts::prepare(&tx)?;
-        for seq in 1..=count {
-            let r = g.row(at);
-            ins.insert(&r, i64::try_from(seq)?, at, "cli", &format!("{} import", r.detail), shapes)?;
-        }
-    }
-    tx.commit()?;
-    Ok(started.elapsed())
+    // The rows are generated as they are inserted, inside the timed transaction.
+    let rows = (0..count).map(|_| g.row(at).imported().sqlite());
+    let n = sqlite_raw::insert_subjects(&mut conn, rows, at, &audit)?;
+    let elapsed = started.elapsed();
+    ensure!(n == count, "the raw import inserted {n} subjects, not {count}");
+    Ok(elapsed)
 }
 
 /// Rows per binary COPY, as the import's chunks.
-const COPY_CHUNK: u64 = 4096;
+const COPY_CHUNK: usize = 4096;
 
 fn raw_postgres_import(server: &str, count: u64, shapes: &Shapes, seed: u64) -> anyhow::Result<Duration> {
-    use postgres::binary_copy::BinaryCopyInWriter;
-    use postgres::types::Type;
     let (db, _guard) = fresh_raw_postgres(server)?;
     let mut client = db.raw_client()?;
     let mut g = RawGen::new(shapes, seed);
     let at = now();
+    let audit = shapes.pg_audit("cli");
     let started = Instant::now();
-    let mut tx = client.transaction()?;
-    let mut done = 0u64;
-    while done < count {
-        let n = COPY_CHUNK.min(count - done);
-        let rows: Vec<RawRow> = (0..n).map(|_| g.row(at)).collect();
-        let mut w = BinaryCopyInWriter::new(
-            tx.copy_in(
-                "COPY subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity, \
-                 retention_rule, basis_date, expires_on) FROM STDIN (FORMAT binary)",
-            )?,
-            &[
-                Type::UUID,
-                Type::TEXT,
-                Type::TIMESTAMPTZ,
-                Type::TIMESTAMPTZ,
-                Type::TIMESTAMPTZ,
-                Type::BYTEA,
-                Type::BYTEA,
-                Type::BYTEA,
-                Type::TEXT,
-                Type::DATE,
-                Type::DATE,
-            ],
-        );
-        for r in &rows {
-            w.write(&[
-                &r.id,
-                &r.kind,
-                &r.collected_at,
-                &at,
-                &at,
-                &r.email_bi,
-                &r.phone_bi,
-                &r.identity,
-                &r.retention_rule,
-                &r.basis_date,
-                &r.expires_on,
-            ])?;
-        }
-        w.finish()?;
-        let mut w = BinaryCopyInWriter::new(
-            tx.copy_in("COPY subject_keys (subject_id, wrapped) FROM STDIN (FORMAT binary)")?,
-            &[Type::UUID, Type::BYTEA],
-        );
-        for r in &rows {
-            w.write(&[&r.id, &r.wrapped])?;
-        }
-        w.finish()?;
-        let mut w = BinaryCopyInWriter::new(
-            tx.copy_in(
-                "COPY audit (seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash) \
-                 FROM STDIN (FORMAT binary)",
-            )?,
-            &[
-                Type::INT8,
-                Type::TIMESTAMPTZ,
-                Type::TEXT,
-                Type::TEXT,
-                Type::UUID,
-                Type::TEXT,
-                Type::TEXT,
-                Type::TEXT,
-                Type::TEXT,
-                Type::BYTEA,
-            ],
-        );
-        for (i, r) in rows.iter().enumerate() {
-            let seq = i64::try_from(done + i as u64 + 1)?;
-            let detail = format!("{} import", r.detail);
-            w.write(&[
-                &seq,
-                &at,
-                &"cli",
-                &shapes.action,
-                &r.id,
-                &None::<String>,
-                &shapes.fields,
-                &shapes.outcome,
-                &detail,
-                &r.hash,
-            ])?;
-        }
-        w.finish()?;
-        done += n;
-    }
-    tx.commit()?;
+    // The rows are generated chunk by chunk, inside the timed transaction.
+    let rows = (0..count).map(|_| g.row(at).imported().postgres());
+    let n = pg_raw::copy_subjects(&mut client, rows, at, &audit, COPY_CHUNK)?;
     let elapsed = started.elapsed();
+    ensure!(n == count, "the raw import copied {n} subjects, not {count}");
     drop(client);
     Ok(elapsed)
 }
 
 // ---- http ----
-
-struct HttpPlan {
-    clients: usize,
-    requests: u64,
-    warmup: u64,
-    seed: u64,
-    raw_threads: usize,
-}
 
 /// A measured phase: wall time and every latency.
 struct Measured {
@@ -724,15 +452,17 @@ fn subject_json(p: &Person) -> serde_json::Value {
     })
 }
 
-fn http(backend: &Backend, base: &Settings, scratch: &Scratch, plan: HttpPlan) -> anyhow::Result<()> {
+pub fn http(base: &Settings, plan: HttpArgs) -> anyhow::Result<()> {
     ensure!(plan.clients > 0 && plan.requests > 0, "--clients and --requests must be at least 1");
+    let backend = &Backend::of(base);
+    let scratch = &Scratch::new()?;
     eprintln!(
         "bench http: {} creates ({} warm-up) from {} clients on {}, data under {}",
         plan.requests,
         plan.warmup,
         plan.clients,
         backend.name(),
-        scratch.dir.display()
+        scratch.dir().display()
     );
     let shapes = probe_shapes(base, scratch, plan.seed)?;
     let total = plan.warmup + plan.requests;
@@ -787,7 +517,7 @@ fn http(backend: &Backend, base: &Settings, scratch: &Scratch, plan: HttpPlan) -
     Ok(())
 }
 
-async fn vigie_http(settings: &Settings, bodies: Arc<Vec<Vec<u8>>>, plan: &HttpPlan) -> anyhow::Result<Measured> {
+async fn vigie_http(settings: &Settings, bodies: Arc<Vec<Vec<u8>>>, plan: &HttpArgs) -> anyhow::Result<Measured> {
     let app = App::open(settings)?;
     let (_, token) = app.create_token(vigie_app::audit::Actor::Cli, "staff", None).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot listen on 127.0.0.1:0")?;
@@ -858,12 +588,13 @@ async fn post_all(
     Ok(all)
 }
 
-fn raw_sqlite_commits(path: &Path, plan: &HttpPlan, shapes: &Shapes) -> anyhow::Result<Measured> {
+fn raw_sqlite_commits(path: &Path, plan: &HttpArgs, shapes: &Shapes) -> anyhow::Result<Measured> {
     let db = Sqlite::open(path)?;
     let conn = db.raw_connection()?;
-    let mut ins = SqliteInserts::prepare(&conn)?;
+    let mut ins = sqlite_raw::SubjectInserts::prepare(&conn)?;
     let mut g = RawGen::new(shapes, plan.seed);
     let actor = format!("token:{}", new_id());
+    let audit = shapes.sqlite_audit(&actor);
     let mut latencies = Vec::with_capacity(usize::try_from(plan.requests)?);
     let mut started = Instant::now();
     for seq in 1..=plan.warmup + plan.requests {
@@ -872,10 +603,8 @@ fn raw_sqlite_commits(path: &Path, plan: &HttpPlan, shapes: &Shapes) -> anyhow::
         }
         let t = Instant::now();
         let at = now();
-        let r = g.row(at);
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        ins.insert(&r, i64::try_from(seq)?, at, &actor, &r.detail, shapes)?;
-        conn.execute_batch("COMMIT")?;
+        let r = g.row(at).sqlite();
+        ins.commit_one(&r, i64::try_from(seq)?, at, &audit)?;
         if seq > plan.warmup {
             latencies.push(t.elapsed());
         }
@@ -883,65 +612,31 @@ fn raw_sqlite_commits(path: &Path, plan: &HttpPlan, shapes: &Shapes) -> anyhow::
     Ok(Measured { wall: started.elapsed(), latencies })
 }
 
-fn raw_postgres_commits(server: &str, plan: &HttpPlan, shapes: &Shapes) -> anyhow::Result<Measured> {
+fn raw_postgres_commits(server: &str, plan: &HttpArgs, shapes: &Shapes) -> anyhow::Result<Measured> {
     ensure!(plan.raw_threads > 0, "--raw-threads must be at least 1");
     let (db, _guard) = fresh_raw_postgres(server)?;
     let mut clients = (0..plan.raw_threads).map(|_| db.raw_client()).collect::<Result<Vec<_>, _>>()?;
     let seq = AtomicU64::new(0);
     let actor = format!("token:{}", new_id());
-    let phase = |clients: &mut [postgres::Client], count: u64, salt: u64| -> anyhow::Result<Vec<Duration>> {
+    let audit = shapes.pg_audit(&actor);
+    let phase = |clients: &mut [pg_raw::Client], count: u64, salt: u64| -> anyhow::Result<Vec<Duration>> {
         let left = AtomicU64::new(count);
         let results = std::thread::scope(|s| {
             let handles: Vec<_> = clients
                 .iter_mut()
                 .enumerate()
                 .map(|(i, client)| {
-                    let (left, seq, actor) = (&left, &seq, &actor);
+                    let (left, seq, audit) = (&left, &seq, &audit);
                     s.spawn(move || -> anyhow::Result<Vec<Duration>> {
-                        let subject = client.prepare(PG_SUBJECT)?;
-                        let key = client.prepare(PG_KEY)?;
-                        let audit = client.prepare(PG_AUDIT)?;
+                        let ins = pg_raw::SubjectInserts::prepare(client)?;
                         let mut g = RawGen::new(shapes, plan.seed ^ salt ^ ((i as u64) << 32));
                         let mut latencies = Vec::new();
                         while left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok() {
                             let t = Instant::now();
                             let at = now();
-                            let r = g.row(at);
+                            let r = g.row(at).postgres();
                             let n = i64::try_from(seq.fetch_add(1, Ordering::Relaxed) + 1)?;
-                            let mut tx = client.transaction()?;
-                            tx.execute(
-                                &subject,
-                                &[
-                                    &r.id,
-                                    &r.kind,
-                                    &r.collected_at,
-                                    &at,
-                                    &at,
-                                    &r.email_bi,
-                                    &r.phone_bi,
-                                    &r.identity,
-                                    &r.retention_rule,
-                                    &r.basis_date,
-                                    &r.expires_on,
-                                ],
-                            )?;
-                            tx.execute(&key, &[&r.id, &r.wrapped])?;
-                            tx.execute(
-                                &audit,
-                                &[
-                                    &n,
-                                    &at,
-                                    actor,
-                                    &shapes.action,
-                                    &r.id,
-                                    &None::<String>,
-                                    &shapes.fields,
-                                    &shapes.outcome,
-                                    &r.detail,
-                                    &r.hash,
-                                ],
-                            )?;
-                            tx.commit()?;
+                            ins.commit_one(client, &r, n, at, audit)?;
                             latencies.push(t.elapsed());
                         }
                         Ok(latencies)
