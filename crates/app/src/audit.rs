@@ -9,7 +9,7 @@ use crate::error::Result;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use vigie_crypto::MasterKey;
-use vigie_store::{AuditRow, Id, Store, Tx};
+use vigie_store::{AuditRow, Id, Tx};
 
 /// Who did something, as the audit trail names them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -197,7 +197,7 @@ fn checkpoint_mac(keys: &MasterKey, seq: i64, hash: &str, at: DateTime<Utc>) -> 
 }
 
 /// Signs the current head of a valid trail.
-pub async fn checkpoint(store: &Store, keys: std::sync::Arc<MasterKey>) -> Result<Checkpoint> {
+pub async fn checkpoint(store: &crate::db::Db, keys: std::sync::Arc<MasterKey>) -> Result<Checkpoint> {
     let v = verify(store, keys.clone()).await?;
     if !v.valid {
         return Err(crate::AppError::Conflict(format!(
@@ -207,14 +207,18 @@ pub async fn checkpoint(store: &Store, keys: std::sync::Arc<MasterKey>) -> Resul
     }
     let (seq, hash) = store.read(|tx| tx.audit_head_recorded()).await?;
     let hash = vigie_crypto::hex(&hash);
-    let at = vigie_store::now();
+    let at = store.now();
     let mac = checkpoint_mac(&keys, seq, &hash, at);
     Ok(Checkpoint { seq, hash, at, mac })
 }
 
 /// Verifies the trail, then that it extends `cp`: the checkpoint is genuine and its entry
 /// is still in the trail with the same hash (no rollback to an older copy of the database).
-pub async fn verify_extends(store: &Store, keys: std::sync::Arc<MasterKey>, cp: &Checkpoint) -> Result<Verification> {
+pub async fn verify_extends(
+    store: &crate::db::Db,
+    keys: std::sync::Arc<MasterKey>,
+    cp: &Checkpoint,
+) -> Result<Verification> {
     let v = verify(store, keys.clone()).await?;
     if !v.valid {
         return Ok(v);
@@ -245,7 +249,7 @@ pub(crate) fn first_entry_matches(keys: &MasterKey, first: &AuditRow) -> bool {
     first.seq != 1 || keys.chain(&[0u8; 32], &canonical(first)).as_slice() == first.hash.as_slice()
 }
 
-pub async fn verify(store: &Store, keys: std::sync::Arc<MasterKey>) -> Result<Verification> {
+pub async fn verify(store: &crate::db::Db, keys: std::sync::Arc<MasterKey>) -> Result<Verification> {
     const PAGE: i64 = 10_000;
     let mut previous = vec![0u8; 32];
     let mut last_seq = 0i64;
@@ -357,7 +361,7 @@ impl crate::App {
         if !(1..=1000).contains(&limit) {
             return Err(crate::AppError::invalid("limit", "must be between 1 and 1000"));
         }
-        let rows = self.store.read(move |tx| tx.audit_page(after.max(0), limit)).await?;
+        let rows = self.db.read(move |tx| tx.audit_page(after.max(0), limit)).await?;
         Ok(rows.into_iter().map(EntryView::from).collect())
     }
 }

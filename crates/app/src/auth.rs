@@ -3,14 +3,14 @@
 //! entry after a short time so a revocation takes effect quickly.
 
 use crate::App;
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{Actor, Entry};
 use crate::error::{AppError, Result};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use vigie_domain::access::{Caller, Role};
 use vigie_domain::policy::RecipientKind;
-use vigie_store::{Id, TokenRow, new_id, now};
+use vigie_store::{Id, TokenRow, new_id};
 
 const CACHE_TTL: Duration = Duration::from_secs(30);
 
@@ -70,7 +70,7 @@ impl App {
         if let Some(p) = self.tokens.get(&hash) {
             return Ok(p);
         }
-        let row = self.store.read(move |tx| tx.token_by_hash(&hash)).await?.ok_or(AppError::Unauthenticated)?;
+        let row = self.db.read(move |tx| tx.token_by_hash(&hash)).await?.ok_or(AppError::Unauthenticated)?;
         if row.revoked_at.is_some() {
             return Err(AppError::Unauthenticated);
         }
@@ -124,7 +124,7 @@ impl App {
             (_, None) => None,
         };
         let (token, hash) = vigie_crypto::new_token()?;
-        let at = now();
+        let at = self.now();
         let row = TokenRow {
             id: new_id(),
             hash: hash.to_vec(),
@@ -134,22 +134,15 @@ impl App {
             revoked_at: None,
         };
         let id = row.id;
-        let keys = self.keys.clone();
-        self.store
-            .write(move |tx| {
+        self.db
+            .audited(actor.clone(), move |tx, trail| {
                 tx.insert_token(&row)?;
                 let detail = match &row.recipient {
                     Some(r) => format!("role={} recipient={r}", row.role),
                     None => format!("role={}", row.role),
                 };
-                audit::append(
-                    tx,
-                    &keys,
-                    &actor,
-                    at,
-                    Entry::new("token.create").detail(format!("token:{id} {detail}")),
-                )?;
-                Ok::<_, AppError>(())
+                let recorded = trail.record(tx, Entry::new("token.create").detail(format!("token:{id} {detail}")))?;
+                Ok(((), recorded))
             })
             .await?;
         Ok((id, token))
@@ -166,7 +159,7 @@ impl App {
 
     /// On a fresh database, creates the first admin token and returns it; otherwise None.
     pub async fn bootstrap_admin(&self) -> Result<Option<String>> {
-        let count = self.store.read(|tx| tx.count_tokens()).await?;
+        let count = self.db.read(|tx| tx.count_tokens()).await?;
         if count > 0 {
             return Ok(None);
         }

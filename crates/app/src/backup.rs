@@ -15,14 +15,14 @@
 //!   records the restore in the audit trail. A restored backup never brings an
 //!   erased person back.
 
-use crate::audit::{self, Actor, Entry};
-use crate::error::{AppError, Result};
+use crate::audit::{Actor, Entry};
+use crate::error::Result;
 use crate::{App, Settings, StartError};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use vigie_store::{ErasureRow, Id, Tx};
+use vigie_store::{ErasureRow, Id};
 
 /// The meta key a restored database carries until its journal has been replayed.
 pub(crate) const RESTORE_PENDING: &str = "restore_pending";
@@ -112,20 +112,22 @@ impl App {
     /// At start: appends to the journal the tombstones it lacks (from its last entry on), so
     /// that a crash between an erasure's commit and its journal line loses nothing.
     pub(crate) fn reconcile_journal(&self) -> Result<(), StartError> {
-        merge_tombstones(&self.store, &self.journal, true)
+        let db = &self.db;
+        merge_tombstones(|from, n| Ok(db.read_blocking(move |tx| tx.erasures_since(from, n))?), &self.journal, true)
     }
 
     /// After a restore: erases again every journalled subject the restored database holds,
     /// then records the restore. Runs at the first open after `restore` (idempotent).
     pub(crate) fn replay_after_restore(&self) -> Result<(), StartError> {
-        let pending = self.store.read_blocking(|tx| tx.meta(RESTORE_PENDING))?;
+        let pending = self.db.read_blocking(|tx| tx.meta(RESTORE_PENDING))?;
         let Some(backup) = pending.filter(|v| !v.is_empty()) else { return Ok(()) };
         let journal = self.journal.read().map_err(|e| journal_error(&self.journal, &e))?;
         let mut replayed = 0u64;
         for chunk in journal.chunks(500) {
-            let (chunk, keys) = (chunk.to_vec(), self.keys.clone());
-            replayed += self.store.write_blocking(move |tx| {
+            let chunk = chunk.to_vec();
+            replayed += self.db.audited_blocking(Actor::System, move |tx, trail| {
                 let mut n = 0u64;
+                let mut recorded = trail.nothing_changed();
                 for e in &chunk {
                     if tx.erase_subject(e.id, &e.rule, e.at)? {
                         let entry = Entry::new("subject.erase").subject(e.id).detail(format!(
@@ -133,22 +135,21 @@ impl App {
                             e.rule,
                             e.at.date_naive()
                         ));
-                        audit::append(tx, &keys, &Actor::System, vigie_store::now(), entry)?;
+                        recorded = trail.record(tx, entry)?;
                         n += 1;
                     }
                 }
-                Ok::<_, AppError>(n)
+                Ok((n, recorded))
             })?;
         }
-        let keys = self.keys.clone();
-        self.store.write_blocking(move |tx: &mut dyn Tx| {
+        self.db.audited_blocking(Actor::Cli, move |tx, trail| {
             let entry = Entry::new("backup.restore").detail(format!("{backup} erasures_replayed={replayed}"));
-            audit::append(tx, &keys, &Actor::Cli, vigie_store::now(), entry)?;
+            let recorded = trail.record(tx, entry)?;
             tx.set_meta(RESTORE_PENDING, "")?;
-            Ok::<_, AppError>(())
+            Ok(((), recorded))
         })?;
         if replayed > 0 {
-            let _ = self.store.compact();
+            let _ = self.db.compact();
         }
         tracing::info!(replayed, "restore completed: journalled erasures replayed");
         Ok(())
@@ -156,19 +157,12 @@ impl App {
 
     /// Writes a backup of the whole database (consistent while the server runs).
     pub fn backup(&self, out: &Path) -> Result<BackupReport> {
-        let keys = self.keys.clone();
-        let target = out.display().to_string();
-        let (seq, _) = self.store.write_blocking(move |tx| {
-            let seq = audit::append(
-                tx,
-                &keys,
-                &Actor::Cli,
-                vigie_store::now(),
-                Entry::new("backup.create").detail("a backup of the database was written"),
-            )?;
-            Ok::<_, AppError>((seq, target))
+        let seq = self.db.audited_blocking(Actor::Cli, move |tx, trail| {
+            let recorded =
+                trail.record(tx, Entry::new("backup.create").detail("a backup of the database was written"))?;
+            Ok((recorded.seq, recorded))
         })?;
-        self.store.backup(out)?;
+        self.db.backup(out)?;
         Ok(BackupReport { head_seq: seq })
     }
 }
@@ -182,7 +176,13 @@ pub struct BackupReport {
 
 /// Appends to the journal the database's tombstones it lacks: from its last entry on
 /// (`from_last`, at every start), or all of them (before a restore replaces the database).
-fn merge_tombstones(store: &vigie_store::Store, journal: &Journal, from_last: bool) -> Result<(), StartError> {
+/// `page(since, limit)` reads the tombstones (from the app's snapshot, or from a store opened
+/// before a restore).
+fn merge_tombstones(
+    page: impl Fn(DateTime<Utc>, i64) -> Result<Vec<vigie_store::ErasureRow>, StartError>,
+    journal: &Journal,
+    from_last: bool,
+) -> Result<(), StartError> {
     const PAGE: i64 = 10_000;
     let entries = journal.read().map_err(|e| journal_error(journal, &e))?;
     let mut from = match entries.iter().map(|e| e.at).max() {
@@ -191,7 +191,7 @@ fn merge_tombstones(store: &vigie_store::Store, journal: &Journal, from_last: bo
     };
     let mut known: HashSet<Id> = entries.iter().filter(|e| e.at >= from).map(|e| e.id).collect();
     loop {
-        let page = store.read_blocking(move |tx| tx.erasures_since(from, PAGE))?;
+        let page = page(from, PAGE)?;
         let missing: Vec<Erased> = page.iter().filter(|e| !known.contains(&e.subject_id)).map(Erased::from).collect();
         journal.append(&missing).map_err(|e| journal_error(journal, &e))?;
         known.extend(missing.iter().map(|e| e.id));
@@ -261,7 +261,7 @@ pub fn restore(settings: &Settings, file: &Path) -> Result<RestoreReport, StartE
     // The current database's tombstones join the journal before it is replaced (if it can be read).
     let journal = Journal::new(settings);
     if let Ok(store) = crate::backend(settings, true).and_then(|b| Ok(vigie_store::Store::start(b)?)) {
-        merge_tombstones(&store, &journal, false)?;
+        merge_tombstones(|from, n| Ok(store.read_blocking(move |tx| tx.erasures_since(from, n))?), &journal, false)?;
         drop(store);
     }
     let journalled = journal.read().map_err(|e| journal_error(&journal, &e))?.len();

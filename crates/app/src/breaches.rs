@@ -6,7 +6,7 @@
 //! reports for the DPO to confirm.
 
 use crate::App;
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::Principal;
 use crate::error::{AppError, Result};
 use crate::subjects::{aad_for, parse_timestamp};
@@ -18,7 +18,7 @@ use vigie_crypto::{MasterKey, SubjectKey};
 use vigie_domain::SubjectKind;
 use vigie_domain::access::Role;
 use vigie_domain::policy::DataCategory;
-use vigie_store::{BreachPhaseRow, BreachRow, ScopeCount, ScopeFilter, Tx, new_id, now};
+use vigie_store::{BreachPhaseRow, BreachRow, ScopeCount, ScopeFilter, Tx, new_id};
 
 const NATURES: &[&str] = &["confidentiality", "integrity", "availability"];
 const RISKS: &[&str] = &["none", "risk", "high"];
@@ -153,8 +153,10 @@ fn details_of(key: &SubjectKey, b: &BreachRow) -> Result<Details> {
     serde_json::from_str(&open_text(key, b.id, "details", &b.details)?).map_err(|e| AppError::Internal(e.to_string()))
 }
 
-fn filter(scope: &Scope) -> Result<ScopeFilter> {
-    let ts = |field: &str, v: &Option<String>| v.as_deref().map(|x| parse_timestamp(field, x)).transpose();
+/// The store's filter for a scope; its times may not be later than `now` (a recorded scope
+/// was checked when it was recorded: it is read back with `DateTime::MAX_UTC`).
+fn filter(scope: &Scope, now: DateTime<Utc>) -> Result<ScopeFilter> {
+    let ts = |field: &str, v: &Option<String>| v.as_deref().map(|x| parse_timestamp(field, x, now)).transpose();
     let f = ScopeFilter {
         subject_ids: scope
             .subject_ids
@@ -204,7 +206,7 @@ pub(crate) fn open_scopes(tx: &mut dyn vigie_store::ReadTx) -> Result<Vec<(Uuid,
             continue;
         }
         let scope: Scope = serde_json::from_str(&b.scope).map_err(|e| AppError::Internal(e.to_string()))?;
-        out.push((b.id, filter(&scope)?));
+        out.push((b.id, filter(&scope, DateTime::<Utc>::MAX_UTC)?));
     }
     Ok(out)
 }
@@ -274,7 +276,7 @@ impl App {
     /// is high and the keys were compromised, queues a notice to every subject concerned.
     pub async fn create_breach(&self, who: &Principal, input: NewBreach) -> Result<BreachView> {
         who.require(&[Role::Dpo], "recording a breach")?;
-        let detected_at = parse_timestamp("detected_at", &input.detected_at)?;
+        let detected_at = parse_timestamp("detected_at", &input.detected_at, self.now())?;
         if input.nature.is_empty() {
             return Err(AppError::invalid(
                 "nature",
@@ -295,7 +297,7 @@ impl App {
             return Err(AppError::invalid("risk", "must be one of: none, risk, high"));
         }
         let description = crate::subjects::check_text("description", &input.description, 10_000)?;
-        let scope = filter(&input.scope)?;
+        let scope = filter(&input.scope, self.now())?;
         if let Some(r) = &scope.recipient
             && self.policy().recipient(r).is_none()
         {
@@ -309,7 +311,7 @@ impl App {
             measures: input.measures,
             ..Details::default()
         };
-        let at = now();
+        let at = self.now();
         let mut row = BreachRow {
             id,
             detected_at,
@@ -332,10 +334,10 @@ impl App {
             updated_at: at,
         };
         let phase_text = seal_text(&key, id, "phase", "recorded")?;
-        let (keys, actor, categories) = (self.keys.clone(), who.actor(), input.data_categories);
+        let (actor, categories) = (who.actor(), input.data_categories);
         let (row, phases) = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let count = tx.scope_count(&scope)?;
                 row.subjects_concerned = count.subjects;
                 row.records_concerned = records(&count, &categories);
@@ -353,30 +355,30 @@ impl App {
                     queue_notices(tx, &row, &scope, at)?;
                 }
                 let detail = format!("breach:{id} subjects={} risk={}", row.subjects_concerned, row.risk);
-                audit::append(tx, &keys, &actor, at, Entry::new("breach.create").detail(detail))?;
-                Ok::<_, AppError>((row, vec![phase]))
+                let recorded = trail.record(tx, Entry::new("breach.create").detail(detail))?;
+                Ok(((row, vec![phase]), recorded))
             })
             .await?;
-        view(&self.keys, &row, &phases, now())
+        view(&self.keys, &row, &phases, self.now())
     }
 
     /// The breach register, most urgent first (DPO).
     pub async fn list_breaches(&self, who: &Principal) -> Result<Vec<BreachView>> {
         who.require(&[Role::Dpo], "reading the breach register")?;
-        let (keys, actor) = (self.keys.clone(), who.actor());
+        let actor = who.actor();
         let all = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let mut out = Vec::new();
                 for b in tx.breaches()? {
                     let phases = tx.breach_phases(b.id)?;
                     out.push((b, phases));
                 }
-                audit::append(tx, &keys, &actor, now(), Entry::new("breaches.list"))?;
-                Ok::<_, AppError>(out)
+                let recorded = trail.record(tx, Entry::new("breaches.list"))?;
+                Ok((out, recorded))
             })
             .await?;
-        let at = now();
+        let at = self.now();
         let mut views = all.iter().map(|(b, p)| view(&self.keys, b, p, at)).collect::<Result<Vec<_>>>()?;
         views.sort_by_key(|v| (v.authority_notified_at.is_some() || v.status == "closed", v.notify_authority_by));
         Ok(views)
@@ -389,20 +391,20 @@ impl App {
         action: &'static str,
     ) -> Result<(BreachRow, Vec<BreachPhaseRow>)> {
         who.require(&[Role::Dpo], "reading a breach")?;
-        let (keys, actor) = (self.keys.clone(), who.actor());
-        self.store
-            .write(move |tx| {
+        let actor = who.actor();
+        self.db
+            .audited(actor.clone(), move |tx, trail| {
                 let b = tx.breach(id)?.ok_or_else(|| AppError::NotFound(format!("breach {id}")))?;
                 let phases = tx.breach_phases(id)?;
-                audit::append(tx, &keys, &actor, now(), Entry::new(action).detail(format!("breach:{id}")))?;
-                Ok::<_, AppError>((b, phases))
+                let recorded = trail.record(tx, Entry::new(action).detail(format!("breach:{id}")))?;
+                Ok(((b, phases), recorded))
             })
             .await
     }
 
     pub async fn get_breach(&self, who: &Principal, id: Uuid) -> Result<BreachView> {
         let (b, p) = self.load_breach(who, id, "breach.read").await?;
-        view(&self.keys, &b, &p, now())
+        view(&self.keys, &b, &p, self.now())
     }
 
     /// Adds a dated phase (DPO): an update of the assessment, the notification to the authority
@@ -423,12 +425,12 @@ impl App {
         let text = crate::subjects::check_text("details", &input.details, 10_000)?;
         let (keys, actor) = (self.keys.clone(), who.actor());
         let (row, phases) = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let mut b = tx.breach(id)?.ok_or_else(|| AppError::NotFound(format!("breach {id}")))?;
                 let key = breach_key(&keys, &b)?;
                 let mut d = details_of(&key, &b)?;
-                let at = now();
+                let at = trail.at;
                 if input.phase == "authority_notified" {
                     if tx.breach_phases(id)?.iter().any(|p| p.phase == "authority_notified") {
                         return Err(AppError::Conflict(format!("breach {id}: the authority was already notified")));
@@ -478,17 +480,12 @@ impl App {
                     actor: actor.to_string(),
                 };
                 tx.insert_breach_phase(&phase)?;
-                audit::append(
-                    tx,
-                    &keys,
-                    &actor,
-                    at,
-                    Entry::new("breach.phase").detail(format!("breach:{id} phase={}", input.phase)),
-                )?;
-                Ok::<_, AppError>((b, tx.breach_phases(id)?))
+                let recorded = trail
+                    .record(tx, Entry::new("breach.phase").detail(format!("breach:{id} phase={}", input.phase)))?;
+                Ok(((b, tx.breach_phases(id)?), recorded))
             })
             .await?;
-        view(&self.keys, &row, &phases, now())
+        view(&self.keys, &row, &phases, self.now())
     }
 
     /// The DPO's decision on informing the subjects of a high-risk breach: notify them, or
@@ -500,8 +497,8 @@ impl App {
         }
         let (keys, actor) = (self.keys.clone(), who.actor());
         let (row, phases) = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let mut b = tx.breach(id)?.ok_or_else(|| AppError::NotFound(format!("breach {id}")))?;
                 if b.risk != "high" {
                     return Err(AppError::Conflict(format!(
@@ -515,10 +512,10 @@ impl App {
                 }
                 let key = breach_key(&keys, &b)?;
                 let mut d = details_of(&key, &b)?;
-                let at = now();
+                let at = trail.at;
                 let note = if input.decision == "notify" {
                     let scope: Scope = serde_json::from_str(&b.scope).map_err(|e| AppError::Internal(e.to_string()))?;
-                    let queued = queue_notices(tx, &b, &filter(&scope)?, at)?;
+                    let queued = queue_notices(tx, &b, &filter(&scope, DateTime::<Utc>::MAX_UTC)?, at)?;
                     format!("notified: {queued} notices queued to the subjects concerned")
                 } else {
                     "exemption_confirmed: encrypted at rest under keys that were not compromised (Art. 34(3)(a))"
@@ -542,23 +539,20 @@ impl App {
                     actor: actor.to_string(),
                 };
                 tx.insert_breach_phase(&phase)?;
-                audit::append(
+                let recorded = trail.record(
                     tx,
-                    &keys,
-                    &actor,
-                    at,
                     Entry::new("breach.subjects").detail(format!("breach:{id} decision={}", input.decision)),
                 )?;
-                Ok::<_, AppError>((b, tx.breach_phases(id)?))
+                Ok(((b, tx.breach_phases(id)?), recorded))
             })
             .await?;
-        view(&self.keys, &row, &phases, now())
+        view(&self.keys, &row, &phases, self.now())
     }
 
     /// The draft notification to the authority, with the content of Art. 33(3) (DPO).
     pub async fn breach_notification(&self, who: &Principal, id: Uuid) -> Result<serde_json::Value> {
         let (b, p) = self.load_breach(who, id, "breach.notification").await?;
-        let v = view(&self.keys, &b, &p, now())?;
+        let v = view(&self.keys, &b, &p, self.now())?;
         let policy = self.policy();
         Ok(serde_json::json!({
             "controller": {"name": policy.controller.name, "address": policy.controller.address.clone().unwrap_or_else(|| "à compléter / to be completed".into())},
@@ -583,7 +577,7 @@ impl App {
     /// The plain-language notice for one subject of a breach (outbox rendering).
     pub(crate) async fn breach_notice_text(&self, breach: Uuid) -> Result<(String, String)> {
         let b = self
-            .store
+            .db
             .read(move |tx| Ok::<_, AppError>(tx.breach(breach)?))
             .await?
             .ok_or_else(|| AppError::NotFound(format!("breach {breach}")))?;

@@ -12,14 +12,13 @@
 //! database as it was before.
 
 use crate::App;
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{Actor, Entry};
 use crate::error::{AppError, Result};
 use crate::subjects::{NewSubject, Prepared, prepare};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use vigie_domain::FieldName;
-use vigie_store::now;
 
 /// Rows sealed per message to the writer thread.
 const CHUNK: usize = 4096;
@@ -202,8 +201,8 @@ impl App {
         // Pass 1: check every row, write nothing. People on the suppression list
         // (they objected and were erased) may not be imported again.
         let mut report = ImportReport::default();
-        let probe_at = now();
-        let check_suppression = self.store.read_blocking(|tx| Ok::<_, AppError>(tx.count_suppressed()?))? > 0;
+        let probe_at = self.now();
+        let check_suppression = self.db.read_blocking(|tx| Ok::<_, AppError>(tx.count_suppressed()?))? > 0;
         let mut emails: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut bad = Vec::new();
         for (line, row) in rows(path, &layout)? {
@@ -222,7 +221,7 @@ impl App {
         let mut suppressed = std::collections::BTreeSet::new();
         for chunk in emails.chunks(4096) {
             let chunk = chunk.to_vec();
-            let hits = self.store.read_blocking(move |tx| {
+            let hits = self.db.read_blocking(move |tx| {
                 let mut hits = Vec::new();
                 for (line, bi) in chunk {
                     if tx.is_suppressed(&bi)? {
@@ -248,17 +247,16 @@ impl App {
         // transaction that commits only on an explicit `Done`: any failure on
         // this side drops the channel first, and the writer rolls back.
         let (send, recv) = crossbeam_channel::bounded::<Msg>(4);
-        let store = self.store.clone();
-        let writer_keys = keys.clone();
+        let db = self.db.clone();
         let imported = std::thread::scope(|scope| {
             let writer = scope.spawn(move || {
-                store.write_blocking(move |tx| {
-                    let actor = Actor::Cli;
+                db.audited_blocking(Actor::Cli, move |tx, trail| {
                     let mut n = 0u64;
+                    let mut recorded = trail.nothing_changed();
                     loop {
                         let chunk = match recv.recv() {
                             Ok(Msg::Rows(chunk)) => chunk,
-                            Ok(Msg::Done) => return Ok::<_, AppError>(n),
+                            Ok(Msg::Done) => return Ok((n, recorded)),
                             Err(_) => {
                                 return Err(AppError::Internal(
                                     "the import stopped before its end; nothing was written".into(),
@@ -283,13 +281,13 @@ impl App {
                                 entries.push((p.row.created_at, entry));
                             }
                         }
-                        audit::append_many(tx, &writer_keys, &actor, entries)?;
+                        recorded = trail.many(tx, entries)?;
                         n += chunk.len() as u64;
                     }
                 })
             });
             let produced = (|| {
-                let at = now();
+                let at = self.now();
                 let mut chunk = Vec::with_capacity(CHUNK);
                 for (line, row) in rows(path, &layout)? {
                     let Ok((subject, raw_contract)) = row else { continue };

@@ -10,6 +10,8 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod breaches;
+pub mod clock;
+pub mod db;
 pub mod error;
 pub mod generate;
 pub mod html;
@@ -127,7 +129,7 @@ pub fn load_transfers(settings: &Settings) -> Result<TransferList, StartError> {
 /// The running services: the store, the policy in force, the keys.
 #[derive(Clone)]
 pub struct App {
-    pub(crate) store: Store,
+    pub(crate) db: db::Db,
     /// The policy in force; replaced when a revision takes effect.
     pub(crate) policy: Arc<std::sync::RwLock<Arc<Policy>>>,
     pub(crate) keys: Arc<MasterKey>,
@@ -138,7 +140,7 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "App({:?})", self.store)
+        write!(f, "App({:?})", self.db)
     }
 }
 
@@ -302,7 +304,7 @@ pub fn rotate_master_key(settings: &Settings) -> Result<u64, StartError> {
     let next = Arc::new(next.with_kept(&kept)?);
     MasterKey::write_file(&next_path, &text)?;
     let (old, new) = (app.keys.clone(), next.clone());
-    let rewrapped = app.store.write_blocking(move |tx| {
+    let rewrapped = app.db.audited_blocking(audit::Actor::Cli, move |tx, trail| {
         let all = tx.wrapped_keys()?;
         for (owner, id, wrapped) in &all {
             let key = old.unwrap_key(wrapped, id.as_bytes())?;
@@ -311,8 +313,8 @@ pub fn rotate_master_key(settings: &Settings) -> Result<u64, StartError> {
         tx.set_meta(KEPT_KEYS, &vigie_crypto::hex(&kept))?;
         tx.set_meta(KEY_CHECK, &new.check_value())?;
         let entry = audit::Entry::new("key.rotate").detail(format!("rewrapped={}", all.len()));
-        audit::append(tx, &old, &audit::Actor::Cli, vigie_store::now(), entry)?;
-        Ok::<_, AppError>(all.len() as u64)
+        let recorded = trail.record(tx, entry)?;
+        Ok((all.len() as u64, recorded))
     });
     let rewrapped = match rewrapped {
         Ok(n) => n,
@@ -331,10 +333,10 @@ pub fn rotate_master_key(settings: &Settings) -> Result<u64, StartError> {
 
 /// Checks the master key against the database: its recorded check value, or, for a
 /// database that has none yet, the first audit entry's MAC; then records the value.
-fn check_key(store: &Store, keys: &Arc<MasterKey>, key_path: &Path) -> Result<(), StartError> {
+fn check_key(db: &db::Db, keys: &Arc<MasterKey>, key_path: &Path) -> Result<(), StartError> {
     let keys = keys.clone();
     let path = key_path.display().to_string();
-    store.write_blocking(move |tx| {
+    db.audited_blocking(audit::Actor::System, move |tx, trail| {
         let expected = keys.check_value();
         let mismatch = || AppError::Invalid {
             field: "master key".into(),
@@ -343,6 +345,8 @@ fn check_key(store: &Store, keys: &Arc<MasterKey>, key_path: &Path) -> Result<()
                      created with): Vigie refuses to start. Use the right key file"
             ),
         };
+        // A key already checked changes nothing; sealing the head is the trail's own bookkeeping.
+        let mut recorded = trail.nothing_changed();
         match tx.meta(KEY_CHECK)? {
             Some(v) if v == expected => {}
             Some(_) => return Err(mismatch()),
@@ -353,17 +357,12 @@ fn check_key(store: &Store, keys: &Arc<MasterKey>, key_path: &Path) -> Result<()
                     return Err(mismatch());
                 }
                 tx.set_meta(KEY_CHECK, &expected)?;
-                audit::append(
-                    tx,
-                    &keys,
-                    &audit::Actor::System,
-                    vigie_store::now(),
-                    audit::Entry::new("key.check_recorded"),
-                )?;
+                recorded = trail.record(tx, audit::Entry::new("key.check_recorded"))?;
             }
         }
         // Only once the key is known to be the database's.
-        audit::seal_head_once(tx, &keys)
+        audit::seal_head_once(tx, &keys)?;
+        Ok(((), recorded))
     })?;
     Ok(())
 }
@@ -372,6 +371,11 @@ impl App {
     /// Opens Vigie: data directory, key, policy, database. Refuses an invalid policy,
     /// a missing or wrong master key, and a missing, empty or damaged database beside a key.
     pub fn open(settings: &Settings) -> Result<App, StartError> {
+        App::open_with_clock(settings, Arc::new(clock::SystemClock))
+    }
+
+    /// [`App::open`] on another clock (tests at chosen dates: see [`clock::FixedClock`]).
+    pub fn open_with_clock(settings: &Settings, clock: Arc<dyn clock::Clock>) -> Result<App, StartError> {
         let (policy, warnings) = load_policy(settings)?;
         for w in &warnings {
             tracing::debug!(line = w.line, "policy: {}", w.message);
@@ -388,9 +392,10 @@ impl App {
         }
         let store = open_store(settings)?;
         let keys = Arc::new(load_keys(&store, &key_path)?);
-        check_key(&store, &keys, &key_path)?;
+        let db = db::Db::new(store, keys.clone(), clock);
+        check_key(&db, &keys, &key_path)?;
         let app = App {
-            store,
+            db,
             policy: Arc::new(std::sync::RwLock::new(Arc::new(policy))),
             keys,
             tokens: Arc::new(auth::TokenCache::default()),
@@ -420,8 +425,14 @@ impl App {
         *guard = Arc::new(policy);
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// The store as app code sees it: snapshots, and the maintenance of the database.
+    pub fn db(&self) -> &db::Db {
+        &self.db
+    }
+
+    /// The time now, by the clock this app runs on.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.db.now()
     }
 
     /// The EEA and adequacy list in force.
@@ -431,17 +442,17 @@ impl App {
 
     /// Verifies the whole audit chain.
     pub async fn verify_audit(&self) -> Result<audit::Verification> {
-        audit::verify(&self.store, self.keys.clone()).await
+        audit::verify(&self.db, self.keys.clone()).await
     }
 
     /// Signs the head of the (valid) audit trail, for the DPO to keep outside Vigie.
     pub async fn audit_checkpoint(&self) -> Result<audit::Checkpoint> {
-        audit::checkpoint(&self.store, self.keys.clone()).await
+        audit::checkpoint(&self.db, self.keys.clone()).await
     }
 
     /// Verifies the chain and that it extends a checkpoint taken earlier.
     pub async fn verify_audit_extends(&self, cp: &audit::Checkpoint) -> Result<audit::Verification> {
-        audit::verify_extends(&self.store, self.keys.clone(), cp).await
+        audit::verify_extends(&self.db, self.keys.clone(), cp).await
     }
 }
 

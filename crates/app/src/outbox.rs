@@ -12,7 +12,7 @@
 //!   with exponential back-off, then given up and reported.
 
 use crate::App;
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{Actor, Entry};
 use crate::auth::Principal;
 use crate::error::{AppError, Result};
 use chrono::{DateTime, Utc};
@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use vigie_domain::access::Role;
 use vigie_domain::{FieldName, Policy};
-use vigie_store::{MessageRow, now};
+use vigie_store::MessageRow;
 
 /// Attempts before a message is given up.
 const MAX_ATTEMPTS: i64 = 10;
@@ -197,7 +197,7 @@ impl App {
             ));
         };
         let row = self
-            .store
+            .db
             .read(move |tx| Ok::<_, AppError>(tx.subject(subject)?))
             .await
             .map_err(|e| Undeliverable(e.to_string()))?
@@ -230,7 +230,7 @@ impl App {
             .and_then(|s| Uuid::parse_str(s).ok())
             .ok_or_else(|| Undeliverable("no request".into()))?;
         let row = self
-            .store
+            .db
             .read(move |tx| Ok::<_, AppError>(tx.request(id)?))
             .await
             .map_err(|e| Undeliverable(e.to_string()))?
@@ -257,9 +257,9 @@ impl App {
 
     /// Delivers one batch of due messages; returns (sent, failed). Called by the server's loop.
     pub async fn deliver_outbox(&self, transport: &Transport, from: &Mailbox) -> Result<(usize, usize)> {
-        let at = now();
+        let at = self.now();
         let lease = at + chrono::Duration::minutes(5);
-        let batch = self.store.write(move |tx| Ok::<_, AppError>(tx.claim_messages(at, lease, BATCH)?)).await?;
+        let batch = self.db.bookkeeping(move |b| b.claim_messages(at, lease, BATCH)).await?;
         let (mut sent, mut failed) = (0, 0);
         for m in batch {
             let outcome = match self.render(&m).await {
@@ -292,18 +292,17 @@ impl App {
             let id = m.id;
             match outcome {
                 Ok(()) => {
-                    let keys = self.keys.clone();
-                    self.store
-                        .write(move |tx| {
-                            let at = now();
+                    self.db
+                        .audited(Actor::System, move |tx, trail| {
+                            let at = trail.at;
                             tx.mark_sent(id, at)?;
                             let mut entry =
                                 Entry::new("outbox.sent").detail(format!("message:{id} template={}", m.template));
                             if let Some(s) = m.subject_id {
                                 entry = entry.subject(s);
                             }
-                            audit::append(tx, &keys, &Actor::System, at, entry)?;
-                            Ok::<_, AppError>(())
+                            let recorded = trail.record(tx, entry)?;
+                            Ok(((), recorded))
                         })
                         .await?;
                     sent += 1;
@@ -311,11 +310,11 @@ impl App {
                 Err((error, retry)) => {
                     let attempts = m.attempts + 1;
                     let retry_at = (retry && attempts < MAX_ATTEMPTS).then(|| {
-                        now()
+                        self.now()
                             + chrono::Duration::seconds(30 * (1i64 << attempts.min(10))).min(chrono::Duration::hours(6))
                     });
                     tracing::warn!(message = id, attempts, error = %error, "notice not delivered");
-                    self.store.write(move |tx| Ok::<_, AppError>(tx.mark_failed(id, &error, retry_at)?)).await?;
+                    self.db.bookkeeping(move |b| b.mark_failed(id, &error, retry_at)).await?;
                     failed += 1;
                 }
             }
@@ -350,10 +349,8 @@ impl App {
             return Err(AppError::invalid("status", "must be one of: pending, sent, failed"));
         }
         let status = status.map(str::to_string);
-        let rows = self
-            .store
-            .read(move |tx| Ok::<_, AppError>(tx.messages(status.as_deref(), limit.clamp(1, 10_000))?))
-            .await?;
+        let rows =
+            self.db.read(move |tx| Ok::<_, AppError>(tx.messages(status.as_deref(), limit.clamp(1, 10_000))?)).await?;
         Ok(rows.into_iter().map(MessageView::from).collect())
     }
 }

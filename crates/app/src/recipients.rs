@@ -5,7 +5,7 @@
 //! disclosure log, per subject and per recipient.
 
 use crate::App;
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::Principal;
 use crate::error::{AppError, Result};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -17,7 +17,7 @@ use vigie_domain::access::{Caller, Role, check_read};
 use vigie_domain::policy::{DataCategory, RecipientKind};
 use vigie_domain::transfers::{Ground, SAFEGUARD_KINDS, Safeguard, TransferList, assess};
 use vigie_domain::{FieldName, Policy, SubjectKind};
-use vigie_store::{DisclosureRow, SafeguardRow, Tx, new_id, now};
+use vigie_store::{DisclosureRow, SafeguardRow, Tx, new_id};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SafeguardView {
@@ -121,13 +121,19 @@ fn safeguards_of(rows: &[SafeguardRow], recipient: &str) -> Vec<Safeguard> {
 }
 
 /// Whether data may go to `recipient` today, inside the caller's transaction.
-pub(crate) fn transfer_check(tx: &mut dyn Tx, policy: &Policy, list: &TransferList, recipient: &str) -> Result<Ground> {
+pub(crate) fn transfer_check(
+    tx: &mut dyn Tx,
+    policy: &Policy,
+    list: &TransferList,
+    recipient: &str,
+    today: NaiveDate,
+) -> Result<Ground> {
     let r = policy.recipient(recipient).ok_or_else(|| AppError::NotFound(format!("recipient {recipient}")))?;
     if r.kind == RecipientKind::Internal {
         return Ok(Ground::Internal);
     }
     let rows = tx.safeguards()?;
-    assess(list, r.country.as_deref(), &safeguards_of(&rows, recipient), now().date_naive())
+    assess(list, r.country.as_deref(), &safeguards_of(&rows, recipient), today)
         .map_err(|reason| AppError::TransferRefused(format!("disclosure to recipient `{recipient}` refused: {reason}")))
 }
 
@@ -166,9 +172,9 @@ impl App {
     /// The policy's recipients with their transfer status (any role: no personal data).
     pub async fn recipients(&self, _who: &Principal) -> Result<RecipientList> {
         let (safeguards, activations) =
-            self.store.read(|tx| Ok::<_, AppError>((tx.safeguards()?, tx.transfer_activations()?))).await?;
+            self.db.read(|tx| Ok::<_, AppError>((tx.safeguards()?, tx.transfer_activations()?))).await?;
         let policy = self.policy();
-        let today = now().date_naive();
+        let today = self.now().date_naive();
         let recipients = policy
             .recipients
             .iter()
@@ -243,7 +249,7 @@ impl App {
             return Err(AppError::invalid("kind", format!("must be one of: {}", SAFEGUARD_KINDS.join(", "))));
         }
         let signed_on = crate::subjects::parse_date("signed_on", &input.signed_on)?;
-        if signed_on > now().date_naive() {
+        if signed_on > self.now().date_naive() {
             return Err(AppError::invalid("signed_on", "is in the future"));
         }
         let row = SafeguardRow {
@@ -251,16 +257,16 @@ impl App {
             recipient: recipient.to_string(),
             kind: input.kind,
             signed_on,
-            recorded_at: now(),
+            recorded_at: self.now(),
         };
-        let (keys, actor) = (self.keys.clone(), who.actor());
+        let actor = who.actor();
         let view = SafeguardView { kind: row.kind.clone(), signed_on, recorded_at: row.recorded_at };
-        self.store
-            .write(move |tx| {
+        self.db
+            .audited(actor.clone(), move |tx, trail| {
                 tx.insert_safeguard(&row)?;
                 let detail = format!("recipient={} kind={} signed_on={}", row.recipient, row.kind, row.signed_on);
-                audit::append(tx, &keys, &actor, row.recorded_at, Entry::new("safeguard.record").detail(detail))?;
-                Ok::<_, AppError>(())
+                let recorded = trail.record(tx, Entry::new("safeguard.record").detail(detail))?;
+                Ok(((), recorded))
             })
             .await?;
         Ok(view)
@@ -274,10 +280,10 @@ impl App {
         let r =
             policy.recipient(recipient).ok_or_else(|| AppError::NotFound(format!("recipient {recipient}")))?.clone();
         let kinds = kinds_concerned(&policy, recipient);
-        let (keys, actor, list, id) = (self.keys.clone(), who.actor(), self.transfers.clone(), recipient.to_string());
-        self.store
-            .write(move |tx| {
-                let ground = transfer_check(tx, &policy, &list, &id)?;
+        let (actor, list, id) = (who.actor(), self.transfers.clone(), recipient.to_string());
+        self.db
+            .audited(actor.clone(), move |tx, trail| {
+                let ground = transfer_check(tx, &policy, &list, &id, trail.at.date_naive())?;
                 if !ground.outside_eea() {
                     let country = r.country.clone().unwrap_or_else(|| "internal".into());
                     return Err(AppError::invalid(
@@ -285,7 +291,7 @@ impl App {
                         format!("`{id}` is not outside the EEA ({country}): there is no transfer to activate"),
                     ));
                 }
-                let at = now();
+                let at = trail.at;
                 if !tx.activate_transfer(&id, at)? {
                     return Err(AppError::Conflict(format!("the transfer to `{id}` is already active")));
                 }
@@ -294,8 +300,8 @@ impl App {
                 let queued =
                     tx.queue_for_subjects(&kinds, "transfer_notice", &params, &format!("transfer:{id}:"), at)?;
                 let detail = format!("recipient={id} notices={queued}");
-                audit::append(tx, &keys, &actor, at, Entry::new("transfer.activate").detail(detail))?;
-                Ok(Activation { recipient: id, activated_at: at, notices_queued: queued })
+                let recorded = trail.record(tx, Entry::new("transfer.activate").detail(detail))?;
+                Ok((Activation { recipient: id, activated_at: at, notices_queued: queued }, recorded))
             })
             .await
     }
@@ -330,10 +336,10 @@ impl App {
             };
             fields.push((f.clone(), category));
         }
-        let (keys, actor, list, input2) = (self.keys.clone(), who.actor(), self.transfers.clone(), input.clone());
-        self.store
-            .write(move |tx| {
-                let at = now();
+        let (actor, list, input2) = (who.actor(), self.transfers.clone(), input.clone());
+        self.db
+            .audited(actor.clone(), move |tx, trail| {
+                let at = trail.at;
                 let facts = crate::subjects::facts(tx, subject, at.date_naive())?;
                 let caller = Caller { role: Role::Recipient, recipient: Some(&input2.recipient) };
                 let grant = check_read(&policy, caller, &input2.purpose, &facts).map_err(AppError::Refused)?;
@@ -343,7 +349,7 @@ impl App {
                         format!("`{f}` is not among the data purpose `{}` may use", input2.purpose),
                     ));
                 }
-                transfer_check(tx, &policy, &list, &input2.recipient)?;
+                transfer_check(tx, &policy, &list, &input2.recipient, trail.at.date_naive())?;
                 let names: Vec<String> = fields.into_iter().map(|(f, _)| f).collect();
                 let row = DisclosureRow {
                     id: new_id(),
@@ -360,8 +366,8 @@ impl App {
                     .purpose(&input2.purpose)
                     .fields(&names)
                     .detail(format!("disclosed to {}", input2.recipient));
-                audit::append(tx, &keys, &actor, at, entry)?;
-                Ok(DisclosureEntry::from(row))
+                let recorded = trail.record(tx, entry)?;
+                Ok((DisclosureEntry::from(row), recorded))
             })
             .await
     }
@@ -378,14 +384,14 @@ impl App {
             (Some(s), None) => {
                 let id =
                     Uuid::parse_str(s).map_err(|_| AppError::invalid("subject_id", "is not a subject id (a UUID)"))?;
-                self.store.read(move |tx| Ok::<_, AppError>(tx.disclosures_for_subject(id)?)).await?
+                self.db.read(move |tx| Ok::<_, AppError>(tx.disclosures_for_subject(id)?)).await?
             }
             (None, Some(r)) => {
                 if self.policy().recipient(r).is_none() {
                     return Err(AppError::invalid("recipient", format!("`{r}` is not a recipient of the policy")));
                 }
                 let r = r.to_string();
-                self.store.read(move |tx| Ok::<_, AppError>(tx.disclosures_for_recipient(&r, 10_000)?)).await?
+                self.db.read(move |tx| Ok::<_, AppError>(tx.disclosures_for_recipient(&r, 10_000)?)).await?
             }
             _ => return Err(AppError::invalid("query", "give exactly one of subject_id or recipient")),
         };

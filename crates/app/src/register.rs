@@ -10,7 +10,7 @@
 //! the human ones are in French, laid out like the CNIL's register template.
 
 use crate::App;
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{Actor, Entry};
 use crate::auth::Principal;
 use crate::error::{AppError, Result};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -22,7 +22,7 @@ use vigie_domain::access::Role;
 use vigie_domain::policy::{DataCategory, LegalBasis, RecipientKind, RetentionBasis};
 use vigie_domain::transfers::{Ground, Safeguard, TransferList, assess};
 use vigie_domain::{Policy, SubjectKind};
-use vigie_store::{GroupCount, StatGroup, now};
+use vigie_store::{GroupCount, StatGroup};
 
 /// What the register says where the policy states no controller address.
 pub const TO_BE_COMPLETED: &str = "to be completed";
@@ -550,20 +550,19 @@ impl App {
     }
 
     async fn register_by(&self, actor: Actor) -> Result<Register> {
-        let keys = self.keys.clone();
-        let at = now();
-        let (counts, recorded) = self
-            .store
-            .write(move |tx| {
+        let at = self.now();
+        let (counts, signed) = self
+            .db
+            .audited(actor, move |tx, trail| {
                 let kinds = tx.count_subjects_by(StatGroup::Kind)?;
                 let erased = tx.erased_counts()?;
-                let recorded = tx.safeguards()?;
-                audit::append(tx, &keys, &actor, at, Entry::new("register.read"))?;
-                Ok::<_, AppError>((Counts::from_groups(kinds, erased), recorded))
+                let signed = tx.safeguards()?;
+                let recorded = trail.record(tx, Entry::new("register.read"))?;
+                Ok(((Counts::from_groups(kinds, erased), signed), recorded))
             })
             .await?;
         let mut safeguards: BTreeMap<String, Vec<Safeguard>> = BTreeMap::new();
-        for s in recorded {
+        for s in signed {
             safeguards.entry(s.recipient).or_default().push(Safeguard { kind: s.kind, signed_on: s.signed_on });
         }
         let policy = self.policy();

@@ -25,7 +25,7 @@ use vigie_domain::deadlines::{can_extend, days_left, response_deadline};
 use vigie_domain::model::normalize_field;
 use vigie_domain::policy::{LegalBasis, RecipientKind};
 use vigie_domain::{FieldName, Policy, Provenance, SubjectKind};
-use vigie_store::{Id, RequestRow, Tx, new_id, now};
+use vigie_store::{Id, RequestRow, Tx, new_id};
 
 const KINDS: &[&str] = &["access", "rectification", "erasure", "portability", "objection"];
 const CHANNELS: &[&str] = &["letter", "email", "web_form"];
@@ -260,7 +260,7 @@ impl App {
         one_of("kind", &input.kind, KINDS)?;
         one_of("channel", &input.channel, CHANNELS)?;
         let received = parse_date("received_at", &input.received_at)?;
-        let today = now().date_naive();
+        let today = self.now().date_naive();
         if received > today {
             return Err(AppError::invalid("received_at", "is in the future"));
         }
@@ -288,7 +288,7 @@ impl App {
         let id = new_id();
         let key = SubjectKey::generate()?;
         let sealed = seal_json(&key, id, "requester", &Sealed { requester, particulars, notes: Vec::new() })?;
-        let at = now();
+        let at = self.now();
         let row = RequestRow {
             id,
             kind: input.kind,
@@ -311,10 +311,9 @@ impl App {
             updated_at: at,
             completed_at: None,
         };
-        let keys = self.keys.clone();
         let row = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let mut row = row;
                 let mut found = match &email_bi {
                     Some(bi) => tx.subjects_by_email(bi)?,
@@ -332,8 +331,8 @@ impl App {
                 if let Some(s) = row.subject_id {
                     entry = entry.subject(s);
                 }
-                audit::append(tx, &keys, &actor, at, entry)?;
-                Ok::<_, AppError>(row)
+                let recorded = trail.record(tx, entry)?;
+                Ok((row, recorded))
             })
             .await?;
         view(&self.keys, &row, false, today)
@@ -389,26 +388,21 @@ impl App {
     /// The request register, most urgent first: open requests by deadline (overdue first), then closed ones (DPO).
     pub async fn list_requests(&self, who: &Principal) -> Result<Vec<RequestView>> {
         who.require(&[Role::Dpo], "reading the request register")?;
-        let (keys, actor) = (self.keys.clone(), who.actor());
+        let actor = who.actor();
         let rows = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let rows = tx.requests(100_000)?;
                 let mut held = Vec::with_capacity(rows.len());
                 for r in &rows {
                     held.push(tx.has_identity_document(r.id)?);
                 }
-                audit::append(
-                    tx,
-                    &keys,
-                    &actor,
-                    now(),
-                    Entry::new("requests.list").detail(format!("{} requests", rows.len())),
-                )?;
-                Ok::<_, AppError>(rows.into_iter().zip(held).collect::<Vec<_>>())
+                let recorded =
+                    trail.record(tx, Entry::new("requests.list").detail(format!("{} requests", rows.len())))?;
+                Ok((rows.into_iter().zip(held).collect::<Vec<_>>(), recorded))
             })
             .await?;
-        let today = now().date_naive();
+        let today = self.now().date_naive();
         let mut views = rows.iter().map(|(r, held)| view(&self.keys, r, *held, today)).collect::<Result<Vec<_>>>()?;
         views.sort_by_key(|v| {
             (!matches!(v.status.as_str(), "awaiting_identity" | "in_progress"), v.due_on, v.received_on)
@@ -419,17 +413,17 @@ impl App {
     /// One request (DPO).
     pub async fn get_request(&self, who: &Principal, id: Id) -> Result<RequestView> {
         who.require(&[Role::Dpo], "reading a rights request")?;
-        let (keys, actor) = (self.keys.clone(), who.actor());
+        let actor = who.actor();
         let (row, held) = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let row = load(tx, id)?;
                 let held = tx.has_identity_document(id)?;
-                audit::append(tx, &keys, &actor, now(), Entry::new("request.read").detail(format!("request:{id}")))?;
-                Ok::<_, AppError>((row, held))
+                let recorded = trail.record(tx, Entry::new("request.read").detail(format!("request:{id}")))?;
+                Ok(((row, held), recorded))
             })
             .await?;
-        view(&self.keys, &row, held, now().date_naive())
+        view(&self.keys, &row, held, self.now().date_naive())
     }
 
     /// Stores an identity document, sealed, until the decision destroys it (DPO).
@@ -452,26 +446,21 @@ impl App {
         }
         let (keys, actor, ct) = (self.keys.clone(), who.actor(), content_type.to_string());
         let row = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let row = load_live(tx, id)?;
                 if row.status != "awaiting_identity" {
                     return Err(AppError::Conflict(format!("request {id} is {}, not awaiting identity", row.status)));
                 }
                 let key = request_key(&keys, &row)?;
                 let sealed = key.seal(&aad_for(id, "identity_document", None), &bytes)?;
-                tx.put_identity_document(id, &sealed, &ct, now())?;
-                audit::append(
-                    tx,
-                    &keys,
-                    &actor,
-                    now(),
-                    Entry::new("request.identity_document").detail(format!("request:{id}")),
-                )?;
-                Ok(row)
+                tx.put_identity_document(id, &sealed, &ct, trail.at)?;
+                let recorded =
+                    trail.record(tx, Entry::new("request.identity_document").detail(format!("request:{id}")))?;
+                Ok((row, recorded))
             })
             .await?;
-        view(&self.keys, &row, true, now().date_naive())
+        view(&self.keys, &row, true, self.now().date_naive())
     }
 
     /// Records the identity decision (DPO); any uploaded document is destroyed in the same transaction.
@@ -479,15 +468,15 @@ impl App {
         who.require(&[Role::Dpo], "deciding on a requester's identity")?;
         one_of("decision", &input.decision, &["verified", "rejected"])?;
         one_of("document", &input.document, DOCUMENTS)?;
-        let (keys, actor) = (self.keys.clone(), who.actor());
+        let actor = who.actor();
         let (row, destroyed) = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let mut row = load_live(tx, id)?;
                 if row.status != "awaiting_identity" {
                     return Err(AppError::Conflict(format!("request {id} is {}, not awaiting identity", row.status)));
                 }
-                let at = now();
+                let at = trail.at;
                 let destroyed = tx.delete_identity_document(id)?;
                 row.identity_document = Some(input.document.clone());
                 row.identity_decision = Some(input.decision.clone());
@@ -505,15 +494,15 @@ impl App {
                     "request:{id} decision={} document={} destroyed={destroyed}",
                     input.decision, input.document
                 );
-                audit::append(tx, &keys, &actor, at, Entry::new("request.identity").detail(detail))?;
-                Ok::<_, AppError>((row, destroyed))
+                let recorded = trail.record(tx, Entry::new("request.identity").detail(detail))?;
+                Ok(((row, destroyed), recorded))
             })
             .await?;
         if destroyed {
             // The document's pages leave the journal too.
             self.compact_journal().await;
         }
-        view(&self.keys, &row, false, now().date_naive())
+        view(&self.keys, &row, false, self.now().date_naive())
     }
 
     /// Extends the deadline once, by one or two months, with reasons, before the first deadline passes (DPO).
@@ -523,19 +512,19 @@ impl App {
         let reason = crate::subjects::check_text("reason", &input.reason, 2_000)?;
         let (keys, actor) = (self.keys.clone(), who.actor());
         let row = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let mut row = load_live(tx, id)?;
                 if !matches!(row.status.as_str(), "awaiting_identity" | "in_progress") {
                     return Err(AppError::Conflict(format!("request {id} is {}", row.status)));
                 }
-                let today = now().date_naive();
+                let today = trail.at.date_naive();
                 let new_due = can_extend(row.received_on, today, row.extended_due_on.is_some(), input.months)
                     .map_err(|e| AppError::Conflict(e.to_string()))?;
                 let key = request_key(&keys, &row)?;
                 row.extended_due_on = Some(new_due);
                 row.extension_reason = Some(key.seal(&aad_for(id, "extension", None), reason.as_bytes())?);
-                row.updated_at = now();
+                row.updated_at = trail.at;
                 tx.update_request(&row)?;
                 tx.queue_message(&vigie_store::NewMessage {
                     idempotency_key: format!("request:{id}:extension"),
@@ -543,14 +532,14 @@ impl App {
                     recipient: None,
                     template: "request_extension".into(),
                     params: serde_json::json!({ "request": id.to_string() }).to_string(),
-                    at: now(),
+                    at: trail.at,
                 })?;
                 let detail = format!("request:{id} months={} due_on={new_due}", input.months);
-                audit::append(tx, &keys, &actor, now(), Entry::new("request.extend").detail(detail))?;
-                Ok::<_, AppError>(row)
+                let recorded = trail.record(tx, Entry::new("request.extend").detail(detail))?;
+                Ok((row, recorded))
             })
             .await?;
-        view(&self.keys, &row, false, now().date_naive())
+        view(&self.keys, &row, false, self.now().date_naive())
     }
 
     /// Refuses a request with an Art. 12(5) ground and reasons (DPO).
@@ -560,14 +549,14 @@ impl App {
         let reason = crate::subjects::check_text("reason", &input.reason, 2_000)?;
         let (keys, actor) = (self.keys.clone(), who.actor());
         let row = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let mut row = load_live(tx, id)?;
                 if !matches!(row.status.as_str(), "awaiting_identity" | "in_progress") {
                     return Err(AppError::Conflict(format!("request {id} is already {}", row.status)));
                 }
                 let key = request_key(&keys, &row)?;
-                let at = now();
+                let at = trail.at;
                 tx.delete_identity_document(id)?;
                 row.status = "refused".into();
                 row.outcome = Some(input.ground.clone());
@@ -580,17 +569,12 @@ impl App {
                 row.updated_at = at;
                 row.completed_at = Some(at);
                 tx.update_request(&row)?;
-                audit::append(
-                    tx,
-                    &keys,
-                    &actor,
-                    at,
-                    Entry::new("request.refuse").detail(format!("request:{id} ground={}", input.ground)),
-                )?;
-                Ok::<_, AppError>(row)
+                let recorded = trail
+                    .record(tx, Entry::new("request.refuse").detail(format!("request:{id} ground={}", input.ground)))?;
+                Ok((row, recorded))
             })
             .await?;
-        view(&self.keys, &row, false, now().date_naive())
+        view(&self.keys, &row, false, self.now().date_naive())
     }
 
     /// Carries the request out (DPO), after the identity was verified; returns the response.
@@ -598,8 +582,8 @@ impl App {
         who.require(&[Role::Dpo], "carrying out a rights request")?;
         let (keys, actor, policy, transfers) = (self.keys.clone(), who.actor(), self.policy(), self.transfers.clone());
         let (response, outcome) = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let mut row = load_live(tx, id)?;
                 match row.status.as_str() {
                     "in_progress" => {}
@@ -612,7 +596,7 @@ impl App {
                 }
                 let key = request_key(&keys, &row)?;
                 let sealed: Sealed = open_json(&key, id, "requester", &row.requester)?;
-                let at = now();
+                let at = trail.at;
                 let ctx =
                     Ctx { tx, keys: &keys, policy: &policy, transfers: &transfers, actor: &actor, at, request: id };
                 let (response, outcome) = match row.subject_id {
@@ -648,15 +632,14 @@ impl App {
                 if let Some(s) = row.subject_id {
                     entry = entry.subject(s);
                 }
-                audit::append(tx, &keys, &actor, at, entry)?;
-                Ok::<_, AppError>((response, outcome))
+                let recorded = trail.record(tx, entry)?;
+                Ok(((response, outcome), recorded))
             })
             .await?;
         if outcome == "erased" {
-            let subject =
-                self.store.read(move |tx| Ok::<_, AppError>(tx.request(id)?.and_then(|r| r.subject_id))).await?;
+            let subject = self.db.read(move |tx| Ok::<_, AppError>(tx.request(id)?.and_then(|r| r.subject_id))).await?;
             if let Some(subject) = subject
-                && let Some(e) = self.store.read(move |tx| tx.erasure(subject)).await?
+                && let Some(e) = self.db.read(move |tx| tx.erasure(subject)).await?
             {
                 self.journal_erasures(&[crate::backup::Erased::from(&e)]);
             }
@@ -670,25 +653,19 @@ impl App {
     /// The response package of a completed or refused request (DPO).
     pub async fn request_response(&self, who: &Principal, id: Id) -> Result<serde_json::Value> {
         who.require(&[Role::Dpo], "reading a response")?;
-        let (keys, actor) = (self.keys.clone(), who.actor());
+        let actor = who.actor();
         let row = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let row = load(tx, id)?;
-                audit::append(
-                    tx,
-                    &keys,
-                    &actor,
-                    now(),
-                    Entry::new("request.response").detail(format!("request:{id}")),
-                )?;
-                Ok::<_, AppError>(row)
+                let recorded = trail.record(tx, Entry::new("request.response").detail(format!("request:{id}")))?;
+                Ok((row, recorded))
             })
             .await?;
         if redacted(&row) {
             let subject = row.subject_id;
             let erasure = match subject {
-                Some(s) => self.store.read(move |tx| tx.erasure(s)).await?,
+                Some(s) => self.db.read(move |tx| tx.erasure(s)).await?,
                 None => None,
             };
             return Ok(proof_record(&row, erasure.as_ref()));

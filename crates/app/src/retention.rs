@@ -14,8 +14,9 @@
 //! brakes when it would erase more than a configured share of all subjects.
 
 use crate::App;
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{Actor, Entry};
 use crate::auth::Principal;
+use crate::db::{Recorded, Trail};
 use crate::error::{AppError, Result};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,7 +27,7 @@ use vigie_domain::access::Role;
 use vigie_domain::dates::add_months;
 use vigie_domain::retention::{Expiry, RetentionFacts, expiry};
 use vigie_domain::{Direction, Policy, SubjectKind};
-use vigie_store::{Id, Tx, now};
+use vigie_store::{Id, Tx};
 
 /// Subjects erased per transaction by the sweep.
 const BATCH: i64 = 500;
@@ -190,10 +191,10 @@ pub struct HoldStatus {
     pub history: Vec<HoldEvent>,
 }
 
-/// Parses `at` (a date), defaulting to today (UTC).
-pub fn parse_at(raw: Option<&str>) -> Result<NaiveDate> {
+/// Parses `at` (a date), defaulting to `today`.
+pub fn parse_at(raw: Option<&str>, today: NaiveDate) -> Result<NaiveDate> {
     match raw {
-        None | Some("") => Ok(Utc::now().date_naive()),
+        None | Some("") => Ok(today),
         Some(s) => crate::subjects::parse_date("at", s),
     }
 }
@@ -268,27 +269,28 @@ fn open_reason(keys: &MasterKey, id: Id, wrapped: &[u8], sealed: &[u8]) -> Resul
 /// Erases up to one batch of due subjects in one transaction; returns how many.
 /// Subjects held automatically are skipped, and each erasure re-checks, under the
 /// subject's row lock, that it is still due and not held.
-fn erase_batch(tx: &mut dyn Tx, keys: &MasterKey, actor: &Actor, at: NaiveDate) -> Result<Vec<crate::backup::Erased>> {
+fn erase_batch(tx: &mut dyn Tx, trail: &Trail<'_>, at: NaiveDate) -> Result<(Vec<crate::backup::Erased>, Recorded)> {
     let held: std::collections::HashSet<Id> = auto_holds(tx, at)?.into_iter().map(|h| h.due.id).collect();
     let due = tx.due(at, BATCH + i64::try_from(held.len()).unwrap_or(0))?;
-    let when = now();
+    let when = trail.at;
     let mut erased = Vec::new();
+    let mut recorded = trail.nothing_changed();
     for r in due.into_iter().filter(|r| !held.contains(&r.id)) {
         if tx.erase_if_due(r.id, &r.rule, when, at)? {
             let detail = format!("rule={} expires_on={} kind={}", r.rule, r.expires_on, r.kind);
-            audit::append(tx, keys, actor, when, Entry::new("subject.erase").subject(r.id).detail(detail))?;
+            recorded = trail.record(tx, Entry::new("subject.erase").subject(r.id).detail(detail))?;
             erased.push(crate::backup::Erased { id: r.id, at: when, rule: r.rule });
         }
     }
-    Ok(erased)
+    Ok((erased, recorded))
 }
 
 impl App {
     /// After an erasure has committed: copies the journal into the database and truncates it,
     /// so that (with `secure_delete`) no page of the erased data remains in any file (SQLite).
     pub(crate) async fn compact_journal(&self) {
-        let store = self.store.clone();
-        if let Err(e) = tokio::task::spawn_blocking(move || store.compact()).await.unwrap_or(Ok(())) {
+        let db = self.db.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || db.compact()).await.unwrap_or(Ok(())) {
             tracing::warn!(error = %e, "could not compact the journal after erasure");
         }
     }
@@ -301,13 +303,12 @@ impl App {
 
     /// [`App::retention_plan`] by an actor already authorised (the command line).
     pub async fn retention_plan_by(&self, actor: Actor, at: NaiveDate, limit: usize) -> Result<Plan> {
-        let keys = self.keys.clone();
         let months_from = NaiveDate::from_ymd_opt(at.year(), at.month(), 1).unwrap_or(at);
         let months_to = add_months(months_from, 12).unwrap_or(months_from);
         let limit_i = i64::try_from(limit).unwrap_or(i64::MAX);
         let (due_count, due, held, auto, counts, review_count, review) = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let auto = auto_holds(tx, at)?;
                 let due_count = tx.count_due(at)? - i64::try_from(auto.len()).unwrap_or(0);
                 let ids: std::collections::HashSet<Id> = auto.iter().map(|h| h.due.id).collect();
@@ -322,8 +323,8 @@ impl App {
                     "at={at} due={due_count} held={} to_review={review_count}",
                     held.len() + auto.len()
                 ));
-                audit::append(tx, &keys, &actor, now(), entry)?;
-                Ok::<_, AppError>((due_count, due, held, auto, counts, review_count, review))
+                let recorded = trail.record(tx, entry)?;
+                Ok(((due_count, due, held, auto, counts, review_count, review), recorded))
             })
             .await?;
         let mut forecast = Vec::with_capacity(12);
@@ -379,7 +380,7 @@ impl App {
 
     /// Erases every subject due at `at` (today or earlier), in batches, each batch one transaction.
     pub async fn retention_apply(&self, actor: Actor, at: NaiveDate) -> Result<ApplyReport> {
-        check_not_future(at, Utc::now().date_naive())?;
+        check_not_future(at, self.now().date_naive())?;
         self.sweep_at(actor, at).await
     }
 
@@ -388,8 +389,7 @@ impl App {
     pub async fn sweep_at(&self, actor: Actor, at: NaiveDate) -> Result<ApplyReport> {
         let mut erased = 0;
         loop {
-            let (keys, a) = (self.keys.clone(), actor.clone());
-            let batch = self.store.write(move |tx| erase_batch(tx, &keys, &a, at)).await?;
+            let batch = self.db.audited(actor.clone(), move |tx, trail| erase_batch(tx, trail, at)).await?;
             self.journal_erasures(&batch);
             let n = batch.len() as u64;
             erased += n;
@@ -398,23 +398,24 @@ impl App {
             }
         }
         let held =
-            self.store.read(move |tx| Ok::<_, AppError>(tx.held_due(at)?.len() + auto_holds(tx, at)?.len())).await?;
+            self.db.read(move |tx| Ok::<_, AppError>(tx.held_due(at)?.len() + auto_holds(tx, at)?.len())).await?;
         // Proof records of requests closed longer ago than the policy keeps them.
         let years = self.policy().retention.request_proof_years;
         let before = at
             .checked_sub_months(chrono::Months::new(years * 12))
             .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc());
         if let Some(before) = before {
-            let (keys, a) = (self.keys.clone(), actor.clone());
-            self.store
-                .write(move |tx| {
+            let a = actor.clone();
+            self.db
+                .audited(a.clone(), move |tx, trail| {
                     let n = tx.delete_closed_requests(before)?;
+                    let mut recorded = trail.nothing_changed();
                     if n > 0 {
                         let entry =
                             Entry::new("request.proof_expired").detail(format!("closed_before={before} count={n}"));
-                        audit::append(tx, &keys, &a, now(), entry)?;
+                        recorded = trail.record(tx, entry)?;
                     }
-                    Ok::<_, AppError>(n)
+                    Ok((n, recorded))
                 })
                 .await?;
         }
@@ -437,9 +438,9 @@ impl App {
         who.require(&[Role::Dpo], "setting or lifting a legal hold")?;
         let reason = crate::subjects::check_text("reason", reason, 2_000)?;
         let (keys, actor) = (self.keys.clone(), who.actor());
-        self.store
-            .write(move |tx| {
-                let at = now();
+        self.db
+            .audited(actor.clone(), move |tx, trail| {
+                let at = trail.at;
                 let row = crate::subjects::load(tx, id)?;
                 if !set && row.legal_hold.is_none() {
                     return Err(AppError::Conflict(format!("subject {id} has no legal hold to lift")));
@@ -458,8 +459,8 @@ impl App {
                 tx.set_legal_hold(id, set.then_some((sealed.as_slice(), at)))?;
                 let entry =
                     Entry::new(if set { "legal_hold.set" } else { "legal_hold.lift" }).subject(id).fields(["reason"]);
-                audit::append(tx, &keys, &actor, at, entry)?;
-                Ok(HoldView { subject_id: id, held: set, at })
+                let recorded = trail.record(tx, entry)?;
+                Ok((HoldView { subject_id: id, held: set, at }, recorded))
             })
             .await
     }
@@ -467,14 +468,14 @@ impl App {
     /// A subject's legal hold and its history, reasons decrypted (DPO).
     pub async fn legal_hold_status(&self, who: &Principal, id: Id) -> Result<HoldStatus> {
         who.require(&[Role::Dpo], "reading a legal hold")?;
-        let (keys, actor) = (self.keys.clone(), who.actor());
+        let actor = who.actor();
         let (row, events) = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let row = crate::subjects::load(tx, id)?;
                 let events = tx.hold_events(id)?;
-                audit::append(tx, &keys, &actor, now(), Entry::new("legal_hold.read").subject(id).fields(["reason"]))?;
-                Ok::<_, AppError>((row, events))
+                let recorded = trail.record(tx, Entry::new("legal_hold.read").subject(id).fields(["reason"]))?;
+                Ok(((row, events), recorded))
             })
             .await?;
         let open = |sealed: &[u8]| open_reason(&self.keys, id, &row.wrapped_key, sealed);
@@ -502,12 +503,9 @@ impl App {
     /// of all subjects are due at once, it erases nothing, records why in the audit
     /// trail, and leaves the date for the DPO to apply explicitly.
     pub async fn scheduled_sweep(&self, today: NaiveDate, max_share_percent: f64) -> Result<Option<ApplyReport>> {
-        let started = now();
+        let started = self.now();
         let lease = started + chrono::Duration::hours(1);
-        let claimed = self
-            .store
-            .write(move |tx| Ok::<_, AppError>(tx.claim_job("retention-sweep", today, started, lease)?))
-            .await?;
+        let claimed = self.db.bookkeeping(move |b| b.claim_job("retention-sweep", today, started, lease)).await?;
         if !claimed {
             return Ok(None);
         }
@@ -516,22 +514,21 @@ impl App {
             Ok(None) => self.retention_apply(Actor::System, today).await,
             Err(e) => Err(e),
         };
-        self.store.write(move |tx| Ok::<_, AppError>(tx.finish_job("retention-sweep", today)?)).await?;
+        self.db.bookkeeping(move |b| b.finish_job("retention-sweep", today)).await?;
         report.map(Some)
     }
 
     /// Whether the daily sweep must stop: records the brake in the audit trail when it does.
     async fn sweep_brake(&self, today: NaiveDate, max_share_percent: f64) -> Result<Option<Brake>> {
-        let keys = self.keys.clone();
-        self.store
-            .write(move |tx| {
+        self.db
+            .audited(Actor::System, move |tx, trail| {
                 let auto = i64::try_from(auto_holds(tx, today)?.len()).unwrap_or(0);
                 let due = u64::try_from(tx.count_due(today)? - auto).unwrap_or(0);
                 let subjects = u64::try_from(tx.count_subjects()?).unwrap_or(0);
                 #[allow(clippy::cast_precision_loss)]
                 let share = if subjects == 0 { 0.0 } else { due as f64 * 100.0 / subjects as f64 };
                 if due == 0 || share <= max_share_percent {
-                    return Ok(None);
+                    return Ok((None, trail.nothing_changed()));
                 }
                 let message = format!(
                     "the daily sweep would erase {due} of {subjects} subjects ({share:.1}%, more than the {max_share_percent}% allowed \
@@ -541,8 +538,8 @@ impl App {
                 let entry = Entry::new("retention.sweep_braked")
                     .outcome("refused")
                     .detail(format!("at={today} due={due} subjects={subjects} max_share={max_share_percent}"));
-                audit::append(tx, &keys, &Actor::System, now(), entry)?;
-                Ok::<_, AppError>(Some(Brake { due, subjects, max_share_percent, message }))
+                let recorded = trail.record(tx, entry)?;
+                Ok((Some(Brake { due, subjects, max_share_percent, message }), recorded))
             })
             .await
     }

@@ -9,7 +9,7 @@
 //! version in force when another one activates a revision.
 
 use crate::App;
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{Actor, Entry};
 use crate::auth::Principal;
 use crate::error::{AppError, Result};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use vigie_domain::access::Role;
 use vigie_domain::{Policy, SubjectKind};
-use vigie_store::{PolicyVersionRow, now};
+use vigie_store::PolicyVersionRow;
 
 pub const TEMPLATE: &str = "policy_revision";
 
@@ -187,16 +187,17 @@ impl App {
             text: text.to_string(),
             effective_date: configured.effective_date,
             status: "active".into(),
-            uploaded_at: now(),
-            activated_at: Some(now()),
+            uploaded_at: self.now(),
+            activated_at: Some(self.now()),
         };
-        let active = self.store.write_blocking(move |tx| {
+        let active = self.db.audited_blocking(Actor::System, move |tx, trail| {
             let versions = tx.policy_versions()?;
             if let Some(active) = versions.into_iter().rev().find(|v| v.status == "active") {
-                return Ok::<_, AppError>(Some(active));
+                return Ok((Some(active), trail.nothing_changed()));
             }
             tx.insert_policy_version(&row)?;
-            Ok(None)
+            let entry = Entry::new("policy.version_recorded").detail(format!("version={}", row.version));
+            Ok((None, trail.record(tx, entry)?))
         });
         match active {
             Ok(None) => Ok(()),
@@ -238,7 +239,7 @@ impl App {
             let list: Vec<String> = checked.errors().map(|d| format!("line {}: {}", d.line, d.message)).collect();
             return Err(AppError::invalid("policy", format!("the policy is invalid: {}", list.join("; "))));
         };
-        let today = now().date_naive();
+        let today = self.now().date_naive();
         if new.effective_date <= today {
             return Err(AppError::invalid(
                 "policy.effective_date",
@@ -254,15 +255,14 @@ impl App {
             text: input.policy,
             effective_date: new.effective_date,
             status: "pending".into(),
-            uploaded_at: now(),
+            uploaded_at: self.now(),
             activated_at: None,
         };
-        let (keys, actor, p, key) =
-            (self.keys.clone(), who.actor(), params(&new.version), format!("policy:{}:", new.version));
+        let (actor, p, key) = (who.actor(), params(&new.version), format!("policy:{}:", new.version));
         let (version, effective_date) = (row.version.clone(), row.effective_date);
         let queued = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 if tx.policy_versions()?.iter().any(|v| v.version == row.version) {
                     return Err(AppError::Conflict(format!("policy version {} already exists", row.version)));
                 }
@@ -275,8 +275,8 @@ impl App {
                     row.uploaded_at,
                 )?;
                 let detail = format!("version={} effective_date={} notices={queued}", row.version, row.effective_date);
-                audit::append(tx, &keys, &actor, row.uploaded_at, Entry::new("policy.upload").detail(detail))?;
-                Ok::<_, AppError>(queued)
+                let recorded = trail.record(tx, Entry::new("policy.upload").detail(detail))?;
+                Ok((queued, recorded))
             })
             .await?;
         let warnings = diagnostics.into_iter().filter(|d| d.severity == "warning").collect();
@@ -285,7 +285,7 @@ impl App {
 
     /// The versions with their notices (any role).
     pub async fn policy_versions(&self) -> Result<Vec<VersionView>> {
-        let rows = self.store.read(|tx| Ok::<_, AppError>(tx.policy_versions()?)).await?;
+        let rows = self.db.read(|tx| Ok::<_, AppError>(tx.policy_versions()?)).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let (queued, pending) = self.version_notices(&r).await?;
@@ -303,12 +303,12 @@ impl App {
 
     async fn version_notices(&self, r: &PolicyVersionRow) -> Result<(i64, i64)> {
         let p = params(&r.version);
-        self.store.read(move |tx| Ok::<_, AppError>(tx.count_messages(TEMPLATE, &p)?)).await
+        self.db.read(move |tx| Ok::<_, AppError>(tx.count_messages(TEMPLATE, &p)?)).await
     }
 
     /// The pending version `version` with its changes against the version in force, for a notice.
     pub(crate) async fn revision_summary(&self, version: &str) -> Result<(NaiveDate, String)> {
-        let rows = self.store.read(|tx| Ok::<_, AppError>(tx.policy_versions()?)).await?;
+        let rows = self.db.read(|tx| Ok::<_, AppError>(tx.policy_versions()?)).await?;
         let r = rows
             .into_iter()
             .find(|r| r.version == version)
@@ -323,7 +323,7 @@ impl App {
     /// sent into force, and reloads the version in force (another instance may
     /// have activated one). Returns the version activated, if any.
     pub async fn activate_due_versions(&self, today: NaiveDate) -> Result<Option<String>> {
-        let rows = self.store.read(|tx| Ok::<_, AppError>(tx.policy_versions()?)).await?;
+        let rows = self.db.read(|tx| Ok::<_, AppError>(tx.policy_versions()?)).await?;
         let mut activated = None;
         for r in rows.iter().filter(|r| r.status == "pending" && r.effective_date <= today) {
             if self.version_notices(r).await?.1 == 0 {
@@ -331,7 +331,7 @@ impl App {
                 activated = Some(r.version.clone());
             }
         }
-        let rows = self.store.read(|tx| Ok::<_, AppError>(tx.policy_versions()?)).await?;
+        let rows = self.db.read(|tx| Ok::<_, AppError>(tx.policy_versions()?)).await?;
         if let Some(active) = rows.iter().rev().find(|v| v.status == "active")
             && active.version != self.policy().version
             && let Some(p) = Policy::from_toml(&active.text).policy
@@ -345,7 +345,7 @@ impl App {
     /// Puts a pending version into force now (DPO), if its date has come and every notice was sent.
     pub async fn activate_policy(&self, who: &Principal, version: &str) -> Result<VersionView> {
         who.require(&[Role::Dpo], "activating a policy revision")?;
-        let rows = self.store.read(|tx| Ok::<_, AppError>(tx.policy_versions()?)).await?;
+        let rows = self.db.read(|tx| Ok::<_, AppError>(tx.policy_versions()?)).await?;
         let r = rows
             .into_iter()
             .find(|r| r.version == version)
@@ -353,7 +353,7 @@ impl App {
         if r.status != "pending" {
             return Err(AppError::Conflict(format!("policy version {version} is {}, not pending", r.status)));
         }
-        let today = now().date_naive();
+        let today = self.now().date_naive();
         if r.effective_date > today {
             return Err(AppError::Conflict(format!(
                 "policy version {version} takes effect on {}, not before",
@@ -379,24 +379,18 @@ impl App {
         let policy = checked
             .policy
             .ok_or_else(|| AppError::Internal(format!("stored policy version {} no longer parses", r.version)))?;
-        let (keys, version) = (self.keys.clone(), r.version.clone());
-        self.store
-            .write(move |tx| {
-                let at = now();
+        let version = r.version.clone();
+        self.db
+            .audited(actor.clone(), move |tx, trail| {
+                let at = trail.at;
                 for v in tx.policy_versions()? {
                     if v.status == "active" {
                         tx.set_policy_status(&v.version, "superseded", at)?;
                     }
                 }
                 tx.set_policy_status(&version, "active", at)?;
-                audit::append(
-                    tx,
-                    &keys,
-                    &actor,
-                    at,
-                    Entry::new("policy.activate").detail(format!("version={version}")),
-                )?;
-                Ok::<_, AppError>(())
+                let recorded = trail.record(tx, Entry::new("policy.activate").detail(format!("version={version}")))?;
+                Ok(((), recorded))
             })
             .await?;
         self.set_policy(policy);

@@ -2,13 +2,13 @@
 //! are not personal, with every group under the policy's threshold suppressed.
 
 use crate::App;
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::Principal;
 use crate::error::{AppError, Result};
 use serde::Serialize;
 use utoipa::ToSchema;
 use vigie_domain::access::check_aggregate;
-use vigie_store::{StatGroup, now};
+use vigie_store::StatGroup;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Group {
@@ -47,19 +47,14 @@ impl App {
                 format!("`{purpose}` is not an aggregates-only purpose such as `statistics`"),
             ));
         }
-        let (keys, actor, p, g) = (self.keys.clone(), who.actor(), purpose.clone(), group_by.to_string());
+        let (actor, p, g) = (who.actor(), purpose.clone(), group_by.to_string());
         let counts = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 let counts = tx.count_subjects_by(group)?;
-                audit::append(
-                    tx,
-                    &keys,
-                    &actor,
-                    now(),
-                    Entry::new("statistics.read").purpose(&p).detail(format!("group_by={g}")),
-                )?;
-                Ok::<_, AppError>(counts)
+                let recorded =
+                    trail.record(tx, Entry::new("statistics.read").purpose(&p).detail(format!("group_by={g}")))?;
+                Ok((counts, recorded))
             })
             .await?;
         let (kept, withheld): (Vec<_>, Vec<_>) = counts.into_iter().partition(|c| c.count >= i64::from(min));

@@ -8,8 +8,9 @@
 //! decrypted, and only the fields the purpose grants.
 
 use crate::App;
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::Principal;
+use crate::db::{Recorded, Trail};
 use crate::error::{AppError, Result};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,7 @@ use vigie_domain::model::normalize_field;
 use vigie_domain::policy::{DataCategory, LegalBasis};
 use vigie_domain::transfers::TransferList;
 use vigie_domain::{Direction, FieldName, Policy, Provenance, SubjectKind};
-use vigie_store::{ConsentRow, ContractRow, Id, InteractionRow, ObjectionRow, SubjectRow, Tx, new_id, now};
+use vigie_store::{ConsentRow, ContractRow, Id, InteractionRow, ObjectionRow, SubjectRow, Tx, new_id};
 
 /// Roles that record and change subjects: the employees.
 pub const WRITERS: &[Role] = &[Role::Staff, Role::Dpo];
@@ -190,7 +191,8 @@ pub(crate) type Identity = BTreeMap<FieldName, IdentityField>;
 
 // ---- parsing helpers ----
 
-pub(crate) fn parse_timestamp(field: &str, raw: &str) -> Result<DateTime<Utc>> {
+/// A timestamp given as RFC 3339 or a date; refused when more than five minutes after `now`.
+pub(crate) fn parse_timestamp(field: &str, raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     let t = if let Ok(t) = DateTime::parse_from_rfc3339(raw.trim()) {
         t.with_timezone(&Utc)
     } else if let Ok(d) = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d") {
@@ -203,7 +205,7 @@ pub(crate) fn parse_timestamp(field: &str, raw: &str) -> Result<DateTime<Utc>> {
     };
     use chrono::{DurationRound, TimeDelta};
     let t = t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t);
-    if t > Utc::now() + chrono::Duration::minutes(5) {
+    if t > now + chrono::Duration::minutes(5) {
         return Err(AppError::invalid(field, "is in the future"));
     }
     Ok(t)
@@ -299,7 +301,7 @@ pub(crate) struct Validated {
 pub(crate) fn validate(input: &NewSubject, at: DateTime<Utc>) -> Result<Validated> {
     let kind: SubjectKind = parse_token("kind", &input.kind)?;
     let collected_at = match &input.collected_at {
-        Some(raw) => parse_timestamp("collected_at", raw)?,
+        Some(raw) => parse_timestamp("collected_at", raw, at)?,
         None => at,
     };
     let default_provenance: Provenance = match &input.provenance {
@@ -559,27 +561,28 @@ fn view(
 /// Decides, audits and (when allowed) decrypts one subject read, inside the caller's transaction.
 fn read_in_tx(
     tx: &mut dyn Tx,
-    keys: &MasterKey,
+    trail: &Trail<'_>,
     policy: &Policy,
     transfers: &TransferList,
     who: &Principal,
     purpose: &str,
     id: Id,
-) -> Result<Option<Result<SubjectView, AppError>>> {
-    let at = now();
+) -> Result<(Option<Result<SubjectView, AppError>>, Recorded)> {
+    let keys = trail.keys();
+    let at = trail.at;
     let today = at.date_naive();
-    let actor = who.actor();
     let Some(loaded) = Loaded::load(tx, id)? else {
         let erased = tx.erasure(id)?;
         let outcome = if erased.is_some() { "erased" } else { "not_found" };
-        audit::append(tx, keys, &actor, at, Entry::new("subject.read").subject(id).purpose(purpose).outcome(outcome))?;
-        return Ok(erased.map(|e| {
+        let recorded = trail.record(tx, Entry::new("subject.read").subject(id).purpose(purpose).outcome(outcome))?;
+        let gone = erased.map(|e| {
             Err(AppError::Gone(format!(
                 "subject {id} was erased on {} under the rule {}",
                 e.erased_at.date_naive(),
                 e.rule
             )))
-        }));
+        });
+        return Ok((gone, recorded));
     };
     let grant = match check_read(policy, who.caller(), purpose, &loaded.facts(today)) {
         Ok(g) => g,
@@ -589,17 +592,17 @@ fn read_in_tx(
                 .purpose(purpose)
                 .outcome("refused")
                 .detail(refusal.rule.as_str());
-            audit::append(tx, keys, &actor, at, entry)?;
-            return Ok(Some(Err(AppError::Refused(refusal))));
+            let recorded = trail.record(tx, entry)?;
+            return Ok((Some(Err(AppError::Refused(refusal))), recorded));
         }
     };
     if let Some(recipient) = &grant.disclosed_to
-        && let Err(refused) = crate::recipients::transfer_check(tx, policy, transfers, recipient)
+        && let Err(refused) = crate::recipients::transfer_check(tx, policy, transfers, recipient, today)
     {
         let entry =
             Entry::new("subject.read").subject(id).purpose(purpose).outcome("refused").detail("transfer_not_allowed");
-        audit::append(tx, keys, &actor, at, entry)?;
-        return Ok(Some(Err(refused)));
+        let recorded = trail.record(tx, entry)?;
+        return Ok((Some(Err(refused)), recorded));
     }
     let (key, identity) = open_identity(keys, &loaded.row)?;
     let fields = granted_fields(&identity, &grant);
@@ -619,8 +622,8 @@ fn read_in_tx(
             token_id: Some(who.token_id),
         })?;
     }
-    audit::append(tx, keys, &actor, at, entry)?;
-    Ok(Some(Ok(view(keys, loaded, grant, &key, identity, today)?)))
+    let recorded = trail.record(tx, entry)?;
+    Ok((Some(Ok(view(keys, loaded, grant, &key, identity, today)?)), recorded))
 }
 
 fn purpose_header(purpose: Option<&str>) -> Result<String> {
@@ -634,9 +637,9 @@ impl App {
     /// Records a new client or prospect.
     pub async fn create_subject(&self, who: &Principal, input: NewSubject) -> Result<SubjectCreated> {
         who.require(WRITERS, "recording a subject")?;
-        let at = now();
+        let at = self.now();
         let prepared = prepare(&self.keys, &self.policy(), &input, at)?;
-        let (keys, actor) = (self.keys.clone(), who.actor());
+        let actor = who.actor();
         let out = SubjectCreated {
             id: prepared.row.id,
             kind: prepared.row.kind,
@@ -644,8 +647,8 @@ impl App {
             created_at: at,
             fields: prepared.fields.iter().map(|f| f.as_str().to_string()).collect(),
         };
-        self.store
-            .write(move |tx| {
+        self.db
+            .audited(actor.clone(), move |tx, trail| {
                 if let Some(bi) = &prepared.row.email_bi
                     && tx.is_suppressed(bi)?
                 {
@@ -657,8 +660,8 @@ impl App {
                 let entry = Entry::new("subject.create")
                     .subject(prepared.row.id)
                     .fields(prepared.fields.iter().map(|f| f.as_str()));
-                audit::append(tx, &keys, &actor, at, entry.detail(format!("kind={}", prepared.row.kind)))?;
-                Ok::<_, AppError>(())
+                let recorded = trail.record(tx, entry.detail(format!("kind={}", prepared.row.kind)))?;
+                Ok(((), recorded))
             })
             .await?;
         Ok(out)
@@ -667,8 +670,11 @@ impl App {
     /// Reads one subject for a purpose. A refusal is audited and returned as [`AppError::Refused`].
     pub async fn read_subject(&self, who: &Principal, id: Id, purpose: Option<&str>) -> Result<SubjectView> {
         let purpose = purpose_header(purpose)?;
-        let (keys, policy, who, transfers) = (self.keys.clone(), self.policy(), who.clone(), self.transfers.clone());
-        let out = self.store.write(move |tx| read_in_tx(tx, &keys, &policy, &transfers, &who, &purpose, id)).await?;
+        let (policy, who, transfers) = (self.policy(), who.clone(), self.transfers.clone());
+        let out = self
+            .db
+            .audited(who.actor(), move |tx, trail| read_in_tx(tx, trail, &policy, &transfers, &who, &purpose, id))
+            .await?;
         match out {
             None => Err(AppError::NotFound(format!("subject {id}"))),
             Some(result) => result,
@@ -698,18 +704,22 @@ impl App {
                 return Err(AppError::invalid("query", "give exactly one of email or phone"));
             }
         };
-        let (keys, policy, who, transfers) = (self.keys.clone(), self.policy(), who.clone(), self.transfers.clone());
+        let (policy, who, transfers) = (self.policy(), who.clone(), self.transfers.clone());
         let outcomes = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(who.actor(), move |tx, trail| {
                 let ids = if lookup.0 { tx.subjects_by_email(&lookup.1)? } else { tx.subjects_by_phone(&lookup.1)? };
                 let mut out = Vec::with_capacity(ids.len());
+                // A search that matches no one reads no one's data: nothing to record.
+                let mut recorded = trail.nothing_changed();
                 for id in ids {
-                    if let Some(o) = read_in_tx(tx, &keys, &policy, &transfers, &who, &purpose, id)? {
+                    let (o, r) = read_in_tx(tx, trail, &policy, &transfers, &who, &purpose, id)?;
+                    recorded = r;
+                    if let Some(o) = o {
                         out.push(o);
                     }
                 }
-                Ok::<_, AppError>(out)
+                Ok((out, recorded))
             })
             .await?;
         let mut views = Vec::new();
@@ -738,9 +748,9 @@ impl App {
             return Err(AppError::invalid("end", "is before start"));
         }
         let (keys, actor, policy) = (self.keys.clone(), who.actor(), self.policy());
-        self.store
-            .write(move |tx| {
-                let at = now();
+        self.db
+            .audited(actor.clone(), move |tx, trail| {
+                let at = trail.at;
                 let row = load(tx, subject)?;
                 let key = keys.unwrap_key(&row.wrapped_key, subject.as_bytes())?;
                 let id = new_id();
@@ -753,11 +763,8 @@ impl App {
                     end,
                     created_at: at,
                 })?;
-                audit::append(
+                let recorded = trail.record(
                     tx,
-                    &keys,
-                    &actor,
-                    at,
                     Entry::new("contract.create")
                         .subject(subject)
                         .fields(["reference", "start", "end"])
@@ -765,21 +772,13 @@ impl App {
                 )?;
                 if row.kind == SubjectKind::Prospect {
                     tx.set_subject_kind(subject, SubjectKind::Client, at)?;
-                    audit::append(
+                    let _recorded = trail.record(
                         tx,
-                        &keys,
-                        &actor,
-                        at,
                         Entry::new("subject.kind_change").subject(subject).fields(["kind"]).detail("prospect->client"),
                     )?;
                 }
                 crate::retention::recompute(tx, &policy, subject)?;
-                Ok::<_, AppError>(Created {
-                    id,
-                    subject_id: subject,
-                    subject_kind: SubjectKind::Client,
-                    created_at: at,
-                })
+                Ok((Created { id, subject_id: subject, subject_kind: SubjectKind::Client, created_at: at }, recorded))
             })
             .await
     }
@@ -787,14 +786,14 @@ impl App {
     /// Records an interaction, inbound or outbound.
     pub async fn add_interaction(&self, who: &Principal, subject: Id, input: NewInteraction) -> Result<Created> {
         who.require(WRITERS, "recording an interaction")?;
-        let at_ts = parse_timestamp("at", &input.at)?;
+        let at_ts = parse_timestamp("at", &input.at, self.now())?;
         let direction: Direction = parse_token("direction", &input.direction)?;
         let channel = check_channel(&input.channel)?;
         let summary = input.summary.as_deref().map(|s| check_text("summary", s, 10_000)).transpose()?;
         let (keys, actor, policy) = (self.keys.clone(), who.actor(), self.policy());
-        self.store
-            .write(move |tx| {
-                let at = now();
+        self.db
+            .audited(actor.clone(), move |tx, trail| {
+                let at = trail.at;
                 let row = load(tx, subject)?;
                 let id = new_id();
                 let summary = match &summary {
@@ -818,11 +817,8 @@ impl App {
                     summary,
                     created_at: at,
                 })?;
-                audit::append(
+                let recorded = trail.record(
                     tx,
-                    &keys,
-                    &actor,
-                    at,
                     Entry::new("interaction.create")
                         .subject(subject)
                         .fields(fields)
@@ -831,7 +827,7 @@ impl App {
                 if direction == Direction::Inbound {
                     crate::retention::recompute(tx, &policy, subject)?;
                 }
-                Ok::<_, AppError>(Created { id, subject_id: subject, subject_kind: row.kind, created_at: at })
+                Ok((Created { id, subject_id: subject, subject_kind: row.kind, created_at: at }, recorded))
             })
             .await
     }
@@ -847,11 +843,11 @@ impl App {
             ));
         }
         let evidence = check_text("evidence", &input.evidence, 2_000)?;
-        let at_ts = input.at.as_deref().map(|a| parse_timestamp("at", a)).transpose()?;
+        let at_ts = input.at.as_deref().map(|a| parse_timestamp("at", a, self.now())).transpose()?;
         let (keys, actor, purpose, granted) = (self.keys.clone(), who.actor(), input.purpose, input.granted);
-        self.store
-            .write(move |tx| {
-                let at = now();
+        self.db
+            .audited(actor.clone(), move |tx, trail| {
+                let at = trail.at;
                 let row = load(tx, subject)?;
                 let key = keys.unwrap_key(&row.wrapped_key, subject.as_bytes())?;
                 let id = new_id();
@@ -865,18 +861,15 @@ impl App {
                     evidence: sealed,
                 })?;
                 let action = if granted { "consent.grant" } else { "consent.withdraw" };
-                audit::append(
+                let recorded = trail.record(
                     tx,
-                    &keys,
-                    &actor,
-                    at,
                     Entry::new(action)
                         .subject(subject)
                         .purpose(&purpose)
                         .fields(["granted", "evidence"])
                         .detail(format!("consent:{id}")),
                 )?;
-                Ok::<_, AppError>(Created { id, subject_id: subject, subject_kind: row.kind, created_at: at })
+                Ok((Created { id, subject_id: subject, subject_kind: row.kind, created_at: at }, recorded))
             })
             .await
     }
@@ -885,11 +878,11 @@ impl App {
     pub async fn add_objection(&self, who: &Principal, subject: Id, input: NewObjection) -> Result<Created> {
         who.require(WRITERS, "recording an objection")?;
         check_purpose(&self.policy(), "purpose", &input.purpose)?;
-        let at_ts = input.at.as_deref().map(|a| parse_timestamp("at", a)).transpose()?;
-        let (keys, actor, purpose) = (self.keys.clone(), who.actor(), input.purpose);
-        self.store
-            .write(move |tx| {
-                let at = now();
+        let at_ts = input.at.as_deref().map(|a| parse_timestamp("at", a, self.now())).transpose()?;
+        let (actor, purpose) = (who.actor(), input.purpose);
+        self.db
+            .audited(actor.clone(), move |tx, trail| {
+                let at = trail.at;
                 let row = load(tx, subject)?;
                 let id = new_id();
                 let fresh = tx.insert_objection(&ObjectionRow {
@@ -899,14 +892,9 @@ impl App {
                     at: at_ts.unwrap_or(at),
                 })?;
                 let detail = if fresh { format!("objection:{id}") } else { "already recorded".to_string() };
-                audit::append(
-                    tx,
-                    &keys,
-                    &actor,
-                    at,
-                    Entry::new("objection.create").subject(subject).purpose(&purpose).detail(detail),
-                )?;
-                Ok::<_, AppError>(Created { id, subject_id: subject, subject_kind: row.kind, created_at: at })
+                let recorded = trail
+                    .record(tx, Entry::new("objection.create").subject(subject).purpose(&purpose).detail(detail))?;
+                Ok((Created { id, subject_id: subject, subject_kind: row.kind, created_at: at }, recorded))
             })
             .await
     }
@@ -927,14 +915,14 @@ impl App {
     /// The disclosures of one subject (dpo): which recipient received which fields, when, for what.
     pub async fn disclosures(&self, who: &Principal, subject: Id) -> Result<Vec<DisclosureView>> {
         who.require(&[Role::Dpo, Role::Auditor], "reading the disclosure log")?;
-        let (keys, actor) = (self.keys.clone(), who.actor());
+        let actor = who.actor();
         let rows = self
-            .store
-            .write(move |tx| {
+            .db
+            .audited(actor.clone(), move |tx, trail| {
                 load(tx, subject)?;
                 let rows = tx.disclosures_for_subject(subject)?;
-                audit::append(tx, &keys, &actor, now(), Entry::new("disclosures.read").subject(subject))?;
-                Ok::<_, AppError>(rows)
+                let recorded = trail.record(tx, Entry::new("disclosures.read").subject(subject))?;
+                Ok((rows, recorded))
             })
             .await?;
         Ok(rows

@@ -334,7 +334,7 @@ fn retention(ctx: &Ctx<'_>, plan: RetentionPlan) -> anyhow::Result<()> {
     ensure!(report.erased == due, "the sweep erased {} subjects, {due} were due", report.erased);
     // Vigie's sweep ends with the journal compaction; time it alone, now that it has nothing left to do.
     let t = Instant::now();
-    app.store().compact()?;
+    app.db().compact()?;
     let idle_compact = t.elapsed();
 
     eprintln!("  raw: erasing the next {} subjects by expiry, 500 per transaction...", report.erased);

@@ -530,7 +530,7 @@ async fn vigie_http(settings: &Settings, bodies: Arc<Vec<Vec<u8>>>, plan: &HttpA
         let started = Instant::now();
         let latencies = post_all(&clients, &url, &token, &bodies, plan.warmup..plan.warmup + plan.requests).await?;
         let wall = started.elapsed();
-        let stored = app.store().read(|tx| tx.count_subjects()).await?;
+        let stored = app.db().read(|tx| tx.count_subjects()).await.map_err(vigie_app::AppError::from)?;
         let expected = plan.warmup + plan.requests;
         ensure!(u64::try_from(stored)? == expected, "the store holds {stored} subjects, expected {expected}");
         Ok(Measured { wall, latencies })

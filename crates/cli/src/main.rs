@@ -259,7 +259,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let transport = vigie_app::outbox::Transport::from_settings(&mail).map_err(anyhow::Error::msg)?;
             let app = App::open(&settings)?;
             // Held for the server's life: `vigie restore` refuses to run beside it.
-            let _instance = app.store().instance_lock()?;
+            let _instance = app.db().instance_lock()?;
             let from = app.mail_from(&mail).map_err(anyhow::Error::msg)?;
             if let Ok((_, warnings)) = vigie_app::load_policy(&settings) {
                 for w in warnings {
@@ -347,7 +347,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // The CLI acts as the DPO would, with its own audit actor.
             match command {
                 RetentionCommand::Plan { at, json } => {
-                    let at = vigie_app::retention::parse_at(at.as_deref())?;
+                    let at = vigie_app::retention::parse_at(at.as_deref(), app.now().date_naive())?;
                     let plan = rt.block_on(app.retention_plan_by(vigie_app::audit::Actor::Cli, at, usize::MAX))?;
                     if json {
                         println!("{}", serde_json::to_string_pretty(&plan)?);
@@ -389,7 +389,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
                 RetentionCommand::Apply { at } => {
-                    let at = vigie_app::retention::parse_at(at.as_deref())?;
+                    let at = vigie_app::retention::parse_at(at.as_deref(), app.now().date_naive())?;
                     let report = rt.block_on(app.retention_apply(vigie_app::audit::Actor::Cli, at))?;
                     println!("retention applied at {}: {} erased, {} held", report.at, report.erased, report.held);
                 }
@@ -442,7 +442,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check => {
             let app = App::open(&settings).context("the installation is not usable")?;
             println!("master key: matches the database");
-            let store = app.store().clone();
+            let store = app.db().clone();
             store.integrity_check().context("the database failed its integrity check")?;
             println!("database: integrity ok ({})", store.backend_name());
             let v = runtime()?.block_on(app.verify_audit())?;

@@ -106,7 +106,10 @@ impl Store {
             // No transaction: the database failed before the job could run; the
             // completion reports that failure.
             let Some(tx) = tx else {
-                return (false, Box::new(move |failed: Result<()>| reply(Err(E::from(failed.err().unwrap_or(StoreError::Closed))))));
+                return (
+                    false,
+                    Box::new(move |failed: Result<()>| reply(Err(E::from(failed.err().unwrap_or(StoreError::Closed))))),
+                );
             };
             let outcome = f(tx);
             let ok = outcome.is_ok();
@@ -301,4 +304,3 @@ fn read_loop(mut conn: Box<dyn Connection>, jobs: &crossbeam_channel::Receiver<J
         }
     }
 }
-

@@ -85,7 +85,7 @@ struct Health {
 /// Liveness, and which database backs this instance.
 #[utoipa::path(get, path = "/api/v1/health", security(()), responses((status = 200, body = Health)))]
 async fn health(axum::extract::State(s): axum::extract::State<State>) -> Json<Health> {
-    Json(Health { status: "ok", backend: s.app.store().backend_name() })
+    Json(Health { status: "ok", backend: s.app.db().backend_name() })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -355,7 +355,7 @@ async fn retention_plan(
     query: Result<Query<PlanQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Plan>> {
     let Query(q) = query.map_err(|_| Problem::invalid("query", "accepts at (a date) and limit (a number)"))?;
-    let at = vigie_app::retention::parse_at(q.at.as_deref())?;
+    let at = vigie_app::retention::parse_at(q.at.as_deref(), s.app.now().date_naive())?;
     let limit = q.limit.unwrap_or(10_000).min(1_000_000);
     Ok(Json(s.app.retention_plan(&who, at, limit).await?))
 }
@@ -368,7 +368,7 @@ async fn retention_apply(
     Auth(who): Auth,
     Body(input): Body<ApplyInput>,
 ) -> ApiResult<Json<ApplyReport>> {
-    let at = vigie_app::retention::parse_at(input.at.as_deref())?;
+    let at = vigie_app::retention::parse_at(input.at.as_deref(), s.app.now().date_naive())?;
     Ok(Json(s.app.retention_apply_as(&who, at).await?))
 }
 

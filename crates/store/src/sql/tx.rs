@@ -7,8 +7,8 @@ use super::{Args, Driver, DriverExt, FromCol, FromRow, SqlRow, Stmt, ToArg, row}
 use crate::{
     AuditRow, BreachPhaseRow, BreachRow, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount,
     HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow,
-    ReadTx, Rekeyed, RequestRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, StatGroup, SubjectRow, TokenRow,
-    Tx,
+    ReadTx, Rekeyed, RequestRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, StatGroup, SubjectRow,
+    TokenRow, Tx,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use vigie_domain::SubjectKind;

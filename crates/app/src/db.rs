@@ -1,0 +1,207 @@
+//! The one way app code reaches the store: snapshots to read, audited writes,
+//! and a narrow, named interface for bookkeeping.
+//!
+//! "No write without its audit entry" is a type, not a convention: an
+//! [`Db::audited`] closure must return a [`Recorded`] with its result, and only
+//! [`Trail::record`] makes one (it appends the entry in the write's own
+//! transaction). The writes that record nothing personal and no decision (the
+//! outbox's leases and attempts, the daily job's lease) go through [`Db::bookkeeping`], whose [`Books`] offers those and
+//! nothing else. The time of a write comes from the [`Clock`], read when the
+//! write runs.
+
+use crate::audit::{self, Actor, Entry};
+use crate::clock::Clock;
+use crate::error::Result;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::sync::Arc;
+use vigie_crypto::MasterKey;
+use vigie_store::{MessageRow, ReadTx, Store, Tx};
+
+/// The store as app code sees it.
+#[derive(Clone)]
+pub struct Db {
+    store: Store,
+    keys: Arc<MasterKey>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Db({:?})", self.store)
+    }
+}
+
+/// Proof that a write appended at least one audit entry: made only by [`Trail::record`]
+/// (or, for a write that changed nothing, by [`Trail::nothing_changed`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Recorded {
+    /// The sequence number of the last entry appended (0 when nothing changed).
+    pub seq: i64,
+}
+
+/// The audit trail of one write: the time the write runs at and the actor its entries name.
+pub(crate) struct Trail<'a> {
+    keys: &'a MasterKey,
+    actor: &'a Actor,
+    /// When the write runs (from the clock, on the writer's thread).
+    pub at: DateTime<Utc>,
+}
+
+impl Trail<'_> {
+    /// Appends `entry` to the audit chain, in the write's transaction `tx`.
+    pub fn record(&self, tx: &mut dyn Tx, entry: Entry) -> Result<Recorded> {
+        let seq = audit::append(tx, self.keys, self.actor, self.at, entry)?;
+        Ok(Recorded { seq })
+    }
+
+    /// Appends many entries at once (bulk work), each at its own time.
+    pub fn many(&self, tx: &mut dyn Tx, entries: Vec<(DateTime<Utc>, Entry)>) -> Result<Recorded> {
+        audit::append_many(tx, self.keys, self.actor, entries)?;
+        Ok(Recorded { seq: tx.audit_head_recorded()?.0 })
+    }
+
+    /// The master key, for what the write seals and opens.
+    pub fn keys(&self) -> &MasterKey {
+        self.keys
+    }
+
+    /// For a write that, this time, changed nothing and decided nothing (a batch that
+    /// found no row to act on, a search that matched no one): nothing to record.
+    pub fn nothing_changed(&self) -> Recorded {
+        Recorded { seq: 0 }
+    }
+}
+
+/// The bookkeeping writes, and only those: none records a personal value or a decision.
+pub(crate) struct Books<'a> {
+    tx: &'a mut dyn Tx,
+}
+
+impl Books<'_> {
+    /// Leases up to `limit` pending notices due at `now` until `lease_until`.
+    pub fn claim_messages(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>> {
+        Ok(self.tx.claim_messages(now, lease_until, limit)?)
+    }
+
+    /// Records a failed delivery attempt (its audit entry is the delivery log's warning).
+    pub fn mark_failed(&mut self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
+        Ok(self.tx.mark_failed(id, error, retry_at)?)
+    }
+
+    /// Takes a daily job's lease.
+    pub fn claim_job(
+        &mut self,
+        name: &str,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool> {
+        Ok(self.tx.claim_job(name, today, now, lease_until)?)
+    }
+
+    /// Releases a daily job's lease, recording that it ran.
+    pub fn finish_job(&mut self, name: &str, today: NaiveDate) -> Result<()> {
+        Ok(self.tx.finish_job(name, today)?)
+    }
+}
+
+impl Db {
+    pub(crate) fn new(store: Store, keys: Arc<MasterKey>, clock: Arc<dyn Clock>) -> Db {
+        Db { store, keys, clock }
+    }
+
+    /// The time now, by the clock Vigie runs on.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Runs `f` on a consistent snapshot.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn ReadTx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<vigie_store::StoreError> + Send + 'static,
+    {
+        self.store.read(f).await
+    }
+
+    /// [`Db::read`] for synchronous callers.
+    pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn ReadTx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<vigie_store::StoreError> + Send + 'static,
+    {
+        self.store.read_blocking(f)
+    }
+
+    fn audited_job<T, F>(&self, actor: Actor, f: F) -> impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static
+    where
+        F: FnOnce(&mut dyn Tx, &Trail<'_>) -> Result<(T, Recorded)> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (keys, clock) = (self.keys.clone(), self.clock.clone());
+        move |tx| {
+            let trail = Trail { keys: &keys, actor: &actor, at: clock.now() };
+            f(tx, &trail).map(|(value, _)| value)
+        }
+    }
+
+    /// Runs `f` in a write transaction that commits, durably, with the audit entries
+    /// `f` appended through its [`Write`], or not at all.
+    pub(crate) async fn audited<T, F>(&self, actor: Actor, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut dyn Tx, &Trail<'_>) -> Result<(T, Recorded)> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.store.write(self.audited_job(actor, f)).await
+    }
+
+    /// [`Db::audited`] for synchronous callers (the CLI, start-up).
+    pub(crate) fn audited_blocking<T, F>(&self, actor: Actor, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut dyn Tx, &Trail<'_>) -> Result<(T, Recorded)> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.store.write_blocking(self.audited_job(actor, f))
+    }
+
+    /// Runs bookkeeping in a write transaction of its own.
+    pub(crate) async fn bookkeeping<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Books<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.store.write(move |tx| f(&mut Books { tx })).await
+    }
+
+    /// After erasures: no deleted row lingers in a journal or free page.
+    pub fn compact(&self) -> Result<()> {
+        Ok(self.store.compact()?)
+    }
+
+    /// A consistent copy of the whole database.
+    pub fn backup(&self, out: &std::path::Path) -> Result<()> {
+        Ok(self.store.backup(out)?)
+    }
+
+    /// Held by a running server for its lifetime.
+    pub fn instance_lock(&self) -> Result<Box<dyn Send>> {
+        Ok(self.store.instance_lock()?)
+    }
+
+    /// The database's full structural check (`vigie check`).
+    pub fn integrity_check(&self) -> Result<()> {
+        Ok(self.store.integrity_check()?)
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        self.store.backend_name()
+    }
+}
