@@ -23,7 +23,7 @@
 
 pub mod raw;
 use bytes::BytesMut;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
@@ -384,16 +384,8 @@ impl Connection for PgConn {
         self.client.batch_execute("ROLLBACK").map_err(err)
     }
 
-    fn savepoint(&mut self) -> Result<()> {
-        self.client.batch_execute("SAVEPOINT job").map_err(err)
-    }
-
-    fn rollback_to_savepoint(&mut self) -> Result<()> {
-        self.client.batch_execute("ROLLBACK TO SAVEPOINT job").map_err(err)
-    }
-
-    fn release_savepoint(&mut self) -> Result<()> {
-        self.client.batch_execute("RELEASE SAVEPOINT job").map_err(err)
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        self.client.batch_execute(sql).map_err(err)
     }
 
     fn tx(&mut self) -> &mut dyn Tx {
@@ -447,34 +439,12 @@ impl PgRow<'_> {
     fn get<'b, T: FromSql<'b>>(&'b self, i: usize) -> Result<T> {
         self.0.try_get(i).map_err(err)
     }
-}
-
-impl SqlRow for PgRow<'_> {
-    fn is_null(&self, i: usize) -> Result<bool> {
+    fn null_at(&self, i: usize) -> Result<bool> {
         Ok(self.get::<Option<Present>>(i)?.is_none())
     }
-    fn int(&self, i: usize) -> Result<i64> {
-        self.get(i)
-    }
-    fn bool(&self, i: usize) -> Result<bool> {
-        self.get(i)
-    }
-    fn text(&self, i: usize) -> Result<String> {
-        self.get(i)
-    }
-    fn bytes(&self, i: usize) -> Result<Vec<u8>> {
-        self.get(i)
-    }
-    fn id(&self, i: usize) -> Result<Id> {
-        self.get(i)
-    }
-    fn time(&self, i: usize) -> Result<DateTime<Utc>> {
-        self.get(i)
-    }
-    fn date(&self, i: usize) -> Result<NaiveDate> {
-        self.get(i)
-    }
 }
+
+vigie_store::sql_row_by_get!(PgRow<'_>);
 
 impl PgConn {
     /// The statement for `sql`, prepared on first use.

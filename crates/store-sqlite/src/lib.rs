@@ -8,13 +8,13 @@
 //! One writer thread batches concurrent writes into group commits.
 
 pub mod raw;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::Utc;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection as Conn, OpenFlags, Row, ToSql, params};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use vigie_store::sql::{self, Arg, Args, Dialect, Driver, SqlRow, Stmt};
-use vigie_store::{Backend, Connection, Id, Result, StoreError, Tx, WorkerConfig};
+use vigie_store::{Backend, Connection, Result, StoreError, Tx, WorkerConfig};
 
 /// The migrations, in order: (version, SQL).
 pub const MIGRATIONS: &[(i64, &str)] = &[
@@ -272,10 +272,10 @@ struct SqliteConn {
 
 impl Connection for SqliteConn {
     fn begin(&mut self, write: bool) -> Result<()> {
-        self.conn.execute_batch(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" }).map_err(err)
+        self.batch(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })
     }
     fn commit(&mut self) -> Result<()> {
-        self.conn.execute_batch("COMMIT").map_err(err)
+        self.batch("COMMIT")
     }
     fn rollback(&mut self) -> Result<()> {
         if self.conn.is_autocommit() {
@@ -283,14 +283,8 @@ impl Connection for SqliteConn {
         }
         self.conn.execute_batch("ROLLBACK").map_err(err)
     }
-    fn savepoint(&mut self) -> Result<()> {
-        self.conn.execute_batch("SAVEPOINT job").map_err(err)
-    }
-    fn rollback_to_savepoint(&mut self) -> Result<()> {
-        self.conn.execute_batch("ROLLBACK TO job").map_err(err)
-    }
-    fn release_savepoint(&mut self) -> Result<()> {
-        self.conn.execute_batch("RELEASE job").map_err(err)
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(err)
     }
     fn tx(&mut self) -> &mut dyn Tx {
         self
@@ -318,32 +312,16 @@ impl ToSql for Bind<'_> {
 
 struct SqliteRow<'a, 'b>(&'a Row<'b>);
 
-impl SqlRow for SqliteRow<'_, '_> {
-    fn is_null(&self, i: usize) -> Result<bool> {
+impl SqliteRow<'_, '_> {
+    fn get<T: rusqlite::types::FromSql>(&self, i: usize) -> Result<T> {
+        self.0.get(i).map_err(err)
+    }
+    fn null_at(&self, i: usize) -> Result<bool> {
         Ok(self.0.get_ref(i).map_err(err)? == ValueRef::Null)
     }
-    fn int(&self, i: usize) -> Result<i64> {
-        self.0.get(i).map_err(err)
-    }
-    fn bool(&self, i: usize) -> Result<bool> {
-        self.0.get(i).map_err(err)
-    }
-    fn text(&self, i: usize) -> Result<String> {
-        self.0.get(i).map_err(err)
-    }
-    fn bytes(&self, i: usize) -> Result<Vec<u8>> {
-        self.0.get(i).map_err(err)
-    }
-    fn id(&self, i: usize) -> Result<Id> {
-        self.0.get(i).map_err(err)
-    }
-    fn time(&self, i: usize) -> Result<DateTime<Utc>> {
-        self.0.get(i).map_err(err)
-    }
-    fn date(&self, i: usize) -> Result<NaiveDate> {
-        self.0.get(i).map_err(err)
-    }
 }
+
+vigie_store::sql_row_by_get!(SqliteRow<'_, '_>);
 
 impl SqliteConn {
     /// The prepared statement for `sql`, in SQLite's spelling: a statement of the

@@ -13,6 +13,7 @@
 //! connections and implements [`Tx`] in its SQL dialect.
 
 pub mod conformance;
+pub mod raw;
 pub mod sql;
 mod worker;
 
@@ -630,9 +631,18 @@ pub trait Connection: Send + 'static {
     fn begin(&mut self, write: bool) -> Result<()>;
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
-    fn savepoint(&mut self) -> Result<()>;
-    fn rollback_to_savepoint(&mut self) -> Result<()>;
-    fn release_savepoint(&mut self) -> Result<()>;
+    /// Runs statements that return nothing (transaction control).
+    fn batch(&mut self, sql: &str) -> Result<()>;
+    /// Each job of a group commit runs under its own savepoint (standard SQL on both engines).
+    fn savepoint(&mut self) -> Result<()> {
+        self.batch("SAVEPOINT job")
+    }
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        self.batch("ROLLBACK TO SAVEPOINT job")
+    }
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.batch("RELEASE SAVEPOINT job")
+    }
     /// The transaction's use-case methods.
     fn tx(&mut self) -> &mut dyn Tx;
 }

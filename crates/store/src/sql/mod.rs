@@ -114,6 +114,44 @@ pub trait SqlRow {
     fn date(&self, i: usize) -> Result<NaiveDate>;
 }
 
+/// Implements [`SqlRow`] for a backend's row wrapper through two inherent methods it
+/// defines: `get::<T>(i)` (its driver's own conversion of column `i`) and `null_at(i)`.
+#[macro_export]
+macro_rules! sql_row_by_get {
+    ($ty:ty) => {
+        impl $crate::sql::SqlRow for $ty {
+            fn is_null(&self, i: usize) -> $crate::Result<bool> {
+                self.null_at(i)
+            }
+            fn int(&self, i: usize) -> $crate::Result<i64> {
+                self.get(i)
+            }
+            fn bool(&self, i: usize) -> $crate::Result<bool> {
+                self.get(i)
+            }
+            fn text(&self, i: usize) -> $crate::Result<String> {
+                self.get(i)
+            }
+            fn bytes(&self, i: usize) -> $crate::Result<Vec<u8>> {
+                self.get(i)
+            }
+            fn id(&self, i: usize) -> $crate::Result<$crate::Uuid> {
+                self.get(i)
+            }
+            fn time(&self, i: usize) -> $crate::Result<$crate::sql::Time> {
+                self.get(i)
+            }
+            fn date(&self, i: usize) -> $crate::Result<$crate::sql::Date> {
+                self.get(i)
+            }
+        }
+    };
+}
+
+/// The schema's timestamp and date types, for backends' row readers.
+pub type Time = DateTime<Utc>;
+pub type Date = NaiveDate;
+
 /// A column's value as a Rust type.
 pub trait FromCol: Sized {
     fn from_col(r: &dyn SqlRow, i: usize) -> Result<Self>;
