@@ -573,6 +573,7 @@ const COPY_KEY_TYPES: &[Type] = &[Type::UUID, Type::BYTEA];
 
 /// Throwaway databases for tests (this crate's and the HTTP tests of other
 /// crates): a fresh database on a server, dropped when its guard is.
+#[cfg(feature = "testing")]
 pub mod testing {
     use super::{Result, StoreError, config, err, off_runtime};
 

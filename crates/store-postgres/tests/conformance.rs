@@ -47,17 +47,20 @@ fn subject(i: usize) -> SubjectRow {
     }
 }
 
-#[test]
-fn postgres_passes_the_conformance_suite() -> TestResult {
-    let Some(server) = server_url() else {
-        return Ok(());
-    };
-    let (url, _guard) = fresh_database(&server)?;
-    let store = Store::start(Arc::new(Postgres::open(&url)?))?;
-    let failures = vigie_store::conformance::run(&store);
-    drop(store);
-    assert!(failures.is_empty(), "{failures:#?}");
-    Ok(())
+/// A store on a fresh database, and the guard that drops it. A server that is configured
+/// but cannot be used fails the test rather than skipping it.
+fn fresh() -> Option<(Store, vigie_store_postgres::testing::DropGuard)> {
+    let server = server_url()?;
+    let (url, guard) = fresh_database(&server).unwrap_or_else(|e| unreachable!("fresh database: {e}"));
+    let store = Postgres::open(&url)
+        .and_then(|db| Store::start(Arc::new(db)))
+        .unwrap_or_else(|e| unreachable!("store on the fresh database: {e}"));
+    Some((store, guard))
+}
+
+/// One test per check of the suite, each on its own database.
+mod conformance {
+    vigie_store::conformance_tests!(super::fresh);
 }
 
 #[test]

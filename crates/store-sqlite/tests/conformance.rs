@@ -4,17 +4,27 @@ use std::sync::Arc;
 use vigie_store::Store;
 use vigie_store_sqlite::Sqlite;
 
-#[test]
-fn sqlite_passes_the_conformance_suite() -> Result<(), Box<dyn std::error::Error>> {
+/// A data directory removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A store on a fresh SQLite file.
+fn fresh() -> Option<(Store, TempDir)> {
     let dir = std::env::temp_dir().join(format!("vigie-conf-{}-{}", std::process::id(), vigie_store::new_id()));
-    std::fs::create_dir_all(&dir)?;
-    let db = Sqlite::open(&dir.join("vigie.db"))?;
-    let store = Store::start(Arc::new(db))?;
-    let failures = vigie_store::conformance::run(&store);
-    drop(store);
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(failures.is_empty(), "{failures:#?}");
-    Ok(())
+    std::fs::create_dir_all(&dir).ok()?;
+    let dir = TempDir(dir);
+    let db = Sqlite::open(&dir.0.join("vigie.db")).ok()?;
+    Some((Store::start(Arc::new(db)).ok()?, dir))
+}
+
+/// One test per check of the suite, each on its own database.
+mod conformance {
+    vigie_store::conformance_tests!(super::fresh);
 }
 
 #[test]

@@ -12,6 +12,7 @@
 //! A backend (`vigie-store-sqlite`, `vigie-store-postgres`) only opens
 //! connections and implements [`Tx`] in its SQL dialect.
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod raw;
 pub mod sql;
