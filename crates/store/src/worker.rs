@@ -376,11 +376,11 @@ refuse_all! {
     mark_sent(id: i64, at: chrono::DateTime<chrono::Utc>) -> ();
     mark_failed(id: i64, e: &str, r: Option<chrono::DateTime<chrono::Utc>>) -> ();
     messages_for_subject(id: crate::Id) -> Vec<crate::MessageRow>;
-    messages(s: Option<&str>, l: i64) -> Vec<crate::MessageRow>;
+    messages(s: Option<vigie_domain::records::OutboxStatus>, l: i64) -> Vec<crate::MessageRow>;
     count_messages(t: &str, p: &str) -> (i64, i64);
     insert_policy_version(v: &crate::PolicyVersionRow) -> ();
     policy_versions() -> Vec<crate::PolicyVersionRow>;
-    set_policy_status(v: &str, s: &str, at: chrono::DateTime<chrono::Utc>) -> ();
+    set_policy_status(v: &str, s: vigie_domain::records::PolicyStatus, at: chrono::DateTime<chrono::Utc>) -> ();
     insert_hold_event(e: &crate::HoldEventRow) -> ();
     hold_events(id: crate::Id) -> Vec<crate::HoldEventRow>;
     held_due(at: chrono::NaiveDate) -> Vec<crate::HeldRow>;
