@@ -86,7 +86,7 @@ fn canonical(row: &AuditRow) -> Vec<u8> {
 }
 
 /// Appends `entry` to the chain inside the caller's transaction.
-pub fn append(tx: &mut dyn Tx, keys: &MasterKey, actor: &Actor, at: DateTime<Utc>, entry: Entry) -> Result<i64> {
+pub(crate) fn append(tx: &mut dyn Tx, keys: &MasterKey, actor: &Actor, at: DateTime<Utc>, entry: Entry) -> Result<i64> {
     let (seq, previous) = tx.audit_head()?;
     let mut row = AuditRow {
         seq: seq + 1,
@@ -106,7 +106,7 @@ pub fn append(tx: &mut dyn Tx, keys: &MasterKey, actor: &Actor, at: DateTime<Utc
 }
 
 /// Appends many entries at once (bulk import): one head read, one head write.
-pub fn append_many(
+pub(crate) fn append_many(
     tx: &mut dyn Tx,
     keys: &MasterKey,
     actor: &Actor,

@@ -74,8 +74,7 @@ impl App {
         if row.revoked_at.is_some() {
             return Err(AppError::Unauthenticated);
         }
-        let role = row.role.parse().map_err(|_| AppError::Internal(format!("token {} has an unknown role", row.id)))?;
-        let p = Principal { token_id: row.id, role, recipient: row.recipient };
+        let p = Principal { token_id: row.id, role: row.role, recipient: row.recipient };
         self.tokens.put(hash, p.clone());
         Ok(p)
     }
@@ -125,14 +124,7 @@ impl App {
         };
         let (token, hash) = vigie_crypto::new_token()?;
         let at = self.now();
-        let row = TokenRow {
-            id: new_id(),
-            hash: hash.to_vec(),
-            role: role.as_str().into(),
-            recipient,
-            created_at: at,
-            revoked_at: None,
-        };
+        let row = TokenRow { id: new_id(), hash: hash.to_vec(), role, recipient, created_at: at, revoked_at: None };
         let id = row.id;
         self.db
             .audited(actor.clone(), move |tx, trail| {

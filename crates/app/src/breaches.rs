@@ -18,10 +18,9 @@ use vigie_crypto::{MasterKey, SubjectKey};
 use vigie_domain::SubjectKind;
 use vigie_domain::access::Role;
 use vigie_domain::policy::DataCategory;
+use vigie_domain::records::{BreachNature, BreachPhase, BreachRisk, BreachStatus, NoticeDecision};
 use vigie_store::{BreachPhaseRow, BreachRow, ScopeCount, ScopeFilter, Tx, new_id};
 
-const NATURES: &[&str] = &["confidentiality", "integrity", "availability"];
-const RISKS: &[&str] = &["none", "risk", "high"];
 pub const TEMPLATE: &str = "breach_notice";
 
 /// Which subjects a breach concerns. Criteria combine (each narrows the set).
@@ -32,6 +31,7 @@ pub struct Scope {
     pub subject_ids: Vec<String>,
     /// client, prospect.
     #[serde(default)]
+    #[schema(value_type = Vec<SubjectKind>)]
     pub kinds: Vec<String>,
     /// Subjects collected in this period (RFC 3339 or dates).
     pub collected_from: Option<String>,
@@ -53,14 +53,17 @@ pub struct Scope {
 pub struct NewBreach {
     pub detected_at: String,
     /// confidentiality, integrity, availability.
+    #[schema(value_type = Vec<BreachNature>)]
     pub nature: Vec<String>,
     pub description: String,
     /// identity, contact, professional, notes, contract, interactions.
+    #[schema(value_type = Vec<DataCategory>)]
     pub data_categories: Vec<String>,
     pub scope: Scope,
     pub likely_consequences: Option<String>,
     pub measures: Option<String>,
     /// none, risk (default) or high.
+    #[schema(value_type = Option<BreachRisk>)]
     pub risk: Option<String>,
     /// Whether the keys that protect the data were compromised too (default false).
     #[serde(default)]
@@ -71,11 +74,13 @@ pub struct NewBreach {
 #[serde(deny_unknown_fields)]
 pub struct NewPhase {
     /// update, authority_notified, subjects_notified or closed.
+    #[schema(value_type = BreachPhase)]
     pub phase: String,
     pub details: String,
     /// For a late notification to the authority: why (Art. 33(1)).
     pub late_reasons: Option<String>,
     /// For an update: new assessments.
+    #[schema(value_type = Option<BreachRisk>)]
     pub risk: Option<String>,
     pub likely_consequences: Option<String>,
     pub measures: Option<String>,
@@ -86,6 +91,7 @@ pub struct NewPhase {
 #[serde(deny_unknown_fields)]
 pub struct SubjectsDecision {
     /// notify (queue the notices) or confirm_exemption (Art. 34(3)(a): encrypted, keys safe).
+    #[schema(value_type = NoticeDecision)]
     pub decision: String,
 }
 
@@ -102,7 +108,7 @@ struct Details {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PhaseView {
     pub at: DateTime<Utc>,
-    pub phase: String,
+    pub phase: BreachPhase,
     pub details: String,
     pub actor: String,
 }
@@ -117,20 +123,20 @@ pub struct BreachView {
     pub hours_left: i64,
     pub authority_notified_at: Option<DateTime<Utc>>,
     pub late: bool,
-    pub nature: Vec<String>,
+    pub nature: Vec<BreachNature>,
     pub description: String,
-    pub data_categories: Vec<String>,
+    pub data_categories: Vec<DataCategory>,
     #[schema(value_type = Object)]
     pub scope: serde_json::Value,
     pub subjects_concerned: i64,
     pub records_concerned: i64,
-    pub risk: String,
+    pub risk: BreachRisk,
     pub keys_compromised: bool,
     pub likely_consequences: Option<String>,
     pub measures: Option<String>,
     pub late_reasons: Option<String>,
     /// open, notified or closed.
-    pub status: String,
+    pub status: BreachStatus,
     /// What was done about informing the subjects (Art. 34).
     pub subjects_information: String,
     pub phases: Vec<PhaseView>,
@@ -202,7 +208,7 @@ fn filter(scope: &Scope, now: DateTime<Utc>) -> Result<ScopeFilter> {
 pub(crate) fn open_scopes(tx: &mut dyn vigie_store::ReadTx) -> Result<Vec<(Uuid, ScopeFilter)>> {
     let mut out = Vec::new();
     for b in tx.breaches()? {
-        if b.status == "closed" {
+        if b.status == BreachStatus::Closed {
             continue;
         }
         let scope: Scope = serde_json::from_str(&b.scope).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -212,18 +218,18 @@ pub(crate) fn open_scopes(tx: &mut dyn vigie_store::ReadTx) -> Result<Vec<(Uuid,
 }
 
 /// Records concerned: one identity record per subject, plus the records of the categories concerned.
-fn records(count: &ScopeCount, categories: &[String]) -> i64 {
-    let has = |c: &str| categories.iter().any(|x| x == c);
+fn records(count: &ScopeCount, categories: &[DataCategory]) -> i64 {
+    let has = |c: DataCategory| categories.contains(&c);
     count.subjects
-        + if has("contract") { count.contracts } else { 0 }
-        + if has("interactions") { count.interactions } else { 0 }
+        + if has(DataCategory::Contract) { count.contracts } else { 0 }
+        + if has(DataCategory::Interactions) { count.interactions } else { 0 }
 }
 
 fn view(keys: &MasterKey, b: &BreachRow, phases: &[BreachPhaseRow], at: DateTime<Utc>) -> Result<BreachView> {
     let key = breach_key(keys, b)?;
     let d = details_of(&key, b)?;
     let due = b.detected_at + Duration::hours(72);
-    let notified = phases.iter().find(|p| p.phase == "authority_notified").map(|p| p.at);
+    let notified = phases.iter().find(|p| p.phase == BreachPhase::AuthorityNotified).map(|p| p.at);
     Ok(BreachView {
         id: b.id,
         detected_at: b.detected_at,
@@ -231,25 +237,25 @@ fn view(keys: &MasterKey, b: &BreachRow, phases: &[BreachPhaseRow], at: DateTime
         hours_left: (due - at).num_hours(),
         authority_notified_at: notified,
         late: notified.map_or(at > due, |n| n > due),
-        nature: b.nature.split(',').map(str::to_string).collect(),
+        nature: b.nature.clone(),
         description: d.description,
-        data_categories: b.data_categories.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect(),
+        data_categories: b.data_categories.clone(),
         scope: serde_json::from_str(&b.scope).unwrap_or_default(),
         subjects_concerned: b.subjects_concerned,
         records_concerned: b.records_concerned,
-        risk: b.risk.clone(),
+        risk: b.risk,
         keys_compromised: b.keys_compromised,
         likely_consequences: d.likely_consequences,
         measures: d.measures,
         late_reasons: d.late_reasons,
-        status: b.status.clone(),
+        status: b.status,
         subjects_information: d.subjects.unwrap_or_else(|| information(b)),
         phases: phases
             .iter()
             .map(|p| {
                 Ok(PhaseView {
                     at: p.at,
-                    phase: p.phase.clone(),
+                    phase: p.phase,
                     details: open_text(&key, b.id, "phase", &p.details)?,
                     actor: p.actor.clone(),
                 })
@@ -260,13 +266,13 @@ fn view(keys: &MasterKey, b: &BreachRow, phases: &[BreachPhaseRow], at: DateTime
 
 /// What Art. 34 asks of this breach, before the DPO decides.
 fn information(b: &BreachRow) -> String {
-    match (b.risk.as_str(), b.keys_compromised) {
-        ("high", false) => {
+    match (b.risk, b.keys_compromised) {
+        (BreachRisk::High, false) => {
             "exemption_to_confirm: the data concerned is encrypted at rest under keys that were not compromised \
                             (Art. 34(3)(a)); the DPO confirms the exemption or has the subjects notified"
                 .into()
         }
-        ("high", true) => "to_notify: the risk is high and the keys were compromised".into(),
+        (BreachRisk::High, true) => "to_notify: the risk is high and the keys were compromised".into(),
         _ => "not_required: the risk is not high".into(),
     }
 }
@@ -280,22 +286,27 @@ impl App {
         if input.nature.is_empty() {
             return Err(AppError::invalid(
                 "nature",
-                format!("names no nature (expected some of: {})", NATURES.join(", ")),
+                format!("names no nature (expected some of: {})", BreachNature::expected()),
             ));
         }
-        for n in &input.nature {
-            if !NATURES.contains(&n.as_str()) {
-                return Err(AppError::invalid("nature", format!("`{n}` is not one of: {}", NATURES.join(", "))));
-            }
-        }
-        for c in &input.data_categories {
-            c.parse::<DataCategory>()
-                .map_err(|e| AppError::invalid("data_categories", format!("`{c}` is not valid ({e})")))?;
-        }
-        let risk = input.risk.clone().unwrap_or_else(|| "risk".into());
-        if !RISKS.contains(&risk.as_str()) {
-            return Err(AppError::invalid("risk", "must be one of: none, risk, high"));
-        }
+        let nature = input
+            .nature
+            .iter()
+            .map(|n| {
+                n.parse::<BreachNature>().map_err(|_| {
+                    AppError::invalid("nature", format!("`{n}` is not one of: {}", BreachNature::expected()))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let categories = input
+            .data_categories
+            .iter()
+            .map(|c| {
+                c.parse::<DataCategory>()
+                    .map_err(|e| AppError::invalid("data_categories", format!("`{c}` is not valid ({e})")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let risk = input.risk.as_deref().map_or(Ok(BreachRisk::Risk), parse_risk)?;
         let description = crate::subjects::check_text("description", &input.description, 10_000)?;
         let scope = filter(&input.scope, self.now())?;
         if let Some(r) = &scope.recipient
@@ -315,11 +326,11 @@ impl App {
         let mut row = BreachRow {
             id,
             detected_at,
-            nature: input.nature.join(","),
-            data_categories: input.data_categories.join(","),
+            nature,
+            data_categories: categories.clone(),
             scope: serde_json::to_string(&input.scope).map_err(|e| AppError::Internal(e.to_string()))?,
             risk,
-            status: "open".into(),
+            status: BreachStatus::Open,
             keys_compromised: input.keys_compromised,
             subjects_concerned: 0,
             records_concerned: 0,
@@ -334,7 +345,7 @@ impl App {
             updated_at: at,
         };
         let phase_text = seal_text(&key, id, "phase", "recorded")?;
-        let (actor, categories) = (who.actor(), input.data_categories);
+        let actor = who.actor();
         let (row, phases) = self
             .db
             .audited(actor.clone(), move |tx, trail| {
@@ -346,12 +357,12 @@ impl App {
                     id: new_id(),
                     breach_id: id,
                     at,
-                    phase: "initial".into(),
+                    phase: BreachPhase::Initial,
                     details: phase_text,
                     actor: actor.to_string(),
                 };
                 tx.insert_breach_phase(&phase)?;
-                if row.risk == "high" && row.keys_compromised {
+                if row.risk == BreachRisk::High && row.keys_compromised {
                     queue_notices(tx, &row, &scope, at)?;
                 }
                 let detail = format!("breach:{id} subjects={} risk={}", row.subjects_concerned, row.risk);
@@ -380,7 +391,9 @@ impl App {
             .await?;
         let at = self.now();
         let mut views = all.iter().map(|(b, p)| view(&self.keys, b, p, at)).collect::<Result<Vec<_>>>()?;
-        views.sort_by_key(|v| (v.authority_notified_at.is_some() || v.status == "closed", v.notify_authority_by));
+        views.sort_by_key(|v| {
+            (v.authority_notified_at.is_some() || v.status == BreachStatus::Closed, v.notify_authority_by)
+        });
         Ok(views)
     }
 
@@ -411,17 +424,11 @@ impl App {
     /// (with reasons when late), the information of subjects, or the closing.
     pub async fn add_breach_phase(&self, who: &Principal, id: Uuid, input: NewPhase) -> Result<BreachView> {
         who.require(&[Role::Dpo], "updating a breach")?;
-        if !matches!(input.phase.as_str(), "update" | "authority_notified" | "subjects_notified" | "closed") {
-            return Err(AppError::invalid(
-                "phase",
-                "must be one of: update, authority_notified, subjects_notified, closed",
-            ));
-        }
-        if let Some(r) = &input.risk
-            && !RISKS.contains(&r.as_str())
-        {
-            return Err(AppError::invalid("risk", "must be one of: none, risk, high"));
-        }
+        let phase =
+            input.phase.parse::<BreachPhase>().ok().filter(|p| BreachPhase::ADDED.contains(p)).ok_or_else(|| {
+                AppError::invalid("phase", "must be one of: update, authority_notified, subjects_notified, closed")
+            })?;
+        let risk = input.risk.as_deref().map(parse_risk).transpose()?;
         let text = crate::subjects::check_text("details", &input.details, 10_000)?;
         let (keys, actor) = (self.keys.clone(), who.actor());
         let (row, phases) = self
@@ -431,8 +438,8 @@ impl App {
                 let key = breach_key(&keys, &b)?;
                 let mut d = details_of(&key, &b)?;
                 let at = trail.at;
-                if input.phase == "authority_notified" {
-                    if tx.breach_phases(id)?.iter().any(|p| p.phase == "authority_notified") {
+                if phase == BreachPhase::AuthorityNotified {
+                    if tx.breach_phases(id)?.iter().any(|p| p.phase == BreachPhase::AuthorityNotified) {
                         return Err(AppError::Conflict(format!("breach {id}: the authority was already notified")));
                     }
                     let late = at > b.detected_at + Duration::hours(72);
@@ -446,12 +453,12 @@ impl App {
                         (Some(r), _) => d.late_reasons = Some(crate::subjects::check_text("late_reasons", r, 10_000)?),
                         (None, false) => {}
                     }
-                    b.status = "notified".into();
+                    b.status = BreachStatus::Notified;
                 }
-                if input.phase == "closed" {
-                    b.status = "closed".into();
+                if phase == BreachPhase::Closed {
+                    b.status = BreachStatus::Closed;
                 }
-                if let Some(r) = input.risk {
+                if let Some(r) = risk {
                     b.risk = r;
                 }
                 if let Some(k) = input.keys_compromised {
@@ -475,13 +482,13 @@ impl App {
                     id: new_id(),
                     breach_id: id,
                     at,
-                    phase: input.phase.clone(),
+                    phase,
                     details: seal_text(&key, id, "phase", &text)?,
                     actor: actor.to_string(),
                 };
                 tx.insert_breach_phase(&phase)?;
                 let recorded = trail
-                    .record(tx, Entry::new("breach.phase").detail(format!("breach:{id} phase={}", input.phase)))?;
+                    .record(tx, Entry::new("breach.phase").detail(format!("breach:{id} phase={}", phase.phase)))?;
                 Ok(((b, tx.breach_phases(id)?), recorded))
             })
             .await?;
@@ -492,20 +499,19 @@ impl App {
     /// confirm the Art. 34(3)(a) exemption (data encrypted, keys not compromised).
     pub async fn decide_subjects(&self, who: &Principal, id: Uuid, input: SubjectsDecision) -> Result<BreachView> {
         who.require(&[Role::Dpo], "deciding on informing subjects")?;
-        if !matches!(input.decision.as_str(), "notify" | "confirm_exemption") {
-            return Err(AppError::invalid("decision", "must be notify or confirm_exemption"));
-        }
+        let decision: NoticeDecision =
+            input.decision.parse().map_err(|_| AppError::invalid("decision", "must be notify or confirm_exemption"))?;
         let (keys, actor) = (self.keys.clone(), who.actor());
         let (row, phases) = self
             .db
             .audited(actor.clone(), move |tx, trail| {
                 let mut b = tx.breach(id)?.ok_or_else(|| AppError::NotFound(format!("breach {id}")))?;
-                if b.risk != "high" {
+                if b.risk != BreachRisk::High {
                     return Err(AppError::Conflict(format!(
                         "breach {id}: the risk is not high, so Art. 34 does not apply"
                     )));
                 }
-                if input.decision == "confirm_exemption" && b.keys_compromised {
+                if decision == NoticeDecision::ConfirmExemption && b.keys_compromised {
                     return Err(AppError::Conflict(format!(
                         "breach {id}: the keys were compromised, so the encryption exemption does not apply"
                     )));
@@ -513,7 +519,7 @@ impl App {
                 let key = breach_key(&keys, &b)?;
                 let mut d = details_of(&key, &b)?;
                 let at = trail.at;
-                let note = if input.decision == "notify" {
+                let note = if decision == NoticeDecision::Notify {
                     let scope: Scope = serde_json::from_str(&b.scope).map_err(|e| AppError::Internal(e.to_string()))?;
                     let queued = queue_notices(tx, &b, &filter(&scope, DateTime::<Utc>::MAX_UTC)?, at)?;
                     format!("notified: {queued} notices queued to the subjects concerned")
@@ -534,15 +540,13 @@ impl App {
                     id: new_id(),
                     breach_id: id,
                     at,
-                    phase: "subjects_decision".into(),
+                    phase: BreachPhase::SubjectsDecision,
                     details: seal_text(&key, id, "phase", &note)?,
                     actor: actor.to_string(),
                 };
                 tx.insert_breach_phase(&phase)?;
-                let recorded = trail.record(
-                    tx,
-                    Entry::new("breach.subjects").detail(format!("breach:{id} decision={}", input.decision)),
-                )?;
+                let recorded = trail
+                    .record(tx, Entry::new("breach.subjects").detail(format!("breach:{id} decision={decision}")))?;
                 Ok(((b, tx.breach_phases(id)?), recorded))
             })
             .await?;
@@ -584,6 +588,11 @@ impl App {
         let d = details_of(&breach_key(&self.keys, &b)?, &b)?;
         Ok((d.likely_consequences.unwrap_or_default(), d.measures.unwrap_or_default()))
     }
+}
+
+/// A risk of the input; the error names the accepted set.
+fn parse_risk(raw: &str) -> Result<BreachRisk> {
+    raw.parse().map_err(|_| AppError::invalid("risk", "must be one of: none, risk, high"))
 }
 
 fn queue_notices(tx: &mut dyn Tx, b: &BreachRow, scope: &ScopeFilter, at: DateTime<Utc>) -> Result<u64> {

@@ -24,6 +24,7 @@ use std::path::PathBuf;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use vigie_domain::access::Role;
+use vigie_domain::records::OutboxStatus;
 use vigie_domain::{FieldName, Policy};
 use vigie_store::MessageRow;
 
@@ -343,14 +344,11 @@ impl App {
     /// Lists the outbox (dpo, admin): ids, templates, statuses; no personal value.
     pub async fn outbox(&self, who: &Principal, status: Option<&str>, limit: i64) -> Result<Vec<MessageView>> {
         who.require(&[Role::Dpo, Role::Admin], "reading the outbox")?;
-        if let Some(s) = status
-            && !matches!(s, "pending" | "sent" | "failed")
-        {
-            return Err(AppError::invalid("status", "must be one of: pending, sent, failed"));
-        }
-        let status = status.map(str::to_string);
-        let rows =
-            self.db.read(move |tx| Ok::<_, AppError>(tx.messages(status.as_deref(), limit.clamp(1, 10_000))?)).await?;
+        let status: Option<OutboxStatus> = status
+            .map(str::parse)
+            .transpose()
+            .map_err(|_| AppError::invalid("status", "must be one of: pending, sent, failed"))?;
+        let rows = self.db.read(move |tx| Ok::<_, AppError>(tx.messages(status, limit.clamp(1, 10_000))?)).await?;
         Ok(rows.into_iter().map(MessageView::from).collect())
     }
 }
@@ -364,7 +362,7 @@ pub struct MessageView {
     pub recipient: Option<String>,
     pub template: String,
     pub params: serde_json::Value,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i64,
     pub next_attempt_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,

@@ -15,13 +15,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use vigie_domain::access::{Caller, Role, check_read};
 use vigie_domain::policy::{DataCategory, RecipientKind};
-use vigie_domain::transfers::{Ground, SAFEGUARD_KINDS, Safeguard, TransferList, assess};
+use vigie_domain::transfers::{Ground, Safeguard, SafeguardKind, TransferList, assess};
 use vigie_domain::{FieldName, Policy, SubjectKind};
 use vigie_store::{DisclosureRow, SafeguardRow, Tx, new_id};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SafeguardView {
-    pub kind: String,
+    pub kind: SafeguardKind,
     pub signed_on: NaiveDate,
     pub recorded_at: DateTime<Utc>,
 }
@@ -46,7 +46,7 @@ pub struct TransferStatus {
 pub struct RecipientView {
     pub id: String,
     /// internal or external.
-    pub kind: String,
+    pub kind: RecipientKind,
     pub role: Option<String>,
     pub name_fr: String,
     pub name_en: String,
@@ -67,6 +67,7 @@ pub struct RecipientList {
 #[serde(deny_unknown_fields)]
 pub struct NewSafeguard {
     /// scc (standard contractual clauses), bcr (binding corporate rules), dpf (EU-US Data Privacy Framework certification).
+    #[schema(value_type = SafeguardKind)]
     pub kind: String,
     /// When the clauses were signed, the rules approved or the certification checked.
     pub signed_on: String,
@@ -116,7 +117,7 @@ impl From<DisclosureRow> for DisclosureEntry {
 fn safeguards_of(rows: &[SafeguardRow], recipient: &str) -> Vec<Safeguard> {
     rows.iter()
         .filter(|s| s.recipient == recipient)
-        .map(|s| Safeguard { kind: s.kind.clone(), signed_on: s.signed_on })
+        .map(|s| Safeguard { kind: s.kind, signed_on: s.signed_on })
         .collect()
 }
 
@@ -145,10 +146,10 @@ fn describe(g: &Ground) -> (String, Option<String>) {
             ("adequacy".into(), Some(format!("adequacy decision {decision} ({country})")))
         }
         Ground::Safeguard { kind, signed_on, .. } => {
-            let what = match kind.as_str() {
-                "scc" => "standard contractual clauses",
-                "bcr" => "binding corporate rules",
-                _ => "EU-US Data Privacy Framework certification",
+            let what = match kind {
+                SafeguardKind::Scc => "standard contractual clauses",
+                SafeguardKind::Bcr => "binding corporate rules",
+                SafeguardKind::Dpf => "EU-US Data Privacy Framework certification",
             };
             ("safeguard".into(), Some(format!("{what} signed on {signed_on}")))
         }
@@ -209,7 +210,7 @@ impl App {
                 };
                 RecipientView {
                     id: r.id.clone(),
-                    kind: r.kind.as_str().into(),
+                    kind: r.kind,
                     role: r.role.clone(),
                     name_fr: r.name.fr.clone(),
                     name_en: r.name.en.clone(),
@@ -218,11 +219,7 @@ impl App {
                     safeguards: safeguards
                         .iter()
                         .filter(|s| s.recipient == r.id)
-                        .map(|s| SafeguardView {
-                            kind: s.kind.clone(),
-                            signed_on: s.signed_on,
-                            recorded_at: s.recorded_at,
-                        })
+                        .map(|s| SafeguardView { kind: s.kind, signed_on: s.signed_on, recorded_at: s.recorded_at })
                         .collect(),
                     transfer,
                 }
@@ -245,22 +242,18 @@ impl App {
             }
             Some(_) => {}
         }
-        if !SAFEGUARD_KINDS.contains(&input.kind.as_str()) {
-            return Err(AppError::invalid("kind", format!("must be one of: {}", SAFEGUARD_KINDS.join(", "))));
-        }
+        let kind: SafeguardKind = input
+            .kind
+            .parse()
+            .map_err(|_| AppError::invalid("kind", format!("must be one of: {}", SafeguardKind::expected())))?;
         let signed_on = crate::subjects::parse_date("signed_on", &input.signed_on)?;
         if signed_on > self.now().date_naive() {
             return Err(AppError::invalid("signed_on", "is in the future"));
         }
-        let row = SafeguardRow {
-            id: new_id(),
-            recipient: recipient.to_string(),
-            kind: input.kind,
-            signed_on,
-            recorded_at: self.now(),
-        };
+        let row =
+            SafeguardRow { id: new_id(), recipient: recipient.to_string(), kind, signed_on, recorded_at: self.now() };
         let actor = who.actor();
-        let view = SafeguardView { kind: row.kind.clone(), signed_on, recorded_at: row.recorded_at };
+        let view = SafeguardView { kind: row.kind, signed_on, recorded_at: row.recorded_at };
         self.db
             .audited(actor.clone(), move |tx, trail| {
                 tx.insert_safeguard(&row)?;

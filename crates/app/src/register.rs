@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use utoipa::ToSchema;
 use vigie_domain::access::Role;
 use vigie_domain::policy::{DataCategory, LegalBasis, RecipientKind, RetentionBasis};
-use vigie_domain::transfers::{Ground, Safeguard, TransferList, assess};
+use vigie_domain::transfers::{Ground, Safeguard, SafeguardKind, TransferList, assess};
 use vigie_domain::{Policy, SubjectKind};
 use vigie_store::{GroupCount, StatGroup};
 
@@ -129,16 +129,13 @@ pub struct Activity {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BasisEntry {
-    #[schema(value_type = String)]
     pub subject_kind: SubjectKind,
-    #[schema(value_type = String)]
     pub basis: LegalBasis,
     pub label: Label,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SubjectCategory {
-    #[schema(value_type = String)]
     pub kind: SubjectKind,
     pub label: Label,
     pub description: Label,
@@ -146,7 +143,6 @@ pub struct SubjectCategory {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DataCategoryEntry {
-    #[schema(value_type = String)]
     pub id: DataCategory,
     pub label: Label,
     /// What the category holds.
@@ -158,7 +154,6 @@ pub struct RecipientEntry {
     pub id: String,
     pub name: Label,
     /// `internal` or `external`.
-    #[schema(value_type = String)]
     pub kind: RecipientKind,
     /// For an external recipient: `processor`, `service_provider`, `partner`…
     pub role: Option<String>,
@@ -192,7 +187,7 @@ pub struct TransferEntry {
     /// The adequacy decision relied on.
     pub decision: Option<String>,
     /// The kind of safeguard relied on: `scc` or `bcr`.
-    pub safeguard: Option<String>,
+    pub safeguard: Option<SafeguardKind>,
     /// When the safeguard was signed or approved.
     pub signed_on: Option<NaiveDate>,
     /// Why the transfer is not allowed.
@@ -202,9 +197,7 @@ pub struct TransferEntry {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RetentionEntry {
-    #[schema(value_type = String)]
     pub subject_kind: SubjectKind,
-    #[schema(value_type = String)]
     pub basis: RetentionBasis,
     pub years: u32,
     pub label: Label,
@@ -212,7 +205,6 @@ pub struct RetentionEntry {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct KindCount {
-    #[schema(value_type = String)]
     pub kind: SubjectKind,
     pub count: i64,
 }
@@ -353,13 +345,13 @@ fn kind_label_fr(kind: &str) -> String {
     kind.parse::<SubjectKind>().map_or_else(|_| kind.to_string(), |k| kind_label(k).fr)
 }
 
-fn safeguard_label(kind: &str, on: NaiveDate) -> Label {
+fn safeguard_label(kind: SafeguardKind, on: NaiveDate) -> Label {
     match kind {
-        "scc" => label(
+        SafeguardKind::Scc => label(
             format!("clauses contractuelles types signées le {on}"),
             format!("standard contractual clauses signed on {on}"),
         ),
-        "bcr" => label(
+        SafeguardKind::Bcr => label(
             format!("règles d'entreprise contraignantes approuvées le {on}"),
             format!("binding corporate rules approved on {on}"),
         ),
@@ -437,7 +429,7 @@ pub fn build(
                             t.decision = Some(decision);
                         }
                         Ok(Ground::Safeguard { kind, signed_on, .. }) => {
-                            let s = safeguard_label(&kind, signed_on);
+                            let s = safeguard_label(kind, signed_on);
                             t.label = label(format!("{place} : {}", s.fr), format!("{place}: {}", s.en));
                             t.status = TransferStatus::Safeguard;
                             t.safeguard = Some(kind);
@@ -1219,8 +1211,10 @@ mod tests {
             }
         }
         let signed = NaiveDate::from_ymd_opt(2026, 1, 15).unwrap_or_default();
-        let safeguards =
-            BTreeMap::from([("subcontractor".to_string(), vec![Safeguard { kind: "scc".into(), signed_on: signed }])]);
+        let safeguards = BTreeMap::from([(
+            "subcontractor".to_string(),
+            vec![Safeguard { kind: SafeguardKind::Scc, signed_on: signed }],
+        )]);
         let r = build(&p, &TransferList::builtin(), &safeguards, &counts(), at());
         let cm = activity(&r, "contract_management");
         assert_eq!(cm.transfers.len(), 2, "accountant and saas_erp");
@@ -1237,7 +1231,7 @@ mod tests {
         let sd = activity(&r, "service_delivery");
         let sub = sd.transfers.iter().find(|t| t.recipient_id == "subcontractor");
         assert!(sub.is_some_and(|t| t.status == TransferStatus::Safeguard
-            && t.safeguard.as_deref() == Some("scc")
+            && t.safeguard == Some(SafeguardKind::Scc)
             && t.signed_on == Some(signed)
             && t.label.fr.contains("clauses contractuelles types signées le 2026-01-15")));
         // Activities whose recipients stay in the company transfer nothing.

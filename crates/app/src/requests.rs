@@ -12,6 +12,7 @@
 use crate::App;
 use crate::audit::{self, Entry};
 use crate::auth::Principal;
+use crate::db::Trail;
 use crate::error::{AppError, Result};
 use crate::subjects::{IdentityField, aad_for, open_identity_pub, parse_date};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -22,25 +23,14 @@ use uuid::Uuid;
 use vigie_crypto::{MasterKey, SubjectKey};
 use vigie_domain::access::Role;
 use vigie_domain::deadlines::{can_extend, days_left, response_deadline};
-use vigie_domain::model::normalize_field;
+use vigie_domain::model::{UnknownToken, normalize_field};
 use vigie_domain::policy::{LegalBasis, RecipientKind};
+use vigie_domain::records::{
+    ErasureGround, IdentityDocument, IdentityVerdict, RefusalGround, RequestChannel, RequestKind, RequestOutcome,
+    RequestStatus,
+};
 use vigie_domain::{FieldName, Policy, Provenance, SubjectKind};
 use vigie_store::{Id, RequestRow, Tx, new_id};
-
-const KINDS: &[&str] = &["access", "rectification", "erasure", "portability", "objection"];
-const CHANNELS: &[&str] = &["letter", "email", "web_form"];
-const DOCUMENTS: &[&str] = &["national_id_card", "passport", "residence_permit", "driving_licence", "other"];
-/// Art. 17(1) grounds the DPO may record, besides an objection to prospecting.
-const ERASURE_GROUNDS: &[&str] = &[
-    "objection_to_prospecting",
-    "no_longer_necessary",
-    "consent_withdrawn",
-    "objection",
-    "unlawful",
-    "legal_obligation",
-];
-/// Art. 12(5) grounds for refusing a request, besides an identity not verified.
-const REFUSAL_GROUNDS: &[&str] = &["manifestly_unfounded", "excessive", "identity_not_verified", "not_the_subject"];
 
 /// Who is asking.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -65,6 +55,7 @@ pub struct Particulars {
     pub purposes: Vec<String>,
     /// Erasure: the Art. 17 ground the DPO records (objection_to_prospecting, no_longer_necessary,
     /// consent_withdrawn, objection, unlawful, legal_obligation).
+    #[schema(value_type = Option<ErasureGround>)]
     pub ground: Option<String>,
     /// The requester's own words (web form).
     pub message: Option<String>,
@@ -74,10 +65,12 @@ pub struct Particulars {
 #[serde(deny_unknown_fields)]
 pub struct NewRequest {
     /// access, rectification, erasure, portability or objection.
+    #[schema(value_type = RequestKind)]
     pub kind: String,
     /// The date the request was received (YYYY-MM-DD).
     pub received_at: String,
     /// letter, email or web_form.
+    #[schema(value_type = RequestChannel)]
     pub channel: String,
     pub requester: Requester,
     #[serde(default)]
@@ -88,8 +81,10 @@ pub struct NewRequest {
 #[serde(deny_unknown_fields)]
 pub struct IdentityDecision {
     /// verified or rejected.
+    #[schema(value_type = IdentityVerdict)]
     pub decision: String,
     /// national_id_card, passport, residence_permit, driving_licence or other.
+    #[schema(value_type = IdentityDocument)]
     pub document: String,
 }
 
@@ -105,6 +100,7 @@ pub struct Extension {
 #[serde(deny_unknown_fields)]
 pub struct Refusal {
     /// manifestly_unfounded, excessive, identity_not_verified or not_the_subject.
+    #[schema(value_type = RefusalGround)]
     pub ground: String,
     pub reason: String,
 }
@@ -122,8 +118,8 @@ struct Sealed {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RequestView {
     pub id: Uuid,
-    pub kind: String,
-    pub channel: String,
+    pub kind: RequestKind,
+    pub channel: RequestChannel,
     pub received_on: NaiveDate,
     /// The deadline in force (extended or not).
     pub due_on: NaiveDate,
@@ -133,15 +129,15 @@ pub struct RequestView {
     pub days_left: i64,
     pub overdue: bool,
     /// awaiting_identity, in_progress, completed or refused.
-    pub status: String,
+    pub status: RequestStatus,
     pub subject_id: Option<Uuid>,
     pub requester: Requester,
     pub particulars: Particulars,
-    pub identity_document: Option<String>,
-    pub identity_decision: Option<String>,
+    pub identity_document: Option<IdentityDocument>,
+    pub identity_decision: Option<IdentityVerdict>,
     /// Whether an uploaded identity document is still held (it is destroyed on the decision).
     pub identity_document_held: bool,
-    pub outcome: Option<String>,
+    pub outcome: Option<RequestOutcome>,
     pub completed_at: Option<DateTime<Utc>>,
     /// The subject was erased: the requester and particulars are gone with it.
     pub subject_erased: bool,
@@ -189,37 +185,34 @@ fn view(keys: &MasterKey, r: &RequestRow, held: bool, today: NaiveDate) -> Resul
         open_json(&request_key(keys, r)?, r.id, "requester", &r.requester)?
     };
     let due = r.extended_due_on.unwrap_or(r.due_on);
-    let open = matches!(r.status.as_str(), "awaiting_identity" | "in_progress");
+    let open = r.status.is_open();
     let left = days_left(due, today);
     Ok(RequestView {
         id: r.id,
-        kind: r.kind.clone(),
-        channel: r.channel.clone(),
+        kind: r.kind,
+        channel: r.channel,
         received_on: r.received_on,
         due_on: due,
         first_due_on: r.due_on,
         extended: r.extended_due_on.is_some(),
         days_left: left,
         overdue: open && left < 0,
-        status: r.status.clone(),
+        status: r.status,
         subject_id: r.subject_id,
         requester: sealed.requester,
         particulars: sealed.particulars,
-        identity_document: r.identity_document.clone(),
-        identity_decision: r.identity_decision.clone(),
+        identity_document: r.identity_document,
+        identity_decision: r.identity_decision,
         identity_document_held: held,
-        outcome: r.outcome.clone(),
+        outcome: r.outcome,
         completed_at: r.completed_at,
         subject_erased: redacted(r),
     })
 }
 
-fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<()> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(AppError::invalid(field, format!("must be one of: {}", allowed.join(", "))))
-    }
+/// Parses a closed-set value of the input; the error names the accepted set.
+fn one_of<T: std::str::FromStr<Err = UnknownToken>>(field: &str, value: &str) -> Result<T> {
+    value.parse().map_err(|e: UnknownToken| AppError::invalid(field, format!("must be one of: {}", e.expected)))
 }
 
 fn load(tx: &mut dyn Tx, id: Id) -> Result<RequestRow> {
@@ -257,8 +250,8 @@ impl App {
     }
 
     async fn intake(&self, input: NewRequest, actor: audit::Actor) -> Result<RequestView> {
-        one_of("kind", &input.kind, KINDS)?;
-        one_of("channel", &input.channel, CHANNELS)?;
+        let kind: RequestKind = one_of("kind", &input.kind)?;
+        let channel: RequestChannel = one_of("channel", &input.channel)?;
         let received = parse_date("received_at", &input.received_at)?;
         let today = self.now().date_naive();
         if received > today {
@@ -281,7 +274,7 @@ impl App {
         if requester.email.is_none() && requester.postal_address.is_none() {
             return Err(AppError::invalid("requester", "needs an email or a postal address to answer to"));
         }
-        let particulars = self.check_particulars(&input.kind, input.particulars)?;
+        let particulars = self.check_particulars(kind, input.particulars)?;
         let due = response_deadline(received).ok_or_else(|| AppError::invalid("received_at", "is out of range"))?;
         let email_bi = requester.email.as_ref().map(|e| self.keys.blind_index(FieldName::Email.as_str(), e).to_vec());
         let phone_bi = requester.phone.as_ref().map(|p| self.keys.blind_index(FieldName::Phone.as_str(), p).to_vec());
@@ -291,12 +284,12 @@ impl App {
         let at = self.now();
         let row = RequestRow {
             id,
-            kind: input.kind,
-            channel: input.channel,
+            kind,
+            channel,
             received_on: received,
             due_on: due,
             extended_due_on: None,
-            status: "awaiting_identity".into(),
+            status: RequestStatus::AwaitingIdentity,
             subject_id: None,
             requester_bi: email_bi.clone(),
             requester: sealed,
@@ -338,10 +331,10 @@ impl App {
         view(&self.keys, &row, false, today)
     }
 
-    fn check_particulars(&self, kind: &str, p: Particulars) -> Result<Particulars> {
+    fn check_particulars(&self, kind: RequestKind, p: Particulars) -> Result<Particulars> {
         let policy = self.policy();
         match kind {
-            "rectification" => {
+            RequestKind::Rectification => {
                 if p.changes.is_empty() {
                     return Err(AppError::invalid("particulars.changes", "a rectification names the fields to change"));
                 }
@@ -363,7 +356,7 @@ impl App {
                 }
                 Ok(Particulars { changes, ..Particulars::default() })
             }
-            "objection" => {
+            RequestKind::Objection => {
                 let purposes = if p.purposes.is_empty() { vec!["prospect_relations".to_string()] } else { p.purposes };
                 for purpose in &purposes {
                     if policy.purpose(purpose).is_none() {
@@ -375,13 +368,15 @@ impl App {
                 }
                 Ok(Particulars { purposes, ..Particulars::default() })
             }
-            "erasure" => {
+            RequestKind::Erasure => {
                 if let Some(g) = &p.ground {
-                    one_of("particulars.ground", g, ERASURE_GROUNDS)?;
+                    one_of::<ErasureGround>("particulars.ground", g)?;
                 }
                 Ok(Particulars { ground: p.ground, ..Particulars::default() })
             }
-            _ => Ok(Particulars { message: p.message, ..Particulars::default() }),
+            RequestKind::Access | RequestKind::Portability => {
+                Ok(Particulars { message: p.message, ..Particulars::default() })
+            }
         }
     }
 
@@ -404,9 +399,7 @@ impl App {
             .await?;
         let today = self.now().date_naive();
         let mut views = rows.iter().map(|(r, held)| view(&self.keys, r, *held, today)).collect::<Result<Vec<_>>>()?;
-        views.sort_by_key(|v| {
-            (!matches!(v.status.as_str(), "awaiting_identity" | "in_progress"), v.due_on, v.received_on)
-        });
+        views.sort_by_key(|v| (!v.status.is_open(), v.due_on, v.received_on));
         Ok(views)
     }
 
@@ -449,7 +442,7 @@ impl App {
             .db
             .audited(actor.clone(), move |tx, trail| {
                 let row = load_live(tx, id)?;
-                if row.status != "awaiting_identity" {
+                if row.status != RequestStatus::AwaitingIdentity {
                     return Err(AppError::Conflict(format!("request {id} is {}, not awaiting identity", row.status)));
                 }
                 let key = request_key(&keys, &row)?;
@@ -466,34 +459,31 @@ impl App {
     /// Records the identity decision (DPO); any uploaded document is destroyed in the same transaction.
     pub async fn decide_identity(&self, who: &Principal, id: Id, input: IdentityDecision) -> Result<RequestView> {
         who.require(&[Role::Dpo], "deciding on a requester's identity")?;
-        one_of("decision", &input.decision, &["verified", "rejected"])?;
-        one_of("document", &input.document, DOCUMENTS)?;
+        let decision: IdentityVerdict = one_of("decision", &input.decision)?;
+        let document: IdentityDocument = one_of("document", &input.document)?;
         let actor = who.actor();
         let (row, destroyed) = self
             .db
             .audited(actor.clone(), move |tx, trail| {
                 let mut row = load_live(tx, id)?;
-                if row.status != "awaiting_identity" {
+                if row.status != RequestStatus::AwaitingIdentity {
                     return Err(AppError::Conflict(format!("request {id} is {}, not awaiting identity", row.status)));
                 }
                 let at = trail.at;
                 let destroyed = tx.delete_identity_document(id)?;
-                row.identity_document = Some(input.document.clone());
-                row.identity_decision = Some(input.decision.clone());
+                row.identity_document = Some(document);
+                row.identity_decision = Some(decision);
                 row.identity_at = Some(at);
                 row.updated_at = at;
-                if input.decision == "verified" {
-                    row.status = "in_progress".into();
+                if decision == IdentityVerdict::Verified {
+                    row.status = RequestStatus::InProgress;
                 } else {
-                    row.status = "refused".into();
-                    row.outcome = Some("identity_not_verified".into());
+                    row.status = RequestStatus::Refused;
+                    row.outcome = Some(RequestOutcome::IdentityNotVerified);
                     row.completed_at = Some(at);
                 }
                 tx.update_request(&row)?;
-                let detail = format!(
-                    "request:{id} decision={} document={} destroyed={destroyed}",
-                    input.decision, input.document
-                );
+                let detail = format!("request:{id} decision={decision} document={document} destroyed={destroyed}");
                 let recorded = trail.record(tx, Entry::new("request.identity").detail(detail))?;
                 Ok(((row, destroyed), recorded))
             })
@@ -515,7 +505,7 @@ impl App {
             .db
             .audited(actor.clone(), move |tx, trail| {
                 let mut row = load_live(tx, id)?;
-                if !matches!(row.status.as_str(), "awaiting_identity" | "in_progress") {
+                if !row.status.is_open() {
                     return Err(AppError::Conflict(format!("request {id} is {}", row.status)));
                 }
                 let today = trail.at.date_naive();
@@ -545,32 +535,28 @@ impl App {
     /// Refuses a request with an Art. 12(5) ground and reasons (DPO).
     pub async fn refuse_request(&self, who: &Principal, id: Id, input: Refusal) -> Result<RequestView> {
         who.require(&[Role::Dpo], "refusing a rights request")?;
-        one_of("ground", &input.ground, REFUSAL_GROUNDS)?;
+        let ground: RefusalGround = one_of("ground", &input.ground)?;
         let reason = crate::subjects::check_text("reason", &input.reason, 2_000)?;
         let (keys, actor) = (self.keys.clone(), who.actor());
         let row = self
             .db
             .audited(actor.clone(), move |tx, trail| {
                 let mut row = load_live(tx, id)?;
-                if !matches!(row.status.as_str(), "awaiting_identity" | "in_progress") {
+                if !row.status.is_open() {
                     return Err(AppError::Conflict(format!("request {id} is already {}", row.status)));
                 }
                 let key = request_key(&keys, &row)?;
                 let at = trail.at;
                 tx.delete_identity_document(id)?;
-                row.status = "refused".into();
-                row.outcome = Some(input.ground.clone());
-                row.response = Some(seal_json(
-                    &key,
-                    id,
-                    "response",
-                    &serde_json::json!({"refused": input.ground, "reason": reason}),
-                )?);
+                row.status = RequestStatus::Refused;
+                row.outcome = Some(ground.into());
+                row.response =
+                    Some(seal_json(&key, id, "response", &serde_json::json!({"refused": ground, "reason": reason}))?);
                 row.updated_at = at;
                 row.completed_at = Some(at);
                 tx.update_request(&row)?;
-                let recorded = trail
-                    .record(tx, Entry::new("request.refuse").detail(format!("request:{id} ground={}", input.ground)))?;
+                let recorded =
+                    trail.record(tx, Entry::new("request.refuse").detail(format!("request:{id} ground={ground}")))?;
                 Ok((row, recorded))
             })
             .await?;
@@ -585,9 +571,9 @@ impl App {
             .db
             .audited(actor.clone(), move |tx, trail| {
                 let mut row = load_live(tx, id)?;
-                match row.status.as_str() {
-                    "in_progress" => {}
-                    "awaiting_identity" => {
+                match row.status {
+                    RequestStatus::InProgress => {}
+                    RequestStatus::AwaitingIdentity => {
                         return Err(AppError::Conflict(format!(
                             "request {id} awaits the identity decision: nothing is disclosed or changed before it"
                         )));
@@ -597,8 +583,7 @@ impl App {
                 let key = request_key(&keys, &row)?;
                 let sealed: Sealed = open_json(&key, id, "requester", &row.requester)?;
                 let at = trail.at;
-                let ctx =
-                    Ctx { tx, keys: &keys, policy: &policy, transfers: &transfers, actor: &actor, at, request: id };
+                let ctx = Ctx { tx, trail, keys: &keys, policy: &policy, transfers: &transfers, at, request: id };
                 let (response, outcome) = match row.subject_id {
                     None => (
                         serde_json::json!({
@@ -606,9 +591,9 @@ impl App {
                             "message": "Aucune donnée vous concernant n'a été trouvée. / No data about you was found.",
                             "dpo": dpo(&policy), "complaint": complaint(&policy),
                         }),
-                        "no_data".to_string(),
+                        RequestOutcome::NoData,
                     ),
-                    Some(subject) => ctx.carry_out(&row.kind, subject, &sealed.particulars)?,
+                    Some(subject) => ctx.carry_out(row.kind, subject, &sealed.particulars)?,
                 };
                 // An erasure destroyed, in this transaction, what the request held of its subject:
                 // only the proof record is stored, and the answer is returned this once.
@@ -622,8 +607,8 @@ impl App {
                 } else {
                     row.response = Some(seal_json(&key, id, "response", &response)?);
                 }
-                row.status = "completed".into();
-                row.outcome = Some(outcome.clone());
+                row.status = RequestStatus::Completed;
+                row.outcome = Some(outcome);
                 row.completed_at = Some(at);
                 row.updated_at = at;
                 tx.update_request(&row)?;
@@ -636,7 +621,7 @@ impl App {
                 Ok(((response, outcome), recorded))
             })
             .await?;
-        if outcome == "erased" {
+        if outcome == RequestOutcome::Erased {
             let subject = self.db.read(move |tx| Ok::<_, AppError>(tx.request(id)?.and_then(|r| r.subject_id))).await?;
             if let Some(subject) = subject
                 && let Some(e) = self.db.read(move |tx| tx.erasure(subject)).await?
@@ -644,7 +629,7 @@ impl App {
                 self.journal_erasures(&[crate::backup::Erased::from(&e)]);
             }
         }
-        if outcome.starts_with("erased") || outcome == "rectified" {
+        if matches!(outcome, RequestOutcome::Erased | RequestOutcome::ErasedPartially | RequestOutcome::Rectified) {
             self.compact_journal().await;
         }
         Ok(response)
@@ -689,23 +674,23 @@ fn complaint(policy: &Policy) -> serde_json::Value {
 /// What a request's work needs, inside its transaction.
 struct Ctx<'a> {
     tx: &'a mut dyn Tx,
+    /// Where the work's audit entries go (the request's transaction, its actor and time).
+    trail: &'a Trail<'a>,
     keys: &'a MasterKey,
     policy: &'a Policy,
     transfers: &'a vigie_domain::transfers::TransferList,
-    actor: &'a audit::Actor,
     at: DateTime<Utc>,
     request: Id,
 }
 
 impl Ctx<'_> {
-    fn carry_out(self, kind: &str, subject: Id, p: &Particulars) -> Result<(serde_json::Value, String)> {
+    fn carry_out(self, kind: RequestKind, subject: Id, p: &Particulars) -> Result<(serde_json::Value, RequestOutcome)> {
         match kind {
-            "access" => Ok((self.access(subject)?, "answered".into())),
-            "portability" => Ok((self.portability(subject)?, "answered".into())),
-            "rectification" => self.rectify(subject, p),
-            "objection" => self.object(subject, p),
-            "erasure" => self.erase(subject, p),
-            other => Err(AppError::Internal(format!("unknown request kind {other}"))),
+            RequestKind::Access => Ok((self.access(subject)?, RequestOutcome::Answered)),
+            RequestKind::Portability => Ok((self.portability(subject)?, RequestOutcome::Answered)),
+            RequestKind::Rectification => self.rectify(subject, p),
+            RequestKind::Objection => self.object(subject, p),
+            RequestKind::Erasure => self.erase(subject, p),
         }
     }
 
@@ -755,7 +740,7 @@ impl Ctx<'_> {
                 let sg: Vec<_> = safeguards
                     .iter()
                     .filter(|s| s.recipient == r.id)
-                    .map(|s| vigie_domain::transfers::Safeguard { kind: s.kind.clone(), signed_on: s.signed_on })
+                    .map(|s| vigie_domain::transfers::Safeguard { kind: s.kind, signed_on: s.signed_on })
                     .collect();
                 let ground = vigie_domain::transfers::assess(self.transfers, r.country.as_deref(), &sg, today).ok()?;
                 ground
@@ -785,11 +770,8 @@ impl Ctx<'_> {
             "complaint": complaint(self.policy),
             "policy_version": self.policy.version,
         });
-        audit::append(
+        self.trail.record(
             self.tx,
-            self.keys,
-            self.actor,
-            self.at,
             Entry::new("subject.read")
                 .subject(id)
                 .purpose("rights_request")
@@ -828,11 +810,8 @@ impl Ctx<'_> {
         csv.write_record(fields.values()).map_err(|e| AppError::Internal(e.to_string()))?;
         let csv =
             String::from_utf8(csv.into_inner().map_err(|e| AppError::Internal(e.to_string()))?).unwrap_or_default();
-        audit::append(
+        self.trail.record(
             self.tx,
-            self.keys,
-            self.actor,
-            self.at,
             Entry::new("subject.read")
                 .subject(id)
                 .purpose("rights_request")
@@ -847,7 +826,7 @@ impl Ctx<'_> {
 
     /// Rectification (Art. 16 and 19): applies the changes, records who and when (not the old values),
     /// and queues a notice to every recipient that received the data.
-    fn rectify(mut self, id: Id, p: &Particulars) -> Result<(serde_json::Value, String)> {
+    fn rectify(mut self, id: Id, p: &Particulars) -> Result<(serde_json::Value, RequestOutcome)> {
         let (_, key, mut identity) = self.subject(id)?;
         for (name, value) in &p.changes {
             let field: FieldName =
@@ -863,11 +842,8 @@ impl Ctx<'_> {
         }
         self.rewrite(id, &key, &identity)?;
         let changed: Vec<&str> = p.changes.keys().map(String::as_str).collect();
-        audit::append(
+        self.trail.record(
             self.tx,
-            self.keys,
-            self.actor,
-            self.at,
             Entry::new("subject.rectify")
                 .subject(id)
                 .fields(changed.iter().copied())
@@ -877,12 +853,12 @@ impl Ctx<'_> {
         Ok((
             serde_json::json!({"request": self.request, "kind": "rectification", "subject_found": true,
             "changed_fields": changed, "recipients_notified": notified}),
-            "rectified".into(),
+            RequestOutcome::Rectified,
         ))
     }
 
     /// Objection (Art. 21): recorded per purpose, effective at once.
-    fn object(self, id: Id, p: &Particulars) -> Result<(serde_json::Value, String)> {
+    fn object(self, id: Id, p: &Particulars) -> Result<(serde_json::Value, RequestOutcome)> {
         crate::subjects::load(self.tx, id)?;
         for purpose in &p.purposes {
             self.tx.insert_objection(&vigie_store::ObjectionRow {
@@ -891,49 +867,43 @@ impl Ctx<'_> {
                 purpose: purpose.clone(),
                 at: self.at,
             })?;
-            audit::append(
+            self.trail.record(
                 self.tx,
-                self.keys,
-                self.actor,
-                self.at,
                 Entry::new("objection.create").subject(id).purpose(purpose).detail(format!("request:{}", self.request)),
             )?;
         }
         Ok((
             serde_json::json!({"request": self.request, "kind": "objection", "subject_found": true, "purposes": p.purposes}),
-            "objection_recorded".into(),
+            RequestOutcome::ObjectionRecorded,
         ))
     }
 
     /// Erasure (Art. 17): on an objection to prospecting or a ground the DPO records. A prospect is
     /// erased entirely; a client's data under legal retention is kept, archived, and the rest erased.
-    fn erase(mut self, id: Id, p: &Particulars) -> Result<(serde_json::Value, String)> {
+    fn erase(mut self, id: Id, p: &Particulars) -> Result<(serde_json::Value, RequestOutcome)> {
         let (row, key, identity) = self.subject(id)?;
         let objected = self.tx.objections(id)?.iter().any(|o| o.purpose == "prospect_relations");
         let ground = match (&p.ground, objected) {
-            (Some(g), _) => g.clone(),
-            (None, true) => "objection_to_prospecting".to_string(),
+            (Some(g), _) => one_of::<ErasureGround>("particulars.ground", g)?,
+            (None, true) => ErasureGround::ObjectionToProspecting,
             (None, false) => {
                 return Ok((
                     serde_json::json!({"request": self.request, "kind": "erasure", "subject_found": true, "erased": false,
                     "reason": "Aucun motif d'effacement (article 17) n'est établi : ni opposition à la prospection, ni autre motif retenu par le DPO. / No ground for erasure (Art. 17) is established."}),
-                    "no_ground".into(),
+                    RequestOutcome::NoGround,
                 ));
             }
         };
         let notified = self.notify_recipients(id, "erasure_notice")?;
-        if (ground == "objection_to_prospecting" || objected)
+        if (ground == ErasureGround::ObjectionToProspecting || objected)
             && let Some(bi) = &row.email_bi
         {
             self.tx.suppress(bi, "objection_to_prospecting", self.at)?;
         }
         if row.kind == SubjectKind::Prospect {
             self.tx.erase_subject(id, "erasure_request", self.at)?;
-            audit::append(
+            self.trail.record(
                 self.tx,
-                self.keys,
-                self.actor,
-                self.at,
                 Entry::new("subject.erase")
                     .subject(id)
                     .detail(format!("rule=erasure_request ground={ground} request:{}", self.request)),
@@ -941,7 +911,7 @@ impl Ctx<'_> {
             return Ok((
                 serde_json::json!({"request": self.request, "kind": "erasure", "subject_found": true, "erased": true,
                 "ground": ground, "kept": [], "recipients_notified": notified}),
-                "erased".into(),
+                RequestOutcome::Erased,
             ));
         }
         // A client: what the contract purposes surviving the contract need is kept (accounting, legal claims).
@@ -958,11 +928,8 @@ impl Ctx<'_> {
         let interactions = self.tx.delete_interactions(id)?;
         let kept_fields: Vec<&str> = kept.keys().map(|f| f.as_str()).collect();
         let removed_fields: Vec<&str> = removed.keys().map(|f| f.as_str()).collect();
-        audit::append(
+        self.trail.record(
             self.tx,
-            self.keys,
-            self.actor,
-            self.at,
             Entry::new("subject.erase_partial").subject(id).fields(removed_fields.iter().copied()).detail(format!(
                 "ground={ground} kept={} interactions={interactions} request:{}",
                 kept_fields.join("+"),
@@ -978,7 +945,7 @@ impl Ctx<'_> {
             "kept": kept_fields, "kept_contracts": true,
             "why_kept": format!("Obligations légales et défense de droits (comptabilité, prescriptions) : données archivées, accessibles au seul DPO et à l'expert-comptable, conservées jusqu'au {until}. / Legal obligations and legal claims: archived, kept until {until}."),
             "recipients_notified": notified}),
-            "erased_partially".into(),
+            RequestOutcome::ErasedPartially,
         ))
     }
 

@@ -25,6 +25,7 @@ use uuid::Uuid;
 use vigie_crypto::MasterKey;
 use vigie_domain::access::Role;
 use vigie_domain::dates::add_months;
+use vigie_domain::records::HoldAction;
 use vigie_domain::retention::{Expiry, RetentionFacts, expiry};
 use vigie_domain::{Direction, Policy, SubjectKind};
 use vigie_store::{Id, Tx};
@@ -70,7 +71,6 @@ pub(crate) fn recompute(tx: &mut dyn Tx, policy: &Policy, id: Id) -> Result<Expi
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DueItem {
     pub subject_id: Uuid,
-    #[schema(value_type = String)]
     pub kind: SubjectKind,
     /// The clock: last_contract_end (clients) or last_inbound_contact (prospects).
     pub rule: String,
@@ -101,7 +101,6 @@ pub struct HeldItem {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReviewItem {
     pub subject_id: Uuid,
-    #[schema(value_type = String)]
     pub kind: SubjectKind,
     pub collected_at: DateTime<Utc>,
     /// `client_without_contract`.
@@ -176,7 +175,7 @@ pub struct HoldView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HoldEvent {
     /// `set` or `lift`.
-    pub action: String,
+    pub action: HoldAction,
     pub reason: String,
     pub at: DateTime<Utc>,
     pub actor: String,
@@ -447,11 +446,11 @@ impl App {
                 }
                 let key = keys.unwrap_key(&row.wrapped_key, id.as_bytes())?;
                 let sealed = key.seal(&hold_aad(id), reason.as_bytes())?;
-                let action = if set { "set" } else { "lift" };
+                let action = if set { HoldAction::Set } else { HoldAction::Lift };
                 tx.insert_hold_event(&vigie_store::HoldEventRow {
                     id: vigie_store::new_id(),
                     subject_id: id,
-                    action: action.into(),
+                    action,
                     reason: key.seal(&hold_aad(id), reason.as_bytes())?,
                     at,
                     actor: actor.to_string(),
@@ -486,14 +485,7 @@ impl App {
             since: row.held_at,
             history: events
                 .iter()
-                .map(|e| {
-                    Ok(HoldEvent {
-                        action: e.action.clone(),
-                        reason: open(&e.reason)?,
-                        at: e.at,
-                        actor: e.actor.clone(),
-                    })
-                })
+                .map(|e| Ok(HoldEvent { action: e.action, reason: open(&e.reason)?, at: e.at, actor: e.actor.clone() }))
                 .collect::<Result<_>>()?,
         })
     }

@@ -16,6 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use vigie_domain::access::Role;
+use vigie_domain::records::PolicyStatus;
 use vigie_domain::{Policy, SubjectKind};
 use vigie_store::PolicyVersionRow;
 
@@ -149,7 +150,7 @@ pub struct VersionView {
     pub version: String,
     pub effective_date: NaiveDate,
     /// pending, active or superseded.
-    pub status: String,
+    pub status: PolicyStatus,
     pub uploaded_at: DateTime<Utc>,
     pub activated_at: Option<DateTime<Utc>>,
     pub notices: Notices,
@@ -186,13 +187,13 @@ impl App {
             version: configured.version.clone(),
             text: text.to_string(),
             effective_date: configured.effective_date,
-            status: "active".into(),
+            status: PolicyStatus::Active,
             uploaded_at: self.now(),
             activated_at: Some(self.now()),
         };
         let active = self.db.audited_blocking(Actor::System, move |tx, trail| {
             let versions = tx.policy_versions()?;
-            if let Some(active) = versions.into_iter().rev().find(|v| v.status == "active") {
+            if let Some(active) = versions.into_iter().rev().find(|v| v.status == PolicyStatus::Active) {
                 return Ok((Some(active), trail.nothing_changed()));
             }
             tx.insert_policy_version(&row)?;
@@ -254,7 +255,7 @@ impl App {
             version: new.version.clone(),
             text: input.policy,
             effective_date: new.effective_date,
-            status: "pending".into(),
+            status: PolicyStatus::Pending,
             uploaded_at: self.now(),
             activated_at: None,
         };
@@ -325,14 +326,14 @@ impl App {
     pub async fn activate_due_versions(&self, today: NaiveDate) -> Result<Option<String>> {
         let rows = self.db.read(|tx| Ok::<_, AppError>(tx.policy_versions()?)).await?;
         let mut activated = None;
-        for r in rows.iter().filter(|r| r.status == "pending" && r.effective_date <= today) {
+        for r in rows.iter().filter(|r| r.status == PolicyStatus::Pending && r.effective_date <= today) {
             if self.version_notices(r).await?.1 == 0 {
                 self.activate(r, Actor::System).await?;
                 activated = Some(r.version.clone());
             }
         }
         let rows = self.db.read(|tx| Ok::<_, AppError>(tx.policy_versions()?)).await?;
-        if let Some(active) = rows.iter().rev().find(|v| v.status == "active")
+        if let Some(active) = rows.iter().rev().find(|v| v.status == PolicyStatus::Active)
             && active.version != self.policy().version
             && let Some(p) = Policy::from_toml(&active.text).policy
         {
@@ -350,7 +351,7 @@ impl App {
             .into_iter()
             .find(|r| r.version == version)
             .ok_or_else(|| AppError::NotFound(format!("policy version {version}")))?;
-        if r.status != "pending" {
+        if r.status != PolicyStatus::Pending {
             return Err(AppError::Conflict(format!("policy version {version} is {}, not pending", r.status)));
         }
         let today = self.now().date_naive();
@@ -384,11 +385,11 @@ impl App {
             .audited(actor.clone(), move |tx, trail| {
                 let at = trail.at;
                 for v in tx.policy_versions()? {
-                    if v.status == "active" {
-                        tx.set_policy_status(&v.version, "superseded", at)?;
+                    if v.status == PolicyStatus::Active {
+                        tx.set_policy_status(&v.version, PolicyStatus::Superseded, at)?;
                     }
                 }
-                tx.set_policy_status(&version, "active", at)?;
+                tx.set_policy_status(&version, PolicyStatus::Active, at)?;
                 let recorded = trail.record(tx, Entry::new("policy.activate").detail(format!("version={version}")))?;
                 Ok(((), recorded))
             })

@@ -21,6 +21,7 @@ use vigie_crypto::{MasterKey, SubjectKey};
 use vigie_domain::access::{Grant, Role, SubjectFacts, check_read};
 use vigie_domain::model::normalize_field;
 use vigie_domain::policy::{DataCategory, LegalBasis};
+use vigie_domain::records::OutboxStatus;
 use vigie_domain::transfers::TransferList;
 use vigie_domain::{Direction, FieldName, Policy, Provenance, SubjectKind};
 use vigie_store::{ConsentRow, ContractRow, Id, InteractionRow, ObjectionRow, SubjectRow, Tx, new_id};
@@ -35,13 +36,16 @@ pub const WRITERS: &[Role] = &[Role::Staff, Role::Dpo];
 #[serde(deny_unknown_fields)]
 pub struct NewSubject {
     /// `client` or `prospect`.
+    #[schema(value_type = SubjectKind)]
     pub kind: String,
     /// When the data was collected (RFC 3339 or a date); defaults to now.
     pub collected_at: Option<String>,
     /// Provenance of every field: `provided` (default), `observed` or `third_party`.
+    #[schema(value_type = Option<Provenance>)]
     pub provenance: Option<String>,
     /// Provenance per field, overriding `provenance`.
     #[serde(default)]
+    #[schema(value_type = BTreeMap<String, Provenance>)]
     pub field_provenance: BTreeMap<String, String>,
     /// Identity fields: civility, first_name, last_name, email, phone,
     /// postal_address, company, job_title, notes.
@@ -64,6 +68,7 @@ pub struct NewInteraction {
     /// RFC 3339 timestamp.
     pub at: String,
     /// `inbound` (initiated by the subject) or `outbound` (by the company).
+    #[schema(value_type = Direction)]
     pub direction: String,
     /// e.g. email, phone, letter, meeting, web_form.
     pub channel: String,
@@ -96,7 +101,6 @@ pub struct Created {
     pub id: Uuid,
     pub subject_id: Uuid,
     /// The subject's kind after the write (a contract turns a prospect into a client).
-    #[schema(value_type = String)]
     pub subject_kind: SubjectKind,
     pub created_at: DateTime<Utc>,
 }
@@ -104,7 +108,6 @@ pub struct Created {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SubjectCreated {
     pub id: Uuid,
-    #[schema(value_type = String)]
     pub kind: SubjectKind,
     pub collected_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -125,7 +128,6 @@ pub struct ContractView {
 pub struct InteractionView {
     pub id: Uuid,
     pub at: DateTime<Utc>,
-    #[schema(value_type = String)]
     pub direction: Direction,
     pub channel: String,
     pub summary: Option<String>,
@@ -148,13 +150,11 @@ pub struct ObjectionView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SubjectView {
     pub id: Uuid,
-    #[schema(value_type = String)]
     pub kind: SubjectKind,
     pub collected_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     /// The purpose this read was made for, and its legal basis.
     pub purpose: String,
-    #[schema(value_type = String)]
     pub basis: LegalBasis,
     /// True when the last contract has ended and the record is kept archived.
     pub archived: bool,
@@ -162,7 +162,7 @@ pub struct SubjectView {
     #[schema(value_type = BTreeMap<String, String>)]
     pub identity: BTreeMap<FieldName, String>,
     /// Where each returned field came from.
-    #[schema(value_type = BTreeMap<String, String>)]
+    #[schema(value_type = BTreeMap<String, Provenance>)]
     pub provenance: BTreeMap<FieldName, Provenance>,
     pub contracts: Vec<ContractView>,
     pub interactions: Vec<InteractionView>,
@@ -176,7 +176,7 @@ pub struct SubjectView {
 pub struct PolicyNotice {
     pub version: String,
     /// pending, sent or failed.
-    pub status: String,
+    pub status: OutboxStatus,
     pub sent_at: Option<DateTime<Utc>>,
 }
 
@@ -551,7 +551,7 @@ fn view(
                     .ok()
                     .and_then(|v| v["version"].as_str().map(str::to_string))
                     .unwrap_or_default(),
-                status: m.status.clone(),
+                status: m.status,
                 sent_at: m.sent_at,
             })
             .collect(),

@@ -9,6 +9,7 @@ pub mod dates;
 pub mod deadlines;
 pub mod model;
 pub mod policy;
+pub mod records;
 pub mod retention;
 pub mod transfers;
 

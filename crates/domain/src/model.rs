@@ -4,11 +4,14 @@
 //! Error messages name the field and the problem, never the value: a value
 //! may be personal data.
 
-/// Parses a lower-case, snake_case token into one of a closed set of variants.
+/// A closed set of variants, each spelled as a lower-case, snake_case token: the
+/// spelling the API shows (serde), the database stores (`as_str`, `FromStr`) and,
+/// with the `openapi` feature, the OpenAPI document lists as the schema's `enum`.
 macro_rules! token_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -236,6 +239,44 @@ mod tests {
         let long = "x".repeat(201);
         assert_eq!(normalize_field(FieldName::Company, &long), Err(FieldError::TooLong(FieldName::Company, 200)));
         assert_eq!(normalize_field(FieldName::Civility, "Madame").as_deref(), Ok("Mme"));
+    }
+
+    /// The serde spelling (the API's) is the `as_str` spelling (the database's), for every variant.
+    #[test]
+    fn serde_spells_every_token_as_as_str() {
+        fn check<T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug + Copy>(
+            all: &[T],
+            as_str: fn(T) -> &'static str,
+        ) {
+            for &v in all {
+                let json = serde_json::to_string(&v).unwrap_or_default();
+                assert_eq!(json, format!("\"{}\"", as_str(v)));
+                assert_eq!(serde_json::from_str::<T>(&json).ok(), Some(v));
+            }
+        }
+        use crate::records::*;
+        check(SubjectKind::ALL, SubjectKind::as_str);
+        check(Provenance::ALL, Provenance::as_str);
+        check(Direction::ALL, Direction::as_str);
+        check(FieldName::ALL, FieldName::as_str);
+        check(crate::access::Role::ALL, crate::access::Role::as_str);
+        check(crate::transfers::SafeguardKind::ALL, crate::transfers::SafeguardKind::as_str);
+        check(RequestKind::ALL, RequestKind::as_str);
+        check(RequestChannel::ALL, RequestChannel::as_str);
+        check(RequestStatus::ALL, RequestStatus::as_str);
+        check(IdentityVerdict::ALL, IdentityVerdict::as_str);
+        check(IdentityDocument::ALL, IdentityDocument::as_str);
+        check(RefusalGround::ALL, RefusalGround::as_str);
+        check(ErasureGround::ALL, ErasureGround::as_str);
+        check(RequestOutcome::ALL, RequestOutcome::as_str);
+        check(BreachNature::ALL, BreachNature::as_str);
+        check(BreachRisk::ALL, BreachRisk::as_str);
+        check(BreachStatus::ALL, BreachStatus::as_str);
+        check(BreachPhase::ALL, BreachPhase::as_str);
+        check(NoticeDecision::ALL, NoticeDecision::as_str);
+        check(OutboxStatus::ALL, OutboxStatus::as_str);
+        check(PolicyStatus::ALL, PolicyStatus::as_str);
+        check(HoldAction::ALL, HoldAction::as_str);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! decision (the United States' Data Privacy Framework) covers only certified
 //! organisations, so it needs the certification recorded as a safeguard.
 
+use crate::model::token_enum;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -64,17 +65,19 @@ impl TransferList {
     }
 }
 
+token_enum! {
+    /// A safeguard for a transfer: `scc` (standard contractual clauses), `bcr` (binding
+    /// corporate rules), or `dpf` (certification under the EU-US Data Privacy Framework).
+    SafeguardKind { Scc = "scc", Bcr = "bcr", Dpf = "dpf" }
+}
+
 /// A safeguard recorded for a recipient outside the EEA.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Safeguard {
-    /// `scc` (standard contractual clauses), `bcr` (binding corporate rules),
-    /// or `dpf` (certification under the EU-US Data Privacy Framework).
-    pub kind: String,
+    pub kind: SafeguardKind,
     /// When the clauses were signed, the rules approved, or the certification checked.
     pub signed_on: NaiveDate,
 }
-
-pub const SAFEGUARD_KINDS: &[&str] = &["scc", "bcr", "dpf"];
 
 /// The ground a transfer rests on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -91,7 +94,7 @@ pub enum Ground {
     },
     Safeguard {
         country: String,
-        kind: String,
+        kind: SafeguardKind,
         signed_on: NaiveDate,
     },
 }
@@ -115,21 +118,21 @@ pub fn assess(
     if list.in_eea(country) {
         return Ok(Ground::Eea { country: country.into() });
     }
-    let valid = |kinds: &[&str]| {
-        safeguards.iter().filter(|s| kinds.contains(&s.kind.as_str()) && s.signed_on <= on).max_by_key(|s| s.signed_on)
+    let valid = |kinds: &[SafeguardKind]| {
+        safeguards.iter().filter(|s| kinds.contains(&s.kind) && s.signed_on <= on).max_by_key(|s| s.signed_on)
     };
     match list.adequacy(country) {
         Some(a) if !a.partial => return Ok(Ground::Adequacy { country: country.into(), decision: a.decision.clone() }),
         Some(a) => {
-            if let Some(s) = valid(&["dpf"]) {
+            if let Some(s) = valid(&[SafeguardKind::Dpf]) {
                 let _ = s;
                 return Ok(Ground::Adequacy { country: country.into(), decision: a.decision.clone() });
             }
         }
         None => {}
     }
-    if let Some(s) = valid(&["scc", "bcr"]) {
-        return Ok(Ground::Safeguard { country: country.into(), kind: s.kind.clone(), signed_on: s.signed_on });
+    if let Some(s) = valid(&[SafeguardKind::Scc, SafeguardKind::Bcr]) {
+        return Ok(Ground::Safeguard { country: country.into(), kind: s.kind, signed_on: s.signed_on });
     }
     let partial = list
         .adequacy(country)
@@ -172,16 +175,16 @@ mod tests {
         assert!(matches!(assess(&l, None, &[], on), Ok(Ground::Internal)));
         let err = assess(&l, Some("IN"), &[], on).err().unwrap_or_default();
         assert!(err.contains("IN is outside the EEA") && err.contains("2026-11-01"), "{err}");
-        let scc = Safeguard { kind: "scc".into(), signed_on: d("2026-01-15") };
+        let scc = Safeguard { kind: SafeguardKind::Scc, signed_on: d("2026-01-15") };
         assert_eq!(
             assess(&l, Some("IN"), std::slice::from_ref(&scc), on),
-            Ok(Ground::Safeguard { country: "IN".into(), kind: "scc".into(), signed_on: d("2026-01-15") })
+            Ok(Ground::Safeguard { country: "IN".into(), kind: SafeguardKind::Scc, signed_on: d("2026-01-15") })
         );
         // Clauses signed after the disclosure date do not cover it.
         assert!(assess(&l, Some("IN"), &[scc], d("2026-01-14")).is_err());
         // A partial adequacy decision needs the certification recorded.
         assert!(assess(&l, Some("US"), &[], on).err().is_some_and(|e| e.contains("Data Privacy Framework")));
-        let dpf = Safeguard { kind: "dpf".into(), signed_on: d("2025-03-01") };
+        let dpf = Safeguard { kind: SafeguardKind::Dpf, signed_on: d("2025-03-01") };
         assert!(matches!(assess(&l, Some("US"), &[dpf], on), Ok(Ground::Adequacy { .. })));
     }
 }

@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use vigie_domain::SubjectKind;
+use vigie_domain::access::Role;
 use vigie_store::{AuditRow, ContractRow, Store, StoreError, SubjectRow, TokenRow, new_id, now};
 use vigie_store_postgres::Postgres;
 use vigie_store_postgres::testing::fresh_database;
@@ -45,6 +46,12 @@ fn subject(i: usize) -> SubjectRow {
         legal_hold: i.is_multiple_of(7).then(|| vec![7; 24]),
         held_at: i.is_multiple_of(7).then_some(at),
     }
+}
+
+#[test]
+fn the_schema_checks_the_enums_values() {
+    let mismatches = vigie_store::conformance::closed_sets_match(vigie_store_postgres::MIGRATIONS);
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
 }
 
 /// A store on a fresh database, and the guard that drops it. A server that is configured
@@ -209,7 +216,7 @@ fn errors_name_constraints_not_values() -> TestResult {
     let token = |hash: Vec<u8>| TokenRow {
         id: new_id(),
         hash,
-        role: "staff".into(),
+        role: Role::Staff,
         recipient: None,
         created_at: now(),
         revoked_at: None,

@@ -28,6 +28,12 @@ mod conformance {
 }
 
 #[test]
+fn the_schema_checks_the_enums_values() {
+    let mismatches = vigie_store::conformance::closed_sets_match(vigie_store_sqlite::MIGRATIONS);
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
+
+#[test]
 fn reopening_applies_no_migration_twice() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("vigie-mig-{}-{}", std::process::id(), vigie_store::new_id()));
     std::fs::create_dir_all(&dir)?;

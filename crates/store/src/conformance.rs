@@ -7,6 +7,13 @@ use crate::{
     StoreError, SubjectRow, TokenRow, new_id, now,
 };
 use chrono::{NaiveDate, TimeZone, Utc};
+use vigie_domain::access::Role;
+use vigie_domain::policy::DataCategory;
+use vigie_domain::records::{
+    BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict, OutboxStatus,
+    PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus,
+};
+use vigie_domain::transfers::SafeguardKind;
 use vigie_domain::{Direction, SubjectKind};
 
 type Check = fn(&Store) -> Result<(), String>;
@@ -64,6 +71,48 @@ pub fn run(store: &Store) -> Vec<String> {
     CHECKS
         .iter()
         .filter_map(|(name, check)| check(store).err().map(|e| format!("{} [{}]: {e}", name, store.backend_name())))
+        .collect()
+}
+
+/// The closed-set columns whose values the schema checks (`CHECK (column IN (...))`), each with
+/// its enum's spellings: what the store binds and reads back must be what the schema allows.
+pub fn closed_set_columns() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
+    fn all<T: Copy>(values: &[T], as_str: fn(T) -> &'static str) -> Vec<&'static str> {
+        values.iter().map(|v| as_str(*v)).collect()
+    }
+    vec![
+        ("subjects", "kind", all(SubjectKind::ALL, SubjectKind::as_str)),
+        ("interactions", "direction", all(Direction::ALL, Direction::as_str)),
+        ("tokens", "role", all(Role::ALL, Role::as_str)),
+        ("legal_hold_events", "action", all(HoldAction::ALL, HoldAction::as_str)),
+        ("safeguards", "kind", all(SafeguardKind::ALL, SafeguardKind::as_str)),
+        ("outbox", "status", all(OutboxStatus::ALL, OutboxStatus::as_str)),
+        ("policy_versions", "status", all(PolicyStatus::ALL, PolicyStatus::as_str)),
+        ("requests", "kind", all(RequestKind::ALL, RequestKind::as_str)),
+        ("requests", "channel", all(RequestChannel::ALL, RequestChannel::as_str)),
+        ("requests", "status", all(RequestStatus::ALL, RequestStatus::as_str)),
+        ("requests", "identity_decision", all(IdentityVerdict::ALL, IdentityVerdict::as_str)),
+        ("breaches", "risk", all(BreachRisk::ALL, BreachRisk::as_str)),
+        ("breaches", "status", all(BreachStatus::ALL, BreachStatus::as_str)),
+    ]
+}
+
+/// Checks a backend's migrations against [`closed_set_columns`]: every such column's
+/// `CHECK (column IN (...))` lists exactly its enum's values. Returns the mismatches.
+pub fn closed_sets_match(migrations: &[(i64, &str)]) -> Vec<String> {
+    let sql: String = migrations.iter().map(|(_, s)| *s).collect::<Vec<_>>().join("\n");
+    let checked = |table: &str, column: &str| -> Option<Vec<String>> {
+        let body = sql.split(&format!("CREATE TABLE {table} (")).nth(1)?.split("\n);").next()?;
+        let list = body.split(&format!("CHECK ({column} IN (")).nth(1)?.split("))").next()?;
+        Some(list.split(',').map(|v| v.trim().trim_matches('\'').to_string()).collect())
+    };
+    closed_set_columns()
+        .into_iter()
+        .filter_map(|(table, column, values)| {
+            let found = checked(table, column);
+            let same = found.as_ref().is_some_and(|f| f.iter().map(String::as_str).eq(values.iter().copied()));
+            (!same).then(|| format!("{table}.{column}: the schema checks {found:?}, the enum has {values:?}"))
+        })
         .collect()
 }
 
@@ -224,7 +273,7 @@ pub fn tokens(store: &Store) -> Result<(), String> {
     let t = TokenRow {
         id: new_id(),
         hash: new_id().as_bytes().to_vec(),
-        role: "staff".into(),
+        role: Role::Staff,
         recipient: None,
         created_at: now(),
         revoked_at: None,
@@ -416,15 +465,15 @@ pub fn retention(store: &Store) -> Result<(), String> {
         stored.is_some_and(|s| s.legal_hold.as_deref() == Some(b"sealed".as_slice()) && s.held_at.is_some()),
         "the hold is on the subject",
     )?;
-    let event = |action: &str| crate::HoldEventRow {
+    let event = |action: HoldAction| crate::HoldEventRow {
         id: new_id(),
         subject_id: held,
-        action: action.into(),
+        action,
         reason: b"sealed".to_vec(),
         at: now(),
         actor: "token:x".into(),
     };
-    let (set, lift) = (event("set"), event("lift"));
+    let (set, lift) = (event(HoldAction::Set), event(HoldAction::Lift));
     let events = vec![set.clone(), lift.clone()];
     w(store, move |tx| {
         tx.insert_hold_event(&set)?;
@@ -485,14 +534,14 @@ pub fn governance(store: &Store) -> Result<(), String> {
     let g1 = crate::SafeguardRow {
         id: new_id(),
         recipient: recipient.clone(),
-        kind: "scc".into(),
+        kind: SafeguardKind::Scc,
         signed_on: d(2026, 1, 15),
         recorded_at: now(),
     };
     let g0 = crate::SafeguardRow {
         id: new_id(),
         recipient: recipient.clone(),
-        kind: "bcr".into(),
+        kind: SafeguardKind::Bcr,
         signed_on: d(2025, 5, 1),
         recorded_at: now(),
     };
@@ -574,7 +623,7 @@ pub fn outbox(store: &Store) -> Result<(), String> {
     ensure(w(store, move |tx| tx.messages_for_subject(quiet))?.is_empty(), "no notice for a subject without an email")?;
     let mine = w(store, move |tx| tx.messages_for_subject(sid))?;
     ensure(
-        mine.len() == 1 && mine[0].status == "pending" && mine[0].idempotency_key.starts_with(&template),
+        mine.len() == 1 && mine[0].status == OutboxStatus::Pending && mine[0].idempotency_key.starts_with(&template),
         "one notice for the subject",
     )?;
     let id = mine[0].id;
@@ -594,20 +643,23 @@ pub fn outbox(store: &Store) -> Result<(), String> {
     w(store, move |tx| tx.mark_sent(id, t(42)))?;
     let row = w(store, move |tx| tx.messages_for_subject(sid))?;
     ensure(
-        row.len() == 1 && row[0].status == "sent" && row[0].attempts == 2 && row[0].sent_at == Some(t(42)),
+        row.len() == 1 && row[0].status == OutboxStatus::Sent && row[0].attempts == 2 && row[0].sent_at == Some(t(42)),
         "sent, after two attempts",
     )?;
     ensure(row[0].last_error.as_deref() == Some("connection refused"), "the last error is kept")?;
     let tp = template.clone();
     let (_, pending) = w(store, move |tx| tx.count_messages(&tp, "{\"v\":1}"))?;
     ensure(pending == bulk as i64 - 1, "sent messages are not pending")?;
-    let recent = w(store, |tx| tx.messages(Some("sent"), 10))?;
-    ensure(recent.iter().all(|m| m.status == "sent") && recent.iter().any(|m| m.id == id), "messages by status")?;
+    let recent = w(store, |tx| tx.messages(Some(OutboxStatus::Sent), 10))?;
+    ensure(
+        recent.iter().all(|m| m.status == OutboxStatus::Sent) && recent.iter().any(|m| m.id == id),
+        "messages by status",
+    )?;
     let mk = m.idempotency_key.clone();
     let one = w(store, |tx| tx.messages(None, 1_000_000))?.into_iter().find(|x| x.idempotency_key == mk).map(|x| x.id);
     let one = one.ok_or("the recipient notice is listed")?;
     w(store, move |tx| tx.mark_failed(one, "rejected", None))?;
-    let failed = w(store, |tx| tx.messages(Some("failed"), 1_000_000))?;
+    let failed = w(store, |tx| tx.messages(Some(OutboxStatus::Failed), 1_000_000))?;
     ensure(failed.iter().any(|x| x.id == one), "a message given up is failed")?;
     // Erasing a subject drops its pending notices.
     w(store, move |tx| tx.erase_subject(sid, "x", now()).map(|_| ()))?;
@@ -620,7 +672,7 @@ pub fn policy_versions(store: &Store) -> Result<(), String> {
         version: v.clone(),
         text: "version = \"x\"".into(),
         effective_date: NaiveDate::from_ymd_opt(2027, 1, 1).unwrap_or_default(),
-        status: "pending".into(),
+        status: PolicyStatus::Pending,
         uploaded_at: now(),
         activated_at: None,
     };
@@ -630,25 +682,28 @@ pub fn policy_versions(store: &Store) -> Result<(), String> {
     ensure(store.write_blocking(move |tx| tx.insert_policy_version(&dup)).is_err(), "a version is recorded once")?;
     let at = now();
     let v2 = v.clone();
-    w(store, move |tx| tx.set_policy_status(&v2, "active", at))?;
+    w(store, move |tx| tx.set_policy_status(&v2, PolicyStatus::Active, at))?;
     let got = w(store, |tx| tx.policy_versions())?.into_iter().find(|x| x.version == v);
     ensure(
-        got == Some(crate::PolicyVersionRow { status: "active".into(), activated_at: Some(at), ..row }),
+        got == Some(crate::PolicyVersionRow { status: PolicyStatus::Active, activated_at: Some(at), ..row }),
         "activation recorded",
     )?;
-    ensure(store.write_blocking(|tx| tx.set_policy_status("nope", "active", now())).is_err(), "unknown version")
+    ensure(
+        store.write_blocking(|tx| tx.set_policy_status("nope", PolicyStatus::Active, now())).is_err(),
+        "unknown version",
+    )
 }
 
 pub fn requests(store: &Store) -> Result<(), String> {
     let d = |m, dd| NaiveDate::from_ymd_opt(1990, m, dd).unwrap_or_default();
     let mk = |due: NaiveDate| crate::RequestRow {
         id: new_id(),
-        kind: "access".into(),
-        channel: "letter".into(),
+        kind: RequestKind::Access,
+        channel: RequestChannel::Letter,
         received_on: d(1, 1),
         due_on: due,
         extended_due_on: None,
-        status: "awaiting_identity".into(),
+        status: RequestStatus::AwaitingIdentity,
         subject_id: None,
         requester_bi: Some(vec![5; 16]),
         requester: vec![1, 2, 3],
@@ -679,13 +734,13 @@ pub fn requests(store: &Store) -> Result<(), String> {
     ensure(w(store, move |tx| tx.has_identity_document(rid))?, "the document is kept until the decision")?;
     let at = now();
     let updated = crate::RequestRow {
-        status: "in_progress".into(),
-        identity_document: Some("national_id_card".into()),
-        identity_decision: Some("verified".into()),
+        status: RequestStatus::InProgress,
+        identity_document: Some(IdentityDocument::NationalIdCard),
+        identity_decision: Some(IdentityVerdict::Verified),
         identity_at: Some(at),
         extended_due_on: Some(d(4, 1)),
         extension_reason: Some(vec![7]),
-        outcome: Some("x".into()),
+        outcome: Some(RequestOutcome::Answered),
         response: Some(vec![8]),
         updated_at: at,
         completed_at: Some(at),
@@ -741,11 +796,11 @@ pub fn breaches(store: &Store) -> Result<(), String> {
     let b = crate::BreachRow {
         id: new_id(),
         detected_at: at,
-        nature: "confidentiality".into(),
-        data_categories: "identity,contact".into(),
+        nature: vec![BreachNature::Confidentiality, BreachNature::Integrity],
+        data_categories: vec![DataCategory::Identity, DataCategory::Contact],
         scope: "{}".into(),
-        risk: "high".into(),
-        status: "open".into(),
+        risk: BreachRisk::High,
+        status: BreachStatus::Open,
         keys_compromised: false,
         subjects_concerned: 2,
         records_concerned: 3,
@@ -758,7 +813,7 @@ pub fn breaches(store: &Store) -> Result<(), String> {
         id: new_id(),
         breach_id: b.id,
         at,
-        phase: "initial".into(),
+        phase: BreachPhase::Initial,
         details: vec![3],
         actor: "token:x".into(),
     };
@@ -767,7 +822,8 @@ pub fn breaches(store: &Store) -> Result<(), String> {
         tx.insert_breach(&b1)?;
         tx.insert_breach_phase(&p1)
     })?;
-    let updated = crate::BreachRow { status: "notified".into(), subjects_concerned: 5, keys_compromised: true, ..b };
+    let updated =
+        crate::BreachRow { status: BreachStatus::Notified, subjects_concerned: 5, keys_compromised: true, ..b };
     let u = updated.clone();
     w(store, move |tx| tx.update_breach(&u))?;
     ensure(w(store, move |tx| tx.breach(bid))? == Some(updated), "a breach round-trips and updates")?;

@@ -20,6 +20,13 @@ mod worker;
 
 use chrono::{DateTime, NaiveDate, Utc};
 pub use uuid::Uuid;
+use vigie_domain::access::Role;
+use vigie_domain::policy::DataCategory;
+use vigie_domain::records::{
+    BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict, OutboxStatus,
+    PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus,
+};
+use vigie_domain::transfers::SafeguardKind;
 use vigie_domain::{Direction, SubjectKind};
 pub use worker::{Store, WorkerConfig};
 
@@ -114,7 +121,7 @@ pub struct ReviewRow {
 }
 
 /// The statuses of a rights request still open: its subject is held from the sweep.
-pub const OPEN_REQUEST_STATUSES: [&str; 2] = ["awaiting_identity", "in_progress"];
+pub const OPEN_REQUEST_STATUSES: [RequestStatus; 2] = RequestStatus::OPEN;
 
 /// A subject under legal hold whose clock has run out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,8 +138,7 @@ pub struct HeldRow {
 pub struct HoldEventRow {
     pub id: Id,
     pub subject_id: Id,
-    /// `set` or `lift`.
-    pub action: String,
+    pub action: HoldAction,
     /// The reason, sealed.
     pub reason: Vec<u8>,
     pub at: DateTime<Utc>,
@@ -144,8 +150,7 @@ pub struct HoldEventRow {
 pub struct SafeguardRow {
     pub id: Id,
     pub recipient: String,
-    /// `scc`, `bcr` or `dpf`.
-    pub kind: String,
+    pub kind: SafeguardKind,
     pub signed_on: NaiveDate,
     pub recorded_at: DateTime<Utc>,
 }
@@ -161,8 +166,8 @@ pub struct MessageRow {
     pub template: String,
     /// JSON of non-personal parameters (a policy version, a recipient id).
     pub params: String,
-    /// `pending`, `sent` or `failed` (given up).
-    pub status: String,
+    /// `failed`: given up.
+    pub status: OutboxStatus,
     pub attempts: i64,
     pub next_attempt_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -188,8 +193,7 @@ pub struct PolicyVersionRow {
     /// The TOML text.
     pub text: String,
     pub effective_date: NaiveDate,
-    /// `pending`, `active` or `superseded`.
-    pub status: String,
+    pub status: PolicyStatus,
     pub uploaded_at: DateTime<Utc>,
     pub activated_at: Option<DateTime<Utc>>,
 }
@@ -198,21 +202,21 @@ pub struct PolicyVersionRow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestRow {
     pub id: Id,
-    pub kind: String,
-    pub channel: String,
+    pub kind: RequestKind,
+    pub channel: RequestChannel,
     pub received_on: NaiveDate,
     pub due_on: NaiveDate,
     pub extended_due_on: Option<NaiveDate>,
-    pub status: String,
+    pub status: RequestStatus,
     pub subject_id: Option<Id>,
     pub requester_bi: Option<Vec<u8>>,
     /// Sealed under the request's key.
     pub requester: Vec<u8>,
-    pub identity_document: Option<String>,
-    pub identity_decision: Option<String>,
+    pub identity_document: Option<IdentityDocument>,
+    pub identity_decision: Option<IdentityVerdict>,
     pub identity_at: Option<DateTime<Utc>>,
     pub extension_reason: Option<Vec<u8>>,
-    pub outcome: Option<String>,
+    pub outcome: Option<RequestOutcome>,
     pub response: Option<Vec<u8>>,
     pub wrapped_key: Vec<u8>,
     pub created_at: DateTime<Utc>,
@@ -225,11 +229,13 @@ pub struct RequestRow {
 pub struct BreachRow {
     pub id: Id,
     pub detected_at: DateTime<Utc>,
-    pub nature: String,
-    pub data_categories: String,
+    /// Stored comma-separated, in the order given.
+    pub nature: Vec<BreachNature>,
+    /// Stored comma-separated, in the order given.
+    pub data_categories: Vec<DataCategory>,
     pub scope: String,
-    pub risk: String,
-    pub status: String,
+    pub risk: BreachRisk,
+    pub status: BreachStatus,
     pub keys_compromised: bool,
     pub subjects_concerned: i64,
     pub records_concerned: i64,
@@ -246,7 +252,7 @@ pub struct BreachPhaseRow {
     pub id: Id,
     pub breach_id: Id,
     pub at: DateTime<Utc>,
-    pub phase: String,
+    pub phase: BreachPhase,
     /// Sealed under the breach's key.
     pub details: Vec<u8>,
     pub actor: String,
@@ -332,7 +338,7 @@ pub struct ObjectionRow {
 pub struct TokenRow {
     pub id: Id,
     pub hash: Vec<u8>,
-    pub role: String,
+    pub role: Role,
     pub recipient: Option<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -432,7 +438,7 @@ pub trait ReadTx {
     // Outbox.
     fn messages_for_subject(&mut self, subject: Id) -> Result<Vec<MessageRow>>;
     /// Notices by status (all when None), latest first.
-    fn messages(&mut self, status: Option<&str>, limit: i64) -> Result<Vec<MessageRow>>;
+    fn messages(&mut self, status: Option<OutboxStatus>, limit: i64) -> Result<Vec<MessageRow>>;
     /// For one template and params: (total, not yet sent).
     fn count_messages(&mut self, template: &str, params: &str) -> Result<(i64, i64)>;
 
@@ -537,7 +543,7 @@ pub trait Tx: ReadTx {
 
     // Policy versions.
     fn insert_policy_version(&mut self, v: &PolicyVersionRow) -> Result<()>;
-    fn set_policy_status(&mut self, version: &str, status: &str, at: DateTime<Utc>) -> Result<()>;
+    fn set_policy_status(&mut self, version: &str, status: PolicyStatus, at: DateTime<Utc>) -> Result<()>;
 
     // Rights requests.
     fn insert_request(&mut self, r: &RequestRow) -> Result<()>;

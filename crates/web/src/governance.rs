@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use vigie_app::outbox::MessageView;
 use vigie_app::recipients::{Activation, DisclosureEntry, NewDisclosure, NewSafeguard, RecipientList, SafeguardView};
 use vigie_app::revisions::{NewVersion, Uploaded, VersionView};
+use vigie_domain::records::OutboxStatus;
 
 pub fn routes() -> Router<State> {
     Router::new()
@@ -97,6 +98,7 @@ pub async fn list_disclosures(
 #[serde(deny_unknown_fields)]
 pub struct OutboxQuery {
     /// pending, sent or failed.
+    #[param(value_type = Option<OutboxStatus>)]
     status: Option<String>,
     limit: Option<i64>,
 }

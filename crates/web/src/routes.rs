@@ -92,6 +92,7 @@ async fn health(axum::extract::State(s): axum::extract::State<State>) -> Json<He
 #[serde(deny_unknown_fields)]
 struct NewToken {
     /// admin, dpo, staff, recipient or auditor.
+    #[schema(value_type = Role)]
     role: String,
     /// For the recipient role: the policy recipient the token is bound to.
     recipient: Option<String>,
@@ -102,6 +103,7 @@ struct TokenCreated {
     id: uuid::Uuid,
     /// The token itself, shown this once only.
     token: String,
+    #[schema(value_type = Role)]
     role: String,
 }
 

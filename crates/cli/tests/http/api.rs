@@ -111,6 +111,24 @@ fn the_api_is_described_by_openapi_3_1_with_a_viewer() -> R {
     {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }
+    // Closed sets are enums: the document lists their values, and fields refer to them.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["RequestStatus"]["enum"], json!(["awaiting_identity", "in_progress", "completed", "refused"]));
+    assert_eq!(schemas["OutboxStatus"]["enum"], json!(["pending", "sent", "failed"]));
+    for (schema, field, target) in [
+        ("RequestView", "status", "RequestStatus"),
+        ("NewRequest", "kind", "RequestKind"),
+        ("Refusal", "ground", "RefusalGround"),
+        ("BreachView", "risk", "BreachRisk"),
+        ("NewSafeguard", "kind", "SafeguardKind"),
+        ("NewToken", "role", "Role"),
+        ("HoldEvent", "action", "HoldAction"),
+        ("VersionView", "status", "PolicyStatus"),
+    ] {
+        let r = &schemas[schema]["properties"][field]["$ref"];
+        assert_eq!(r, &json!(format!("#/components/schemas/{target}")), "{schema}.{field}");
+        assert!(schemas[target]["enum"].is_array(), "{target} lists its values");
+    }
     let res = s.http.get(format!("{}/api/v1/docs/", s.base)).send()?;
     assert_eq!(res.status().as_u16(), 200);
     assert!(res.text()?.contains("swagger"), "an interactive viewer");

@@ -18,6 +18,13 @@ pub mod tx;
 use crate::{AuditRow, Result, StoreError, SubjectRow};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
+use vigie_domain::access::Role;
+use vigie_domain::policy::DataCategory;
+use vigie_domain::records::{
+    BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict, OutboxStatus,
+    PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus,
+};
+use vigie_domain::transfers::SafeguardKind;
 use vigie_domain::{Direction, SubjectKind};
 
 /// A statement's text: written in the source (prepared once per connection
@@ -73,6 +80,13 @@ macro_rules! to_arg {
     };
 }
 
+/// A closed-set value (kind, status, role...) bound as its token's text.
+macro_rules! token_arg {
+    ($($ty:ty),+ $(,)?) => {
+        to_arg! { $($ty => |v| Arg::Text(v.as_str())),+ }
+    };
+}
+
 to_arg! {
     i64 => |v| Arg::Int(*v),
     bool => |v| Arg::Bool(*v),
@@ -83,8 +97,30 @@ to_arg! {
     Uuid => |v| Arg::Id(*v),
     DateTime<Utc> => |v| Arg::Time(*v),
     NaiveDate => |v| Arg::Date(*v),
-    SubjectKind => |v| Arg::Text(v.as_str()),
-    Direction => |v| Arg::Text(v.as_str()),
+}
+
+token_arg!(
+    SubjectKind,
+    Direction,
+    Role,
+    HoldAction,
+    SafeguardKind,
+    OutboxStatus,
+    PolicyStatus,
+    RequestKind,
+    RequestChannel,
+    RequestStatus,
+    IdentityDocument,
+    IdentityVerdict,
+    RequestOutcome,
+    BreachRisk,
+    BreachStatus,
+    BreachPhase,
+);
+
+/// A list of closed-set values as one text column: comma-separated, in order (a breach's natures).
+pub fn token_list<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
 }
 
 impl<T: ToArg + ?Sized> ToArg for &T {
@@ -177,9 +213,21 @@ from_col! {
     NaiveDate => date,
 }
 
-/// A closed-set text column (kind, direction) parsed back into its enum.
+/// A closed-set text column (kind, direction, status...) parsed back into its enum;
+/// a comma-separated list of them (see [`token_list`]) into a `Vec` of it.
 macro_rules! from_token {
-    ($($ty:ty),+) => {
+    (lists: $($ty:ty),+ $(,)?) => {
+        $(impl FromCol for Vec<$ty> {
+            fn from_col(r: &dyn SqlRow, i: usize) -> Result<Self> {
+                r.text(i)?
+                    .split(',')
+                    .filter(|t| !t.is_empty())
+                    .map(|t| t.parse().map_err(|e| StoreError::Backend(format!("column {i}: {e}"))))
+                    .collect()
+            }
+        })+
+    };
+    ($($ty:ty),+ $(,)?) => {
         $(impl FromCol for $ty {
             fn from_col(r: &dyn SqlRow, i: usize) -> Result<Self> {
                 r.text(i)?.parse().map_err(|e| StoreError::Backend(format!("column {i}: {e}")))
@@ -188,7 +236,25 @@ macro_rules! from_token {
     };
 }
 
-from_token!(SubjectKind, Direction);
+from_token!(
+    SubjectKind,
+    Direction,
+    Role,
+    HoldAction,
+    SafeguardKind,
+    OutboxStatus,
+    PolicyStatus,
+    RequestKind,
+    RequestChannel,
+    RequestStatus,
+    IdentityDocument,
+    IdentityVerdict,
+    RequestOutcome,
+    BreachRisk,
+    BreachStatus,
+    BreachPhase,
+);
+from_token!(lists: BreachNature, DataCategory);
 
 impl<T: FromCol> FromCol for Option<T> {
     fn from_col(r: &dyn SqlRow, i: usize) -> Result<Self> {

@@ -3,7 +3,7 @@
 //! The sections follow the trait's. Statements are in the common spelling
 //! (see the [module](super) notes); each is prepared once per connection.
 
-use super::{Args, Driver, DriverExt, FromCol, FromRow, SqlRow, Stmt, ToArg, row};
+use super::{Args, Driver, DriverExt, FromCol, FromRow, SqlRow, Stmt, ToArg, row, token_list};
 use crate::{
     AuditRow, BreachPhaseRow, BreachRow, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount,
     HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow,
@@ -12,6 +12,7 @@ use crate::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use vigie_domain::SubjectKind;
+use vigie_domain::records::{OutboxStatus, PolicyStatus};
 
 row! {
     SubjectRow {
@@ -102,10 +103,36 @@ macro_rules! disclosure_columns {
     };
 }
 
-/// The statuses of [`crate::OPEN_REQUEST_STATUSES`], as SQL.
+/// Closed-set values that statements hold as SQL literals (macros, so that statements
+/// stay literals); `sql_literals_spell_the_enums` checks each against its enum's `as_str`.
+/// The statuses of [`crate::OPEN_REQUEST_STATUSES`]:
 macro_rules! open_statuses {
     () => {
         "('awaiting_identity', 'in_progress')"
+    };
+}
+/// [`OutboxStatus::Pending`]:
+macro_rules! outbox_pending {
+    () => {
+        "'pending'"
+    };
+}
+/// [`OutboxStatus::Sent`]:
+macro_rules! outbox_sent {
+    () => {
+        "'sent'"
+    };
+}
+/// [`OutboxStatus::Failed`]:
+macro_rules! outbox_failed {
+    () => {
+        "'failed'"
+    };
+}
+/// [`PolicyStatus::Active`]:
+macro_rules! policy_active {
+    () => {
+        "'active'"
     };
 }
 
@@ -393,7 +420,7 @@ impl<D: Driver> ReadTx for D {
         )
     }
 
-    fn messages(&mut self, status: Option<&str>, limit: i64) -> Result<Vec<MessageRow>> {
+    fn messages(&mut self, status: Option<OutboxStatus>, limit: i64) -> Result<Vec<MessageRow>> {
         self.rows(
             Stmt::Static(concat!(
                 "SELECT ",
@@ -406,8 +433,11 @@ impl<D: Driver> ReadTx for D {
 
     fn count_messages(&mut self, template: &str, params: &str) -> Result<(i64, i64)> {
         self.opt(
-            "SELECT count(*), count(*) FILTER (WHERE status <> 'sent') FROM outbox WHERE template = $1 AND params = $2"
-                .into(),
+            Stmt::Static(concat!(
+                "SELECT count(*), count(*) FILTER (WHERE status <> ",
+                outbox_sent!(),
+                ") FROM outbox WHERE template = $1 AND params = $2"
+            )),
             &[&template, &params],
         )
         .map(Option::unwrap_or_default)
@@ -729,10 +759,13 @@ impl<D: Driver> Tx for D {
 
     fn queue_message(&mut self, m: &NewMessage) -> Result<bool> {
         let n = self.execute(
-            "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts,
+            Stmt::Static(concat!(
+                "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts,
                                  next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING"
-                .into(),
+             VALUES ($1, $2, $3, $4, $5, ",
+                outbox_pending!(),
+                ", 0, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING"
+            )),
             &[&m.idempotency_key, &m.subject_id, &m.recipient, &m.template, &m.params, &m.at],
         )?;
         Ok(n == 1)
@@ -765,7 +798,9 @@ impl<D: Driver> Tx for D {
         let mut claimed: Vec<MessageRow> = self.rows(
             Stmt::Static(concat!(
                 "UPDATE outbox SET lease_until = $2 WHERE id IN (
-                     SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
+                     SELECT id FROM outbox WHERE status = ",
+                outbox_pending!(),
+                " AND next_attempt_at <= $1
                      AND (lease_until IS NULL OR lease_until < $1) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
                  RETURNING ",
                 message_columns!()
@@ -778,8 +813,11 @@ impl<D: Driver> Tx for D {
 
     fn mark_sent(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
         self.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, lease_until = NULL WHERE id = $1"
-                .into(),
+            Stmt::Static(concat!(
+                "UPDATE outbox SET status = ",
+                outbox_sent!(),
+                ", sent_at = $2, attempts = attempts + 1, lease_until = NULL WHERE id = $1"
+            )),
             &[&id, &at],
         )?;
         Ok(())
@@ -787,10 +825,15 @@ impl<D: Driver> Tx for D {
 
     fn mark_failed(&mut self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
         self.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = $2, lease_until = NULL,
-             status = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
+            Stmt::Static(concat!(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, lease_until = NULL,
+             status = CASE WHEN $3::timestamptz IS NULL THEN ",
+                outbox_failed!(),
+                " ELSE ",
+                outbox_pending!(),
+                " END,
              next_attempt_at = COALESCE($3::timestamptz, next_attempt_at) WHERE id = $1"
-                .into(),
+            )),
             &[&id, &error, &retry_at],
         )?;
         Ok(())
@@ -808,10 +851,14 @@ impl<D: Driver> Tx for D {
         Ok(())
     }
 
-    fn set_policy_status(&mut self, version: &str, status: &str, at: DateTime<Utc>) -> Result<()> {
+    fn set_policy_status(&mut self, version: &str, status: PolicyStatus, at: DateTime<Utc>) -> Result<()> {
         self.update_one(
-            "UPDATE policy_versions SET status = $2::text,
-             activated_at = CASE WHEN $2::text = 'active' THEN $3::timestamptz ELSE activated_at END WHERE version = $1",
+            concat!(
+                "UPDATE policy_versions SET status = $2::text,
+             activated_at = CASE WHEN $2::text = ",
+                policy_active!(),
+                " THEN $3::timestamptz ELSE activated_at END WHERE version = $1"
+            ),
             &[&version, &status, &at],
             || format!("policy version {version}"),
         )
@@ -955,6 +1002,7 @@ impl<D: Driver> Tx for D {
     // Breaches.
 
     fn insert_breach(&mut self, b: &BreachRow) -> Result<()> {
+        let (nature, data_categories) = (token_list(&b.nature), token_list(&b.data_categories));
         self.execute(
             Stmt::Static(concat!(
                 "INSERT INTO breaches (",
@@ -964,8 +1012,8 @@ impl<D: Driver> Tx for D {
             &[
                 &b.id,
                 &b.detected_at,
-                &b.nature,
-                &b.data_categories,
+                &nature,
+                &data_categories,
                 &b.scope,
                 &b.risk,
                 &b.status,
@@ -982,13 +1030,14 @@ impl<D: Driver> Tx for D {
     }
 
     fn update_breach(&mut self, b: &BreachRow) -> Result<()> {
+        let (nature, data_categories) = (token_list(&b.nature), token_list(&b.data_categories));
         self.update_one(
             "UPDATE breaches SET nature = $2, data_categories = $3, scope = $4, risk = $5, status = $6, keys_compromised = $7,
                  subjects_concerned = $8, records_concerned = $9, details = $10, updated_at = $11 WHERE id = $1",
             &[
                 &b.id,
-                &b.nature,
-                &b.data_categories,
+                &nature,
+                &data_categories,
                 &b.scope,
                 &b.risk,
                 &b.status,
@@ -1027,10 +1076,16 @@ impl<D: Driver> Tx for D {
         once(
             self,
             &format!(
-                "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts,
+                concat!(
+                    "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts,
                                      next_attempt_at, created_at)
-                 SELECT $1::text || {hex}, s.id, NULL, $2, $3, 'pending', 0, $4, $4
+                 SELECT $1::text || {hex}, s.id, NULL, $2, $3, ",
+                    outbox_pending!(),
+                    ", 0, $4, $4
                  FROM subjects s WHERE ({scope}) AND s.email_bi IS NOT NULL ON CONFLICT (idempotency_key) DO NOTHING"
+                ),
+                hex = hex,
+                scope = scope
             ),
             &args,
         )
@@ -1185,4 +1240,23 @@ impl<D: Driver> Tx for D {
 
 fn no_head() -> crate::StoreError {
     crate::StoreError::Backend("the audit head row is missing".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::OPEN_REQUEST_STATUSES;
+    use vigie_domain::records::{OutboxStatus, PolicyStatus};
+
+    /// The literals statements hold are the enums' spellings: a renamed variant cannot
+    /// leave a statement matching nothing.
+    #[test]
+    fn sql_literals_spell_the_enums() {
+        let literal = |s: &str| format!("'{s}'");
+        assert_eq!(outbox_pending!(), literal(OutboxStatus::Pending.as_str()));
+        assert_eq!(outbox_sent!(), literal(OutboxStatus::Sent.as_str()));
+        assert_eq!(outbox_failed!(), literal(OutboxStatus::Failed.as_str()));
+        assert_eq!(policy_active!(), literal(PolicyStatus::Active.as_str()));
+        let open: Vec<String> = OPEN_REQUEST_STATUSES.iter().map(|s| literal(s.as_str())).collect();
+        assert_eq!(open_statuses!(), format!("({})", open.join(", ")));
+    }
 }

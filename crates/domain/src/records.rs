@@ -1,0 +1,162 @@
+//! The closed sets of Vigie's records beyond subjects: rights requests, breaches,
+//! the outbox, policy versions and legal holds.
+//!
+//! Each is a [`token_enum!`](crate::model): its snake_case spelling is what the API
+//! shows and what the database stores, and the store maps columns straight into it.
+
+use crate::model::token_enum;
+
+token_enum! {
+    /// What a rights request asks for (GDPR Art. 15 to 21).
+    RequestKind {
+        Access = "access",
+        Rectification = "rectification",
+        Erasure = "erasure",
+        Portability = "portability",
+        Objection = "objection",
+    }
+}
+
+token_enum! {
+    /// How a rights request reached the controller.
+    RequestChannel { Letter = "letter", Email = "email", WebForm = "web_form" }
+}
+
+token_enum! {
+    /// Where a rights request stands.
+    RequestStatus {
+        AwaitingIdentity = "awaiting_identity",
+        InProgress = "in_progress",
+        Completed = "completed",
+        Refused = "refused",
+    }
+}
+
+impl RequestStatus {
+    /// The statuses of a request still open: its subject is held from the retention sweep.
+    pub const OPEN: [RequestStatus; 2] = [RequestStatus::AwaitingIdentity, RequestStatus::InProgress];
+
+    pub fn is_open(self) -> bool {
+        RequestStatus::OPEN.contains(&self)
+    }
+}
+
+token_enum! {
+    /// The DPO's decision on a requester's identity.
+    IdentityVerdict { Verified = "verified", Rejected = "rejected" }
+}
+
+token_enum! {
+    /// The document a requester's identity was checked against.
+    IdentityDocument {
+        NationalIdCard = "national_id_card",
+        Passport = "passport",
+        ResidencePermit = "residence_permit",
+        DrivingLicence = "driving_licence",
+        Other = "other",
+    }
+}
+
+token_enum! {
+    /// Art. 12(5) grounds for refusing a request, besides an identity not verified.
+    RefusalGround {
+        ManifestlyUnfounded = "manifestly_unfounded",
+        Excessive = "excessive",
+        IdentityNotVerified = "identity_not_verified",
+        NotTheSubject = "not_the_subject",
+    }
+}
+
+token_enum! {
+    /// Art. 17(1) grounds for an erasure the DPO may record, besides an objection to prospecting.
+    ErasureGround {
+        ObjectionToProspecting = "objection_to_prospecting",
+        NoLongerNecessary = "no_longer_necessary",
+        ConsentWithdrawn = "consent_withdrawn",
+        Objection = "objection",
+        Unlawful = "unlawful",
+        LegalObligation = "legal_obligation",
+    }
+}
+
+token_enum! {
+    /// How a rights request ended.
+    RequestOutcome {
+        Answered = "answered",
+        Rectified = "rectified",
+        ObjectionRecorded = "objection_recorded",
+        Erased = "erased",
+        ErasedPartially = "erased_partially",
+        NoGround = "no_ground",
+        NoData = "no_data",
+        ManifestlyUnfounded = "manifestly_unfounded",
+        Excessive = "excessive",
+        IdentityNotVerified = "identity_not_verified",
+        NotTheSubject = "not_the_subject",
+    }
+}
+
+impl From<RefusalGround> for RequestOutcome {
+    fn from(g: RefusalGround) -> Self {
+        match g {
+            RefusalGround::ManifestlyUnfounded => RequestOutcome::ManifestlyUnfounded,
+            RefusalGround::Excessive => RequestOutcome::Excessive,
+            RefusalGround::IdentityNotVerified => RequestOutcome::IdentityNotVerified,
+            RefusalGround::NotTheSubject => RequestOutcome::NotTheSubject,
+        }
+    }
+}
+
+token_enum! {
+    /// What a breach compromised (Art. 33(3)(a)).
+    BreachNature { Confidentiality = "confidentiality", Integrity = "integrity", Availability = "availability" }
+}
+
+token_enum! {
+    /// The risk a breach poses to the people concerned: `high` calls for informing them (Art. 34).
+    BreachRisk { None = "none", Risk = "risk", High = "high" }
+}
+
+token_enum! {
+    /// Where a breach stands.
+    BreachStatus { Open = "open", Notified = "notified", Closed = "closed" }
+}
+
+token_enum! {
+    /// A dated phase of a breach. `initial` and `subjects_decision` are recorded by Vigie;
+    /// the DPO adds the others ([`BreachPhase::ADDED`]).
+    BreachPhase {
+        Initial = "initial",
+        Update = "update",
+        AuthorityNotified = "authority_notified",
+        SubjectsNotified = "subjects_notified",
+        Closed = "closed",
+        SubjectsDecision = "subjects_decision",
+    }
+}
+
+impl BreachPhase {
+    /// The phases the DPO adds.
+    pub const ADDED: [BreachPhase; 4] =
+        [BreachPhase::Update, BreachPhase::AuthorityNotified, BreachPhase::SubjectsNotified, BreachPhase::Closed];
+}
+
+token_enum! {
+    /// The DPO's decision on informing the subjects of a high-risk breach (Art. 34).
+    NoticeDecision { Notify = "notify", ConfirmExemption = "confirm_exemption" }
+}
+
+token_enum! {
+    /// Where a notice in the outbox stands: `failed` is given up.
+    OutboxStatus { Pending = "pending", Sent = "sent", Failed = "failed" }
+}
+
+token_enum! {
+    /// Where a version of the policy stands.
+    PolicyStatus { Pending = "pending", Active = "active", Superseded = "superseded" }
+}
+
+token_enum! {
+    /// An event in a subject's legal-hold history.
+    HoldAction { Set = "set", Lift = "lift" }
+}
