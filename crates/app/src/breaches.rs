@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-use vigie_crypto::{MasterKey, SubjectKey};
+use vigie_crypto::{MasterKey, Part, SubjectKey};
 use vigie_domain::SubjectKind;
 use vigie_domain::access::Role;
 use vigie_domain::policy::DataCategory;
@@ -146,17 +146,18 @@ fn breach_key(keys: &MasterKey, b: &BreachRow) -> Result<SubjectKey> {
     Ok(keys.unwrap_key(&b.wrapped_key, b.id.as_bytes())?)
 }
 
-fn seal_text(key: &SubjectKey, id: Uuid, what: &str, text: &str) -> Result<Vec<u8>> {
+fn seal_text(key: &SubjectKey, id: Uuid, what: Part, text: &str) -> Result<Vec<u8>> {
     Ok(key.seal(&aad_for(id, what, None), text.as_bytes())?)
 }
 
-fn open_text(key: &SubjectKey, id: Uuid, what: &str, sealed: &[u8]) -> Result<String> {
+fn open_text(key: &SubjectKey, id: Uuid, what: Part, sealed: &[u8]) -> Result<String> {
     String::from_utf8(key.open(&aad_for(id, what, None), sealed)?)
         .map_err(|_| AppError::Internal(format!("breach {id} {what}")))
 }
 
 fn details_of(key: &SubjectKey, b: &BreachRow) -> Result<Details> {
-    serde_json::from_str(&open_text(key, b.id, "details", &b.details)?).map_err(|e| AppError::Internal(e.to_string()))
+    serde_json::from_str(&open_text(key, b.id, Part::BreachDetails, &b.details)?)
+        .map_err(|e| AppError::Internal(e.to_string()))
 }
 
 /// The store's filter for a scope; its times may not be later than `now` (a recorded scope
@@ -256,7 +257,7 @@ fn view(keys: &MasterKey, b: &BreachRow, phases: &[BreachPhaseRow], at: DateTime
                 Ok(PhaseView {
                     at: p.at,
                     phase: p.phase,
-                    details: open_text(&key, b.id, "phase", &p.details)?,
+                    details: open_text(&key, b.id, Part::BreachPhase, &p.details)?,
                     actor: p.actor.clone(),
                 })
             })
@@ -337,14 +338,14 @@ impl App {
             details: seal_text(
                 &key,
                 id,
-                "details",
+                Part::BreachDetails,
                 &serde_json::to_string(&details).map_err(|e| AppError::Internal(e.to_string()))?,
             )?,
             wrapped_key: self.keys.wrap(&key, id.as_bytes())?,
             created_at: at,
             updated_at: at,
         };
-        let phase_text = seal_text(&key, id, "phase", "recorded")?;
+        let phase_text = seal_text(&key, id, Part::BreachPhase, "recorded")?;
         let actor = who.actor();
         let (row, phases) = self
             .db
@@ -473,7 +474,7 @@ impl App {
                 b.details = seal_text(
                     &key,
                     id,
-                    "details",
+                    Part::BreachDetails,
                     &serde_json::to_string(&d).map_err(|e| AppError::Internal(e.to_string()))?,
                 )?;
                 b.updated_at = at;
@@ -483,7 +484,7 @@ impl App {
                     breach_id: id,
                     at,
                     phase,
-                    details: seal_text(&key, id, "phase", &text)?,
+                    details: seal_text(&key, id, Part::BreachPhase, &text)?,
                     actor: actor.to_string(),
                 };
                 tx.insert_breach_phase(&phase)?;
@@ -531,7 +532,7 @@ impl App {
                 b.details = seal_text(
                     &key,
                     id,
-                    "details",
+                    Part::BreachDetails,
                     &serde_json::to_string(&d).map_err(|e| AppError::Internal(e.to_string()))?,
                 )?;
                 b.updated_at = at;
@@ -541,7 +542,7 @@ impl App {
                     breach_id: id,
                     at,
                     phase: BreachPhase::SubjectsDecision,
-                    details: seal_text(&key, id, "phase", &note)?,
+                    details: seal_text(&key, id, Part::BreachPhase, &note)?,
                     actor: actor.to_string(),
                 };
                 tx.insert_breach_phase(&phase)?;

@@ -338,7 +338,8 @@ fn with_contract(
     let subject = p.row.id;
     let key = keys.unwrap_key(&p.row.wrapped_key, subject.as_bytes())?;
     let id = vigie_store::new_id();
-    let reference = key.seal(&crate::subjects::aad_for(subject, "contract", Some(id)), c.reference.as_bytes())?;
+    let reference =
+        key.seal(&crate::subjects::aad_for(subject, vigie_crypto::Part::Contract, Some(id)), c.reference.as_bytes())?;
     p.row.kind = vigie_domain::SubjectKind::Client;
     let clock = vigie_domain::retention::expiry(
         policy,

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use utoipa::ToSchema;
 use uuid::Uuid;
-use vigie_crypto::{MasterKey, SubjectKey};
+use vigie_crypto::{MasterKey, Part, SubjectKey};
 use vigie_domain::access::Role;
 use vigie_domain::deadlines::{can_extend, days_left, response_deadline};
 use vigie_domain::model::{UnknownToken, normalize_field};
@@ -168,12 +168,12 @@ fn proof_record(r: &RequestRow, erased: Option<&vigie_store::ErasureRow>) -> ser
     })
 }
 
-fn seal_json<T: Serialize>(key: &SubjectKey, id: Id, what: &str, v: &T) -> Result<Vec<u8>> {
+fn seal_json<T: Serialize>(key: &SubjectKey, id: Id, what: Part, v: &T) -> Result<Vec<u8>> {
     let plain = serde_json::to_vec(v).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(key.seal(&aad_for(id, what, None), &plain)?)
 }
 
-fn open_json<T: for<'de> Deserialize<'de>>(key: &SubjectKey, id: Id, what: &str, sealed: &[u8]) -> Result<T> {
+fn open_json<T: for<'de> Deserialize<'de>>(key: &SubjectKey, id: Id, what: Part, sealed: &[u8]) -> Result<T> {
     let plain = key.open(&aad_for(id, what, None), sealed)?;
     serde_json::from_slice(&plain).map_err(|e| AppError::Internal(format!("request {id} {what}: {e}")))
 }
@@ -182,7 +182,7 @@ fn view(keys: &MasterKey, r: &RequestRow, held: bool, today: NaiveDate) -> Resul
     let sealed: Sealed = if redacted(r) {
         Sealed::default()
     } else {
-        open_json(&request_key(keys, r)?, r.id, "requester", &r.requester)?
+        open_json(&request_key(keys, r)?, r.id, Part::Requester, &r.requester)?
     };
     let due = r.extended_due_on.unwrap_or(r.due_on);
     let open = r.status.is_open();
@@ -280,7 +280,7 @@ impl App {
         let phone_bi = requester.phone.as_ref().map(|p| self.keys.blind_index(FieldName::Phone.as_str(), p).to_vec());
         let id = new_id();
         let key = SubjectKey::generate()?;
-        let sealed = seal_json(&key, id, "requester", &Sealed { requester, particulars, notes: Vec::new() })?;
+        let sealed = seal_json(&key, id, Part::Requester, &Sealed { requester, particulars, notes: Vec::new() })?;
         let at = self.now();
         let row = RequestRow {
             id,
@@ -446,7 +446,7 @@ impl App {
                     return Err(AppError::Conflict(format!("request {id} is {}, not awaiting identity", row.status)));
                 }
                 let key = request_key(&keys, &row)?;
-                let sealed = key.seal(&aad_for(id, "identity_document", None), &bytes)?;
+                let sealed = key.seal(&aad_for(id, Part::IdentityDocument, None), &bytes)?;
                 tx.put_identity_document(id, &sealed, &ct, trail.at)?;
                 let recorded =
                     trail.record(tx, Entry::new("request.identity_document").detail(format!("request:{id}")))?;
@@ -513,7 +513,7 @@ impl App {
                     .map_err(|e| AppError::Conflict(e.to_string()))?;
                 let key = request_key(&keys, &row)?;
                 row.extended_due_on = Some(new_due);
-                row.extension_reason = Some(key.seal(&aad_for(id, "extension", None), reason.as_bytes())?);
+                row.extension_reason = Some(key.seal(&aad_for(id, Part::Extension, None), reason.as_bytes())?);
                 row.updated_at = trail.at;
                 tx.update_request(&row)?;
                 tx.queue_message(&vigie_store::NewMessage {
@@ -550,8 +550,12 @@ impl App {
                 tx.delete_identity_document(id)?;
                 row.status = RequestStatus::Refused;
                 row.outcome = Some(ground.into());
-                row.response =
-                    Some(seal_json(&key, id, "response", &serde_json::json!({"refused": ground, "reason": reason}))?);
+                row.response = Some(seal_json(
+                    &key,
+                    id,
+                    Part::Response,
+                    &serde_json::json!({"refused": ground, "reason": reason}),
+                )?);
                 row.updated_at = at;
                 row.completed_at = Some(at);
                 tx.update_request(&row)?;
@@ -581,7 +585,7 @@ impl App {
                     s => return Err(AppError::Conflict(format!("request {id} is already {s}"))),
                 }
                 let key = request_key(&keys, &row)?;
-                let sealed: Sealed = open_json(&key, id, "requester", &row.requester)?;
+                let sealed: Sealed = open_json(&key, id, Part::Requester, &row.requester)?;
                 let at = trail.at;
                 let ctx = Ctx { tx, trail, keys: &keys, policy: &policy, transfers: &transfers, at, request: id };
                 let (response, outcome) = match row.subject_id {
@@ -605,7 +609,7 @@ impl App {
                     row.requester_bi = None;
                     row.response = None;
                 } else {
-                    row.response = Some(seal_json(&key, id, "response", &response)?);
+                    row.response = Some(seal_json(&key, id, Part::Response, &response)?);
                 }
                 row.status = RequestStatus::Completed;
                 row.outcome = Some(outcome);
@@ -659,7 +663,7 @@ impl App {
             .response
             .as_ref()
             .ok_or_else(|| AppError::Conflict(format!("request {id} has no response yet ({})", row.status)))?;
-        open_json(&request_key(&self.keys, &row)?, id, "response", sealed)
+        open_json(&request_key(&self.keys, &row)?, id, Part::Response, sealed)
     }
 }
 
@@ -709,7 +713,7 @@ impl Ctx<'_> {
         let objections = self.tx.objections(id)?;
         let disclosures = self.tx.disclosures_for_subject(id)?;
         let safeguards = self.tx.safeguards()?;
-        let text = |sealed: &[u8], what: &str, rid: Id| -> Result<String> {
+        let text = |sealed: &[u8], what: Part, rid: Id| -> Result<String> {
             String::from_utf8(key.open(&aad_for(id, what, Some(rid)), sealed)?)
                 .map_err(|_| AppError::Internal(format!("{what} {rid}")))
         };
@@ -754,11 +758,11 @@ impl Ctx<'_> {
             "subject_found": true,
             "subject": {"id": id, "kind": row.kind, "collected_at": row.collected_at},
             "data": data,
-            "contracts": contracts.iter().map(|c| Ok(serde_json::json!({"reference": text(&c.reference, "contract", c.id)?, "start": c.start, "end": c.end}))).collect::<Result<Vec<_>>>()?,
+            "contracts": contracts.iter().map(|c| Ok(serde_json::json!({"reference": text(&c.reference, Part::Contract, c.id)?, "start": c.start, "end": c.end}))).collect::<Result<Vec<_>>>()?,
             "interactions": interactions.iter().map(|i| Ok(serde_json::json!({"at": i.at, "direction": i.direction, "channel": i.channel,
-                "summary": i.summary.as_deref().map(|s| text(s, "interaction", i.id)).transpose()?}))).collect::<Result<Vec<_>>>()?,
+                "summary": i.summary.as_deref().map(|s| text(s, Part::Interaction, i.id)).transpose()?}))).collect::<Result<Vec<_>>>()?,
             "consents": consents.iter().map(|c| Ok(serde_json::json!({"purpose": c.purpose, "granted": c.granted, "at": c.at,
-                "evidence": text(&c.evidence, "consent", c.id)?}))).collect::<Result<Vec<_>>>()?,
+                "evidence": text(&c.evidence, Part::Consent, c.id)?}))).collect::<Result<Vec<_>>>()?,
             "objections": objections.iter().map(|o| serde_json::json!({"purpose": o.purpose, "at": o.at})).collect::<Vec<_>>(),
             "purposes": purposes,
             "recipients": disclosures.iter().map(|d| serde_json::json!({"recipient": d.recipient, "fields": d.fields.split(',').collect::<Vec<_>>(), "purpose": d.purpose, "at": d.at})).collect::<Vec<_>>(),
@@ -955,7 +959,7 @@ impl Ctx<'_> {
     fn rewrite(&mut self, id: Id, old: &SubjectKey, identity: &BTreeMap<FieldName, IdentityField>) -> Result<()> {
         let row = crate::subjects::load(self.tx, id)?;
         let new = SubjectKey::generate()?;
-        let reseal = |what: &str, part: Option<Id>, sealed: &[u8]| -> Result<Vec<u8>> {
+        let reseal = |what: Part, part: Option<Id>, sealed: &[u8]| -> Result<Vec<u8>> {
             let aad = aad_for(id, what, part);
             Ok(new.seal(&aad, &old.open(&aad, sealed)?)?)
         };
@@ -964,24 +968,24 @@ impl Ctx<'_> {
         let mut r = vigie_store::Rekeyed {
             id,
             wrapped_key: self.keys.wrap(&new, id.as_bytes())?,
-            identity: new.seal(&aad_for(id, "identity", None), &plain)?,
+            identity: new.seal(&aad_for(id, Part::Identity, None), &plain)?,
             email_bi: bi(FieldName::Email),
             phone_bi: bi(FieldName::Phone),
-            legal_hold: row.legal_hold.as_deref().map(|h| reseal("legal_hold", None, h)).transpose()?,
+            legal_hold: row.legal_hold.as_deref().map(|h| reseal(Part::LegalHold, None, h)).transpose()?,
             ..Default::default()
         };
         for c in self.tx.contracts(id)? {
-            r.contracts.push((c.id, reseal("contract", Some(c.id), &c.reference)?));
+            r.contracts.push((c.id, reseal(Part::Contract, Some(c.id), &c.reference)?));
         }
         for i in self.tx.interactions(id)? {
             r.interactions
-                .push((i.id, i.summary.as_deref().map(|v| reseal("interaction", Some(i.id), v)).transpose()?));
+                .push((i.id, i.summary.as_deref().map(|v| reseal(Part::Interaction, Some(i.id), v)).transpose()?));
         }
         for c in self.tx.consents(id)? {
-            r.consents.push((c.id, reseal("consent", Some(c.id), &c.evidence)?));
+            r.consents.push((c.id, reseal(Part::Consent, Some(c.id), &c.evidence)?));
         }
         for e in self.tx.hold_events(id)? {
-            r.hold_events.push((e.id, reseal("legal_hold", None, &e.reason)?));
+            r.hold_events.push((e.id, reseal(Part::LegalHold, None, &e.reason)?));
         }
         self.tx.rekey_subject(&r, self.at)?;
         Ok(())
@@ -1010,7 +1014,7 @@ impl Ctx<'_> {
 /// The requester's address, name and the deadline in force, for the extension notice.
 pub(crate) fn contact(keys: &MasterKey, row: &RequestRow) -> Result<(Option<String>, String, NaiveDate)> {
     let key = request_key(keys, row)?;
-    let sealed: Sealed = open_json(&key, row.id, "requester", &row.requester)?;
+    let sealed: Sealed = open_json(&key, row.id, Part::Requester, &row.requester)?;
     let name = [sealed.requester.first_name.as_deref(), sealed.requester.last_name.as_deref()]
         .into_iter()
         .flatten()

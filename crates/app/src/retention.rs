@@ -22,7 +22,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-use vigie_crypto::MasterKey;
+use vigie_crypto::{Context, MasterKey, Part};
 use vigie_domain::access::Role;
 use vigie_domain::dates::add_months;
 use vigie_domain::records::HoldAction;
@@ -254,10 +254,8 @@ fn due_item(r: vigie_store::DueRow) -> DueItem {
     DueItem { subject_id: r.id, kind: r.kind, rule: r.rule, basis_date: r.basis_date, expires_on: r.expires_on }
 }
 
-fn hold_aad(id: Id) -> Vec<u8> {
-    let mut v = id.as_bytes().to_vec();
-    v.extend_from_slice(b"legal_hold");
-    v
+fn hold_aad(id: Id) -> Context {
+    Context::new(id, Part::LegalHold)
 }
 
 fn open_reason(keys: &MasterKey, id: Id, wrapped: &[u8], sealed: &[u8]) -> Result<String> {

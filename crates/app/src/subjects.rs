@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use utoipa::ToSchema;
 use uuid::Uuid;
-use vigie_crypto::{MasterKey, SubjectKey};
+use vigie_crypto::{Context, MasterKey, Part, SubjectKey};
 use vigie_domain::access::{Grant, Role, SubjectFacts, check_read};
 use vigie_domain::model::normalize_field;
 use vigie_domain::policy::{DataCategory, LegalBasis};
@@ -271,17 +271,12 @@ fn check_channel(raw: &str) -> Result<String> {
 }
 
 /// The associated data that binds a sealed value to its owner and what it is.
-pub(crate) fn aad_for(subject: Id, what: &str, id: Option<Id>) -> Vec<u8> {
-    aad(subject, what, id)
+pub(crate) fn aad_for(owner: Id, part: Part, item: Option<Id>) -> Context {
+    aad(owner, part, item)
 }
 
-fn aad(subject: Id, what: &str, id: Option<Id>) -> Vec<u8> {
-    let mut v = subject.as_bytes().to_vec();
-    v.extend_from_slice(what.as_bytes());
-    if let Some(id) = id {
-        v.extend_from_slice(id.as_bytes());
-    }
-    v
+fn aad(owner: Id, part: Part, item: Option<Id>) -> Context {
+    Context { owner, part, item }
 }
 
 /// A validated, sealed new subject, ready to insert (also used by import).
@@ -342,7 +337,7 @@ pub(crate) fn seal(keys: &MasterKey, policy: &Policy, v: Validated, at: DateTime
     let id = new_id();
     let key = SubjectKey::generate()?;
     let plain = serde_json::to_vec(&v.identity).map_err(|e| AppError::Internal(e.to_string()))?;
-    let sealed = key.seal(&aad(id, "identity", None), &plain)?;
+    let sealed = key.seal(&aad(id, Part::Identity, None), &plain)?;
     let bi = |f: FieldName| v.identity.get(&f).map(|x| keys.blind_index(f.as_str(), &x.v).to_vec());
     Ok(Prepared {
         row: SubjectRow {
@@ -397,7 +392,7 @@ pub(crate) fn open_identity_fields(keys: &MasterKey, row: &SubjectRow) -> Result
 
 fn open_identity(keys: &MasterKey, row: &SubjectRow) -> Result<(SubjectKey, Identity)> {
     let key = keys.unwrap_key(&row.wrapped_key, row.id.as_bytes())?;
-    let plain = key.open(&aad(row.id, "identity", None), &row.identity)?;
+    let plain = key.open(&aad(row.id, Part::Identity, None), &row.identity)?;
     let identity = serde_json::from_slice(&plain)
         .map_err(|e| AppError::Internal(format!("identity of subject {}: {e}", row.id)))?;
     Ok((key, identity))
@@ -485,7 +480,7 @@ fn view(
             fields.insert(f, v.v);
         }
     }
-    let text = |sealed: &[u8], what: &str, id: Id| -> Result<String> {
+    let text = |sealed: &[u8], what: Part, id: Id| -> Result<String> {
         let plain = key.open(&aad(sid, what, Some(id)), sealed)?;
         String::from_utf8(plain).map_err(|_| AppError::Internal(format!("{what} {id} is not text")))
     };
@@ -496,7 +491,7 @@ fn view(
             .map(|c| {
                 Ok(ContractView {
                     id: c.id,
-                    reference: text(&c.reference, "contract", c.id)?,
+                    reference: text(&c.reference, Part::Contract, c.id)?,
                     start: c.start,
                     end: c.end,
                     active: contract_active(c, today),
@@ -516,7 +511,7 @@ fn view(
                     at: i.at,
                     direction: i.direction,
                     channel: i.channel.clone(),
-                    summary: i.summary.as_deref().map(|s| text(s, "interaction", i.id)).transpose()?,
+                    summary: i.summary.as_deref().map(|s| text(s, Part::Interaction, i.id)).transpose()?,
                 })
             })
             .collect::<Result<_>>()?
@@ -754,7 +749,7 @@ impl App {
                 let row = load(tx, subject)?;
                 let key = keys.unwrap_key(&row.wrapped_key, subject.as_bytes())?;
                 let id = new_id();
-                let sealed = key.seal(&aad(subject, "contract", Some(id)), reference.as_bytes())?;
+                let sealed = key.seal(&aad(subject, Part::Contract, Some(id)), reference.as_bytes())?;
                 tx.insert_contract(&ContractRow {
                     id,
                     subject_id: subject,
@@ -799,7 +794,7 @@ impl App {
                 let summary = match &summary {
                     Some(s) => {
                         let key = keys.unwrap_key(&row.wrapped_key, subject.as_bytes())?;
-                        Some(key.seal(&aad(subject, "interaction", Some(id)), s.as_bytes())?)
+                        Some(key.seal(&aad(subject, Part::Interaction, Some(id)), s.as_bytes())?)
                     }
                     None => None,
                 };
@@ -851,7 +846,7 @@ impl App {
                 let row = load(tx, subject)?;
                 let key = keys.unwrap_key(&row.wrapped_key, subject.as_bytes())?;
                 let id = new_id();
-                let sealed = key.seal(&aad(subject, "consent", Some(id)), evidence.as_bytes())?;
+                let sealed = key.seal(&aad(subject, Part::Consent, Some(id)), evidence.as_bytes())?;
                 tx.insert_consent(&ConsentRow {
                     id,
                     subject_id: subject,

@@ -9,7 +9,9 @@
 //!   the database and in any copy of it, unreadable: crypto-shredding.
 //! - Every personal value is **sealed** with AES-256-GCM under its subject's
 //!   key, a fresh random nonce, and associated data naming the subject and the
-//!   field, so a sealed value cannot be moved to another subject or field.
+//!   field, so a sealed value cannot be moved to another subject or field. The
+//!   associated data is a [`Context`], encoded with a version byte and each part
+//!   length-prefixed; values sealed before that version open too (see [`Context`]).
 //! - Lookups use a **blind index**: a keyed HMAC of the normalised value.
 //! - Tokens are 256-bit random secrets; only their SHA-256 is stored.
 
@@ -18,6 +20,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use ring::{digest, hmac};
 use std::io::Write;
 use std::path::Path;
+use uuid::Uuid;
 use zeroize::Zeroizing;
 
 /// Length of a blind index, in bytes (128 bits: no collision among billions).
@@ -69,6 +72,127 @@ fn open_with(key: &LessSafeKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Cr
     let len = key.open_in_place(nonce, Aad::from(aad), &mut buf).map_err(|_| CryptoError::Open)?.len();
     buf.truncate(len);
     Ok(buf)
+}
+
+/// What a sealed value is: the associated data that binds it to the record whose key
+/// seals it (`owner`: a subject, a rights request, a breach), to its part of that
+/// record, and to the item of the part it belongs to (a contract, an interaction, a
+/// consent), so that it cannot be moved to another owner, part or item.
+///
+/// Encoded ([`Context::bytes_v2`]) as the version byte 2, then the owner, the part's
+/// label and the item (empty when there is none), each preceded by its length (two
+/// bytes, big-endian): no two contexts share an encoding.
+///
+/// Releases before it sealed under the owner's bytes, the label and the item's bytes
+/// run together (version 1), where a label and an item could trade bytes ("a" and an
+/// item starting with "b", "ab" and the rest). [`SubjectKey::open`] still opens those
+/// values; [`SubjectKey::seal`] always writes version 2, so a value moves to it when it
+/// is sealed again (rectification, partial erasure). A version 1 encoding starts with a
+/// UUID and cannot equal a version 2 one: that would need the owner to repeat the bytes
+/// `02 00 10`, which puts no valid UUID version in its seventh byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Context {
+    pub owner: Uuid,
+    pub part: Part,
+    pub item: Option<Uuid>,
+}
+
+/// The parts of a record that are sealed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// A subject's identity fields (owner: the subject).
+    Identity,
+    /// A contract's reference (item: the contract).
+    Contract,
+    /// An interaction's summary (item: the interaction).
+    Interaction,
+    /// A consent's evidence (item: the consent).
+    Consent,
+    /// A legal hold's reason, the current one and each of its history.
+    LegalHold,
+    /// A rights request's requester and particulars (owner: the request).
+    Requester,
+    /// A rights request's response.
+    Response,
+    /// A requester's identity document.
+    IdentityDocument,
+    /// The reasons a request's deadline was extended.
+    Extension,
+    /// A breach's free text (owner: the breach).
+    BreachDetails,
+    /// The details of a breach's phase.
+    BreachPhase,
+}
+
+impl Part {
+    /// The part's label in the associated data. Fixed: sealed values carry it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Part::Identity => "identity",
+            Part::Contract => "contract",
+            Part::Interaction => "interaction",
+            Part::Consent => "consent",
+            Part::LegalHold => "legal_hold",
+            Part::Requester => "requester",
+            Part::Response => "response",
+            Part::IdentityDocument => "identity_document",
+            Part::Extension => "extension",
+            Part::BreachDetails => "details",
+            Part::BreachPhase => "phase",
+        }
+    }
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// The version byte of [`Context::bytes_v2`].
+const CONTEXT_V2: u8 = 2;
+
+/// Version 2: the version byte, then each part preceded by its length.
+fn context_v2(owner: &[u8], label: &[u8], item: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + 6 + owner.len() + label.len() + item.len());
+    out.push(CONTEXT_V2);
+    for part in [owner, label, item] {
+        // Parts are ids and fixed labels: far shorter than 64 KiB.
+        out.extend_from_slice(&u16::try_from(part.len()).unwrap_or(u16::MAX).to_be_bytes());
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+/// Version 1, as releases before version 2 built it: the parts run together.
+fn context_v1(owner: &[u8], label: &[u8], item: &[u8]) -> Vec<u8> {
+    [owner, label, item].concat()
+}
+
+impl Context {
+    /// A part of a record that has no item (a subject's identity, a request's response).
+    pub fn new(owner: Uuid, part: Part) -> Context {
+        Context { owner, part, item: None }
+    }
+
+    /// An item's part of a record (a subject's contract, interaction or consent).
+    pub fn item(owner: Uuid, part: Part, item: Uuid) -> Context {
+        Context { owner, part, item: Some(item) }
+    }
+
+    /// The associated data every new seal uses.
+    pub fn bytes_v2(&self) -> Vec<u8> {
+        context_v2(self.owner.as_bytes(), self.part.label().as_bytes(), self.item_bytes())
+    }
+
+    /// The associated data of values sealed before version 2: only ever opened.
+    fn bytes_v1(&self) -> Vec<u8> {
+        context_v1(self.owner.as_bytes(), self.part.label().as_bytes(), self.item_bytes())
+    }
+
+    fn item_bytes(&self) -> &[u8] {
+        self.item.as_ref().map_or(&[], |i| i.as_bytes().as_slice())
+    }
 }
 
 /// The master key and the sub-keys derived from it.
@@ -243,13 +367,15 @@ impl SubjectKey {
         Ok(SubjectKey { bytes: Zeroizing::new(bytes), key })
     }
 
-    /// Seals a value; `aad` names what it is (subject id and field), so it cannot be moved.
-    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        seal_with(&self.key, aad, plaintext)
+    /// Seals a value as what `context` names, so it cannot be moved (version 2).
+    pub fn seal(&self, context: &Context, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        seal_with(&self.key, &context.bytes_v2(), plaintext)
     }
 
-    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        open_with(&self.key, aad, sealed)
+    /// Opens a value sealed as what `context` names: sealed by this release (version 2)
+    /// or by an earlier one (version 1).
+    pub fn open(&self, context: &Context, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        open_with(&self.key, &context.bytes_v2(), sealed).or_else(|_| open_with(&self.key, &context.bytes_v1(), sealed))
     }
 }
 
@@ -299,14 +425,104 @@ mod tests {
         }
     }
 
+    fn id(n: u8) -> Uuid {
+        Uuid::from_bytes([n; 16])
+    }
+
     proptest! {
         #[test]
         fn seal_open_round_trips(data in proptest::collection::vec(any::<u8>(), 0..600)) {
             let key = SubjectKey::generate().map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let sealed = key.seal(b"s1/email", &data).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            prop_assert_eq!(key.open(b"s1/email", &sealed).ok(), Some(data));
-            prop_assert!(key.open(b"s2/email", &sealed).is_err());
+            let (s1, s2) = (Context::new(id(1), Part::Identity), Context::new(id(2), Part::Identity));
+            let sealed = key.seal(&s1, &data).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(key.open(&s1, &sealed).ok(), Some(data));
+            prop_assert!(key.open(&s2, &sealed).is_err());
         }
+    }
+
+    #[test]
+    fn a_value_is_bound_to_its_owner_part_and_item() -> Result<(), CryptoError> {
+        let key = SubjectKey::generate()?;
+        let here = Context::item(id(1), Part::Contract, id(2));
+        let sealed = key.seal(&here, b"C-1")?;
+        assert_eq!(key.open(&here, &sealed)?, b"C-1");
+        for elsewhere in [
+            Context::item(id(3), Part::Contract, id(2)),
+            Context::item(id(1), Part::Consent, id(2)),
+            Context::item(id(1), Part::Contract, id(4)),
+            Context::new(id(1), Part::Contract),
+        ] {
+            assert!(key.open(&elsewhere, &sealed).is_err(), "{elsewhere:?}");
+        }
+        Ok(())
+    }
+
+    /// The associated data as releases before version 2 built it (`subjects::aad` in the
+    /// app): the owner's bytes, the label, and the item's bytes, run together.
+    fn legacy_aad(owner: Uuid, label: &str, item: Option<Uuid>) -> Vec<u8> {
+        let mut v = owner.as_bytes().to_vec();
+        v.extend_from_slice(label.as_bytes());
+        if let Some(item) = item {
+            v.extend_from_slice(item.as_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn values_sealed_by_earlier_releases_still_open() -> Result<(), CryptoError> {
+        let key = SubjectKey::generate()?;
+        let (subject, contract) = (Uuid::now_v7(), Uuid::now_v7());
+        let old_identity = seal_with(&key.key, &legacy_aad(subject, "identity", None), b"{\"email\":\"x\"}")?;
+        let old_contract = seal_with(&key.key, &legacy_aad(subject, "contract", Some(contract)), b"C-9")?;
+        let old_hold = seal_with(&key.key, &legacy_aad(subject, "legal_hold", None), b"litigation")?;
+        assert_eq!(key.open(&Context::new(subject, Part::Identity), &old_identity)?, b"{\"email\":\"x\"}");
+        assert_eq!(key.open(&Context::item(subject, Part::Contract, contract), &old_contract)?, b"C-9");
+        assert_eq!(key.open(&Context::new(subject, Part::LegalHold), &old_hold)?, b"litigation");
+        // Still bound: an old value does not open as another part, item or owner.
+        assert!(key.open(&Context::new(subject, Part::Consent), &old_identity).is_err());
+        assert!(key.open(&Context::item(subject, Part::Contract, Uuid::now_v7()), &old_contract).is_err());
+        assert!(key.open(&Context::new(Uuid::now_v7(), Part::LegalHold), &old_hold).is_err());
+        // New values are sealed under version 2 only.
+        let new = key.seal(&Context::new(subject, Part::Identity), b"v2")?;
+        assert!(open_with(&key.key, &legacy_aad(subject, "identity", None), &new).is_err());
+        assert_eq!(Context::new(subject, Part::Identity).bytes_v1(), legacy_aad(subject, "identity", None));
+        Ok(())
+    }
+
+    #[test]
+    fn shifted_label_and_item_boundaries_do_not_meet() -> Result<(), CryptoError> {
+        // Label "a" with an item of sixteen `b`, and label "a" + sixteen `b` without an item:
+        // the same bytes in version 1, so one's value opened as the other's.
+        let owner = Uuid::now_v7();
+        let b16 = [b'b'; 16];
+        let long = format!("a{}", "b".repeat(16));
+        let (v1_short, v1_long) =
+            (context_v1(owner.as_bytes(), b"a", &b16), context_v1(owner.as_bytes(), long.as_bytes(), &[]));
+        assert_eq!(v1_short, v1_long, "version 1 is ambiguous");
+        let (v2_short, v2_long) =
+            (context_v2(owner.as_bytes(), b"a", &b16), context_v2(owner.as_bytes(), long.as_bytes(), &[]));
+        assert_ne!(v2_short, v2_long);
+        // "ab" with an item, "a" with an item starting with "b": distinct too.
+        let mut b_then = [b'x'; 16];
+        b_then[0] = b'b';
+        assert_eq!(context_v1(owner.as_bytes(), b"ab", &[b'x'; 15]), context_v1(owner.as_bytes(), b"a", &b_then));
+        assert_ne!(context_v2(owner.as_bytes(), b"ab", &[b'x'; 15]), context_v2(owner.as_bytes(), b"a", &b_then));
+        let key = SubjectKey::generate()?;
+        let sealed = seal_with(&key.key, &v2_short, b"one's data")?;
+        assert!(open_with(&key.key, &v2_long, &sealed).is_err(), "does not open as the other's");
+        assert_eq!(open_with(&key.key, &v2_short, &sealed)?, b"one's data");
+        // The encoding itself: version, then each part with its length.
+        let ctx = Context::item(id(1), Part::Contract, id(2));
+        let mut expected = vec![2, 0, 16];
+        expected.extend_from_slice(&[1; 16]);
+        expected.extend_from_slice(&[0, 8]);
+        expected.extend_from_slice(b"contract");
+        expected.extend_from_slice(&[0, 16]);
+        expected.extend_from_slice(&[2; 16]);
+        assert_eq!(ctx.bytes_v2(), expected);
+        let no_item = Context::new(id(1), Part::Identity).bytes_v2();
+        assert_eq!(&no_item[no_item.len() - 2..], &[0, 0], "no item: an empty last part");
+        Ok(())
     }
 
     #[test]
@@ -314,9 +530,10 @@ mod tests {
         let m = master();
         let k = SubjectKey::generate()?;
         let wrapped = m.wrap(&k, b"subject-a")?;
-        let sealed = k.seal(b"x", b"Camille")?;
+        let x = Context::new(id(7), Part::Identity);
+        let sealed = k.seal(&x, b"Camille")?;
         let back = m.unwrap_key(&wrapped, b"subject-a")?;
-        assert_eq!(back.open(b"x", &sealed)?, b"Camille");
+        assert_eq!(back.open(&x, &sealed)?, b"Camille");
         assert!(m.unwrap_key(&wrapped, b"subject-b").is_err());
         let mut tampered = wrapped.clone();
         tampered[20] ^= 1;

@@ -13,6 +13,7 @@ mod backup;
 mod breaches;
 mod governance;
 mod import;
+mod legacy;
 mod recipients;
 mod requests;
 mod retention;

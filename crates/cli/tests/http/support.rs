@@ -119,6 +119,24 @@ impl Server {
         Ok(Server { child, base, admin, dir, db_url, guard, http, backend })
     }
 
+    /// Starts a server (SQLite) on a copy of a data directory, such as one an earlier release wrote.
+    pub(crate) fn start_on_copy(data: &Path) -> R<Server> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("vigie-test-{}", uuid::Uuid::now_v7()));
+        let copy = dir.join("data");
+        std::fs::create_dir_all(&copy)?;
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o700))?;
+        for entry in std::fs::read_dir(data)? {
+            let entry = entry?;
+            std::fs::copy(entry.path(), copy.join(entry.file_name()))?;
+        }
+        // Git keeps no file mode but the executable bit: the key is made private again.
+        std::fs::set_permissions(copy.join("master.key"), std::fs::Permissions::from_mode(0o600))?;
+        let (child, base, admin) = spawn(&dir, None, &[])?;
+        let http = Client::builder().build()?;
+        Ok(Server { child, base, admin, dir, db_url: None, guard: None, http, backend: Backend::Sqlite })
+    }
+
     /// Stops the server and starts it again on the same data, with other flags.
     pub(crate) fn restart(&mut self, extra: &[&str]) -> R {
         let _ = self.child.kill();
