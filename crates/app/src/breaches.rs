@@ -9,7 +9,8 @@ use crate::App;
 use crate::audit::Entry;
 use crate::auth::Principal;
 use crate::error::{AppError, Result};
-use crate::subjects::{aad_for, parse_timestamp};
+use crate::input::{parse_timestamp};
+use crate::record::{aad_for};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -308,7 +309,7 @@ impl App {
             })
             .collect::<Result<Vec<_>>>()?;
         let risk = input.risk.as_deref().map_or(Ok(BreachRisk::Risk), parse_risk)?;
-        let description = crate::subjects::check_text("description", &input.description, 10_000)?;
+        let description = crate::input::check_text("description", &input.description, 10_000)?;
         let scope = filter(&input.scope, self.now())?;
         if let Some(r) = &scope.recipient
             && self.policy().recipient(r).is_none()
@@ -430,7 +431,7 @@ impl App {
                 AppError::invalid("phase", "must be one of: update, authority_notified, subjects_notified, closed")
             })?;
         let risk = input.risk.as_deref().map(parse_risk).transpose()?;
-        let text = crate::subjects::check_text("details", &input.details, 10_000)?;
+        let text = crate::input::check_text("details", &input.details, 10_000)?;
         let (keys, actor) = (self.keys.clone(), who.actor());
         let (row, phases) = self
             .db
@@ -451,7 +452,7 @@ impl App {
                                 "the 72 hours have passed: a late notification gives its reasons (Art. 33(1))",
                             ));
                         }
-                        (Some(r), _) => d.late_reasons = Some(crate::subjects::check_text("late_reasons", r, 10_000)?),
+                        (Some(r), _) => d.late_reasons = Some(crate::input::check_text("late_reasons", r, 10_000)?),
                         (None, false) => {}
                     }
                     b.status = BreachStatus::Notified;

@@ -73,12 +73,12 @@ fn check_contract(c: &RawContract) -> Result<Option<ImportContract>, String> {
         AppError::Invalid { field, message } => format!("{field}: {message}"),
         e => e.to_string(),
     };
-    let reference = crate::subjects::check_text("contract_reference", &c.reference, 200).map_err(as_text)?;
-    let start = crate::subjects::parse_date("contract_start", &c.start).map_err(as_text)?;
+    let reference = crate::input::check_text("contract_reference", &c.reference, 200).map_err(as_text)?;
+    let start = crate::input::parse_date("contract_start", &c.start).map_err(as_text)?;
     let end = if c.end.is_empty() {
         None
     } else {
-        Some(crate::subjects::parse_date("contract_end", &c.end).map_err(as_text)?)
+        Some(crate::input::parse_date("contract_end", &c.end).map_err(as_text)?)
     };
     if end.is_some_and(|e| e < start) {
         return Err("contract_end: is before contract_start".into());
@@ -339,7 +339,7 @@ fn with_contract(
     let key = keys.unwrap_key(&p.row.wrapped_key, subject.as_bytes())?;
     let id = vigie_store::new_id();
     let reference =
-        key.seal(&crate::subjects::aad_for(subject, vigie_crypto::Part::Contract, Some(id)), c.reference.as_bytes())?;
+        key.seal(&crate::record::aad_for(subject, vigie_crypto::Part::Contract, Some(id)), c.reference.as_bytes())?;
     p.row.kind = vigie_domain::SubjectKind::Client;
     let clock = vigie_domain::retention::expiry(
         policy,

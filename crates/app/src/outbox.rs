@@ -204,7 +204,7 @@ impl App {
             .map_err(|e| Undeliverable(e.to_string()))?
             .ok_or_else(|| Undeliverable(format!("subject {subject} no longer exists")))?;
         let identity =
-            crate::subjects::open_identity_fields(&self.keys, &row).map_err(|e| Undeliverable(e.to_string()))?;
+            crate::record::open_identity_fields(&self.keys, &row).map_err(|e| Undeliverable(e.to_string()))?;
         let email = identity
             .get(&FieldName::Email)
             .ok_or_else(|| Undeliverable(format!("subject {subject} has no email address")))?;

@@ -246,7 +246,7 @@ impl App {
             .kind
             .parse()
             .map_err(|_| AppError::invalid("kind", format!("must be one of: {}", SafeguardKind::expected())))?;
-        let signed_on = crate::subjects::parse_date("signed_on", &input.signed_on)?;
+        let signed_on = crate::input::parse_date("signed_on", &input.signed_on)?;
         if signed_on > self.now().date_naive() {
             return Err(AppError::invalid("signed_on", "is in the future"));
         }
@@ -333,7 +333,7 @@ impl App {
         self.db
             .audited(actor.clone(), move |tx, trail| {
                 let at = trail.at;
-                let facts = crate::subjects::facts(tx, subject, at.date_naive())?;
+                let facts = crate::record::facts(tx, subject, at.date_naive())?;
                 let caller = Caller { role: Role::Recipient, recipient: Some(&input2.recipient) };
                 let grant = check_read(&policy, caller, &input2.purpose, &facts).map_err(AppError::Refused)?;
                 if let Some((f, _)) = fields.iter().find(|(_, c)| !grant.categories.contains(c)) {

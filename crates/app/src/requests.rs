@@ -14,7 +14,8 @@ use crate::audit::{self, Entry};
 use crate::auth::Principal;
 use crate::db::Trail;
 use crate::error::{AppError, Result};
-use crate::subjects::{IdentityField, aad_for, open_identity_pub, parse_date};
+use crate::input::{parse_date};
+use crate::record::{IdentityField, aad_for, open_identity_pub};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -499,7 +500,7 @@ impl App {
     /// The requester is told through the outbox.
     pub async fn extend_request(&self, who: &Principal, id: Id, input: Extension) -> Result<RequestView> {
         who.require(&[Role::Dpo], "extending a deadline")?;
-        let reason = crate::subjects::check_text("reason", &input.reason, 2_000)?;
+        let reason = crate::input::check_text("reason", &input.reason, 2_000)?;
         let (keys, actor) = (self.keys.clone(), who.actor());
         let row = self
             .db
@@ -536,7 +537,7 @@ impl App {
     pub async fn refuse_request(&self, who: &Principal, id: Id, input: Refusal) -> Result<RequestView> {
         who.require(&[Role::Dpo], "refusing a rights request")?;
         let ground: RefusalGround = one_of("ground", &input.ground)?;
-        let reason = crate::subjects::check_text("reason", &input.reason, 2_000)?;
+        let reason = crate::input::check_text("reason", &input.reason, 2_000)?;
         let (keys, actor) = (self.keys.clone(), who.actor());
         let row = self
             .db
@@ -699,7 +700,7 @@ impl Ctx<'_> {
     }
 
     fn subject(&mut self, id: Id) -> Result<(vigie_store::SubjectRow, SubjectKey, BTreeMap<FieldName, IdentityField>)> {
-        let row = crate::subjects::load(self.tx, id)?;
+        let row = crate::record::load(self.tx, id)?;
         let (key, identity) = open_identity_pub(self.keys, &row)?;
         Ok((row, key, identity))
     }
@@ -863,7 +864,7 @@ impl Ctx<'_> {
 
     /// Objection (Art. 21): recorded per purpose, effective at once.
     fn object(self, id: Id, p: &Particulars) -> Result<(serde_json::Value, RequestOutcome)> {
-        crate::subjects::load(self.tx, id)?;
+        crate::record::load(self.tx, id)?;
         for purpose in &p.purposes {
             self.tx.insert_objection(&vigie_store::ObjectionRow {
                 id: new_id(),
@@ -957,7 +958,7 @@ impl Ctx<'_> {
     /// subject with it; the old key is destroyed when the transaction commits, so no earlier
     /// page or journal copy of the removed or corrected values can be opened again.
     fn rewrite(&mut self, id: Id, old: &SubjectKey, identity: &BTreeMap<FieldName, IdentityField>) -> Result<()> {
-        let row = crate::subjects::load(self.tx, id)?;
+        let row = crate::record::load(self.tx, id)?;
         let new = SubjectKey::generate()?;
         let reseal = |what: Part, part: Option<Id>, sealed: &[u8]| -> Result<Vec<u8>> {
             let aad = aad_for(id, what, part);

@@ -26,47 +26,13 @@ use vigie_crypto::{Context, MasterKey, Part};
 use vigie_domain::access::Role;
 use vigie_domain::dates::add_months;
 use vigie_domain::records::HoldAction;
-use vigie_domain::retention::{Expiry, RetentionFacts, expiry};
-use vigie_domain::{Direction, Policy, SubjectKind};
+use vigie_domain::SubjectKind;
 use vigie_store::{Id, Tx};
 
 /// Subjects erased per transaction by the sweep.
 const BATCH: i64 = 500;
 
-/// The clock of a subject as recorded when it is created.
-pub(crate) fn initial(policy: &Policy, kind: SubjectKind, collected_on: NaiveDate) -> Expiry {
-    expiry(
-        policy,
-        &RetentionFacts {
-            kind: Some(kind),
-            collected_on: Some(collected_on),
-            contract_ends: vec![],
-            last_inbound: None,
-        },
-    )
-}
 
-/// Recomputes and stores a subject's clock from its records, inside the caller's transaction.
-pub(crate) fn recompute(tx: &mut dyn Tx, policy: &Policy, id: Id) -> Result<Expiry> {
-    let row = tx.subject(id)?.ok_or_else(|| AppError::NotFound(format!("subject {id}")))?;
-    let contracts = tx.contracts(id)?;
-    let interactions = tx.interactions(id)?;
-    let facts = RetentionFacts {
-        kind: Some(row.kind),
-        collected_on: Some(row.collected_at.date_naive()),
-        contract_ends: contracts.iter().map(|c| c.end).collect(),
-        last_inbound: interactions
-            .iter()
-            .filter(|i| i.direction == Direction::Inbound)
-            .map(|i| i.at.date_naive())
-            .max(),
-    };
-    let e = expiry(policy, &facts);
-    if row.retention_rule != e.stored_rule() || row.basis_date != e.basis_date || row.expires_on != e.expires_on {
-        tx.set_retention(id, e.stored_rule(), e.basis_date, e.expires_on)?;
-    }
-    Ok(e)
-}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DueItem {
@@ -194,7 +160,7 @@ pub struct HoldStatus {
 pub fn parse_at(raw: Option<&str>, today: NaiveDate) -> Result<NaiveDate> {
     match raw {
         None | Some("") => Ok(today),
-        Some(s) => crate::subjects::parse_date("at", s),
+        Some(s) => crate::input::parse_date("at", s),
     }
 }
 
@@ -433,12 +399,12 @@ impl App {
     /// is sealed under the subject's key and kept in the hold's history.
     pub async fn legal_hold(&self, who: &Principal, id: Id, set: bool, reason: &str) -> Result<HoldView> {
         who.require(&[Role::Dpo], "setting or lifting a legal hold")?;
-        let reason = crate::subjects::check_text("reason", reason, 2_000)?;
+        let reason = crate::input::check_text("reason", reason, 2_000)?;
         let (keys, actor) = (self.keys.clone(), who.actor());
         self.db
             .audited(actor.clone(), move |tx, trail| {
                 let at = trail.at;
-                let row = crate::subjects::load(tx, id)?;
+                let row = crate::record::load(tx, id)?;
                 if !set && row.legal_hold.is_none() {
                     return Err(AppError::Conflict(format!("subject {id} has no legal hold to lift")));
                 }
@@ -469,7 +435,7 @@ impl App {
         let (row, events) = self
             .db
             .audited(actor.clone(), move |tx, trail| {
-                let row = crate::subjects::load(tx, id)?;
+                let row = crate::record::load(tx, id)?;
                 let events = tx.hold_events(id)?;
                 let recorded = trail.record(tx, Entry::new("legal_hold.read").subject(id).fields(["reason"]))?;
                 Ok(((row, events), recorded))

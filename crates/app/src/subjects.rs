@@ -12,13 +12,15 @@ use crate::audit::Entry;
 use crate::auth::Principal;
 use crate::db::{Recorded, Trail};
 use crate::error::{AppError, Result};
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
+use crate::input::*;
+use crate::record::*;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
-use vigie_crypto::{Context, MasterKey, Part, SubjectKey};
-use vigie_domain::access::{Grant, Role, SubjectFacts, check_read};
+use vigie_crypto::{MasterKey, Part, SubjectKey};
+use vigie_domain::access::{Grant, Role, check_read};
 use vigie_domain::model::normalize_field;
 use vigie_domain::policy::{DataCategory, LegalBasis};
 use vigie_domain::records::OutboxStatus;
@@ -180,104 +182,17 @@ pub struct PolicyNotice {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-/// The sealed identity: each field with its provenance.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub(crate) struct IdentityField {
-    pub v: String,
-    pub p: Provenance,
-}
 
-pub(crate) type Identity = BTreeMap<FieldName, IdentityField>;
 
 // ---- parsing helpers ----
 
-/// A timestamp given as RFC 3339 or a date; refused when more than five minutes after `now`.
-pub(crate) fn parse_timestamp(field: &str, raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    let t = if let Ok(t) = DateTime::parse_from_rfc3339(raw.trim()) {
-        t.with_timezone(&Utc)
-    } else if let Ok(d) = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d") {
-        d.and_time(NaiveTime::MIN).and_utc()
-    } else {
-        return Err(AppError::invalid(
-            field,
-            "is not a timestamp (expected RFC 3339, e.g. 2023-06-15T10:00:00Z, or a date)",
-        ));
-    };
-    use chrono::{DurationRound, TimeDelta};
-    let t = t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t);
-    if t > now + chrono::Duration::minutes(5) {
-        return Err(AppError::invalid(field, "is in the future"));
-    }
-    Ok(t)
-}
 
-/// Parses `YYYY-MM-DD` with a four-digit year (1000 to 9999): the only form both
-/// backends store and compare as dates. 9999-12-31 is the last date, and for a
-/// contract's end it means "no end" (`vigie_domain::retention::NO_END`).
-pub(crate) fn parse_date(field: &str, raw: &str) -> Result<NaiveDate> {
-    let raw = raw.trim();
-    let bad = || AppError::invalid(field, "is not a date (expected YYYY-MM-DD, e.g. 2021-02-28)");
-    let shaped = raw.len() == 10
-        && raw.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
-    if !shaped {
-        return Err(bad());
-    }
-    let d = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| bad())?;
-    if d.year() < 1000 {
-        return Err(AppError::invalid(field, "is before the year 1000"));
-    }
-    Ok(d)
-}
 
-fn parse_token<T: std::str::FromStr<Err = vigie_domain::model::UnknownToken>>(field: &str, raw: &str) -> Result<T> {
-    raw.parse().map_err(|e: vigie_domain::model::UnknownToken| AppError::invalid(field, format!("is not valid ({e})")))
-}
 
-fn check_purpose(policy: &Policy, field: &str, purpose: &str) -> Result<()> {
-    if policy.purpose(purpose).is_some() {
-        return Ok(());
-    }
-    let known: Vec<&str> = policy.purposes.iter().map(|p| p.id.as_str()).collect();
-    Err(AppError::invalid(
-        field,
-        format!("`{purpose}` is not a purpose of the policy (expected one of: {})", known.join(", ")),
-    ))
-}
 
-pub(crate) fn check_text(field: &str, raw: &str, max: usize) -> Result<String> {
-    let v = raw.trim();
-    if v.is_empty() {
-        return Err(AppError::invalid(field, "is empty"));
-    }
-    if v.chars().count() > max {
-        return Err(AppError::invalid(field, format!("is longer than {max} characters")));
-    }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(AppError::invalid(field, "contains control characters"));
-    }
-    Ok(v.to_string())
-}
 
-fn check_channel(raw: &str) -> Result<String> {
-    let c = raw.trim();
-    if c.is_empty() || c.len() > 32 || !c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
-    {
-        return Err(AppError::invalid(
-            "channel",
-            "must be a short lower-case word such as email, phone, letter, meeting, web_form",
-        ));
-    }
-    Ok(c.to_string())
-}
 
-/// The associated data that binds a sealed value to its owner and what it is.
-pub(crate) fn aad_for(owner: Id, part: Part, item: Option<Id>) -> Context {
-    aad(owner, part, item)
-}
 
-fn aad(owner: Id, part: Part, item: Option<Id>) -> Context {
-    Context { owner, part, item }
-}
 
 /// A validated, sealed new subject, ready to insert (also used by import).
 pub(crate) struct Prepared {
@@ -333,7 +248,7 @@ pub(crate) fn validate(input: &NewSubject, at: DateTime<Utc>) -> Result<Validate
 
 /// Seals a validated subject under a fresh key, with its blind indexes and retention clock.
 pub(crate) fn seal(keys: &MasterKey, policy: &Policy, v: Validated, at: DateTime<Utc>) -> Result<Prepared> {
-    let clock = crate::retention::initial(policy, v.kind, v.collected_at.date_naive());
+    let clock = crate::record::initial(policy, v.kind, v.collected_at.date_naive());
     let id = new_id();
     let key = SubjectKey::generate()?;
     let plain = serde_json::to_vec(&v.identity).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -365,90 +280,13 @@ pub(crate) fn prepare(keys: &MasterKey, policy: &Policy, input: &NewSubject, at:
     seal(keys, policy, validate(input, at)?, at)
 }
 
-pub(crate) fn load(tx: &mut dyn Tx, id: Id) -> Result<SubjectRow> {
-    if let Some(row) = tx.subject(id)? {
-        return Ok(row);
-    }
-    match tx.erasure(id)? {
-        Some(e) => Err(AppError::Gone(format!(
-            "subject {id} was erased on {} under the rule {}",
-            e.erased_at.date_naive(),
-            e.rule
-        ))),
-        None => Err(AppError::NotFound(format!("subject {id}"))),
-    }
-}
 
-/// A subject's key and identity, decrypted (rights requests).
-pub(crate) fn open_identity_pub(keys: &MasterKey, row: &SubjectRow) -> Result<(SubjectKey, Identity)> {
-    open_identity(keys, row)
-}
 
-/// A subject's identity values, decrypted, for rendering a notice.
-pub(crate) fn open_identity_fields(keys: &MasterKey, row: &SubjectRow) -> Result<BTreeMap<FieldName, String>> {
-    let (_, identity) = open_identity(keys, row)?;
-    Ok(identity.into_iter().map(|(f, v)| (f, v.v)).collect())
-}
 
-fn open_identity(keys: &MasterKey, row: &SubjectRow) -> Result<(SubjectKey, Identity)> {
-    let key = keys.unwrap_key(&row.wrapped_key, row.id.as_bytes())?;
-    let plain = key.open(&aad(row.id, Part::Identity, None), &row.identity)?;
-    let identity = serde_json::from_slice(&plain)
-        .map_err(|e| AppError::Internal(format!("identity of subject {}: {e}", row.id)))?;
-    Ok((key, identity))
-}
 
-fn contract_active(c: &ContractRow, today: NaiveDate) -> bool {
-    c.end.is_none_or(|end| end >= today)
-}
 
-/// Everything a read needs, loaded in one transaction.
-struct Loaded {
-    row: SubjectRow,
-    contracts: Vec<ContractRow>,
-    interactions: Vec<InteractionRow>,
-    consents: Vec<ConsentRow>,
-    objections: Vec<ObjectionRow>,
-    messages: Vec<vigie_store::MessageRow>,
-}
 
-impl Loaded {
-    fn load(tx: &mut dyn Tx, id: Id) -> Result<Option<Loaded>> {
-        let Some(row) = tx.subject(id)? else {
-            return Ok(None);
-        };
-        Ok(Some(Loaded {
-            contracts: tx.contracts(id)?,
-            interactions: tx.interactions(id)?,
-            consents: tx.consents(id)?,
-            objections: tx.objections(id)?,
-            messages: tx.messages_for_subject(id)?,
-            row,
-        }))
-    }
 
-    fn facts(&self, today: NaiveDate) -> SubjectFacts {
-        let mut consents = BTreeMap::new();
-        for c in &self.consents {
-            consents.insert(c.purpose.clone(), c.granted); // rows are in time order: the latest wins
-        }
-        SubjectFacts {
-            kind: Some(self.row.kind),
-            active_contract: self.contracts.iter().any(|c| contract_active(c, today)),
-            any_contract: !self.contracts.is_empty(),
-            consents,
-            objections: self.objections.iter().map(|o| o.purpose.clone()).collect::<BTreeSet<_>>(),
-        }
-    }
-}
-
-/// The facts the access rules read about a subject, inside the caller's transaction.
-pub(crate) fn facts(tx: &mut dyn Tx, id: Id, today: NaiveDate) -> Result<SubjectFacts> {
-    match Loaded::load(tx, id)? {
-        Some(l) => Ok(l.facts(today)),
-        None => load(tx, id).map(|_| SubjectFacts::default()),
-    }
-}
 
 /// The fields a grant returns: identity fields present in its categories, then records.
 fn granted_fields(identity: &Identity, grant: &Grant) -> Vec<String> {
@@ -772,7 +610,7 @@ impl App {
                         Entry::new("subject.kind_change").subject(subject).fields(["kind"]).detail("prospect->client"),
                     )?;
                 }
-                crate::retention::recompute(tx, &policy, subject)?;
+                crate::record::recompute(tx, &policy, subject)?;
                 Ok((Created { id, subject_id: subject, subject_kind: SubjectKind::Client, created_at: at }, recorded))
             })
             .await
@@ -820,7 +658,7 @@ impl App {
                         .detail(format!("interaction:{id} {direction}")),
                 )?;
                 if direction == Direction::Inbound {
-                    crate::retention::recompute(tx, &policy, subject)?;
+                    crate::record::recompute(tx, &policy, subject)?;
                 }
                 Ok((Created { id, subject_id: subject, subject_kind: row.kind, created_at: at }, recorded))
             })

@@ -1,0 +1,152 @@
+//! A subject's record as every service handles it: its sealed identity (fields with their
+//! provenance, bound to the subject by the AEAD context), loading it (a live subject, or the
+//! proof of its erasure), opening it, the facts the access rules read, and its retention
+//! clock, recomputed in the transaction of every write that moves it.
+
+use crate::error::{AppError, Result};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use vigie_crypto::{Context, MasterKey, Part, SubjectKey};
+use vigie_domain::access::SubjectFacts;
+use vigie_domain::{Direction, FieldName, Policy, Provenance, SubjectKind};
+use vigie_domain::retention::{Expiry, RetentionFacts, expiry};
+use vigie_store::{ConsentRow, ContractRow, Id, InteractionRow, ObjectionRow, SubjectRow, Tx};
+
+/// The sealed identity: each field with its provenance.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct IdentityField {
+    pub v: String,
+    pub p: Provenance,
+}
+
+pub(crate) type Identity = BTreeMap<FieldName, IdentityField>;
+
+/// The associated data that binds a sealed value to its owner and what it is.
+pub(crate) fn aad_for(owner: Id, part: Part, item: Option<Id>) -> Context {
+    aad(owner, part, item)
+}
+
+pub(crate) fn aad(owner: Id, part: Part, item: Option<Id>) -> Context {
+    Context { owner, part, item }
+}
+
+pub(crate) fn load(tx: &mut dyn Tx, id: Id) -> Result<SubjectRow> {
+    if let Some(row) = tx.subject(id)? {
+        return Ok(row);
+    }
+    match tx.erasure(id)? {
+        Some(e) => Err(AppError::Gone(format!(
+            "subject {id} was erased on {} under the rule {}",
+            e.erased_at.date_naive(),
+            e.rule
+        ))),
+        None => Err(AppError::NotFound(format!("subject {id}"))),
+    }
+}
+
+/// A subject's key and identity, decrypted (rights requests).
+pub(crate) fn open_identity_pub(keys: &MasterKey, row: &SubjectRow) -> Result<(SubjectKey, Identity)> {
+    open_identity(keys, row)
+}
+
+/// A subject's identity values, decrypted, for rendering a notice.
+pub(crate) fn open_identity_fields(keys: &MasterKey, row: &SubjectRow) -> Result<BTreeMap<FieldName, String>> {
+    let (_, identity) = open_identity(keys, row)?;
+    Ok(identity.into_iter().map(|(f, v)| (f, v.v)).collect())
+}
+
+pub(crate) fn open_identity(keys: &MasterKey, row: &SubjectRow) -> Result<(SubjectKey, Identity)> {
+    let key = keys.unwrap_key(&row.wrapped_key, row.id.as_bytes())?;
+    let plain = key.open(&aad(row.id, Part::Identity, None), &row.identity)?;
+    let identity = serde_json::from_slice(&plain)
+        .map_err(|e| AppError::Internal(format!("identity of subject {}: {e}", row.id)))?;
+    Ok((key, identity))
+}
+
+pub(crate) fn contract_active(c: &ContractRow, today: NaiveDate) -> bool {
+    c.end.is_none_or(|end| end >= today)
+}
+
+/// Everything a read needs, loaded in one transaction.
+pub(crate) struct Loaded {
+    pub(crate) row: SubjectRow,
+    pub(crate) contracts: Vec<ContractRow>,
+    pub(crate) interactions: Vec<InteractionRow>,
+    pub(crate) consents: Vec<ConsentRow>,
+    pub(crate) objections: Vec<ObjectionRow>,
+    pub(crate) messages: Vec<vigie_store::MessageRow>,
+}
+
+impl Loaded {
+    pub(crate) fn load(tx: &mut dyn Tx, id: Id) -> Result<Option<Loaded>> {
+        let Some(row) = tx.subject(id)? else {
+            return Ok(None);
+        };
+        Ok(Some(Loaded {
+            contracts: tx.contracts(id)?,
+            interactions: tx.interactions(id)?,
+            consents: tx.consents(id)?,
+            objections: tx.objections(id)?,
+            messages: tx.messages_for_subject(id)?,
+            row,
+        }))
+    }
+
+    pub(crate) fn facts(&self, today: NaiveDate) -> SubjectFacts {
+        let mut consents = BTreeMap::new();
+        for c in &self.consents {
+            consents.insert(c.purpose.clone(), c.granted); // rows are in time order: the latest wins
+        }
+        SubjectFacts {
+            kind: Some(self.row.kind),
+            active_contract: self.contracts.iter().any(|c| contract_active(c, today)),
+            any_contract: !self.contracts.is_empty(),
+            consents,
+            objections: self.objections.iter().map(|o| o.purpose.clone()).collect::<BTreeSet<_>>(),
+        }
+    }
+}
+
+/// The facts the access rules read about a subject, inside the caller's transaction.
+pub(crate) fn facts(tx: &mut dyn Tx, id: Id, today: NaiveDate) -> Result<SubjectFacts> {
+    match Loaded::load(tx, id)? {
+        Some(l) => Ok(l.facts(today)),
+        None => load(tx, id).map(|_| SubjectFacts::default()),
+    }
+}
+
+/// The clock of a subject as recorded when it is created.
+pub(crate) fn initial(policy: &Policy, kind: SubjectKind, collected_on: NaiveDate) -> Expiry {
+    expiry(
+        policy,
+        &RetentionFacts {
+            kind: Some(kind),
+            collected_on: Some(collected_on),
+            contract_ends: vec![],
+            last_inbound: None,
+        },
+    )
+}
+
+/// Recomputes and stores a subject's clock from its records, inside the caller's transaction.
+pub(crate) fn recompute(tx: &mut dyn Tx, policy: &Policy, id: Id) -> Result<Expiry> {
+    let row = tx.subject(id)?.ok_or_else(|| AppError::NotFound(format!("subject {id}")))?;
+    let contracts = tx.contracts(id)?;
+    let interactions = tx.interactions(id)?;
+    let facts = RetentionFacts {
+        kind: Some(row.kind),
+        collected_on: Some(row.collected_at.date_naive()),
+        contract_ends: contracts.iter().map(|c| c.end).collect(),
+        last_inbound: interactions
+            .iter()
+            .filter(|i| i.direction == Direction::Inbound)
+            .map(|i| i.at.date_naive())
+            .max(),
+    };
+    let e = expiry(policy, &facts);
+    if row.retention_rule != e.stored_rule() || row.basis_date != e.basis_date || row.expires_on != e.expires_on {
+        tx.set_retention(id, e.stored_rule(), e.basis_date, e.expires_on)?;
+    }
+    Ok(e)
+}
