@@ -12,6 +12,9 @@ use vigie_domain::access::{Caller, Role};
 use vigie_domain::policy::RecipientKind;
 use vigie_store::{Id, TokenRow, new_id};
 
+/// Roles that record and change subjects and what is disclosed of them: the employees.
+pub const WRITERS: &[Role] = &[Role::Staff, Role::Dpo];
+
 const CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// An authenticated caller.

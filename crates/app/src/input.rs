@@ -43,7 +43,10 @@ pub(crate) fn parse_date(field: &str, raw: &str) -> Result<NaiveDate> {
     Ok(d)
 }
 
-pub(crate) fn parse_token<T: std::str::FromStr<Err = vigie_domain::model::UnknownToken>>(field: &str, raw: &str) -> Result<T> {
+pub(crate) fn parse_token<T: std::str::FromStr<Err = vigie_domain::model::UnknownToken>>(
+    field: &str,
+    raw: &str,
+) -> Result<T> {
     raw.parse().map_err(|e: vigie_domain::model::UnknownToken| AppError::invalid(field, format!("is not valid ({e})")))
 }
 

@@ -13,19 +13,13 @@ pub mod breaches;
 pub mod clock;
 pub mod db;
 pub mod error;
-pub mod generate;
-pub mod html;
-pub mod import;
+pub mod governance;
 pub(crate) mod input;
-pub mod notice;
 pub mod outbox;
-pub mod recipients;
 pub(crate) mod record;
-pub mod register;
-pub mod requests;
+pub mod render;
 pub mod retention;
-pub mod revisions;
-pub mod stats;
+pub mod rights;
 pub mod subjects;
 
 use std::path::{Path, PathBuf};
@@ -443,18 +437,21 @@ impl App {
     }
 
     /// Verifies the whole audit chain.
-    pub async fn verify_audit(&self) -> Result<audit::Verification> {
-        audit::verify(&self.db, self.keys.clone()).await
+    pub async fn verify_audit(&self) -> Result<governance::trail::Verification> {
+        crate::governance::trail::verify(&self.db, self.keys.clone()).await
     }
 
     /// Signs the head of the (valid) audit trail, for the DPO to keep outside Vigie.
-    pub async fn audit_checkpoint(&self) -> Result<audit::Checkpoint> {
-        audit::checkpoint(&self.db, self.keys.clone()).await
+    pub async fn audit_checkpoint(&self) -> Result<governance::trail::Checkpoint> {
+        crate::governance::trail::checkpoint(&self.db, self.keys.clone()).await
     }
 
     /// Verifies the chain and that it extends a checkpoint taken earlier.
-    pub async fn verify_audit_extends(&self, cp: &audit::Checkpoint) -> Result<audit::Verification> {
-        audit::verify_extends(&self.db, self.keys.clone(), cp).await
+    pub async fn verify_audit_extends(
+        &self,
+        cp: &governance::trail::Checkpoint,
+    ) -> Result<governance::trail::Verification> {
+        crate::governance::trail::verify_extends(&self.db, self.keys.clone(), cp).await
     }
 }
 

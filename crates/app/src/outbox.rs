@@ -174,7 +174,7 @@ impl App {
     /// Renders a message from its row: the subject's address and name are decrypted here, never stored.
     async fn render(&self, m: &MessageRow) -> std::result::Result<Rendered, Undeliverable> {
         let mut params: serde_json::Value = serde_json::from_str(&m.params).unwrap_or(serde_json::Value::Null);
-        if m.template == crate::revisions::TEMPLATE {
+        if m.template == crate::governance::revisions::TEMPLATE {
             let version = params["version"].as_str().unwrap_or_default().to_string();
             if let Ok((effective, changes)) = self.revision_summary(&version).await {
                 params["effective_date"] = serde_json::Value::String(effective.to_string());
@@ -236,8 +236,7 @@ impl App {
             .await
             .map_err(|e| Undeliverable(e.to_string()))?
             .ok_or_else(|| Undeliverable(format!("request {id} no longer exists")))?;
-        let (email, name, due) =
-            crate::requests::contact(&self.keys, &row).map_err(|e| Undeliverable(e.to_string()))?;
+        let (email, name, due) = crate::rights::contact(&self.keys, &row).map_err(|e| Undeliverable(e.to_string()))?;
         let email = email.ok_or_else(|| Undeliverable(format!("request {id} has no email address: answer by post")))?;
         let to: Mailbox =
             email.parse().map_err(|_| Undeliverable(format!("request {id}'s email address is not deliverable")))?;

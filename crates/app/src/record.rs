@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use vigie_crypto::{Context, MasterKey, Part, SubjectKey};
 use vigie_domain::access::SubjectFacts;
-use vigie_domain::{Direction, FieldName, Policy, Provenance, SubjectKind};
 use vigie_domain::retention::{Expiry, RetentionFacts, expiry};
+use vigie_domain::{Direction, FieldName, Policy, Provenance, SubjectKind};
 use vigie_store::{ConsentRow, ContractRow, Id, InteractionRow, ObjectionRow, SubjectRow, Tx};
 
 /// The sealed identity: each field with its provenance.

@@ -23,16 +23,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use vigie_crypto::{Context, MasterKey, Part};
+use vigie_domain::SubjectKind;
 use vigie_domain::access::Role;
 use vigie_domain::dates::add_months;
 use vigie_domain::records::HoldAction;
-use vigie_domain::SubjectKind;
 use vigie_store::{Id, Tx};
 
 /// Subjects erased per transaction by the sweep.
 const BATCH: i64 = 500;
-
-
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DueItem {

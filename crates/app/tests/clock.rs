@@ -18,7 +18,7 @@ fn settings() -> (Settings, std::path::PathBuf) {
     (s, dir)
 }
 
-fn request(received: &str) -> Result<vigie_app::requests::NewRequest, serde_json::Error> {
+fn request(received: &str) -> Result<vigie_app::rights::NewRequest, serde_json::Error> {
     serde_json::from_value(serde_json::json!({
         "kind": "access", "received_at": received, "channel": "email",
         "requester": {"first_name": "Camille", "last_name": "Martin", "email": "camille.martin@example.fr"}

@@ -30,9 +30,9 @@ use tokio::runtime::Runtime;
 use vigie_app::audit::Actor;
 use vigie_app::auth::Principal;
 use vigie_app::breaches::{NewBreach, Scope};
-use vigie_app::generate::Generator;
-use vigie_app::requests::{IdentityDecision, NewRequest, Particulars, Requester};
-use vigie_app::revisions::NewVersion;
+use vigie_app::governance::revisions::NewVersion;
+use vigie_app::rights::{IdentityDecision, NewRequest, Particulars, Requester};
+use vigie_app::subjects::generate::Generator;
 use vigie_app::{App, Settings};
 use vigie_store::{Uuid, now};
 use vigie_store_postgres::Postgres;
@@ -530,7 +530,7 @@ fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) 
         "the register counts {} subjects, not {count}",
         reg.totals.total_subjects
     );
-    black_box(vigie_app::register::to_xlsx(&reg)?);
+    black_box(vigie_app::governance::register::to_xlsx(&reg)?);
     black_box(raw_kinds(&mut raw)?);
     let (mut read, mut xlsx, mut total, mut r) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut size = 0;
@@ -538,7 +538,7 @@ fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) 
         let t = Instant::now();
         let reg = ctx.rt.block_on(app.register_export())?;
         let t1 = t.elapsed();
-        let bytes = vigie_app::register::to_xlsx(&reg)?;
+        let bytes = vigie_app::governance::register::to_xlsx(&reg)?;
         let t2 = t.elapsed();
         size = bytes.len();
         read.push(t1);
@@ -649,7 +649,7 @@ const RAW_NOTICE_PARAMS: &str = "{\"version\":\"bench-raw\"}";
 /// The revision's statement, done directly with another key prefix, in one durable transaction.
 fn raw_queue_all(raw: &mut Raw) -> anyhow::Result<(u64, Duration)> {
     let at = now();
-    let (prefix, template) = ("bench:raw:", vigie_app::revisions::TEMPLATE);
+    let (prefix, template) = ("bench:raw:", vigie_app::governance::revisions::TEMPLATE);
     let t = Instant::now();
     let n = match raw {
         Raw::Sqlite(c) => sqlite_raw::queue_notices(c, prefix, template, RAW_NOTICE_PARAMS, at)?,

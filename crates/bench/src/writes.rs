@@ -25,7 +25,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use vigie_app::generate::{Generator, Person};
+use vigie_app::subjects::generate::{Generator, Person};
 use vigie_app::{App, Settings};
 use vigie_store::{Uuid, new_id, now};
 use vigie_store_postgres::Postgres;

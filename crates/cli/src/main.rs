@@ -461,9 +461,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(path) => {
                     let text =
                         std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-                    let cp: vigie_app::audit::Checkpoint = serde_json::from_str(text.trim()).with_context(|| {
-                        format!("{} is not a checkpoint printed by vigie audit checkpoint", path.display())
-                    })?;
+                    let cp: vigie_app::governance::trail::Checkpoint =
+                        serde_json::from_str(text.trim()).with_context(|| {
+                            format!("{} is not a checkpoint printed by vigie audit checkpoint", path.display())
+                        })?;
                     let v = runtime()?.block_on(app.verify_audit_extends(&cp))?;
                     if v.valid {
                         println!("the trail extends the checkpoint of {} (entry {})", cp.at, cp.seq);
@@ -474,7 +475,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(report_verification(v))
         }
         Command::Register { command: RegisterCommand::Export { format, out } } => {
-            use vigie_app::register;
+            use vigie_app::governance::register;
             let app = App::open(&settings)?;
             let reg = runtime()?.block_on(app.register_export())?;
             let bytes = match format {
@@ -495,20 +496,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
-            let mut g = vigie_app::generate::Generator::new(seed);
-            writeln!(w, "{}", vigie_app::generate::Generator::CSV_HEADER)?;
+            let mut g = vigie_app::subjects::generate::Generator::new(seed);
+            writeln!(w, "{}", vigie_app::subjects::generate::Generator::CSV_HEADER)?;
             for _ in 0..count {
-                writeln!(w, "{}", vigie_app::generate::Generator::csv_row(&g.person()))?;
+                writeln!(w, "{}", vigie_app::subjects::generate::Generator::csv_row(&g.person()))?;
             }
             w.flush()?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Notice { lang } => {
             use std::io::Write;
-            let lang: vigie_app::notice::Lang = lang.parse()?;
+            let lang: vigie_app::governance::notice::Lang = lang.parse()?;
             let (policy, _) = vigie_app::load_policy(&settings)?;
             let transfers = vigie_app::load_transfers(&settings)?;
-            let text = vigie_app::notice::render_text(&policy, &transfers, lang);
+            let text = vigie_app::governance::notice::render_text(&policy, &transfers, lang);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
             out.flush()?;
@@ -518,7 +519,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints the outcome of an audit verification; the exit code says it too.
-fn report_verification(v: vigie_app::audit::Verification) -> ExitCode {
+fn report_verification(v: vigie_app::governance::trail::Verification) -> ExitCode {
     if v.valid {
         println!("audit trail valid: {} entries", v.entries);
         ExitCode::SUCCESS

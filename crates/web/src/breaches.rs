@@ -103,7 +103,7 @@ pub async fn notification(
     let value = s.app.breach_notification(&who, breach_id(&id)?).await?;
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(value).into_response()),
-        Some("html") => Ok(Html(vigie_app::requests::document_html(
+        Some("html") => Ok(Html(vigie_app::rights::document_html(
             "Projet de notification d'une violation de données personnelles à la CNIL",
             &value,
         ))

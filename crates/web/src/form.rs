@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use vigie_app::html::escape;
-use vigie_app::requests::{NewRequest, Particulars, Requester};
+use vigie_app::render::escape;
+use vigie_app::rights::{NewRequest, Particulars, Requester};
 
 pub fn routes() -> Router<State> {
     Router::new().route("/rights", get(form).post(submit))

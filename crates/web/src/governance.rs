@@ -9,9 +9,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use vigie_app::governance::recipients::{
+    Activation, DisclosureEntry, NewDisclosure, NewSafeguard, RecipientList, SafeguardView,
+};
+use vigie_app::governance::revisions::{NewVersion, Uploaded, VersionView};
 use vigie_app::outbox::MessageView;
-use vigie_app::recipients::{Activation, DisclosureEntry, NewDisclosure, NewSafeguard, RecipientList, SafeguardView};
-use vigie_app::revisions::{NewVersion, Uploaded, VersionView};
 use vigie_domain::records::OutboxStatus;
 
 pub fn routes() -> Router<State> {

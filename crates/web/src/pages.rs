@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use vigie_app::notice::{self, Lang};
+use vigie_app::governance::notice::{self, Lang};
 
 pub fn routes() -> Router<State> {
     Router::new().route("/privacy", get(privacy))

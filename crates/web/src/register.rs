@@ -6,7 +6,7 @@ use crate::extract::Auth;
 use crate::problem::{ApiResult, Problem};
 use axum::routing::get;
 use axum::{Json, Router};
-use vigie_app::register::Register;
+use vigie_app::governance::register::Register;
 
 pub fn routes() -> Router<State> {
     Router::new().route("/api/v1/register", get(register))

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use vigie_app::requests::{Extension, IdentityDecision, NewRequest, Refusal, RequestView};
+use vigie_app::rights::{Extension, IdentityDecision, NewRequest, Refusal, RequestView};
 
 /// The largest identity document accepted, in bytes.
 const DOCUMENT_LIMIT: usize = 10 * 1024 * 1024;
@@ -166,7 +166,7 @@ pub async fn response(
     let value = s.app.request_response(&who, request_id(&id)?).await?;
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(value).into_response()),
-        Some("html") => Ok(Html(vigie_app::requests::response_html(&value)).into_response()),
+        Some("html") => Ok(Html(vigie_app::rights::response_html(&value)).into_response()),
         Some(_) => Err(Problem::invalid("format", "must be json or html").into()),
     }
 }

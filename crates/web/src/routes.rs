@@ -9,9 +9,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
-use vigie_app::audit::{EntryView, Verification};
+use vigie_app::governance::trail::EntryView;
+use vigie_app::governance::trail::Verification;
 use vigie_app::retention::{ApplyInput, ApplyReport, HoldInput, HoldStatus, HoldView, Plan};
-use vigie_app::stats::Statistics;
+use vigie_app::subjects::stats::Statistics;
 use vigie_app::subjects::{
     Created, DisclosureView, NewConsent, NewContract, NewInteraction, NewObjection, NewSubject, SubjectCreated,
     SubjectView,

@@ -2,7 +2,7 @@
 
 use super::*;
 
-use crate::html::Esc;
+use crate::render::Esc;
 
 pub(super) fn html_spans(spans: &[Span], out: &mut String) -> fmt::Result {
     for s in spans {

@@ -14,7 +14,7 @@ use crate::audit::{self, Entry};
 use crate::auth::Principal;
 use crate::db::Trail;
 use crate::error::{AppError, Result};
-use crate::input::{parse_date};
+use crate::input::parse_date;
 use crate::record::{IdentityField, aad_for, open_identity_pub};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -1070,7 +1070,7 @@ fn label(key: &str) -> String {
 }
 
 fn render_value(v: &serde_json::Value, out: &mut String) {
-    use crate::html::escape;
+    use crate::render::escape;
     match v {
         serde_json::Value::Object(map) => {
             out.push_str("<table>");
@@ -1106,7 +1106,7 @@ pub fn response_html(response: &serde_json::Value) -> String {
 
 /// A JSON document rendered as a readable French HTML page, one section per key.
 pub fn document_html(title: &str, value: &serde_json::Value) -> String {
-    let title = crate::html::escape(title);
+    let title = crate::render::escape(title);
     let mut out = format!(
         "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{title}</title>\
          <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}}th{{text-align:left;vertical-align:top;padding-right:1em}}\
@@ -1114,7 +1114,7 @@ pub fn document_html(title: &str, value: &serde_json::Value) -> String {
     );
     if let serde_json::Value::Object(map) = value {
         for (k, v) in map {
-            out.push_str(&format!("<section><h2>{}</h2>", crate::html::escape(&label(k))));
+            out.push_str(&format!("<section><h2>{}</h2>", crate::render::escape(&label(k))));
             render_value(v, &mut out);
             out.push_str("</section>");
         }

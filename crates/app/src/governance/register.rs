@@ -817,7 +817,7 @@ pub fn to_csv(reg: &Register) -> String {
 
 // ---- HTML ----
 
-use crate::html::escape as esc;
+use crate::render::escape as esc;
 
 fn html_table(out: &mut String, lines: &[Line]) {
     out.push_str("<table>\n");

@@ -2,7 +2,7 @@
 //! demos and benchmarks. Emails use reserved example domains and carry the
 //! row number, so they are unique and can never reach a real person.
 
-use crate::subjects::{NewSubject};
+use crate::subjects::NewSubject;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;

@@ -302,7 +302,7 @@ impl App {
     /// Records a disclosure made outside Vigie's API (staff, dpo): checked against
     /// the policy and the transfer rules like a read by the recipient, then logged.
     pub async fn record_disclosure(&self, who: &Principal, input: NewDisclosure) -> Result<DisclosureEntry> {
-        who.require(crate::subjects::WRITERS, "recording a disclosure")?;
+        who.require(crate::auth::WRITERS, "recording a disclosure")?;
         let subject = Uuid::parse_str(&input.subject_id)
             .map_err(|_| AppError::invalid("subject_id", "is not a subject id (a UUID)"))?;
         let policy = self.policy();

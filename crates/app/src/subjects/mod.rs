@@ -7,6 +7,10 @@
 //! and, for an external recipient, the disclosure; only then is anything
 //! decrypted, and only the fields the purpose grants.
 
+pub mod generate;
+pub mod import;
+pub mod stats;
+
 use crate::App;
 use crate::audit::Entry;
 use crate::auth::Principal;
@@ -28,8 +32,7 @@ use vigie_domain::transfers::TransferList;
 use vigie_domain::{Direction, FieldName, Policy, Provenance, SubjectKind};
 use vigie_store::{ConsentRow, ContractRow, Id, InteractionRow, ObjectionRow, SubjectRow, Tx, new_id};
 
-/// Roles that record and change subjects: the employees.
-pub const WRITERS: &[Role] = &[Role::Staff, Role::Dpo];
+pub use crate::auth::WRITERS;
 
 // ---- inputs ----
 
@@ -182,17 +185,7 @@ pub struct PolicyNotice {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-
-
 // ---- parsing helpers ----
-
-
-
-
-
-
-
-
 
 /// A validated, sealed new subject, ready to insert (also used by import).
 pub(crate) struct Prepared {
@@ -279,14 +272,6 @@ pub(crate) fn seal(keys: &MasterKey, policy: &Policy, v: Validated, at: DateTime
 pub(crate) fn prepare(keys: &MasterKey, policy: &Policy, input: &NewSubject, at: DateTime<Utc>) -> Result<Prepared> {
     seal(keys, policy, validate(input, at)?, at)
 }
-
-
-
-
-
-
-
-
 
 /// The fields a grant returns: identity fields present in its categories, then records.
 fn granted_fields(identity: &Identity, grant: &Grant) -> Vec<String> {
@@ -378,7 +363,7 @@ fn view(
         policy_notices: loaded
             .messages
             .iter()
-            .filter(|m| m.template == crate::revisions::TEMPLATE)
+            .filter(|m| m.template == crate::governance::revisions::TEMPLATE)
             .map(|m| PolicyNotice {
                 version: serde_json::from_str::<serde_json::Value>(&m.params)
                     .ok()
@@ -430,7 +415,7 @@ fn read_in_tx(
         }
     };
     if let Some(recipient) = &grant.disclosed_to
-        && let Err(refused) = crate::recipients::transfer_check(tx, policy, transfers, recipient, today)
+        && let Err(refused) = crate::governance::recipients::transfer_check(tx, policy, transfers, recipient, today)
     {
         let entry =
             Entry::new("subject.read").subject(id).purpose(purpose).outcome("refused").detail("transfer_not_allowed");

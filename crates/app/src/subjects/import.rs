@@ -75,11 +75,8 @@ fn check_contract(c: &RawContract) -> Result<Option<ImportContract>, String> {
     };
     let reference = crate::input::check_text("contract_reference", &c.reference, 200).map_err(as_text)?;
     let start = crate::input::parse_date("contract_start", &c.start).map_err(as_text)?;
-    let end = if c.end.is_empty() {
-        None
-    } else {
-        Some(crate::input::parse_date("contract_end", &c.end).map_err(as_text)?)
-    };
+    let end =
+        if c.end.is_empty() { None } else { Some(crate::input::parse_date("contract_end", &c.end).map_err(as_text)?) };
     if end.is_some_and(|e| e < start) {
         return Err("contract_end: is before contract_start".into());
     }
