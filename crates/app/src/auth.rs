@@ -148,7 +148,7 @@ impl App {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            .map_err(|e| AppError::failed("starting a runtime", e))?;
         rt.block_on(self.create_token(Actor::Cli, role, recipient))
     }
 

@@ -158,7 +158,7 @@ fn open_text(key: &SubjectKey, id: Uuid, what: Part, sealed: &[u8]) -> Result<St
 
 fn details_of(key: &SubjectKey, b: &BreachRow) -> Result<Details> {
     serde_json::from_str(&open_text(key, b.id, Part::BreachDetails, &b.details)?)
-        .map_err(|e| AppError::Internal(e.to_string()))
+        .map_err(|e| crate::error::undecodable(format_args!("the details of breach {}", b.id), &e))
 }
 
 /// The store's filter for a scope; its times may not be later than `now` (a recorded scope
@@ -213,7 +213,8 @@ pub(crate) fn open_scopes(tx: &mut dyn vigie_store::ReadTx) -> Result<Vec<(Uuid,
         if b.status == BreachStatus::Closed {
             continue;
         }
-        let scope: Scope = serde_json::from_str(&b.scope).map_err(|e| AppError::Internal(e.to_string()))?;
+        let scope: Scope = serde_json::from_str(&b.scope)
+            .map_err(|e| crate::error::undecodable(format_args!("the scope of breach {}", b.id), &e))?;
         out.push((b.id, filter(&scope, DateTime::<Utc>::MAX_UTC)?));
     }
     Ok(out)
@@ -330,7 +331,7 @@ impl App {
             detected_at,
             nature,
             data_categories: categories.clone(),
-            scope: serde_json::to_string(&input.scope).map_err(|e| AppError::Internal(e.to_string()))?,
+            scope: serde_json::to_string(&input.scope).map_err(|e| AppError::failed("encoding JSON", e))?,
             risk,
             status: BreachStatus::Open,
             keys_compromised: input.keys_compromised,
@@ -340,7 +341,7 @@ impl App {
                 &key,
                 id,
                 Part::BreachDetails,
-                &serde_json::to_string(&details).map_err(|e| AppError::Internal(e.to_string()))?,
+                &serde_json::to_string(&details).map_err(|e| AppError::failed("encoding JSON", e))?,
             )?,
             wrapped_key: self.keys.wrap(&key, id.as_bytes())?,
             created_at: at,
@@ -476,7 +477,7 @@ impl App {
                     &key,
                     id,
                     Part::BreachDetails,
-                    &serde_json::to_string(&d).map_err(|e| AppError::Internal(e.to_string()))?,
+                    &serde_json::to_string(&d).map_err(|e| AppError::failed("encoding JSON", e))?,
                 )?;
                 b.updated_at = at;
                 tx.update_breach(&b)?;
@@ -522,7 +523,8 @@ impl App {
                 let mut d = details_of(&key, &b)?;
                 let at = trail.at;
                 let note = if decision == NoticeDecision::Notify {
-                    let scope: Scope = serde_json::from_str(&b.scope).map_err(|e| AppError::Internal(e.to_string()))?;
+                    let scope: Scope = serde_json::from_str(&b.scope)
+                        .map_err(|e| crate::error::undecodable(format_args!("the scope of breach {}", b.id), &e))?;
                     let queued = queue_notices(tx, &b, &filter(&scope, DateTime::<Utc>::MAX_UTC)?, at)?;
                     format!("notified: {queued} notices queued to the subjects concerned")
                 } else {
@@ -534,7 +536,7 @@ impl App {
                     &key,
                     id,
                     Part::BreachDetails,
-                    &serde_json::to_string(&d).map_err(|e| AppError::Internal(e.to_string()))?,
+                    &serde_json::to_string(&d).map_err(|e| AppError::failed("encoding JSON", e))?,
                 )?;
                 b.updated_at = at;
                 tx.update_breach(&b)?;

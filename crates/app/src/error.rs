@@ -32,9 +32,18 @@ pub enum AppError {
     Gone(String),
     #[error("{0}")]
     Conflict(String),
-    /// A failure of ours or of the database; details go to the log, not to the caller.
+    /// A broken invariant of ours; details go to the log, not to the caller.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A lower layer failed (the database, the cryptography, a serialiser): `context` says
+    /// what was being done, `source` keeps the error itself for the log. Details go to the
+    /// log, not to the caller.
+    #[error("internal error: {context} failed")]
+    Failed {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl AppError {
@@ -48,15 +57,51 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::NotFound(m) => AppError::NotFound(m),
-            e => AppError::Internal(e.to_string()),
+            e => AppError::Failed { context: "the database", source: Box::new(e) },
         }
     }
 }
 
 impl From<vigie_crypto::CryptoError> for AppError {
     fn from(e: vigie_crypto::CryptoError) -> Self {
-        AppError::Internal(e.to_string())
+        AppError::Failed { context: "the cryptography", source: Box::new(e) }
     }
 }
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+impl AppError {
+    /// A serialiser's or writer's failure, its source kept.
+    pub(crate) fn failed(context: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        AppError::Failed { context, source: Box::new(source) }
+    }
+}
+
+/// A stored JSON document that does not decode: named by what it is and the position of the
+/// problem only (the decoder's own message can quote the value, which may be personal).
+pub(crate) fn undecodable(what: impl std::fmt::Display, e: &serde_json::Error) -> AppError {
+    AppError::Internal(format!("{what} does not decode (line {}, column {})", e.line(), e.column()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lower_layer_failure_keeps_its_source() {
+        let e = AppError::from(StoreError::Backend("connection reset".into()));
+        let source = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("database error: connection reset"));
+        assert_eq!(e.to_string(), "internal error: the database failed");
+    }
+
+    #[test]
+    fn an_undecodable_document_is_named_without_its_content() {
+        let Err(e) = serde_json::from_str::<Vec<u32>>(r#"["camille.martin@example.fr"]"#) else {
+            unreachable!("a string is not a number")
+        };
+        assert!(e.to_string().contains("camille"), "the decoder itself quotes the value");
+        let ours = undecodable("the identity of subject 1", &e).to_string();
+        assert!(!ours.contains("camille") && ours.contains("line 1"), "{ours}");
+    }
+}

@@ -60,7 +60,7 @@ pub(crate) fn open_identity(keys: &MasterKey, row: &SubjectRow) -> Result<(Subje
     let key = keys.unwrap_key(&row.wrapped_key, row.id.as_bytes())?;
     let plain = key.open(&aad(row.id, Part::Identity, None), &row.identity)?;
     let identity = serde_json::from_slice(&plain)
-        .map_err(|e| AppError::Internal(format!("identity of subject {}: {e}", row.id)))?;
+        .map_err(|e| crate::error::undecodable(format_args!("the identity of subject {}", row.id), &e))?;
     Ok((key, identity))
 }
 

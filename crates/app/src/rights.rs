@@ -170,13 +170,13 @@ fn proof_record(r: &RequestRow, erased: Option<&vigie_store::ErasureRow>) -> ser
 }
 
 fn seal_json<T: Serialize>(key: &SubjectKey, id: Id, what: Part, v: &T) -> Result<Vec<u8>> {
-    let plain = serde_json::to_vec(v).map_err(|e| AppError::Internal(e.to_string()))?;
+    let plain = serde_json::to_vec(v).map_err(|e| AppError::failed("encoding JSON", e))?;
     Ok(key.seal(&aad_for(id, what, None), &plain)?)
 }
 
 fn open_json<T: for<'de> Deserialize<'de>>(key: &SubjectKey, id: Id, what: Part, sealed: &[u8]) -> Result<T> {
     let plain = key.open(&aad_for(id, what, None), sealed)?;
-    serde_json::from_slice(&plain).map_err(|e| AppError::Internal(format!("request {id} {what}: {e}")))
+    serde_json::from_slice(&plain).map_err(|e| crate::error::undecodable(format_args!("request {id} {what}"), &e))
 }
 
 fn view(keys: &MasterKey, r: &RequestRow, held: bool, today: NaiveDate) -> Result<RequestView> {
@@ -811,10 +811,10 @@ impl Ctx<'_> {
             .map(|(f, v)| (f.as_str(), v.v.as_str()))
             .collect();
         let mut csv = csv::Writer::from_writer(Vec::new());
-        csv.write_record(fields.keys()).map_err(|e| AppError::Internal(e.to_string()))?;
-        csv.write_record(fields.values()).map_err(|e| AppError::Internal(e.to_string()))?;
-        let csv =
-            String::from_utf8(csv.into_inner().map_err(|e| AppError::Internal(e.to_string()))?).unwrap_or_default();
+        csv.write_record(fields.keys()).map_err(|e| AppError::failed("writing CSV", e))?;
+        csv.write_record(fields.values()).map_err(|e| AppError::failed("writing CSV", e))?;
+        let csv = String::from_utf8(csv.into_inner().map_err(|e| AppError::failed("writing CSV", e.into_error()))?)
+            .unwrap_or_default();
         self.trail.record(
             self.tx,
             Entry::new("subject.read")
@@ -964,7 +964,7 @@ impl Ctx<'_> {
             let aad = aad_for(id, what, part);
             Ok(new.seal(&aad, &old.open(&aad, sealed)?)?)
         };
-        let plain = serde_json::to_vec(identity).map_err(|e| AppError::Internal(e.to_string()))?;
+        let plain = serde_json::to_vec(identity).map_err(|e| AppError::failed("encoding JSON", e))?;
         let bi = |f: FieldName| identity.get(&f).map(|x| self.keys.blind_index(f.as_str(), &x.v).to_vec());
         let mut r = vigie_store::Rekeyed {
             id,

@@ -100,8 +100,13 @@ impl From<AppError> for ApiError {
             }
             AppError::Gone(_) => Problem::new(StatusCode::GONE, "gone", "Erased", detail),
             AppError::Conflict(_) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", detail),
-            AppError::Internal(msg) => {
-                tracing::error!(error = %msg, "internal error");
+            internal @ (AppError::Internal(_) | AppError::Failed { .. }) => {
+                // The whole chain, for the log: messages name ids and fields, never values.
+                let chain: Vec<String> =
+                    std::iter::successors(Some(&internal as &dyn std::error::Error), |e| e.source())
+                        .map(ToString::to_string)
+                        .collect();
+                tracing::error!(error = %chain.join(": "), "internal error");
                 Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",

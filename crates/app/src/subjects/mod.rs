@@ -244,7 +244,7 @@ pub(crate) fn seal(keys: &MasterKey, policy: &Policy, v: Validated, at: DateTime
     let clock = crate::record::initial(policy, v.kind, v.collected_at.date_naive());
     let id = new_id();
     let key = SubjectKey::generate()?;
-    let plain = serde_json::to_vec(&v.identity).map_err(|e| AppError::Internal(e.to_string()))?;
+    let plain = serde_json::to_vec(&v.identity).map_err(|e| AppError::failed("encoding JSON", e))?;
     let sealed = key.seal(&aad(id, Part::Identity, None), &plain)?;
     let bi = |f: FieldName| v.identity.get(&f).map(|x| keys.blind_index(f.as_str(), &x.v).to_vec());
     Ok(Prepared {

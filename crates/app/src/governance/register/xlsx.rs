@@ -29,7 +29,7 @@ pub(super) fn sheet_names(reg: &Register) -> Vec<String> {
 pub(super) const COVER: &str = "Registre";
 
 pub(super) fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> AppError {
-    AppError::Internal(format!("cannot write the register as XLSX: {e}"))
+    AppError::failed("writing the register as XLSX", e)
 }
 
 pub(super) struct Formats {
