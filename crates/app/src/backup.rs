@@ -246,11 +246,7 @@ pub fn restore(settings: &Settings, file: &Path) -> Result<RestoreReport, StartE
             return Err(StartError::Io(format!("{} records no master key check: not a Vigie backup", file.display())));
         }
     }
-    let current = if settings.is_postgres() {
-        vigie_store_postgres::MIGRATIONS.len()
-    } else {
-        vigie_store_sqlite::MIGRATIONS.len()
-    } as i64;
+    let current = settings.database.schema_version();
     if info.schema_version != current {
         return Err(StartError::Io(format!(
             "{} has schema version {}, this Vigie {current}: restore it with the version that made it",

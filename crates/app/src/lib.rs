@@ -27,7 +27,7 @@ use std::sync::Arc;
 use vigie_crypto::MasterKey;
 use vigie_domain::transfers::TransferList;
 use vigie_domain::{Diagnostic, Policy};
-use vigie_store::Store;
+use vigie_store::{Found, Store};
 
 pub use error::{AppError, Result};
 
@@ -35,8 +35,9 @@ pub use error::{AppError, Result};
 #[derive(Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
-    /// `postgres://…` selects PostgreSQL; otherwise SQLite in the data directory.
-    pub database_url: Option<String>,
+    /// The database, as the binary chose it (`vigie_store_sqlite::SqliteFile` in the data
+    /// directory, or `vigie_store_postgres::PostgresUrl`).
+    pub database: Arc<dyn vigie_store::Database>,
     /// The master key file; defaults to `master.key` in the data directory.
     pub master_key_file: Option<PathBuf>,
     /// A policy file; defaults to the built-in MSI policy.
@@ -53,7 +54,7 @@ impl std::fmt::Debug for Settings {
         // The database URL may carry a password.
         f.debug_struct("Settings")
             .field("data_dir", &self.data_dir)
-            .field("database", &self.database_url.as_ref().map(|_| "postgres (url hidden)"))
+            .field("database", &self.database.describe())
             .field("master_key_file", &self.master_key_file)
             .field("policy_file", &self.policy_file)
             .field("transfers_file", &self.transfers_file)
@@ -65,9 +66,6 @@ impl std::fmt::Debug for Settings {
 impl Settings {
     pub fn master_key_path(&self) -> PathBuf {
         self.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("master.key"))
-    }
-    pub fn is_postgres(&self) -> bool {
-        self.database_url.as_deref().is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
     }
 }
 
@@ -154,45 +152,13 @@ pub(crate) fn create_data_dir(dir: &Path) -> Result<(), StartError> {
     Ok(())
 }
 
-/// What is found of the database before anything is opened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Found {
-    Nothing,
-    /// A SQLite file of zero bytes.
-    Empty,
-    Database,
-}
-
-fn database_found(settings: &Settings) -> Result<Found, StartError> {
-    if settings.is_postgres() {
-        let url = settings.database_url.as_deref().unwrap_or_default();
-        return Ok(if vigie_store_postgres::Postgres::is_initialised(url)? { Found::Database } else { Found::Nothing });
-    }
-    let db = sqlite_path(&settings.data_dir);
-    let wal = settings.data_dir.join("vigie.db-wal");
-    match db.metadata() {
-        Ok(m) if m.len() > 0 => Ok(Found::Database),
-        Ok(_) => Ok(Found::Empty),
-        Err(_) if wal.exists() => Ok(Found::Empty),
-        Err(_) => Ok(Found::Nothing),
-    }
-}
-
-fn database_name(settings: &Settings) -> String {
-    if settings.is_postgres() {
-        "the PostgreSQL database".into()
-    } else {
-        sqlite_path(&settings.data_dir).display().to_string()
-    }
-}
-
 /// Decides, before anything is written, whether this is a new installation (no key,
 /// no database: both are created) or an existing one (both must be there). A missing
 /// key is never replaced and a missing or empty database never re-created beside a key.
 fn check_installation(settings: &Settings) -> Result<bool, StartError> {
     let key = settings.master_key_path();
-    let found = database_found(settings)?;
-    let db = database_name(settings);
+    let found = settings.database.found()?;
+    let db = settings.database.describe();
     match (key.exists(), found) {
         (false, Found::Nothing) => {
             if settings.master_key_file.is_some() {
@@ -220,14 +186,7 @@ fn check_installation(settings: &Settings) -> Result<bool, StartError> {
 /// The backend the settings name. `open` applies migrations (and, on SQLite, checks the
 /// file first); without it, a SQLite file is only named (restore replaces it).
 pub(crate) fn backend(settings: &Settings, open: bool) -> Result<Arc<dyn vigie_store::Backend>, StartError> {
-    Ok(match &settings.database_url {
-        Some(url) if settings.is_postgres() => Arc::new(vigie_store_postgres::Postgres::open(url)?),
-        Some(_) => {
-            return Err(StartError::Io("VIGIE_DATABASE_URL must start with postgres://".into()));
-        }
-        None if open => Arc::new(vigie_store_sqlite::Sqlite::open(&sqlite_path(&settings.data_dir))?),
-        None => Arc::new(vigie_store_sqlite::Sqlite::unopened(&sqlite_path(&settings.data_dir))),
-    })
+    Ok(if open { settings.database.open()? } else { settings.database.unopened()? })
 }
 
 fn open_store(settings: &Settings) -> Result<Store, StartError> {
@@ -379,8 +338,6 @@ impl App {
         let transfers = load_transfers(settings)?;
         let new = check_installation(settings)?;
         create_data_dir(&settings.data_dir)?;
-        // A restore killed while copying leaves its staged copy (a backup's content): never kept.
-        let _ = std::fs::remove_file(settings.data_dir.join("vigie.db.restoring"));
         let key_path = settings.master_key_path();
         if new {
             MasterKey::create_file(&key_path)?;
@@ -453,9 +410,4 @@ impl App {
     ) -> Result<governance::trail::Verification> {
         crate::governance::trail::verify_extends(&self.db, self.keys.clone(), cp).await
     }
-}
-
-/// The path of the SQLite database inside a data directory.
-pub fn sqlite_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("vigie.db")
 }

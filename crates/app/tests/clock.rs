@@ -9,7 +9,7 @@ fn settings() -> (Settings, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("vigie-clock-{}", vigie_store::new_id()));
     let s = Settings {
         data_dir: dir.clone(),
-        database_url: None,
+        database: Arc::new(vigie_store_sqlite::SqliteFile::in_dir(&dir)),
         master_key_file: None,
         policy_file: None,
         transfers_file: None,

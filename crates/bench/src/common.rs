@@ -18,9 +18,9 @@ pub(crate) enum Backend {
 
 impl Backend {
     pub(crate) fn of(settings: &Settings) -> Backend {
-        match &settings.database_url {
-            Some(url) if settings.is_postgres() => Backend::Postgres(url.clone()),
-            _ => Backend::Sqlite,
+        match settings.database.connection_string() {
+            Some(url) => Backend::Postgres(url.to_string()),
+            None => Backend::Sqlite,
         }
     }
     pub(crate) fn name(&self) -> &'static str {
@@ -76,21 +76,16 @@ pub(crate) fn fresh_app_settings(
     scratch: &Scratch,
     name: &str,
 ) -> anyhow::Result<Fresh> {
-    let (database_url, guard) = match backend {
-        Backend::Sqlite => (None, None),
+    let data_dir = scratch.path(name);
+    let (database, guard): (std::sync::Arc<dyn vigie_store::Database>, _) = match backend {
+        Backend::Sqlite => (std::sync::Arc::new(vigie_store_sqlite::SqliteFile::in_dir(&data_dir)), None),
         Backend::Postgres(server) => {
             let (url, guard) = vigie_store_postgres::testing::fresh_database(server)?;
-            (Some(url), Some(guard))
+            (std::sync::Arc::new(vigie_store_postgres::PostgresUrl::new(&url)), Some(guard))
         }
     };
     // The user's policy and transfer list, but a fresh key, data directory, journal and database.
-    let settings = Settings {
-        data_dir: scratch.path(name),
-        database_url,
-        master_key_file: None,
-        erasure_journal: None,
-        ..base.clone()
-    };
+    let settings = Settings { data_dir, database, master_key_file: None, erasure_journal: None, ..base.clone() };
     Ok(Fresh { settings, _guard: guard })
 }
 

@@ -73,17 +73,21 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // The base of every fresh installation: the user's policy and transfer list; the data
     // directory, master key, database and erasure journal are made fresh for each run.
+    let database: std::sync::Arc<dyn vigie_store::Database> = match cli.database_url.filter(|u| !u.is_empty()) {
+        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+            std::sync::Arc::new(vigie_store_postgres::PostgresUrl::new(&u))
+        }
+        Some(_) => bail!("VIGIE_DATABASE_URL must start with postgres://"),
+        None => std::sync::Arc::new(vigie_store_sqlite::SqliteFile::in_dir(&PathBuf::new())),
+    };
     let settings = Settings {
         data_dir: PathBuf::new(),
-        database_url: cli.database_url.filter(|u| !u.is_empty()),
+        database,
         master_key_file: None,
         policy_file: cli.policy,
         transfers_file: cli.transfers_file,
         erasure_journal: None,
     };
-    if settings.database_url.is_some() && !settings.is_postgres() {
-        bail!("VIGIE_DATABASE_URL must start with postgres://");
-    }
     match cli.command {
         Command::Import(args) => writes::import(&settings, args)?,
         Command::Http(args) => writes::http(&settings, args)?,

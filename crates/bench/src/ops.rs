@@ -236,9 +236,9 @@ enum Raw {
 impl Raw {
     /// Opens it; use it only while Vigie is idle, and (PostgreSQL) outside the runtime.
     fn open(settings: &Settings) -> anyhow::Result<Raw> {
-        Ok(match &settings.database_url {
+        Ok(match settings.database.connection_string() {
             Some(url) => Raw::Postgres(Postgres::open(url)?.raw_client()?),
-            None => Raw::Sqlite(Sqlite::open(&vigie_app::sqlite_path(&settings.data_dir))?.raw_connection()?),
+            None => Raw::Sqlite(Sqlite::open(&vigie_store_sqlite::path_in(&settings.data_dir))?.raw_connection()?),
         })
     }
 }
@@ -1128,13 +1128,13 @@ fn raw_count(settings: &Settings, what: Counted) -> anyhow::Result<u64> {
 /// The raw backup to `out`: the database file copied after a checkpoint (SQLite, the
 /// checkpoint untimed), or `pg_dump` (None if it is not on PATH). Its time and size.
 fn raw_backup(settings: &Settings, out: &Path) -> anyhow::Result<Option<(Duration, u64)>> {
-    let took = match &settings.database_url {
+    let took = match settings.database.connection_string() {
         None => {
             if let Raw::Sqlite(c) = Raw::open(settings)? {
                 sqlite_raw::checkpoint(&c)?;
             }
             eprintln!("  raw: fs::copy of vigie.db + fsync...");
-            let db = vigie_app::sqlite_path(&settings.data_dir);
+            let db = vigie_store_sqlite::path_in(&settings.data_dir);
             let t = Instant::now();
             std::fs::copy(&db, out).with_context(|| format!("cannot copy {}", db.display()))?;
             std::fs::File::open(out)?.sync_all()?;

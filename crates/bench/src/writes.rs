@@ -112,7 +112,7 @@ fn probe_shapes(base: &Settings, scratch: &Scratch, seed: u64) -> anyhow::Result
     let report = app.import_csv(&csv, false)?;
     ensure!(report.imported == 1000, "the probe import wrote {} subjects, not 1000", report.imported);
     drop(app);
-    let db = Sqlite::open(&vigie_app::sqlite_path(&fresh.settings.data_dir))?;
+    let db = Sqlite::open(&vigie_store_sqlite::path_in(&fresh.settings.data_dir))?;
     let read = sqlite_raw::row_shapes(&db.raw_connection()?, &["client", "prospect"])?;
     drop(db);
     let mut retention = [(String::new(), None), (String::new(), None)];

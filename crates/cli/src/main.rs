@@ -8,7 +8,9 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use vigie_app::{App, Settings};
+use vigie_store::Database;
 
 #[derive(Parser)]
 #[command(name = "vigie", version, about = "GDPR-native system of record for client and prospect data")]
@@ -226,10 +228,49 @@ fn main() -> ExitCode {
     }
 }
 
+/// The binary picks the backend: PostgreSQL for a `postgres://` URL, SQLite in the data
+/// directory otherwise. Another URL is refused when the database is first needed.
+fn database(data_dir: &std::path::Path, url: Option<&str>) -> Arc<dyn Database> {
+    match url.filter(|u| !u.is_empty()) {
+        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+            Arc::new(vigie_store_postgres::PostgresUrl::new(u))
+        }
+        Some(_) => Arc::new(NotSupported),
+        None => Arc::new(vigie_store_sqlite::SqliteFile::in_dir(data_dir)),
+    }
+}
+
+/// A database URL of a kind Vigie does not run on.
+struct NotSupported;
+
+impl NotSupported {
+    fn refuse<T>(&self) -> vigie_store::Result<T> {
+        Err(vigie_store::StoreError::Backend("VIGIE_DATABASE_URL must start with postgres://".into()))
+    }
+}
+
+impl Database for NotSupported {
+    fn found(&self) -> vigie_store::Result<vigie_store::Found> {
+        self.refuse()
+    }
+    fn describe(&self) -> String {
+        "an unsupported database".into()
+    }
+    fn open(&self) -> vigie_store::Result<Arc<dyn vigie_store::Backend>> {
+        self.refuse()
+    }
+    fn unopened(&self) -> vigie_store::Result<Arc<dyn vigie_store::Backend>> {
+        self.refuse()
+    }
+    fn schema_version(&self) -> i64 {
+        0
+    }
+}
+
 fn settings(cli: &Cli) -> Settings {
     Settings {
         data_dir: cli.data_dir.clone(),
-        database_url: cli.database_url.clone().filter(|u| !u.is_empty()),
+        database: database(&cli.data_dir, cli.database_url.as_deref()),
         master_key_file: cli.master_key_file.clone(),
         policy_file: cli.policy.clone(),
         transfers_file: cli.transfers_file.clone(),

@@ -138,6 +138,49 @@ impl Postgres {
     }
 }
 
+/// A PostgreSQL database named by its URL, not yet opened.
+pub struct PostgresUrl {
+    url: String,
+}
+
+impl PostgresUrl {
+    pub fn new(url: &str) -> PostgresUrl {
+        PostgresUrl { url: url.to_string() }
+    }
+}
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PostgresUrl(hidden)")
+    }
+}
+
+impl vigie_store::Database for PostgresUrl {
+    fn found(&self) -> Result<vigie_store::Found> {
+        Ok(if Postgres::is_initialised(&self.url)? {
+            vigie_store::Found::Database
+        } else {
+            vigie_store::Found::Nothing
+        })
+    }
+    fn describe(&self) -> String {
+        "the PostgreSQL database".into()
+    }
+    fn open(&self) -> Result<std::sync::Arc<dyn Backend>> {
+        Ok(std::sync::Arc::new(Postgres::open(&self.url)?))
+    }
+    /// PostgreSQL has no file to replace: its restore runs on a migrated schema.
+    fn unopened(&self) -> Result<std::sync::Arc<dyn Backend>> {
+        self.open()
+    }
+    fn schema_version(&self) -> i64 {
+        MIGRATIONS.len() as i64
+    }
+    fn connection_string(&self) -> Option<&str> {
+        Some(&self.url)
+    }
+}
+
 /// Applies pending migrations in one transaction, holding an advisory lock so
 /// that instances starting together apply each migration once.
 fn migrate(client: &mut Client) -> Result<()> {

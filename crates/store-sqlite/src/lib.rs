@@ -115,6 +115,51 @@ impl Sqlite {
     }
 }
 
+/// The path of the SQLite database inside a data directory.
+pub fn path_in(data_dir: &Path) -> PathBuf {
+    data_dir.join("vigie.db")
+}
+
+/// The SQLite database of a data directory, not yet opened.
+#[derive(Clone, Debug)]
+pub struct SqliteFile {
+    path: PathBuf,
+}
+
+impl SqliteFile {
+    pub fn in_dir(data_dir: &Path) -> SqliteFile {
+        SqliteFile { path: path_in(data_dir) }
+    }
+}
+
+impl vigie_store::Database for SqliteFile {
+    fn found(&self) -> Result<vigie_store::Found> {
+        use vigie_store::Found;
+        let mut wal = self.path.as_os_str().to_owned();
+        wal.push("-wal");
+        Ok(match self.path.metadata() {
+            Ok(m) if m.len() > 0 => Found::Database,
+            Ok(_) => Found::Empty,
+            Err(_) if PathBuf::from(wal).exists() => Found::Empty,
+            Err(_) => Found::Nothing,
+        })
+    }
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+    /// A restore killed while copying leaves its staged copy (a backup's content): never kept.
+    fn open(&self) -> Result<std::sync::Arc<dyn Backend>> {
+        let _ = std::fs::remove_file(self.path.with_extension("db.restoring"));
+        Ok(std::sync::Arc::new(Sqlite::open(&self.path)?))
+    }
+    fn unopened(&self) -> Result<std::sync::Arc<dyn Backend>> {
+        Ok(std::sync::Arc::new(Sqlite::unopened(&self.path)))
+    }
+    fn schema_version(&self) -> i64 {
+        MIGRATIONS.len() as i64
+    }
+}
+
 fn damaged(path: &Path, why: &str) -> StoreError {
     StoreError::Backend(format!(
         "the database {} is damaged ({why}): Vigie will not run on it. Restore it from a backup \

@@ -654,6 +654,34 @@ pub trait Connection: Send + 'static {
     fn tx(&mut self) -> &mut dyn Tx;
 }
 
+/// What is found of a database before anything is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found {
+    Nothing,
+    /// A SQLite file of zero bytes (or only its journal).
+    Empty,
+    Database,
+}
+
+/// A database as the binary chose it (SQLite in the data directory, a PostgreSQL URL),
+/// before it is opened. The backends implement it; the binary picks one.
+pub trait Database: Send + Sync + 'static {
+    /// What is there, without creating or changing anything.
+    fn found(&self) -> Result<Found>;
+    /// How messages name it: a path, or "the PostgreSQL database" (never a URL: it may hold a password).
+    fn describe(&self) -> String;
+    /// Opens it, applying pending migrations (SQLite checks an existing file first).
+    fn open(&self) -> Result<std::sync::Arc<dyn Backend>>;
+    /// A handle without migrating (restore replaces a missing or damaged SQLite file).
+    fn unopened(&self) -> Result<std::sync::Arc<dyn Backend>>;
+    /// The schema version this build migrates to.
+    fn schema_version(&self) -> i64;
+    /// The connection string, for tools that open raw connections (the benchmarks); None for SQLite.
+    fn connection_string(&self) -> Option<&str> {
+        None
+    }
+}
+
 /// Opens connections to one database.
 pub trait Backend: Send + Sync + 'static {
     /// A short name for logs: `sqlite` or `postgres`.
