@@ -614,7 +614,7 @@ fn revision(ctx: &Ctx<'_>, count: u64, seed: u64) -> anyhow::Result<()> {
         text.replacen(version, "version = \"2099-1\"", 1).replacen(effective, "effective_date = \"2099-01-01\"", 1);
 
     // Raw first, then its rows deleted (untimed), so both sides insert into an empty outbox.
-    eprintln!("  raw: INSERT INTO outbox … SELECT … FROM subjects, one transaction...");
+    eprintln!("  raw: every notice queued by one statement over the subjects, one transaction...");
     let mut raw = Raw::open(&loaded.fresh.settings)?;
     let (raw_n, raw_t) = raw_queue_all(&mut raw)?;
     ensure!(raw_n == count, "the raw statement queued {raw_n} notices, not {count}");
@@ -631,7 +631,7 @@ fn revision(ctx: &Ctx<'_>, count: u64, seed: u64) -> anyhow::Result<()> {
         target = format!("  target ≥ 100,000 notices/s: {}", met(vr >= 100_000.0));
     }
     println!(
-        "revision         {name:<8}  {} subjects, {} notices  vigie {}/s ({:.2} s)  raw INSERT…SELECT {}/s ({:.2} s)  ratio {:.2}{target}",
+        "revision         {name:<8}  {} subjects, {} notices  vigie {}/s ({:.2} s)  raw one-statement queue {}/s ({:.2} s)  ratio {:.2}{target}",
         thousands(count as f64),
         thousands(up.notices_queued as f64),
         thousands(vr),

@@ -1,0 +1,267 @@
+//! [`ReadTx`] and [`Tx`] for every backend, written once over [`Driver`].
+//!
+//! The sections follow the trait's. Statements are in the common spelling
+//! (see the [module](super) notes); each is prepared once per connection.
+
+use super::{Args, Driver, DriverExt, FromCol, FromRow, SqlRow, Stmt, ToArg, row, token_list};
+use crate::{
+    AuditRow, BreachPhaseRow, BreachRow, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount,
+    HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow,
+    ReadTx, Rekeyed, RequestRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, StatGroup, SubjectRow,
+    TokenRow, Tx,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use vigie_domain::SubjectKind;
+use vigie_domain::records::{OutboxStatus, PolicyStatus};
+
+row! {
+    SubjectRow {
+        id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity, wrapped_key,
+        retention_rule, basis_date, expires_on, legal_hold, held_at,
+    }
+    DueRow { id, kind, rule, basis_date, expires_on }
+    ReviewRow { id, collected_at }
+    HoldEventRow { id, subject_id, action, reason, at, actor }
+    SafeguardRow { id, recipient, kind, signed_on, recorded_at }
+    MessageRow {
+        id, idempotency_key, subject_id, recipient, template, params, status, attempts, next_attempt_at,
+        created_at, sent_at, last_error,
+    }
+    PolicyVersionRow { version, text, effective_date, status, uploaded_at, activated_at }
+    RequestRow {
+        id, kind, channel, received_on, due_on, extended_due_on, status, subject_id, requester_bi, requester,
+        identity_document, identity_decision, identity_at, extension_reason, outcome, response, wrapped_key,
+        created_at, updated_at, completed_at,
+    }
+    BreachRow {
+        id, detected_at, nature, data_categories, scope, risk, status, keys_compromised, subjects_concerned,
+        records_concerned, details, wrapped_key, created_at, updated_at,
+    }
+    BreachPhaseRow { id, breach_id, at, phase, details, actor }
+    ErasureRow { subject_id, erased_at, kind, rule }
+    ContractRow { id, subject_id, reference, start, end, created_at }
+    InteractionRow { id, subject_id, at, direction, channel, summary, created_at }
+    ConsentRow { id, subject_id, purpose, granted, at, evidence }
+    ObjectionRow { id, subject_id, purpose, at }
+    TokenRow { id, hash, role, recipient, created_at, revoked_at }
+    AuditRow { seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash }
+    DisclosureRow { id, at, recipient, subject_id, fields, purpose, token_id }
+    GroupCount { group, count }
+    ScopeCount { subjects, contracts, interactions, consents }
+}
+
+impl FromRow for HeldRow {
+    fn from_row(r: &dyn SqlRow) -> Result<Self> {
+        Ok(HeldRow {
+            due: DueRow::from_row(r)?,
+            reason: FromCol::from_col(r, 5)?,
+            wrapped_key: FromCol::from_col(r, 6)?,
+            held_at: FromCol::from_col(r, 7)?,
+        })
+    }
+}
+
+/// The columns of each row type, in its field order (macros, so that statements stay literals).
+macro_rules! subject_columns {
+    () => {
+        "s.id, s.kind, s.collected_at, s.created_at, s.updated_at, s.email_bi, s.phone_bi, s.identity, k.wrapped, \
+         s.retention_rule, s.basis_date, s.expires_on, s.legal_hold, s.held_at"
+    };
+}
+macro_rules! due_columns {
+    () => {
+        "s.id, s.kind, s.retention_rule, s.basis_date, s.expires_on"
+    };
+}
+macro_rules! message_columns {
+    () => {
+        "id, idempotency_key, subject_id, recipient, template, params, status, attempts, next_attempt_at, \
+         created_at, sent_at, last_error"
+    };
+}
+macro_rules! request_columns {
+    () => {
+        "id, kind, channel, received_on, due_on, extended_due_on, status, subject_id, requester_bi, requester, \
+         identity_document, identity_decision, identity_at, extension_reason, outcome, response, wrapped_key, \
+         created_at, updated_at, completed_at"
+    };
+}
+macro_rules! breach_columns {
+    () => {
+        "id, detected_at, nature, data_categories, scope, risk, status, keys_compromised, subjects_concerned, \
+         records_concerned, details, wrapped_key, created_at, updated_at"
+    };
+}
+macro_rules! audit_columns {
+    () => {
+        "seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash"
+    };
+}
+macro_rules! disclosure_columns {
+    () => {
+        "id, at, recipient, subject_id, fields, purpose, token_id"
+    };
+}
+
+/// Closed-set values that statements hold as SQL literals (macros, so that statements
+/// stay literals); `sql_literals_spell_the_enums` checks each against its enum's `as_str`.
+/// The statuses of [`crate::OPEN_REQUEST_STATUSES`]:
+macro_rules! open_statuses {
+    () => {
+        "('awaiting_identity', 'in_progress')"
+    };
+}
+/// [`OutboxStatus::Pending`]:
+macro_rules! outbox_pending {
+    () => {
+        "'pending'"
+    };
+}
+/// [`OutboxStatus::Sent`]:
+macro_rules! outbox_sent {
+    () => {
+        "'sent'"
+    };
+}
+/// [`OutboxStatus::Failed`]:
+macro_rules! outbox_failed {
+    () => {
+        "'failed'"
+    };
+}
+/// [`PolicyStatus::Active`]:
+macro_rules! policy_active {
+    () => {
+        "'active'"
+    };
+}
+
+/// One subject and its key (the portable bulk path inserts them one by one).
+pub(crate) fn insert_subject_row<D: Driver + ?Sized>(d: &mut D, s: &SubjectRow) -> Result<()> {
+    d.execute(
+        Stmt::Static(
+            "INSERT INTO subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi, identity,
+                                   retention_rule, basis_date, expires_on, legal_hold, held_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        ),
+        &[
+            &s.id,
+            &s.kind,
+            &s.collected_at,
+            &s.created_at,
+            &s.updated_at,
+            &s.email_bi,
+            &s.phone_bi,
+            &s.identity,
+            &s.retention_rule,
+            &s.basis_date,
+            &s.expires_on,
+            &s.legal_hold,
+            &s.held_at,
+        ],
+    )?;
+    d.execute(
+        Stmt::Static("INSERT INTO subject_keys (subject_id, wrapped) VALUES ($1, $2)"),
+        &[&s.id, &s.wrapped_key],
+    )?;
+    Ok(())
+}
+
+/// One audit entry (the portable bulk path inserts them one by one).
+pub(crate) fn insert_audit_row<D: Driver + ?Sized>(d: &mut D, e: &AuditRow) -> Result<()> {
+    d.execute(
+        Stmt::Static(concat!(
+            "INSERT INTO audit (",
+            audit_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        )),
+        &[&e.seq, &e.at, &e.actor, &e.action, &e.subject_id, &e.purpose, &e.fields, &e.outcome, &e.detail, &e.hash],
+    )?;
+    Ok(())
+}
+
+/// The condition (over `subjects s`) of a breach scope, its parameters appended to
+/// `args` (numbered after those already there); every criterion given narrows the
+/// set, none given means all.
+pub(super) fn scope_where<'a>(f: &'a ScopeFilter, args: &mut Vec<&'a dyn ToArg>) -> String {
+    let mut clauses: Vec<String> = Vec::new();
+    let mark = |v: &'a dyn ToArg, args: &mut Vec<&'a dyn ToArg>| {
+        args.push(v);
+        format!("${}", args.len())
+    };
+    if !f.subject_ids.is_empty() {
+        let marks: Vec<String> = f.subject_ids.iter().map(|id| mark(id, args)).collect();
+        clauses.push(format!("s.id IN ({})", marks.join(", ")));
+    }
+    if !f.kinds.is_empty() {
+        let marks: Vec<String> = f.kinds.iter().map(|k| mark(k, args)).collect();
+        clauses.push(format!("s.kind IN ({})", marks.join(", ")));
+    }
+    if let Some(from) = &f.collected_from {
+        clauses.push(format!("s.collected_at >= {}", mark(from, args)));
+    }
+    if let Some(to) = &f.collected_to {
+        clauses.push(format!("s.collected_at <= {}", mark(to, args)));
+    }
+    let window = |args: &mut Vec<&'a dyn ToArg>| {
+        let mut w = String::new();
+        if let Some(from) = &f.window_from {
+            w.push_str(&format!(" AND at >= {}", mark(from, args)));
+        }
+        if let Some(to) = &f.window_to {
+            w.push_str(&format!(" AND at <= {}", mark(to, args)));
+        }
+        w
+    };
+    if let Some(r) = &f.recipient {
+        let m = format!("${}", args.len() + 1);
+        args.push(r);
+        let w = window(args);
+        clauses.push(format!("s.id IN (SELECT subject_id FROM disclosures WHERE recipient = {m}{w})"));
+    }
+    if let Some(a) = &f.actor {
+        let m = format!("${}", args.len() + 1);
+        args.push(a);
+        let w = window(args);
+        clauses.push(format!("s.id IN (SELECT subject_id FROM audit WHERE actor = {m} AND subject_id IS NOT NULL{w})"));
+    }
+    if clauses.is_empty() { "1 = 1".to_string() } else { clauses.join(" AND ") }
+}
+
+/// Runs a statement assembled at run time, in the connection's dialect.
+pub(super) fn once<D: Driver + ?Sized>(d: &mut D, sql: &str, args: Args<'_>) -> Result<u64> {
+    let sql = d.dialect().render(sql);
+    d.execute(Stmt::Once(&sql), args)
+}
+
+pub(super) fn once_rows<D: Driver + ?Sized, T: FromRow>(d: &mut D, sql: &str, args: Args<'_>) -> Result<Vec<T>> {
+    let sql = d.dialect().render(sql);
+    d.rows(Stmt::Once(&sql), args)
+}
+
+/// A missing audit head row: the schema is damaged.
+pub(super) fn no_head() -> crate::StoreError {
+    crate::StoreError::Backend("the audit head row is missing".into())
+}
+
+mod read;
+mod write;
+
+#[cfg(test)]
+mod tests {
+    use crate::OPEN_REQUEST_STATUSES;
+    use vigie_domain::records::{OutboxStatus, PolicyStatus};
+
+    /// The literals statements hold are the enums' spellings: a renamed variant cannot
+    /// leave a statement matching nothing.
+    #[test]
+    fn sql_literals_spell_the_enums() {
+        let literal = |s: &str| format!("'{s}'");
+        assert_eq!(outbox_pending!(), literal(OutboxStatus::Pending.as_str()));
+        assert_eq!(outbox_sent!(), literal(OutboxStatus::Sent.as_str()));
+        assert_eq!(outbox_failed!(), literal(OutboxStatus::Failed.as_str()));
+        assert_eq!(policy_active!(), literal(PolicyStatus::Active.as_str()));
+        let open: Vec<String> = OPEN_REQUEST_STATUSES.iter().map(|s| literal(s.as_str())).collect();
+        assert_eq!(open_statuses!(), format!("({})", open.join(", ")));
+    }
+}

@@ -1,0 +1,385 @@
+//! [`ReadTx`] over any [`Driver`]: what a snapshot reads.
+
+use super::*;
+
+impl<D: Driver> ReadTx for D {
+    // Subjects.
+
+    fn subject(&mut self, id: Id) -> Result<Option<SubjectRow>> {
+        self.opt(
+            Stmt::Static(concat!(
+                "SELECT ",
+                subject_columns!(),
+                " FROM subjects s JOIN subject_keys k ON k.subject_id = s.id WHERE s.id = $1"
+            )),
+            &[&id],
+        )
+    }
+
+    fn subjects_by_email(&mut self, email_bi: &[u8]) -> Result<Vec<Id>> {
+        let ids: Vec<(Id,)> =
+            self.rows("SELECT id FROM subjects WHERE email_bi = $1 ORDER BY id".into(), &[&email_bi])?;
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
+    fn subjects_by_phone(&mut self, phone_bi: &[u8]) -> Result<Vec<Id>> {
+        let ids: Vec<(Id,)> =
+            self.rows("SELECT id FROM subjects WHERE phone_bi = $1 ORDER BY id".into(), &[&phone_bi])?;
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
+    fn count_subjects(&mut self) -> Result<i64> {
+        self.value("SELECT count(*) FROM subjects".into(), &[])
+    }
+
+    fn count_subjects_by(&mut self, group: StatGroup) -> Result<Vec<GroupCount>> {
+        match group {
+            StatGroup::Kind => self.rows("SELECT kind, count(*) FROM subjects GROUP BY 1 ORDER BY 1".into(), &[]),
+            StatGroup::CollectedYear => {
+                let year = self.dialect().year("collected_at");
+                once_rows(self, &format!("SELECT {year}, count(*) FROM subjects GROUP BY 1 ORDER BY 1"), &[])
+            }
+        }
+    }
+
+    // Retention.
+
+    fn hold_events(&mut self, subject: Id) -> Result<Vec<HoldEventRow>> {
+        self.rows(
+            "SELECT id, subject_id, action, reason, at, actor FROM legal_hold_events WHERE subject_id = $1 ORDER BY at, id"
+                .into(),
+            &[&subject],
+        )
+    }
+
+    fn due(&mut self, at: NaiveDate, limit: i64) -> Result<Vec<DueRow>> {
+        self.rows(
+            Stmt::Static(concat!(
+                "SELECT ",
+                due_columns!(),
+                " FROM subjects s WHERE s.expires_on < $1 AND s.legal_hold IS NULL ORDER BY s.expires_on, s.id LIMIT $2"
+            )),
+            &[&at, &limit],
+        )
+    }
+
+    fn count_due(&mut self, at: NaiveDate) -> Result<i64> {
+        self.value("SELECT count(*) FROM subjects WHERE expires_on < $1 AND legal_hold IS NULL".into(), &[&at])
+    }
+
+    fn held_due(&mut self, at: NaiveDate) -> Result<Vec<HeldRow>> {
+        self.rows(
+            Stmt::Static(concat!(
+                "SELECT ",
+                due_columns!(),
+                ", s.legal_hold, k.wrapped, s.held_at FROM subjects s JOIN subject_keys k ON k.subject_id = s.id
+                 WHERE s.expires_on < $1 AND s.legal_hold IS NOT NULL ORDER BY s.expires_on, s.id"
+            )),
+            &[&at],
+        )
+    }
+
+    fn count_expiring_by_month(&mut self, from: NaiveDate, to: NaiveDate) -> Result<Vec<GroupCount>> {
+        let month = self.dialect().month("expires_on");
+        once_rows(
+            self,
+            &format!(
+                "SELECT {month}, count(*) FROM subjects
+                 WHERE expires_on >= $1 AND expires_on < $2 AND legal_hold IS NULL GROUP BY 1 ORDER BY 1"
+            ),
+            &[&from, &to],
+        )
+    }
+
+    fn to_review(&mut self, limit: i64) -> Result<Vec<ReviewRow>> {
+        self.rows(
+            "SELECT id, collected_at FROM subjects WHERE retention_rule = 'client_without_contract'
+             ORDER BY collected_at, id LIMIT $1"
+                .into(),
+            &[&limit],
+        )
+    }
+
+    fn count_to_review(&mut self) -> Result<i64> {
+        self.value("SELECT count(*) FROM subjects WHERE retention_rule = 'client_without_contract'".into(), &[])
+    }
+
+    fn open_request_subjects(&mut self) -> Result<Vec<(Id, Id)>> {
+        self.rows(
+            Stmt::Static(concat!(
+                "SELECT id, subject_id FROM requests WHERE subject_id IS NOT NULL AND status IN ",
+                open_statuses!(),
+                " ORDER BY id"
+            )),
+            &[],
+        )
+    }
+
+    fn scope_due(&mut self, f: &ScopeFilter, at: NaiveDate) -> Result<Vec<DueRow>> {
+        let mut args: Vec<&dyn ToArg> = vec![&at];
+        let scope = scope_where(f, &mut args);
+        once_rows(
+            self,
+            &format!(
+                concat!(
+                    "SELECT ",
+                    due_columns!(),
+                    " FROM subjects s WHERE ({}) AND s.expires_on < $1 AND s.legal_hold IS NULL ORDER BY s.expires_on, s.id"
+                ),
+                scope
+            ),
+            &args,
+        )
+    }
+
+    fn erasure(&mut self, id: Id) -> Result<Option<ErasureRow>> {
+        self.opt("SELECT subject_id, erased_at, kind, rule FROM erasures WHERE subject_id = $1".into(), &[&id])
+    }
+
+    fn erasures_since(&mut self, since: DateTime<Utc>, limit: i64) -> Result<Vec<ErasureRow>> {
+        self.rows(
+            "SELECT subject_id, erased_at, kind, rule FROM erasures WHERE erased_at >= $1
+             ORDER BY erased_at, subject_id LIMIT $2"
+                .into(),
+            &[&since, &limit],
+        )
+    }
+
+    fn erased_counts(&mut self) -> Result<Vec<GroupCount>> {
+        self.rows("SELECT month || '|' || kind || '|' || rule, count FROM erased_counts ORDER BY 1".into(), &[])
+    }
+
+    // Recipients and transfers.
+
+    fn safeguards(&mut self) -> Result<Vec<SafeguardRow>> {
+        self.rows(
+            "SELECT id, recipient, kind, signed_on, recorded_at FROM safeguards ORDER BY recipient, signed_on, id"
+                .into(),
+            &[],
+        )
+    }
+
+    fn transfer_activations(&mut self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        self.rows("SELECT recipient, activated_at FROM transfer_activations ORDER BY recipient".into(), &[])
+    }
+
+    fn disclosures_for_recipient(&mut self, recipient: &str, limit: i64) -> Result<Vec<DisclosureRow>> {
+        self.rows(
+            Stmt::Static(concat!(
+                "SELECT ",
+                disclosure_columns!(),
+                " FROM disclosures WHERE recipient = $1 ORDER BY at DESC, id DESC LIMIT $2"
+            )),
+            &[&recipient, &limit],
+        )
+    }
+
+    // Outbox.
+
+    fn messages_for_subject(&mut self, subject: Id) -> Result<Vec<MessageRow>> {
+        self.rows(
+            Stmt::Static(concat!("SELECT ", message_columns!(), " FROM outbox WHERE subject_id = $1 ORDER BY id")),
+            &[&subject],
+        )
+    }
+
+    fn messages(&mut self, status: Option<OutboxStatus>, limit: i64) -> Result<Vec<MessageRow>> {
+        self.rows(
+            Stmt::Static(concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM outbox WHERE $1::text IS NULL OR status = $1::text ORDER BY id DESC LIMIT $2"
+            )),
+            &[&status, &limit],
+        )
+    }
+
+    fn count_messages(&mut self, template: &str, params: &str) -> Result<(i64, i64)> {
+        self.opt(
+            Stmt::Static(concat!(
+                "SELECT count(*), count(*) FILTER (WHERE status <> ",
+                outbox_sent!(),
+                ") FROM outbox WHERE template = $1 AND params = $2"
+            )),
+            &[&template, &params],
+        )
+        .map(Option::unwrap_or_default)
+    }
+
+    // Policy versions.
+
+    fn policy_versions(&mut self) -> Result<Vec<PolicyVersionRow>> {
+        self.rows(
+            "SELECT version, text, effective_date, status, uploaded_at, activated_at FROM policy_versions
+             ORDER BY uploaded_at, version"
+                .into(),
+            &[],
+        )
+    }
+
+    // Rights requests.
+
+    fn request(&mut self, id: Id) -> Result<Option<RequestRow>> {
+        self.opt(Stmt::Static(concat!("SELECT ", request_columns!(), " FROM requests WHERE id = $1")), &[&id])
+    }
+
+    fn requests(&mut self, limit: i64) -> Result<Vec<RequestRow>> {
+        self.rows(
+            Stmt::Static(concat!(
+                "SELECT ",
+                request_columns!(),
+                " FROM requests ORDER BY coalesce(extended_due_on, due_on), received_on, id LIMIT $1"
+            )),
+            &[&limit],
+        )
+    }
+
+    fn has_identity_document(&mut self, request: Id) -> Result<bool> {
+        self.value("SELECT EXISTS (SELECT 1 FROM identity_documents WHERE request_id = $1)".into(), &[&request])
+    }
+
+    fn is_suppressed(&mut self, email_bi: &[u8]) -> Result<bool> {
+        self.value("SELECT EXISTS (SELECT 1 FROM suppression WHERE email_bi = $1)".into(), &[&email_bi])
+    }
+
+    fn count_suppressed(&mut self) -> Result<i64> {
+        self.value("SELECT count(*) FROM suppression".into(), &[])
+    }
+
+    // Breaches.
+
+    fn breach(&mut self, id: Id) -> Result<Option<BreachRow>> {
+        self.opt(Stmt::Static(concat!("SELECT ", breach_columns!(), " FROM breaches WHERE id = $1")), &[&id])
+    }
+
+    fn breaches(&mut self) -> Result<Vec<BreachRow>> {
+        self.rows(
+            Stmt::Static(concat!("SELECT ", breach_columns!(), " FROM breaches ORDER BY detected_at DESC, id")),
+            &[],
+        )
+    }
+
+    fn breach_phases(&mut self, breach: Id) -> Result<Vec<BreachPhaseRow>> {
+        self.rows(
+            "SELECT id, breach_id, at, phase, details, actor FROM breach_phases WHERE breach_id = $1 ORDER BY at, id"
+                .into(),
+            &[&breach],
+        )
+    }
+
+    fn scope_count(&mut self, f: &ScopeFilter) -> Result<ScopeCount> {
+        let mut args: Vec<&dyn ToArg> = Vec::new();
+        let scope = scope_where(f, &mut args);
+        let counts: Vec<ScopeCount> = once_rows(
+            self,
+            &format!(
+                "WITH scope AS (SELECT s.id FROM subjects s WHERE {scope})
+                 SELECT (SELECT count(*) FROM scope),
+                        (SELECT count(*) FROM contracts WHERE subject_id IN (SELECT id FROM scope)),
+                        (SELECT count(*) FROM interactions WHERE subject_id IN (SELECT id FROM scope)),
+                        (SELECT count(*) FROM consents WHERE subject_id IN (SELECT id FROM scope))"
+            ),
+            &args,
+        )?;
+        Ok(counts.into_iter().next().unwrap_or_default())
+    }
+
+    // A subject's records.
+
+    fn contracts(&mut self, subject: Id) -> Result<Vec<ContractRow>> {
+        self.rows(
+            "SELECT id, subject_id, reference, start_date, end_date, created_at FROM contracts
+             WHERE subject_id = $1 ORDER BY start_date, id"
+                .into(),
+            &[&subject],
+        )
+    }
+
+    fn interactions(&mut self, subject: Id) -> Result<Vec<InteractionRow>> {
+        self.rows(
+            "SELECT id, subject_id, at, direction, channel, summary, created_at FROM interactions
+             WHERE subject_id = $1 ORDER BY at, id"
+                .into(),
+            &[&subject],
+        )
+    }
+
+    fn consents(&mut self, subject: Id) -> Result<Vec<ConsentRow>> {
+        self.rows(
+            "SELECT id, subject_id, purpose, granted, at, evidence FROM consents WHERE subject_id = $1 ORDER BY at, id"
+                .into(),
+            &[&subject],
+        )
+    }
+
+    fn objections(&mut self, subject: Id) -> Result<Vec<ObjectionRow>> {
+        self.rows(
+            "SELECT id, subject_id, purpose, at FROM objections WHERE subject_id = $1 ORDER BY at, id".into(),
+            &[&subject],
+        )
+    }
+
+    // Tokens.
+
+    fn token_by_hash(&mut self, hash: &[u8]) -> Result<Option<TokenRow>> {
+        self.opt(
+            "SELECT id, hash, role, recipient, created_at, revoked_at FROM tokens WHERE hash = $1".into(),
+            &[&hash],
+        )
+    }
+
+    fn count_tokens(&mut self) -> Result<i64> {
+        self.value("SELECT count(*) FROM tokens".into(), &[])
+    }
+
+    // Audit trail.
+
+    fn audit_head_mac(&mut self) -> Result<Option<Vec<u8>>> {
+        self.value("SELECT mac FROM audit_head WHERE id = 1".into(), &[])
+    }
+
+    fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        self.rows(
+            Stmt::Static(concat!("SELECT ", audit_columns!(), " FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2")),
+            &[&after, &limit],
+        )
+    }
+
+    fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)> {
+        self.opt("SELECT seq, hash FROM audit_head WHERE id = 1".into(), &[])?.ok_or_else(no_head)
+    }
+
+    // Disclosures.
+
+    fn disclosures_for_subject(&mut self, subject: Id) -> Result<Vec<DisclosureRow>> {
+        self.rows(
+            Stmt::Static(concat!(
+                "SELECT ",
+                disclosure_columns!(),
+                " FROM disclosures WHERE subject_id = $1 ORDER BY at, id"
+            )),
+            &[&subject],
+        )
+    }
+
+    // Key rotation.
+
+    fn wrapped_keys(&mut self) -> Result<Vec<(KeyOwner, Id, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for (owner, sql) in [
+            (KeyOwner::Subject, "SELECT subject_id, wrapped FROM subject_keys"),
+            (KeyOwner::Request, "SELECT id, wrapped_key FROM requests WHERE length(wrapped_key) > 0"),
+            (KeyOwner::Breach, "SELECT id, wrapped_key FROM breaches"),
+        ] {
+            let keys: Vec<(Id, Vec<u8>)> = self.rows(sql.into(), &[])?;
+            out.extend(keys.into_iter().map(|(id, k)| (owner, id, k)));
+        }
+        Ok(out)
+    }
+
+    // Settings kept in the database.
+
+    fn meta(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self.opt::<(String,)>("SELECT value FROM meta WHERE key = $1".into(), &[&key])?.map(|(v,)| v))
+    }
+}

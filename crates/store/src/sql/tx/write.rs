@@ -1,0 +1,620 @@
+//! [`Tx`] over any [`Driver`]: the writes, in the trait's sections.
+
+use super::*;
+
+impl<D: Driver> Tx for D {
+    // Subjects.
+
+    fn insert_subject(&mut self, s: &SubjectRow) -> Result<()> {
+        insert_subject_row(self, s)
+    }
+
+    fn insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.bulk_insert_subjects(rows)
+    }
+
+    fn set_subject_kind(&mut self, id: Id, kind: SubjectKind, at: DateTime<Utc>) -> Result<()> {
+        self.update_one("UPDATE subjects SET kind = $2, updated_at = $3 WHERE id = $1", &[&id, &kind, &at], || {
+            format!("subject {id}")
+        })
+    }
+
+    // Retention.
+
+    fn set_retention(
+        &mut self,
+        id: Id,
+        rule: &str,
+        basis: Option<NaiveDate>,
+        expires: Option<NaiveDate>,
+    ) -> Result<()> {
+        self.update_one(
+            "UPDATE subjects SET retention_rule = $2, basis_date = $3, expires_on = $4 WHERE id = $1",
+            &[&id, &rule, &basis, &expires],
+            || format!("subject {id}"),
+        )
+    }
+
+    fn set_legal_hold(&mut self, id: Id, hold: Option<(&[u8], DateTime<Utc>)>) -> Result<()> {
+        let (reason, at) = hold.map_or((None, None), |(r, a)| (Some(r), Some(a)));
+        self.update_one("UPDATE subjects SET legal_hold = $2, held_at = $3 WHERE id = $1", &[&id, &reason, &at], || {
+            format!("subject {id}")
+        })
+    }
+
+    fn insert_hold_event(&mut self, e: &HoldEventRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO legal_hold_events (id, subject_id, action, reason, at, actor) VALUES ($1, $2, $3, $4, $5, $6)"
+                .into(),
+            &[&e.id, &e.subject_id, &e.action, &e.reason, &e.at, &e.actor],
+        )?;
+        Ok(())
+    }
+
+    fn erase_subject(&mut self, id: Id, rule: &str, at: DateTime<Utc>) -> Result<bool> {
+        // The row lock makes a concurrent erasure of the same subject (another
+        // instance's sweep) wait, then find nothing and return false, rather
+        // than fail on the tombstone's key.
+        let Some((kind,)) =
+            self.opt::<(String,)>("SELECT kind FROM subjects WHERE id = $1 FOR UPDATE".into(), &[&id])?
+        else {
+            return Ok(false);
+        };
+        for sql in [
+            "DELETE FROM subject_keys WHERE subject_id = $1",
+            "DELETE FROM contracts WHERE subject_id = $1",
+            "DELETE FROM interactions WHERE subject_id = $1",
+            "DELETE FROM consents WHERE subject_id = $1",
+            "DELETE FROM objections WHERE subject_id = $1",
+            "DELETE FROM legal_hold_events WHERE subject_id = $1",
+            "DELETE FROM disclosures WHERE subject_id = $1",
+            "DELETE FROM outbox WHERE subject_id = $1",
+            // What requests held of the subject dies with it: identity documents, the requester's
+            // details and the response (their key is destroyed); the proof record remains.
+            "DELETE FROM identity_documents WHERE request_id IN (SELECT id FROM requests WHERE subject_id = $1)",
+            "DELETE FROM subjects WHERE id = $1",
+        ] {
+            self.execute(sql.into(), &[&id])?;
+        }
+        let nothing: &[u8] = &[];
+        self.execute(
+            "UPDATE requests SET requester = $2, wrapped_key = $2, response = NULL, extension_reason = NULL,
+                    requester_bi = NULL WHERE subject_id = $1"
+                .into(),
+            &[&id, &nothing],
+        )?;
+        self.execute(
+            "INSERT INTO erasures (subject_id, erased_at, kind, rule) VALUES ($1, $2, $3, $4)".into(),
+            &[&id, &at, &kind, &rule],
+        )?;
+        let month = at.format("%Y-%m").to_string();
+        self.execute(
+            "INSERT INTO erased_counts (month, kind, rule, count) VALUES ($1, $2, $3, 1)
+             ON CONFLICT (month, kind, rule) DO UPDATE SET count = erased_counts.count + 1"
+                .into(),
+            &[&month, &kind, &rule],
+        )?;
+        Ok(true)
+    }
+
+    fn erase_if_due(&mut self, id: Id, rule: &str, at: DateTime<Utc>, due_at: NaiveDate) -> Result<bool> {
+        // Under the row lock, the conditions are read again from the latest committed
+        // row: a legal hold or a contract committed during the sweep keeps the subject.
+        let due = self.opt::<(Id,)>(
+            Stmt::Static(concat!(
+                "SELECT s.id FROM subjects s WHERE s.id = $1 AND s.expires_on < $2 AND s.legal_hold IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.subject_id = s.id AND r.status IN ",
+                open_statuses!(),
+                ") FOR UPDATE OF s"
+            )),
+            &[&id, &due_at],
+        )?;
+        if due.is_none() {
+            return Ok(false);
+        }
+        self.erase_subject(id, rule, at)
+    }
+
+    // Recipients and transfers.
+
+    fn insert_safeguard(&mut self, g: &SafeguardRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO safeguards (id, recipient, kind, signed_on, recorded_at) VALUES ($1, $2, $3, $4, $5)".into(),
+            &[&g.id, &g.recipient, &g.kind, &g.signed_on, &g.recorded_at],
+        )?;
+        Ok(())
+    }
+
+    fn activate_transfer(&mut self, recipient: &str, at: DateTime<Utc>) -> Result<bool> {
+        let n = self.execute(
+            "INSERT INTO transfer_activations (recipient, activated_at) VALUES ($1, $2) ON CONFLICT DO NOTHING".into(),
+            &[&recipient, &at],
+        )?;
+        Ok(n == 1)
+    }
+
+    // Outbox.
+
+    fn queue_message(&mut self, m: &NewMessage) -> Result<bool> {
+        let n = self.execute(
+            Stmt::Static(concat!(
+                "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts,
+                                 next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, ",
+                outbox_pending!(),
+                ", 0, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING"
+            )),
+            &[&m.idempotency_key, &m.subject_id, &m.recipient, &m.template, &m.params, &m.at],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn queue_for_subjects(
+        &mut self,
+        kinds: &[SubjectKind],
+        template: &str,
+        params: &str,
+        key_prefix: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        let f = ScopeFilter { kinds: kinds.to_vec(), ..ScopeFilter::default() };
+        if kinds.is_empty() {
+            return Ok(0);
+        }
+        self.queue_for_scope(&f, template, params, key_prefix, at)
+    }
+
+    fn claim_messages(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>> {
+        // SKIP LOCKED: instances claiming at once take disjoint messages. A
+        // message whose claim committed meanwhile is re-checked on its new
+        // version, found leased, and left out.
+        let mut claimed: Vec<MessageRow> = self.rows(
+            Stmt::Static(concat!(
+                "UPDATE outbox SET lease_until = $2 WHERE id IN (
+                     SELECT id FROM outbox WHERE status = ",
+                outbox_pending!(),
+                " AND next_attempt_at <= $1
+                     AND (lease_until IS NULL OR lease_until < $1) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+                 RETURNING ",
+                message_columns!()
+            )),
+            &[&now, &lease_until, &limit],
+        )?;
+        claimed.sort_by_key(|m| m.id);
+        Ok(claimed)
+    }
+
+    fn mark_sent(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        self.execute(
+            Stmt::Static(concat!(
+                "UPDATE outbox SET status = ",
+                outbox_sent!(),
+                ", sent_at = $2, attempts = attempts + 1, lease_until = NULL WHERE id = $1"
+            )),
+            &[&id, &at],
+        )?;
+        Ok(())
+    }
+
+    fn mark_failed(&mut self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
+        self.execute(
+            Stmt::Static(concat!(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, lease_until = NULL,
+             status = CASE WHEN $3::timestamptz IS NULL THEN ",
+                outbox_failed!(),
+                " ELSE ",
+                outbox_pending!(),
+                " END,
+             next_attempt_at = COALESCE($3::timestamptz, next_attempt_at) WHERE id = $1"
+            )),
+            &[&id, &error, &retry_at],
+        )?;
+        Ok(())
+    }
+
+    // Policy versions.
+
+    fn insert_policy_version(&mut self, v: &PolicyVersionRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO policy_versions (version, text, effective_date, status, uploaded_at, activated_at)
+             VALUES ($1, $2, $3, $4, $5, $6)"
+                .into(),
+            &[&v.version, &v.text, &v.effective_date, &v.status, &v.uploaded_at, &v.activated_at],
+        )?;
+        Ok(())
+    }
+
+    fn set_policy_status(&mut self, version: &str, status: PolicyStatus, at: DateTime<Utc>) -> Result<()> {
+        self.update_one(
+            concat!(
+                "UPDATE policy_versions SET status = $2::text,
+             activated_at = CASE WHEN $2::text = ",
+                policy_active!(),
+                " THEN $3::timestamptz ELSE activated_at END WHERE version = $1"
+            ),
+            &[&version, &status, &at],
+            || format!("policy version {version}"),
+        )
+    }
+
+    // Rights requests.
+
+    fn insert_request(&mut self, r: &RequestRow) -> Result<()> {
+        self.execute(
+            Stmt::Static(concat!(
+                "INSERT INTO requests (",
+                request_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+            )),
+            &[
+                &r.id,
+                &r.kind,
+                &r.channel,
+                &r.received_on,
+                &r.due_on,
+                &r.extended_due_on,
+                &r.status,
+                &r.subject_id,
+                &r.requester_bi,
+                &r.requester,
+                &r.identity_document,
+                &r.identity_decision,
+                &r.identity_at,
+                &r.extension_reason,
+                &r.outcome,
+                &r.response,
+                &r.wrapped_key,
+                &r.created_at,
+                &r.updated_at,
+                &r.completed_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_request(&mut self, r: &RequestRow) -> Result<()> {
+        self.update_one(
+            "UPDATE requests SET due_on = $2, extended_due_on = $3, status = $4, subject_id = $5, identity_document = $6,
+                 identity_decision = $7, identity_at = $8, extension_reason = $9, outcome = $10, response = $11,
+                 updated_at = $12, completed_at = $13, requester = $14
+             WHERE id = $1",
+            &[
+                &r.id,
+                &r.due_on,
+                &r.extended_due_on,
+                &r.status,
+                &r.subject_id,
+                &r.identity_document,
+                &r.identity_decision,
+                &r.identity_at,
+                &r.extension_reason,
+                &r.outcome,
+                &r.response,
+                &r.updated_at,
+                &r.completed_at,
+                &r.requester,
+            ],
+            || format!("request {}", r.id),
+        )
+    }
+
+    fn put_identity_document(
+        &mut self,
+        request: Id,
+        sealed: &[u8],
+        content_type: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO identity_documents (request_id, content, content_type, uploaded_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (request_id) DO UPDATE SET content = excluded.content, content_type = excluded.content_type,
+             uploaded_at = excluded.uploaded_at"
+                .into(),
+            &[&request, &sealed, &content_type, &at],
+        )?;
+        Ok(())
+    }
+
+    fn delete_identity_document(&mut self, request: Id) -> Result<bool> {
+        Ok(self.execute("DELETE FROM identity_documents WHERE request_id = $1".into(), &[&request])? == 1)
+    }
+
+    fn suppress(&mut self, email_bi: &[u8], reason: &str, at: DateTime<Utc>) -> Result<bool> {
+        let n = self.execute(
+            "INSERT INTO suppression (email_bi, added_at, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING".into(),
+            &[&email_bi, &at, &reason],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn update_identity(
+        &mut self,
+        id: Id,
+        identity: &[u8],
+        email_bi: Option<&[u8]>,
+        phone_bi: Option<&[u8]>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.update_one(
+            "UPDATE subjects SET identity = $2, email_bi = $3, phone_bi = $4, updated_at = $5 WHERE id = $1",
+            &[&id, &identity, &email_bi, &phone_bi, &at],
+            || format!("subject {id}"),
+        )
+    }
+
+    fn rekey_subject(&mut self, r: &Rekeyed, at: DateTime<Utc>) -> Result<()> {
+        self.update_one(
+            "UPDATE subjects SET identity = $2, email_bi = $3, phone_bi = $4, legal_hold = $5, updated_at = $6 WHERE id = $1",
+            &[&r.id, &r.identity, &r.email_bi, &r.phone_bi, &r.legal_hold, &at],
+            || format!("subject {}", r.id),
+        )?;
+        self.execute("UPDATE subject_keys SET wrapped = $2 WHERE subject_id = $1".into(), &[&r.id, &r.wrapped_key])?;
+        for (id, v) in &r.contracts {
+            self.execute("UPDATE contracts SET reference = $2 WHERE id = $1".into(), &[id, v])?;
+        }
+        for (id, v) in &r.interactions {
+            self.execute("UPDATE interactions SET summary = $2 WHERE id = $1".into(), &[id, v])?;
+        }
+        for (id, v) in &r.consents {
+            self.execute("UPDATE consents SET evidence = $2 WHERE id = $1".into(), &[id, v])?;
+        }
+        for (id, v) in &r.hold_events {
+            self.execute("UPDATE legal_hold_events SET reason = $2 WHERE id = $1".into(), &[id, v])?;
+        }
+        Ok(())
+    }
+
+    fn delete_interactions(&mut self, subject: Id) -> Result<u64> {
+        self.execute("DELETE FROM interactions WHERE subject_id = $1".into(), &[&subject])
+    }
+
+    fn delete_closed_requests(&mut self, before: DateTime<Utc>) -> Result<u64> {
+        self.execute("DELETE FROM requests WHERE completed_at IS NOT NULL AND completed_at < $1".into(), &[&before])
+    }
+
+    // Breaches.
+
+    fn insert_breach(&mut self, b: &BreachRow) -> Result<()> {
+        let (nature, data_categories) = (token_list(&b.nature), token_list(&b.data_categories));
+        self.execute(
+            Stmt::Static(concat!(
+                "INSERT INTO breaches (",
+                breach_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            )),
+            &[
+                &b.id,
+                &b.detected_at,
+                &nature,
+                &data_categories,
+                &b.scope,
+                &b.risk,
+                &b.status,
+                &b.keys_compromised,
+                &b.subjects_concerned,
+                &b.records_concerned,
+                &b.details,
+                &b.wrapped_key,
+                &b.created_at,
+                &b.updated_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_breach(&mut self, b: &BreachRow) -> Result<()> {
+        let (nature, data_categories) = (token_list(&b.nature), token_list(&b.data_categories));
+        self.update_one(
+            "UPDATE breaches SET nature = $2, data_categories = $3, scope = $4, risk = $5, status = $6, keys_compromised = $7,
+                 subjects_concerned = $8, records_concerned = $9, details = $10, updated_at = $11 WHERE id = $1",
+            &[
+                &b.id,
+                &nature,
+                &data_categories,
+                &b.scope,
+                &b.risk,
+                &b.status,
+                &b.keys_compromised,
+                &b.subjects_concerned,
+                &b.records_concerned,
+                &b.details,
+                &b.updated_at,
+            ],
+            || format!("breach {}", b.id),
+        )
+    }
+
+    fn insert_breach_phase(&mut self, p: &BreachPhaseRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO breach_phases (id, breach_id, at, phase, details, actor) VALUES ($1, $2, $3, $4, $5, $6)"
+                .into(),
+            &[&p.id, &p.breach_id, &p.at, &p.phase, &p.details, &p.actor],
+        )?;
+        Ok(())
+    }
+
+    fn queue_for_scope(
+        &mut self,
+        f: &ScopeFilter,
+        template: &str,
+        params: &str,
+        key_prefix: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        // One statement whatever the number of subjects; the key is the prefix and
+        // the id as 32 lowercase hex digits.
+        let mut args: Vec<&dyn ToArg> = vec![&key_prefix, &template, &params, &at];
+        let scope = scope_where(f, &mut args);
+        let hex = self.dialect().hex_id("s.id");
+        once(
+            self,
+            &format!(
+                concat!(
+                    "INSERT INTO outbox (idempotency_key, subject_id, recipient, template, params, status, attempts,
+                                     next_attempt_at, created_at)
+                 SELECT $1::text || {hex}, s.id, NULL, $2, $3, ",
+                    outbox_pending!(),
+                    ", 0, $4, $4
+                 FROM subjects s WHERE ({scope}) AND s.email_bi IS NOT NULL ON CONFLICT (idempotency_key) DO NOTHING"
+                ),
+                hex = hex,
+                scope = scope
+            ),
+            &args,
+        )
+    }
+
+    // Background jobs.
+
+    fn claim_job(
+        &mut self,
+        name: &str,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.execute("INSERT INTO jobs (name) VALUES ($1) ON CONFLICT (name) DO NOTHING".into(), &[&name])?;
+        // In PostgreSQL's READ COMMITTED a competing claim waits on the row lock, then
+        // re-evaluates the condition against the winner's committed lease.
+        let n = self.execute(
+            "UPDATE jobs SET lease_until = $4 WHERE name = $1
+             AND (lease_until IS NULL OR lease_until < $3) AND (last_run_on IS NULL OR last_run_on < $2)"
+                .into(),
+            &[&name, &today, &now, &lease_until],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn finish_job(&mut self, name: &str, today: NaiveDate) -> Result<()> {
+        self.execute("UPDATE jobs SET lease_until = NULL, last_run_on = $2 WHERE name = $1".into(), &[&name, &today])?;
+        Ok(())
+    }
+
+    // A subject's records.
+
+    fn insert_contract(&mut self, c: &ContractRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO contracts (id, subject_id, reference, start_date, end_date, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+                .into(),
+            &[&c.id, &c.subject_id, &c.reference, &c.start, &c.end, &c.created_at],
+        )?;
+        Ok(())
+    }
+
+    fn insert_interaction(&mut self, i: &InteractionRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO interactions (id, subject_id, at, direction, channel, summary, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                .into(),
+            &[&i.id, &i.subject_id, &i.at, &i.direction, &i.channel, &i.summary, &i.created_at],
+        )?;
+        Ok(())
+    }
+
+    fn insert_consent(&mut self, c: &ConsentRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO consents (id, subject_id, purpose, granted, at, evidence) VALUES ($1, $2, $3, $4, $5, $6)"
+                .into(),
+            &[&c.id, &c.subject_id, &c.purpose, &c.granted, &c.at, &c.evidence],
+        )?;
+        Ok(())
+    }
+
+    fn insert_objection(&mut self, o: &ObjectionRow) -> Result<bool> {
+        let n = self.execute(
+            "INSERT INTO objections (id, subject_id, purpose, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
+                .into(),
+            &[&o.id, &o.subject_id, &o.purpose, &o.at],
+        )?;
+        Ok(n == 1)
+    }
+
+    // Tokens.
+
+    fn insert_token(&mut self, t: &TokenRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO tokens (id, hash, role, recipient, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)"
+                .into(),
+            &[&t.id, &t.hash, &t.role, &t.recipient, &t.created_at, &t.revoked_at],
+        )?;
+        Ok(())
+    }
+
+    // Audit trail.
+
+    fn audit_head(&mut self) -> Result<(i64, Vec<u8>)> {
+        // Several writer threads and instances extend one chain: the row lock,
+        // held until commit, makes them take turns. In READ COMMITTED a waiter
+        // reads the head its predecessor committed.
+        self.opt("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE".into(), &[])?.ok_or_else(no_head)
+    }
+
+    fn append_audit(&mut self, e: &AuditRow, head_mac: &[u8]) -> Result<()> {
+        insert_audit_row(self, e)?;
+        self.execute(
+            "UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1".into(),
+            &[&e.seq, &e.hash, &head_mac],
+        )?;
+        Ok(())
+    }
+
+    fn append_audits(&mut self, entries: &[AuditRow], head_mac: &[u8]) -> Result<()> {
+        let Some(last) = entries.last() else { return Ok(()) };
+        self.bulk_insert_audit(entries)?;
+        self.execute(
+            "UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1".into(),
+            &[&last.seq, &last.hash, &head_mac],
+        )?;
+        Ok(())
+    }
+
+    fn set_audit_head_mac(&mut self, mac: &[u8]) -> Result<()> {
+        self.execute("UPDATE audit_head SET mac = $1 WHERE id = 1".into(), &[&mac])?;
+        Ok(())
+    }
+
+    // Disclosures.
+
+    fn insert_disclosure(&mut self, d: &DisclosureRow) -> Result<()> {
+        self.execute(
+            Stmt::Static(concat!(
+                "INSERT INTO disclosures (",
+                disclosure_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            )),
+            &[&d.id, &d.at, &d.recipient, &d.subject_id, &d.fields, &d.purpose, &d.token_id],
+        )?;
+        Ok(())
+    }
+
+    // Key rotation.
+
+    fn set_wrapped_key(&mut self, owner: KeyOwner, id: Id, wrapped: &[u8]) -> Result<()> {
+        let sql = match owner {
+            KeyOwner::Subject => "UPDATE subject_keys SET wrapped = $2 WHERE subject_id = $1",
+            KeyOwner::Request => "UPDATE requests SET wrapped_key = $2 WHERE id = $1",
+            KeyOwner::Breach => "UPDATE breaches SET wrapped_key = $2 WHERE id = $1",
+        };
+        self.execute(sql.into(), &[&id, &wrapped])?;
+        Ok(())
+    }
+
+    // Settings kept in the database.
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                .into(),
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+}
