@@ -51,6 +51,8 @@ pub(crate) fn parse_token<T: std::str::FromStr<Err = vigie_domain::model::Unknow
 }
 
 pub(crate) fn check_purpose(policy: &Policy, field: &str, purpose: &str) -> Result<()> {
+    let purpose = identifier(field, purpose)?;
+    let purpose = purpose.as_str();
     if policy.purpose(purpose).is_some() {
         return Ok(());
     }
@@ -85,4 +87,19 @@ pub(crate) fn check_channel(raw: &str) -> Result<String> {
         ));
     }
     Ok(c.to_string())
+}
+
+/// An identifier a caller names (a purpose, a recipient): `[a-z][a-z0-9_]{0,63}`. Anything
+/// else is refused without being echoed, since it could be any text, personal data included;
+/// a well-formed one may then be named in an error or the audit trail.
+pub(crate) fn identifier(field: &str, raw: &str) -> Result<String> {
+    let v = raw.trim();
+    if vigie_domain::policy::is_id(v) {
+        Ok(v.to_string())
+    } else {
+        Err(AppError::invalid(
+            field,
+            "must be an identifier: a lower-case letter, then up to 63 lower-case letters, digits or underscores",
+        ))
+    }
 }

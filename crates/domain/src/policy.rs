@@ -315,7 +315,8 @@ impl Reporter<'_> {
     }
 }
 
-fn is_id(s: &str) -> bool {
+/// Whether `s` is an identifier of the policy (a purpose, a recipient): `[a-z][a-z0-9_]{0,63}`.
+pub fn is_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.starts_with(|c: char| c.is_ascii_lowercase())

@@ -305,6 +305,8 @@ impl App {
         who.require(crate::auth::WRITERS, "recording a disclosure")?;
         let subject = Uuid::parse_str(&input.subject_id)
             .map_err(|_| AppError::invalid("subject_id", "is not a subject id (a UUID)"))?;
+        crate::input::identifier("recipient", &input.recipient)?;
+        crate::input::identifier("purpose", &input.purpose)?;
         let policy = self.policy();
         let recipient = policy.recipient(&input.recipient).ok_or_else(|| {
             AppError::invalid("recipient", format!("`{}` is not a recipient of the policy", input.recipient))

@@ -446,7 +446,7 @@ fn read_in_tx(
 
 fn purpose_header(purpose: Option<&str>) -> Result<String> {
     match purpose.map(str::trim) {
-        Some(p) if !p.is_empty() => Ok(p.to_string()),
+        Some(p) if !p.is_empty() => identifier("Vigie-Purpose", p),
         _ => Err(AppError::MissingPurpose),
     }
 }

@@ -105,3 +105,40 @@ fn master_key_and_data_dir_are_private() -> R {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
     Ok(())
 }
+
+#[test]
+fn the_purpose_header_is_an_identifier_never_echoed_nor_kept() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let id = s.create(&staff, camille())?;
+        let path = format!("/api/v1/subjects/{id}");
+        // An attacker writes a personal value, or 60 KB, where a purpose id goes.
+        let long = "x".repeat(60_000);
+        for bad in ["Camille Martin, 12 rue de la Paix", long.as_str(), "Customer_Relations", "9lives", "a-b"] {
+            let (st, v) = s.get(&staff, &path, Some(bad))?;
+            assert_eq!(st, 400, "{b:?}: {v}");
+            assert_eq!(v["field"], "Vigie-Purpose", "{v}");
+            let text = v.to_string();
+            assert!(!text.contains("Camille") && !text.contains("xxxx") && !text.contains("Customer"), "{text}");
+        }
+        // Well-formed but unknown: refused by the policy, named as an identifier.
+        let (st, v) = s.get(&staff, &path, Some("marketing_resale"))?;
+        assert_eq!((st, v["rule"].as_str()), (403, Some("unknown_purpose")), "{b:?}: {v}");
+        assert_eq!(s.get(&staff, &path, Some("prospect_relations"))?.0, 200);
+        // A recorded disclosure checks its purpose and recipient the same way.
+        let (st, v) = s.post(
+            &staff,
+            "/api/v1/disclosures",
+            json!({"subject_id": id, "recipient": "accountant", "fields": ["email"], "purpose": "Camille Martin"}),
+        )?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("purpose")), "{v}");
+        assert!(!v.to_string().contains("Camille"), "{v}");
+        // Nothing the attacker sent is in the audit trail.
+        let (_, trail) = s.get(&dpo, "/api/v1/audit?limit=1000", None)?;
+        let trail = trail.to_string();
+        assert!(!trail.contains("Camille") && !trail.contains("xxxx"), "{b:?}: the trail keeps no caller text");
+    }
+    Ok(())
+}
