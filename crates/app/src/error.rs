@@ -32,6 +32,9 @@ pub enum AppError {
     Gone(String),
     #[error("{0}")]
     Conflict(String),
+    /// A body whose content is not of an accepted type.
+    #[error("{0}")]
+    UnsupportedMedia(String),
     /// A broken invariant of ours; details go to the log, not to the caller.
     #[error("internal error: {0}")]
     Internal(String),

@@ -438,6 +438,17 @@ impl App {
         if bytes.is_empty() {
             return Err(AppError::invalid("body", "is empty"));
         }
+        // The label is the caller's word; the first bytes are the file's.
+        let magic: &[u8] = match content_type {
+            "application/pdf" => b"%PDF-",
+            "image/png" => b"\x89PNG\r\n\x1a\n",
+            _ => b"\xff\xd8\xff",
+        };
+        if !bytes.starts_with(magic) {
+            return Err(AppError::UnsupportedMedia(format!(
+                "the body is not a {content_type} file (its first bytes say otherwise)"
+            )));
+        }
         let (keys, actor, ct) = (self.keys.clone(), who.actor(), content_type.to_string());
         let row = self
             .db

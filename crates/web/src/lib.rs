@@ -18,8 +18,10 @@ mod routes;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::Response;
 use std::net::SocketAddr;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use vigie_app::App;
 
@@ -31,6 +33,14 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 #[derive(Clone)]
 pub struct State {
     pub app: App,
+}
+
+/// The Content-Security-Policy of Vigie's HTML pages: inline styles only, forms to itself, never framed.
+const PAGE_CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn is_html(r: &Response) -> bool {
+    r.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"))
 }
 
 /// The whole HTTP application.
@@ -45,6 +55,11 @@ pub fn router(app: App) -> Router {
         .merge(form::routes())
         .merge(register::routes())
         .merge(pages::routes())
+        // Vigie's own pages load nothing and run no script: the strictest policy fits them.
+        // The OpenAPI viewer, merged after, runs its own bundled script.
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, |r: &Response| {
+            is_html(r).then(|| HeaderValue::from_static(PAGE_CSP))
+        }))
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", routes::openapi()))
         .fallback(|| async {
             Problem::new(
@@ -63,6 +78,12 @@ pub fn router(app: App) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Every answer may carry personal data: no cache keeps it, no browser guesses its type,
+        // no page is framed, no address leaks through the referrer.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(trace)
         .with_state(State { app })
 }

@@ -100,6 +100,12 @@ impl From<AppError> for ApiError {
             }
             AppError::Gone(_) => Problem::new(StatusCode::GONE, "gone", "Erased", detail),
             AppError::Conflict(_) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", detail),
+            AppError::UnsupportedMedia(_) => Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                detail,
+            ),
             internal @ (AppError::Internal(_) | AppError::Failed { .. }) => {
                 // The whole chain, for the log: messages name ids and fields, never values.
                 let chain: Vec<String> =

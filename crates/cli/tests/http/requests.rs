@@ -40,7 +40,7 @@ fn an_access_request_runs_from_intake_to_a_complete_answer() -> R {
                 .post(format!("{}/api/v1/requests/{id}/identity-document", s.base))
                 .bearer_auth(&dpo)
                 .header("content-type", "image/png")
-                .body(b"\x89PNG fake scan of an identity card".to_vec()),
+                .body(b"\x89PNG\r\n\x1a\n fake scan of an identity card".to_vec()),
         )?;
         assert_eq!((st, v["identity_document_held"].as_bool()), (201, Some(true)), "{v}");
         assert_eq!(count(&s, "SELECT count(*) FROM identity_documents")?, 1);

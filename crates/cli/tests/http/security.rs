@@ -1,6 +1,6 @@
 //! Tokens and roles, no personal value at rest or in the logs, a private master key and data directory.
 
-use crate::support::{Backend, R, Server, backends, camille, contains, files};
+use crate::support::{Backend, R, Server, backends, camille, contains, count, dpo_request, files};
 use serde_json::json;
 use std::process::Command;
 
@@ -139,6 +139,80 @@ fn the_purpose_header_is_an_identifier_never_echoed_nor_kept() -> R {
         let (_, trail) = s.get(&dpo, "/api/v1/audit?limit=1000", None)?;
         let trail = trail.to_string();
         assert!(!trail.contains("Camille") && !trail.contains("xxxx"), "{b:?}: the trail keeps no caller text");
+    }
+    Ok(())
+}
+
+#[test]
+fn answers_are_never_cached_sniffed_framed_or_referred() -> R {
+    let s = Server::start(Backend::Sqlite)?;
+    let staff = s.token("staff", None)?;
+    let id = s.create(&staff, camille())?;
+    let res = s
+        .http
+        .get(format!("{}/api/v1/subjects/{id}", s.base))
+        .bearer_auth(&staff)
+        .header("Vigie-Purpose", "prospect_relations")
+        .send()?;
+    assert_eq!(res.status(), 200);
+    let h = res.headers();
+    assert_eq!(h.get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"), "personal data is not cached");
+    assert_eq!(h.get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"));
+    assert_eq!(h.get("referrer-policy").and_then(|v| v.to_str().ok()), Some("no-referrer"));
+    // An error answer too.
+    let res = s.http.get(format!("{}/api/v1/subjects/{id}", s.base)).send()?;
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+    // Vigie's pages may not be framed and run no script.
+    for page in ["/privacy", "/rights"] {
+        let res = s.http.get(format!("{}{page}", s.base)).send()?;
+        assert_eq!(res.status(), 200, "{page}");
+        let csp = res.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"), "{page}: {csp}");
+        assert_eq!(res.headers().get("x-frame-options").and_then(|v| v.to_str().ok()), Some("DENY"), "{page}");
+    }
+    Ok(())
+}
+
+#[test]
+fn an_identity_document_is_what_its_bytes_say() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let dpo = s.token("dpo", None)?;
+        let today = chrono::Utc::now().date_naive().to_string();
+        let req = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"access","received_at":today,"channel":"email","requester":{"email":"camille.martin@example.fr"}}),
+        )?;
+        let id = req["id"].as_str().ok_or("id")?;
+        let upload = |ct: &str, body: &[u8]| {
+            s.send(
+                s.http
+                    .post(format!("{}/api/v1/requests/{id}/identity-document", s.base))
+                    .bearer_auth(&dpo)
+                    .header("content-type", ct)
+                    .body(body.to_vec()),
+            )
+        };
+        // An executable, a script and a PNG, each labelled as something else.
+        for (ct, body) in [
+            ("application/pdf", &b"MZ\x90\x00\x03\x00\x00\x00 this program cannot be run in DOS mode"[..]),
+            ("image/jpeg", &b"#!/bin/sh\nrm -rf /\n"[..]),
+            ("application/pdf", &b"\x89PNG\r\n\x1a\n"[..]),
+        ] {
+            let (st, v) = upload(ct, body)?;
+            assert_eq!(
+                (st, v["type"].as_str().map(|t| t.ends_with("unsupported-media-type"))),
+                (415, Some(true)),
+                "{b:?} {ct}: {v}"
+            );
+        }
+        assert_eq!(count(&s, "SELECT count(*) FROM identity_documents")?, 0, "{b:?}: nothing stored");
+        let (st, v) = upload("application/pdf", b"%PDF-1.7\n%scan")?;
+        assert_eq!(st, 201, "{b:?}: {v}");
+        let (st, _) = upload("image/jpeg", b"\xff\xd8\xff\xe0\x00\x10JFIF")?;
+        assert_eq!(st, 201, "{b:?}");
     }
     Ok(())
 }
