@@ -444,6 +444,26 @@ fn read_in_tx(
     Ok((Some(Ok(view(keys, loaded, grant, &key, identity, today)?)), recorded))
 }
 
+/// Whether a refusal would tell this caller something about the subject that it may not know:
+/// for a recipient, a subject outside its scope (its kind, its contracts, consents, objections,
+/// an erasure) answers as an unknown one. The refusal is still in the audit trail.
+fn hidden_from(who: &Principal, e: &AppError) -> bool {
+    use vigie_domain::access::Rule;
+    who.role == Role::Recipient
+        && match e {
+            AppError::Gone(_) => true,
+            AppError::Refused(r) => matches!(
+                r.rule,
+                Rule::SubjectKindNotCovered
+                    | Rule::NoActiveContract
+                    | Rule::Archived
+                    | Rule::NoConsent
+                    | Rule::Objection
+            ),
+            _ => false,
+        }
+}
+
 fn purpose_header(purpose: Option<&str>) -> Result<String> {
     match purpose.map(str::trim) {
         Some(p) if !p.is_empty() => identifier("Vigie-Purpose", p),
@@ -488,13 +508,16 @@ impl App {
     /// Reads one subject for a purpose. A refusal is audited and returned as [`AppError::Refused`].
     pub async fn read_subject(&self, who: &Principal, id: Id, purpose: Option<&str>) -> Result<SubjectView> {
         let purpose = purpose_header(purpose)?;
-        let (policy, who, transfers) = (self.policy(), who.clone(), self.transfers.clone());
+        self.refuse_non_readers(who, &purpose, Some(id)).await?;
+        let (policy, reader, transfers) = (self.policy(), who.clone(), self.transfers.clone());
         let out = self
             .db
-            .audited(who.actor(), move |tx, trail| read_in_tx(tx, trail, &policy, &transfers, &who, &purpose, id))
+            .audited(who.actor(), move |tx, trail| read_in_tx(tx, trail, &policy, &transfers, &reader, &purpose, id))
             .await?;
+        let unknown = || AppError::NotFound(format!("subject {id}"));
         match out {
-            None => Err(AppError::NotFound(format!("subject {id}"))),
+            None => Err(unknown()),
+            Some(Err(e)) if hidden_from(who, &e) => Err(unknown()),
             Some(result) => result,
         }
     }
@@ -509,6 +532,7 @@ impl App {
         purpose: Option<&str>,
     ) -> Result<Vec<SubjectView>> {
         let purpose = purpose_header(purpose)?;
+        self.refuse_non_readers(who, &purpose, None).await?;
         let lookup = match (email, phone) {
             (Some(e), None) => {
                 let v = normalize_field(FieldName::Email, e).map_err(|e| AppError::invalid("email", e.to_string()))?;
@@ -522,7 +546,7 @@ impl App {
                 return Err(AppError::invalid("query", "give exactly one of email or phone"));
             }
         };
-        let (policy, who, transfers) = (self.policy(), who.clone(), self.transfers.clone());
+        let (policy, reader, transfers) = (self.policy(), who.clone(), self.transfers.clone());
         let outcomes = self
             .db
             .audited(who.actor(), move |tx, trail| {
@@ -531,7 +555,7 @@ impl App {
                 // A search that matches no one reads no one's data: nothing to record.
                 let mut recorded = trail.nothing_changed();
                 for id in ids {
-                    let (o, r) = read_in_tx(tx, trail, &policy, &transfers, &who, &purpose, id)?;
+                    let (o, r) = read_in_tx(tx, trail, &policy, &transfers, &reader, &purpose, id)?;
                     recorded = r;
                     if let Some(o) = o {
                         out.push(o);
@@ -545,6 +569,7 @@ impl App {
         for o in outcomes {
             match o {
                 Ok(v) => views.push(v),
+                Err(e) if hidden_from(who, &e) => {}
                 Err(e) => {
                     first_refusal.get_or_insert(e);
                 }
@@ -554,6 +579,24 @@ impl App {
             Some(e) if views.is_empty() => Err(e),
             _ => Ok(views),
         }
+    }
+
+    /// Roles that may never read a subject (admin, auditor) are refused before any lookup, with
+    /// the same answer whatever subject they name: no existence oracle. The refusal is audited.
+    async fn refuse_non_readers(&self, who: &Principal, purpose: &str, subject: Option<Id>) -> Result<()> {
+        if !matches!(who.role, Role::Admin | Role::Auditor) {
+            return Ok(());
+        }
+        let rule = vigie_domain::access::Rule::RoleNotRecipient;
+        let mut entry = Entry::new("subject.read").purpose(purpose).outcome("refused").detail(rule.as_str());
+        if let Some(id) = subject {
+            entry = entry.subject(id);
+        }
+        self.db.audited(who.actor(), move |tx, trail| Ok(((), trail.record(tx, entry)?))).await?;
+        Err(AppError::Refused(vigie_domain::access::Refusal {
+            rule,
+            detail: format!("the {} role reads no subject's data, for any purpose", who.role),
+        }))
     }
 
     /// Records a contract; a prospect becomes a client.

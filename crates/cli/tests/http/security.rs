@@ -216,3 +216,43 @@ fn an_identity_document_is_what_its_bytes_say() -> R {
     }
     Ok(())
 }
+
+#[test]
+fn no_role_learns_whether_a_person_is_known() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let auditor = s.token("auditor", None)?;
+        let accountant = s.token("recipient", Some("accountant"))?;
+        let prospect = s.create(&staff, camille())?;
+        let known = "/api/v1/subjects?email=camille.martin%40example.fr";
+        let unknown = "/api/v1/subjects?email=nobody%40example.fr";
+        // Roles that never read a subject: one answer, known email or not, known id or not.
+        for token in [&s.admin, &auditor] {
+            let a = s.get(token, known, Some("prospect_relations"))?;
+            let b2 = s.get(token, unknown, Some("prospect_relations"))?;
+            assert_eq!(a.0, 403, "{b:?}: {}", a.1);
+            assert_eq!((a.0, &a.1["rule"]), (b2.0, &b2.1["rule"]), "{b:?}: the same answer whatever the email");
+            let by_id = s.get(token, &format!("/api/v1/subjects/{prospect}"), Some("prospect_relations"))?;
+            let random =
+                s.get(token, &format!("/api/v1/subjects/{}", uuid::Uuid::now_v7()), Some("prospect_relations"))?;
+            assert_eq!((by_id.0, &by_id.1["rule"]), (random.0, &random.1["rule"]), "{b:?}");
+        }
+        // A recipient asking for a prospect it may not read gets what it gets for nobody.
+        let a = s.get(&accountant, known, Some("contract_management"))?;
+        let b2 = s.get(&accountant, unknown, Some("contract_management"))?;
+        assert_eq!((a.0, &a.1), (200, &json!({"subjects": []})), "{b:?}: {}", a.1);
+        assert_eq!((b2.0, &b2.1), (200, &json!({"subjects": []})), "{b:?}");
+        let by_id = s.get(&accountant, &format!("/api/v1/subjects/{prospect}"), Some("contract_management"))?;
+        let random =
+            s.get(&accountant, &format!("/api/v1/subjects/{}", uuid::Uuid::now_v7()), Some("contract_management"))?;
+        assert_eq!(by_id.0, 404, "{b:?}: {}", by_id.1);
+        assert_eq!(by_id.0, random.0);
+        assert!(!by_id.1.to_string().contains("prospect") && !by_id.1.to_string().contains("kind"), "{}", by_id.1);
+        // The DPO still sees every refusal in the trail.
+        let dpo = s.token("dpo", None)?;
+        let (_, trail) = s.get(&dpo, "/api/v1/audit?limit=1000", None)?;
+        assert!(trail.to_string().contains("subject_kind_not_covered"), "{b:?}: the refusal is audited");
+    }
+    Ok(())
+}
