@@ -69,6 +69,17 @@ impl Settings {
     }
 }
 
+/// What `App::readiness` found.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    pub ready: bool,
+    /// The checks that failed: `database`, `data_dir_writable`, `disk_space`.
+    pub failed: Vec<&'static str>,
+}
+
+/// The free space below which an instance reports itself not ready (64 MiB).
+const MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Why Vigie could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -130,6 +141,8 @@ pub struct App {
     pub(crate) tokens: Arc<auth::TokenCache>,
     pub(crate) transfers: Arc<TransferList>,
     pub(crate) journal: Arc<backup::Journal>,
+    /// The data directory (master key, journal, SQLite file), probed by `readiness`.
+    pub(crate) data_dir: PathBuf,
 }
 
 impl std::fmt::Debug for App {
@@ -354,6 +367,7 @@ impl App {
             tokens: Arc::new(auth::TokenCache::default()),
             transfers: Arc::new(transfers),
             journal: Arc::new(backup::Journal::new(settings)),
+            data_dir: settings.data_dir.clone(),
         };
         app.reconcile_journal()?;
         app.replay_after_restore()?;
@@ -386,6 +400,34 @@ impl App {
     /// The time now, by the clock this app runs on.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.db.now()
+    }
+
+    /// Whether this instance can do its work now (`/api/v1/ready`): the database answers, the
+    /// data directory takes a write, and its disk has room. Each failed check is named.
+    pub async fn readiness(&self) -> Readiness {
+        let mut failed = Vec::new();
+        if let Err(e) = self.db.read(|tx| tx.count_tokens()).await {
+            tracing::warn!(error = %e, "readiness: the database does not answer");
+            failed.push("database");
+        }
+        let dir = self.data_dir.clone();
+        let disk = tokio::task::spawn_blocking(move || {
+            let probe = dir.join(".ready-probe");
+            let writable = std::fs::write(&probe, b"ok").and_then(|()| std::fs::remove_file(&probe)).is_ok();
+            let room = rustix::fs::statvfs(&dir)
+                .map(|s| s.f_bavail.saturating_mul(s.f_frsize) >= MIN_FREE_BYTES)
+                .unwrap_or(false);
+            (writable, room)
+        })
+        .await
+        .unwrap_or((false, false));
+        if !disk.0 {
+            failed.push("data_dir_writable");
+        }
+        if !disk.1 {
+            failed.push("disk_space");
+        }
+        Readiness { ready: failed.is_empty(), failed }
     }
 
     /// The EEA and adequacy list in force.

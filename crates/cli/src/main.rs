@@ -298,6 +298,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let max_share = parse_share(&retention_sweep_max_share)?;
             let mail = vigie_app::outbox::MailSettings { smtp_url, from: smtp_from, dir: outbox_dir };
             let transport = vigie_app::outbox::Transport::from_settings(&mail).map_err(anyhow::Error::msg)?;
+            // The address first: a busy port fails before anything is initialised (no key, no
+            // database, no admin token is made for a server that cannot serve).
+            let listener =
+                std::net::TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
+            listener.set_nonblocking(true)?;
             let app = App::open(&settings)?;
             // Held for the server's life: `vigie restore` refuses to run beside it.
             let _instance = app.db().instance_lock()?;
@@ -312,9 +317,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if let Some(token) = app.bootstrap_admin().await? {
                     println!("vigie: first admin token (shown once): {token}");
                 }
-                let listener = tokio::net::TcpListener::bind(&listen)
-                    .await
-                    .with_context(|| format!("cannot listen on {listen}"))?;
+                let listener = tokio::net::TcpListener::from_std(listener)?;
                 println!("vigie: listening on http://{}", listener.local_addr()?);
                 if let Some(time) = sweep_at {
                     tokio::spawn(sweep_daily(app.clone(), time, max_share));

@@ -23,7 +23,7 @@ use vigie_domain::access::Role;
 #[openapi(
     info(title = "Vigie API", description = "GDPR-native system of record for client and prospect data. Every read of personal data names its purpose in the `Vigie-Purpose` header and is checked against the policy.", version = "1"),
     paths(
-        health, create_token, create_subject, find_subjects, search_subjects, read_subject, add_contract,
+        health, ready, create_token, create_subject, find_subjects, search_subjects, read_subject, add_contract,
         add_interaction, add_consent, add_objection,
         crate::governance::recipients, crate::governance::add_safeguard, crate::governance::activate_transfer,
         crate::governance::record_disclosure, crate::governance::list_disclosures, crate::governance::outbox,
@@ -59,6 +59,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn api() -> Router<State> {
     Router::new()
         .route("/api/v1/health", get(health))
+        .route("/api/v1/ready", get(ready))
         .route("/api/v1/tokens", post(create_token))
         .route("/api/v1/subjects", post(create_subject).get(find_subjects))
         .route("/api/v1/subjects/search", post(search_subjects))
@@ -87,6 +88,24 @@ struct Health {
 #[utoipa::path(get, path = "/api/v1/health", security(()), responses((status = 200, body = Health)))]
 async fn health(axum::extract::State(s): axum::extract::State<State>) -> Json<Health> {
     Json(Health { status: "ok", backend: s.app.db().backend_name() })
+}
+
+/// Readiness: the database answers, the data directory takes a write, its disk has room.
+/// 503 (with Retry-After) names the failed checks; `/api/v1/health` stays liveness.
+#[utoipa::path(get, path = "/api/v1/ready", security(()), responses(
+    (status = 200, body = vigie_app::Readiness),
+    (status = 503, description = "not ready: the failed checks are named", body = Problem, content_type = "application/problem+json"),
+))]
+async fn ready(axum::extract::State(s): axum::extract::State<State>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let r = s.app.readiness().await;
+    if r.ready {
+        return Json(r).into_response();
+    }
+    let detail = format!("not ready: {} failed", r.failed.join(", "));
+    let mut res = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", "Not ready", detail).into_response();
+    res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("10"));
+    res
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -256,3 +256,35 @@ fn no_role_learns_whether_a_person_is_known() -> R {
     }
     Ok(())
 }
+
+#[test]
+fn serve_on_a_busy_port_initialises_nothing() -> R {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = busy.local_addr()?.port();
+    let dir = std::env::temp_dir().join(format!("vigie-busy-{}", uuid::Uuid::now_v7()));
+    let out = crate::support::vigie()
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .output()?;
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success() && stderr.contains("cannot listen"), "{stderr}");
+    assert!(!stdout.contains("vigie_"), "no admin token is printed: {stdout}");
+    assert!(!dir.join("master.key").exists() && !dir.join("vigie.db").exists(), "nothing is initialised");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[test]
+fn readiness_is_apart_from_liveness() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let res = s.http.get(format!("{}/api/v1/ready", s.base)).send()?;
+        assert_eq!(res.status(), 200, "{b:?}");
+        let v: serde_json::Value = res.json()?;
+        assert_eq!((v["ready"].as_bool(), v["failed"].as_array().map(Vec::len)), (Some(true), Some(0)), "{v}");
+        assert!(!s.dir.join("data").join(".ready-probe").exists(), "the probe leaves nothing");
+        assert_eq!(s.http.get(format!("{}/api/v1/health", s.base)).send()?.status(), 200);
+    }
+    Ok(())
+}
