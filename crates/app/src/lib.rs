@@ -152,14 +152,28 @@ impl std::fmt::Debug for App {
 }
 
 /// Creates the data directory (0700) if missing.
+/// Creates the data directory if missing, and tightens it, new or not: the directory 0700,
+/// every file in it 0600 (the database and its journals, the key, the erasure journal).
 pub(crate) fn create_data_dir(dir: &Path) -> Result<(), StartError> {
     if !dir.exists() {
         std::fs::create_dir_all(dir).map_err(|e| StartError::Io(format!("cannot create {}: {e}", dir.display())))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| StartError::Io(format!("cannot restrict {}: {e}", dir.display())))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let restrict = |p: &Path, mode: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| StartError::Io(format!("cannot restrict {}: {e}", p.display())))
+        };
+        restrict(dir, 0o700)?;
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| StartError::Io(format!("cannot read {}: {e}", dir.display())))?;
+        for entry in entries.flatten() {
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            let loose = entry.metadata().is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
+            if is_file && loose {
+                restrict(&entry.path(), 0o600)?;
+            }
         }
     }
     Ok(())

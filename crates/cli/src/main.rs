@@ -209,6 +209,9 @@ enum RegisterFormat {
 }
 
 fn main() -> ExitCode {
+    // Whatever Vigie creates (the database and its WAL, backups, notices written to a
+    // directory, the erasure journal) is its user's alone.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     let default_level = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
     tracing_subscriber::fmt()

@@ -288,3 +288,42 @@ fn readiness_is_apart_from_liveness() -> R {
     }
     Ok(())
 }
+
+#[test]
+fn every_file_vigie_keeps_is_its_users_alone() -> R {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| -> R<u32> { Ok(std::fs::metadata(p)?.permissions().mode() & 0o777) };
+    let mut s = Server::start(Backend::Sqlite)?;
+    let staff = s.token("staff", None)?;
+    s.create(&staff, camille())?;
+    let data = s.dir.join("data");
+    let loose = |p: &std::path::Path| -> R<Vec<(String, u32)>> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(p)? {
+            let e = e?;
+            if e.file_type()?.is_file() && mode(&e.path())? & 0o077 != 0 {
+                out.push((e.file_name().to_string_lossy().to_string(), mode(&e.path())?));
+            }
+        }
+        Ok(out)
+    };
+    assert!(std::fs::read_dir(&data)?.flatten().any(|e| e.file_name() == "vigie.db-wal"), "the WAL is there");
+    assert_eq!(loose(&data)?, Vec::<(String, u32)>::new(), "the database, its WAL and shm, the key: 0600");
+    // An installation made loose by hand (an old release, a careless copy) is tightened at start.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755))?;
+    for name in ["vigie.db", "vigie.db-wal", "vigie.db-shm", "erasures.journal"] {
+        let p = data.join(name);
+        if p.exists() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644))?;
+        }
+    }
+    s.restart(&[])?;
+    assert_eq!(mode(&data)?, 0o700);
+    assert_eq!(loose(&data)?, Vec::<(String, u32)>::new());
+    // A backup written anywhere is private too.
+    let backup = s.dir.join("backup.db");
+    let out = s.cli().args(["backup", "--out"]).arg(&backup).output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(mode(&backup)?, 0o600, "a backup holds everyone's sealed data");
+    Ok(())
+}
