@@ -62,6 +62,15 @@ enum Command {
         /// How often the outbox is delivered, in milliseconds.
         #[arg(long, env = "VIGIE_OUTBOX_INTERVAL_MS", default_value_t = 2000)]
         outbox_interval_ms: u64,
+        /// Seconds a client has to send a request's headers (and to start its next request).
+        #[arg(long, env = "VIGIE_HTTP_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=30))]
+        http_header_timeout_secs: u64,
+        /// Seconds a client has to send a request's body.
+        #[arg(long, env = "VIGIE_HTTP_BODY_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+        http_body_timeout_secs: u64,
+        /// Connections served at once; more are closed when accepted.
+        #[arg(long, env = "VIGIE_HTTP_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
+        http_max_connections: u64,
     },
     /// Initialises the data directory (master key, database) and prints the first admin token once.
     Init,
@@ -296,7 +305,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             smtp_from,
             outbox_dir,
             outbox_interval_ms,
+            http_header_timeout_secs,
+            http_body_timeout_secs,
+            http_max_connections,
         } => {
+            let limits = vigie_web::HttpLimits {
+                header_timeout: std::time::Duration::from_secs(http_header_timeout_secs),
+                body_timeout: std::time::Duration::from_secs(http_body_timeout_secs),
+                max_connections: usize::try_from(http_max_connections).unwrap_or(1024),
+            };
             let sweep_at = parse_sweep_time(&retention_sweep_at)?;
             let max_share = parse_share(&retention_sweep_max_share)?;
             let mail = vigie_app::outbox::MailSettings { smtp_url, from: smtp_from, dir: outbox_dir };
@@ -334,7 +351,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "no mail transport configured (VIGIE_SMTP_URL or VIGIE_OUTBOX_DIR): notices wait in the outbox"
                     ),
                 }
-                vigie_web::serve(app, listener).await.context("server failed")
+                vigie_web::serve_with(app, listener, limits).await.context("server failed")
             })?;
             Ok(ExitCode::SUCCESS)
         }

@@ -21,6 +21,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::Response;
 use std::net::SocketAddr;
+use std::time::Duration;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use vigie_app::App;
@@ -88,11 +89,86 @@ pub fn router(app: App) -> Router {
         .with_state(State { app })
 }
 
-/// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+/// What a client may cost the server: set by `vigie serve` flags, defaults a sysadmin would choose.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpLimits {
+    /// Time to send a request's headers, and to start the next request on a kept-alive connection.
+    pub header_timeout: Duration,
+    /// Time to send a request's body.
+    pub body_timeout: Duration,
+    /// Connections served at once; one more is closed as soon as it is accepted.
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+        }
+    }
+}
+
+/// Serves with the default limits until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    serve_with(app, listener, HttpLimits::default()).await
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight. Each connection is
+/// served by hyper with a header read timeout, each body under its own timeout, and no more
+/// than `max_connections` at once: a slow or flooding client holds neither a connection nor a
+/// file descriptor for long.
+pub async fn serve_with(app: App, listener: tokio::net::TcpListener, limits: HttpLimits) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
     let addr: SocketAddr = listener.local_addr()?;
-    tracing::info!(%addr, "listening");
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown()).await
+    tracing::info!(%addr, ?limits, "listening");
+    let service = router(app).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_timeout));
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    builder.http2().timer(TokioTimer::new()).keep_alive_interval(Some(limits.header_timeout));
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let stop = shutdown();
+    tokio::pin!(stop);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors, for instance: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(max = limits.max_connections, "connection refused: too many at once");
+            drop(stream);
+            continue;
+        };
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service.clone()))
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    // In-flight requests finish; kept-alive idle connections close.
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(30)) => tracing::warn!("shutdown: connections still open after 30 s"),
+    }
+    Ok(())
 }
 
 async fn shutdown() {

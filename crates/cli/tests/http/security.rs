@@ -327,3 +327,35 @@ fn every_file_vigie_keeps_is_its_users_alone() -> R {
     assert_eq!(mode(&backup)?, 0o600, "a backup holds everyone's sealed data");
     Ok(())
 }
+
+#[test]
+fn a_slow_or_flooding_client_holds_nothing_for_long() -> R {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let s = Server::start_with(Backend::Sqlite, &["--http-header-timeout-secs", "1", "--http-max-connections", "4"])?;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    // Slowloris: headers that never end are cut off at the header timeout.
+    let mut slow = std::net::TcpStream::connect(&addr)?;
+    slow.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: vigie\r\nX-Slow: ")?;
+    slow.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = slow.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    assert!(started.elapsed() < Duration::from_secs(4), "cut off at the header timeout, not left open");
+    assert!(buf.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    // A flood of idle connections: beyond the cap, a connection is closed as soon as it is accepted.
+    let idle: Vec<_> = (0..4).map(|_| std::net::TcpStream::connect(&addr)).collect::<Result<_, _>>()?;
+    std::thread::sleep(Duration::from_millis(200));
+    let mut extra = std::net::TcpStream::connect(&addr)?;
+    extra.set_read_timeout(Some(Duration::from_secs(3)))?;
+    let _ = extra.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: vigie\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = extra.read_to_end(&mut answer);
+    assert!(!String::from_utf8_lossy(&answer).contains("200 OK"), "the fifth connection is not served");
+    // The idle ones time out; the server serves again without a restart.
+    drop(idle);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(s.get("", "/api/v1/health", None)?.0, 200);
+    Ok(())
+}
