@@ -71,6 +71,9 @@ enum Command {
         /// Connections served at once; more are closed when accepted.
         #[arg(long, env = "VIGIE_HTTP_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
         http_max_connections: u64,
+        /// Submissions of the public rights form per client address and minute (429 beyond).
+        #[arg(long, env = "VIGIE_RIGHTS_FORM_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10000))]
+        rights_form_per_minute: u32,
     },
     /// Initialises the data directory (master key, database) and prints the first admin token once.
     Init,
@@ -308,11 +311,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             http_header_timeout_secs,
             http_body_timeout_secs,
             http_max_connections,
+            rights_form_per_minute,
         } => {
             let limits = vigie_web::HttpLimits {
                 header_timeout: std::time::Duration::from_secs(http_header_timeout_secs),
                 body_timeout: std::time::Duration::from_secs(http_body_timeout_secs),
                 max_connections: usize::try_from(http_max_connections).unwrap_or(1024),
+                form_per_minute: std::num::NonZeroU32::new(rights_form_per_minute).unwrap_or(std::num::NonZeroU32::MIN),
             };
             let sweep_at = parse_sweep_time(&retention_sweep_at)?;
             let max_share = parse_share(&retention_sweep_max_share)?;

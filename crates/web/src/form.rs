@@ -48,6 +48,18 @@ async fn form(axum::extract::State(s): axum::extract::State<State>) -> Html<Stri
     ))
 }
 
+/// The client's address, when the server knows it (it always does when serving connections).
+struct Peer(Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(Peer(info.map(|c| c.0.ip())))
+    }
+}
+
 #[derive(Deserialize)]
 struct Submission {
     kind: String,
@@ -61,8 +73,27 @@ struct Submission {
 
 async fn submit(
     axum::extract::State(s): axum::extract::State<State>,
+    Peer(peer): Peer,
     form: Result<Form<Submission>, axum::extract::rejection::FormRejection>,
 ) -> Response {
+    // A flood from one address is turned away before anything is read or written.
+    if let Some(ip) = peer
+        && let Err(not_until) = s.form_limiter.check_key(&ip)
+    {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+        let secs = wait.as_secs().max(1).to_string();
+        let mut res = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            "too many submissions from this address: try again later",
+        )
+        .into_response();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&secs) {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        return res;
+    }
     let Ok(Form(f)) = form else {
         return Problem::invalid("form", "the form could not be read").into_response();
     };
@@ -72,7 +103,7 @@ async fn submit(
     let blank = |v: Option<String>| v.filter(|x| !x.trim().is_empty());
     let input = NewRequest {
         kind: f.kind,
-        received_at: chrono::Utc::now().date_naive().to_string(),
+        received_at: s.app.now().date_naive().to_string(),
         channel: "web_form".into(),
         requester: Requester {
             first_name: blank(f.first_name),

@@ -34,6 +34,8 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 #[derive(Clone)]
 pub struct State {
     pub app: App,
+    /// Submissions of the public form, per client address.
+    pub form_limiter: std::sync::Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
 }
 
 /// The Content-Security-Policy of Vigie's HTML pages: inline styles only, forms to itself, never framed.
@@ -45,7 +47,9 @@ fn is_html(r: &Response) -> bool {
 }
 
 /// The whole HTTP application.
-pub fn router(app: App) -> Router {
+pub fn router(app: App, limits: &HttpLimits) -> Router {
+    let quota = governor::Quota::per_minute(limits.form_per_minute);
+    let form_limiter = std::sync::Arc::new(governor::RateLimiter::keyed(quota));
     let trace = TraceLayer::new_for_http().make_span_with(
         |req: &Request<_>| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()),
     );
@@ -86,7 +90,7 @@ pub fn router(app: App) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(trace)
-        .with_state(State { app })
+        .with_state(State { app, form_limiter })
 }
 
 /// What a client may cost the server: set by `vigie serve` flags, defaults a sysadmin would choose.
@@ -98,6 +102,8 @@ pub struct HttpLimits {
     pub body_timeout: Duration,
     /// Connections served at once; one more is closed as soon as it is accepted.
     pub max_connections: usize,
+    /// Submissions of the public rights form per client address and minute.
+    pub form_per_minute: std::num::NonZeroU32,
 }
 
 impl Default for HttpLimits {
@@ -106,6 +112,7 @@ impl Default for HttpLimits {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            form_per_minute: std::num::NonZeroU32::MIN.saturating_add(9),
         }
     }
 }
@@ -125,7 +132,7 @@ pub async fn serve_with(app: App, listener: tokio::net::TcpListener, limits: Htt
     use hyper_util::service::TowerToHyperService;
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, ?limits, "listening");
-    let service = router(app).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_timeout));
+    let service = router(app, &limits).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_timeout));
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
     builder.http2().timer(TokioTimer::new()).keep_alive_interval(Some(limits.header_timeout));
@@ -134,7 +141,7 @@ pub async fn serve_with(app: App, listener: tokio::net::TcpListener, limits: Htt
     let stop = shutdown();
     tokio::pin!(stop);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -151,8 +158,11 @@ pub async fn serve_with(app: App, listener: tokio::net::TcpListener, limits: Htt
             drop(stream);
             continue;
         };
+        // Handlers see the client's address (rate limits), as axum's `ConnectInfo`.
+        let peer_service =
+            tower_http::add_extension::AddExtension::new(service.clone(), axum::extract::ConnectInfo(peer));
         let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service.clone()))
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(peer_service))
             .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {

@@ -359,3 +359,29 @@ fn a_slow_or_flooding_client_holds_nothing_for_long() -> R {
     assert_eq!(s.get("", "/api/v1/health", None)?.0, 200);
     Ok(())
 }
+
+#[test]
+fn a_flood_of_the_public_form_is_turned_away_and_writes_nothing() -> R {
+    let s = Server::start_with(Backend::Sqlite, &["--rights-form-per-minute", "3"])?;
+    let dpo = s.token("dpo", None)?;
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for i in 0..20 {
+        let email = format!("flood{i}@example.fr");
+        let res = s
+            .http
+            .post(format!("{}/rights", s.base))
+            .form(&[("kind", "access"), ("last_name", "Flood"), ("email", email.as_str())])
+            .send()?;
+        if res.status() == 429 {
+            retry_after = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+        }
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|&&st| st == 200).count(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&st| st == 429).count(), 17, "{statuses:?}");
+    assert!(retry_after.as_deref().and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n >= 1), "{retry_after:?}");
+    let (_, v) = s.get(&dpo, "/api/v1/requests", None)?;
+    assert_eq!(v["requests"].as_array().map(Vec::len), Some(3), "a refused submission writes nothing: {v}");
+    Ok(())
+}
