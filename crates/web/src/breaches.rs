@@ -51,7 +51,7 @@ pub async fn list(
 }
 
 /// One breach with its phases (dpo).
-#[utoipa::path(get, path = "/api/v1/breaches/{id}", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/breaches/{id}", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = BreachView), (status = 404, body = Problem)))]
 pub async fn one(
     axum::extract::State(s): axum::extract::State<State>,
@@ -62,7 +62,7 @@ pub async fn one(
 }
 
 /// Adds a dated phase: update, authority_notified (with reasons when late), subjects_notified, closed (dpo).
-#[utoipa::path(post, path = "/api/v1/breaches/{id}/phases", request_body = NewPhase, params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/breaches/{id}/phases", request_body = NewPhase, params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = BreachView), (status = 400, body = Problem), (status = 409, body = Problem)))]
 pub async fn phase(
     axum::extract::State(s): axum::extract::State<State>,
@@ -74,7 +74,7 @@ pub async fn phase(
 }
 
 /// For a high-risk breach: notify the subjects, or confirm the Art. 34(3)(a) exemption (dpo).
-#[utoipa::path(post, path = "/api/v1/breaches/{id}/subjects", request_body = SubjectsDecision, params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/breaches/{id}/subjects", request_body = SubjectsDecision, params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = BreachView), (status = 400, body = Problem), (status = 409, body = Problem)))]
 pub async fn subjects(
     axum::extract::State(s): axum::extract::State<State>,
@@ -86,13 +86,14 @@ pub async fn subjects(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     /// json (default) or html (the draft in French).
     format: Option<String>,
 }
 
 /// The draft notification to the CNIL with the content of Art. 33(3) (dpo).
-#[utoipa::path(get, path = "/api/v1/breaches/{id}/notification", params(("id" = String, Path), NotificationQuery),
+#[utoipa::path(get, path = "/api/v1/breaches/{id}/notification", params(("id" = uuid::Uuid, Path), NotificationQuery),
     responses((status = 200, description = "the draft notification"), (status = 404, body = Problem)))]
 pub async fn notification(
     axum::extract::State(s): axum::extract::State<State>,

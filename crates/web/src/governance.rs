@@ -72,6 +72,7 @@ pub async fn record_disclosure(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DisclosureQuery {
     subject_id: Option<String>,
@@ -97,6 +98,7 @@ pub async fn list_disclosures(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxQuery {
     /// pending, sent or failed.

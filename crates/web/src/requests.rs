@@ -60,7 +60,7 @@ pub async fn list(
 }
 
 /// One request (dpo).
-#[utoipa::path(get, path = "/api/v1/requests/{id}", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/requests/{id}", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = RequestView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn one(
     axum::extract::State(s): axum::extract::State<State>,
@@ -71,7 +71,7 @@ pub async fn one(
 }
 
 /// Uploads the requester's identity document (PDF, PNG or JPEG), stored sealed until the decision destroys it (dpo).
-#[utoipa::path(post, path = "/api/v1/requests/{id}/identity-document", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/requests/{id}/identity-document", params(("id" = uuid::Uuid, Path)),
     responses((status = 201, body = RequestView), (status = 400, body = Problem), (status = 409, body = Problem)))]
 pub async fn upload_document(
     axum::extract::State(s): axum::extract::State<State>,
@@ -102,7 +102,7 @@ pub async fn upload_document(
 }
 
 /// Records the identity decision and the document kind; an uploaded document is destroyed (dpo).
-#[utoipa::path(post, path = "/api/v1/requests/{id}/identity", request_body = IdentityDecision, params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/requests/{id}/identity", request_body = IdentityDecision, params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = RequestView), (status = 400, body = Problem), (status = 409, body = Problem)))]
 pub async fn identity(
     axum::extract::State(s): axum::extract::State<State>,
@@ -114,7 +114,7 @@ pub async fn identity(
 }
 
 /// Extends the deadline once by one or two months, with reasons, before it passes; the requester is told (dpo).
-#[utoipa::path(post, path = "/api/v1/requests/{id}/extend", request_body = Extension, params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/requests/{id}/extend", request_body = Extension, params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = RequestView), (status = 400, body = Problem), (status = 409, body = Problem)))]
 pub async fn extend(
     axum::extract::State(s): axum::extract::State<State>,
@@ -126,7 +126,7 @@ pub async fn extend(
 }
 
 /// Refuses a request (manifestly unfounded or excessive, Art. 12(5); identity not verified) with reasons (dpo).
-#[utoipa::path(post, path = "/api/v1/requests/{id}/refuse", request_body = Refusal, params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/requests/{id}/refuse", request_body = Refusal, params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = RequestView), (status = 400, body = Problem), (status = 409, body = Problem)))]
 pub async fn refuse(
     axum::extract::State(s): axum::extract::State<State>,
@@ -138,7 +138,7 @@ pub async fn refuse(
 }
 
 /// Carries the request out (access, rectification, erasure, portability, objection) and returns the outcome (dpo).
-#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, description = "the outcome"), (status = 409, body = Problem)))]
 pub async fn fulfil(
     axum::extract::State(s): axum::extract::State<State>,
@@ -149,13 +149,14 @@ pub async fn fulfil(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ResponseQuery {
     /// json (default) or html (a readable document in French).
     format: Option<String>,
 }
 
 /// The response package: JSON, or `?format=html` for a readable document in French (dpo).
-#[utoipa::path(get, path = "/api/v1/requests/{id}/response", params(("id" = String, Path), ResponseQuery),
+#[utoipa::path(get, path = "/api/v1/requests/{id}/response", params(("id" = uuid::Uuid, Path), ResponseQuery),
     responses((status = 200, description = "the response package"), (status = 409, body = Problem)))]
 pub async fn response(
     axum::extract::State(s): axum::extract::State<State>,

@@ -152,6 +152,7 @@ async fn create_subject(
 }
 
 #[derive(Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct Lookup {
     /// Finds subjects by email (blind index).
@@ -193,7 +194,7 @@ async fn search_subjects(
 }
 
 /// Reads a subject for the purpose named in `Vigie-Purpose`; 403 names the failed rule.
-#[utoipa::path(get, path = "/api/v1/subjects/{id}", params(("id" = String, Path), ("Vigie-Purpose" = String, Header, description = "purpose id")),
+#[utoipa::path(get, path = "/api/v1/subjects/{id}", params(("id" = uuid::Uuid, Path), ("Vigie-Purpose" = String, Header, description = "purpose id")),
     responses((status = 200, body = SubjectView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn read_subject(
     axum::extract::State(s): axum::extract::State<State>,
@@ -206,7 +207,7 @@ async fn read_subject(
 }
 
 /// Records a contract; a prospect becomes a client.
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/contracts", request_body = NewContract, params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/contracts", request_body = NewContract, params(("id" = uuid::Uuid, Path)),
     responses((status = 201, body = Created), (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn add_contract(
     axum::extract::State(s): axum::extract::State<State>,
@@ -219,7 +220,7 @@ async fn add_contract(
 }
 
 /// Records an interaction (inbound: initiated by the subject; outbound: by the company).
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/interactions", request_body = NewInteraction, params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/interactions", request_body = NewInteraction, params(("id" = uuid::Uuid, Path)),
     responses((status = 201, body = Created), (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn add_interaction(
     axum::extract::State(s): axum::extract::State<State>,
@@ -232,7 +233,7 @@ async fn add_interaction(
 }
 
 /// Records a consent granted or withdrawn, with its evidence.
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/consents", request_body = NewConsent, params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/consents", request_body = NewConsent, params(("id" = uuid::Uuid, Path)),
     responses((status = 201, body = Created), (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn add_consent(
     axum::extract::State(s): axum::extract::State<State>,
@@ -245,7 +246,7 @@ async fn add_consent(
 }
 
 /// Records an objection to a purpose, effective immediately.
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/objections", request_body = NewObjection, params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/objections", request_body = NewObjection, params(("id" = uuid::Uuid, Path)),
     responses((status = 201, body = Created), (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn add_objection(
     axum::extract::State(s): axum::extract::State<State>,
@@ -258,6 +259,7 @@ async fn add_objection(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StatsQuery {
     /// kind or collected_year.
     group_by: Option<String>,
@@ -298,7 +300,7 @@ struct Disclosures {
 }
 
 /// The disclosure log of one subject (dpo, auditor).
-#[utoipa::path(get, path = "/api/v1/subjects/{id}/disclosures", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/disclosures", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Disclosures), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn disclosures(
     axum::extract::State(s): axum::extract::State<State>,
@@ -310,6 +312,7 @@ async fn disclosures(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
     /// Entries after this sequence number (default 0).
     after: Option<i64>,
@@ -335,7 +338,7 @@ async fn audit_entries(
 }
 
 /// Sets a legal hold on a subject, with its reason (dpo): the subject is never erased while held.
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/legal-hold", request_body = HoldInput, params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/legal-hold", request_body = HoldInput, params(("id" = uuid::Uuid, Path)),
     responses((status = 201, body = HoldView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn set_hold(
     axum::extract::State(s): axum::extract::State<State>,
@@ -348,7 +351,7 @@ async fn set_hold(
 }
 
 /// Lifts a legal hold, with its reason (dpo).
-#[utoipa::path(delete, path = "/api/v1/subjects/{id}/legal-hold", request_body = HoldInput, params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/subjects/{id}/legal-hold", request_body = HoldInput, params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = HoldView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn lift_hold(
     axum::extract::State(s): axum::extract::State<State>,
@@ -361,6 +364,7 @@ async fn lift_hold(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PlanQuery {
     /// The date to plan for (default: today).
     at: Option<String>,
@@ -395,7 +399,7 @@ async fn retention_apply(
 }
 
 /// A subject's legal hold and its history of set and lift, with reasons (dpo).
-#[utoipa::path(get, path = "/api/v1/subjects/{id}/legal-hold", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/legal-hold", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = HoldStatus), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn hold_status(
     axum::extract::State(s): axum::extract::State<State>,

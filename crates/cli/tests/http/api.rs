@@ -134,3 +134,28 @@ fn the_api_is_described_by_openapi_3_1_with_a_viewer() -> R {
     assert!(res.text()?.contains("swagger"), "an interactive viewer");
     Ok(())
 }
+
+#[test]
+fn the_openapi_document_declares_each_parameter_where_it_is_sent() -> R {
+    let s = Server::start(Backend::Sqlite)?;
+    let (st, doc) = s.get("", "/api/v1/openapi.json", None)?;
+    assert_eq!(st, 200);
+    let paths = doc["paths"].as_object().ok_or("paths")?;
+    let mut wrong = Vec::new();
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().ok_or("operations")? {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let (name, place) = (p["name"].as_str().unwrap_or_default(), p["in"].as_str().unwrap_or_default());
+                let in_template = path.contains(&format!("{{{name}}}"));
+                if (place == "path") != in_template {
+                    wrong.push(format!("{method} {path}: {name} in {place}"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "parameters declared where they are not sent: {wrong:#?}");
+    // Ids of subjects, requests and breaches are UUIDs.
+    let id = &paths["/api/v1/subjects/{id}"]["get"]["parameters"][0]["schema"];
+    assert_eq!(id["format"], "uuid", "{id}");
+    Ok(())
+}
