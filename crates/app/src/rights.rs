@@ -221,8 +221,10 @@ fn load(tx: &mut dyn Tx, id: Id) -> Result<RequestRow> {
 }
 
 /// A request to act on: one whose subject was erased is only a proof record (410).
+/// Its row is locked for the rest of the write: two steps at once take turns, and the second
+/// finds the state the first left (PostgreSQL; SQLite's writer is alone anyway).
 fn load_live(tx: &mut dyn Tx, id: Id) -> Result<RequestRow> {
-    let row = load(tx, id)?;
+    let row = tx.lock_request(id)?.ok_or_else(|| AppError::NotFound(format!("request {id}")))?;
     request_key_check(&row)?;
     Ok(row)
 }

@@ -549,6 +549,9 @@ pub trait Tx: ReadTx {
     fn insert_request(&mut self, r: &RequestRow) -> Result<()>;
     /// Replaces every mutable column of a request.
     fn update_request(&mut self, r: &RequestRow) -> Result<()>;
+    /// A request, its row locked until the transaction ends: a step that acts on it (identity,
+    /// extension, refusal, fulfilment) sees the state another step committed, never a stale one.
+    fn lock_request(&mut self, id: Id) -> Result<Option<RequestRow>>;
     fn put_identity_document(
         &mut self,
         request: Id,

@@ -507,3 +507,48 @@ fn rectification_and_partial_erasure_rotate_the_subject_key() -> R {
     }
     Ok(())
 }
+
+#[test]
+fn two_instances_deciding_one_identity_at_once_decide_it_once() -> R {
+    for b in crate::support::backends() {
+        let s = Server::start(b)?;
+        let dpo = s.token("dpo", None)?;
+        let today = chrono::Utc::now().date_naive().to_string();
+        let req = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"access","received_at":today,"channel":"email","requester":{"email":"camille.martin@example.fr"}}),
+        )?;
+        let id = req["id"].as_str().ok_or("id")?.to_string();
+        let mut second = crate::support::spawn(&s.dir, s.db_url.as_deref(), &[])?;
+        let bases = [s.base.clone(), second.1.clone()];
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let (base, dpo, id) = (bases[i % 2].clone(), dpo.clone(), id.clone());
+                std::thread::spawn(move || -> Result<u16, String> {
+                    let res = reqwest::blocking::Client::new()
+                        .post(format!("{base}/api/v1/requests/{id}/identity"))
+                        .bearer_auth(&dpo)
+                        .json(&json!({"decision":"verified","document":"national_id_card"}))
+                        .send()
+                        .map_err(|e| e.to_string())?;
+                    Ok(res.status().as_u16())
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for t in threads {
+            statuses.push(t.join().map_err(|_| "thread")??);
+        }
+        let _ = second.0.kill();
+        let _ = second.0.wait();
+        assert_eq!(statuses.iter().filter(|&&st| st == 200).count(), 1, "{b:?}: {statuses:?}");
+        assert!(statuses.iter().all(|&st| st == 200 || st == 409), "{b:?}: {statuses:?}");
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM audit WHERE action = 'request.identity'")?,
+            1,
+            "{b:?}: one decision in the trail"
+        );
+    }
+    Ok(())
+}

@@ -280,6 +280,13 @@ impl<D: Driver> Tx for D {
         Ok(())
     }
 
+    fn lock_request(&mut self, id: Id) -> Result<Option<RequestRow>> {
+        self.opt(
+            Stmt::Static(concat!("SELECT ", request_columns!(), " FROM requests WHERE id = $1 FOR UPDATE")),
+            &[&id],
+        )
+    }
+
     fn update_request(&mut self, r: &RequestRow) -> Result<()> {
         self.update_one(
             "UPDATE requests SET due_on = $2, extended_due_on = $3, status = $4, subject_id = $5, identity_document = $6,
