@@ -104,6 +104,11 @@ impl Books<'_> {
         Ok(self.tx.claim_job(name, today, now, lease_until)?)
     }
 
+    /// Releases a daily job's lease without recording a run (it failed: it is tried again).
+    pub fn release_job(&mut self, name: &str) -> Result<()> {
+        Ok(self.tx.release_job(name)?)
+    }
+
     /// Releases a daily job's lease, recording that it ran.
     pub fn finish_job(&mut self, name: &str, today: NaiveDate) -> Result<()> {
         Ok(self.tx.finish_job(name, today)?)

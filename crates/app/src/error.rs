@@ -32,6 +32,9 @@ pub enum AppError {
     Gone(String),
     #[error("{0}")]
     Conflict(String),
+    /// A transient fault (concurrent transactions in conflict): nothing was written, try again.
+    #[error("the service is busy; nothing was written, try again ({0})")]
+    Unavailable(String),
     /// A body whose content is not of an accepted type.
     #[error("{0}")]
     UnsupportedMedia(String),
@@ -60,6 +63,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::NotFound(m) => AppError::NotFound(m),
+            StoreError::Busy(m) => AppError::Unavailable(m),
             e => AppError::Failed { context: "the database", source: Box::new(e) },
         }
     }
@@ -96,6 +100,12 @@ mod tests {
         let source = std::error::Error::source(&e).map(ToString::to_string);
         assert_eq!(source.as_deref(), Some("database error: connection reset"));
         assert_eq!(e.to_string(), "internal error: the database failed");
+    }
+
+    #[test]
+    fn a_busy_database_is_a_fault_to_retry_not_an_internal_error() {
+        let e = AppError::from(StoreError::Busy("deadlock detected (SQLSTATE 40P01)".into()));
+        assert!(matches!(e, AppError::Unavailable(_)), "{e:?}");
     }
 
     #[test]

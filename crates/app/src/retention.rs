@@ -468,7 +468,13 @@ impl App {
             Ok(None) => self.retention_apply(Actor::System, today).await,
             Err(e) => Err(e),
         };
-        self.db.bookkeeping(move |b| b.finish_job("retention-sweep", today)).await?;
+        // A failed sweep releases its lease without marking the day: it runs again, later today.
+        let ran = report.is_ok();
+        self.db
+            .bookkeeping(
+                move |b| if ran { b.finish_job("retention-sweep", today) } else { b.release_job("retention-sweep") },
+            )
+            .await?;
         report.map(Some)
     }
 

@@ -624,9 +624,11 @@ fn parse_share(raw: &str) -> anyhow::Result<f64> {
 /// database take a lease on the job, so it never runs twice at once or twice a day.
 async fn sweep_daily(app: App, time: chrono::NaiveTime, max_share: f64) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    // A failed sweep leaves the day unmarked: it is tried again, waiting longer each time.
+    let mut backoff = std::time::Duration::from_secs(60);
     loop {
         tick.tick().await;
-        let now = chrono::Utc::now();
+        let now = app.now();
         if now.time() < time {
             continue;
         }
@@ -637,8 +639,14 @@ async fn sweep_daily(app: App, time: chrono::NaiveTime, max_share: f64) {
             }
             Ok(Some(r)) => tracing::info!(erased = r.erased, held = r.held, "daily retention sweep done"),
             Ok(None) => {}
-            Err(e) => tracing::error!(error = %e, "daily retention sweep failed"),
+            Err(e) => {
+                tracing::error!(error = %e, retry_in_s = backoff.as_secs(), "daily retention sweep failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(30 * 60));
+                continue;
+            }
         }
+        backoff = std::time::Duration::from_secs(60);
     }
 }
 

@@ -57,6 +57,11 @@ fn err(e: postgres::Error) -> StoreError {
         Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION => {
             StoreError::Conflict(db.constraint().map_or_else(|| db.message().to_string(), str::to_string))
         }
+        Some(db)
+            if *db.code() == SqlState::T_R_DEADLOCK_DETECTED || *db.code() == SqlState::T_R_SERIALIZATION_FAILURE =>
+        {
+            StoreError::Busy(format!("{} (SQLSTATE {})", db.message(), db.code().code()))
+        }
         Some(db) => StoreError::Backend(format!("{} (SQLSTATE {})", db.message(), db.code().code())),
         None => StoreError::Backend(e.to_string()),
     }

@@ -524,8 +524,17 @@ pub fn jobs(store: &Store) -> Result<(), String> {
     ensure(!w(store, move |tx| tx.claim_job(&n3, d(26), t(5), t(6)))?, "a daily job runs once a day")?;
     let n = name.clone();
     ensure(w(store, move |tx| tx.claim_job(&n, d(27), t(5), t(6)))?, "and again the next day")?;
+    let n = name.clone();
+    ensure(w(store, move |tx| tx.claim_job(&n, d(28), t(7), t(8)))?, "an expired lease can be taken over")?;
+    // A run that failed releases its lease without counting as the day's run: it is tried again.
+    let n = name.clone();
+    w(store, move |tx| tx.release_job(&n))?;
+    let n = name.clone();
+    ensure(w(store, move |tx| tx.claim_job(&n, d(28), t(9), t(10)))?, "a failed run is tried again the same day")?;
+    let n = name.clone();
+    w(store, move |tx| tx.finish_job(&n, d(28)))?;
     let n = name;
-    ensure(w(store, move |tx| tx.claim_job(&n, d(28), t(7), t(8)))?, "an expired lease can be taken over")
+    ensure(!w(store, move |tx| tx.claim_job(&n, d(28), t(11), t(12)))?, "until one succeeds")
 }
 
 pub fn governance(store: &Store) -> Result<(), String> {

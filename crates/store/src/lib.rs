@@ -49,6 +49,10 @@ pub enum StoreError {
     /// The database failed or could not be reached.
     #[error("database error: {0}")]
     Backend(String),
+    /// A transient conflict between concurrent transactions (a deadlock, a serialization
+    /// failure): nothing was written, and the same request may be sent again.
+    #[error("the database is busy: {0}")]
+    Busy(String),
     /// The store's threads have stopped.
     #[error("the store is shut down")]
     Closed,
@@ -603,6 +607,8 @@ pub trait Tx: ReadTx {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Releases the lease without recording a run.
+    fn release_job(&mut self, name: &str) -> Result<()>;
     /// Releases the lease and records that the job ran on `today`.
     fn finish_job(&mut self, name: &str, today: NaiveDate) -> Result<()>;
 

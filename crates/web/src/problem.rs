@@ -24,6 +24,9 @@ pub struct Problem {
     /// For `validation`: where the problem is (a JSON path, a query parameter or a header).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Seconds after which the request may be sent again (the `Retry-After` header).
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
 }
 
 impl Problem {
@@ -35,6 +38,7 @@ impl Problem {
             detail: detail.into(),
             rule: None,
             field: None,
+            retry_after: None,
         }
     }
 
@@ -50,6 +54,9 @@ impl IntoResponse for Problem {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = (status, axum::Json(&self)).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         res
     }
 }
@@ -100,6 +107,15 @@ impl From<AppError> for ApiError {
             }
             AppError::Gone(_) => Problem::new(StatusCode::GONE, "gone", "Erased", detail),
             AppError::Conflict(_) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", detail),
+            AppError::Unavailable(_) => Problem {
+                retry_after: Some(1),
+                ..Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "Busy",
+                    "the database was busy with concurrent work; nothing was written: send the request again",
+                )
+            },
             AppError::UnsupportedMedia(_) => Problem::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",

@@ -500,6 +500,11 @@ impl<D: Driver> Tx for D {
         Ok(n == 1)
     }
 
+    fn release_job(&mut self, name: &str) -> Result<()> {
+        self.execute("UPDATE jobs SET lease_until = NULL WHERE name = $1".into(), &[&name])?;
+        Ok(())
+    }
+
     fn finish_job(&mut self, name: &str, today: NaiveDate) -> Result<()> {
         self.execute("UPDATE jobs SET lease_until = NULL, last_run_on = $2 WHERE name = $1".into(), &[&name, &today])?;
         Ok(())
