@@ -56,6 +56,12 @@ impl TokenCache {
         let map = self.0.lock().ok()?;
         map.get(hash).filter(|(_, at)| at.elapsed() < CACHE_TTL).map(|(p, _)| p.clone())
     }
+    /// Forgets a token at once (its revocation on this instance).
+    fn forget(&self, id: Id) {
+        if let Ok(mut map) = self.0.lock() {
+            map.retain(|_, (p, _)| p.token_id != id);
+        }
+    }
     fn put(&self, hash: [u8; 32], p: Principal) {
         if let Ok(mut map) = self.0.lock() {
             if map.len() > 10_000 {
@@ -66,7 +72,62 @@ impl TokenCache {
     }
 }
 
+/// A token as the admin sees it: never its secret or hash.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TokenView {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: Id,
+    pub role: Role,
+    pub recipient: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 impl App {
+    /// Every token, oldest first (admin).
+    pub async fn list_tokens(&self, who: &Principal) -> Result<Vec<TokenView>> {
+        who.require(&[Role::Admin], "listing tokens")?;
+        self.list_tokens_by().await
+    }
+
+    /// [`App::list_tokens`] for the command line.
+    pub async fn list_tokens_by(&self) -> Result<Vec<TokenView>> {
+        let rows = self.db.read(|tx| tx.tokens()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|t| TokenView {
+                id: t.id,
+                role: t.role,
+                recipient: t.recipient,
+                created_at: t.created_at,
+                revoked_at: t.revoked_at,
+            })
+            .collect())
+    }
+
+    /// Revokes a token (admin): refused from then on, on this instance at once, on others
+    /// once their token cache expires (30 s). Audited.
+    pub async fn revoke_token(&self, who: &Principal, id: Id) -> Result<()> {
+        who.require(&[Role::Admin], "revoking a token")?;
+        self.revoke_token_by(who.actor(), id).await
+    }
+
+    /// [`App::revoke_token`] by an actor already authorised (the command line).
+    pub async fn revoke_token_by(&self, actor: Actor, id: Id) -> Result<()> {
+        let revoked = self
+            .db
+            .audited(actor, move |tx, trail| {
+                if !tx.revoke_token(id, trail.at)? {
+                    return Err(AppError::NotFound(format!("token {id} (or it is already revoked)")));
+                }
+                let recorded = trail.record(tx, Entry::new("token.revoke").detail(format!("token:{id}")))?;
+                Ok(((), recorded))
+            })
+            .await;
+        self.tokens.forget(id);
+        revoked
+    }
+
     /// Resolves a bearer token to its principal.
     pub async fn authenticate(&self, token: &str) -> Result<Principal> {
         let hash = vigie_crypto::token_hash(token);

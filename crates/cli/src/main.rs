@@ -179,6 +179,10 @@ enum TokenCommand {
         #[arg(long)]
         recipient: Option<String>,
     },
+    /// Lists every token: id, role, recipient, created, revoked (never a secret).
+    List,
+    /// Revokes a token: it is refused from then on.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -463,6 +467,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("retention applied at {}: {} erased, {} held", report.at, report.erased, report.held);
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { command: TokenCommand::List } => {
+            let app = App::open(&settings)?;
+            for t in runtime()?.block_on(app.list_tokens_by())? {
+                let revoked =
+                    t.revoked_at.map_or_else(|| "active".to_string(), |at| format!("revoked {}", at.to_rfc3339()));
+                let recipient = t.recipient.unwrap_or_else(|| "-".into());
+                println!(
+                    "{}  {:<9}  {:<14}  created {}  {revoked}",
+                    t.id,
+                    t.role,
+                    recipient,
+                    t.created_at.to_rfc3339()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { command: TokenCommand::Revoke { id } } => {
+            let id =
+                vigie_store::Uuid::parse_str(&id).map_err(|_| anyhow::anyhow!("{id} is not a token id (a UUID)"))?;
+            let app = App::open(&settings)?;
+            runtime()?.block_on(app.revoke_token_by(vigie_app::audit::Actor::Cli, id))?;
+            println!("token {id} revoked");
             Ok(ExitCode::SUCCESS)
         }
         Command::Token { command: TokenCommand::Create { role, recipient } } => {

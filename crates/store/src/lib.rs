@@ -474,6 +474,8 @@ pub trait ReadTx {
     // Tokens.
     fn token_by_hash(&mut self, hash: &[u8]) -> Result<Option<TokenRow>>;
     fn count_tokens(&mut self) -> Result<i64>;
+    /// Every token, oldest first (the hash is in the row; callers never show it).
+    fn tokens(&mut self) -> Result<Vec<TokenRow>>;
 
     // Audit trail.
     /// The head's MAC as recorded (None before it was first sealed).
@@ -621,6 +623,8 @@ pub trait Tx: ReadTx {
 
     // Tokens.
     fn insert_token(&mut self, t: &TokenRow) -> Result<()>;
+    /// Revokes a token; false if there is no such token or it was already revoked.
+    fn revoke_token(&mut self, id: Id, at: DateTime<Utc>) -> Result<bool>;
 
     // Audit trail. `audit_head` locks the head for the rest of the transaction.
     fn audit_head(&mut self) -> Result<(i64, Vec<u8>)>;

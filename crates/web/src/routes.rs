@@ -23,7 +23,7 @@ use vigie_domain::access::Role;
 #[openapi(
     info(title = "Vigie API", description = "GDPR-native system of record for client and prospect data. Every read of personal data names its purpose in the `Vigie-Purpose` header and is checked against the policy.", version = "1"),
     paths(
-        health, ready, create_token, create_subject, find_subjects, search_subjects, read_subject, add_contract,
+        health, ready, create_token, list_tokens, revoke_token, create_subject, find_subjects, search_subjects, read_subject, add_contract,
         add_interaction, add_consent, add_objection,
         crate::governance::recipients, crate::governance::add_safeguard, crate::governance::activate_transfer,
         crate::governance::record_disclosure, crate::governance::list_disclosures, crate::governance::outbox,
@@ -60,7 +60,8 @@ pub fn api() -> Router<State> {
     Router::new()
         .route("/api/v1/health", get(health))
         .route("/api/v1/ready", get(ready))
-        .route("/api/v1/tokens", post(create_token))
+        .route("/api/v1/tokens", post(create_token).get(list_tokens))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/api/v1/subjects", post(create_subject).get(find_subjects))
         .route("/api/v1/subjects/search", post(search_subjects))
         .route("/api/v1/subjects/{id}", get(read_subject))
@@ -138,6 +139,33 @@ async fn create_token(
     who.require(&[Role::Admin], "creating a token")?;
     let (id, token) = s.app.create_token(who.actor(), &input.role, input.recipient.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(TokenCreated { id, token, role: input.role })))
+}
+
+#[derive(Serialize, ToSchema)]
+struct TokenList {
+    tokens: Vec<vigie_app::auth::TokenView>,
+}
+
+/// Every token: id, role, recipient, dates; never a secret or hash (admin only).
+#[utoipa::path(get, path = "/api/v1/tokens", responses((status = 200, body = TokenList), (status = 403, body = Problem)))]
+async fn list_tokens(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+) -> ApiResult<Json<TokenList>> {
+    Ok(Json(TokenList { tokens: s.app.list_tokens(&who).await? }))
+}
+
+/// Revokes a token at once (admin only): from then on it is refused with 401.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn revoke_token(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| Problem::invalid("id", "is not a token id (a UUID)"))?;
+    s.app.revoke_token(&who, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Records a client or prospect (staff, dpo).

@@ -385,3 +385,30 @@ fn a_flood_of_the_public_form_is_turned_away_and_writes_nothing() -> R {
     assert_eq!(v["requests"].as_array().map(Vec::len), Some(3), "a refused submission writes nothing: {v}");
     Ok(())
 }
+
+#[test]
+fn tokens_are_listed_without_secrets_and_revoked_at_once() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        assert_eq!(s.get(&staff, "/api/v1/policy", None)?.0, 200);
+        let (st, v) = s.get(&s.admin, "/api/v1/tokens", None)?;
+        assert_eq!(st, 200, "{b:?}: {v}");
+        let tokens = v["tokens"].as_array().ok_or("tokens")?;
+        assert!(tokens.len() >= 2 && tokens.iter().all(|t| t.get("hash").is_none()), "{v}");
+        assert!(!v.to_string().contains(&staff[6..20]), "no secret is listed");
+        assert_eq!(s.get(&staff, "/api/v1/tokens", None)?.0, 403, "only the admin lists tokens");
+        let id = tokens.iter().find(|t| t["role"] == "staff").and_then(|t| t["id"].as_str()).ok_or("staff token")?;
+        let revoke = |token: &str| s.send(s.http.delete(format!("{}/api/v1/tokens/{id}", s.base)).bearer_auth(token));
+        assert_eq!(revoke(&staff)?.0, 403, "a token cannot revoke as admin");
+        assert_eq!(revoke(&s.admin)?.0, 204);
+        assert_eq!(s.get(&staff, "/api/v1/policy", None)?.0, 401, "{b:?}: refused at once");
+        assert_eq!(revoke(&s.admin)?.0, 404, "revoked once");
+        let out = s.cli().args(["token", "list"]).output()?;
+        let listed = String::from_utf8_lossy(&out.stdout);
+        assert!(listed.lines().any(|l| l.starts_with(id) && l.contains("revoked")), "{listed}");
+        let (_, trail) = s.get(&s.admin, "/api/v1/audit/verify", None)?;
+        assert_eq!(trail["valid"], true);
+    }
+    Ok(())
+}

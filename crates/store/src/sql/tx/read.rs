@@ -328,6 +328,13 @@ impl<D: Driver> ReadTx for D {
         )
     }
 
+    fn tokens(&mut self) -> Result<Vec<TokenRow>> {
+        self.rows(
+            "SELECT id, hash, role, recipient, created_at, revoked_at FROM tokens ORDER BY created_at, id".into(),
+            &[],
+        )
+    }
+
     fn count_tokens(&mut self) -> Result<i64> {
         self.value("SELECT count(*) FROM tokens".into(), &[])
     }

@@ -551,6 +551,12 @@ impl<D: Driver> Tx for D {
 
     // Tokens.
 
+    fn revoke_token(&mut self, id: Id, at: DateTime<Utc>) -> Result<bool> {
+        let n =
+            self.execute("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL".into(), &[&id, &at])?;
+        Ok(n == 1)
+    }
+
     fn insert_token(&mut self, t: &TokenRow) -> Result<()> {
         self.execute(
             "INSERT INTO tokens (id, hash, role, recipient, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)"
