@@ -76,6 +76,9 @@ async fn submit(
     Peer(peer): Peer,
     form: Result<Form<Submission>, axum::extract::rejection::FormRejection>,
 ) -> Response {
+    // The limiter keeps an address only while its quota is in use (a client's address is
+    // personal data, and a flood of addresses must not grow the map): the others go here.
+    s.form_limiter.retain_recent();
     // A flood from one address is turned away before anything is read or written.
     if let Some(ip) = peer
         && let Err(not_until) = s.form_limiter.check_key(&ip)
