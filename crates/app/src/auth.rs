@@ -1,6 +1,9 @@
 //! Bearer tokens and roles (SPEC 4.5). Tokens are stored as hashes; a small
 //! in-memory cache spares the database a lookup per request, and forgets an
-//! entry after a short time so a revocation takes effect quickly.
+//! entry after a second, so that a revocation on another instance takes effect
+//! within a second (on the revoking instance, at once). A token may expire;
+//! its last use is recorded to the minute. Creating or revoking a token of a
+//! role that reads personal data is audited and notified to the DPO.
 
 use crate::App;
 use crate::audit::{Actor, Entry};
@@ -15,7 +18,16 @@ use vigie_store::{Id, TokenRow, new_id};
 /// Roles that record and change subjects and what is disclosed of them: the employees.
 pub const WRITERS: &[Role] = &[Role::Staff, Role::Dpo];
 
-const CACHE_TTL: Duration = Duration::from_secs(30);
+const CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// How often a token's last use is written: its precision.
+const LAST_USED_PRECISION: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// The notice to the DPO of a token that reads personal data, created or revoked.
+pub const TOKEN_NOTICE: &str = "dpo_token";
+
+/// The longest a token may be made to last (`--expires-in`): about ten years.
+const MAX_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::days(3660);
 
 /// An authenticated caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,26 +60,29 @@ impl Principal {
     }
 }
 
+/// A cached token: who it is, until when it is valid, and when it was cached.
+type Cached = (Principal, Option<chrono::DateTime<chrono::Utc>>, Instant);
+
 #[derive(Default)]
-pub(crate) struct TokenCache(Mutex<HashMap<[u8; 32], (Principal, Instant)>>);
+pub(crate) struct TokenCache(Mutex<HashMap<[u8; 32], Cached>>);
 
 impl TokenCache {
-    fn get(&self, hash: &[u8; 32]) -> Option<Principal> {
+    fn get(&self, hash: &[u8; 32]) -> Option<(Principal, Option<chrono::DateTime<chrono::Utc>>)> {
         let map = self.0.lock().ok()?;
-        map.get(hash).filter(|(_, at)| at.elapsed() < CACHE_TTL).map(|(p, _)| p.clone())
+        map.get(hash).filter(|(_, _, at)| at.elapsed() < CACHE_TTL).map(|(p, e, _)| (p.clone(), *e))
     }
     /// Forgets a token at once (its revocation on this instance).
     fn forget(&self, id: Id) {
         if let Ok(mut map) = self.0.lock() {
-            map.retain(|_, (p, _)| p.token_id != id);
+            map.retain(|_, (p, _, _)| p.token_id != id);
         }
     }
-    fn put(&self, hash: [u8; 32], p: Principal) {
+    fn put(&self, hash: [u8; 32], p: Principal, expires: Option<chrono::DateTime<chrono::Utc>>) {
         if let Ok(mut map) = self.0.lock() {
             if map.len() > 10_000 {
-                map.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+                map.retain(|_, (_, _, at)| at.elapsed() < CACHE_TTL);
             }
-            map.insert(hash, (p, Instant::now()));
+            map.insert(hash, (p, expires, Instant::now()));
         }
     }
 }
@@ -80,7 +95,53 @@ pub struct TokenView {
     pub role: Role,
     pub recipient: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When it last authenticated a request, to the minute; null if never.
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it stops being accepted; null if it does not expire.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A token just made: the only time its secret is shown.
+#[derive(Debug)]
+pub struct IssuedToken {
+    pub id: Id,
+    pub token: String,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Whether a role's tokens read personal data: their creation and revocation are notified to the DPO.
+fn reads_personal_data(role: Role) -> bool {
+    matches!(role, Role::Dpo | Role::Staff | Role::Recipient)
+}
+
+/// Parses a token lifetime: a number and a unit, `s`, `m`, `h`, `d` or `w` (`90d`, `12h`,
+/// `1s`), more than zero and at most about ten years.
+pub fn parse_lifetime(text: &str) -> Result<chrono::TimeDelta> {
+    let bad = || {
+        AppError::invalid(
+            "expires_in",
+            "expected a duration such as 90d, 12h, 30m or 1s (a whole number and one of s, m, h, d, w), at most 3660d",
+        )
+    };
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(bad()),
+    };
+    let seconds = n.checked_mul(unit).ok_or_else(bad)?;
+    let lifetime = chrono::TimeDelta::try_seconds(seconds).ok_or_else(bad)?;
+    if seconds <= 0 || lifetime > MAX_LIFETIME {
+        return Err(bad());
+    }
+    Ok(lifetime)
 }
 
 impl App {
@@ -100,13 +161,16 @@ impl App {
                 role: t.role,
                 recipient: t.recipient,
                 created_at: t.created_at,
+                last_used_at: t.last_used_at,
+                expires_at: t.expires_at,
                 revoked_at: t.revoked_at,
             })
             .collect())
     }
 
     /// Revokes a token (admin): refused from then on, on this instance at once, on others
-    /// once their token cache expires (30 s). Audited.
+    /// within a second (their token cache). Audited; notified to the DPO when the token
+    /// read personal data.
     pub async fn revoke_token(&self, who: &Principal, id: Id) -> Result<()> {
         who.require(&[Role::Admin], "revoking a token")?;
         self.revoke_token_by(who.actor(), id).await
@@ -117,10 +181,16 @@ impl App {
         let revoked = self
             .db
             .audited(actor, move |tx, trail| {
+                let token = tx.tokens()?.into_iter().find(|t| t.id == id);
+                let gone = || AppError::NotFound(format!("token {id} (or it is already revoked)"));
+                let token = token.ok_or_else(gone)?;
                 if !tx.revoke_token(id, trail.at)? {
-                    return Err(AppError::NotFound(format!("token {id} (or it is already revoked)")));
+                    return Err(gone());
                 }
                 let recorded = trail.record(tx, Entry::new("token.revoke").detail(format!("token:{id}")))?;
+                if reads_personal_data(token.role) {
+                    notify_dpo(tx, &token, "revoked", trail.at)?;
+                }
                 Ok(((), recorded))
             })
             .await;
@@ -131,21 +201,40 @@ impl App {
     /// Resolves a bearer token to its principal.
     pub async fn authenticate(&self, token: &str) -> Result<Principal> {
         let hash = vigie_crypto::token_hash(token);
-        if let Some(p) = self.tokens.get(&hash) {
-            return Ok(p);
+        let now = self.now();
+        let expired = |expires: Option<chrono::DateTime<chrono::Utc>>| expires.is_some_and(|e| e <= now);
+        if let Some((p, expires)) = self.tokens.get(&hash) {
+            return if expired(expires) { Err(AppError::Unauthenticated) } else { Ok(p) };
         }
         let row = self.db.read(move |tx| tx.token_by_hash(&hash)).await?.ok_or(AppError::Unauthenticated)?;
-        if row.revoked_at.is_some() {
+        if row.revoked_at.is_some() || expired(row.expires_at) {
             return Err(AppError::Unauthenticated);
         }
         let p = Principal { token_id: row.id, role: row.role, recipient: row.recipient };
-        self.tokens.put(hash, p.clone());
+        self.tokens.put(hash, p.clone(), row.expires_at);
+        // The last use, to the minute: at most one write a minute per token and instance,
+        // off the request's path (a failure to record it refuses nothing).
+        if row.last_used_at.is_none_or(|t| now - t >= LAST_USED_PRECISION) {
+            let (db, id) = (self.db.clone(), row.id);
+            tokio::spawn(async move {
+                if let Err(e) = db.bookkeeping(move |b| b.touch_token(id, now)).await {
+                    tracing::debug!(error = %e, token = %id, "a token's last use was not recorded");
+                }
+            });
+        }
         Ok(p)
     }
 
     /// Creates a token and returns it (the only time it is ever shown).
     /// `role` and `recipient` are checked against the roles and the policy.
-    pub async fn create_token(&self, actor: Actor, role: &str, recipient: Option<&str>) -> Result<(Id, String)> {
+    /// `expires_in` bounds its life (see [`parse_lifetime`]).
+    pub async fn create_token(
+        &self,
+        actor: Actor,
+        role: &str,
+        recipient: Option<&str>,
+        expires_in: Option<chrono::TimeDelta>,
+    ) -> Result<IssuedToken> {
         let role: Role = role.parse().map_err(|_| {
             AppError::invalid("role", format!("`{role}` is not a role (expected one of: {})", Role::expected()))
         })?;
@@ -188,8 +277,17 @@ impl App {
         };
         let (token, hash) = vigie_crypto::new_token()?;
         let at = self.now();
-        let row = TokenRow { id: new_id(), hash: hash.to_vec(), role, recipient, created_at: at, revoked_at: None };
-        let id = row.id;
+        let row = TokenRow {
+            id: new_id(),
+            hash: hash.to_vec(),
+            role,
+            recipient,
+            created_at: at,
+            revoked_at: None,
+            expires_at: expires_in.map(|d| at + d),
+            last_used_at: None,
+        };
+        let (id, expires_at) = (row.id, row.expires_at);
         self.db
             .audited(actor.clone(), move |tx, trail| {
                 tx.insert_token(&row)?;
@@ -197,20 +295,32 @@ impl App {
                     Some(r) => format!("role={} recipient={r}", row.role),
                     None => format!("role={}", row.role),
                 };
-                let recorded = trail.record(tx, Entry::new("token.create").detail(format!("token:{id} {detail}")))?;
+                let detail = match row.expires_at {
+                    Some(e) => format!("token:{id} {detail} expires={}", e.to_rfc3339()),
+                    None => format!("token:{id} {detail}"),
+                };
+                let recorded = trail.record(tx, Entry::new("token.create").detail(detail))?;
+                if reads_personal_data(row.role) {
+                    notify_dpo(tx, &row, "created", trail.at)?;
+                }
                 Ok(((), recorded))
             })
             .await?;
-        Ok((id, token))
+        Ok(IssuedToken { id, token, expires_at })
     }
 
     /// [`App::create_token`] for the CLI.
-    pub fn create_token_blocking(&self, role: &str, recipient: Option<&str>) -> Result<(Id, String)> {
+    pub fn create_token_blocking(
+        &self,
+        role: &str,
+        recipient: Option<&str>,
+        expires_in: Option<chrono::TimeDelta>,
+    ) -> Result<IssuedToken> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| AppError::failed("starting a runtime", e))?;
-        rt.block_on(self.create_token(Actor::Cli, role, recipient))
+        rt.block_on(self.create_token(Actor::Cli, role, recipient, expires_in))
     }
 
     /// On a fresh database, creates the first admin token and returns it; otherwise None.
@@ -219,7 +329,33 @@ impl App {
         if count > 0 {
             return Ok(None);
         }
-        let (_, token) = self.create_token(Actor::System, "admin", None).await?;
-        Ok(Some(token))
+        let issued = self.create_token(Actor::System, "admin", None, None).await?;
+        Ok(Some(issued.token))
     }
+}
+
+/// Queues the notice to the DPO that a token reading personal data was created or revoked.
+fn notify_dpo(
+    tx: &mut dyn vigie_store::Tx,
+    token: &TokenRow,
+    action: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let params = serde_json::json!({
+        "token": token.id.to_string(),
+        "role": token.role.as_str(),
+        "recipient": token.recipient,
+        "action": action,
+        "at": at.to_rfc3339(),
+        "expires_at": token.expires_at.map(|e| e.to_rfc3339()),
+    });
+    tx.queue_message(&vigie_store::NewMessage {
+        idempotency_key: format!("token:{}:{action}", token.id),
+        subject_id: None,
+        recipient: None,
+        template: TOKEN_NOTICE.into(),
+        params: params.to_string(),
+        at,
+    })?;
+    Ok(())
 }

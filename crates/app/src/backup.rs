@@ -103,9 +103,14 @@ impl Journal {
 
 impl App {
     /// Records committed erasures in the journal; logs (ids never) when it cannot.
+    /// Deletes the erased subjects' files of the directory transport.
     pub(crate) fn journal_erasures(&self, erased: &[Erased]) {
         if let Err(e) = self.journal.append(erased) {
             tracing::error!(error = %e, path = %self.journal.path().display(), "could not append to the erasure journal");
+        }
+        if let Some(dir) = self.mail_dir.get() {
+            let ids: Vec<Id> = erased.iter().map(|e| e.id).collect();
+            dir.forget(&ids);
         }
     }
 

@@ -12,10 +12,10 @@
 use crate::audit::{self, Actor, Entry};
 use crate::clock::Clock;
 use crate::error::Result;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use std::sync::Arc;
 use vigie_crypto::MasterKey;
-use vigie_store::{MessageRow, ReadTx, Store, Tx};
+use vigie_store::{Id, MessageRow, ReadTx, Store, Tx};
 
 /// The store as app code sees it.
 #[derive(Clone)]
@@ -78,40 +78,46 @@ pub(crate) struct Books<'a> {
 }
 
 impl Books<'_> {
-    /// Leases up to `limit` pending notices due at `now` until `lease_until`.
+    /// Leases up to `limit` pending notices due at `due` to `owner` for `lease` (database clock).
     pub fn claim_messages(
         &mut self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
+        due: DateTime<Utc>,
+        owner: Id,
+        lease: TimeDelta,
         limit: i64,
     ) -> Result<Vec<MessageRow>> {
-        Ok(self.tx.claim_messages(now, lease_until, limit)?)
+        Ok(self.tx.claim_messages(due, owner, lease, limit)?)
     }
 
-    /// Records a failed delivery attempt (its audit entry is the delivery log's warning).
-    pub fn mark_failed(&mut self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
-        Ok(self.tx.mark_failed(id, error, retry_at)?)
+    /// Records a failed delivery attempt (its audit entry is the delivery log's warning);
+    /// false when `owner` no longer holds the message's lease.
+    pub fn mark_failed(&mut self, id: i64, owner: Id, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<bool> {
+        Ok(self.tx.mark_failed(id, owner, error, retry_at)?)
     }
 
-    /// Takes a daily job's lease.
-    pub fn claim_job(
-        &mut self,
-        name: &str,
-        today: NaiveDate,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<bool> {
-        Ok(self.tx.claim_job(name, today, now, lease_until)?)
+    /// Takes a daily job's lease for `owner`.
+    pub fn claim_job(&mut self, name: &str, today: NaiveDate, owner: Id, lease: TimeDelta) -> Result<bool> {
+        Ok(self.tx.claim_job(name, today, owner, lease)?)
+    }
+
+    /// Extends `owner`'s lease on a job; false when it lost it.
+    pub fn renew_job(&mut self, name: &str, owner: Id, lease: TimeDelta) -> Result<bool> {
+        Ok(self.tx.renew_job(name, owner, lease)?)
     }
 
     /// Releases a daily job's lease without recording a run (it failed: it is tried again).
-    pub fn release_job(&mut self, name: &str) -> Result<()> {
-        Ok(self.tx.release_job(name)?)
+    pub fn release_job(&mut self, name: &str, owner: Id) -> Result<bool> {
+        Ok(self.tx.release_job(name, owner)?)
     }
 
     /// Releases a daily job's lease, recording that it ran.
-    pub fn finish_job(&mut self, name: &str, today: NaiveDate) -> Result<()> {
-        Ok(self.tx.finish_job(name, today)?)
+    pub fn finish_job(&mut self, name: &str, owner: Id, today: NaiveDate) -> Result<bool> {
+        Ok(self.tx.finish_job(name, owner, today)?)
+    }
+
+    /// Records when a token last authenticated a request.
+    pub fn touch_token(&mut self, id: Id, at: DateTime<Utc>) -> Result<()> {
+        Ok(self.tx.touch_token(id, at)?)
     }
 }
 

@@ -143,6 +143,10 @@ pub struct App {
     pub(crate) journal: Arc<backup::Journal>,
     /// The data directory (master key, journal, SQLite file), probed by `readiness`.
     pub(crate) data_dir: PathBuf,
+    /// This instance, as the holder of outbox and job leases: random at each start.
+    pub(crate) instance: vigie_store::Id,
+    /// The directory transport's files, when notices are written there: erased with their subject.
+    pub(crate) mail_dir: Arc<std::sync::OnceLock<outbox::MailDir>>,
 }
 
 impl std::fmt::Debug for App {
@@ -379,6 +383,8 @@ impl App {
             policy: Arc::new(std::sync::RwLock::new(Arc::new(policy))),
             keys,
             tokens: Arc::new(auth::TokenCache::default()),
+            instance: vigie_store::new_id(),
+            mail_dir: Arc::default(),
             transfers: Arc::new(transfers),
             journal: Arc::new(backup::Journal::new(settings)),
             data_dir: settings.data_dir.clone(),

@@ -18,18 +18,25 @@ use crate::error::{AppError, Result};
 use chrono::{DateTime, Utc};
 pub use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
-use lettre::{FileTransport, Message, SmtpTransport, Transport as _};
+use lettre::{Message, SmtpTransport, Transport as _};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use vigie_domain::access::Role;
 use vigie_domain::records::OutboxStatus;
 use vigie_domain::{FieldName, Policy};
-use vigie_store::MessageRow;
+use vigie_store::{Id, MessageRow};
 
 /// Attempts before a message is given up.
 const MAX_ATTEMPTS: i64 = 10;
+/// How long a round's messages are leased: far longer than a send's timeouts, so that no
+/// other instance takes a message while it is being sent.
+const LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// An SMTP exchange that takes longer than this fails (and is retried later).
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Messages leased per round.
 const BATCH: i64 = 100;
 
@@ -58,28 +65,133 @@ impl std::fmt::Debug for MailSettings {
 #[derive(Clone)]
 pub enum Transport {
     Smtp(SmtpTransport),
-    Directory(FileTransport),
+    Directory(MailDir),
+}
+
+/// The directory transport: one `.eml` file per message, 0600 in a 0700 directory, named
+/// `<subject id>-<message id>.eml` so that a subject's erasure deletes its files too.
+#[derive(Clone, Debug)]
+pub struct MailDir {
+    pub path: PathBuf,
+}
+
+impl MailDir {
+    /// Creates the directory, or tightens it, to 0700 (its files name people).
+    pub fn open(path: &Path) -> std::io::Result<MailDir> {
+        std::fs::create_dir_all(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+            for entry in std::fs::read_dir(path)? {
+                let p = entry?.path();
+                if p.is_file() {
+                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
+                }
+            }
+        }
+        Ok(MailDir { path: path.to_path_buf() })
+    }
+
+    fn file_name(subject: Option<Id>, message: i64) -> String {
+        match subject {
+            Some(s) => format!("{}-{message}.eml", s.simple()),
+            None => format!("none-{message}.eml"),
+        }
+    }
+
+    /// Writes one message, durably, readable by its owner only.
+    fn write(&self, subject: Option<Id>, message: i64, m: &Message) -> std::io::Result<()> {
+        use std::io::Write;
+        let path = self.path.join(Self::file_name(subject, message));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path)?;
+        file.write_all(&m.formatted())?;
+        file.sync_all()
+    }
+
+    /// Deletes the files of erased subjects; the number deleted.
+    pub fn forget(&self, subjects: &[Id]) -> usize {
+        let prefixes: Vec<String> = subjects.iter().map(|s| format!("{}-", s.simple())).collect();
+        self.files()
+            .filter(|(name, _)| prefixes.iter().any(|p| name.starts_with(p.as_str())))
+            .filter(|(_, path)| std::fs::remove_file(path).is_ok())
+            .count()
+    }
+
+    /// The subjects that files are kept for.
+    pub(crate) fn subjects(&self) -> Vec<Id> {
+        let mut ids: Vec<Id> =
+            self.files().filter_map(|(name, _)| name.split('-').next().and_then(|s| s.parse().ok())).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    fn files(&self) -> impl Iterator<Item = (String, PathBuf)> {
+        std::fs::read_dir(&self.path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+            .filter(|(name, _)| name.ends_with(".eml"))
+    }
 }
 
 impl Transport {
     pub fn from_settings(mail: &MailSettings) -> std::result::Result<Option<Transport>, String> {
         if let Some(url) = &mail.smtp_url {
-            let t = SmtpTransport::from_url(url).map_err(|e| format!("the SMTP URL is invalid: {e}"))?.build();
+            let t = SmtpTransport::from_url(url)
+                .map_err(|e| format!("the SMTP URL is invalid: {e}"))?
+                .timeout(Some(SEND_TIMEOUT))
+                .build();
             return Ok(Some(Transport::Smtp(t)));
         }
         if let Some(dir) = &mail.dir {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            return Ok(Some(Transport::Directory(FileTransport::new(dir))));
+            let dir = MailDir::open(dir).map_err(|e| format!("cannot create or tighten {}: {e}", dir.display()))?;
+            return Ok(Some(Transport::Directory(dir)));
         }
         Ok(None)
     }
 
-    fn send(&self, m: &Message) -> std::result::Result<(), String> {
+    fn send(&self, subject: Option<Id>, message: i64, m: &Message) -> std::result::Result<(), String> {
         match self {
             Transport::Smtp(t) => t.send(m).map(|_| ()).map_err(|e| scrub(&e.to_string())),
-            Transport::Directory(t) => t.send(m).map(|_| ()).map_err(|e| scrub(&e.to_string())),
+            Transport::Directory(d) => d.write(subject, message, m).map_err(|e| scrub(&e.to_string())),
         }
     }
+}
+
+/// The DPO's notice of a token that reads personal data, created or revoked: who holds
+/// such access is visible to the DPO, not only to the admin who made it.
+fn render_token_notice(policy: &Policy, p: &serde_json::Value) -> std::result::Result<Rendered, Undeliverable> {
+    let to: Mailbox =
+        policy.dpo.email.parse().map_err(|_| Undeliverable("the policy's DPO address is not deliverable".into()))?;
+    let text = |k: &str| p[k].as_str().unwrap_or("-").to_string();
+    let (token, role, at) = (text("token"), text("role"), text("at"));
+    let created = p["action"] == "created";
+    let (fr_action, en_action) = if created { ("créé", "created") } else { ("révoqué", "revoked") };
+    let scope = match p["recipient"].as_str() {
+        Some(r) => format!(" ({r})"),
+        None => String::new(),
+    };
+    let (fr_expiry, en_expiry) = match p["expires_at"].as_str() {
+        Some(e) if created => (format!(" Il expire le {e}."), format!(" It expires on {e}.")),
+        _ => (String::new(), String::new()),
+    };
+    Ok(Rendered {
+        to,
+        subject: format!("Vigie : jeton {role} {fr_action} / {role} token {en_action}"),
+        body: format!(
+            "Bonjour,\n\nUn jeton d'accès du rôle {role}{scope}, qui donne accès à des données personnelles, a été \
+             {fr_action} le {at} (identifiant {token}).{fr_expiry} La liste des jetons : vigie token list.\n\n\
+             Hello,\n\nAn access token of the role {role}{scope}, which reads personal data, was {en_action} on {at} \
+             (id {token}).{en_expiry} The list of tokens: vigie token list.\n"
+        ),
+    })
 }
 
 /// Keeps an error message free of addresses (an SMTP server may echo the recipient).
@@ -192,6 +304,9 @@ impl App {
         if m.template == "request_extension" {
             return self.render_extension(&params).await;
         }
+        if m.template == crate::auth::TOKEN_NOTICE {
+            return render_token_notice(&policy, &params);
+        }
         let Some(subject) = m.subject_id else {
             return Err(Undeliverable(
                 "notices to recipients need the recipient's address, which the policy does not hold".into(),
@@ -255,13 +370,41 @@ impl App {
         })
     }
 
+    /// Notices go to the directory transport `dir`: from now on, a subject's erasure deletes
+    /// its files there, and this deletes at once those of subjects erased before (a crash
+    /// between an erasure and its files' deletion, or a directory used before). The number deleted.
+    pub async fn use_mail_dir(&self, dir: MailDir) -> Result<usize> {
+        let kept = dir.subjects();
+        let erased: Vec<Id> = self
+            .db
+            .read(move |tx| {
+                let mut erased = Vec::new();
+                for id in kept {
+                    if tx.erasure(id)?.is_some() {
+                        erased.push(id);
+                    }
+                }
+                Ok::<_, AppError>(erased)
+            })
+            .await?;
+        let deleted = dir.forget(&erased);
+        let _ = self.mail_dir.set(dir);
+        Ok(deleted)
+    }
+
     /// Delivers one batch of due messages; returns (sent, failed). Called by the server's loop.
     pub async fn deliver_outbox(&self, transport: &Transport, from: &Mailbox) -> Result<(usize, usize)> {
-        let at = self.now();
-        let lease = at + chrono::Duration::minutes(5);
-        let batch = self.db.bookkeeping(move |b| b.claim_messages(at, lease, BATCH)).await?;
+        let (at, owner) = (self.now(), self.instance);
+        let batch = self.db.bookkeeping(move |b| b.claim_messages(at, owner, LEASE, BATCH)).await?;
         let (mut sent, mut failed) = (0, 0);
+        let started = std::time::Instant::now();
         for m in batch {
+            // Past half the lease, the rest waits for the lease to run out and a later round:
+            // never send a message whose lease another instance may already hold.
+            if started.elapsed() > LEASE.to_std().unwrap_or_default() / 2 {
+                tracing::warn!("outbox round slower than half its lease: the rest waits for a later round");
+                break;
+            }
             let outcome = match self.render(&m).await {
                 Err(Undeliverable(reason)) => Err((reason, false)),
                 Ok(r) => {
@@ -280,7 +423,8 @@ impl App {
                         Err(e) => Err((scrub(&e.to_string()), false)),
                         Ok(msg) => {
                             let t = transport.clone();
-                            match tokio::task::spawn_blocking(move || t.send(&msg)).await {
+                            let (subject, message) = (m.subject_id, m.id);
+                            match tokio::task::spawn_blocking(move || t.send(subject, message, &msg)).await {
                                 Ok(Ok(())) => Ok(()),
                                 Ok(Err(e)) => Err((e, true)),
                                 Err(e) => Err((e.to_string(), true)),
@@ -295,7 +439,12 @@ impl App {
                     self.db
                         .audited(Actor::System, move |tx, trail| {
                             let at = trail.at;
-                            tx.mark_sent(id, at)?;
+                            if !tx.mark_sent(id, owner, at)? {
+                                // The lease ran out during the send and another instance took
+                                // the message: its outcome is the one recorded.
+                                tracing::warn!(message = id, "notice sent after its lease ran out");
+                                return Ok(((), trail.nothing_changed()));
+                            }
                             let mut entry =
                                 Entry::new("outbox.sent").detail(format!("message:{id} template={}", m.template));
                             if let Some(s) = m.subject_id {
@@ -314,7 +463,7 @@ impl App {
                             + chrono::Duration::seconds(30 * (1i64 << attempts.min(10))).min(chrono::Duration::hours(6))
                     });
                     tracing::warn!(message = id, attempts, error = %error, "notice not delivered");
-                    self.db.bookkeeping(move |b| b.mark_failed(id, &error, retry_at)).await?;
+                    self.db.bookkeeping(move |b| b.mark_failed(id, owner, &error, retry_at)).await?;
                     failed += 1;
                 }
             }

@@ -457,23 +457,42 @@ impl App {
     /// of all subjects are due at once, it erases nothing, records why in the audit
     /// trail, and leaves the date for the DPO to apply explicitly.
     pub async fn scheduled_sweep(&self, today: NaiveDate, max_share_percent: f64) -> Result<Option<ApplyReport>> {
-        let started = self.now();
-        let lease = started + chrono::Duration::hours(1);
-        let claimed = self.db.bookkeeping(move |b| b.claim_job("retention-sweep", today, started, lease)).await?;
-        if !claimed {
+        const JOB: &str = "retention-sweep";
+        // The lease is short and renewed while the sweep runs: an instance that dies mid-sweep
+        // frees the job within minutes, and one that lives keeps it however long it takes.
+        const LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+        let owner = self.instance;
+        if !self.db.bookkeeping(move |b| b.claim_job(JOB, today, owner, LEASE)).await? {
             return Ok(None);
         }
+        let renewal = {
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(LEASE.to_std().unwrap_or_default() / 4);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    match db.bookkeeping(move |b| b.renew_job(JOB, owner, LEASE)).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::error!("the daily sweep's lease was lost: another instance may run it");
+                            return;
+                        }
+                        Err(e) => tracing::warn!(error = %e, "the daily sweep's lease could not be renewed"),
+                    }
+                }
+            })
+        };
         let report = match self.sweep_brake(today, max_share_percent).await {
             Ok(Some(brake)) => Ok(ApplyReport { at: today, erased: 0, held: 0, braked: Some(brake) }),
             Ok(None) => self.retention_apply(Actor::System, today).await,
             Err(e) => Err(e),
         };
+        renewal.abort();
         // A failed sweep releases its lease without marking the day: it runs again, later today.
         let ran = report.is_ok();
         self.db
-            .bookkeeping(
-                move |b| if ran { b.finish_job("retention-sweep", today) } else { b.release_job("retention-sweep") },
-            )
+            .bookkeeping(move |b| if ran { b.finish_job(JOB, owner, today) } else { b.release_job(JOB, owner) })
             .await?;
         report.map(Some)
     }

@@ -33,7 +33,7 @@ async fn deadlines_follow_the_clock_the_app_runs_on() -> Result<(), Box<dyn std:
     let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 1, 31, 10, 0, 0).single().ok_or("date")?));
     let app = App::open_with_clock(&settings, clock.clone())?;
     assert_eq!(app.now(), clock.now());
-    let (_, token) = app.create_token(Actor::System, "dpo", None).await?;
+    let token = app.create_token(Actor::System, "dpo", None, None).await?.token;
     let dpo = app.authenticate(&token).await?;
 
     let refused = app.create_request_from_form(request("2026-02-01")?).await;

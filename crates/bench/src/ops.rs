@@ -220,7 +220,7 @@ fn load(ctx: &Ctx<'_>, count: u64, seed: u64, picks: u64) -> anyhow::Result<Load
 /// A DPO principal, from a fresh token.
 fn dpo(ctx: &Ctx<'_>, app: &App) -> anyhow::Result<Principal> {
     ctx.rt.block_on(async {
-        let (_, token) = app.create_token(Actor::Cli, "dpo", None).await?;
+        let token = app.create_token(Actor::Cli, "dpo", None, None).await?.token;
         Ok::<_, anyhow::Error>(app.authenticate(&token).await?)
     })
 }

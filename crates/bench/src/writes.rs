@@ -519,7 +519,7 @@ pub fn http(base: &Settings, plan: HttpArgs) -> anyhow::Result<()> {
 
 async fn vigie_http(settings: &Settings, bodies: Arc<Vec<Vec<u8>>>, plan: &HttpArgs) -> anyhow::Result<Measured> {
     let app = App::open(settings)?;
-    let (_, token) = app.create_token(vigie_app::audit::Actor::Cli, "staff", None).await?;
+    let token = app.create_token(vigie_app::audit::Actor::Cli, "staff", None, None).await?.token;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot listen on 127.0.0.1:0")?;
     let url: Arc<str> = format!("http://{}/api/v1/subjects", listener.local_addr()?).into();
     let server = tokio::spawn(vigie_web::serve(app.clone(), listener));

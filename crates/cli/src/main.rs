@@ -74,6 +74,9 @@ enum Command {
         /// Submissions of the public rights form per client address and minute (429 beyond).
         #[arg(long, env = "VIGIE_RIGHTS_FORM_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10000))]
         rights_form_per_minute: u32,
+        /// Calls with a token per client address and minute (429 beyond); 0: unlimited.
+        #[arg(long, env = "VIGIE_API_PER_MINUTE", default_value_t = 60_000)]
+        api_per_minute: u32,
     },
     /// Initialises the data directory (master key, database) and prints the first admin token once.
     Init,
@@ -178,8 +181,11 @@ enum TokenCommand {
         /// For the recipient role: the policy recipient id.
         #[arg(long)]
         recipient: Option<String>,
+        /// Refused after this long: a whole number and s, m, h, d or w (90d, 12h, 1s).
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
     },
-    /// Lists every token: id, role, recipient, created, revoked (never a secret).
+    /// Lists every token: id, role, recipient, created, last used, expiry, revoked (never a secret).
     List,
     /// Revokes a token: it is refused from then on.
     Revoke { id: String },
@@ -316,22 +322,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             http_body_timeout_secs,
             http_max_connections,
             rights_form_per_minute,
+            api_per_minute,
         } => {
             let limits = vigie_web::HttpLimits {
                 header_timeout: std::time::Duration::from_secs(http_header_timeout_secs),
                 body_timeout: std::time::Duration::from_secs(http_body_timeout_secs),
                 max_connections: usize::try_from(http_max_connections).unwrap_or(1024),
                 form_per_minute: std::num::NonZeroU32::new(rights_form_per_minute).unwrap_or(std::num::NonZeroU32::MIN),
+                api_per_minute: std::num::NonZeroU32::new(api_per_minute),
             };
             let sweep_at = parse_sweep_time(&retention_sweep_at)?;
             let max_share = parse_share(&retention_sweep_max_share)?;
             let mail = vigie_app::outbox::MailSettings { smtp_url, from: smtp_from, dir: outbox_dir };
-            let transport = vigie_app::outbox::Transport::from_settings(&mail).map_err(anyhow::Error::msg)?;
             // The address first: a busy port fails before anything is initialised (no key, no
             // database, no admin token is made for a server that cannot serve).
             let listener =
                 std::net::TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
             listener.set_nonblocking(true)?;
+            let transport = vigie_app::outbox::Transport::from_settings(&mail).map_err(anyhow::Error::msg)?;
             let app = App::open(&settings)?;
             // Held for the server's life: `vigie restore` refuses to run beside it.
             let _instance = app.db().instance_lock()?;
@@ -345,6 +353,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(async move {
                 if let Some(token) = app.bootstrap_admin().await? {
                     println!("vigie: first admin token (shown once): {token}");
+                }
+                if let Some(vigie_app::outbox::Transport::Directory(dir)) = &transport {
+                    let deleted = app.use_mail_dir(dir.clone()).await?;
+                    if deleted > 0 {
+                        tracing::info!(deleted, "outbox directory: files of erased subjects deleted");
+                    }
                 }
                 let listener = tokio::net::TcpListener::from_std(listener)?;
                 println!("vigie: listening on http://{}", listener.local_addr()?);
@@ -472,15 +486,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token { command: TokenCommand::List } => {
             let app = App::open(&settings)?;
             for t in runtime()?.block_on(app.list_tokens_by())? {
-                let revoked =
-                    t.revoked_at.map_or_else(|| "active".to_string(), |at| format!("revoked {}", at.to_rfc3339()));
+                let time =
+                    |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or_else(|| "-".to_string(), |t| t.to_rfc3339());
+                let state = match (t.revoked_at, t.expires_at) {
+                    (Some(at), _) => format!("revoked {}", at.to_rfc3339()),
+                    (None, Some(e)) if e <= app.now() => format!("expired {}", e.to_rfc3339()),
+                    _ => "active".to_string(),
+                };
                 let recipient = t.recipient.unwrap_or_else(|| "-".into());
                 println!(
-                    "{}  {:<9}  {:<14}  created {}  {revoked}",
+                    "{}  {:<9}  {:<14}  created {}  last used {}  expires {}  {state}",
                     t.id,
                     t.role,
                     recipient,
-                    t.created_at.to_rfc3339()
+                    t.created_at.to_rfc3339(),
+                    time(t.last_used_at),
+                    time(t.expires_at),
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -493,10 +514,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("token {id} revoked");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Token { command: TokenCommand::Create { role, recipient } } => {
+        Command::Token { command: TokenCommand::Create { role, recipient, expires_in } } => {
+            let expires_in = expires_in.as_deref().map(vigie_app::auth::parse_lifetime).transpose()?;
             let app = App::open(&settings)?;
-            let (_, token) = app.create_token_blocking(&role, recipient.as_deref())?;
-            println!("{token}");
+            let issued = app.create_token_blocking(&role, recipient.as_deref(), expires_in)?;
+            println!("{}", issued.token);
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { out } => {

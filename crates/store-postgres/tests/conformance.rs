@@ -220,6 +220,8 @@ fn errors_name_constraints_not_values() -> TestResult {
         recipient: None,
         created_at: now(),
         revoked_at: None,
+        expires_at: None,
+        last_used_at: None,
     };
     let (t1, t2) = (token(hash.clone()), token(hash.clone()));
     store.write_blocking(move |tx| tx.insert_token(&t1))?;
@@ -311,7 +313,7 @@ fn instances_racing_claim_a_job_and_erase_a_subject_once() -> TestResult {
         .collect::<Result<_, Box<dyn std::error::Error>>>()?;
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).ok_or("date")?;
     let now = now();
-    let lease = now + chrono::TimeDelta::minutes(10);
+    let lease = chrono::TimeDelta::minutes(10);
     let race = |f: &(dyn Fn(&Store) -> vigie_store::Result<bool> + Sync)| {
         let barrier = std::sync::Barrier::new(stores.len());
         std::thread::scope(|s| {
@@ -331,7 +333,8 @@ fn instances_racing_claim_a_job_and_erase_a_subject_once() -> TestResult {
                 .collect::<Result<Vec<bool>, Box<dyn std::error::Error>>>()
         })
     };
-    let claims = race(&|store| store.write_blocking(move |tx| tx.claim_job("retention", today, now, lease)))?;
+    let claims =
+        race(&|store| store.write_blocking(move |tx| tx.claim_job("retention", today, vigie_store::new_id(), lease)))?;
     assert_eq!(claims.iter().filter(|c| **c).count(), 1, "{claims:?}");
 
     let (a, b) = (subject(1), subject(2));
@@ -365,7 +368,7 @@ fn instances_claiming_messages_at_once_never_share_one() -> TestResult {
     })?;
     assert_eq!(queued, 3000);
     // One lease for the whole test: a message claimed once is never due again.
-    let (claim_at, lease) = (at + chrono::TimeDelta::seconds(1), at + chrono::TimeDelta::hours(1));
+    let (claim_at, lease) = (at + chrono::TimeDelta::seconds(1), chrono::TimeDelta::hours(1));
     let threads = 8;
     let barrier = std::sync::Barrier::new(threads);
     let claims: Vec<Vec<Vec<i64>>> = std::thread::scope(|s| {
@@ -376,7 +379,8 @@ fn instances_claiming_messages_at_once_never_share_one() -> TestResult {
                     barrier.wait();
                     let mut batches = Vec::new();
                     loop {
-                        let batch = store.write_blocking(move |tx| tx.claim_messages(claim_at, lease, 20))?;
+                        let owner = vigie_store::new_id();
+                        let batch = store.write_blocking(move |tx| tx.claim_messages(claim_at, owner, lease, 20))?;
                         if batch.is_empty() {
                             return Ok(batches);
                         }

@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/0007_due_index.sql")),
     (8, include_str!("../migrations/0008_fail_safe_retention.sql")),
     (9, include_str!("../migrations/0009_audit_head_mac.sql")),
+    (10, include_str!("../migrations/0010_leases_tokens.sql")),
 ];
 
 fn err(e: rusqlite::Error) -> StoreError {

@@ -277,11 +277,21 @@ pub fn tokens(store: &Store) -> Result<(), String> {
         recipient: None,
         created_at: now(),
         revoked_at: None,
+        expires_at: Some(now() + chrono::TimeDelta::days(90)),
+        last_used_at: None,
     };
     let (t1, hash) = (t.clone(), t.hash.clone());
     let before = w(store, |tx| tx.count_tokens())?;
     w(store, move |tx| tx.insert_token(&t1))?;
-    ensure(w(store, move |tx| tx.token_by_hash(&hash))? == Some(t.clone()), "token by hash")?;
+    let h = hash.clone();
+    ensure(w(store, move |tx| tx.token_by_hash(&h))? == Some(t.clone()), "token by hash")?;
+    let (id, used) = (t.id, now());
+    w(store, move |tx| tx.touch_token(id, used))?;
+    let h = hash.clone();
+    ensure(
+        w(store, move |tx| tx.token_by_hash(&h))?.and_then(|r| r.last_used_at) == Some(used),
+        "a token's last use is recorded",
+    )?;
     let dup = TokenRow { id: new_id(), ..t };
     let r = store.write_blocking(move |tx| tx.insert_token(&dup));
     ensure(matches!(r, Err(StoreError::Conflict(_))), "a duplicate hash is a Conflict")?;
@@ -515,26 +525,46 @@ pub fn retention(store: &Store) -> Result<(), String> {
 pub fn jobs(store: &Store) -> Result<(), String> {
     let name = format!("job-{}", new_id());
     let d = |dd| NaiveDate::from_ymd_opt(2026, 11, dd).unwrap_or_default();
-    let t = |h| Utc.with_ymd_and_hms(2026, 11, 26, h, 0, 0).single().unwrap_or_default();
-    let (n1, n2, n3) = (name.clone(), name.clone(), name.clone());
-    ensure(w(store, move |tx| tx.claim_job(&n1, d(26), t(3), t(4)))?, "a free job is claimed")?;
-    ensure(!w(store, move |tx| tx.claim_job(&n2, d(26), t(3), t(4)))?, "a leased job is not claimed twice")?;
-    let n = name.clone();
-    w(store, move |tx| tx.finish_job(&n, d(26)))?;
-    ensure(!w(store, move |tx| tx.claim_job(&n3, d(26), t(5), t(6)))?, "a daily job runs once a day")?;
-    let n = name.clone();
-    ensure(w(store, move |tx| tx.claim_job(&n, d(27), t(5), t(6)))?, "and again the next day")?;
-    let n = name.clone();
-    ensure(w(store, move |tx| tx.claim_job(&n, d(28), t(7), t(8)))?, "an expired lease can be taken over")?;
+    let (a, b) = (new_id(), new_id());
+    let hour = chrono::TimeDelta::hours(1);
+    // A lease that ran out as it was taken: the database's clock is past it at once.
+    let spent = chrono::TimeDelta::milliseconds(-1);
+    let job = |n: &String| n.clone();
+    let n = job(&name);
+    ensure(w(store, move |tx| tx.claim_job(&n, d(26), a, hour))?, "a free job is claimed")?;
+    let n = job(&name);
+    ensure(!w(store, move |tx| tx.claim_job(&n, d(26), b, hour))?, "a leased job is not claimed twice")?;
+    let n = job(&name);
+    ensure(!w(store, move |tx| tx.finish_job(&n, b, d(26)))?, "only the lease's owner finishes the job")?;
+    let n = job(&name);
+    ensure(!w(store, move |tx| tx.renew_job(&n, b, hour))?, "nor renews it")?;
+    let n = job(&name);
+    ensure(!w(store, move |tx| tx.release_job(&n, b))?, "nor releases it")?;
+    let n = job(&name);
+    ensure(w(store, move |tx| tx.renew_job(&n, a, hour))?, "the owner renews its lease")?;
+    let n = job(&name);
+    ensure(w(store, move |tx| tx.finish_job(&n, a, d(26)))?, "and finishes the job")?;
+    let n = job(&name);
+    ensure(!w(store, move |tx| tx.claim_job(&n, d(26), b, hour))?, "a daily job runs once a day")?;
+    let n = job(&name);
+    ensure(w(store, move |tx| tx.claim_job(&n, d(27), b, spent))?, "and again the next day")?;
+    let n = job(&name);
+    ensure(w(store, move |tx| tx.claim_job(&n, d(27), a, hour))?, "an expired lease can be taken over")?;
+    let n = job(&name);
+    ensure(!w(store, move |tx| tx.renew_job(&n, b, hour))?, "and its former owner cannot renew it")?;
     // A run that failed releases its lease without counting as the day's run: it is tried again.
-    let n = name.clone();
-    w(store, move |tx| tx.release_job(&n))?;
-    let n = name.clone();
-    ensure(w(store, move |tx| tx.claim_job(&n, d(28), t(9), t(10)))?, "a failed run is tried again the same day")?;
-    let n = name.clone();
-    w(store, move |tx| tx.finish_job(&n, d(28)))?;
-    let n = name;
-    ensure(!w(store, move |tx| tx.claim_job(&n, d(28), t(11), t(12)))?, "until one succeeds")
+    let n = job(&name);
+    ensure(w(store, move |tx| tx.release_job(&n, a))?, "the owner releases a failed run")?;
+    let n = job(&name);
+    ensure(w(store, move |tx| tx.claim_job(&n, d(27), b, hour))?, "a failed run is tried again the same day")?;
+    let n = job(&name);
+    ensure(w(store, move |tx| tx.finish_job(&n, b, d(27)))?, "by its new owner")?;
+    let n = job(&name);
+    ensure(!w(store, move |tx| tx.claim_job(&n, d(27), a, hour))?, "until one succeeds")?;
+    // The database's clock is the one every instance reads.
+    let before = now();
+    let db = w(store, |tx| tx.database_now())?;
+    ensure((db - before).num_seconds().abs() < 60, "the database's clock is read")
 }
 
 pub fn governance(store: &Store) -> Result<(), String> {
@@ -640,16 +670,24 @@ pub fn outbox(store: &Store) -> Result<(), String> {
     let (total, pending) = w(store, move |tx| tx.count_messages(&tp, "{\"v\":1}"))?;
     ensure(total == bulk as i64 && pending == total, "counts by template and params")?;
     // Claims lease messages: a second claim during the lease gets none of them.
-    let claimed = w(store, move |tx| tx.claim_messages(t(1), t(31), 100_000))?;
+    let (a, b) = (new_id(), new_id());
+    let (hour, spent) = (chrono::TimeDelta::hours(1), chrono::TimeDelta::milliseconds(-1));
+    let claimed = w(store, move |tx| tx.claim_messages(t(1), a, hour, 100_000))?;
     ensure(claimed.iter().any(|c| c.id == id), "a due message is claimed")?;
-    let again = w(store, move |tx| tx.claim_messages(t(2), t(32), 100_000))?;
+    let again = w(store, move |tx| tx.claim_messages(t(2), b, hour, 100_000))?;
     ensure(!again.iter().any(|c| c.id == id), "a leased message is not claimed twice")?;
-    w(store, move |tx| tx.mark_failed(id, "connection refused", Some(t(40))))?;
-    let early = w(store, move |tx| tx.claim_messages(t(39), t(50), 100_000))?;
+    ensure(!w(store, move |tx| tx.mark_sent(id, b, t(2)))?, "only the lease's owner marks it sent")?;
+    ensure(!w(store, move |tx| tx.mark_failed(id, b, "x", None))?, "or failed")?;
+    ensure(w(store, move |tx| tx.mark_failed(id, a, "connection refused", Some(t(40))))?, "the owner marks it")?;
+    let early = w(store, move |tx| tx.claim_messages(t(39), b, hour, 100_000))?;
     ensure(!early.iter().any(|c| c.id == id), "a retry waits for its time")?;
-    let late = w(store, move |tx| tx.claim_messages(t(41), t(50), 100_000))?;
+    let late = w(store, move |tx| tx.claim_messages(t(41), b, spent, 100_000))?;
     ensure(late.iter().any(|c| c.id == id), "and is claimed then")?;
-    w(store, move |tx| tx.mark_sent(id, t(42)))?;
+    let taken = w(store, move |tx| tx.claim_messages(t(41), a, hour, 100_000))?;
+    ensure(taken.iter().any(|c| c.id == id), "a lease that ran out is taken over")?;
+    ensure(!w(store, move |tx| tx.mark_sent(id, b, t(42)))?, "and its former owner cannot mark it")?;
+    ensure(w(store, move |tx| tx.mark_sent(id, a, t(42)))?, "its new owner can")?;
+    ensure(!w(store, move |tx| tx.mark_sent(id, a, t(43)))?, "once")?;
     let row = w(store, move |tx| tx.messages_for_subject(sid))?;
     ensure(
         row.len() == 1 && row[0].status == OutboxStatus::Sent && row[0].attempts == 2 && row[0].sent_at == Some(t(42)),
@@ -667,7 +705,8 @@ pub fn outbox(store: &Store) -> Result<(), String> {
     let mk = m.idempotency_key.clone();
     let one = w(store, |tx| tx.messages(None, 1_000_000))?.into_iter().find(|x| x.idempotency_key == mk).map(|x| x.id);
     let one = one.ok_or("the recipient notice is listed")?;
-    w(store, move |tx| tx.mark_failed(one, "rejected", None))?;
+    // Claimed with the others at t(1), by `a`.
+    ensure(w(store, move |tx| tx.mark_failed(one, a, "rejected", None))?, "the recipient notice is given up")?;
     let failed = w(store, |tx| tx.messages(Some(OutboxStatus::Failed), 1_000_000))?;
     ensure(failed.iter().any(|x| x.id == one), "a message given up is failed")?;
     // Erasing a subject drops its pending notices.

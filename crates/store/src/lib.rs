@@ -18,7 +18,7 @@ pub mod raw;
 pub mod sql;
 mod worker;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 pub use uuid::Uuid;
 use vigie_domain::access::Role;
 use vigie_domain::policy::DataCategory;
@@ -346,6 +346,10 @@ pub struct TokenRow {
     pub recipient: Option<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// After this instant the token is refused.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it last authenticated a request (to the minute).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// One entry of the audit trail: ids and field names, never values.
@@ -473,6 +477,8 @@ pub trait ReadTx {
 
     // Tokens.
     fn token_by_hash(&mut self, hash: &[u8]) -> Result<Option<TokenRow>>;
+    /// The database's clock: the one time every instance on the database agrees on (leases).
+    fn database_now(&mut self) -> Result<DateTime<Utc>>;
     fn count_tokens(&mut self) -> Result<i64>;
     /// Every token, oldest first (the hash is in the row; callers never show it).
     fn tokens(&mut self) -> Result<Vec<TokenRow>>;
@@ -540,12 +546,21 @@ pub trait Tx: ReadTx {
         key_prefix: &str,
         at: DateTime<Utc>,
     ) -> Result<u64>;
-    /// Takes up to `limit` pending notices due at `now` whose lease is free, leasing them until `lease_until`.
-    fn claim_messages(&mut self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64)
-    -> Result<Vec<MessageRow>>;
-    fn mark_sent(&mut self, id: i64, at: DateTime<Utc>) -> Result<()>;
-    /// Records a failed attempt: retried at `retry_at`, or given up (`failed`) when None.
-    fn mark_failed(&mut self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()>;
+    /// Takes up to `limit` pending notices due at `due` whose lease is free, leasing them to
+    /// `owner` for `lease`. Lease times are the database's clock, shared by every instance.
+    fn claim_messages(
+        &mut self,
+        due: DateTime<Utc>,
+        owner: Id,
+        lease: TimeDelta,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>>;
+    /// Records a delivery, if `owner` still holds the message's lease; false (and nothing
+    /// changed) when it does not.
+    fn mark_sent(&mut self, id: i64, owner: Id, at: DateTime<Utc>) -> Result<bool>;
+    /// Records a failed attempt, if `owner` still holds the lease: retried at `retry_at`, or
+    /// given up (`failed`) when None. False (and nothing changed) when it does not.
+    fn mark_failed(&mut self, id: i64, owner: Id, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<bool>;
 
     // Policy versions.
     fn insert_policy_version(&mut self, v: &PolicyVersionRow) -> Result<()>;
@@ -600,19 +615,16 @@ pub trait Tx: ReadTx {
     ) -> Result<u64>;
 
     // Background jobs.
-    /// Takes the job's lease until `lease_until` if it is free at `now` and the job
-    /// has not run on `today`. True when taken.
-    fn claim_job(
-        &mut self,
-        name: &str,
-        today: NaiveDate,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<bool>;
-    /// Releases the lease without recording a run.
-    fn release_job(&mut self, name: &str) -> Result<()>;
-    /// Releases the lease and records that the job ran on `today`.
-    fn finish_job(&mut self, name: &str, today: NaiveDate) -> Result<()>;
+    /// Leases the job to `owner` for `lease` (the database's clock) if its lease is free and
+    /// the job has not run on `today`. True when taken.
+    fn claim_job(&mut self, name: &str, today: NaiveDate, owner: Id, lease: TimeDelta) -> Result<bool>;
+    /// Extends `owner`'s lease by `lease` from now; false when `owner` no longer holds it.
+    fn renew_job(&mut self, name: &str, owner: Id, lease: TimeDelta) -> Result<bool>;
+    /// Releases `owner`'s lease without recording a run; false when `owner` did not hold it.
+    fn release_job(&mut self, name: &str, owner: Id) -> Result<bool>;
+    /// Releases `owner`'s lease and records that the job ran on `today`; false (nothing
+    /// recorded) when `owner` did not hold it.
+    fn finish_job(&mut self, name: &str, owner: Id, today: NaiveDate) -> Result<bool>;
 
     // A subject's records.
     fn insert_contract(&mut self, c: &ContractRow) -> Result<()>;
@@ -625,6 +637,8 @@ pub trait Tx: ReadTx {
     fn insert_token(&mut self, t: &TokenRow) -> Result<()>;
     /// Revokes a token; false if there is no such token or it was already revoked.
     fn revoke_token(&mut self, id: Id, at: DateTime<Utc>) -> Result<bool>;
+    /// Records that a token authenticated a request at `at`.
+    fn touch_token(&mut self, id: Id, at: DateTime<Utc>) -> Result<()>;
 
     // Audit trail. `audit_head` locks the head for the rest of the transaction.
     fn audit_head(&mut self) -> Result<(i64, Vec<u8>)>;

@@ -18,6 +18,11 @@ impl FromRequestParts<State> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, Self::Rejection> {
+        // Counted before the token is even looked at: a flood (or a token guesser) costs nothing.
+        if let Some(limiter) = &state.api_limiter {
+            let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+            limiter.check(peer)?;
+        }
         let value = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
         let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim);
         match token {

@@ -49,7 +49,7 @@ async fn form(axum::extract::State(s): axum::extract::State<State>) -> Html<Stri
 }
 
 /// The client's address, when the server knows it (it always does when serving connections).
-struct Peer(Option<std::net::IpAddr>);
+pub(crate) struct Peer(pub(crate) Option<std::net::IpAddr>);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
@@ -76,26 +76,9 @@ async fn submit(
     Peer(peer): Peer,
     form: Result<Form<Submission>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    // The limiter keeps an address only while its quota is in use (a client's address is
-    // personal data, and a flood of addresses must not grow the map): the others go here.
-    s.form_limiter.retain_recent();
     // A flood from one address is turned away before anything is read or written.
-    if let Some(ip) = peer
-        && let Err(not_until) = s.form_limiter.check_key(&ip)
-    {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-        let secs = wait.as_secs().max(1).to_string();
-        let mut res = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            "Too many requests",
-            "too many submissions from this address: try again later",
-        )
-        .into_response();
-        if let Ok(v) = axum::http::HeaderValue::from_str(&secs) {
-            res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
-        }
-        return res;
+    if let Err(p) = s.form_limiter.check(peer) {
+        return p.into_response();
     }
     let Ok(Form(f)) = form else {
         return Problem::invalid("form", "the form could not be read").into_response();

@@ -10,6 +10,7 @@ mod breaches;
 mod extract;
 mod form;
 mod governance;
+mod limits;
 mod pages;
 mod problem;
 mod register;
@@ -35,7 +36,9 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 pub struct State {
     pub app: App,
     /// Submissions of the public form, per client address.
-    pub form_limiter: std::sync::Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
+    pub(crate) form_limiter: std::sync::Arc<limits::PerAddress>,
+    /// Token-authenticated calls, per client address (none: unlimited).
+    pub(crate) api_limiter: Option<std::sync::Arc<limits::PerAddress>>,
 }
 
 /// The Content-Security-Policy of Vigie's HTML pages: inline styles only, forms to itself, never framed.
@@ -48,8 +51,9 @@ fn is_html(r: &Response) -> bool {
 
 /// The whole HTTP application.
 pub fn router(app: App, limits: &HttpLimits) -> Router {
-    let quota = governor::Quota::per_minute(limits.form_per_minute);
-    let form_limiter = std::sync::Arc::new(governor::RateLimiter::keyed(quota));
+    let form_limiter = std::sync::Arc::new(limits::PerAddress::per_minute(limits.form_per_minute, "submissions"));
+    let api_limiter =
+        limits.api_per_minute.map(|n| std::sync::Arc::new(limits::PerAddress::per_minute(n, "requests with a token")));
     let trace = TraceLayer::new_for_http().make_span_with(
         |req: &Request<_>| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()),
     );
@@ -90,7 +94,7 @@ pub fn router(app: App, limits: &HttpLimits) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(trace)
-        .with_state(State { app, form_limiter })
+        .with_state(State { app, form_limiter, api_limiter })
 }
 
 /// What a client may cost the server: set by `vigie serve` flags, defaults a sysadmin would choose.
@@ -104,6 +108,8 @@ pub struct HttpLimits {
     pub max_connections: usize,
     /// Submissions of the public rights form per client address and minute.
     pub form_per_minute: std::num::NonZeroU32,
+    /// Token-authenticated calls per client address and minute; None: unlimited.
+    pub api_per_minute: Option<std::num::NonZeroU32>,
 }
 
 impl Default for HttpLimits {
@@ -113,6 +119,7 @@ impl Default for HttpLimits {
             body_timeout: Duration::from_secs(30),
             max_connections: 1024,
             form_per_minute: std::num::NonZeroU32::MIN.saturating_add(9),
+            api_per_minute: std::num::NonZeroU32::new(60_000),
         }
     }
 }

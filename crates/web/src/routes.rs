@@ -117,6 +117,9 @@ struct NewToken {
     role: String,
     /// For the recipient role: the policy recipient the token is bound to.
     recipient: Option<String>,
+    /// Refused after this long: a whole number and s, m, h, d or w (`90d`, `12h`, `1s`); never if absent.
+    #[schema(example = "90d")]
+    expires_in: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -126,6 +129,8 @@ struct TokenCreated {
     token: String,
     #[schema(value_type = Role)]
     role: String,
+    /// When it stops being accepted; null if it does not expire.
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Creates a bearer token (admin only). The token is shown once.
@@ -137,8 +142,12 @@ async fn create_token(
     Body(input): Body<NewToken>,
 ) -> ApiResult<(StatusCode, Json<TokenCreated>)> {
     who.require(&[Role::Admin], "creating a token")?;
-    let (id, token) = s.app.create_token(who.actor(), &input.role, input.recipient.as_deref()).await?;
-    Ok((StatusCode::CREATED, Json(TokenCreated { id, token, role: input.role })))
+    let lifetime = input.expires_in.as_deref().map(vigie_app::auth::parse_lifetime).transpose()?;
+    let t = s.app.create_token(who.actor(), &input.role, input.recipient.as_deref(), lifetime).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenCreated { id: t.id, token: t.token, role: input.role, expires_at: t.expires_at }),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -205,8 +205,77 @@ fn policy_revisions_are_announced_before_they_take_effect() -> R {
         let (_, v) = s.get(&staff, &format!("/api/v1/subjects/{a}"), Some("prospect_relations"))?;
         assert_eq!(v["policy_notices"][0]["version"], "2027-1");
         assert_eq!(v["policy_notices"][0]["status"], "sent");
-        assert_eq!(smtp.messages().len(), 2, "never sent twice");
+        assert_eq!(smtp.wait_for(0).len(), 2, "never sent twice");
         let _ = b_id;
+    }
+    Ok(())
+}
+
+#[test]
+fn two_instances_delivering_one_outbox_under_load_send_each_notice_once() -> R {
+    for b in backends() {
+        let smtp = Smtp::start()?;
+        let url = format!("smtp://127.0.0.1:{}", smtp.port);
+        let flags = ["--smtp-url", url.as_str(), "--outbox-interval-ms", "20"];
+        let s = Server::start_with(b, &flags)?;
+        let mut second = crate::support::spawn(&s.dir, s.db_url.as_deref(), &flags)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let n = 120;
+        for i in 0..n {
+            s.create(&staff, person(&format!("P{i}"), &format!("p{i}@example.fr"), "prospect"))?;
+        }
+        let default = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/default.toml"))?;
+        let next = default
+            .replace("version = \"2026-1\"", "version = \"2027-1\"")
+            .replace("effective_date = \"2026-01-01\"", "effective_date = \"2099-01-01\"")
+            .replace("years = 3", "years = 2");
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions", json!({"policy": next}))?;
+        assert_eq!((st, v["notices_queued"].as_i64()), (201, Some(n)), "{v}");
+        // Writes go on on both instances while they deliver.
+        let bases = [s.base.clone(), second.1.clone()];
+        let load: Vec<_> = (0..4)
+            .map(|t| {
+                let (base, staff) = (bases[t % 2].clone(), staff.clone());
+                std::thread::spawn(move || -> Result<(), String> {
+                    let http = reqwest::blocking::Client::new();
+                    for i in 0..25 {
+                        let body = json!({"kind":"prospect","identity":{"first_name":format!("L{t}x{i}")}});
+                        let res = http
+                            .post(format!("{base}/api/v1/subjects"))
+                            .bearer_auth(&staff)
+                            .json(&body)
+                            .send()
+                            .map_err(|e| e.to_string())?;
+                        if res.status().as_u16() != 201 {
+                            return Err(format!("create answered {}", res.status()));
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for t in load {
+            t.join().map_err(|_| "load thread")??;
+        }
+        // Two notices of tokens to the DPO (staff, dpo) and one per subject.
+        let expected = usize::try_from(n)? + 2;
+        let mail = smtp.wait_for_all(expected);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let _ = second.0.kill();
+        let _ = second.0.wait();
+        let mail = if mail.len() < smtp.messages().len() { smtp.messages() } else { mail };
+        let ids: std::collections::BTreeSet<String> = mail
+            .iter()
+            .filter_map(|m| m.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:")).map(str::to_string))
+            .collect();
+        assert_eq!(mail.len(), expected, "{b:?}: every notice delivered, none twice");
+        assert_eq!(ids.len(), expected, "{b:?}: distinct messages");
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM outbox WHERE status = 'sent' AND attempts = 1")?,
+            i64::try_from(expected)?
+        );
+        assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE action = 'outbox.sent'")?, i64::try_from(expected)?);
     }
     Ok(())
 }

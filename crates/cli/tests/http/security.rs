@@ -387,6 +387,45 @@ fn a_flood_of_the_public_form_is_turned_away_and_writes_nothing() -> R {
 }
 
 #[test]
+fn a_flood_of_token_calls_from_one_address_is_turned_away_and_writes_nothing() -> R {
+    let s = Server::start_with(Backend::Sqlite, &["--api-per-minute", "30"])?;
+    let staff = s.token("staff", None)?;
+    let before = s.audit_entries()?;
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for i in 0..60 {
+        let res = s
+            .http
+            .post(format!("{}/api/v1/subjects", s.base))
+            .bearer_auth(&staff)
+            .json(&json!({"kind":"prospect","identity":{"first_name":format!("F{i}")}}))
+            .send()?;
+        if res.status() == 429 {
+            retry_after = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+            let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+            assert_eq!(ct.as_deref(), Some("application/problem+json"));
+        }
+        statuses.push(res.status().as_u16());
+    }
+    let created = statuses.iter().filter(|&&st| st == 201).count();
+    assert!((30..=31).contains(&created), "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&st| st == 429).count(), 60 - created, "{statuses:?}");
+    assert!(retry_after.as_deref().and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n >= 1), "{retry_after:?}");
+    // A guessed token is counted too: guessing is no way round the limit.
+    let res = s.http.get(format!("{}/api/v1/policy", s.base)).bearer_auth("vigie_guess").send()?;
+    assert_eq!(res.status(), 429);
+    // Only the accepted calls wrote anything.
+    assert_eq!(count(&s, "SELECT count(*) FROM subjects")?, i64::try_from(created)?, "a refused call writes nothing");
+    assert_eq!(s.audit_entries()?, before + u64::try_from(created)?, "nor audits anything");
+    // Unlimited when set to 0.
+    let s = Server::start_with(Backend::Sqlite, &["--api-per-minute", "0"])?;
+    for _ in 0..100 {
+        assert_eq!(s.get(&s.admin, "/api/v1/policy", None)?.0, 200);
+    }
+    Ok(())
+}
+
+#[test]
 fn tokens_are_listed_without_secrets_and_revoked_at_once() -> R {
     for b in backends() {
         let s = Server::start(b)?;
@@ -409,6 +448,143 @@ fn tokens_are_listed_without_secrets_and_revoked_at_once() -> R {
         assert!(listed.lines().any(|l| l.starts_with(id) && l.contains("revoked")), "{listed}");
         let (_, trail) = s.get(&s.admin, "/api/v1/audit/verify", None)?;
         assert_eq!(trail["valid"], true);
+    }
+    Ok(())
+}
+
+#[test]
+fn tokens_expire_and_those_reading_personal_data_are_told_to_the_dpo() -> R {
+    use crate::support::Smtp;
+    for b in backends() {
+        let smtp = Smtp::start()?;
+        let url = format!("smtp://127.0.0.1:{}", smtp.port);
+        let s = Server::start_with(b, &["--smtp-url", &url, "--outbox-interval-ms", "100"])?;
+        // Lifetimes a careless admin or an attacker might send: each refused, nothing made.
+        for bad in ["0s", "-1s", "1y", "12", "h", "", "1.5h", "99999999999999999999d", "3661d", " 1d x"] {
+            let (st, v) = s.post(&s.admin, "/api/v1/tokens", json!({"role":"staff","expires_in":bad}))?;
+            assert_eq!((st, v["field"].as_str()), (400, Some("expires_in")), "{b:?} {bad:?}: {v}");
+        }
+        assert_eq!(s.post(&s.admin, "/api/v1/tokens", json!({"role":"staff","expires_in":90}))?.0, 400);
+        let (_, v) = s.get(&s.admin, "/api/v1/tokens", None)?;
+        assert_eq!(v["tokens"].as_array().map(Vec::len), Some(1), "a refused creation makes no token: {v}");
+
+        let (st, v) = s.post(&s.admin, "/api/v1/tokens", json!({"role":"staff","expires_in":"2s"}))?;
+        assert_eq!(st, 201, "{v}");
+        let (staff, id) = (v["token"].as_str().ok_or("token")?.to_string(), v["id"].as_str().ok_or("id")?.to_string());
+        assert!(v["expires_at"].is_string(), "{v}");
+        assert_eq!(s.get(&staff, "/api/v1/policy", None)?.0, 200, "valid until it expires");
+        let (_, auditor) = s.post(&s.admin, "/api/v1/tokens", json!({"role":"auditor","expires_in":"90d"}))?;
+        assert_eq!(auditor["expires_at"].as_str().map(|e| e[..4].parse::<i32>().is_ok()), Some(true));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let (_, v) = s.get(&s.admin, "/api/v1/tokens", None)?;
+        let listed = v["tokens"].as_array().and_then(|t| t.iter().find(|t| t["id"] == id.as_str()).cloned());
+        let listed = listed.ok_or("the token is listed")?;
+        assert!(listed["last_used_at"].is_string() && listed["expires_at"].is_string(), "{listed}");
+        std::thread::sleep(std::time::Duration::from_millis(2000));
+        let (st, v) = s.get(&staff, "/api/v1/policy", None)?;
+        assert_eq!(st, 401, "{b:?}: an expired token is refused: {v}");
+
+        // The CLI takes the same lifetimes, and refuses the same bad ones.
+        let out = s.cli().args(["token", "create", "--role", "dpo", "--expires-in", "12h"]).output()?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let dpo = String::from_utf8(out.stdout)?.trim().to_string();
+        assert_eq!(s.get(&dpo, "/api/v1/requests", None)?.0, 200);
+        let out = s.cli().args(["token", "create", "--role", "dpo", "--expires-in", "forever"]).output()?;
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("expires_in"));
+        let out = s.cli().args(["token", "list"]).output()?;
+        let list = String::from_utf8_lossy(&out.stdout);
+        assert!(list.lines().any(|l| l.starts_with(id.as_str()) && l.contains("expired")), "{list}");
+
+        // Revoking the DPO token: the DPO is told of the three tokens that read personal data
+        // (staff created, dpo created, dpo revoked), never of the auditor's, and never a secret.
+        let dpo_id = {
+            let (_, v) = s.get(&s.admin, "/api/v1/tokens", None)?;
+            let t = v["tokens"].as_array().and_then(|t| t.iter().rev().find(|t| t["role"] == "dpo").cloned());
+            t.and_then(|t| t["id"].as_str().map(str::to_string)).ok_or("dpo token")?
+        };
+        let st = s.send(s.http.delete(format!("{}/api/v1/tokens/{dpo_id}", s.base)).bearer_auth(&s.admin))?.0;
+        assert_eq!(st, 204);
+        let mail = smtp.wait_for_all(3);
+        assert_eq!(mail.len(), 3, "{b:?}: {mail:?}");
+        assert!(mail.iter().all(|m| m.contains("dpo-msi@racine.eu") || m.contains("dpo")), "{mail:?}");
+        assert!(mail.iter().any(|m| m.contains("staff") && m.contains(id.as_str())), "{mail:?}");
+        assert!(mail.iter().any(|m| m.contains("revoked") && m.contains(dpo_id.as_str())), "{mail:?}");
+        assert!(!mail.iter().any(|m| m.contains("auditor")), "{mail:?}");
+        assert!(!mail.iter().any(|m| m.contains(&staff[6..20]) || m.contains(&dpo[6..20])), "no secret is mailed");
+        let (_, v) = s.get(&s.admin, "/api/v1/audit/verify", None)?;
+        assert_eq!(v["valid"], true);
+    }
+    Ok(())
+}
+
+#[test]
+fn notices_written_to_a_directory_are_private_and_go_with_their_subject() -> R {
+    use crate::support::{person, verify_identity};
+    use std::os::unix::fs::PermissionsExt;
+    for b in backends() {
+        let outbox = std::env::temp_dir().join(format!("vigie-outbox-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&outbox)?;
+        std::fs::set_permissions(&outbox, std::fs::Permissions::from_mode(0o755))?;
+        let left = outbox.join("left-from-before.eml");
+        std::fs::write(&left, "x")?;
+        std::fs::set_permissions(&left, std::fs::Permissions::from_mode(0o644))?;
+        let dir = outbox.to_str().ok_or("path")?;
+        let mut s = Server::start_with(b, &["--outbox-dir", dir, "--outbox-interval-ms", "100"])?;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
+        assert_eq!(mode(&outbox)?, 0o700, "the directory is tightened");
+        assert_eq!(mode(&left)?, 0o600, "and what it held");
+        let (staff, dpo) = (s.token("staff", None)?, s.token("dpo", None)?);
+        let hugo = s.create(&staff, person("Hugo", "hugo@example.fr", "prospect"))?;
+        let _camille = s.create(&staff, camille())?;
+        let default = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/default.toml"),
+        )?;
+        let next = default
+            .replace("version = \"2026-1\"", "version = \"2027-1\"")
+            .replace("effective_date = \"2026-01-01\"", "effective_date = \"2099-01-01\"")
+            .replace("years = 3", "years = 2");
+        assert_eq!(s.post(&dpo, "/api/v1/policy/versions", json!({"policy": next}))?.0, 201);
+        let emls = || -> Vec<(std::path::PathBuf, String)> {
+            files(&outbox)
+                .into_iter()
+                // (`none-*`: the DPO's notices of the tokens made above, about no subject.)
+                .filter(|(p, _)| p.extension().is_some_and(|e| e == "eml") && p != &left)
+                .filter(|(p, _)| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("none-")))
+                .map(|(p, bytes)| (p, String::from_utf8_lossy(&bytes).into_owned()))
+                .collect()
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while emls().len() < 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let written = emls();
+        assert_eq!(written.len(), 2, "{b:?}");
+        assert!(written.iter().all(|(p, _)| mode(p).ok() == Some(0o600)), "each file is its owner's alone");
+        assert!(written.iter().any(|(_, m)| m.contains("hugo@example.fr")));
+
+        // Hugo is erased: his notice goes with him; Camille's stays.
+        let era = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"erasure","received_at":chrono::Utc::now().date_naive().to_string(),"channel":"letter",
+                   "requester":{"email":"hugo@example.fr"},"particulars":{"ground":"no_longer_necessary"}}),
+        )?;
+        let eid = era["id"].as_str().ok_or("id")?;
+        verify_identity(&s, &dpo, eid)?;
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{eid}/fulfil"), json!({}))?;
+        assert_eq!((st, v["erased"].as_bool()), (200, Some(true)), "{v}");
+        let after = emls();
+        assert!(!after.iter().any(|(_, m)| m.contains("hugo@example.fr")), "{b:?}: erased with its subject");
+        assert!(after.iter().any(|(_, m)| m.contains("camille")), "{b:?}: others stay");
+
+        // A file of an erased subject left behind (a crash after the erasure, a copy put back)
+        // is deleted at the next start.
+        let stale = outbox.join(format!("{}-999999.eml", uuid::Uuid::parse_str(&hugo)?.simple()));
+        std::fs::write(&stale, "To: hugo@example.fr")?;
+        s.restart(&["--outbox-dir", dir, "--outbox-interval-ms", "100"])?;
+        assert!(!stale.exists(), "{b:?}: an erased subject's file is deleted at start");
+        drop(s);
+        let _ = std::fs::remove_dir_all(&outbox);
     }
     Ok(())
 }

@@ -303,6 +303,8 @@ pub trait Dialect: Sync {
     fn month(&self, column: &str) -> String;
     /// A uuid column as 32 lowercase hex digits.
     fn hex_id(&self, column: &str) -> String;
+    /// A query of the database's clock, as a timestamp column.
+    fn now(&self) -> &'static str;
 }
 
 /// PostgreSQL runs the common spelling as written.
@@ -320,6 +322,9 @@ impl Dialect for Postgres {
     }
     fn hex_id(&self, column: &str) -> String {
         format!("replace({column}::text, '-', '')")
+    }
+    fn now(&self) -> &'static str {
+        "SELECT clock_timestamp()"
     }
 }
 
@@ -341,6 +346,10 @@ impl Dialect for Sqlite {
     }
     fn hex_id(&self, column: &str) -> String {
         format!("lower(hex({column}))")
+    }
+    fn now(&self) -> &'static str {
+        // The spelling SQLite's timestamps are stored in (`2026-12-03 15:40:12.123+00:00`).
+        "SELECT strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')"
     }
 }
 

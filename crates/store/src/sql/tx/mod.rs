@@ -10,7 +10,7 @@ use crate::{
     ReadTx, Rekeyed, RequestRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, StatGroup, SubjectRow,
     TokenRow, Tx,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use vigie_domain::SubjectKind;
 use vigie_domain::records::{OutboxStatus, PolicyStatus};
 
@@ -43,7 +43,7 @@ row! {
     InteractionRow { id, subject_id, at, direction, channel, summary, created_at }
     ConsentRow { id, subject_id, purpose, granted, at, evidence }
     ObjectionRow { id, subject_id, purpose, at }
-    TokenRow { id, hash, role, recipient, created_at, revoked_at }
+    TokenRow { id, hash, role, recipient, created_at, revoked_at, expires_at, last_used_at }
     AuditRow { seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash }
     DisclosureRow { id, at, recipient, subject_id, fields, purpose, token_id }
     GroupCount { group, count }
@@ -90,6 +90,11 @@ macro_rules! breach_columns {
     () => {
         "id, detected_at, nature, data_categories, scope, risk, status, keys_compromised, subjects_concerned, \
          records_concerned, details, wrapped_key, created_at, updated_at"
+    };
+}
+macro_rules! token_columns {
+    () => {
+        "id, hash, role, recipient, created_at, revoked_at, expires_at, last_used_at"
     };
 }
 macro_rules! audit_columns {

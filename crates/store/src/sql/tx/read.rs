@@ -322,17 +322,16 @@ impl<D: Driver> ReadTx for D {
     // Tokens.
 
     fn token_by_hash(&mut self, hash: &[u8]) -> Result<Option<TokenRow>> {
-        self.opt(
-            "SELECT id, hash, role, recipient, created_at, revoked_at FROM tokens WHERE hash = $1".into(),
-            &[&hash],
-        )
+        self.opt(Stmt::Static(concat!("SELECT ", token_columns!(), " FROM tokens WHERE hash = $1")), &[&hash])
+    }
+
+    fn database_now(&mut self) -> Result<DateTime<Utc>> {
+        let now = self.dialect().now();
+        self.value(Stmt::Static(now), &[])
     }
 
     fn tokens(&mut self) -> Result<Vec<TokenRow>> {
-        self.rows(
-            "SELECT id, hash, role, recipient, created_at, revoked_at FROM tokens ORDER BY created_at, id".into(),
-            &[],
-        )
+        self.rows(Stmt::Static(concat!("SELECT ", token_columns!(), " FROM tokens ORDER BY created_at, id")), &[])
     }
 
     fn count_tokens(&mut self) -> Result<i64> {

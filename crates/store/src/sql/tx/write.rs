@@ -169,55 +169,61 @@ impl<D: Driver> Tx for D {
 
     fn claim_messages(
         &mut self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
+        due: DateTime<Utc>,
+        owner: Id,
+        lease: TimeDelta,
         limit: i64,
     ) -> Result<Vec<MessageRow>> {
+        let now = self.database_now()?;
+        let until = now + lease;
         // SKIP LOCKED: instances claiming at once take disjoint messages. A
         // message whose claim committed meanwhile is re-checked on its new
         // version, found leased, and left out.
         let mut claimed: Vec<MessageRow> = self.rows(
             Stmt::Static(concat!(
-                "UPDATE outbox SET lease_until = $2 WHERE id IN (
+                "UPDATE outbox SET lease_until = $2, lease_owner = $4 WHERE id IN (
                      SELECT id FROM outbox WHERE status = ",
                 outbox_pending!(),
                 " AND next_attempt_at <= $1
-                     AND (lease_until IS NULL OR lease_until < $1) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+                     AND (lease_until IS NULL OR lease_until < $5) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
                  RETURNING ",
                 message_columns!()
             )),
-            &[&now, &lease_until, &limit],
+            &[&due, &until, &limit, &owner, &now],
         )?;
         claimed.sort_by_key(|m| m.id);
         Ok(claimed)
     }
 
-    fn mark_sent(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
-        self.execute(
+    fn mark_sent(&mut self, id: i64, owner: Id, at: DateTime<Utc>) -> Result<bool> {
+        let n = self.execute(
             Stmt::Static(concat!(
                 "UPDATE outbox SET status = ",
                 outbox_sent!(),
-                ", sent_at = $2, attempts = attempts + 1, lease_until = NULL WHERE id = $1"
+                ", sent_at = $2, attempts = attempts + 1, lease_until = NULL, lease_owner = NULL
+                 WHERE id = $1 AND lease_owner = $3 AND status = ",
+                outbox_pending!()
             )),
-            &[&id, &at],
+            &[&id, &at, &owner],
         )?;
-        Ok(())
+        Ok(n == 1)
     }
 
-    fn mark_failed(&mut self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
-        self.execute(
+    fn mark_failed(&mut self, id: i64, owner: Id, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<bool> {
+        let n = self.execute(
             Stmt::Static(concat!(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, lease_until = NULL,
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, lease_until = NULL, lease_owner = NULL,
              status = CASE WHEN $3::timestamptz IS NULL THEN ",
                 outbox_failed!(),
                 " ELSE ",
                 outbox_pending!(),
                 " END,
-             next_attempt_at = COALESCE($3::timestamptz, next_attempt_at) WHERE id = $1"
+             next_attempt_at = COALESCE($3::timestamptz, next_attempt_at) WHERE id = $1 AND lease_owner = $4 AND status = ",
+                outbox_pending!()
             )),
-            &[&id, &error, &retry_at],
+            &[&id, &error, &retry_at, &owner],
         )?;
-        Ok(())
+        Ok(n == 1)
     }
 
     // Policy versions.
@@ -481,33 +487,44 @@ impl<D: Driver> Tx for D {
 
     // Background jobs.
 
-    fn claim_job(
-        &mut self,
-        name: &str,
-        today: NaiveDate,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<bool> {
+    fn claim_job(&mut self, name: &str, today: NaiveDate, owner: Id, lease: TimeDelta) -> Result<bool> {
         self.execute("INSERT INTO jobs (name) VALUES ($1) ON CONFLICT (name) DO NOTHING".into(), &[&name])?;
+        let now = self.database_now()?;
         // In PostgreSQL's READ COMMITTED a competing claim waits on the row lock, then
         // re-evaluates the condition against the winner's committed lease.
         let n = self.execute(
-            "UPDATE jobs SET lease_until = $4 WHERE name = $1
+            "UPDATE jobs SET lease_until = $4, lease_owner = $5 WHERE name = $1
              AND (lease_until IS NULL OR lease_until < $3) AND (last_run_on IS NULL OR last_run_on < $2)"
                 .into(),
-            &[&name, &today, &now, &lease_until],
+            &[&name, &today, &now, &(now + lease), &owner],
         )?;
         Ok(n == 1)
     }
 
-    fn release_job(&mut self, name: &str) -> Result<()> {
-        self.execute("UPDATE jobs SET lease_until = NULL WHERE name = $1".into(), &[&name])?;
-        Ok(())
+    fn renew_job(&mut self, name: &str, owner: Id, lease: TimeDelta) -> Result<bool> {
+        let until = self.database_now()? + lease;
+        let n = self.execute(
+            "UPDATE jobs SET lease_until = $3 WHERE name = $1 AND lease_owner = $2".into(),
+            &[&name, &owner, &until],
+        )?;
+        Ok(n == 1)
     }
 
-    fn finish_job(&mut self, name: &str, today: NaiveDate) -> Result<()> {
-        self.execute("UPDATE jobs SET lease_until = NULL, last_run_on = $2 WHERE name = $1".into(), &[&name, &today])?;
-        Ok(())
+    fn release_job(&mut self, name: &str, owner: Id) -> Result<bool> {
+        let n = self.execute(
+            "UPDATE jobs SET lease_until = NULL, lease_owner = NULL WHERE name = $1 AND lease_owner = $2".into(),
+            &[&name, &owner],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn finish_job(&mut self, name: &str, owner: Id, today: NaiveDate) -> Result<bool> {
+        let n = self.execute(
+            "UPDATE jobs SET lease_until = NULL, lease_owner = NULL, last_run_on = $3 WHERE name = $1 AND lease_owner = $2"
+                .into(),
+            &[&name, &owner, &today],
+        )?;
+        Ok(n == 1)
     }
 
     // A subject's records.
@@ -559,10 +576,18 @@ impl<D: Driver> Tx for D {
 
     fn insert_token(&mut self, t: &TokenRow) -> Result<()> {
         self.execute(
-            "INSERT INTO tokens (id, hash, role, recipient, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)"
-                .into(),
-            &[&t.id, &t.hash, &t.role, &t.recipient, &t.created_at, &t.revoked_at],
+            Stmt::Static(concat!(
+                "INSERT INTO tokens (",
+                token_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            )),
+            &[&t.id, &t.hash, &t.role, &t.recipient, &t.created_at, &t.revoked_at, &t.expires_at, &t.last_used_at],
         )?;
+        Ok(())
+    }
+
+    fn touch_token(&mut self, id: Id, at: DateTime<Utc>) -> Result<()> {
+        self.execute("UPDATE tokens SET last_used_at = $2 WHERE id = $1".into(), &[&id, &at])?;
         Ok(())
     }
 
