@@ -361,7 +361,7 @@ impl App {
                     breach_id: id,
                     at,
                     phase: BreachPhase::Initial,
-                    details: phase_text,
+                    details: phase_text.clone(),
                     actor: actor.to_string(),
                 };
                 tx.insert_breach_phase(&phase)?;
@@ -370,7 +370,7 @@ impl App {
                 }
                 let detail = format!("breach:{id} subjects={} risk={}", row.subjects_concerned, row.risk);
                 let recorded = trail.record(tx, Entry::new("breach.create").detail(detail))?;
-                Ok(((row, vec![phase]), recorded))
+                Ok(((row.clone(), vec![phase]), recorded))
             })
             .await?;
         view(&self.keys, &row, &phases, self.now())
@@ -468,10 +468,10 @@ impl App {
                     b.keys_compromised = k;
                 }
                 if input.likely_consequences.is_some() {
-                    d.likely_consequences = input.likely_consequences;
+                    d.likely_consequences = input.likely_consequences.clone();
                 }
                 if input.measures.is_some() {
-                    d.measures = input.measures;
+                    d.measures = input.measures.clone();
                 }
                 b.details = seal_text(
                     &key,

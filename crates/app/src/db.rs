@@ -151,9 +151,9 @@ impl Db {
         self.store.read_blocking(f)
     }
 
-    fn audited_job<T, F>(&self, actor: Actor, f: F) -> impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static
+    fn audited_job<T, F>(&self, actor: Actor, mut f: F) -> impl FnMut(&mut dyn Tx) -> Result<T> + Send + 'static
     where
-        F: FnOnce(&mut dyn Tx, &Trail<'_>) -> Result<(T, Recorded)> + Send + 'static,
+        F: FnMut(&mut dyn Tx, &Trail<'_>) -> Result<(T, Recorded)> + Send + 'static,
         T: Send + 'static,
     {
         let (keys, clock) = (self.keys.clone(), self.clock.clone());
@@ -167,7 +167,7 @@ impl Db {
     /// `f` appended through its [`Write`], or not at all.
     pub(crate) async fn audited<T, F>(&self, actor: Actor, f: F) -> Result<T>
     where
-        F: FnOnce(&mut dyn Tx, &Trail<'_>) -> Result<(T, Recorded)> + Send + 'static,
+        F: FnMut(&mut dyn Tx, &Trail<'_>) -> Result<(T, Recorded)> + Send + 'static,
         T: Send + 'static,
     {
         self.store.write(self.audited_job(actor, f)).await
@@ -176,16 +176,16 @@ impl Db {
     /// [`Db::audited`] for synchronous callers (the CLI, start-up).
     pub(crate) fn audited_blocking<T, F>(&self, actor: Actor, f: F) -> Result<T>
     where
-        F: FnOnce(&mut dyn Tx, &Trail<'_>) -> Result<(T, Recorded)> + Send + 'static,
+        F: FnMut(&mut dyn Tx, &Trail<'_>) -> Result<(T, Recorded)> + Send + 'static,
         T: Send + 'static,
     {
         self.store.write_blocking(self.audited_job(actor, f))
     }
 
     /// Runs bookkeeping in a write transaction of its own.
-    pub(crate) async fn bookkeeping<T, F>(&self, f: F) -> Result<T>
+    pub(crate) async fn bookkeeping<T, F>(&self, mut f: F) -> Result<T>
     where
-        F: FnOnce(&mut Books<'_>) -> Result<T> + Send + 'static,
+        F: FnMut(&mut Books<'_>) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
         self.store.write(move |tx| f(&mut Books { tx })).await

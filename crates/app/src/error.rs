@@ -35,6 +35,9 @@ pub enum AppError {
     /// A transient fault (concurrent transactions in conflict): nothing was written, try again.
     #[error("the service is busy; nothing was written, try again ({0})")]
     Unavailable(String),
+    /// The database's disk is full: nothing was written; writes work again once there is room.
+    #[error("the database's disk is full; nothing was written")]
+    NoSpace(String),
     /// A body whose content is not of an accepted type.
     #[error("{0}")]
     UnsupportedMedia(String),
@@ -64,8 +67,19 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::NotFound(m) => AppError::NotFound(m),
             StoreError::Busy(m) => AppError::Unavailable(m),
+            StoreError::Full(m) => {
+                tracing::error!(error = %m, "the database's disk is full: writes are refused until there is room");
+                AppError::NoSpace(m)
+            }
             e => AppError::Failed { context: "the database", source: Box::new(e) },
         }
+    }
+}
+
+/// A busy database, as the store reports it: the store runs the transaction again.
+impl vigie_store::Transient for AppError {
+    fn is_transient(&self) -> bool {
+        matches!(self, AppError::Unavailable(_))
     }
 }
 

@@ -63,6 +63,9 @@ fn err(e: postgres::Error) -> StoreError {
         {
             StoreError::Busy(format!("{} (SQLSTATE {})", db.message(), db.code().code()))
         }
+        Some(db) if *db.code() == SqlState::DISK_FULL => {
+            StoreError::Full(format!("{} (SQLSTATE {})", db.message(), db.code().code()))
+        }
         Some(db) => StoreError::Backend(format!("{} (SQLSTATE {})", db.message(), db.code().code())),
         None => StoreError::Backend(e.to_string()),
     }

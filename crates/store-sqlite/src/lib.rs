@@ -35,6 +35,14 @@ fn err(e: rusqlite::Error) -> StoreError {
         rusqlite::Error::SqliteFailure(f, msg) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
             StoreError::Conflict(msg.clone().unwrap_or_else(|| "constraint violated".into()))
         }
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
+            StoreError::Full(e.to_string())
+        }
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
+        {
+            StoreError::Busy(e.to_string())
+        }
         _ => StoreError::Backend(e.to_string()),
     }
 }

@@ -27,6 +27,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("the audit head moves with each append", audit),
     ("disclosures and meta round-trip", disclosures_and_meta),
     ("a failed job in a group commit changes nothing, its neighbours commit", group_commit),
+    ("a transient conflict runs the transaction again, a bounded number of times", retries),
     ("records need an existing subject", foreign_keys),
     ("read transactions see committed data", reads),
     ("retention clocks, holds and erasure", retention),
@@ -44,7 +45,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit foreign_keys reads retention jobs governance outbox policy_versions requests breaches);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions requests breaches);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -520,6 +521,48 @@ pub fn retention(store: &Store) -> Result<(), String> {
         "aggregate count",
     )?;
     ensure(w(store, move |tx| tx.erasure(new_id()))?.is_none(), "no tombstone for a live id")
+}
+
+pub fn retries(store: &Store) -> Result<(), String> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let before = w(store, |tx| tx.count_tokens())?;
+    // Busy twice, after writing: each attempt is rolled back, the third commits alone.
+    let calls = std::sync::Arc::new(AtomicU32::new(0));
+    let c = calls.clone();
+    let done = rt.block_on(store.write(move |tx| {
+        let token = TokenRow {
+            id: new_id(),
+            hash: new_id().as_bytes().to_vec(),
+            role: Role::Staff,
+            recipient: None,
+            created_at: now(),
+            revoked_at: None,
+            expires_at: None,
+            last_used_at: None,
+        };
+        tx.insert_token(&token)?;
+        if c.fetch_add(1, Ordering::SeqCst) < 2 { Err(StoreError::Busy("deadlock".into())) } else { Ok(7) }
+    }));
+    ensure(matches!(done, Ok(7)) && calls.load(Ordering::SeqCst) == 3, "retried until it commits")?;
+    ensure(w(store, |tx| tx.count_tokens())? == before + 1, "the attempts that failed wrote nothing")?;
+    // Always busy: given up after the bounded retries, the conflict is the caller's.
+    let calls = std::sync::Arc::new(AtomicU32::new(0));
+    let c = calls.clone();
+    let given_up = rt.block_on(store.write(move |_| -> Result<(), StoreError> {
+        c.fetch_add(1, Ordering::SeqCst);
+        Err(StoreError::Busy("deadlock".into()))
+    }));
+    ensure(matches!(given_up, Err(StoreError::Busy(_))), "a lasting conflict is reported")?;
+    ensure(calls.load(Ordering::SeqCst) == 1 + crate::WRITE_RETRIES, "after a bounded number of attempts")?;
+    // Any other failure is not retried.
+    let calls = std::sync::Arc::new(AtomicU32::new(0));
+    let c = calls.clone();
+    let failed = rt.block_on(store.write(move |_| -> Result<(), StoreError> {
+        c.fetch_add(1, Ordering::SeqCst);
+        Err(StoreError::Conflict("duplicate".into()))
+    }));
+    ensure(matches!(failed, Err(StoreError::Conflict(_))) && calls.load(Ordering::SeqCst) == 1, "nor anything else")
 }
 
 pub fn jobs(store: &Store) -> Result<(), String> {

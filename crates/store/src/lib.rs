@@ -28,7 +28,7 @@ use vigie_domain::records::{
 };
 use vigie_domain::transfers::SafeguardKind;
 use vigie_domain::{Direction, SubjectKind};
-pub use worker::{Store, WorkerConfig};
+pub use worker::{Store, WRITE_RETRIES, WorkerConfig};
 
 /// Every id is a UUIDv7: time-ordered, so primary-key indexes grow at the end.
 pub type Id = Uuid;
@@ -38,7 +38,7 @@ pub fn new_id() -> Id {
     Uuid::now_v7()
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule of the schema was broken (named by constraint, never by value).
     #[error("conflict: {0}")]
@@ -53,9 +53,25 @@ pub enum StoreError {
     /// failure): nothing was written, and the same request may be sent again.
     #[error("the database is busy: {0}")]
     Busy(String),
+    /// The database's disk (or its quota) is full: nothing was written; writes work again
+    /// once there is room, without a restart.
+    #[error("the database's disk is full: {0}")]
+    Full(String),
     /// The store's threads have stopped.
     #[error("the store is shut down")]
     Closed,
+}
+
+/// An error after which the same transaction, run again, may succeed: [`Store::write`]
+/// runs it again a few times before giving up.
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+impl Transient for StoreError {
+    fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Busy(_))
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -9,10 +9,13 @@
 //!
 //! Readers run one job per read-only transaction, in parallel.
 
-use crate::{Backend, Connection, ReadTx, Result, StoreError, Tx};
+use crate::{Backend, Connection, ReadTx, Result, StoreError, Transient, Tx};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use tokio::sync::oneshot;
+
+/// How many times [`Store::write`] runs a transaction again after a transient conflict.
+pub const WRITE_RETRIES: u32 = 3;
 
 /// How many connection threads a backend runs, and how large a group commit may grow.
 #[derive(Clone, Copy, Debug)]
@@ -154,13 +157,32 @@ impl Store {
     }
 
     /// Runs `f` in a write transaction. All of it commits, durably, or none of it.
+    /// A transient conflict (a deadlock, a serialization failure: [`Transient`]) rolls the
+    /// transaction back and runs `f` again in a new one, up to [`WRITE_RETRIES`] times,
+    /// waiting a little longer each time; then the conflict is the caller's.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
+        F: FnMut(&mut dyn Tx) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
+        E: From<StoreError> + Transient + Send + 'static,
     {
-        Self::submit(&self.writer, f).await
+        let f = Arc::new(std::sync::Mutex::new(f));
+        let mut attempt = 0u32;
+        loop {
+            let job = f.clone();
+            let run = move |tx: &mut dyn Tx| {
+                let mut f = job.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                f(tx)
+            };
+            match Self::submit(&self.writer, run).await {
+                Err(e) if e.is_transient() && attempt < WRITE_RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(attempt, "a transient conflict: the transaction runs again");
+                    tokio::time::sleep(std::time::Duration::from_millis(5 << (2 * attempt))).await;
+                }
+                outcome => return outcome,
+            }
+        }
     }
 
     /// Runs `f` in a read-only transaction (a consistent snapshot).
@@ -205,9 +227,11 @@ fn run(job: Job, tx: &mut dyn Tx) -> Option<(bool, Completion)> {
     }
 }
 
+/// Reports one failure to every job of a batch, of its kind (busy, full...), so that each
+/// caller answers it as what it is.
 fn fail_all(done: Vec<Completion>, err: &StoreError) {
     for c in done {
-        c(Err(StoreError::Backend(err.to_string())));
+        c(Err(err.clone()));
     }
 }
 
@@ -241,7 +265,7 @@ fn write_loop(
             // The jobs never ran: report the failure through fresh completions.
             for job in batch {
                 let (_, completion) = job(None);
-                completion(Err(StoreError::Backend(e.to_string())));
+                completion(Err(e.clone()));
             }
             reconnect(&mut conn, backend, true);
             continue;

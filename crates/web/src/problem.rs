@@ -116,6 +116,15 @@ impl From<AppError> for ApiError {
                     "the database was busy with concurrent work; nothing was written: send the request again",
                 )
             },
+            AppError::NoSpace(_) => Problem {
+                retry_after: Some(60),
+                ..Problem::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "insufficient-storage",
+                    "Insufficient storage",
+                    "the database's disk is full; nothing was written: the administrator must free space",
+                )
+            },
             AppError::UnsupportedMedia(_) => Problem::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",

@@ -294,7 +294,7 @@ impl App {
                     tx.queue_for_subjects(&kinds, "transfer_notice", &params, &format!("transfer:{id}:"), at)?;
                 let detail = format!("recipient={id} notices={queued}");
                 let recorded = trail.record(tx, Entry::new("transfer.activate").detail(detail))?;
-                Ok((Activation { recipient: id, activated_at: at, notices_queued: queued }, recorded))
+                Ok((Activation { recipient: id.clone(), activated_at: at, notices_queued: queued }, recorded))
             })
             .await
     }
@@ -345,7 +345,7 @@ impl App {
                     ));
                 }
                 transfer_check(tx, &policy, &list, &input2.recipient, trail.at.date_naive())?;
-                let names: Vec<String> = fields.into_iter().map(|(f, _)| f).collect();
+                let names: Vec<String> = fields.iter().map(|(f, _)| f.clone()).collect();
                 let row = DisclosureRow {
                     id: new_id(),
                     at,

@@ -310,7 +310,7 @@ impl App {
         let row = self
             .db
             .audited(actor.clone(), move |tx, trail| {
-                let mut row = row;
+                let mut row = row.clone();
                 let mut found = match &email_bi {
                     Some(bi) => tx.subjects_by_email(bi)?,
                     None => Vec::new(),

@@ -592,7 +592,7 @@ impl App {
         if let Some(id) = subject {
             entry = entry.subject(id);
         }
-        self.db.audited(who.actor(), move |tx, trail| Ok(((), trail.record(tx, entry)?))).await?;
+        self.db.audited(who.actor(), move |tx, trail| Ok(((), trail.record(tx, entry.clone())?))).await?;
         Err(AppError::Refused(vigie_domain::access::Refusal {
             rule,
             detail: format!("the {} role reads no subject's data, for any purpose", who.role),
@@ -674,8 +674,8 @@ impl App {
                     subject_id: subject,
                     at: at_ts,
                     direction,
-                    channel,
-                    summary,
+                    channel: channel.clone(),
+                    summary: summary.clone(),
                     created_at: at,
                 })?;
                 let recorded = trail.record(

@@ -588,3 +588,76 @@ fn notices_written_to_a_directory_are_private_and_go_with_their_subject() -> R {
     }
     Ok(())
 }
+
+/// A small file system of its own (tmpfs), unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_answered_507_and_writes_resume_once_there_is_room() -> R {
+    let dir = std::env::temp_dir().join(format!("vigie-full-{}", uuid::Uuid::now_v7()));
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data)?;
+    // Root on the CI machine mounts a 24 MiB tmpfs: the data directory fills up for real.
+    let mounted =
+        Command::new("mount").args(["-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs"]).arg(&data).status()?;
+    assert!(mounted.success(), "this test needs to mount a tmpfs (run as root)");
+    let _disk = SmallDisk(data.clone());
+    let (mut child, base, admin) = crate::support::spawn(&dir, None, &[])?;
+    let http = reqwest::blocking::Client::new();
+    let token = |role: &str| -> R<String> {
+        let res = http.post(format!("{base}/api/v1/tokens")).bearer_auth(&admin).json(&json!({"role": role})).send()?;
+        let v: serde_json::Value = res.json()?;
+        Ok(v["token"].as_str().ok_or("token")?.to_string())
+    };
+    let staff = token("staff")?;
+    let create = |i: usize| -> R<(u16, Option<String>, serde_json::Value)> {
+        let res = http
+            .post(format!("{base}/api/v1/subjects"))
+            .bearer_auth(&staff)
+            .json(&json!({"kind":"prospect","identity":{"first_name":format!("Plein{i}"),"email":format!("p{i}@example.fr")}}))
+            .send()?;
+        let status = res.status().as_u16();
+        let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+        Ok((status, ct, res.json().unwrap_or_default()))
+    };
+    assert_eq!(create(0)?.0, 201);
+    // Fill what is left of the disk.
+    let filler = data.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler)?;
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let mut answers = Vec::new();
+    for i in 1..=20 {
+        answers.push(create(i)?);
+    }
+    let full: Vec<_> = answers.iter().filter(|(st, _, _)| *st == 507).collect();
+    assert!(!full.is_empty(), "a full disk is answered 507: {answers:?}");
+    assert!(answers.iter().all(|(st, _, _)| *st == 201 || *st == 507), "never a 500: {answers:?}");
+    let (_, ct, v) = full[0];
+    assert_eq!(ct.as_deref(), Some("application/problem+json"));
+    assert_eq!(v["type"], "urn:vigie:problem:insufficient-storage", "{v}");
+    assert!(!v.to_string().contains("example.fr"), "no value in the answer: {v}");
+    let ready = http.get(format!("{base}/api/v1/ready")).send()?;
+    assert_eq!(ready.status(), 503, "not ready while the disk is full");
+    // Room again: writes resume, without a restart.
+    std::fs::remove_file(&filler)?;
+    let (st, _, v) = create(100)?;
+    assert_eq!(st, 201, "writes resume once there is room: {v}");
+    let out = crate::support::vigie().arg("--data-dir").arg(&data).args(["audit", "verify"]).output()?;
+    assert!(out.status.success(), "the trail is whole: {}", String::from_utf8_lossy(&out.stdout));
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(_disk);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
