@@ -53,12 +53,12 @@ const VALUES: &[&str] = &[
 /// replaced, bytes inserted, the text cut short.
 fn mutated_default() -> impl Strategy<Value = String> {
     let edit = prop_oneof![
-        (any::<prop::sample::Index>()).prop_map(|i| Edit::Drop(i)),
-        (any::<prop::sample::Index>()).prop_map(|i| Edit::Double(i)),
+        any::<prop::sample::Index>().prop_map(Edit::Drop),
+        any::<prop::sample::Index>().prop_map(Edit::Double),
         (any::<prop::sample::Index>(), any::<prop::sample::Index>()).prop_map(|(a, b)| Edit::Swap(a, b)),
         (any::<prop::sample::Index>(), prop::sample::select(VALUES.to_vec())).prop_map(|(i, v)| Edit::Value(i, v)),
         (any::<prop::sample::Index>(), any::<String>()).prop_map(|(i, s)| Edit::Insert(i, s)),
-        (any::<prop::sample::Index>()).prop_map(|i| Edit::Cut(i)),
+        any::<prop::sample::Index>().prop_map(Edit::Cut),
     ];
     prop::collection::vec(edit, 1..5).prop_map(|edits| {
         let mut lines: Vec<String> = DEFAULT_POLICY.lines().map(str::to_string).collect();

@@ -37,9 +37,12 @@ impl Drop for TempFile {
     }
 }
 
+/// A data row's line, and whether pass 1 accepts it (else why not).
+type Verdict = (u64, Result<(), String>);
+
 /// What pass 1 of an import says of a file: the file refused (an error naming line 1 or the
 /// file), or each data row's line and verdict. Panics are what the properties look for.
-fn check(bytes: &[u8]) -> Result<Vec<(u64, Result<(), String>)>, AppError> {
+fn check(bytes: &[u8]) -> Result<Vec<Verdict>, AppError> {
     let file = TempFile::new(bytes);
     let layout = layout(&file.path())?;
     let at = chrono::Utc::now();
