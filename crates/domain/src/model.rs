@@ -286,3 +286,7 @@ mod tests {
         assert_eq!(err.as_deref(), Some("expected one of: inbound, outbound"));
     }
 }
+
+/// Property tests of the normalisation: no panic, idempotent, equivalent inputs equal.
+#[cfg(test)]
+mod fuzz;

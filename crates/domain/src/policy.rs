@@ -767,3 +767,7 @@ mod tests {
         assert!(checked.errors().any(|d| { d.message.contains("recipients.accountant.country is missing") }));
     }
 }
+
+/// Property tests: arbitrary text and mutations of the default policy.
+#[cfg(test)]
+mod fuzz;

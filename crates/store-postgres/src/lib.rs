@@ -22,12 +22,13 @@
 //! its DETAIL, which quotes key values (possibly personal data).
 
 pub mod raw;
+pub mod tls;
 use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, Config, NoTls, Row, Statement};
+use postgres::{Client, Row, Statement};
 use std::collections::HashMap;
 use std::time::Duration;
 use vigie_store::sql::{self, Arg, Args, Dialect, Driver, SqlRow, Stmt};
@@ -67,7 +68,17 @@ fn err(e: postgres::Error) -> StoreError {
             StoreError::Full(format!("{} (SQLSTATE {})", db.message(), db.code().code()))
         }
         Some(db) => StoreError::Backend(format!("{} (SQLSTATE {})", db.message(), db.code().code())),
-        None => StoreError::Backend(e.to_string()),
+        // The driver's message names the kind ("error performing TLS handshake"), its cause
+        // what happened (the certificate refused, the connection refused, the option invalid).
+        None => {
+            let mut message = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                message.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            StoreError::Backend(message)
+        }
     }
 }
 
@@ -83,9 +94,11 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
         .unwrap_or_else(|_| Err(StoreError::Backend("a database connection thread panicked".into())))
 }
 
-/// Parses a connection string (URL or `key=value` form) and fills in defaults.
-fn config(url: &str) -> Result<Config> {
-    let mut config: Config = url.parse().map_err(err)?;
+/// Parses a connection string (URL or `key=value` form, with libpq's `sslmode` and
+/// `sslrootcert`: see [`tls`]) and fills in defaults.
+fn config(url: &str) -> Result<tls::Target> {
+    let mut target = tls::target(url)?;
+    let config = &mut target.config;
     if config.get_application_name().is_none() {
         config.application_name("vigie");
     }
@@ -95,23 +108,23 @@ fn config(url: &str) -> Result<Config> {
     // Notices (e.g. "relation already exists, skipping") are routine; keep them
     // out of the logs' default levels, and their DETAIL out entirely.
     config.notice_callback(|n| tracing::debug!(code = n.code().code(), "postgres notice: {}", n.message()));
-    Ok(config)
+    Ok(target)
 }
 
 /// A PostgreSQL database.
 pub struct Postgres {
-    config: Config,
+    config: tls::Target,
 }
 
 impl std::fmt::Debug for Postgres {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Config's own Debug redacts the password.
+        // Target's Debug redacts the password.
         f.debug_struct("Postgres").field("config", &self.config).finish()
     }
 }
 
 impl Postgres {
-    /// Connects (without TLS) and applies pending migrations.
+    /// Connects (encrypted as `sslmode` asks: see [`tls`]) and applies pending migrations.
     ///
     /// `url` is a libpq-style connection string: a URL such as
     /// `postgres://vigie@db.internal:5432/vigie`, or `host=... dbname=...`.
@@ -128,14 +141,14 @@ impl Postgres {
     pub fn is_initialised(url: &str) -> Result<bool> {
         let config = config(url)?;
         off_runtime(|| {
-            let mut client = config.connect(NoTls).map_err(err)?;
+            let mut client = config.connect()?;
             let row = client.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).map_err(err)?;
             row.try_get(0).map_err(err)
         })
     }
 
     fn client(&self) -> Result<Client> {
-        self.config.connect(NoTls).map_err(err)
+        self.config.connect()
     }
 
     /// A raw client on the database, for the benchmark's baseline and tests.
@@ -320,7 +333,7 @@ impl Backend for Postgres {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
         std::thread::spawn(move || {
-            let client = config.connect(NoTls).map_err(err).and_then(|mut c| {
+            let client = config.connect().and_then(|mut c| {
                 c.execute("SELECT pg_advisory_lock_shared($1)", &[&INSTANCE_LOCK]).map_err(err)?;
                 Ok(c)
             });
@@ -668,7 +681,7 @@ pub mod testing {
     fn run_on_server(server_url: &str, sql: &str) -> Result<()> {
         let config = config(server_url)?;
         off_runtime(|| {
-            let mut client = config.connect(postgres::NoTls).map_err(err)?;
+            let mut client = config.connect()?;
             client.batch_execute(sql).map_err(err)
         })
     }
@@ -698,7 +711,7 @@ pub mod testing {
             None => format!("{url} dbname={dbname}"),
         };
         // A `dbname` in the query string would win over the path: check.
-        match config(&replaced)?.get_dbname() {
+        match config(&replaced)?.config.get_dbname() {
             Some(got) if got == dbname => Ok(replaced),
             _ => Err(StoreError::Backend("cannot point the connection string at another database".into())),
         }

@@ -88,10 +88,58 @@ struct Layout {
     columns: Vec<Column>,
 }
 
-fn open(path: &Path) -> Result<BufReader<std::fs::File>> {
+fn open(path: &Path) -> Result<BufReader<LfOnly<BufReader<std::fs::File>>>> {
     let file = std::fs::File::open(path)
         .map_err(|e| AppError::invalid("file", format!("cannot open {}: {e}", path.display())))?;
-    Ok(BufReader::with_capacity(1 << 20, file))
+    Ok(BufReader::with_capacity(
+        1 << 16,
+        LfOnly { inner: BufReader::with_capacity(1 << 20, file), after_cr: false, last: b'\n' },
+    ))
+}
+
+/// Reads every line ending (`\r\n`, `\n`, a lone `\r`) as `\n`, and ends the file with one:
+/// the lines of the rows are counted on `\n` (see `rows`).
+struct LfOnly<R> {
+    inner: R,
+    after_cr: bool,
+    /// The last byte read (`\n` before the first).
+    last: u8,
+}
+
+impl<R: BufRead> Read for LfOnly<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let buf = self.inner.fill_buf()?;
+            if out.is_empty() {
+                return Ok(0);
+            }
+            if buf.is_empty() {
+                // A last line break where the file has none.
+                let last = std::mem::replace(&mut self.last, b'\n');
+                return Ok(if last == b'\n' {
+                    0
+                } else {
+                    out[0] = b'\n';
+                    1
+                });
+            }
+            let (mut i, mut n) = (0, 0);
+            while i < buf.len() && n < out.len() {
+                let b = buf[i];
+                i += 1;
+                if std::mem::replace(&mut self.after_cr, b == b'\r') && b == b'\n' {
+                    continue;
+                }
+                out[n] = if b == b'\r' { b'\n' } else { b };
+                self.last = out[n];
+                n += 1;
+            }
+            self.inner.consume(i);
+            if n > 0 {
+                return Ok(n);
+            }
+        }
+    }
 }
 
 /// Reads the header line: delimiter and column meanings.
@@ -144,18 +192,37 @@ type ImportRow = (NewSubject, RawContract);
 
 /// Iterates the data rows as subjects, or errors with their line numbers.
 fn rows(path: &Path, layout: &Layout) -> Result<impl Iterator<Item = (u64, Result<ImportRow, String>)>> {
-    let reader =
+    let mut reader =
         csv::ReaderBuilder::new().delimiter(layout.delimiter).has_headers(true).flexible(true).from_reader(open(path)?);
     let columns = layout.columns.clone();
-    Ok(reader.into_byte_records().map(move |record| {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                return (line, Err("the row is not well-formed CSV".to_string()));
+    let mut failed = false;
+    let records = std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        // The reader dates a record where it stood before skipping blank lines; the line is
+        // counted back from where the record ends instead: its terminator (the file always has
+        // a last one: see `LfOnly`), and the line breaks inside its quoted fields. Never the
+        // header's line, nor before where the reader stood.
+        let before = reader.position().line().max(2);
+        let mut record = csv::ByteRecord::new();
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => None,
+            Ok(true) => {
+                let inside = record.iter().flatten().filter(|&&b| b == b'\n').count() as u64;
+                let line = reader.position().line().saturating_sub(inside + 1).max(before);
+                Some((line, Ok(record)))
             }
+            Err(e) => {
+                failed = true;
+                Some((e.position().map_or(before, |p| p.line()), Err(e)))
+            }
+        }
+    });
+    Ok(records.map(move |(line, record)| {
+        let Ok(record) = record else {
+            return (line, Err("the row is not well-formed CSV".to_string()));
         };
-        let line = record.position().map_or(0, |p| p.line());
         let Ok(record) = csv::StringRecord::from_byte_record(record) else {
             return (line, Err("the row is not valid UTF-8".to_string()));
         };
@@ -363,3 +430,7 @@ fn validate(s: &NewSubject, at: chrono::DateTime<chrono::Utc>) -> Result<(), Str
         Err(e) => Err(e.to_string()),
     }
 }
+
+/// Property tests: arbitrary and hostile files through the parser, the checks and the import.
+#[cfg(test)]
+mod fuzz;
