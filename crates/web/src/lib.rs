@@ -10,6 +10,7 @@ mod breaches;
 mod extract;
 mod form;
 mod governance;
+mod openapi;
 mod pages;
 mod problem;
 mod register;
