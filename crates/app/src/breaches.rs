@@ -29,20 +29,27 @@ pub const TEMPLATE: &str = "breach_notice";
 #[serde(deny_unknown_fields)]
 pub struct Scope {
     #[serde(default)]
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub subject_ids: Vec<String>,
     /// client, prospect.
     #[serde(default)]
     #[schema(value_type = Vec<SubjectKind>)]
     pub kinds: Vec<String>,
     /// Subjects collected in this period (RFC 3339 or dates).
+    #[schema(format = DateTime)]
     pub collected_from: Option<String>,
+    #[schema(format = DateTime)]
     pub collected_to: Option<String>,
     /// Everything disclosed to this recipient.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,63}$")]
     pub recipient: Option<String>,
     /// Everything a token read or wrote (its id).
+    #[schema(format = Uuid)]
     pub token: Option<String>,
     /// The time window for `recipient` and `token`.
+    #[schema(format = DateTime)]
     pub from: Option<String>,
+    #[schema(format = DateTime)]
     pub to: Option<String>,
     /// Every subject (an explicit choice: a scope is never empty by accident).
     #[serde(default)]
@@ -52,10 +59,15 @@ pub struct Scope {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBreach {
+    #[schema(format = DateTime)]
     pub detected_at: String,
     /// confidentiality, integrity, availability.
-    #[schema(value_type = Vec<BreachNature>)]
+    #[schema(value_type = Vec<BreachNature>, min_items = 1)]
     pub nature: Vec<String>,
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub description: String,
     /// identity, contact, professional, notes, contract, interactions.
     #[schema(value_type = Vec<DataCategory>)]
@@ -71,14 +83,32 @@ pub struct NewBreach {
     pub keys_compromised: bool,
 }
 
+/// The phases a caller adds (`initial` and `subjects_decision` are recorded by Vigie itself).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NewPhaseKind {
+    Update,
+    AuthorityNotified,
+    SubjectsNotified,
+    Closed,
+}
+
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPhase {
     /// update, authority_notified, subjects_notified or closed.
-    #[schema(value_type = BreachPhase)]
+    #[schema(value_type = NewPhaseKind)]
     pub phase: String,
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub details: String,
     /// For a late notification to the authority: why (Art. 33(1)).
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub late_reasons: Option<String>,
     /// For an update: new assessments.
     #[schema(value_type = Option<BreachRisk>)]

@@ -19,7 +19,8 @@ pub(crate) fn parse_timestamp(field: &str, raw: &str, now: DateTime<Utc>) -> Res
     };
     use chrono::{DurationRound, TimeDelta};
     let t = t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t);
-    if t > now + chrono::Duration::minutes(5) {
+    // `now` may be the last representable instant (a recorded breach scope is read back so).
+    if t > now.checked_add_signed(chrono::Duration::minutes(5)).unwrap_or(DateTime::<Utc>::MAX_UTC) {
         return Err(AppError::invalid(field, "is in the future"));
     }
     Ok(t)
@@ -63,15 +64,23 @@ pub(crate) fn check_purpose(policy: &Policy, field: &str, purpose: &str) -> Resu
     ))
 }
 
+/// Free text: not empty once trimmed, at most `max` characters, no control character but tab
+/// and line breaks. The OpenAPI document states it for each such field as `maxLength` and the
+/// pattern of `TEXT_PATTERN` (utoipa takes only a literal there: keep the two in step).
+#[cfg(test)]
+pub(crate) const TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+
 pub(crate) fn check_text(field: &str, raw: &str, max: usize) -> Result<String> {
     let v = raw.trim();
     if v.is_empty() {
         return Err(AppError::invalid(field, "is empty"));
     }
-    if v.chars().count() > max {
+    // Length and control characters are checked on the text as sent, white space included, as
+    // the OpenAPI document states them.
+    if raw.chars().count() > max {
         return Err(AppError::invalid(field, format!("is longer than {max} characters")));
     }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if raw.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
         return Err(AppError::invalid(field, "contains control characters"));
     }
     Ok(v.to_string())
@@ -101,5 +110,49 @@ pub(crate) fn identifier(field: &str, raw: &str) -> Result<String> {
             field,
             "must be an identifier: a lower-case letter, then up to 63 lower-case letters, digits or underscores",
         ))
+    }
+}
+
+/// A whole number, written as JSON writes it: `2` or `2.0` (both are the integer 2 to a JSON
+/// Schema validator, so both are accepted).
+pub(crate) fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u32, D::Error> {
+    use serde::Deserialize;
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(u) = n.as_u64() {
+        return u32::try_from(u).map_err(|_| serde::de::Error::custom("is too large"));
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => Ok(f as u32),
+        _ => Err(serde::de::Error::custom("is not a whole number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every free-text field of the OpenAPI document states the pattern `check_text` enforces.
+    #[test]
+    fn free_text_fields_state_the_pattern_check_text_enforces() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        use utoipa::PartialSchema;
+        let schemas = [
+            ("reason", serde_json::to_value(crate::retention::HoldInput::schema())?),
+            ("reason", serde_json::to_value(crate::rights::Extension::schema())?),
+            ("reason", serde_json::to_value(crate::rights::Refusal::schema())?),
+            ("description", serde_json::to_value(crate::breaches::NewBreach::schema())?),
+            ("details", serde_json::to_value(crate::breaches::NewPhase::schema())?),
+            ("late_reasons", serde_json::to_value(crate::breaches::NewPhase::schema())?),
+            ("reference", serde_json::to_value(crate::subjects::NewContract::schema())?),
+            ("summary", serde_json::to_value(crate::subjects::NewInteraction::schema())?),
+            ("evidence", serde_json::to_value(crate::subjects::NewConsent::schema())?),
+        ];
+        for (field, schema) in schemas {
+            assert_eq!(schema["properties"][field]["pattern"], TEXT_PATTERN, "{field}");
+        }
+        for refused in [" \u{3000}", "a\u{85}", "\u{b}a", "a\u{0}b", "abcdefghijk", "abcdefghij "] {
+            assert!(check_text("f", refused, 10).is_err(), "{refused:?}");
+        }
+        assert_eq!(check_text("f", " a\tb\r\n", 10)?, "a\tb");
+        Ok(())
     }
 }

@@ -119,13 +119,18 @@ pub struct Brake {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyInput {
-    /// The date to apply the sweep at (default: today).
+    /// The date to apply the sweep at (default, or the empty string: today).
+    #[schema(value_type = Option<DateOrToday>)]
     pub at: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldInput {
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub reason: String,
 }
 
@@ -153,6 +158,27 @@ pub struct HoldStatus {
     pub since: Option<DateTime<Utc>>,
     pub history: Vec<HoldEvent>,
 }
+
+/// A date (YYYY-MM-DD, from the year 1000), or the empty string for today: the schema of `at`.
+pub struct DateOrToday;
+
+impl utoipa::PartialSchema for DateOrToday {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+        let date = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .pattern(Some("^[1-9]"));
+        let empty = ObjectBuilder::new().schema_type(Type::String).max_length(Some(0));
+        OneOfBuilder::new()
+            .item(date)
+            .item(empty)
+            .description(Some("A date (YYYY-MM-DD), or the empty string for today."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DateOrToday {}
 
 /// Parses `at` (a date), defaulting to `today`.
 pub fn parse_at(raw: Option<&str>, today: NaiveDate) -> Result<NaiveDate> {

@@ -27,7 +27,7 @@ fn breach_id(raw: &str) -> Result<uuid::Uuid, crate::problem::ApiError> {
 
 /// Records a breach: its scope's subjects and records are counted, its 72-hour clock starts (dpo).
 #[utoipa::path(post, path = "/api/v1/breaches", request_body = NewBreach,
-    responses((status = 201, body = BreachView), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = BreachView), (status = 403, description = "not a dpo", body = Problem)))]
 pub async fn create(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -42,7 +42,7 @@ pub struct BreachList {
 }
 
 /// The breach register, most urgent first (dpo).
-#[utoipa::path(get, path = "/api/v1/breaches", responses((status = 200, body = BreachList), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/breaches", responses((status = 200, body = BreachList), (status = 403, description = "not a dpo", body = Problem)))]
 pub async fn list(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -51,8 +51,8 @@ pub async fn list(
 }
 
 /// One breach with its phases (dpo).
-#[utoipa::path(get, path = "/api/v1/breaches/{id}", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = BreachView), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/breaches/{id}", params(("id" = uuid::Uuid, Path, description = "the breach id")),
+    responses((status = 200, body = BreachView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such breach", body = Problem)))]
 pub async fn one(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -62,8 +62,8 @@ pub async fn one(
 }
 
 /// Adds a dated phase: update, authority_notified (with reasons when late), subjects_notified, closed (dpo).
-#[utoipa::path(post, path = "/api/v1/breaches/{id}/phases", request_body = NewPhase, params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = BreachView), (status = 400, body = Problem), (status = 409, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/breaches/{id}/phases", request_body = NewPhase, params(("id" = uuid::Uuid, Path, description = "the breach id")),
+    responses((status = 200, body = BreachView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such breach", body = Problem), (status = 409, description = "the breach is not in a state that allows this step", body = Problem)))]
 pub async fn phase(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -74,8 +74,8 @@ pub async fn phase(
 }
 
 /// For a high-risk breach: notify the subjects, or confirm the Art. 34(3)(a) exemption (dpo).
-#[utoipa::path(post, path = "/api/v1/breaches/{id}/subjects", request_body = SubjectsDecision, params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = BreachView), (status = 400, body = Problem), (status = 409, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/breaches/{id}/subjects", request_body = SubjectsDecision, params(("id" = uuid::Uuid, Path, description = "the breach id")),
+    responses((status = 200, body = BreachView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such breach", body = Problem), (status = 409, description = "the breach is not in a state that allows this step", body = Problem)))]
 pub async fn subjects(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -89,26 +89,51 @@ pub async fn subjects(
 #[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     /// json (default) or html (the draft in French).
+    #[param(value_type = Option<crate::openapi::DocumentFormat>)]
     format: Option<String>,
 }
 
 /// The draft notification to the CNIL with the content of Art. 33(3) (dpo).
-#[utoipa::path(get, path = "/api/v1/breaches/{id}/notification", params(("id" = uuid::Uuid, Path), NotificationQuery),
-    responses((status = 200, description = "the draft notification"), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/breaches/{id}/notification", params(("id" = uuid::Uuid, Path, description = "the breach id"), NotificationQuery),
+    responses((status = 200, description = "the draft notification", content((Object = "application/json"), (String = "text/html"))), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such breach", body = Problem)))]
 pub async fn notification(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
     Path(id): Path<String>,
-    Query(q): Query<NotificationQuery>,
+    query: Result<Query<NotificationQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
+    let html = html_format(query)?;
     let value = s.app.breach_notification(&who, breach_id(&id)?).await?;
-    match q.format.as_deref() {
-        None | Some("json") => Ok(Json(value).into_response()),
-        Some("html") => Ok(Html(vigie_app::rights::document_html(
-            "Projet de notification d'une violation de données personnelles à la CNIL",
-            &value,
-        ))
-        .into_response()),
-        Some(_) => Err(Problem::invalid("format", "must be json or html").into()),
+    if !html {
+        return Ok(Json(value).into_response());
+    }
+    Ok(Html(vigie_app::rights::document_html(
+        "Projet de notification d'une violation de données personnelles à la CNIL",
+        &value,
+    ))
+    .into_response())
+}
+
+/// Whether `?format=` asks for HTML (`html`) rather than JSON (`json`, the default).
+pub(crate) fn html_format<Q: HasFormat>(
+    query: Result<Query<Q>, axum::extract::rejection::QueryRejection>,
+) -> Result<bool, crate::problem::ApiError> {
+    let bad = || Problem::invalid("format", "must be json or html");
+    let Query(q) = query.map_err(|_| bad())?;
+    match q.format() {
+        None | Some("json") => Ok(false),
+        Some("html") => Ok(true),
+        Some(_) => Err(bad().into()),
+    }
+}
+
+/// A query with a `format` parameter.
+pub(crate) trait HasFormat {
+    fn format(&self) -> Option<&str>;
+}
+
+impl HasFormat for NotificationQuery {
+    fn format(&self) -> Option<&str> {
+        self.format.as_deref()
     }
 }

@@ -37,8 +37,8 @@ pub async fn recipients(
 }
 
 /// Records a safeguard (scc, bcr, dpf) for an external recipient (dpo).
-#[utoipa::path(post, path = "/api/v1/recipients/{id}/safeguards", request_body = NewSafeguard, params(("id" = String, Path)),
-    responses((status = 201, body = SafeguardView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/recipients/{id}/safeguards", request_body = NewSafeguard, params(("id" = String, Path, description = "a recipient of the policy", pattern = "^[a-z][a-z0-9_]{0,63}$")),
+    responses((status = 201, body = SafeguardView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such recipient", body = Problem)))]
 pub async fn add_safeguard(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -50,8 +50,8 @@ pub async fn add_safeguard(
 
 /// Activates a transfer outside the EEA (dpo): refused without adequacy or safeguard;
 /// queues a notice to every subject concerned.
-#[utoipa::path(post, path = "/api/v1/recipients/{id}/transfer", params(("id" = String, Path)),
-    responses((status = 201, body = Activation), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/recipients/{id}/transfer", params(("id" = String, Path, description = "a recipient of the policy", pattern = "^[a-z][a-z0-9_]{0,63}$")),
+    responses((status = 201, body = Activation), (status = 403, description = "not a dpo, or the transfer has no ground (no adequacy, no safeguard)", body = Problem), (status = 404, description = "no such recipient", body = Problem), (status = 409, description = "the transfer is already active, or needs none", body = Problem)))]
 pub async fn activate_transfer(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -62,7 +62,7 @@ pub async fn activate_transfer(
 
 /// Records a disclosure made outside the API (staff, dpo), checked like a read by the recipient.
 #[utoipa::path(post, path = "/api/v1/disclosures", request_body = NewDisclosure,
-    responses((status = 201, body = DisclosureEntry), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = DisclosureEntry), (status = 403, description = "not a writer (staff, dpo), or the policy refuses the disclosure", body = Problem), (status = 404, description = "no such subject", body = Problem), (status = 410, description = "the subject was erased", body = Problem)))]
 pub async fn record_disclosure(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -75,7 +75,11 @@ pub async fn record_disclosure(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DisclosureQuery {
+    /// The subject whose disclosures are listed; give exactly one of subject_id or recipient.
+    #[param(format = Uuid)]
     subject_id: Option<String>,
+    /// The recipient whose disclosures are listed.
+    #[param(pattern = "^[a-z][a-z0-9_]{0,63}$")]
     recipient: Option<String>,
 }
 
@@ -86,7 +90,7 @@ pub struct DisclosureList {
 
 /// The disclosure log of one subject or one recipient (dpo, auditor).
 #[utoipa::path(get, path = "/api/v1/disclosures", params(DisclosureQuery),
-    responses((status = 200, body = DisclosureList), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = DisclosureList), (status = 403, description = "not a dpo or auditor", body = Problem)))]
 pub async fn list_disclosures(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -104,6 +108,7 @@ pub struct OutboxQuery {
     /// pending, sent or failed.
     #[param(value_type = Option<OutboxStatus>)]
     status: Option<String>,
+    /// At most this many messages (default 100; counted as 1 below 1, as 10000 above 10000).
     limit: Option<i64>,
 }
 
@@ -114,7 +119,7 @@ pub struct OutboxList {
 
 /// The outbox of notices (dpo, admin): statuses and attempts, no personal value.
 #[utoipa::path(get, path = "/api/v1/outbox", params(OutboxQuery),
-    responses((status = 200, body = OutboxList), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = OutboxList), (status = 403, description = "not a dpo or admin", body = Problem)))]
 pub async fn outbox(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -143,7 +148,7 @@ pub async fn versions(
 /// Uploads a policy revision (dpo): validated, diffed against the version in force,
 /// and announced to every subject; it takes effect on its date once every notice is sent.
 #[utoipa::path(post, path = "/api/v1/policy/versions", request_body = NewVersion,
-    responses((status = 201, body = Uploaded), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 201, body = Uploaded), (status = 403, description = "not a dpo", body = Problem), (status = 409, description = "the version exists already, or another is pending", body = Problem)))]
 pub async fn upload_version(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -153,8 +158,8 @@ pub async fn upload_version(
 }
 
 /// Puts a pending version into force (dpo): 409 before its date or while notices are unsent.
-#[utoipa::path(post, path = "/api/v1/policy/versions/{version}/activate", params(("version" = String, Path)),
-    responses((status = 200, body = VersionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/policy/versions/{version}/activate", params(("version" = String, Path, description = "a policy version")),
+    responses((status = 200, body = VersionView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such version", body = Problem), (status = 409, description = "not pending, before its date, or notices unsent", body = Problem)))]
 pub async fn activate_version(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,

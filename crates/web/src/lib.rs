@@ -11,6 +11,7 @@ mod extract;
 mod form;
 mod governance;
 mod limits;
+mod openapi;
 mod pages;
 mod problem;
 mod register;

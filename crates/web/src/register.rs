@@ -16,7 +16,7 @@ pub fn routes() -> Router<State> {
 /// reading is recorded in the audit trail. `vigie register export` writes it
 /// as XLSX, CSV, JSON or HTML.
 #[utoipa::path(get, path = "/api/v1/register",
-    responses((status = 200, body = Register), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Register), (status = 403, description = "not a dpo or auditor", body = Problem)))]
 pub async fn register(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,

@@ -36,7 +36,7 @@ fn request_id(raw: &str) -> Result<uuid::Uuid, crate::problem::ApiError> {
 
 /// Records a rights request; its deadline is one month, moved to the next working day (dpo).
 #[utoipa::path(post, path = "/api/v1/requests", request_body = NewRequest,
-    responses((status = 201, body = RequestView), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = RequestView), (status = 403, description = "not a dpo", body = Problem)))]
 pub async fn create(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -51,7 +51,7 @@ pub struct RequestList {
 }
 
 /// The request register, most urgent first (dpo).
-#[utoipa::path(get, path = "/api/v1/requests", responses((status = 200, body = RequestList), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/requests", responses((status = 200, body = RequestList), (status = 403, description = "not a dpo", body = Problem)))]
 pub async fn list(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -60,8 +60,8 @@ pub async fn list(
 }
 
 /// One request (dpo).
-#[utoipa::path(get, path = "/api/v1/requests/{id}", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = RequestView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/requests/{id}", params(("id" = uuid::Uuid, Path, description = "the request id")),
+    responses((status = 200, body = RequestView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such request", body = Problem)))]
 pub async fn one(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -71,8 +71,9 @@ pub async fn one(
 }
 
 /// Uploads the requester's identity document (PDF, PNG or JPEG), stored sealed until the decision destroys it (dpo).
-#[utoipa::path(post, path = "/api/v1/requests/{id}/identity-document", params(("id" = uuid::Uuid, Path)),
-    responses((status = 201, body = RequestView), (status = 400, body = Problem), (status = 409, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/requests/{id}/identity-document", params(("id" = uuid::Uuid, Path, description = "the request id")),
+    request_body(description = "the document (PDF, PNG or JPEG, at most 10 MiB)", content(("application/pdf"), ("image/png"), ("image/jpeg"))),
+    responses((status = 201, body = RequestView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such request", body = Problem), (status = 409, description = "the request is not awaiting identity", body = Problem), (status = 410, description = "the subject was erased, and with it what the request held", body = Problem), (status = 415, description = "the body is not a file of its Content-Type (its first bytes say otherwise)", body = Problem)))]
 pub async fn upload_document(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -102,8 +103,8 @@ pub async fn upload_document(
 }
 
 /// Records the identity decision and the document kind; an uploaded document is destroyed (dpo).
-#[utoipa::path(post, path = "/api/v1/requests/{id}/identity", request_body = IdentityDecision, params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = RequestView), (status = 400, body = Problem), (status = 409, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/requests/{id}/identity", request_body = IdentityDecision, params(("id" = uuid::Uuid, Path, description = "the request id")),
+    responses((status = 200, body = RequestView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such request", body = Problem), (status = 409, description = "the request is not in a state that allows this step", body = Problem), (status = 410, description = "the subject was erased, and with it what the request held", body = Problem)))]
 pub async fn identity(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -114,8 +115,8 @@ pub async fn identity(
 }
 
 /// Extends the deadline once by one or two months, with reasons, before it passes; the requester is told (dpo).
-#[utoipa::path(post, path = "/api/v1/requests/{id}/extend", request_body = Extension, params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = RequestView), (status = 400, body = Problem), (status = 409, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/requests/{id}/extend", request_body = Extension, params(("id" = uuid::Uuid, Path, description = "the request id")),
+    responses((status = 200, body = RequestView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such request", body = Problem), (status = 409, description = "the request is not in a state that allows this step", body = Problem), (status = 410, description = "the subject was erased, and with it what the request held", body = Problem)))]
 pub async fn extend(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -126,8 +127,8 @@ pub async fn extend(
 }
 
 /// Refuses a request (manifestly unfounded or excessive, Art. 12(5); identity not verified) with reasons (dpo).
-#[utoipa::path(post, path = "/api/v1/requests/{id}/refuse", request_body = Refusal, params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = RequestView), (status = 400, body = Problem), (status = 409, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/requests/{id}/refuse", request_body = Refusal, params(("id" = uuid::Uuid, Path, description = "the request id")),
+    responses((status = 200, body = RequestView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such request", body = Problem), (status = 409, description = "the request is not in a state that allows this step", body = Problem), (status = 410, description = "the subject was erased, and with it what the request held", body = Problem)))]
 pub async fn refuse(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -138,8 +139,8 @@ pub async fn refuse(
 }
 
 /// Carries the request out (access, rectification, erasure, portability, objection) and returns the outcome (dpo).
-#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, description = "the outcome"), (status = 409, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", params(("id" = uuid::Uuid, Path, description = "the request id")),
+    responses((status = 200, description = "the outcome", body = Object), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such request", body = Problem), (status = 409, description = "the request is not in progress", body = Problem), (status = 410, description = "the subject was erased, and with it what the request held", body = Problem)))]
 pub async fn fulfil(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -152,22 +153,29 @@ pub async fn fulfil(
 #[into_params(parameter_in = Query)]
 pub struct ResponseQuery {
     /// json (default) or html (a readable document in French).
+    #[param(value_type = Option<crate::openapi::DocumentFormat>)]
     format: Option<String>,
 }
 
 /// The response package: JSON, or `?format=html` for a readable document in French (dpo).
-#[utoipa::path(get, path = "/api/v1/requests/{id}/response", params(("id" = uuid::Uuid, Path), ResponseQuery),
-    responses((status = 200, description = "the response package"), (status = 409, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/requests/{id}/response", params(("id" = uuid::Uuid, Path, description = "the request id"), ResponseQuery),
+    responses((status = 200, description = "the response package", content((Object = "application/json"), (String = "text/html"))), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such request", body = Problem), (status = 409, description = "the request has no response yet", body = Problem)))]
 pub async fn response(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
     Path(id): Path<String>,
-    Query(q): Query<ResponseQuery>,
+    query: Result<Query<ResponseQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
+    let html = crate::breaches::html_format(query)?;
     let value = s.app.request_response(&who, request_id(&id)?).await?;
-    match q.format.as_deref() {
-        None | Some("json") => Ok(Json(value).into_response()),
-        Some("html") => Ok(Html(vigie_app::rights::response_html(&value)).into_response()),
-        Some(_) => Err(Problem::invalid("format", "must be json or html").into()),
+    if html {
+        return Ok(Html(vigie_app::rights::response_html(&value)).into_response());
+    }
+    Ok(Json(value).into_response())
+}
+
+impl crate::breaches::HasFormat for ResponseQuery {
+    fn format(&self) -> Option<&str> {
+        self.format.as_deref()
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::State;
 use crate::extract::{Auth, Body, Purpose, subject_id};
+use crate::openapi::{BearerAuth, CommonResponses};
 use crate::problem::{ApiResult, Problem};
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
@@ -33,24 +34,11 @@ use vigie_domain::access::Role;
         crate::requests::response, crate::breaches::create, crate::breaches::list, crate::breaches::one,
         crate::breaches::phase, crate::breaches::subjects, crate::breaches::notification, crate::register::register, set_hold, lift_hold, hold_status, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
     ),
-    components(schemas(Problem)),
-    modifiers(&BearerAuth),
+    components(schemas(Problem, crate::openapi::DocumentFormat, GroupBy, vigie_app::retention::DateOrToday)),
+    modifiers(&BearerAuth, &CommonResponses),
     security(("bearer" = []))
 )]
 struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
@@ -116,6 +104,7 @@ struct NewToken {
     #[schema(value_type = Role)]
     role: String,
     /// For the recipient role: the policy recipient the token is bound to.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,63}$")]
     recipient: Option<String>,
     /// Refused after this long: a whole number and s, m, h, d or w (`90d`, `12h`, `1s`); never if absent.
     #[schema(example = "90d")]
@@ -135,7 +124,7 @@ struct TokenCreated {
 
 /// Creates a bearer token (admin only). The token is shown once.
 #[utoipa::path(post, path = "/api/v1/tokens", request_body = NewToken,
-    responses((status = 201, body = TokenCreated), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = TokenCreated), (status = 403, description = "not an admin", body = Problem)))]
 async fn create_token(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -156,7 +145,7 @@ struct TokenList {
 }
 
 /// Every token: id, role, recipient, dates; never a secret or hash (admin only).
-#[utoipa::path(get, path = "/api/v1/tokens", responses((status = 200, body = TokenList), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/tokens", responses((status = 200, body = TokenList), (status = 403, description = "not an admin", body = Problem)))]
 async fn list_tokens(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -165,8 +154,8 @@ async fn list_tokens(
 }
 
 /// Revokes a token at once (admin only): from then on it is refused with 401.
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = uuid::Uuid, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = uuid::Uuid, Path, description = "the token id")),
+    responses((status = 204, description = "revoked"), (status = 403, description = "not an admin", body = Problem), (status = 404, description = "no such token, or already revoked", body = Problem)))]
 async fn revoke_token(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -179,7 +168,7 @@ async fn revoke_token(
 
 /// Records a client or prospect (staff, dpo).
 #[utoipa::path(post, path = "/api/v1/subjects", request_body = NewSubject,
-    responses((status = 201, body = SubjectCreated), (status = 400, body = Problem), (status = 413, body = Problem)))]
+    responses((status = 201, body = SubjectCreated), (status = 403, description = "not a writer (staff, dpo)", body = Problem)))]
 async fn create_subject(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -192,9 +181,11 @@ async fn create_subject(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct Lookup {
-    /// Finds subjects by email (blind index).
+    /// Finds subjects by email (blind index); give exactly one of email or phone.
+    #[param(format = "email")]
+    #[schema(format = "email")]
     email: Option<String>,
-    /// Finds subjects by phone (blind index).
+    /// Finds subjects by phone (blind index); give exactly one of email or phone.
     phone: Option<String>,
 }
 
@@ -204,8 +195,8 @@ struct Found {
 }
 
 /// Finds subjects by email or phone, for a purpose.
-#[utoipa::path(get, path = "/api/v1/subjects", params(Lookup, ("Vigie-Purpose" = String, Header, description = "purpose id")),
-    responses((status = 200, body = Found), (status = 400, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/subjects", params(Lookup, ("Vigie-Purpose" = String, Header, description = "the purpose of the read, a purpose id of the policy", pattern = "^[a-z][a-z0-9_]{0,63}$")),
+    responses((status = 200, body = Found), (status = 403, description = "this role may not read subjects, or the policy refuses the purpose (`rule` names the failed rule)", body = Problem)))]
 async fn find_subjects(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -218,8 +209,8 @@ async fn find_subjects(
 }
 
 /// Finds subjects by email or phone, sent in the body so that the value stays out of URLs and proxy logs.
-#[utoipa::path(post, path = "/api/v1/subjects/search", request_body = Lookup, params(("Vigie-Purpose" = String, Header, description = "purpose id")),
-    responses((status = 200, body = Found), (status = 400, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/subjects/search", request_body = Lookup, params(("Vigie-Purpose" = String, Header, description = "the purpose of the read, a purpose id of the policy", pattern = "^[a-z][a-z0-9_]{0,63}$")),
+    responses((status = 200, body = Found), (status = 403, description = "this role may not read subjects, or the policy refuses the purpose (`rule` names the failed rule)", body = Problem)))]
 async fn search_subjects(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -231,8 +222,8 @@ async fn search_subjects(
 }
 
 /// Reads a subject for the purpose named in `Vigie-Purpose`; 403 names the failed rule.
-#[utoipa::path(get, path = "/api/v1/subjects/{id}", params(("id" = uuid::Uuid, Path), ("Vigie-Purpose" = String, Header, description = "purpose id")),
-    responses((status = 200, body = SubjectView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/subjects/{id}", params(("id" = uuid::Uuid, Path, description = "the subject id"), ("Vigie-Purpose" = String, Header, description = "the purpose of the read, a purpose id of the policy", pattern = "^[a-z][a-z0-9_]{0,63}$")),
+    responses((status = 200, body = SubjectView), (status = 403, description = "this role may not read subjects, or the policy refuses the purpose (`rule` names the failed rule)", body = Problem), (status = 404, description = "no such subject", body = Problem), (status = 410, description = "the subject was erased", body = Problem)))]
 async fn read_subject(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -244,8 +235,8 @@ async fn read_subject(
 }
 
 /// Records a contract; a prospect becomes a client.
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/contracts", request_body = NewContract, params(("id" = uuid::Uuid, Path)),
-    responses((status = 201, body = Created), (status = 400, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/contracts", request_body = NewContract, params(("id" = uuid::Uuid, Path, description = "the subject id")),
+    responses((status = 201, body = Created), (status = 403, description = "not a writer (staff, dpo)", body = Problem), (status = 404, description = "no such subject", body = Problem), (status = 410, description = "the subject was erased", body = Problem)))]
 async fn add_contract(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -257,8 +248,8 @@ async fn add_contract(
 }
 
 /// Records an interaction (inbound: initiated by the subject; outbound: by the company).
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/interactions", request_body = NewInteraction, params(("id" = uuid::Uuid, Path)),
-    responses((status = 201, body = Created), (status = 400, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/interactions", request_body = NewInteraction, params(("id" = uuid::Uuid, Path, description = "the subject id")),
+    responses((status = 201, body = Created), (status = 403, description = "not a writer (staff, dpo)", body = Problem), (status = 404, description = "no such subject", body = Problem), (status = 410, description = "the subject was erased", body = Problem)))]
 async fn add_interaction(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -270,8 +261,8 @@ async fn add_interaction(
 }
 
 /// Records a consent granted or withdrawn, with its evidence.
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/consents", request_body = NewConsent, params(("id" = uuid::Uuid, Path)),
-    responses((status = 201, body = Created), (status = 400, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/consents", request_body = NewConsent, params(("id" = uuid::Uuid, Path, description = "the subject id")),
+    responses((status = 201, body = Created), (status = 403, description = "not a writer (staff, dpo)", body = Problem), (status = 404, description = "no such subject", body = Problem), (status = 410, description = "the subject was erased", body = Problem)))]
 async fn add_consent(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -283,8 +274,8 @@ async fn add_consent(
 }
 
 /// Records an objection to a purpose, effective immediately.
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/objections", request_body = NewObjection, params(("id" = uuid::Uuid, Path)),
-    responses((status = 201, body = Created), (status = 400, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/objections", request_body = NewObjection, params(("id" = uuid::Uuid, Path, description = "the subject id")),
+    responses((status = 201, body = Created), (status = 403, description = "not a writer (staff, dpo)", body = Problem), (status = 404, description = "no such subject", body = Problem), (status = 410, description = "the subject was erased", body = Problem)))]
 async fn add_objection(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -298,13 +289,23 @@ async fn add_objection(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct StatsQuery {
-    /// kind or collected_year.
+    /// kind (default) or collected_year.
+    #[param(value_type = Option<GroupBy>)]
     group_by: Option<String>,
 }
 
+/// What statistics are grouped by.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum GroupBy {
+    Kind,
+    CollectedYear,
+}
+
 /// Aggregate counts for an aggregates-only purpose (`statistics`); small groups are suppressed.
-#[utoipa::path(get, path = "/api/v1/statistics", params(StatsQuery, ("Vigie-Purpose" = String, Header, description = "statistics")),
-    responses((status = 200, body = Statistics), (status = 400, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/statistics", params(StatsQuery, ("Vigie-Purpose" = String, Header, description = "an aggregates-only purpose, e.g. statistics", pattern = "^[a-z][a-z0-9_]{0,63}$")),
+    responses((status = 200, body = Statistics), (status = 403, description = "this role may not read statistics, or the purpose is not aggregates-only", body = Problem)))]
 async fn statistics(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -316,13 +317,13 @@ async fn statistics(
 }
 
 /// The policy in force, as Vigie enforces it.
-#[utoipa::path(get, path = "/api/v1/policy", responses((status = 200, description = "the policy model as JSON")))]
+#[utoipa::path(get, path = "/api/v1/policy", responses((status = 200, description = "the policy model as JSON", body = Object)))]
 async fn policy(axum::extract::State(s): axum::extract::State<State>, Auth(_who): Auth) -> Json<vigie_domain::Policy> {
     Json((*s.app.policy()).clone())
 }
 
 /// Verifies the audit chain (dpo, auditor, admin).
-#[utoipa::path(get, path = "/api/v1/audit/verify", responses((status = 200, body = Verification), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/audit/verify", responses((status = 200, body = Verification), (status = 403, description = "not a dpo, auditor or admin", body = Problem)))]
 async fn audit_verify(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -337,8 +338,8 @@ struct Disclosures {
 }
 
 /// The disclosure log of one subject (dpo, auditor).
-#[utoipa::path(get, path = "/api/v1/subjects/{id}/disclosures", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = Disclosures), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/disclosures", params(("id" = uuid::Uuid, Path, description = "the subject id")),
+    responses((status = 200, body = Disclosures), (status = 403, description = "not a dpo or auditor", body = Problem), (status = 404, description = "no such subject", body = Problem), (status = 410, description = "the subject was erased", body = Problem)))]
 async fn disclosures(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -351,9 +352,10 @@ async fn disclosures(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct AuditQuery {
-    /// Entries after this sequence number (default 0).
+    /// Entries after this sequence number (default 0; below 0 counts as 0).
     after: Option<i64>,
     /// At most this many entries (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -364,7 +366,7 @@ struct AuditPage {
 
 /// A page of the audit trail (dpo, auditor): ids and field names, never values.
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = AuditPage), (status = 403, description = "not a dpo or auditor", body = Problem)))]
 async fn audit_entries(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -375,8 +377,8 @@ async fn audit_entries(
 }
 
 /// Sets a legal hold on a subject, with its reason (dpo): the subject is never erased while held.
-#[utoipa::path(post, path = "/api/v1/subjects/{id}/legal-hold", request_body = HoldInput, params(("id" = uuid::Uuid, Path)),
-    responses((status = 201, body = HoldView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/legal-hold", request_body = HoldInput, params(("id" = uuid::Uuid, Path, description = "the subject id")),
+    responses((status = 201, body = HoldView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such subject", body = Problem), (status = 410, description = "the subject was erased", body = Problem)))]
 async fn set_hold(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -388,8 +390,8 @@ async fn set_hold(
 }
 
 /// Lifts a legal hold, with its reason (dpo).
-#[utoipa::path(delete, path = "/api/v1/subjects/{id}/legal-hold", request_body = HoldInput, params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = HoldView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+#[utoipa::path(delete, path = "/api/v1/subjects/{id}/legal-hold", request_body = HoldInput, params(("id" = uuid::Uuid, Path, description = "the subject id")),
+    responses((status = 200, body = HoldView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such subject", body = Problem), (status = 409, description = "the subject has no legal hold to lift", body = Problem), (status = 410, description = "the subject was erased", body = Problem)))]
 async fn lift_hold(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -403,15 +405,18 @@ async fn lift_hold(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct PlanQuery {
-    /// The date to plan for (default: today).
+    /// The date to plan for (default, or empty: today).
+    #[param(value_type = Option<vigie_app::retention::DateOrToday>)]
     at: Option<String>,
-    /// At most this many due subjects listed (default 10000, at most 1000000); `due_count` counts all.
-    limit: Option<usize>,
+    /// At most this many due subjects listed (default 10000; above 1000000 counts as 1000000);
+    /// `due_count` counts all.
+    #[param(minimum = 0)]
+    limit: Option<i64>,
 }
 
 /// The subjects due for erasure at a date, the held ones apart, and a 12-month forecast (dpo).
 #[utoipa::path(get, path = "/api/v1/retention/plan", params(PlanQuery),
-    responses((status = 200, body = Plan), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Plan), (status = 403, description = "not a dpo", body = Problem)))]
 async fn retention_plan(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -419,13 +424,16 @@ async fn retention_plan(
 ) -> ApiResult<Json<Plan>> {
     let Query(q) = query.map_err(|_| Problem::invalid("query", "accepts at (a date) and limit (a number)"))?;
     let at = vigie_app::retention::parse_at(q.at.as_deref(), s.app.now().date_naive())?;
-    let limit = q.limit.unwrap_or(10_000).min(1_000_000);
+    let limit = match q.limit {
+        None => 10_000,
+        Some(n) => usize::try_from(n.min(1_000_000)).map_err(|_| Problem::invalid("limit", "is negative"))?,
+    };
     Ok(Json(s.app.retention_plan(&who, at, limit).await?))
 }
 
 /// Erases every subject due at a date (dpo): keys destroyed, rows deleted, one audit entry each.
 #[utoipa::path(post, path = "/api/v1/retention/apply", request_body = ApplyInput,
-    responses((status = 200, body = ApplyReport), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = ApplyReport), (status = 403, description = "not a dpo", body = Problem)))]
 async fn retention_apply(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -436,8 +444,8 @@ async fn retention_apply(
 }
 
 /// A subject's legal hold and its history of set and lift, with reasons (dpo).
-#[utoipa::path(get, path = "/api/v1/subjects/{id}/legal-hold", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = HoldStatus), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/legal-hold", params(("id" = uuid::Uuid, Path, description = "the subject id")),
+    responses((status = 200, body = HoldStatus), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such subject", body = Problem), (status = 410, description = "the subject was erased", body = Problem)))]
 async fn hold_status(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -445,4 +453,116 @@ async fn hold_status(
 ) -> ApiResult<Json<HoldStatus>> {
     let id = subject_id(&id)?;
     Ok(Json(s.app.legal_hold_status(&who, id).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{breaches as b, governance as g, register as reg, requests as r};
+    use std::collections::BTreeMap;
+    use utoipa::__dev::SchemaReferences;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+
+    /// Every schema each operation names, duplicates kept, and the operations themselves.
+    macro_rules! collect {
+        ($($p:path),* $(,)?) => {{
+            let mut schemas: Vec<(String, RefOr<Schema>)> = Vec::new();
+            let mut ops: Vec<String> = Vec::new();
+            $(
+                <$p as SchemaReferences>::schemas(&mut schemas);
+                for m in <$p as utoipa::Path>::methods() {
+                    let method = serde_json::to_value(&m)?;
+                    ops.push(format!("{} {}", method.as_str().ok_or("method")?, <$p as utoipa::Path>::path()));
+                }
+            )*
+            (schemas, ops)
+        }};
+    }
+
+    /// utoipa keeps one schema per name, silently: two types of one name would leave one of
+    /// them described by the other's shape (as `TransferStatus` once was).
+    #[test]
+    fn each_schema_name_names_one_shape() -> Result<(), Box<dyn std::error::Error>> {
+        let (schemas, mut ops) = collect!(
+            super::__path_health,
+            super::__path_ready,
+            super::__path_create_token,
+            super::__path_list_tokens,
+            super::__path_revoke_token,
+            super::__path_create_subject,
+            super::__path_find_subjects,
+            super::__path_search_subjects,
+            super::__path_read_subject,
+            super::__path_add_contract,
+            super::__path_add_interaction,
+            super::__path_add_consent,
+            super::__path_add_objection,
+            g::__path_recipients,
+            g::__path_add_safeguard,
+            g::__path_activate_transfer,
+            g::__path_record_disclosure,
+            g::__path_list_disclosures,
+            g::__path_outbox,
+            g::__path_versions,
+            g::__path_upload_version,
+            g::__path_activate_version,
+            r::__path_create,
+            r::__path_list,
+            r::__path_one,
+            r::__path_upload_document,
+            r::__path_identity,
+            r::__path_extend,
+            r::__path_refuse,
+            r::__path_fulfil,
+            r::__path_response,
+            b::__path_create,
+            b::__path_list,
+            b::__path_one,
+            b::__path_phase,
+            b::__path_subjects,
+            b::__path_notification,
+            reg::__path_register,
+            super::__path_set_hold,
+            super::__path_lift_hold,
+            super::__path_hold_status,
+            super::__path_retention_plan,
+            super::__path_retention_apply,
+            super::__path_disclosures,
+            super::__path_statistics,
+            super::__path_policy,
+            super::__path_audit_entries,
+            super::__path_audit_verify,
+        );
+        // The list above is the document's: no operation left out of this check.
+        let doc = super::openapi();
+        let mut documented: Vec<String> = Vec::new();
+        for (path, item) in &doc.paths.paths {
+            for (method, op) in [
+                ("get", &item.get),
+                ("post", &item.post),
+                ("put", &item.put),
+                ("delete", &item.delete),
+                ("patch", &item.patch),
+            ] {
+                if op.is_some() {
+                    documented.push(format!("{method} {path}"));
+                }
+            }
+        }
+        ops.sort();
+        documented.sort();
+        assert_eq!(ops, documented, "the operations checked are the operations documented");
+        let mut seen: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        for (name, schema) in schemas {
+            let shape = serde_json::to_value(&schema)?;
+            if let Some(other) = seen.insert(name.clone(), shape.clone()) {
+                assert_eq!(other, shape, "two different schemas are named {name}");
+            }
+        }
+        let components = doc.components.ok_or("components")?;
+        for name in seen.keys() {
+            assert!(components.schemas.contains_key(name), "{name} is in the components");
+        }
+        Ok(())
+    }
 }

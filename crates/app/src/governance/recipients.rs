@@ -26,11 +26,27 @@ pub struct SafeguardView {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// The ground on which data may go to a recipient (the OpenAPI document's closed set of
+/// `TransferView.ground`).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferGround {
+    /// A recipient inside the company.
+    Internal,
+    /// A recipient in the EEA.
+    Eea,
+    /// An adequacy decision of the Commission (Art. 45).
+    Adequacy,
+    /// A recorded safeguard (Art. 46).
+    Safeguard,
+}
+
 /// Whether data may go to a recipient today, and on what ground.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TransferStatus {
+pub struct TransferView {
     pub allowed: bool,
     /// internal, eea, adequacy or safeguard.
+    #[schema(value_type = Option<TransferGround>)]
     pub ground: Option<String>,
     /// The adequacy decision or the safeguard it rests on.
     pub basis: Option<String>,
@@ -53,7 +69,7 @@ pub struct RecipientView {
     pub country: Option<String>,
     pub purposes: Vec<String>,
     pub safeguards: Vec<SafeguardView>,
-    pub transfer: TransferStatus,
+    pub transfer: TransferView,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -70,6 +86,7 @@ pub struct NewSafeguard {
     #[schema(value_type = SafeguardKind)]
     pub kind: String,
     /// When the clauses were signed, the rules approved or the certification checked.
+    #[schema(format = Date, pattern = "^[1-9]")]
     pub signed_on: String,
 }
 
@@ -84,8 +101,13 @@ pub struct Activation {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDisclosure {
+    /// A recipient of the policy.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,63}$")]
     pub recipient: String,
+    #[schema(format = Uuid)]
     pub subject_id: String,
+    /// A purpose of the policy.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,63}$")]
     pub purpose: String,
     /// Identity field names, or `contracts` / `interactions`.
     pub fields: Vec<String>,
@@ -190,7 +212,7 @@ impl App {
                 let transfer = match &assessed {
                     Ok(g) => {
                         let (ground, basis) = describe(g);
-                        TransferStatus {
+                        TransferView {
                             allowed: true,
                             ground: Some(ground),
                             basis,
@@ -199,7 +221,7 @@ impl App {
                             activated_at,
                         }
                     }
-                    Err(reason) => TransferStatus {
+                    Err(reason) => TransferView {
                         allowed: false,
                         ground: None,
                         basis: None,

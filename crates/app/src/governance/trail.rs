@@ -15,7 +15,7 @@ pub struct EntryView {
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub subject_id: Option<Id>,
     pub purpose: Option<String>,
     pub fields: Vec<String>,

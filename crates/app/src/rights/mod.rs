@@ -69,6 +69,7 @@ pub struct NewRequest {
     #[schema(value_type = RequestKind)]
     pub kind: String,
     /// The date the request was received (YYYY-MM-DD).
+    #[schema(format = Date, pattern = "^[1-9]")]
     pub received_at: String,
     /// letter, email or web_form.
     #[schema(value_type = RequestChannel)]
@@ -93,7 +94,13 @@ pub struct IdentityDecision {
 #[serde(deny_unknown_fields)]
 pub struct Extension {
     /// 1 or 2.
+    #[schema(minimum = 1, maximum = 2)]
+    #[serde(deserialize_with = "crate::input::whole_number")]
     pub months: u32,
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub reason: String,
 }
 
@@ -103,6 +110,10 @@ pub struct Refusal {
     /// manifestly_unfounded, excessive, identity_not_verified or not_the_subject.
     #[schema(value_type = RefusalGround)]
     pub ground: String,
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub reason: String,
 }
 
@@ -432,9 +443,8 @@ impl App {
     ) -> Result<RequestView> {
         who.require(&[Role::Dpo], "uploading an identity document")?;
         if !matches!(content_type, "application/pdf" | "image/png" | "image/jpeg") {
-            return Err(AppError::invalid(
-                "Content-Type",
-                "an identity document is application/pdf, image/png or image/jpeg",
+            return Err(AppError::UnsupportedMedia(
+                "an identity document is sent with Content-Type application/pdf, image/png or image/jpeg".into(),
             ));
         }
         if bytes.is_empty() {

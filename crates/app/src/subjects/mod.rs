@@ -44,6 +44,7 @@ pub struct NewSubject {
     #[schema(value_type = SubjectKind)]
     pub kind: String,
     /// When the data was collected (RFC 3339 or a date); defaults to now.
+    #[schema(format = DateTime)]
     pub collected_at: Option<String>,
     /// Provenance of every field: `provided` (default), `observed` or `third_party`.
     #[schema(value_type = Option<Provenance>)]
@@ -60,10 +61,16 @@ pub struct NewSubject {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewContract {
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub reference: String,
     /// ISO 8601 date.
+    #[schema(format = Date, pattern = "^[1-9]")]
     pub start: String,
     /// ISO 8601 date; absent while the contract runs.
+    #[schema(format = Date, pattern = "^[1-9]")]
     pub end: Option<String>,
 }
 
@@ -71,31 +78,47 @@ pub struct NewContract {
 #[serde(deny_unknown_fields)]
 pub struct NewInteraction {
     /// RFC 3339 timestamp.
+    #[schema(format = DateTime)]
     pub at: String,
     /// `inbound` (initiated by the subject) or `outbound` (by the company).
     #[schema(value_type = Direction)]
     pub direction: String,
     /// e.g. email, phone, letter, meeting, web_form.
+    #[schema(pattern = "^[a-z0-9_]{1,32}$")]
     pub channel: String,
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub summary: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewConsent {
+    /// A purpose of the policy.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,63}$")]
     pub purpose: String,
     pub granted: bool,
     /// How it was given or withdrawn: channel, wording, or policy version shown.
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub evidence: String,
     /// RFC 3339; defaults to now.
+    #[schema(format = DateTime)]
     pub at: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewObjection {
+    /// A purpose of the policy.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,63}$")]
     pub purpose: String,
     /// RFC 3339; defaults to now.
+    #[schema(format = DateTime)]
     pub at: Option<String>,
 }
 

@@ -154,8 +154,137 @@ fn the_openapi_document_declares_each_parameter_where_it_is_sent() -> R {
         }
     }
     assert!(wrong.is_empty(), "parameters declared where they are not sent: {wrong:#?}");
-    // Ids of subjects, requests and breaches are UUIDs.
-    let id = &paths["/api/v1/subjects/{id}"]["get"]["parameters"][0]["schema"];
-    assert_eq!(id["format"], "uuid", "{id}");
+    // Ids of subjects, tokens, requests and breaches are UUIDs.
+    for prefix in ["/api/v1/subjects/{id}", "/api/v1/tokens/{id}", "/api/v1/requests/{id}", "/api/v1/breaches/{id}"] {
+        for (path, ops) in paths.iter().filter(|(p, _)| p.starts_with(prefix)) {
+            for (method, op) in ops.as_object().ok_or("operations")? {
+                let id = op["parameters"].as_array().into_iter().flatten().find(|p| p["name"] == "id");
+                let format = id.map(|p| p["schema"]["format"].clone());
+                assert_eq!(format, Some(json!("uuid")), "{method} {path}: the id is a UUID");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_openapi_document_describes_every_error_as_the_server_sends_it() -> R {
+    let s = Server::start(Backend::Sqlite)?;
+    let (st, doc) = s.get("", "/api/v1/openapi.json", None)?;
+    assert_eq!(st, 200);
+    let mut wrong = Vec::new();
+    for (path, ops) in doc["paths"].as_object().ok_or("paths")? {
+        for (method, op) in ops.as_object().ok_or("operations")? {
+            let public = op["security"].as_array().is_some_and(|s| s.iter().all(|r| r == &json!({})));
+            let responses = op["responses"].as_object().ok_or("responses")?;
+            let mut required = vec!["503"];
+            if !public {
+                required.extend(["401", "429"]);
+            }
+            if op.get("requestBody").is_some() {
+                required.extend(["400", "413", "415"]);
+            }
+            if path == "/api/v1/health" {
+                required.clear();
+            }
+            for status in required {
+                if !responses.contains_key(status) {
+                    wrong.push(format!("{method} {path}: {status} undocumented"));
+                }
+            }
+            for (status, r) in responses.iter().filter(|(status, _)| status.as_str() >= "400") {
+                let types: Vec<&String> = r["content"].as_object().map(|c| c.keys().collect()).unwrap_or_default();
+                if types != ["application/problem+json"] {
+                    wrong.push(format!("{method} {path}: {status} is {types:?}"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // Every reference resolves, and closed sets are enums wherever they appear.
+    let schemas = doc["components"]["schemas"].as_object().ok_or("schemas")?;
+    let text = doc.to_string();
+    for r in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = r.split('"').next().unwrap_or_default();
+        assert!(schemas.contains_key(name), "{name} is referenced but not described");
+    }
+    for (schema, field, target) in [
+        ("RecipientView", "transfer", "TransferView"),
+        ("TransferEntry", "status", "TransferStatus"),
+        ("NewPhase", "phase", "NewPhaseKind"),
+    ] {
+        assert_eq!(schemas[schema]["properties"][field]["$ref"], json!(format!("#/components/schemas/{target}")));
+    }
+    assert!(schemas["TransferStatus"]["enum"].is_array() && schemas["TransferView"]["properties"].is_object());
+    assert_eq!(schemas["NewContract"]["properties"]["start"]["format"], "date");
+    assert_eq!(schemas["NewBreach"]["properties"]["detected_at"]["format"], "date-time");
+    assert_eq!(schemas["EntryView"]["properties"]["subject_id"]["format"], "uuid");
+
+    // What the document says is what the server sends: a 401, a 415, a 400 are problem+json.
+    let checks = [
+        s.http.get(format!("{}/api/v1/audit", s.base)).send()?,
+        s.http.get(format!("{}/api/v1/audit", s.base)).bearer_auth("vigie_not_a_token").send()?,
+        s.http.post(format!("{}/api/v1/subjects", s.base)).bearer_auth(&s.admin).body("{}").send()?,
+        s.http.get(format!("{}/api/v1/audit?limit=x", s.base)).bearer_auth(&s.admin).send()?,
+    ];
+    for (res, status) in checks.into_iter().zip([401, 401, 415, 400]) {
+        assert_eq!(res.status().as_u16(), status);
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let body: Value = res.json()?;
+        assert_eq!(body["status"], status, "{body}");
+    }
+    Ok(())
+}
+
+/// What API fuzzing (schemathesis, `.ci/schemathesis`) found, as a client would hit it.
+#[test]
+fn what_the_fuzzer_found_is_answered_as_the_document_says() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let dpo = s.token("dpo", None)?;
+        let today = chrono::Utc::now().date_naive().to_string();
+        let req = crate::support::dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"access","received_at":today,"channel":"email","requester":{"email":"camille.martin@example.fr"}}),
+        )?;
+        let id = req["id"].as_str().ok_or("id")?;
+        // An identity document of another media type, or of none, is a 415 (it was a 400).
+        let url = format!("{}/api/v1/requests/{id}/identity-document", s.base);
+        for ct in [Some("text/plain"), Some("application/json"), None] {
+            let mut r = s.http.post(&url).bearer_auth(&dpo).body(b"%PDF-1.7".to_vec());
+            if let Some(ct) = ct {
+                r = r.header("content-type", ct);
+            }
+            let (st, v) = s.send(r)?;
+            assert_eq!(
+                (st, v["type"].as_str()),
+                (415, Some("urn:vigie:problem:unsupported-media-type")),
+                "{b:?} {ct:?}"
+            );
+        }
+        // A repeated `format` was a plain-text 400 from the framework: now a problem naming it.
+        let (st, v) = s.get(&dpo, &format!("/api/v1/requests/{id}/response?format=json&format=html"), None)?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("format")), "{b:?} {v}");
+        // JSON's 1.0 is the integer 1 to any schema validator: the extension takes it.
+        let (st, v) =
+            s.post(&dpo, &format!("/api/v1/requests/{id}/extend"), json!({"months": 1.0, "reason": "complex"}))?;
+        assert_eq!((st, v["extended"].as_bool()), (200, Some(true)), "{b:?} {v}");
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{id}/extend"), json!({"months": 1.5, "reason": "x"}))?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("months")), "{b:?} {v}");
+        // An open breach whose scope names a period made every retention plan and sweep a 500
+        // (a timestamp overflow read back from the scope).
+        let (st, v) = s.post(
+            &dpo,
+            "/api/v1/breaches",
+            json!({"detected_at":"2026-01-05T08:00:00Z","nature":["confidentiality"],"description":"lost laptop",
+                   "data_categories":["contact"],"scope":{"collected_from":"2020-01-01","collected_to":"2021-01-01T00:00:00Z"}}),
+        )?;
+        assert_eq!(st, 201, "{b:?} {v}");
+        let (st, v) = s.get(&dpo, "/api/v1/retention/plan?at=2030-01-01", None)?;
+        assert_eq!(st, 200, "{b:?} {v}");
+        let (st, v) = s.post(&dpo, "/api/v1/retention/apply", json!({}))?;
+        assert_eq!(st, 200, "{b:?} {v}");
+    }
     Ok(())
 }
