@@ -1,6 +1,6 @@
 //! What every operation of the OpenAPI document shares, added in one place rather than on
 //! each handler: the bearer scheme, the error answers any call can get (401, 413, 415, 429,
-//! 503 and the 400 of a malformed parameter or body), and `application/problem+json` as the
+//! 503, 507 and the 400 of a malformed parameter or body), and `application/problem+json` as the
 //! content type of every error, which is what the server sends.
 
 use utoipa::openapi::header::HeaderBuilder;
@@ -73,6 +73,7 @@ fn complete(op: &mut Operation, liveness: bool) {
     }
     if !liveness {
         add("503", "busy or not ready (nothing was written): send again after Retry-After seconds", true);
+        add("507", "the database's disk is full (nothing was written): the administrator must free space", true);
     }
     // Every error is a problem document, whatever the handler's annotation said.
     for (status, response) in op.responses.responses.iter_mut() {
