@@ -19,7 +19,7 @@ token_enum! {
 
 token_enum! {
     /// How a rights request reached the controller.
-    RequestChannel { Letter = "letter", Email = "email", WebForm = "web_form" }
+    RequestChannel { Letter = "letter", Email = "email", WebForm = "web_form", Phone = "phone", InPerson = "in_person" }
 }
 
 token_enum! {

@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_fail_safe_retention.sql")),
     (9, include_str!("../migrations/0009_audit_head_mac.sql")),
     (10, include_str!("../migrations/0010_leases_tokens.sql")),
+    (14, include_str!("../migrations/0014_request_channels.sql")),
 ];
 
 /// The advisory lock that serialises migrations across instances ("Vigie", 1).
@@ -195,8 +196,9 @@ impl vigie_store::Database for PostgresUrl {
     fn unopened(&self) -> Result<std::sync::Arc<dyn Backend>> {
         self.open()
     }
+    /// The newest migration this build knows.
     fn schema_version(&self) -> i64 {
-        MIGRATIONS.len() as i64
+        MIGRATIONS.iter().map(|(v, _)| *v).max().unwrap_or(0)
     }
     fn connection_string(&self) -> Option<&str> {
         Some(&self.url)

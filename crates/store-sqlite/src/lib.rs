@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_fail_safe_retention.sql")),
     (9, include_str!("../migrations/0009_audit_head_mac.sql")),
     (10, include_str!("../migrations/0010_leases_tokens.sql")),
+    (14, include_str!("../migrations/0014_request_channels.sql")),
 ];
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -164,8 +165,9 @@ impl vigie_store::Database for SqliteFile {
     fn unopened(&self) -> Result<std::sync::Arc<dyn Backend>> {
         Ok(std::sync::Arc::new(Sqlite::unopened(&self.path)))
     }
+    /// The newest migration this build knows.
     fn schema_version(&self) -> i64 {
-        MIGRATIONS.len() as i64
+        MIGRATIONS.iter().map(|(v, _)| *v).max().unwrap_or(0)
     }
 }
 
@@ -189,6 +191,11 @@ fn migrate(conn: &mut Conn) -> Result<()> {
             .map_err(err)?;
         if !done {
             tx.execute_batch(sql).map_err(err)?;
+            if sql.contains("PRAGMA writable_schema = ON") {
+                // A definition edited in place: every connection must parse the schema again.
+                let v: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0)).map_err(err)?;
+                tx.execute_batch(&format!("PRAGMA schema_version = {}", v + 1)).map_err(err)?;
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
                 params![version, Utc::now()],

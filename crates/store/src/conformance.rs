@@ -102,9 +102,20 @@ pub fn closed_set_columns() -> Vec<(&'static str, &'static str, Vec<&'static str
 /// `CHECK (column IN (...))` lists exactly its enum's values. Returns the mismatches.
 pub fn closed_sets_match(migrations: &[(i64, &str)]) -> Vec<String> {
     let sql: String = migrations.iter().map(|(_, s)| *s).collect::<Vec<_>>().join("\n");
+    // The list in force is the last one a migration gave the column: in the table's
+    // `CREATE TABLE`, or in a later statement on that table that changes it.
     let checked = |table: &str, column: &str| -> Option<Vec<String>> {
-        let body = sql.split(&format!("CREATE TABLE {table} (")).nth(1)?.split("\n);").next()?;
-        let list = body.split(&format!("CHECK ({column} IN (")).nth(1)?.split("))").next()?;
+        let on_table = |stmt: &&str| {
+            let code: String =
+                stmt.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+            let code = code.trim_start();
+            code.starts_with(&format!("CREATE TABLE {table} ("))
+                || code.starts_with(&format!("ALTER TABLE {table} "))
+                || (code.starts_with("UPDATE sqlite_schema") && code.contains(&format!("name = '{table}'")))
+        };
+        let pattern = format!("CHECK ({column} IN (");
+        let stmt = sql.split(';').filter(on_table).rfind(|s| s.contains(&pattern))?;
+        let list = stmt.rsplit(&pattern).next()?.split("))").next()?;
         Some(list.split(',').map(|v| v.trim().trim_matches('\'').to_string()).collect())
     };
     closed_set_columns()

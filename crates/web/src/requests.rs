@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use vigie_app::rights::{Extension, IdentityDecision, NewRequest, Refusal, RequestView};
+use vigie_app::rights::{Extension, IdentityDecision, Link, NewRequest, Refusal, RequestView};
 
 /// The largest identity document accepted, in bytes.
 const DOCUMENT_LIMIT: usize = 10 * 1024 * 1024;
@@ -24,6 +24,7 @@ pub fn routes() -> Router<State> {
             post(upload_document).layer(axum::extract::DefaultBodyLimit::max(DOCUMENT_LIMIT)),
         )
         .route("/api/v1/requests/{id}/identity", post(identity))
+        .route("/api/v1/requests/{id}/link", post(link))
         .route("/api/v1/requests/{id}/extend", post(extend))
         .route("/api/v1/requests/{id}/refuse", post(refuse))
         .route("/api/v1/requests/{id}/fulfil", post(fulfil))
@@ -100,6 +101,20 @@ pub async fn upload_document(
         .trim()
         .to_string();
     Ok((StatusCode::CREATED, Json(s.app.upload_identity_document(&who, id, &ct, body.to_vec()).await?)))
+}
+
+/// Links a request to the subject it concerns (one of its `candidates`, or any subject the DPO
+/// found), or records with a reason that no record concerns the requester; "no data" is answered
+/// only after that confirmation (dpo).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/link", request_body = Link, params(("id" = uuid::Uuid, Path, description = "the request id")),
+    responses((status = 200, body = RequestView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such request or subject", body = Problem), (status = 409, description = "the request is closed", body = Problem), (status = 410, description = "the subject was erased, and with it what the request held", body = Problem)))]
+pub async fn link(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<Link>,
+) -> ApiResult<Json<RequestView>> {
+    Ok(Json(s.app.link_request(&who, request_id(&id)?, input).await?))
 }
 
 /// Records the identity decision and the document kind; an uploaded document is destroyed (dpo).

@@ -30,7 +30,7 @@ use vigie_domain::access::Role;
         crate::governance::record_disclosure, crate::governance::list_disclosures, crate::governance::outbox,
         crate::governance::versions, crate::governance::upload_version, crate::governance::activate_version,
         crate::requests::create, crate::requests::list, crate::requests::one, crate::requests::upload_document,
-        crate::requests::identity, crate::requests::extend, crate::requests::refuse, crate::requests::fulfil,
+        crate::requests::identity, crate::requests::link, crate::requests::extend, crate::requests::refuse, crate::requests::fulfil,
         crate::requests::response, crate::breaches::create, crate::breaches::list, crate::breaches::one,
         crate::breaches::phase, crate::breaches::subjects, crate::breaches::notification, crate::register::register, set_hold, lift_hold, hold_status, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
     ),
@@ -511,6 +511,7 @@ mod tests {
             r::__path_one,
             r::__path_upload_document,
             r::__path_identity,
+            r::__path_link,
             r::__path_extend,
             r::__path_refuse,
             r::__path_fulfil,

@@ -124,6 +124,36 @@ struct Sealed {
     particulars: Particulars,
     #[serde(default)]
     notes: Vec<String>,
+    /// The DPO confirmed that no record concerns the requester, and why.
+    #[serde(default)]
+    no_subject: Option<NoSubject>,
+}
+
+/// The DPO's confirmation that no subject matches a request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NoSubject {
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A subject that may be the requester, and by what it matched.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Candidate {
+    pub subject_id: Uuid,
+    /// email, phone.
+    pub matched_by: Vec<String>,
+}
+
+/// The DPO's link of a request to the subject it concerns, or to none.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// The subject the request concerns: one; none (an empty list) with a reason when no
+    /// record concerns the requester. Several records of one person are merged first.
+    pub subjects: Vec<Uuid>,
+    /// Required when `subjects` is empty: why no record concerns the requester.
+    #[schema(max_length = 2000)]
+    pub reason: Option<String>,
 }
 
 /// A request as the DPO sees it.
@@ -153,6 +183,11 @@ pub struct RequestView {
     pub completed_at: Option<DateTime<Utc>>,
     /// The subject was erased: the requester and particulars are gone with it.
     pub subject_erased: bool,
+    /// The subjects the requester's email or phone matches: the DPO links one (`…/link`) when
+    /// there are several or when the request is not linked yet.
+    pub candidates: Vec<Candidate>,
+    /// The DPO confirmed that no record concerns the requester: only then is "no data" answered.
+    pub no_subject: Option<NoSubject>,
 }
 
 /// Whether the request's personal content was destroyed with its subject's erasure
@@ -191,6 +226,41 @@ fn open_json<T: for<'de> Deserialize<'de>>(key: &SubjectKey, id: Id, what: Part,
 }
 
 fn view(keys: &MasterKey, r: &RequestRow, held: bool, today: NaiveDate) -> Result<RequestView> {
+    view_with(keys, r, held, today, Vec::new())
+}
+
+/// The subjects that the requester's email and phone match, each with what matched.
+fn candidates(tx: &mut dyn vigie_store::ReadTx, keys: &MasterKey, requester: &Requester) -> Result<Vec<Candidate>> {
+    let mut found: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+    if let Some(email) = &requester.email {
+        for id in tx.subjects_by_email(&keys.blind_index(FieldName::Email.as_str(), email))? {
+            found.entry(id).or_default().push("email".into());
+        }
+    }
+    if let Some(phone) = &requester.phone {
+        for id in tx.subjects_by_phone(&keys.blind_index(FieldName::Phone.as_str(), phone))? {
+            found.entry(id).or_default().push("phone".into());
+        }
+    }
+    Ok(found.into_iter().map(|(subject_id, matched_by)| Candidate { subject_id, matched_by }).collect())
+}
+
+/// The requester of a live request (none for a proof record).
+fn requester_of(keys: &MasterKey, r: &RequestRow) -> Result<Option<Requester>> {
+    if redacted(r) {
+        return Ok(None);
+    }
+    let sealed: Sealed = open_json(&request_key(keys, r)?, r.id, Part::Requester, &r.requester)?;
+    Ok(Some(sealed.requester))
+}
+
+fn view_with(
+    keys: &MasterKey,
+    r: &RequestRow,
+    held: bool,
+    today: NaiveDate,
+    candidates: Vec<Candidate>,
+) -> Result<RequestView> {
     let sealed: Sealed = if redacted(r) {
         Sealed::default()
     } else {
@@ -219,6 +289,8 @@ fn view(keys: &MasterKey, r: &RequestRow, held: bool, today: NaiveDate) -> Resul
         outcome: r.outcome,
         completed_at: r.completed_at,
         subject_erased: redacted(r),
+        candidates,
+        no_subject: sealed.no_subject,
     })
 }
 
@@ -291,10 +363,14 @@ impl App {
         let particulars = self.check_particulars(kind, input.particulars)?;
         let due = response_deadline(received).ok_or_else(|| AppError::invalid("received_at", "is out of range"))?;
         let email_bi = requester.email.as_ref().map(|e| self.keys.blind_index(FieldName::Email.as_str(), e).to_vec());
-        let phone_bi = requester.phone.as_ref().map(|p| self.keys.blind_index(FieldName::Phone.as_str(), p).to_vec());
         let id = new_id();
         let key = SubjectKey::generate()?;
-        let sealed = seal_json(&key, id, Part::Requester, &Sealed { requester, particulars, notes: Vec::new() })?;
+        let sealed = seal_json(
+            &key,
+            id,
+            Part::Requester,
+            &Sealed { requester: requester.clone(), particulars, ..Sealed::default() },
+        )?;
         let at = self.now();
         let row = RequestRow {
             id,
@@ -318,31 +394,84 @@ impl App {
             updated_at: at,
             completed_at: None,
         };
-        let row = self
+        let keys = self.keys.clone();
+        let (row, found) = self
             .db
             .audited(actor.clone(), move |tx, trail| {
                 let mut row = row.clone();
-                let mut found = match &email_bi {
-                    Some(bi) => tx.subjects_by_email(bi)?,
-                    None => Vec::new(),
-                };
-                if found.is_empty()
-                    && let Some(bi) = &phone_bi
-                {
-                    found = tx.subjects_by_phone(bi)?;
-                }
-                // Only an unambiguous match is linked; the DPO settles the rest.
-                row.subject_id = (found.len() == 1).then(|| found[0]);
+                let found = candidates(tx, &keys, &requester)?;
+                // Only an unambiguous match (one subject, by email or phone) is linked; the DPO
+                // settles the rest from the candidates.
+                row.subject_id = (found.len() == 1).then(|| found[0].subject_id);
                 tx.insert_request(&row)?;
                 let mut entry = Entry::new("request.create").detail(format!("request:{} kind={}", row.id, row.kind));
                 if let Some(s) = row.subject_id {
                     entry = entry.subject(s);
                 }
                 let recorded = trail.record(tx, entry)?;
-                Ok((row, recorded))
+                Ok(((row, found), recorded))
             })
             .await?;
-        view(&self.keys, &row, false, today)
+        view_with(&self.keys, &row, false, today, found)
+    }
+
+    /// Links a request to the subject it concerns, or records that none does and why (DPO).
+    /// "No data" is answered only after this confirmation.
+    pub async fn link_request(&self, who: &Principal, id: Id, input: Link) -> Result<RequestView> {
+        who.require(&[Role::Dpo], "linking a rights request")?;
+        let subject = match (input.subjects.as_slice(), input.reason.as_deref()) {
+            ([], None) => {
+                return Err(AppError::invalid(
+                    "reason",
+                    "linking a request to no subject needs the reason no record concerns the requester",
+                ));
+            }
+            ([], Some(_)) => None,
+            ([one], _) => Some(*one),
+            _ => {
+                return Err(AppError::invalid(
+                    "subjects",
+                    "a request is linked to one subject: merge the records of one person first \
+                     (POST /api/v1/subjects/{id}/merge), so that the answer covers all of them",
+                ));
+            }
+        };
+        let reason = input.reason.as_deref().map(|r| crate::input::check_text("reason", r, 2000)).transpose()?;
+        let keys = self.keys.clone();
+        let (row, held, found) = self
+            .db
+            .audited(who.actor(), move |tx, trail| {
+                let mut row = load_live(tx, id)?;
+                if !row.status.is_open() {
+                    return Err(AppError::Conflict(format!("request {id} is already {}", row.status)));
+                }
+                if let Some(s) = subject
+                    && tx.subject(s)?.is_none()
+                {
+                    return Err(AppError::NotFound(format!("subject {s}")));
+                }
+                let key = request_key(&keys, &row)?;
+                let mut sealed: Sealed = open_json(&key, id, Part::Requester, &row.requester)?;
+                sealed.no_subject = match (&subject, &reason) {
+                    (None, Some(r)) => Some(NoSubject { reason: r.clone(), at: trail.at }),
+                    _ => None,
+                };
+                row.requester = seal_json(&key, id, Part::Requester, &sealed)?;
+                row.subject_id = subject;
+                row.updated_at = trail.at;
+                tx.update_request(&row)?;
+                let found = candidates(tx, &keys, &sealed.requester)?;
+                let held = tx.has_identity_document(id)?;
+                let mut entry = Entry::new("request.link");
+                entry = match subject {
+                    Some(s) => entry.subject(s).detail(format!("request:{id}")),
+                    None => entry.detail(format!("request:{id} no_subject")),
+                };
+                let recorded = trail.record(tx, entry)?;
+                Ok(((row, held, found), recorded))
+            })
+            .await?;
+        view_with(&self.keys, &row, held, self.now().date_naive(), found)
     }
 
     fn check_particulars(&self, kind: RequestKind, p: Particulars) -> Result<Particulars> {
@@ -421,16 +550,21 @@ impl App {
     pub async fn get_request(&self, who: &Principal, id: Id) -> Result<RequestView> {
         who.require(&[Role::Dpo], "reading a rights request")?;
         let actor = who.actor();
-        let (row, held) = self
+        let keys = self.keys.clone();
+        let (row, held, found) = self
             .db
             .audited(actor.clone(), move |tx, trail| {
                 let row = load(tx, id)?;
                 let held = tx.has_identity_document(id)?;
+                let found = match requester_of(&keys, &row)? {
+                    Some(r) if row.status.is_open() => candidates(tx, &keys, &r)?,
+                    _ => Vec::new(),
+                };
                 let recorded = trail.record(tx, Entry::new("request.read").detail(format!("request:{id}")))?;
-                Ok(((row, held), recorded))
+                Ok(((row, held, found), recorded))
             })
             .await?;
-        view(&self.keys, &row, held, self.now().date_naive())
+        view_with(&self.keys, &row, held, self.now().date_naive(), found)
     }
 
     /// Stores an identity document, sealed, until the decision destroys it (DPO).
@@ -612,6 +746,13 @@ impl App {
                 let sealed: Sealed = open_json(&key, id, Part::Requester, &row.requester)?;
                 let at = trail.at;
                 let ctx = Ctx { tx, trail, keys: &keys, policy: &policy, transfers: &transfers, at, request: id };
+                if row.subject_id.is_none() && sealed.no_subject.is_none() {
+                    return Err(AppError::Conflict(format!(
+                        "request {id} is linked to no subject: link it to the subject it concerns, or confirm \
+                         with a reason that no record concerns the requester (POST /api/v1/requests/{id}/link), \
+                         before answering"
+                    )));
+                }
                 let (response, outcome) = match row.subject_id {
                     None => (
                         serde_json::json!({

@@ -552,3 +552,89 @@ fn two_instances_deciding_one_identity_at_once_decide_it_once() -> R {
     }
     Ok(())
 }
+
+#[test]
+fn a_request_is_linked_only_to_a_certain_subject_and_no_data_only_once_the_dpo_confirmed_it() -> R {
+    for b in crate::support::backends() {
+        let s = Server::start(b)?;
+        let (staff, dpo) = (s.token("staff", None)?, s.token("dpo", None)?);
+        let today = chrono::Utc::now().date_naive().to_string();
+        // Two records share Camille's email: the request is not linked, both are candidates.
+        let first = s.create(&staff, camille())?;
+        let second = s.create(&staff, camille())?;
+        let req = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"access","received_at":today,"channel":"phone","requester":{"email":"camille.martin@example.fr"}}),
+        )?;
+        let id = req["id"].as_str().ok_or("id")?.to_string();
+        assert_eq!(req["subject_id"], Value::Null, "{b:?}: an ambiguous match is not linked: {req}");
+        assert_eq!(req["channel"], "phone", "recorded as it came");
+        let listed: Vec<&str> =
+            req["candidates"].as_array().ok_or("candidates")?.iter().filter_map(|c| c["subject_id"].as_str()).collect();
+        assert!(listed.contains(&first.as_str()) && listed.contains(&second.as_str()), "{req}");
+        assert!(req["candidates"][0]["matched_by"].as_array().is_some_and(|m| m.iter().any(|x| x == "email")));
+        verify_identity(&s, &dpo, &id)?;
+        // Never "no data" for a person who is recorded twice.
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{id}/fulfil"), json!({}))?;
+        assert_eq!(st, 409, "{b:?}: unlinked, nothing is answered: {v}");
+        let link = |body: Value| s.post(&dpo, &format!("/api/v1/requests/{id}/link"), body);
+        let (st, v) = link(json!({"subjects":[first, second]}))?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("subjects")), "merge first: {v}");
+        let (st, v) = link(json!({"subjects":[]}))?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("reason")), "{v}");
+        assert_eq!(link(json!({"subjects":[uuid::Uuid::now_v7()]}))?.0, 404, "an unknown subject");
+        assert_eq!(s.post(&staff, &format!("/api/v1/requests/{id}/link"), json!({"subjects":[first]}))?.0, 403);
+        let (st, v) = link(json!({"subjects":[first]}))?;
+        assert_eq!((st, v["subject_id"].as_str()), (200, Some(first.as_str())), "{v}");
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{id}/fulfil"), json!({}))?;
+        assert_eq!(st, 200, "{v}");
+        assert!(v.to_string().contains("Camille"), "the answer is about the linked record: {v}");
+        assert_eq!(link(json!({"subjects":[second]}))?.0, 409, "a closed request is not relinked");
+
+        // Nobody matches: "no data" only after the DPO confirmed it, with a reason.
+        let req = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"access","received_at":today,"channel":"in_person","requester":{"email":"inconnu@example.fr"}}),
+        )?;
+        let nid = req["id"].as_str().ok_or("id")?.to_string();
+        assert_eq!((req["candidates"].as_array().map(Vec::len), req["channel"].as_str()), (Some(0), Some("in_person")));
+        verify_identity(&s, &dpo, &nid)?;
+        assert_eq!(s.post(&dpo, &format!("/api/v1/requests/{nid}/fulfil"), json!({}))?.0, 409);
+        let (st, v) = s.post(
+            &dpo,
+            &format!("/api/v1/requests/{nid}/link"),
+            json!({"subjects":[],"reason":"searched by email, phone and name: no record"}),
+        )?;
+        assert_eq!(st, 200, "{v}");
+        assert!(v["no_subject"]["reason"].as_str().is_some_and(|r| r.contains("no record")), "{v}");
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{nid}/fulfil"), json!({}))?;
+        assert_eq!((st, v["subject_found"].as_bool()), (200, Some(false)), "{v}");
+
+        // A unique match by phone is linked at intake, whatever the email says.
+        let hugo =
+            s.create(&staff, json!({"kind":"prospect","identity":{"first_name":"Hugo","phone":"+33698765432"}}))?;
+        let req = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"access","received_at":today,"channel":"letter",
+                   "requester":{"phone":"+33698765432","postal_address":"1 rue de la Paix, 75002 Paris"}}),
+        )?;
+        assert_eq!(req["subject_id"].as_str(), Some(hugo.as_str()), "{req}");
+        // Channels outside the set are refused, naming the field.
+        let (st, v) = s.post(
+            &dpo,
+            "/api/v1/requests",
+            json!({"kind":"access","received_at":today,"channel":"fax","requester":{"email":"a@example.fr"}}),
+        )?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("channel")), "{v}");
+        // The trail names the link by ids, never the reason or an address.
+        assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE action = 'request.link'")?, 2);
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM audit WHERE detail LIKE '%no record%' OR detail LIKE '%example.fr%'")?,
+            0
+        );
+    }
+    Ok(())
+}
