@@ -700,7 +700,12 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
         };
         let view = ctx.rt.block_on(app.create_request(&who, input))?;
         let subject = view.subject_id.context("a request was not linked to its subject by email")?;
-        let decision = IdentityDecision { decision: "verified".into(), document: "national_id_card".into() };
+        let decision = IdentityDecision {
+            decision: "verified".into(),
+            method: None,
+            document: Some("national_id_card".into()),
+            doubt: None,
+        };
         ctx.rt.block_on(app.decide_identity(&who, view.id, decision))?;
         (if erase { &mut erasure } else { &mut access }).push((view.id, subject, p.kind));
     }

@@ -135,6 +135,20 @@ pub struct Policy {
     pub purposes: Vec<Purpose>,
     pub recipients: Vec<Recipient>,
     pub security_measures: Vec<String>,
+    /// How a requester's identity is checked (Art. 12(6)).
+    pub identity_check: IdentityCheck,
+}
+
+/// How a rights requester's identity is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityCheck {
+    /// An identity document for every request (MSI's §6.10). Art. 12(6) and EDPB Guidelines
+    /// 01/2022 allow asking for more only on reasonable doubt: `vigie policy check` warns.
+    Document,
+    /// The identity is confirmed by what the controller already knows (email or phone on
+    /// file, contract reference, account); a document only on a recorded doubt.
+    OnDoubt,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -190,6 +204,7 @@ struct RawPolicy {
     version: S<String>,
     effective_date: S<String>,
     language: Option<S<String>>,
+    identity_check: Option<S<String>>,
     #[serde(default)]
     assumptions: Vec<S<String>>,
     controller: S<RawController>,
@@ -397,6 +412,27 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
         }
         Some(l) => l.get_ref().clone(),
         None => "fr".to_string(),
+    };
+    // Absent, the check stays what it was before the setting existed: a document every time.
+    let identity_check = match raw.identity_check.as_ref().map(|c| c.get_ref().as_str()) {
+        Some("on_doubt") => IdentityCheck::OnDoubt,
+        Some("document") | None => {
+            let message = "identity_check = \"document\" (also when it is not set) asks every requester for an \
+                 identity document: Art. 12(6) GDPR and EDPB Guidelines 01/2022 allow it only on reasonable doubt \
+                 (the CNIL sanctioned a systematic demand, SAN-2020-008); consider \"on_doubt\" and amending the \
+                 policy's clause";
+            match &raw.identity_check {
+                Some(at) => r.warn(at, message),
+                None => r.warn(&raw.version, message),
+            }
+            IdentityCheck::Document
+        }
+        Some(_) => {
+            if let Some(at) = &raw.identity_check {
+                r.error(at, "identity_check must be `document` or `on_doubt`");
+            }
+            IdentityCheck::Document
+        }
     };
 
     // Controller, DPO, authority.
@@ -641,6 +677,7 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
         purposes,
         recipients,
         security_measures: measures,
+        identity_check,
     }
 }
 

@@ -47,6 +47,18 @@ token_enum! {
 }
 
 token_enum! {
+    /// How a requester's identity was confirmed (Art. 12(6): by what the controller already
+    /// knows where it can, a document only on a reasonable doubt).
+    IdentityMethod {
+        EmailOnFile = "email_on_file",
+        KnownPhone = "known_phone",
+        ContractReference = "contract_reference",
+        AuthenticatedAccount = "authenticated_account",
+        Document = "document",
+    }
+}
+
+token_enum! {
     /// The document a requester's identity was checked against.
     IdentityDocument {
         NationalIdCard = "national_id_card",

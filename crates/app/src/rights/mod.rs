@@ -25,10 +25,10 @@ use vigie_crypto::{MasterKey, Part, SubjectKey};
 use vigie_domain::access::Role;
 use vigie_domain::deadlines::{can_extend, days_left, response_deadline};
 use vigie_domain::model::{UnknownToken, normalize_field};
-use vigie_domain::policy::{LegalBasis, RecipientKind};
+use vigie_domain::policy::{IdentityCheck, LegalBasis, RecipientKind};
 use vigie_domain::records::{
-    ErasureGround, IdentityDocument, IdentityVerdict, RefusalGround, RequestChannel, RequestKind, RequestOutcome,
-    RequestStatus,
+    ErasureGround, IdentityDocument, IdentityMethod, IdentityVerdict, RefusalGround, RequestChannel, RequestKind,
+    RequestOutcome, RequestStatus,
 };
 use vigie_domain::{FieldName, Policy, Provenance, SubjectKind};
 use vigie_store::{Id, RequestRow, Tx, new_id};
@@ -85,9 +85,26 @@ pub struct IdentityDecision {
     /// verified or rejected.
     #[schema(value_type = IdentityVerdict)]
     pub decision: String,
-    /// national_id_card, passport, residence_permit, driving_licence or other.
-    #[schema(value_type = IdentityDocument)]
-    pub document: String,
+    /// How the identity was checked: email_on_file, known_phone, contract_reference,
+    /// authenticated_account or document (the default; the only one when the policy's
+    /// `identity_check` is `document`).
+    #[schema(value_type = Option<IdentityMethod>)]
+    pub method: Option<String>,
+    /// For the method `document`: national_id_card, passport, residence_permit, driving_licence or other.
+    #[schema(value_type = Option<IdentityDocument>)]
+    pub document: Option<String>,
+    /// Under `identity_check = "on_doubt"`, a document is asked only for a reasonable doubt,
+    /// recorded here (sealed with the request).
+    #[schema(max_length = 2000)]
+    pub doubt: Option<String>,
+}
+
+/// How the identity of a request's requester was checked.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IdentityCheckRecord {
+    pub method: IdentityMethod,
+    /// The doubt that justified asking for a document, when one was asked.
+    pub doubt: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -127,6 +144,9 @@ struct Sealed {
     /// The DPO confirmed that no record concerns the requester, and why.
     #[serde(default)]
     no_subject: Option<NoSubject>,
+    /// How the identity was checked.
+    #[serde(default)]
+    identity: Option<IdentityCheckRecord>,
 }
 
 /// The DPO's confirmation that no subject matches a request.
@@ -188,6 +208,8 @@ pub struct RequestView {
     pub candidates: Vec<Candidate>,
     /// The DPO confirmed that no record concerns the requester: only then is "no data" answered.
     pub no_subject: Option<NoSubject>,
+    /// How the identity was checked (method, and the doubt that justified a document).
+    pub identity_check: Option<IdentityCheckRecord>,
 }
 
 /// Whether the request's personal content was destroyed with its subject's erasure
@@ -291,6 +313,7 @@ fn view_with(
         subject_erased: redacted(r),
         candidates,
         no_subject: sealed.no_subject,
+        identity_check: sealed.identity,
     })
 }
 
@@ -618,8 +641,37 @@ impl App {
     pub async fn decide_identity(&self, who: &Principal, id: Id, input: IdentityDecision) -> Result<RequestView> {
         who.require(&[Role::Dpo], "deciding on a requester's identity")?;
         let decision: IdentityVerdict = one_of("decision", &input.decision)?;
-        let document: IdentityDocument = one_of("document", &input.document)?;
+        let method: IdentityMethod = match &input.method {
+            Some(m) => one_of("method", m)?,
+            None => IdentityMethod::Document,
+        };
+        let policy = self.policy();
+        let document: Option<IdentityDocument> = match (method, &input.document) {
+            (IdentityMethod::Document, Some(d)) => Some(one_of("document", d)?),
+            (IdentityMethod::Document, None) => {
+                return Err(AppError::invalid("document", "the method `document` names the document checked"));
+            }
+            (_, Some(_)) => {
+                return Err(AppError::invalid("document", "only the method `document` names a document"));
+            }
+            (_, None) => None,
+        };
+        if policy.identity_check == IdentityCheck::Document && method != IdentityMethod::Document {
+            return Err(AppError::invalid(
+                "method",
+                "the policy's identity_check is `document`: every identity is checked against a document",
+            ));
+        }
+        let doubt = input.doubt.as_deref().map(|d| crate::input::check_text("doubt", d, 2000)).transpose()?;
+        if policy.identity_check == IdentityCheck::OnDoubt && method == IdentityMethod::Document && doubt.is_none() {
+            return Err(AppError::invalid(
+                "doubt",
+                "under identity_check = \"on_doubt\" a document is asked only for a reasonable doubt: record it \
+                 (Art. 12(6) GDPR)",
+            ));
+        }
         let actor = who.actor();
+        let keys = self.keys.clone();
         let (row, destroyed) = self
             .db
             .audited(actor.clone(), move |tx, trail| {
@@ -629,7 +681,11 @@ impl App {
                 }
                 let at = trail.at;
                 let destroyed = tx.delete_identity_document(id)?;
-                row.identity_document = Some(document);
+                let key = request_key(&keys, &row)?;
+                let mut sealed: Sealed = open_json(&key, id, Part::Requester, &row.requester)?;
+                sealed.identity = Some(IdentityCheckRecord { method, doubt: doubt.clone() });
+                row.requester = seal_json(&key, id, Part::Requester, &sealed)?;
+                row.identity_document = document;
                 row.identity_decision = Some(decision);
                 row.identity_at = Some(at);
                 row.updated_at = at;
@@ -641,7 +697,10 @@ impl App {
                     row.completed_at = Some(at);
                 }
                 tx.update_request(&row)?;
-                let detail = format!("request:{id} decision={decision} document={document} destroyed={destroyed}");
+                let document = document.map_or("none", |d| d.as_str());
+                let detail = format!(
+                    "request:{id} decision={decision} method={method} document={document} destroyed={destroyed}"
+                );
                 let recorded = trail.record(tx, Entry::new("request.identity").detail(detail))?;
                 Ok(((row, destroyed), recorded))
             })

@@ -638,3 +638,80 @@ fn a_request_is_linked_only_to_a_certain_subject_and_no_data_only_once_the_dpo_c
     }
     Ok(())
 }
+
+#[test]
+fn identity_is_checked_as_the_policy_says_and_a_document_asked_only_for_a_recorded_doubt() -> R {
+    let default =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/default.toml"))?;
+    // The default policy keeps MSI's clause, and `policy check` says why it is a risk.
+    let dir = std::env::temp_dir().join(format!("vigie-idcheck-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir)?;
+    let out = crate::support::vigie()
+        .args(["policy", "check"])
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/default.toml"))
+        .output()?;
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("identity_check") && said.contains("12(6)") && said.contains("01/2022"), "{said}");
+    let on_doubt = dir.join("on_doubt.toml");
+    std::fs::write(&on_doubt, default.replace("identity_check = \"document\"", "identity_check = \"on_doubt\""))?;
+    let wrong = dir.join("wrong.toml");
+    std::fs::write(&wrong, default.replace("identity_check = \"document\"", "identity_check = \"always\""))?;
+    let out = crate::support::vigie().args(["policy", "check"]).arg(&wrong).output()?;
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stdout).contains("identity_check"));
+    for b in crate::support::backends() {
+        let today = chrono::Utc::now().date_naive().to_string();
+        let request = |s: &Server, dpo: &str| -> R<String> {
+            let v = dpo_request(
+                s,
+                dpo,
+                json!({"kind":"access","received_at":today,"channel":"email","requester":{"email":"camille.martin@example.fr"}}),
+            )?;
+            Ok(v["id"].as_str().ok_or("id")?.to_string())
+        };
+        // Under MSI's clause, every identity is checked against a document.
+        let s = Server::start(b)?;
+        let dpo = s.token("dpo", None)?;
+        let id = request(&s, &dpo)?;
+        let decide = |s: &Server, dpo: &str, id: &str, body: Value| {
+            s.post(dpo, &format!("/api/v1/requests/{id}/identity"), body)
+        };
+        let (st, v) = decide(&s, &dpo, &id, json!({"decision":"verified","method":"email_on_file"}))?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("method")), "{b:?}: {v}");
+        let (st, v) = decide(&s, &dpo, &id, json!({"decision":"verified","document":"passport"}))?;
+        assert_eq!((st, v["identity_check"]["method"].as_str()), (200, Some("document")), "{v}");
+        drop(s);
+        // Under `on_doubt`, what Vigie already knows suffices; a document needs a recorded doubt.
+        let policy = on_doubt.to_str().ok_or("path")?;
+        let s = Server::start_with(b, &["--policy", policy])?;
+        let dpo = s.token("dpo", None)?;
+        let id = request(&s, &dpo)?;
+        for (body, field) in [
+            (json!({"decision":"verified","method":"fax"}), "method"),
+            (json!({"decision":"verified","method":"email_on_file","document":"passport"}), "document"),
+            (json!({"decision":"verified","method":"document"}), "document"),
+            (json!({"decision":"verified","method":"document","document":"passport"}), "doubt"),
+            (json!({"decision":"verified","method":"document","document":"passport","doubt":"  "}), "doubt"),
+        ] {
+            let (st, v) = decide(&s, &dpo, &id, body.clone())?;
+            assert_eq!((st, v["field"].as_str()), (400, Some(field)), "{b:?} {body}: {v}");
+        }
+        let (st, v) = decide(&s, &dpo, &id, json!({"decision":"verified","method":"email_on_file"}))?;
+        assert_eq!((st, v["status"].as_str()), (200, Some("in_progress")), "{v}");
+        assert_eq!(
+            (v["identity_check"]["method"].as_str(), v["identity_document"].as_str()),
+            (Some("email_on_file"), None)
+        );
+        let id = request(&s, &dpo)?;
+        let (st, v) = decide(
+            &s,
+            &dpo,
+            &id,
+            json!({"decision":"verified","method":"document","document":"passport","doubt":"the email on file differs"}),
+        )?;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["identity_check"]["doubt"], "the email on file differs");
+        assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE detail LIKE '%differs%'")?, 0, "the doubt is sealed");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
