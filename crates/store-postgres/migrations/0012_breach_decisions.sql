@@ -3,6 +3,8 @@
 -- becomes `unknown`, which never allows the encryption exemption.
 ALTER TABLE breaches ALTER COLUMN keys_compromised TYPE text
     USING CASE WHEN keys_compromised THEN 'yes' ELSE 'unknown' END;
+-- The same default as SQLite's added column (Vigie always sets it; the safe value).
+ALTER TABLE breaches ALTER COLUMN keys_compromised SET DEFAULT 'unknown';
 ALTER TABLE breaches ADD CONSTRAINT breaches_keys_compromised_check
     CHECK (keys_compromised IN ('yes', 'no', 'unknown'));
 -- The subjects concerned by kind, for the categories of data subjects of the
