@@ -19,7 +19,7 @@ use vigie_crypto::{MasterKey, Part, SubjectKey};
 use vigie_domain::SubjectKind;
 use vigie_domain::access::Role;
 use vigie_domain::policy::DataCategory;
-use vigie_domain::records::{BreachNature, BreachPhase, BreachRisk, BreachStatus, NoticeDecision};
+use vigie_domain::records::{BreachKeys, BreachNature, BreachPhase, BreachRisk, BreachStatus, NoticeDecision};
 use vigie_store::{BreachPhaseRow, BreachRow, ScopeCount, ScopeFilter, Tx, new_id};
 
 pub const TEMPLATE: &str = "breach_notice";
@@ -73,14 +73,31 @@ pub struct NewBreach {
     #[schema(value_type = Vec<DataCategory>)]
     pub data_categories: Vec<String>,
     pub scope: Scope,
+    /// The likely consequences for the people concerned, in words they can read (Art. 33(3)(c), 34(2)).
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub likely_consequences: Option<String>,
+    /// The measures taken or proposed, including to mitigate the effects (Art. 33(3)(d), 34(2)).
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub measures: Option<String>,
     /// none, risk (default) or high.
     #[schema(value_type = Option<BreachRisk>)]
     pub risk: Option<String>,
-    /// Whether the keys that protect the data were compromised too (default false).
-    #[serde(default)]
-    pub keys_compromised: bool,
+    /// Whether the keys that protect the data were compromised too: yes, no or unknown
+    /// (required; only `no` allows the Art. 34(3)(a) exemption).
+    #[schema(required = true, value_type = BreachKeys)]
+    pub keys_compromised: Option<String>,
+    /// With risk `none`: why the authority is not notified (Art. 33(1), documented under Art. 33(5)).
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
+    pub no_notification_reasons: Option<String>,
 }
 
 /// The phases a caller adds (`initial` and `subjects_decision` are recorded by Vigie itself).
@@ -113,17 +130,42 @@ pub struct NewPhase {
     /// For an update: new assessments.
     #[schema(value_type = Option<BreachRisk>)]
     pub risk: Option<String>,
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub likely_consequences: Option<String>,
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub measures: Option<String>,
-    pub keys_compromised: Option<bool>,
+    /// yes, no or unknown.
+    #[schema(value_type = Option<BreachKeys>)]
+    pub keys_compromised: Option<String>,
+    /// Why the authority is not notified, when the risk is (or becomes) `none` (Art. 33(5)).
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
+    pub no_notification_reasons: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectsDecision {
-    /// notify (queue the notices) or confirm_exemption (Art. 34(3)(a): encrypted, keys safe).
+    /// notify (queue the notices), confirm_exemption (Art. 34(3)(a): encrypted, keys safe),
+    /// measures_taken (Art. 34(3)(b)), public_communication (Art. 34(3)(c)) or other_channel
+    /// (the subjects without an email told another way).
     #[schema(value_type = NoticeDecision)]
     pub decision: String,
+    /// Why and how: required for measures_taken, public_communication and other_channel
+    /// (sealed, never in the audit trail).
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
+    pub justification: Option<String>,
 }
 
 /// The sealed free text of a breach.
@@ -134,6 +176,22 @@ struct Details {
     measures: Option<String>,
     late_reasons: Option<String>,
     subjects: Option<String>,
+    #[serde(default)]
+    no_notification_reasons: Option<String>,
+    #[serde(default)]
+    decisions: Vec<DecisionView>,
+}
+
+/// A recorded decision on informing the subjects (Art. 34).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DecisionView {
+    pub at: DateTime<Utc>,
+    pub decision: NoticeDecision,
+    /// The DPO's justification (Art. 34(3)(b), (c), another channel).
+    pub justification: Option<String>,
+    /// For `notify`: the notices queued, and the subjects concerned without an email address.
+    pub notices_queued: Option<u64>,
+    pub unreachable: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -160,12 +218,24 @@ pub struct BreachView {
     #[schema(value_type = Object)]
     pub scope: serde_json::Value,
     pub subjects_concerned: i64,
+    /// The categories of data subjects concerned, when the breach was recorded (Art. 33(3)(a)).
+    pub clients_concerned: i64,
+    pub prospects_concerned: i64,
     pub records_concerned: i64,
     pub risk: BreachRisk,
-    pub keys_compromised: bool,
+    pub keys_compromised: BreachKeys,
     pub likely_consequences: Option<String>,
     pub measures: Option<String>,
     pub late_reasons: Option<String>,
+    /// Why the authority is not notified (risk `none`, Art. 33(5)).
+    pub no_notification_reasons: Option<String>,
+    /// The subjects concerned without an email address at the last `notify` decision
+    /// (null before): they must be told another way or by a public communication (Art. 34(3)(c)).
+    pub unreachable: Option<i64>,
+    /// Whether those subjects still wait for a recorded public communication or other channel.
+    pub unreachable_pending: bool,
+    /// The decisions on informing the subjects, in order.
+    pub decisions: Vec<DecisionView>,
     /// open, notified or closed.
     pub status: BreachStatus,
     /// What was done about informing the subjects (Art. 34).
@@ -269,20 +339,27 @@ fn view(keys: &MasterKey, b: &BreachRow, phases: &[BreachPhaseRow], at: DateTime
         notify_authority_by: due,
         hours_left: (due - at).num_hours(),
         authority_notified_at: notified,
-        late: notified.map_or(at > due, |n| n > due),
+        // A breach unlikely to result in a risk is not notified (Art. 33(1)): never late.
+        late: b.risk != BreachRisk::None && notified.map_or(at > due, |n| n > due),
         nature: b.nature.clone(),
-        description: d.description,
+        description: d.description.clone(),
         data_categories: b.data_categories.clone(),
         scope: serde_json::from_str(&b.scope).unwrap_or_default(),
         subjects_concerned: b.subjects_concerned,
+        clients_concerned: b.clients_concerned,
+        prospects_concerned: b.prospects_concerned,
         records_concerned: b.records_concerned,
         risk: b.risk,
         keys_compromised: b.keys_compromised,
-        likely_consequences: d.likely_consequences,
-        measures: d.measures,
-        late_reasons: d.late_reasons,
+        likely_consequences: d.likely_consequences.clone(),
+        measures: d.measures.clone(),
+        late_reasons: d.late_reasons.clone(),
+        no_notification_reasons: d.no_notification_reasons.clone(),
+        unreachable: unreachable(&d),
+        unreachable_pending: unreachable_pending(&d),
         status: b.status,
-        subjects_information: d.subjects.unwrap_or_else(|| information(b)),
+        subjects_information: information(b, &d)?,
+        decisions: d.decisions.clone(),
         phases: phases
             .iter()
             .map(|p| {
@@ -297,17 +374,136 @@ fn view(keys: &MasterKey, b: &BreachRow, phases: &[BreachPhaseRow], at: DateTime
     })
 }
 
-/// What Art. 34 asks of this breach, before the DPO decides.
-fn information(b: &BreachRow) -> String {
-    match (b.risk, b.keys_compromised) {
-        (BreachRisk::High, false) => {
-            "exemption_to_confirm: the data concerned is encrypted at rest under keys that were not compromised \
-                            (Art. 34(3)(a)); the DPO confirms the exemption or has the subjects notified"
+/// The subjects without an email at the last `notify` decision.
+fn unreachable(d: &Details) -> Option<i64> {
+    d.decisions.iter().rev().find(|x| x.decision == NoticeDecision::Notify).and_then(|x| x.unreachable)
+}
+
+/// Whether subjects left without a notice still wait for another channel or a public
+/// communication recorded after the last `notify`.
+fn unreachable_pending(d: &Details) -> bool {
+    let Some(last) = d.decisions.iter().rposition(|x| x.decision == NoticeDecision::Notify) else {
+        return false;
+    };
+    d.decisions[last].unreachable.unwrap_or(0) > 0
+        && !d.decisions[last..]
+            .iter()
+            .any(|x| matches!(x.decision, NoticeDecision::PublicCommunication | NoticeDecision::OtherChannel))
+}
+
+/// Whether the breach's scope is data read out of Vigie's API (by a token or a recipient):
+/// such data left decrypted, whatever the encryption at rest.
+fn read_through_api(scope: &Scope) -> bool {
+    scope.token.is_some() || scope.recipient.is_some()
+}
+
+fn scope_of(b: &BreachRow) -> Result<Scope> {
+    serde_json::from_str(&b.scope)
+        .map_err(|e| crate::error::undecodable(format_args!("the scope of breach {}", b.id), &e))
+}
+
+/// Why the Art. 34(3)(a) exemption does not apply to this breach, if it does not.
+fn no_encryption_exemption(b: &BreachRow) -> Result<Option<&'static str>> {
+    Ok(match b.keys_compromised {
+        BreachKeys::Yes => Some("the keys were compromised"),
+        BreachKeys::Unknown => {
+            Some("whether the keys were compromised is unknown (keys_compromised must be `no` for the exemption)")
+        }
+        BreachKeys::No if read_through_api(&scope_of(b)?) => Some(
+            "the scope went through a token or a recipient: the data left decrypted through Vigie's API, \
+             so its encryption at rest does not protect it",
+        ),
+        BreachKeys::No => None,
+    })
+}
+
+/// What Art. 34 asks of this breach, and what was done.
+fn information(b: &BreachRow, d: &Details) -> Result<String> {
+    let pending = |text: String| {
+        if unreachable_pending(d) {
+            format!(
+                "{text}; {} subject(s) have no email address: record a public communication or another channel \
+                 (Art. 34(3)(c))",
+                unreachable(d).unwrap_or(0)
+            )
+        } else {
+            text
+        }
+    };
+    if let Some(last) = d.decisions.last() {
+        let text = match last.decision {
+            NoticeDecision::Notify => {
+                format!("notified: {} notices queued to the subjects concerned", last.notices_queued.unwrap_or(0))
+            }
+            NoticeDecision::ConfirmExemption => {
+                "exemption_confirmed: encrypted at rest under keys that were not compromised (Art. 34(3)(a))".into()
+            }
+            NoticeDecision::MeasuresTaken => {
+                "exemption_measures: subsequent measures make the high risk no longer likely (Art. 34(3)(b))".into()
+            }
+            NoticeDecision::PublicCommunication => "public_communication: recorded (Art. 34(3)(c))".into(),
+            NoticeDecision::OtherChannel => "other_channel: the subjects without an email were told another way".into(),
+        };
+        return Ok(pending(text));
+    }
+    if let Some(note) = &d.subjects {
+        return Ok(note.clone());
+    }
+    Ok(match (b.risk, no_encryption_exemption(b)?) {
+        (BreachRisk::High, None) => {
+            "exemption_to_confirm: the data concerned is encrypted at rest under keys that were \
+             not compromised (Art. 34(3)(a)); the DPO confirms the exemption or has the subjects notified"
                 .into()
         }
-        (BreachRisk::High, true) => "to_notify: the risk is high and the keys were compromised".into(),
+        (BreachRisk::High, Some(why)) => format!(
+            "to_notify: the risk is high and {why}; the DPO has the subjects notified, or records that subsequent \
+             measures make the risk no longer likely (Art. 34(3)(b)) or a public communication (Art. 34(3)(c))"
+        ),
         _ => "not_required: the risk is not high".into(),
+    })
+}
+
+/// A free text of the input, checked, when given.
+fn text(field: &str, v: &Option<String>) -> Result<Option<String>> {
+    v.as_deref().map(|t| crate::input::check_text(field, t, 10_000)).transpose()
+}
+
+fn parse_keys(raw: &str) -> Result<BreachKeys> {
+    raw.parse().map_err(|_| AppError::invalid("keys_compromised", "must be one of: yes, no, unknown"))
+}
+
+fn seal_details(key: &SubjectKey, id: Uuid, d: &Details) -> Result<Vec<u8>> {
+    seal_text(
+        key,
+        id,
+        Part::BreachDetails,
+        &serde_json::to_string(d).map_err(|e| AppError::failed("encoding JSON", e))?,
+    )
+}
+
+/// Queues the notices of a breach whose Art. 34(2) content is complete, and records the decision.
+fn notify(tx: &mut dyn Tx, b: &BreachRow, d: &mut Details, at: DateTime<Utc>) -> Result<DecisionView> {
+    for (field, v) in [("likely_consequences", &d.likely_consequences), ("measures", &d.measures)] {
+        if v.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            return Err(AppError::invalid(
+                field,
+                "is empty: a notice to the subjects states the likely consequences and the measures taken or \
+                 proposed (Art. 34(2)); record them with an update phase first",
+            ));
+        }
     }
+    let scope = filter(&scope_of(b)?, DateTime::<Utc>::MAX_UTC)?;
+    let count = tx.scope_count(&scope)?;
+    let queued = queue_notices(tx, b, &scope, at)?;
+    let decision = DecisionView {
+        at,
+        decision: NoticeDecision::Notify,
+        justification: None,
+        notices_queued: Some(queued),
+        unreachable: Some(count.subjects - count.with_email),
+    };
+    d.decisions.push(decision.clone());
+    Ok(decision)
 }
 
 impl App {
@@ -340,7 +536,24 @@ impl App {
             })
             .collect::<Result<Vec<_>>>()?;
         let risk = input.risk.as_deref().map_or(Ok(BreachRisk::Risk), parse_risk)?;
+        let keys = parse_keys(input.keys_compromised.as_deref().ok_or_else(|| {
+            AppError::invalid(
+                "keys_compromised",
+                "is required: yes, no or unknown (whether the keys protecting the data were compromised too; \
+                 only no allows the Art. 34(3)(a) exemption)",
+            )
+        })?)?;
         let description = crate::input::check_text("description", &input.description, 10_000)?;
+        let likely_consequences = text("likely_consequences", &input.likely_consequences)?;
+        let measures = text("measures", &input.measures)?;
+        let no_notification_reasons = text("no_notification_reasons", &input.no_notification_reasons)?;
+        if risk == BreachRisk::None && no_notification_reasons.is_none() {
+            return Err(AppError::invalid(
+                "no_notification_reasons",
+                "is required with risk none: why the breach is unlikely to result in a risk and the authority \
+                 is not notified (Art. 33(1), documented under Art. 33(5))",
+            ));
+        }
         let scope = filter(&input.scope, self.now())?;
         if let Some(r) = &scope.recipient
             && self.policy().recipient(r).is_none()
@@ -349,12 +562,8 @@ impl App {
         }
         let id = new_id();
         let key = SubjectKey::generate()?;
-        let details = Details {
-            description,
-            likely_consequences: input.likely_consequences,
-            measures: input.measures,
-            ..Details::default()
-        };
+        let details =
+            Details { description, likely_consequences, measures, no_notification_reasons, ..Details::default() };
         let at = self.now();
         let mut row = BreachRow {
             id,
@@ -364,15 +573,12 @@ impl App {
             scope: serde_json::to_string(&input.scope).map_err(|e| AppError::failed("encoding JSON", e))?,
             risk,
             status: BreachStatus::Open,
-            keys_compromised: input.keys_compromised,
+            keys_compromised: keys,
             subjects_concerned: 0,
             records_concerned: 0,
-            details: seal_text(
-                &key,
-                id,
-                Part::BreachDetails,
-                &serde_json::to_string(&details).map_err(|e| AppError::failed("encoding JSON", e))?,
-            )?,
+            clients_concerned: 0,
+            prospects_concerned: 0,
+            details: Vec::new(),
             wrapped_key: self.keys.wrap(&key, id.as_bytes())?,
             created_at: at,
             updated_at: at,
@@ -384,7 +590,17 @@ impl App {
             .audited(actor.clone(), move |tx, trail| {
                 let count = tx.scope_count(&scope)?;
                 row.subjects_concerned = count.subjects;
+                row.clients_concerned = count.clients;
+                row.prospects_concerned = count.prospects;
                 row.records_concerned = records(&count, &categories);
+                // Keys compromised and the notice's content complete: the subjects are notified
+                // at once; otherwise the DPO decides (Art. 34(3)).
+                let mut details = details.clone(); // the closure may run again (a retried transaction)
+                let complete = details.likely_consequences.is_some() && details.measures.is_some();
+                if row.risk == BreachRisk::High && row.keys_compromised == BreachKeys::Yes && complete {
+                    notify(tx, &row, &mut details, at)?;
+                }
+                row.details = seal_details(&key, id, &details)?;
                 tx.insert_breach(&row)?;
                 let phase = BreachPhaseRow {
                     id: new_id(),
@@ -395,9 +611,6 @@ impl App {
                     actor: actor.to_string(),
                 };
                 tx.insert_breach_phase(&phase)?;
-                if row.risk == BreachRisk::High && row.keys_compromised {
-                    queue_notices(tx, &row, &scope, at)?;
-                }
                 let detail = format!("breach:{id} subjects={} risk={}", row.subjects_concerned, row.risk);
                 let recorded = trail.record(tx, Entry::new("breach.create").detail(detail))?;
                 Ok(((row.clone(), vec![phase]), recorded))
@@ -462,7 +675,12 @@ impl App {
                 AppError::invalid("phase", "must be one of: update, authority_notified, subjects_notified, closed")
             })?;
         let risk = input.risk.as_deref().map(parse_risk).transpose()?;
-        let text = crate::input::check_text("details", &input.details, 10_000)?;
+        let keys_compromised = input.keys_compromised.as_deref().map(parse_keys).transpose()?;
+        let text_ = crate::input::check_text("details", &input.details, 10_000)?;
+        let likely_consequences = text("likely_consequences", &input.likely_consequences)?;
+        let measures = text("measures", &input.measures)?;
+        let no_notification_reasons = text("no_notification_reasons", &input.no_notification_reasons)?;
+        let late_reasons = text("late_reasons", &input.late_reasons)?;
         let (keys, actor) = (self.keys.clone(), who.actor());
         let (row, phases) = self
             .db
@@ -471,44 +689,54 @@ impl App {
                 let key = breach_key(&keys, &b)?;
                 let mut d = details_of(&key, &b)?;
                 let at = trail.at;
+                if let Some(r) = risk {
+                    b.risk = r;
+                }
+                let notified = tx.breach_phases(id)?.iter().any(|p| p.phase == BreachPhase::AuthorityNotified);
                 if phase == BreachPhase::AuthorityNotified {
-                    if tx.breach_phases(id)?.iter().any(|p| p.phase == BreachPhase::AuthorityNotified) {
+                    if notified {
                         return Err(AppError::Conflict(format!("breach {id}: the authority was already notified")));
                     }
-                    let late = at > b.detected_at + Duration::hours(72);
-                    match (&input.late_reasons, late) {
+                    let late = b.risk != BreachRisk::None && at > b.detected_at + Duration::hours(72);
+                    match (&late_reasons, late) {
                         (None, true) => {
                             return Err(AppError::invalid(
                                 "late_reasons",
                                 "the 72 hours have passed: a late notification gives its reasons (Art. 33(1))",
                             ));
                         }
-                        (Some(r), _) => d.late_reasons = Some(crate::input::check_text("late_reasons", r, 10_000)?),
+                        (Some(r), _) => d.late_reasons = Some(r.clone()),
                         (None, false) => {}
                     }
                     b.status = BreachStatus::Notified;
                 }
+                if no_notification_reasons.is_some() {
+                    d.no_notification_reasons = no_notification_reasons.clone();
+                }
+                if b.risk == BreachRisk::None
+                    && !notified
+                    && phase != BreachPhase::AuthorityNotified
+                    && d.no_notification_reasons.is_none()
+                {
+                    return Err(AppError::invalid(
+                        "no_notification_reasons",
+                        "is required with risk none while the authority was not notified: why the breach is \
+                         unlikely to result in a risk (Art. 33(1), documented under Art. 33(5))",
+                    ));
+                }
                 if phase == BreachPhase::Closed {
                     b.status = BreachStatus::Closed;
                 }
-                if let Some(r) = risk {
-                    b.risk = r;
-                }
-                if let Some(k) = input.keys_compromised {
+                if let Some(k) = keys_compromised {
                     b.keys_compromised = k;
                 }
-                if input.likely_consequences.is_some() {
-                    d.likely_consequences = input.likely_consequences.clone();
+                if likely_consequences.is_some() {
+                    d.likely_consequences = likely_consequences.clone();
                 }
-                if input.measures.is_some() {
-                    d.measures = input.measures.clone();
+                if measures.is_some() {
+                    d.measures = measures.clone();
                 }
-                b.details = seal_text(
-                    &key,
-                    id,
-                    Part::BreachDetails,
-                    &serde_json::to_string(&d).map_err(|e| AppError::failed("encoding JSON", e))?,
-                )?;
+                b.details = seal_details(&key, id, &d)?;
                 b.updated_at = at;
                 tx.update_breach(&b)?;
                 let phase = BreachPhaseRow {
@@ -516,7 +744,7 @@ impl App {
                     breach_id: id,
                     at,
                     phase,
-                    details: seal_text(&key, id, Part::BreachPhase, &text)?,
+                    details: seal_text(&key, id, Part::BreachPhase, &text_)?,
                     actor: actor.to_string(),
                 };
                 tx.insert_breach_phase(&phase)?;
@@ -528,12 +756,29 @@ impl App {
         view(&self.keys, &row, &phases, self.now())
     }
 
-    /// The DPO's decision on informing the subjects of a high-risk breach: notify them, or
-    /// confirm the Art. 34(3)(a) exemption (data encrypted, keys not compromised).
+    /// The DPO's decision on informing the subjects of a high-risk breach (Art. 34): notify
+    /// them; confirm the Art. 34(3)(a) exemption (data encrypted, keys known safe, not read out
+    /// through the API); record that subsequent measures make the risk no longer likely
+    /// (34(3)(b)), a public communication (34(3)(c)) or another channel for the subjects
+    /// without an email, each with its justification. One audited transaction.
     pub async fn decide_subjects(&self, who: &Principal, id: Uuid, input: SubjectsDecision) -> Result<BreachView> {
         who.require(&[Role::Dpo], "deciding on informing subjects")?;
-        let decision: NoticeDecision =
-            input.decision.parse().map_err(|_| AppError::invalid("decision", "must be notify or confirm_exemption"))?;
+        let decision: NoticeDecision = input
+            .decision
+            .parse()
+            .map_err(|_| AppError::invalid("decision", format!("must be one of: {}", NoticeDecision::expected())))?;
+        let justification = text("justification", &input.justification)?;
+        let needs_justification = matches!(
+            decision,
+            NoticeDecision::MeasuresTaken | NoticeDecision::PublicCommunication | NoticeDecision::OtherChannel
+        );
+        if needs_justification && justification.is_none() {
+            return Err(AppError::invalid(
+                "justification",
+                "is required for this decision: the measures that make the high risk no longer likely \
+                 (Art. 34(3)(b)), or the public communication or channel used and why (Art. 34(3)(c))",
+            ));
+        }
         let (keys, actor) = (self.keys.clone(), who.actor());
         let (row, phases) = self
             .db
@@ -544,43 +789,67 @@ impl App {
                         "breach {id}: the risk is not high, so Art. 34 does not apply"
                     )));
                 }
-                if decision == NoticeDecision::ConfirmExemption && b.keys_compromised {
-                    return Err(AppError::Conflict(format!(
-                        "breach {id}: the keys were compromised, so the encryption exemption does not apply"
-                    )));
-                }
                 let key = breach_key(&keys, &b)?;
                 let mut d = details_of(&key, &b)?;
+                let notified = d.decisions.iter().any(|x| x.decision == NoticeDecision::Notify);
+                match decision {
+                    NoticeDecision::ConfirmExemption => {
+                        if let Some(why) = no_encryption_exemption(&b)? {
+                            return Err(AppError::Conflict(format!(
+                                "breach {id}: {why}, so the encryption exemption (Art. 34(3)(a)) does not apply: \
+                                 the subjects must be notified"
+                            )));
+                        }
+                    }
+                    NoticeDecision::OtherChannel if !unreachable_pending(&d) => {
+                        return Err(AppError::Conflict(format!(
+                            "breach {id}: no subject waits for another channel (decide notify first; it counts the \
+                             subjects without an email)"
+                        )));
+                    }
+                    _ => {}
+                }
+                if notified && matches!(decision, NoticeDecision::ConfirmExemption | NoticeDecision::MeasuresTaken) {
+                    return Err(AppError::Conflict(format!(
+                        "breach {id}: the subjects were already notified, an exemption can no longer be recorded"
+                    )));
+                }
                 let at = trail.at;
-                let note = if decision == NoticeDecision::Notify {
-                    let scope: Scope = serde_json::from_str(&b.scope)
-                        .map_err(|e| crate::error::undecodable(format_args!("the scope of breach {}", b.id), &e))?;
-                    let queued = queue_notices(tx, &b, &filter(&scope, DateTime::<Utc>::MAX_UTC)?, at)?;
-                    format!("notified: {queued} notices queued to the subjects concerned")
+                let recorded = if decision == NoticeDecision::Notify {
+                    notify(tx, &b, &mut d, at)?
                 } else {
-                    "exemption_confirmed: encrypted at rest under keys that were not compromised (Art. 34(3)(a))"
-                        .to_string()
+                    let r = DecisionView {
+                        at,
+                        decision,
+                        justification: justification.clone(),
+                        notices_queued: None,
+                        unreachable: None,
+                    };
+                    d.decisions.push(r.clone());
+                    r
                 };
-                d.subjects = Some(note.clone());
-                b.details = seal_text(
-                    &key,
-                    id,
-                    Part::BreachDetails,
-                    &serde_json::to_string(&d).map_err(|e| AppError::failed("encoding JSON", e))?,
-                )?;
+                let note = information(&b, &d)?;
+                b.details = seal_details(&key, id, &d)?;
                 b.updated_at = at;
                 tx.update_breach(&b)?;
+                let phase_text = match &recorded.justification {
+                    Some(j) => format!("{note}\n{j}"),
+                    None => note,
+                };
                 let phase = BreachPhaseRow {
                     id: new_id(),
                     breach_id: id,
                     at,
                     phase: BreachPhase::SubjectsDecision,
-                    details: seal_text(&key, id, Part::BreachPhase, &note)?,
+                    details: seal_text(&key, id, Part::BreachPhase, &phase_text)?,
                     actor: actor.to_string(),
                 };
                 tx.insert_breach_phase(&phase)?;
-                let recorded = trail
-                    .record(tx, Entry::new("breach.subjects").detail(format!("breach:{id} decision={decision}")))?;
+                let mut detail = format!("breach:{id} decision={decision}");
+                if let (Some(q), Some(u)) = (recorded.notices_queued, recorded.unreachable) {
+                    detail.push_str(&format!(" queued={q} unreachable={u}"));
+                }
+                let recorded = trail.record(tx, Entry::new("breach.subjects").detail(detail))?;
                 Ok(((b, tx.breach_phases(id)?), recorded))
             })
             .await?;
@@ -603,24 +872,89 @@ impl App {
             "description": v.description,
             "data_categories": v.data_categories,
             "subjects_concerned": v.subjects_concerned,
+            "subject_categories": [
+                {"category": "client", "label": "Clients / Clients", "count": v.clients_concerned},
+                {"category": "prospect", "label": "Prospects et contacts / Prospects and contacts", "count": v.prospects_concerned},
+            ],
             "records_concerned": v.records_concerned,
             "dpo": {"name": policy.dpo.name, "email": policy.dpo.email, "address": policy.dpo.address},
             "likely_consequences": v.likely_consequences,
             "measures": v.measures,
             "risk": v.risk,
+            "no_notification_reasons": v.no_notification_reasons,
             "subjects_information": v.subjects_information,
+            "unreachable": v.unreachable,
         }))
     }
 
-    /// The plain-language notice for one subject of a breach (outbox rendering).
-    pub(crate) async fn breach_notice_text(&self, breach: Uuid) -> Result<(String, String)> {
+    /// The Art. 34(2) content of the notice to one subject of a breach (outbox rendering):
+    /// the nature of the breach and the data concerned in plain words (French, English), the
+    /// date, the likely consequences and the measures as the DPO wrote them.
+    pub(crate) async fn breach_notice_text(&self, breach: Uuid) -> Result<NoticeContent> {
         let b = self
             .db
             .read(move |tx| Ok::<_, AppError>(tx.breach(breach)?))
             .await?
             .ok_or_else(|| AppError::NotFound(format!("breach {breach}")))?;
         let d = details_of(&breach_key(&self.keys, &b)?, &b)?;
-        Ok((d.likely_consequences.unwrap_or_default(), d.measures.unwrap_or_default()))
+        let (nature_fr, nature_en): (Vec<_>, Vec<_>) = b.nature.iter().map(|n| nature_words(*n)).unzip();
+        let (categories_fr, categories_en): (Vec<_>, Vec<_>) =
+            b.data_categories.iter().map(|c| category_words(*c)).unzip();
+        Ok(NoticeContent {
+            detected_on: b.detected_at.format("%d/%m/%Y").to_string(),
+            nature_fr: nature_fr.join(" ; "),
+            nature_en: nature_en.join("; "),
+            categories_fr: if categories_fr.is_empty() { "vos données".into() } else { categories_fr.join(", ") },
+            categories_en: if categories_en.is_empty() { "your data".into() } else { categories_en.join(", ") },
+            consequences: d.likely_consequences.unwrap_or_default(),
+            measures: d.measures.unwrap_or_default(),
+        })
+    }
+}
+
+/// What a breach notice tells its subject (Art. 34(2)).
+pub(crate) struct NoticeContent {
+    pub detected_on: String,
+    pub nature_fr: String,
+    pub nature_en: String,
+    pub categories_fr: String,
+    pub categories_en: String,
+    pub consequences: String,
+    pub measures: String,
+}
+
+fn nature_words(n: BreachNature) -> (&'static str, &'static str) {
+    match n {
+        BreachNature::Confidentiality => (
+            "des personnes non autorisées ont pu accéder à certaines de vos données ou en prendre connaissance",
+            "people without authorisation may have accessed or seen some of your data",
+        ),
+        BreachNature::Integrity => (
+            "certaines de vos données ont pu être modifiées sans autorisation",
+            "some of your data may have been altered without authorisation",
+        ),
+        BreachNature::Availability => (
+            "certaines de vos données ont pu être perdues ou rendues inaccessibles",
+            "some of your data may have been lost or made unavailable",
+        ),
+    }
+}
+
+fn category_words(c: DataCategory) -> (&'static str, &'static str) {
+    match c {
+        DataCategory::Identity => {
+            ("votre identité (civilité, prénom, nom)", "your identity (title, first and last name)")
+        }
+        DataCategory::Contact => (
+            "vos coordonnées (adresse électronique, téléphone, adresse postale)",
+            "your contact details (email address, phone, postal address)",
+        ),
+        DataCategory::Professional => {
+            ("votre vie professionnelle (entreprise, fonction)", "your professional details (company, job title)")
+        }
+        DataCategory::Notes => ("les notes prises par nos employés", "the notes our employees wrote"),
+        DataCategory::Contract => ("vos contrats (référence et dates)", "your contracts (reference and dates)"),
+        DataCategory::Interactions => ("nos échanges avec vous", "our exchanges with you"),
     }
 }
 

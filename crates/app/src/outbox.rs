@@ -261,20 +261,38 @@ fn subject_line_and_body(
             ))
         }
         "breach_notice" => {
-            let consequences = params["consequences"].as_str().unwrap_or_default();
-            let measures = params["measures"].as_str().unwrap_or_default();
+            let p = |k: &str| params[k].as_str().unwrap_or_default().trim();
+            let (consequences, measures) = (p("consequences"), p("measures"));
+            // Art. 34(2): never a notice without its consequences and measures.
+            if consequences.is_empty() || measures.is_empty() || p("nature_fr").is_empty() {
+                return Err(Undeliverable("the breach notice lacks its consequences or measures".into()));
+            }
+            let (on, nature_fr, nature_en) = (p("detected_on"), p("nature_fr"), p("nature_en"));
+            let (categories_fr, categories_en) = (p("categories_fr"), p("categories_en"));
             Ok((
+                format!("{controller} : violation de vos données personnelles / personal data breach affecting you"),
                 format!(
-                    "{controller} : incident de sécurité concernant vos données / security incident affecting your data"
-                ),
-                format!(
-                    "Bonjour {name},\n\nNous avons constaté un incident de sécurité qui concerne certaines de vos données personnelles \
-                     et qui peut présenter un risque élevé pour vous.\nConséquences possibles : {consequences}\n\
-                     Mesures prises : {measures}\nNous vous recommandons de rester vigilant face à tout message inattendu \
-                     se réclamant de nous. Pour toute question : {dpo}.\n\n\
-                     Hello {name},\n\nWe found a security incident affecting some of your personal data that may put you at high risk.\n\
-                     Possible consequences: {consequences}\nMeasures taken: {measures}\n\
-                     Please be wary of unexpected messages claiming to come from us. Questions: {dpo}.\n"
+                    "Bonjour {name},\n\n\
+                     Le {on}, {controller} a constaté une violation de données personnelles qui vous concerne et \
+                     qui est susceptible d'engendrer un risque élevé pour vos droits et libertés. Nous vous en \
+                     informons, comme l'exige l'article 34 du RGPD.\n\n\
+                     Ce qui s'est passé : {nature_fr}.\n\
+                     Données concernées : {categories_fr}.\n\
+                     Conséquences possibles pour vous : {consequences}\n\
+                     Mesures prises ou envisagées : {measures}\n\n\
+                     Restez vigilant face à tout message inattendu se réclamant de nous. Pour toute question, \
+                     contactez notre délégué à la protection des données : {dpo}.\n\
+                     Vous pouvez aussi adresser une réclamation à la CNIL (www.cnil.fr).\n\n\
+                     Hello {name},\n\n\
+                     On {on}, {controller} found a personal data breach that concerns you and is likely to result \
+                     in a high risk to your rights and freedoms. We are informing you as Article 34 of the GDPR \
+                     requires.\n\n\
+                     What happened: {nature_en}.\n\
+                     Data concerned: {categories_en}.\n\
+                     Possible consequences for you: {consequences}\n\
+                     Measures taken or proposed: {measures}\n\n\
+                     Please be wary of unexpected messages claiming to come from us. Questions: our data protection \
+                     officer, {dpo}. You may also lodge a complaint with the CNIL (www.cnil.fr).\n"
                 ),
             ))
         }
@@ -296,9 +314,18 @@ impl App {
         let policy = self.policy();
         if m.template == crate::breaches::TEMPLATE {
             let id = params["breach"].as_str().and_then(|s| Uuid::parse_str(s).ok()).unwrap_or_default();
-            if let Ok((consequences, measures)) = self.breach_notice_text(id).await {
-                params["consequences"] = serde_json::Value::String(consequences);
-                params["measures"] = serde_json::Value::String(measures);
+            if let Ok(n) = self.breach_notice_text(id).await {
+                for (k, v) in [
+                    ("detected_on", n.detected_on),
+                    ("nature_fr", n.nature_fr),
+                    ("nature_en", n.nature_en),
+                    ("categories_fr", n.categories_fr),
+                    ("categories_en", n.categories_en),
+                    ("consequences", n.consequences),
+                    ("measures", n.measures),
+                ] {
+                    params[k] = serde_json::Value::String(v);
+                }
             }
         }
         if m.template == "request_extension" {

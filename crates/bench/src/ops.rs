@@ -970,7 +970,8 @@ fn breach_scopes(
             likely_consequences: None,
             measures: None,
             risk: Some("risk".into()),
-            keys_compromised: false,
+            keys_compromised: Some("unknown".into()),
+            no_notification_reasons: None,
         };
         let view = ctx.rt.block_on(app.create_breach(who, input()))?;
         let (plain, _, full, _) = raw_scope(raw, raw_scope_def)?;

@@ -271,6 +271,7 @@ mod tests {
         check(RequestOutcome::ALL, RequestOutcome::as_str);
         check(BreachNature::ALL, BreachNature::as_str);
         check(BreachRisk::ALL, BreachRisk::as_str);
+        check(BreachKeys::ALL, BreachKeys::as_str);
         check(BreachStatus::ALL, BreachStatus::as_str);
         check(BreachPhase::ALL, BreachPhase::as_str);
         check(NoticeDecision::ALL, NoticeDecision::as_str);

@@ -130,6 +130,12 @@ token_enum! {
 }
 
 token_enum! {
+    /// Whether the keys protecting a breach's data were compromised too: only `no` allows
+    /// the Art. 34(3)(a) exemption (the data is unintelligible to anyone who took it).
+    BreachKeys { Yes = "yes", No = "no", Unknown = "unknown" }
+}
+
+token_enum! {
     /// Where a breach stands.
     BreachStatus { Open = "open", Notified = "notified", Closed = "closed" }
 }
@@ -155,7 +161,18 @@ impl BreachPhase {
 
 token_enum! {
     /// The DPO's decision on informing the subjects of a high-risk breach (Art. 34).
-    NoticeDecision { Notify = "notify", ConfirmExemption = "confirm_exemption" }
+    /// `confirm_exemption`: Art. 34(3)(a), the data encrypted under keys not compromised;
+    /// `measures_taken`: Art. 34(3)(b), subsequent measures make the high risk no longer likely;
+    /// `public_communication`: Art. 34(3)(c), a public communication instead (disproportionate
+    /// effort, or subjects without a reachable address); `other_channel`: the subjects without
+    /// an email were told another way (letter, phone).
+    NoticeDecision {
+        Notify = "notify",
+        ConfirmExemption = "confirm_exemption",
+        MeasuresTaken = "measures_taken",
+        PublicCommunication = "public_communication",
+        OtherChannel = "other_channel",
+    }
 }
 
 token_enum! {

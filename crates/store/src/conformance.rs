@@ -10,8 +10,8 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use vigie_domain::access::Role;
 use vigie_domain::policy::DataCategory;
 use vigie_domain::records::{
-    BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict, OutboxStatus,
-    PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus,
+    BreachKeys, BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict,
+    OutboxStatus, PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus,
 };
 use vigie_domain::transfers::SafeguardKind;
 use vigie_domain::{Direction, SubjectKind};
@@ -903,9 +903,11 @@ pub fn breaches(store: &Store) -> Result<(), String> {
         scope: "{}".into(),
         risk: BreachRisk::High,
         status: BreachStatus::Open,
-        keys_compromised: false,
+        keys_compromised: BreachKeys::Unknown,
         subjects_concerned: 2,
         records_concerned: 3,
+        clients_concerned: 1,
+        prospects_concerned: 1,
         details: vec![1, 2],
         wrapped_key: vec![9; 60],
         created_at: at,
@@ -924,8 +926,13 @@ pub fn breaches(store: &Store) -> Result<(), String> {
         tx.insert_breach(&b1)?;
         tx.insert_breach_phase(&p1)
     })?;
-    let updated =
-        crate::BreachRow { status: BreachStatus::Notified, subjects_concerned: 5, keys_compromised: true, ..b };
+    let updated = crate::BreachRow {
+        status: BreachStatus::Notified,
+        subjects_concerned: 5,
+        keys_compromised: BreachKeys::No,
+        prospects_concerned: 4,
+        ..b
+    };
     let u = updated.clone();
     w(store, move |tx| tx.update_breach(&u))?;
     ensure(w(store, move |tx| tx.breach(bid))? == Some(updated), "a breach round-trips and updates")?;
@@ -980,7 +987,19 @@ pub fn breaches(store: &Store) -> Result<(), String> {
     })?;
     let count = |f: crate::ScopeFilter| w(store, move |tx| tx.scope_count(&f));
     let by_ids = count(crate::ScopeFilter { subject_ids: vec![aid, cid], ..Default::default() })?;
-    ensure(by_ids == crate::ScopeCount { subjects: 2, contracts: 1, interactions: 0, consents: 0 }, "scope by ids")?;
+    ensure(
+        by_ids
+            == crate::ScopeCount {
+                subjects: 2,
+                contracts: 1,
+                interactions: 0,
+                consents: 0,
+                clients: 1,
+                prospects: 1,
+                with_email: 1,
+            },
+        "scope by ids, by kind and with an email",
+    )?;
     let by_period = count(crate::ScopeFilter {
         kinds: vec![SubjectKind::Client],
         collected_from: Some(t(1849)),

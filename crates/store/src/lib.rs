@@ -23,8 +23,8 @@ pub use uuid::Uuid;
 use vigie_domain::access::Role;
 use vigie_domain::policy::DataCategory;
 use vigie_domain::records::{
-    BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict, OutboxStatus,
-    PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus,
+    BreachKeys, BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict,
+    OutboxStatus, PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus,
 };
 use vigie_domain::transfers::SafeguardKind;
 use vigie_domain::{Direction, SubjectKind};
@@ -256,9 +256,12 @@ pub struct BreachRow {
     pub scope: String,
     pub risk: BreachRisk,
     pub status: BreachStatus,
-    pub keys_compromised: bool,
+    pub keys_compromised: BreachKeys,
     pub subjects_concerned: i64,
     pub records_concerned: i64,
+    /// The subjects concerned by kind, when the breach was recorded (Art. 33(3)(a)).
+    pub clients_concerned: i64,
+    pub prospects_concerned: i64,
     /// Sealed under the breach's key.
     pub details: Vec<u8>,
     pub wrapped_key: Vec<u8>,
@@ -301,6 +304,11 @@ pub struct ScopeCount {
     pub contracts: i64,
     pub interactions: i64,
     pub consents: i64,
+    /// Subjects by kind.
+    pub clients: i64,
+    pub prospects: i64,
+    /// Subjects with an email address (those a notice can reach).
+    pub with_email: i64,
 }
 
 /// The tombstone of an erased subject: nothing personal.

@@ -26,8 +26,12 @@ fn breach_id(raw: &str) -> Result<uuid::Uuid, crate::problem::ApiError> {
 }
 
 /// Records a breach: its scope's subjects and records are counted, its 72-hour clock starts (dpo).
+/// `keys_compromised` (yes, no, unknown) is required; risk `none` requires `no_notification_reasons`.
+/// With risk high, keys `yes`, consequences and measures, the subjects are notified at once.
 #[utoipa::path(post, path = "/api/v1/breaches", request_body = NewBreach,
-    responses((status = 201, body = BreachView), (status = 403, description = "not a dpo", body = Problem)))]
+    responses((status = 201, body = BreachView),
+        (status = 400, description = "invalid input, keys_compromised missing, or risk none without no_notification_reasons: the problem names the field", body = Problem),
+        (status = 403, description = "not a dpo", body = Problem)))]
 pub async fn create(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -63,7 +67,9 @@ pub async fn one(
 
 /// Adds a dated phase: update, authority_notified (with reasons when late), subjects_notified, closed (dpo).
 #[utoipa::path(post, path = "/api/v1/breaches/{id}/phases", request_body = NewPhase, params(("id" = uuid::Uuid, Path, description = "the breach id")),
-    responses((status = 200, body = BreachView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such breach", body = Problem), (status = 409, description = "the breach is not in a state that allows this step", body = Problem)))]
+    responses((status = 200, body = BreachView),
+        (status = 400, description = "invalid input, late_reasons missing for a late notification, or no_notification_reasons missing with risk none: the problem names the field", body = Problem),
+        (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such breach", body = Problem), (status = 409, description = "the breach is not in a state that allows this step", body = Problem)))]
 pub async fn phase(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -73,9 +79,14 @@ pub async fn phase(
     Ok(Json(s.app.add_breach_phase(&who, breach_id(&id)?, input).await?))
 }
 
-/// For a high-risk breach: notify the subjects, or confirm the Art. 34(3)(a) exemption (dpo).
+/// For a high-risk breach (Art. 34): notify the subjects (the answer counts those without an
+/// email as `unreachable`), confirm the Art. 34(3)(a) exemption, or record 34(3)(b) measures,
+/// a 34(3)(c) public communication or another channel, each with a justification (dpo).
 #[utoipa::path(post, path = "/api/v1/breaches/{id}/subjects", request_body = SubjectsDecision, params(("id" = uuid::Uuid, Path, description = "the breach id")),
-    responses((status = 200, body = BreachView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such breach", body = Problem), (status = 409, description = "the breach is not in a state that allows this step", body = Problem)))]
+    responses((status = 200, body = BreachView),
+        (status = 400, description = "invalid input, a justification missing, or the notice's likely_consequences or measures empty (nothing queued): the problem names the field", body = Problem),
+        (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such breach", body = Problem),
+        (status = 409, description = "the risk is not high; the exemption refused (keys compromised or unknown, data read out through a token or a recipient, subjects already notified); or no subject waits for another channel", body = Problem)))]
 pub async fn subjects(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,

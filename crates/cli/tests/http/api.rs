@@ -278,7 +278,8 @@ fn what_the_fuzzer_found_is_answered_as_the_document_says() -> R {
             &dpo,
             "/api/v1/breaches",
             json!({"detected_at":"2026-01-05T08:00:00Z","nature":["confidentiality"],"description":"lost laptop",
-                   "data_categories":["contact"],"scope":{"collected_from":"2020-01-01","collected_to":"2021-01-01T00:00:00Z"}}),
+                   "data_categories":["contact"],"scope":{"collected_from":"2020-01-01","collected_to":"2021-01-01T00:00:00Z"},
+                   "keys_compromised":"no"}),
         )?;
         assert_eq!(st, 201, "{b:?} {v}");
         let (st, v) = s.get(&dpo, "/api/v1/retention/plan?at=2030-01-01", None)?;

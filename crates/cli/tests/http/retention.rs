@@ -321,7 +321,7 @@ fn retention_fails_safe_at_its_edges() -> R {
             &dpo,
             "/api/v1/breaches",
             json!({"detected_at":"2026-11-20T08:30:00Z","nature":["confidentiality"],"description":"lost USB key",
-                   "data_categories":["identity"],"scope":{"subject_ids":[breached]}}),
+                   "data_categories":["identity"],"scope":{"subject_ids":[breached]},"keys_compromised":"unknown"}),
         )?;
         assert_eq!(st, 201, "{breach}");
         let breach_id = breach["id"].as_str().ok_or("id")?.to_string();

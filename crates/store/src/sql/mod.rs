@@ -21,8 +21,8 @@ use uuid::Uuid;
 use vigie_domain::access::Role;
 use vigie_domain::policy::DataCategory;
 use vigie_domain::records::{
-    BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict, OutboxStatus,
-    PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus,
+    BreachKeys, BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict,
+    OutboxStatus, PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus,
 };
 use vigie_domain::transfers::SafeguardKind;
 use vigie_domain::{Direction, SubjectKind};
@@ -114,6 +114,7 @@ token_arg!(
     IdentityVerdict,
     RequestOutcome,
     BreachRisk,
+    BreachKeys,
     BreachStatus,
     BreachPhase,
 );
@@ -251,6 +252,7 @@ from_token!(
     IdentityVerdict,
     RequestOutcome,
     BreachRisk,
+    BreachKeys,
     BreachStatus,
     BreachPhase,
 );

@@ -35,7 +35,7 @@ row! {
     }
     BreachRow {
         id, detected_at, nature, data_categories, scope, risk, status, keys_compromised, subjects_concerned,
-        records_concerned, details, wrapped_key, created_at, updated_at,
+        records_concerned, clients_concerned, prospects_concerned, details, wrapped_key, created_at, updated_at,
     }
     BreachPhaseRow { id, breach_id, at, phase, details, actor }
     ErasureRow { subject_id, erased_at, kind, rule }
@@ -47,7 +47,7 @@ row! {
     AuditRow { seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash }
     DisclosureRow { id, at, recipient, subject_id, fields, purpose, token_id }
     GroupCount { group, count }
-    ScopeCount { subjects, contracts, interactions, consents }
+    ScopeCount { subjects, contracts, interactions, consents, clients, prospects, with_email }
 }
 
 impl FromRow for HeldRow {
@@ -89,7 +89,7 @@ macro_rules! request_columns {
 macro_rules! breach_columns {
     () => {
         "id, detected_at, nature, data_categories, scope, risk, status, keys_compromised, subjects_concerned, \
-         records_concerned, details, wrapped_key, created_at, updated_at"
+         records_concerned, clients_concerned, prospects_concerned, details, wrapped_key, created_at, updated_at"
     };
 }
 macro_rules! token_columns {

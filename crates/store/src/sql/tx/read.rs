@@ -273,11 +273,14 @@ impl<D: Driver> ReadTx for D {
         let counts: Vec<ScopeCount> = once_rows(
             self,
             &format!(
-                "WITH scope AS (SELECT s.id FROM subjects s WHERE {scope})
+                "WITH scope AS (SELECT s.id, s.kind, s.email_bi FROM subjects s WHERE {scope})
                  SELECT (SELECT count(*) FROM scope),
                         (SELECT count(*) FROM contracts WHERE subject_id IN (SELECT id FROM scope)),
                         (SELECT count(*) FROM interactions WHERE subject_id IN (SELECT id FROM scope)),
-                        (SELECT count(*) FROM consents WHERE subject_id IN (SELECT id FROM scope))"
+                        (SELECT count(*) FROM consents WHERE subject_id IN (SELECT id FROM scope)),
+                        (SELECT count(*) FROM scope WHERE kind = 'client'),
+                        (SELECT count(*) FROM scope WHERE kind = 'prospect'),
+                        (SELECT count(*) FROM scope WHERE email_bi IS NOT NULL)"
             ),
             &args,
         )?;

@@ -401,7 +401,7 @@ impl<D: Driver> Tx for D {
             Stmt::Static(concat!(
                 "INSERT INTO breaches (",
                 breach_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
             )),
             &[
                 &b.id,
@@ -414,6 +414,8 @@ impl<D: Driver> Tx for D {
                 &b.keys_compromised,
                 &b.subjects_concerned,
                 &b.records_concerned,
+                &b.clients_concerned,
+                &b.prospects_concerned,
                 &b.details,
                 &b.wrapped_key,
                 &b.created_at,
@@ -427,7 +429,8 @@ impl<D: Driver> Tx for D {
         let (nature, data_categories) = (token_list(&b.nature), token_list(&b.data_categories));
         self.update_one(
             "UPDATE breaches SET nature = $2, data_categories = $3, scope = $4, risk = $5, status = $6, keys_compromised = $7,
-                 subjects_concerned = $8, records_concerned = $9, details = $10, updated_at = $11 WHERE id = $1",
+                 subjects_concerned = $8, records_concerned = $9, clients_concerned = $10, prospects_concerned = $11,
+                 details = $12, updated_at = $13 WHERE id = $1",
             &[
                 &b.id,
                 &nature,
@@ -438,6 +441,8 @@ impl<D: Driver> Tx for D {
                 &b.keys_compromised,
                 &b.subjects_concerned,
                 &b.records_concerned,
+                &b.clients_concerned,
+                &b.prospects_concerned,
                 &b.details,
                 &b.updated_at,
             ],
