@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_fail_safe_retention.sql")),
     (9, include_str!("../migrations/0009_audit_head_mac.sql")),
     (10, include_str!("../migrations/0010_leases_tokens.sql")),
+    (13, include_str!("../migrations/0013_restriction.sql")),
 ];
 
 /// The advisory lock that serialises migrations across instances ("Vigie", 1).
@@ -196,7 +197,8 @@ impl vigie_store::Database for PostgresUrl {
         self.open()
     }
     fn schema_version(&self) -> i64 {
-        MIGRATIONS.len() as i64
+        // The last migration's number (numbers may skip: branches take theirs apart).
+        MIGRATIONS.last().map_or(0, |m| m.0)
     }
     fn connection_string(&self) -> Option<&str> {
         Some(&self.url)

@@ -22,7 +22,7 @@ use vigie_domain::access::Role;
 use vigie_domain::policy::DataCategory;
 use vigie_domain::records::{
     BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict, OutboxStatus,
-    PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus,
+    PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus, RestrictionGround,
 };
 use vigie_domain::transfers::SafeguardKind;
 use vigie_domain::{Direction, SubjectKind};
@@ -116,6 +116,7 @@ token_arg!(
     BreachRisk,
     BreachStatus,
     BreachPhase,
+    RestrictionGround,
 );
 
 /// A list of closed-set values as one text column: comma-separated, in order (a breach's natures).
@@ -253,6 +254,7 @@ from_token!(
     BreachRisk,
     BreachStatus,
     BreachPhase,
+    RestrictionGround,
 );
 from_token!(lists: BreachNature, DataCategory);
 
