@@ -512,6 +512,13 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
                     && !v.chars().any(|ch| ch.is_whitespace() || ch.is_control() || matches!(ch, '<' | '>' | ','));
                 if !ok {
                     r.error(c, format!("recipients.{id}.contact must be one email address such as dpo@example.fr"));
+                } else if v.ends_with(".example") {
+                    r.warn(
+                        c,
+                        format!(
+                            "recipients.{id}.contact is a placeholder (.example): replace it with the real address"
+                        ),
+                    );
                 }
                 Some(v.to_string())
             }
@@ -803,13 +810,20 @@ mod tests {
 
     #[test]
     fn external_recipient_needs_a_country_and_known_purposes() {
-        let text = DEFAULT_POLICY.replacen(
-            "country = \"FR\"\npurposes = [\"contract_management\"]",
-            "purposes = [\"contract_management\"]",
-            1,
-        );
+        let text = DEFAULT_POLICY.replacen("country = \"FR\"\n# Where Art. 19", "# Where Art. 19", 1);
         let checked = check(&text);
         assert!(checked.errors().any(|d| { d.message.contains("recipients.accountant.country is missing") }));
+    }
+
+    #[test]
+    fn policy_check_warns_where_an_external_recipient_has_no_contact() {
+        let checked = check(DEFAULT_POLICY);
+        let warnings: Vec<&str> = checked.warnings().map(|w| w.message.as_str()).collect();
+        assert!(warnings.iter().any(|w| w.contains("recipients.subcontractor.contact is missing")), "{warnings:?}");
+        assert!(warnings.iter().any(|w| w.contains("recipients.saas_erp.contact is a placeholder")), "{warnings:?}");
+        assert!(!warnings.iter().any(|w| w.contains("recipients.staff.contact")), "internal recipients need none");
+        let bad = DEFAULT_POLICY.replacen("rgpd@erp-saas.example", "not an address", 1);
+        assert!(check(&bad).errors().any(|d| d.message.contains("recipients.saas_erp.contact must be")));
     }
 }
 
