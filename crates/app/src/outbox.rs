@@ -296,6 +296,21 @@ fn subject_line_and_body(
                 ),
             ))
         }
+        crate::rights::restriction::LIFT_NOTICE => {
+            let since = params["restricted_at"].as_str().unwrap_or_default();
+            Ok((
+                format!("{controller} : levée de la limitation du traitement de vos données / restriction lifted"),
+                format!(
+                    "Bonjour {name},\n\nLe traitement de vos données personnelles est limité depuis le {since} (article 18 du RGPD). \
+                     Conformément à l'article 18, paragraphe 3, nous vous informons avant de lever cette limitation : \
+                     vos données seront de nouveau traitées pour les finalités de notre politique de protection des données (/privacy).\n\
+                     Pour toute question ou pour vous y opposer : {dpo}. Vous pouvez aussi adresser une réclamation à la CNIL.\n\n\
+                     Hello {name},\n\nThe processing of your personal data has been restricted since {since} (GDPR Art. 18). \
+                     As Art. 18(3) requires, we inform you before the restriction is lifted: your data will again be processed \
+                     for the purposes of our privacy policy (/privacy?lang=en). Questions or objections: {dpo}.\n"
+                ),
+            ))
+        }
         other => Err(Undeliverable(format!("unknown template {other}"))),
     }
 }
@@ -334,10 +349,11 @@ impl App {
         if m.template == crate::auth::TOKEN_NOTICE {
             return render_token_notice(&policy, &params);
         }
+        if let Some(recipient) = &m.recipient {
+            return self.render_recipient_notice(&policy, recipient, m, &params).await;
+        }
         let Some(subject) = m.subject_id else {
-            return Err(Undeliverable(
-                "notices to recipients need the recipient's address, which the policy does not hold".into(),
-            ));
+            return Err(Undeliverable(format!("notice {} names no subject", m.id)));
         };
         let row = self
             .db
@@ -365,6 +381,89 @@ impl App {
             if name.is_empty() { "Madame, Monsieur" } else { &name },
         )?;
         Ok(Rendered { to, subject: subject_line, body })
+    }
+
+    /// An Art. 19 notice to a recipient, at the contact address of the policy in force. A
+    /// rectification notice carries the changed fields with their values as they are now, read
+    /// from the subject's sealed record at this moment (the outbox row holds only field names).
+    async fn render_recipient_notice(
+        &self,
+        policy: &Policy,
+        recipient: &str,
+        m: &MessageRow,
+        params: &serde_json::Value,
+    ) -> std::result::Result<Rendered, Undeliverable> {
+        let r = policy
+            .recipient(recipient)
+            .ok_or_else(|| Undeliverable(format!("recipient {recipient} is no longer in the policy")))?;
+        let contact = r
+            .contact
+            .as_deref()
+            .ok_or_else(|| Undeliverable(format!("the policy holds no contact address for recipient {recipient}")))?;
+        let to: Mailbox = contact
+            .parse()
+            .map_err(|_| Undeliverable(format!("recipient {recipient}'s contact address is not deliverable")))?;
+        let subject = params["subject"].as_str().unwrap_or("?").to_string();
+        let controller = &policy.controller.name;
+        let dpo = format!("{} — {}", policy.dpo.name, policy.dpo.email);
+        let (line, fr, en) = match m.template.as_str() {
+            "rectification_notice" => {
+                let id =
+                    m.subject_id.ok_or_else(|| Undeliverable("a rectification notice names its subject".into()))?;
+                let row = self
+                    .db
+                    .read(move |tx| Ok::<_, AppError>(tx.subject(id)?))
+                    .await
+                    .map_err(|e| Undeliverable(e.to_string()))?
+                    .ok_or_else(|| Undeliverable(format!("subject {id} no longer exists")))?;
+                let identity =
+                    crate::record::open_identity_fields(&self.keys, &row).map_err(|e| Undeliverable(e.to_string()))?;
+                let mut lines = String::new();
+                for name in params["fields"].as_array().into_iter().flatten().filter_map(|f| f.as_str()) {
+                    let value = name
+                        .parse::<FieldName>()
+                        .ok()
+                        .and_then(|f| identity.get(&f).cloned())
+                        .unwrap_or_else(|| "(supprimé / removed)".into());
+                    lines.push_str(&format!("  - {name} : {value}\n"));
+                }
+                (
+                    "rectification",
+                    format!(
+                        "les données suivantes de la personne {subject} ont été rectifiées :\n{lines}Merci de mettre à jour vos enregistrements."
+                    ),
+                    format!(
+                        "the following data of data subject {subject} was rectified:\n{lines}Please update your records."
+                    ),
+                )
+            }
+            "erasure_notice" => (
+                "effacement / erasure",
+                format!(
+                    "les données de la personne {subject} ont été effacées à sa demande. Merci d'effacer les données que nous vous avons communiquées."
+                ),
+                format!(
+                    "the data of data subject {subject} was erased at their request. Please erase the data we disclosed to you."
+                ),
+            ),
+            "restriction_notice" => (
+                "limitation / restriction",
+                format!(
+                    "le traitement des données de la personne {subject} est limité (article 18 du RGPD) : conservez-les sans les utiliser, sauf pour la constatation, l'exercice ou la défense de droits en justice, jusqu'à nouvel avis."
+                ),
+                format!(
+                    "the processing of data subject {subject}'s data is restricted (GDPR Art. 18): keep it without using it, except for legal claims, until further notice."
+                ),
+            ),
+            other => return Err(Undeliverable(format!("unknown recipient template {other}"))),
+        };
+        Ok(Rendered {
+            to,
+            subject: format!("{controller} : {line} (article 19 du RGPD / GDPR Art. 19)"),
+            body: format!(
+                "Bonjour,\n\nEn application de l'article 19 du RGPD, {controller} vous informe que {fr}\n                 Contact : {dpo}.\n\nHello,\n\nUnder Art. 19 GDPR, {controller} informs you that {en}\nContact: {dpo}.\n"
+            ),
+        })
     }
 
     async fn render_extension(&self, params: &serde_json::Value) -> std::result::Result<Rendered, Undeliverable> {

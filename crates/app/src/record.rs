@@ -76,6 +76,8 @@ pub(crate) struct Loaded {
     pub(crate) consents: Vec<ConsentRow>,
     pub(crate) objections: Vec<ObjectionRow>,
     pub(crate) messages: Vec<vigie_store::MessageRow>,
+    /// A restriction of processing in force (Art. 18).
+    pub(crate) restricted: bool,
 }
 
 impl Loaded {
@@ -89,6 +91,7 @@ impl Loaded {
             consents: tx.consents(id)?,
             objections: tx.objections(id)?,
             messages: tx.messages_for_subject(id)?,
+            restricted: tx.restriction(id)?.is_some_and(|r| r.lifted_at.is_none()),
             row,
         }))
     }
@@ -104,6 +107,7 @@ impl Loaded {
             any_contract: !self.contracts.is_empty(),
             consents,
             objections: self.objections.iter().map(|o| o.purpose.clone()).collect::<BTreeSet<_>>(),
+            restricted: self.restricted,
         }
     }
 }

@@ -48,7 +48,8 @@ pub struct HeldItem {
     #[serde(flatten)]
     pub due: DueItem,
     /// What holds the subject: `legal_hold` (set by the DPO), `rights_request` (an open
-    /// request of the subject) or `breach` (a breach under investigation concerns it).
+    /// request of the subject), `breach` (a breach under investigation concerns it) or
+    /// `restriction` (restricted under Art. 18(1)(b) or (c)).
     pub held_by: String,
     /// The legal hold's reason, or why the automatic hold applies.
     pub reason: String,
@@ -206,6 +207,8 @@ struct AutoHold {
     due: vigie_store::DueRow,
     request: Option<Id>,
     breach: Option<Id>,
+    /// A restriction (Art. 18) whose ground keeps the data from erasure.
+    restriction: Option<vigie_domain::records::RestrictionGround>,
 }
 
 /// The subjects due at `at` (and not under legal hold) that an open rights request or a
@@ -228,14 +231,34 @@ fn auto_holds(tx: &mut dyn vigie_store::ReadTx, at: NaiveDate) -> Result<Vec<Aut
             basis_date: row.basis_date,
             expires_on,
         };
-        out.push(AutoHold { due, request: Some(request), breach: None });
+        out.push(AutoHold { due, request: Some(request), breach: None, restriction: None });
     }
     for (breach, scope) in crate::breaches::open_scopes(tx)? {
         for due in tx.scope_due(&scope, at)? {
             if !out.iter().any(|h| h.due.id == due.id) {
-                out.push(AutoHold { due, request: None, breach: Some(breach) });
+                out.push(AutoHold { due, request: None, breach: Some(breach), restriction: None });
             }
         }
+    }
+    // A restriction for legal claims (18(1)(c)) or instead of erasure (18(1)(b)) keeps the data
+    // while it lasts; for contested accuracy or a pending objection the retention clock runs.
+    for (subject, ground) in tx.restricted_subjects()? {
+        if !ground.holds_erasure() || out.iter().any(|h| h.due.id == subject) {
+            continue;
+        }
+        let Some(row) = tx.subject(subject)? else { continue };
+        let Some(expires_on) = row.expires_on.filter(|e| *e < at) else { continue };
+        if row.legal_hold.is_some() {
+            continue;
+        }
+        let due = vigie_store::DueRow {
+            id: subject,
+            kind: row.kind,
+            rule: row.retention_rule,
+            basis_date: row.basis_date,
+            expires_on,
+        };
+        out.push(AutoHold { due, request: None, breach: None, restriction: Some(ground) });
     }
     Ok(out)
 }
@@ -334,17 +357,25 @@ impl App {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        held.extend(auto.into_iter().map(|h| HeldItem {
-            due: due_item(h.due),
-            held_by: if h.request.is_some() { "rights_request" } else { "breach" }.into(),
-            reason: match (h.request, h.breach) {
-                (Some(r), _) => format!("open rights request {r}: kept until it is closed"),
-                (_, Some(b)) => format!("breach {b} under investigation: kept until it is closed"),
-                _ => String::new(),
-            },
-            held_at: None,
-            request_id: h.request,
-            breach_id: h.breach,
+        held.extend(auto.into_iter().map(|h| {
+            HeldItem {
+                due: due_item(h.due),
+                held_by: match (h.request, h.breach) {
+                    (Some(_), _) => "rights_request",
+                    (_, Some(_)) => "breach",
+                    _ => "restriction",
+                }
+                .into(),
+                reason: match (h.request, h.breach, h.restriction) {
+                    (Some(r), _, _) => format!("open rights request {r}: kept until it is closed"),
+                    (_, Some(b), _) => format!("breach {b} under investigation: kept until it is closed"),
+                    (_, _, Some(g)) => format!("processing restricted (Art. 18, ground {g}): kept until it is lifted"),
+                    _ => String::new(),
+                },
+                held_at: None,
+                request_id: h.request,
+                breach_id: h.breach,
+            }
         }));
         Ok(Plan {
             at,

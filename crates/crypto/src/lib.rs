@@ -122,6 +122,8 @@ pub enum Part {
     BreachDetails,
     /// The details of a breach's phase.
     BreachPhase,
+    /// Why a subject's restriction of processing (Art. 18) was lifted (owner: the subject).
+    Restriction,
 }
 
 impl Part {
@@ -139,6 +141,7 @@ impl Part {
             Part::Extension => "extension",
             Part::BreachDetails => "details",
             Part::BreachPhase => "phase",
+            Part::Restriction => "restriction",
         }
     }
 }

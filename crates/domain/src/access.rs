@@ -50,6 +50,8 @@ pub struct SubjectFacts {
     pub consents: BTreeMap<String, bool>,
     /// Purposes the subject objected to.
     pub objections: BTreeSet<String>,
+    /// Processing is restricted (Art. 18): only storage, and reads for legal claims.
+    pub restricted: bool,
 }
 
 /// An allowed read: what it may return.
@@ -75,6 +77,7 @@ token_enum! {
         Archived = "archived",
         NoConsent = "no_consent",
         Objection = "objection",
+        Restricted = "restricted",
     }
 }
 
@@ -118,6 +121,22 @@ pub fn check_read(
             format!("purpose `{purpose_id}` does not cover subjects of kind `{kind}`"),
         );
     };
+    if subject.restricted {
+        // Art. 18(2): while restricted, the data is only stored; it is read only for the
+        // establishment, exercise or defence of legal claims, by the readers of the archive.
+        let reader = names.iter().any(|n| purpose.archived_readers.iter().any(|a| a == n));
+        if !(purpose.legal_claims && reader) {
+            let allowed: Vec<&str> = policy.purposes.iter().filter(|p| p.legal_claims).map(|p| p.id.as_str()).collect();
+            return refuse(
+                Rule::Restricted,
+                format!(
+                    "the subject's data is restricted (Art. 18): it is stored only, and read only for legal claims ({}) by {}",
+                    if allowed.is_empty() { "no purpose".to_string() } else { allowed.join(", ") },
+                    purpose.archived_readers.join(" and ")
+                ),
+            );
+        }
+    }
     if purpose.aggregates_only {
         return refuse(
             Rule::AggregatesOnly,
@@ -272,5 +291,23 @@ mod tests {
         let erp = Caller { role: Role::Recipient, recipient: Some("saas_erp") };
         assert_eq!(rule(check_read(&p, erp, "contract_management", &archived)), Some(Rule::Archived));
         assert!(check_read(&p, erp, "contract_management", &client(true)).is_ok());
+    }
+
+    #[test]
+    fn a_restricted_subject_is_read_only_for_legal_claims() {
+        let p = policy();
+        let mut prospect = prospect();
+        prospect.restricted = true;
+        assert_eq!(rule(check_read(&p, STAFF, "prospect_relations", &prospect)), Some(Rule::Restricted));
+        assert_eq!(rule(check_read(&p, DPO, "prospect_relations", &prospect)), Some(Rule::Restricted));
+        let mut active = client(true);
+        active.restricted = true;
+        assert_eq!(rule(check_read(&p, STAFF, "contract_management", &active)), Some(Rule::Restricted));
+        assert_eq!(rule(check_read(&p, STAFF, "customer_relations", &active)), Some(Rule::Restricted));
+        assert!(check_read(&p, DPO, "contract_management", &active).is_ok());
+        let acct = Caller { role: Role::Recipient, recipient: Some("accountant") };
+        assert!(check_read(&p, acct, "contract_management", &active).is_ok());
+        let erp = Caller { role: Role::Recipient, recipient: Some("saas_erp") };
+        assert_eq!(rule(check_read(&p, erp, "contract_management", &active)), Some(Rule::Restricted));
     }
 }

@@ -104,6 +104,9 @@ pub struct Purpose {
     pub survives_contract: bool,
     /// Who may read archived records for it: recipient ids, or the role `dpo`.
     pub archived_readers: Vec<String>,
+    /// Whether it serves the establishment, exercise or defence of legal claims: the one kind of
+    /// read a restricted subject's data allows (Art. 18(2)), by its `archived_readers`.
+    pub legal_claims: bool,
     /// Only aggregates are ever returned, never one subject's data.
     pub aggregates_only: bool,
     /// Smallest group an aggregate may show.
@@ -118,6 +121,8 @@ pub struct Recipient {
     pub name: Localized,
     /// ISO 3166-1 alpha-2 code; required for external recipients.
     pub country: Option<String>,
+    /// The address Art. 19 notices (rectification, erasure, restriction) are sent to.
+    pub contact: Option<String>,
     pub purposes: Vec<String>,
 }
 
@@ -268,6 +273,8 @@ struct RawPurpose {
     #[serde(default)]
     archived_readers: Vec<S<String>>,
     #[serde(default)]
+    legal_claims: Option<S<bool>>,
+    #[serde(default)]
     aggregates_only: bool,
     #[serde(default)]
     min_group_size: Option<S<i64>>,
@@ -281,6 +288,7 @@ struct RawRecipient {
     role: Option<String>,
     name: Localized,
     country: Option<S<String>>,
+    contact: Option<S<String>>,
     #[serde(default)]
     purposes: Vec<S<String>>,
 }
@@ -531,12 +539,45 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
                 None
             }
         };
+        let contact = match &rr.contact {
+            Some(c) => {
+                let v = c.get_ref().trim();
+                let ok = v
+                    .split_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
+                    && !v.chars().any(|ch| ch.is_whitespace() || ch.is_control() || matches!(ch, '<' | '>' | ','));
+                if !ok {
+                    r.error(c, format!("recipients.{id}.contact must be one email address such as dpo@example.fr"));
+                } else if v.ends_with(".example") {
+                    r.warn(
+                        c,
+                        format!(
+                            "recipients.{id}.contact is a placeholder (.example): replace it with the real address"
+                        ),
+                    );
+                }
+                Some(v.to_string())
+            }
+            None => {
+                if kind == RecipientKind::External {
+                    r.warn(
+                        rec,
+                        format!(
+                            "recipients.{id}.contact is missing: Art. 19 notices (rectification, erasure, restriction) \
+                             cannot reach this recipient"
+                        ),
+                    );
+                }
+                None
+            }
+        };
         recipients.push(Recipient {
             id,
             kind,
             role: rr.role.clone(),
             name: rr.name.clone(),
             country,
+            contact,
             purposes: rr.purposes.iter().map(|p| p.get_ref().clone()).collect(),
         });
     }
@@ -609,6 +650,16 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
                 format!("purposes.{id}.archived_readers is ignored: the purpose does not survive the contract"),
             );
         }
+        let legal_claims = pr.legal_claims.as_ref().is_some_and(|s| *s.get_ref());
+        if let Some(s) = &pr.legal_claims
+            && *s.get_ref()
+            && pr.archived_readers.is_empty()
+        {
+            r.warn(
+                s,
+                format!("purposes.{id}.legal_claims: no archived_readers, so nobody may read a restricted record"),
+            );
+        }
         let min_group_size = match &pr.min_group_size {
             Some(m) if !(2..=1000).contains(m.get_ref()) => {
                 r.error(m, format!("purposes.{id}.min_group_size must be between 2 and 1000"));
@@ -627,6 +678,7 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
             data_categories,
             survives_contract,
             archived_readers: pr.archived_readers.iter().map(|x| x.get_ref().clone()).collect(),
+            legal_claims,
             aggregates_only: pr.aggregates_only,
             min_group_size,
         });
@@ -690,7 +742,7 @@ fn path_exists(raw: &RawPolicy, path: &str) -> bool {
         | ["authority", "name" | "complaint_address" | "phone"] => true,
         ["recipients", id, field] => {
             raw.recipients.get_ref().iter().any(|r| r.get_ref().id.get_ref() == id)
-                && matches!(*field, "name" | "country" | "role" | "purposes")
+                && matches!(*field, "name" | "country" | "contact" | "role" | "purposes")
         }
         ["purposes", id, field] => {
             raw.purposes.get_ref().iter().any(|p| p.get_ref().id.get_ref() == id)
@@ -795,13 +847,20 @@ mod tests {
 
     #[test]
     fn external_recipient_needs_a_country_and_known_purposes() {
-        let text = DEFAULT_POLICY.replacen(
-            "country = \"FR\"\npurposes = [\"contract_management\"]",
-            "purposes = [\"contract_management\"]",
-            1,
-        );
+        let text = DEFAULT_POLICY.replacen("country = \"FR\"\n# Where Art. 19", "# Where Art. 19", 1);
         let checked = check(&text);
         assert!(checked.errors().any(|d| { d.message.contains("recipients.accountant.country is missing") }));
+    }
+
+    #[test]
+    fn policy_check_warns_where_an_external_recipient_has_no_contact() {
+        let checked = check(DEFAULT_POLICY);
+        let warnings: Vec<&str> = checked.warnings().map(|w| w.message.as_str()).collect();
+        assert!(warnings.iter().any(|w| w.contains("recipients.subcontractor.contact is missing")), "{warnings:?}");
+        assert!(warnings.iter().any(|w| w.contains("recipients.saas_erp.contact is a placeholder")), "{warnings:?}");
+        assert!(!warnings.iter().any(|w| w.contains("recipients.staff.contact")), "internal recipients need none");
+        let bad = DEFAULT_POLICY.replacen("rgpd@erp-saas.example", "not an address", 1);
+        assert!(check(&bad).errors().any(|d| d.message.contains("recipients.saas_erp.contact must be")));
     }
 }
 

@@ -14,6 +14,28 @@ token_enum! {
         Erasure = "erasure",
         Portability = "portability",
         Objection = "objection",
+        Restriction = "restriction",
+    }
+}
+
+token_enum! {
+    /// The Art. 18(1) ground of a restriction of processing: (a) the accuracy is contested, while it is
+    /// verified; (b) the processing is unlawful and the subject opposes erasure; (c) the controller no
+    /// longer needs the data, the subject needs them for legal claims; (d) an objection (Art. 21(1)) is
+    /// pending the verification of the legitimate grounds.
+    RestrictionGround {
+        AccuracyContested = "accuracy_contested",
+        UnlawfulProcessing = "unlawful_processing",
+        NoLongerNeededButClaims = "no_longer_needed_but_claims",
+        ObjectionPending = "objection_pending",
+    }
+}
+
+impl RestrictionGround {
+    /// Whether the restriction keeps the subject from the retention sweep: the subject opposed
+    /// erasure (b) or needs the data for legal claims (c). For (a) and (d) the retention clock runs.
+    pub fn holds_erasure(self) -> bool {
+        matches!(self, RestrictionGround::UnlawfulProcessing | RestrictionGround::NoLongerNeededButClaims)
     }
 }
 
@@ -97,6 +119,7 @@ token_enum! {
         Answered = "answered",
         Rectified = "rectified",
         ObjectionRecorded = "objection_recorded",
+        Restricted = "restricted",
         Erased = "erased",
         ErasedPartially = "erased_partially",
         NoGround = "no_ground",

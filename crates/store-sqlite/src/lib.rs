@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../migrations/0009_audit_head_mac.sql")),
     (10, include_str!("../migrations/0010_leases_tokens.sql")),
     (12, include_str!("../migrations/0012_breach_decisions.sql")),
+    (13, include_str!("../migrations/0013_restriction.sql")),
     (14, include_str!("../migrations/0014_request_channels.sql")),
 ];
 
@@ -192,11 +193,6 @@ fn migrate(conn: &mut Conn) -> Result<()> {
             .map_err(err)?;
         if !done {
             tx.execute_batch(sql).map_err(err)?;
-            if sql.contains("PRAGMA writable_schema = ON") {
-                // A definition edited in place: every connection must parse the schema again.
-                let v: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0)).map_err(err)?;
-                tx.execute_batch(&format!("PRAGMA schema_version = {}", v + 1)).map_err(err)?;
-            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
                 params![version, Utc::now()],

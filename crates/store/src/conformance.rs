@@ -11,7 +11,7 @@ use vigie_domain::access::Role;
 use vigie_domain::policy::DataCategory;
 use vigie_domain::records::{
     BreachKeys, BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict,
-    OutboxStatus, PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus,
+    OutboxStatus, PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus, RestrictionGround,
 };
 use vigie_domain::transfers::SafeguardKind;
 use vigie_domain::{Direction, SubjectKind};
@@ -37,6 +37,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("policy versions are recorded and activated", policy_versions),
     ("rights requests, identity documents, suppression, rectification", requests),
     ("breaches, their phases, and scopes by ids, kinds, dates, recipient and actor", breaches),
+    ("a restriction is set once, lifted once, set again, and goes with its subject", restrictions),
 ];
 
 /// One `#[test]` per check, for a backend's test file: `$fresh` is a function returning
@@ -45,7 +46,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions requests breaches);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions requests breaches restrictions);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -95,27 +96,29 @@ pub fn closed_set_columns() -> Vec<(&'static str, &'static str, Vec<&'static str
         ("requests", "identity_decision", all(IdentityVerdict::ALL, IdentityVerdict::as_str)),
         ("breaches", "risk", all(BreachRisk::ALL, BreachRisk::as_str)),
         ("breaches", "status", all(BreachStatus::ALL, BreachStatus::as_str)),
+        ("restrictions", "ground", all(RestrictionGround::ALL, RestrictionGround::as_str)),
     ]
 }
 
 /// Checks a backend's migrations against [`closed_set_columns`]: every such column's
 /// `CHECK (column IN (...))` lists exactly its enum's values. Returns the mismatches.
 pub fn closed_sets_match(migrations: &[(i64, &str)]) -> Vec<String> {
-    let sql: String = migrations.iter().map(|(_, s)| *s).collect::<Vec<_>>().join("\n");
-    // The list in force is the last one a migration gave the column: in the table's
-    // `CREATE TABLE`, or in a later statement on that table that changes it.
+    let sql: String = migrations
+        .iter()
+        .flat_map(|(_, s)| s.lines())
+        .map(|line| line.split("--").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    // The last statement that defines the column's check wins: a `CREATE TABLE` (SQLite rebuilds
+    // a table to change one) or an `ALTER TABLE … ADD CONSTRAINT` (PostgreSQL).
     let checked = |table: &str, column: &str| -> Option<Vec<String>> {
-        let on_table = |stmt: &&str| {
-            let code: String =
-                stmt.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
-            let code = code.trim_start();
-            code.starts_with(&format!("CREATE TABLE {table} ("))
-                || code.starts_with(&format!("ALTER TABLE {table} "))
-                || (code.starts_with("UPDATE sqlite_schema") && code.contains(&format!("name = '{table}'")))
-        };
+        let (create, alter) = (format!("CREATE TABLE {table} ("), format!("ALTER TABLE {table} ADD CONSTRAINT"));
         let pattern = format!("CHECK ({column} IN (");
-        let stmt = sql.split(';').filter(on_table).rfind(|s| s.contains(&pattern))?;
-        let list = stmt.rsplit(&pattern).next()?.split("))").next()?;
+        let list = sql
+            .split(';')
+            .rev()
+            .filter(|stmt| stmt.contains(&create) || stmt.contains(&alter))
+            .find_map(|stmt| stmt.split(&pattern).nth(1)?.split("))").next())?;
         Some(list.split(',').map(|v| v.trim().trim_matches('\'').to_string()).collect())
     };
     closed_set_columns()
@@ -1026,4 +1029,49 @@ pub fn breaches(store: &Store) -> Result<(), String> {
     let f = crate::ScopeFilter { subject_ids: vec![aid, cid], ..Default::default() };
     let queued = w(store, move |tx| tx.queue_for_scope(&f, &tp, "{}", &format!("{tp}:"), now()))?;
     ensure(queued == 1, "notices for the scope's subjects that have an email")
+}
+
+pub fn restrictions(store: &Store) -> Result<(), String> {
+    let s = subject(SubjectKind::Prospect, None);
+    let sid = s.id;
+    let at = now();
+    let row = crate::RestrictionRow {
+        subject_id: sid,
+        ground: RestrictionGround::AccuracyContested,
+        request_id: Some(new_id()),
+        restricted_at: at,
+        lifted_at: None,
+        lift_reason: None,
+    };
+    let (r1, r2) = (row.clone(), row.clone());
+    ensure(
+        w(store, move |tx| {
+            tx.insert_subject(&s)?;
+            tx.restrict(&r1)
+        })?,
+        "a restriction is set",
+    )?;
+    ensure(!w(store, move |tx| tx.restrict(&r2))?, "a restriction in force is not set twice")?;
+    ensure(w(store, move |tx| tx.restriction(sid))? == Some(row.clone()), "a restriction round-trips")?;
+    ensure(
+        w(store, |tx| tx.restricted_subjects())?.contains(&(sid, RestrictionGround::AccuracyContested)),
+        "restrictions in force are listed",
+    )?;
+    ensure(w(store, move |tx| tx.lift_restriction(sid, b"sealed", at))?, "a restriction is lifted")?;
+    ensure(!w(store, move |tx| tx.lift_restriction(sid, b"sealed", at))?, "a lifted restriction is not lifted twice")?;
+    let lifted = w(store, move |tx| tx.restriction(sid))?;
+    ensure(
+        lifted.as_ref().is_some_and(|r| r.lifted_at.is_some() && r.lift_reason.as_deref() == Some(&b"sealed"[..])),
+        "a lifted restriction keeps when and why",
+    )?;
+    ensure(!w(store, |tx| tx.restricted_subjects())?.iter().any(|(s, _)| *s == sid), "a lifted one is not listed")?;
+    let again = crate::RestrictionRow { ground: RestrictionGround::NoLongerNeededButClaims, ..row };
+    ensure(w(store, move |tx| tx.restrict(&again))?, "a lifted restriction is set again")?;
+    let current = w(store, move |tx| tx.restriction(sid))?;
+    ensure(
+        current.is_some_and(|r| r.lifted_at.is_none() && r.ground == RestrictionGround::NoLongerNeededButClaims),
+        "the new restriction replaces the lifted one",
+    )?;
+    w(store, move |tx| tx.erase_subject(sid, "test", now()))?;
+    ensure(w(store, move |tx| tx.restriction(sid))?.is_none(), "a restriction goes with its subject")
 }

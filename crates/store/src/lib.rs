@@ -123,6 +123,8 @@ pub struct Rekeyed {
     pub interactions: Vec<(Id, Option<Vec<u8>>)>,
     pub consents: Vec<(Id, Vec<u8>)>,
     pub hold_events: Vec<(Id, Vec<u8>)>,
+    /// The reason a restriction was lifted, re-sealed.
+    pub restriction_lift_reason: Option<Vec<u8>>,
 }
 
 /// What a wrapped key belongs to (a master-key rotation re-wraps them all).
@@ -142,6 +144,19 @@ pub struct ReviewRow {
 
 /// The statuses of a rights request still open: its subject is held from the sweep.
 pub const OPEN_REQUEST_STATUSES: [RequestStatus; 2] = RequestStatus::OPEN;
+
+/// A subject's restriction of processing (Art. 18): in force while `lifted_at` is none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestrictionRow {
+    pub subject_id: Id,
+    pub ground: vigie_domain::records::RestrictionGround,
+    /// The request that asked for it.
+    pub request_id: Option<Id>,
+    pub restricted_at: DateTime<Utc>,
+    pub lifted_at: Option<DateTime<Utc>>,
+    /// Why it was lifted, sealed under the subject key.
+    pub lift_reason: Option<Vec<u8>>,
+}
 
 /// A subject under legal hold whose clock has run out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -524,6 +539,12 @@ pub trait ReadTx {
 
     // Settings kept in the database.
     fn meta(&mut self, key: &str) -> Result<Option<String>>;
+
+    // Restriction of processing (Art. 18).
+    /// The subject's restriction, in force or lifted.
+    fn restriction(&mut self, subject: Id) -> Result<Option<RestrictionRow>>;
+    /// Every restriction in force (subject, ground).
+    fn restricted_subjects(&mut self) -> Result<Vec<(Id, vigie_domain::records::RestrictionGround)>>;
 }
 
 /// One database transaction, at the level of Vigie's use cases: the reads of
@@ -675,6 +696,12 @@ pub trait Tx: ReadTx {
 
     // Disclosures.
     fn insert_disclosure(&mut self, d: &DisclosureRow) -> Result<()>;
+
+    // Restriction of processing (Art. 18).
+    /// Restricts the subject's processing (replacing a lifted restriction); false when one is already in force.
+    fn restrict(&mut self, r: &RestrictionRow) -> Result<bool>;
+    /// Lifts the restriction in force, recording when and why (sealed); false when none is in force.
+    fn lift_restriction(&mut self, subject: Id, reason: &[u8], at: DateTime<Utc>) -> Result<bool>;
 
     // Key rotation.
     fn set_wrapped_key(&mut self, owner: KeyOwner, id: Id, wrapped: &[u8]) -> Result<()>;

@@ -18,7 +18,7 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// For `purpose-refused`: the rule that failed (unknown_purpose, role_not_recipient,
-    /// subject_kind_not_covered, aggregates_only, no_active_contract, archived, no_consent, objection).
+    /// subject_kind_not_covered, aggregates_only, no_active_contract, archived, no_consent, objection, restricted).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     /// For `validation`: where the problem is (a JSON path, a query parameter or a header).

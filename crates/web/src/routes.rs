@@ -13,6 +13,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use vigie_app::governance::trail::EntryView;
 use vigie_app::governance::trail::Verification;
 use vigie_app::retention::{ApplyInput, ApplyReport, HoldInput, HoldStatus, HoldView, Plan};
+use vigie_app::rights::restriction::{LiftRestriction, RestrictionLifted};
 use vigie_app::subjects::stats::Statistics;
 use vigie_app::subjects::{
     Created, DisclosureView, NewConsent, NewContract, NewInteraction, NewObjection, NewSubject, SubjectCreated,
@@ -32,7 +33,7 @@ use vigie_domain::access::Role;
         crate::requests::create, crate::requests::list, crate::requests::one, crate::requests::upload_document,
         crate::requests::identity, crate::requests::link, crate::requests::extend, crate::requests::refuse, crate::requests::fulfil,
         crate::requests::response, crate::breaches::create, crate::breaches::list, crate::breaches::one,
-        crate::breaches::phase, crate::breaches::subjects, crate::breaches::notification, crate::register::register, set_hold, lift_hold, hold_status, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
+        crate::breaches::phase, crate::breaches::subjects, crate::breaches::notification, crate::register::register, set_hold, lift_hold, hold_status, lift_restriction, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
     ),
     components(schemas(Problem, crate::openapi::DocumentFormat, GroupBy, vigie_app::retention::DateOrToday)),
     modifiers(&BearerAuth, &CommonResponses),
@@ -58,6 +59,7 @@ pub fn api() -> Router<State> {
         .route("/api/v1/subjects/{id}/consents", post(add_consent))
         .route("/api/v1/subjects/{id}/objections", post(add_objection))
         .route("/api/v1/subjects/{id}/legal-hold", post(set_hold).delete(lift_hold).get(hold_status))
+        .route("/api/v1/subjects/{id}/restriction/lift", post(lift_restriction))
         .route("/api/v1/retention/plan", get(retention_plan))
         .route("/api/v1/retention/apply", post(retention_apply))
         .route("/api/v1/statistics", get(statistics))
@@ -284,6 +286,20 @@ async fn add_objection(
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let id = subject_id(&id)?;
     Ok((StatusCode::CREATED, Json(s.app.add_objection(&who, id, input).await?)))
+}
+
+/// Lifts a subject's restriction of processing (Art. 18), with its reason (dpo). The subject is
+/// told first (Art. 18(3)): the notice is queued in the same transaction, before the lift.
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/restriction/lift", request_body = LiftRestriction, params(("id" = uuid::Uuid, Path, description = "the subject id")),
+    responses((status = 200, body = RestrictionLifted), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such subject", body = Problem), (status = 409, description = "the subject is not restricted", body = Problem), (status = 410, description = "the subject was erased", body = Problem)))]
+async fn lift_restriction(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<LiftRestriction>,
+) -> ApiResult<Json<RestrictionLifted>> {
+    let id = subject_id(&id)?;
+    Ok(Json(s.app.lift_restriction(&who, id, input).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -526,6 +542,7 @@ mod tests {
             super::__path_set_hold,
             super::__path_lift_hold,
             super::__path_hold_status,
+            super::__path_lift_restriction,
             super::__path_retention_plan,
             super::__path_retention_apply,
             super::__path_disclosures,

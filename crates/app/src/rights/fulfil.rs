@@ -28,6 +28,7 @@ impl Ctx<'_> {
             RequestKind::Rectification => self.rectify(subject, p),
             RequestKind::Objection => self.object(subject, p),
             RequestKind::Erasure => self.erase(subject, p),
+            RequestKind::Restriction => self.restrict(subject, p),
         }
     }
 
@@ -186,10 +187,11 @@ impl Ctx<'_> {
                 .fields(changed.iter().copied())
                 .detail(format!("request:{}", self.request)),
         )?;
-        let notified = self.notify_recipients(id, "rectification_notice")?;
+        let notified = self.notify_recipients(id, "rectification_notice", Some(&changed))?;
         Ok((
             serde_json::json!({"request": self.request, "kind": "rectification", "subject_found": true,
-            "changed_fields": changed, "recipients_notified": notified}),
+            "changed_fields": changed, "recipients_notified": notified.queued, "recipients": notified.json(),
+            "recipients_notice": notified.sentence(self.policy, "cette rectification")}),
             RequestOutcome::Rectified,
         ))
     }
@@ -231,7 +233,8 @@ impl Ctx<'_> {
                 ));
             }
         };
-        let notified = self.notify_recipients(id, "erasure_notice")?;
+        let notified = self.notify_recipients(id, "erasure_notice", None)?;
+        let recipients_notice = notified.sentence(self.policy, "cet effacement");
         if (ground == ErasureGround::ObjectionToProspecting || objected)
             && let Some(bi) = &row.email_bi
         {
@@ -247,7 +250,8 @@ impl Ctx<'_> {
             )?;
             return Ok((
                 serde_json::json!({"request": self.request, "kind": "erasure", "subject_found": true, "erased": true,
-                "ground": ground, "kept": [], "recipients_notified": notified}),
+                "ground": ground, "kept": [], "recipients_notified": notified.queued, "recipients": notified.json(),
+                "recipients_notice": recipients_notice}),
                 RequestOutcome::Erased,
             ));
         }
@@ -281,7 +285,7 @@ impl Ctx<'_> {
             "ground": ground, "erased_fields": removed_fields, "erased_interactions": interactions,
             "kept": kept_fields, "kept_contracts": true,
             "why_kept": format!("Obligations légales et défense de droits (comptabilité, prescriptions) : données archivées, accessibles au seul DPO et à l'expert-comptable, conservées jusqu'au {until}. / Legal obligations and legal claims: archived, kept until {until}."),
-            "recipients_notified": notified}),
+            "recipients_notified": notified.queued, "recipients": notified.json(), "recipients_notice": recipients_notice}),
             RequestOutcome::ErasedPartially,
         ))
     }
@@ -320,26 +324,131 @@ impl Ctx<'_> {
         for e in self.tx.hold_events(id)? {
             r.hold_events.push((e.id, reseal(Part::LegalHold, None, &e.reason)?));
         }
+        if let Some(reason) = self.tx.restriction(id)?.and_then(|x| x.lift_reason) {
+            r.restriction_lift_reason = Some(reseal(Part::Restriction, None, &reason)?);
+        }
         self.tx.rekey_subject(&r, self.at)?;
         Ok(())
     }
 
-    /// Queues a notice to every external recipient that received the subject's data (Art. 19).
-    fn notify_recipients(&mut self, id: Id, template: &str) -> Result<Vec<String>> {
-        let recipients: BTreeSet<String> =
-            self.tx.disclosures_for_subject(id)?.into_iter().map(|d| d.recipient).collect();
-        for r in &recipients {
+    /// Restriction (Art. 18): from now on the subject's data is only stored, and read only for
+    /// legal claims (`access::Rule::Restricted`); the recipients that received it are told (Art. 19).
+    fn restrict(mut self, id: Id, p: &Particulars) -> Result<(serde_json::Value, RequestOutcome)> {
+        crate::record::load(self.tx, id)?;
+        let ground: RestrictionGround =
+            one_of("particulars.restriction_ground", p.restriction_ground.as_deref().unwrap_or_default())?;
+        let set = self.tx.restrict(&vigie_store::RestrictionRow {
+            subject_id: id,
+            ground,
+            request_id: Some(self.request),
+            restricted_at: self.at,
+            lifted_at: None,
+            lift_reason: None,
+        })?;
+        self.trail.record(
+            self.tx,
+            Entry::new("subject.restrict")
+                .subject(id)
+                .detail(format!("ground={ground} already={} request:{}", !set, self.request)),
+        )?;
+        let notified = self.notify_recipients(id, "restriction_notice", None)?;
+        let message = format!(
+            "Le traitement de vos données est limité depuis le {} (article 18 du RGPD) : elles sont conservées, \
+             et ne sont plus utilisées que pour la constatation, l'exercice ou la défense de droits en justice. \
+             Vous serez informé(e) avant que cette limitation ne soit levée.",
+            self.at.date_naive().format("%d/%m/%Y")
+        );
+        Ok((
+            serde_json::json!({"request": self.request, "kind": "restriction", "subject_found": true,
+            "restricted": true, "restriction_ground": ground, "message": message,
+            "recipients": notified.json(), "recipients_notice": notified.sentence(self.policy, "cette limitation")}),
+            RequestOutcome::Restricted,
+        ))
+    }
+
+    /// Queues a notice to every external recipient that received the subject's data (Art. 19), at
+    /// the contact address the policy gives it; a recipient without one is reported unreachable.
+    /// A rectification notice names the changed fields that the recipient received; their new values
+    /// are read from the sealed record when it is sent, never stored in the outbox.
+    fn notify_recipients(&mut self, id: Id, template: &str, changed: Option<&[&str]>) -> Result<Notified> {
+        let mut received: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for d in self.tx.disclosures_for_subject(id)? {
+            received.entry(d.recipient).or_default().extend(d.fields.split(',').map(str::to_string));
+        }
+        let mut out = Notified::default();
+        for (r, fields) in &received {
+            let fields: Vec<&str> = match changed {
+                Some(changed) => changed.iter().copied().filter(|f| fields.contains(*f)).collect(),
+                None => Vec::new(),
+            };
+            if changed.is_some() && fields.is_empty() {
+                continue; // it never received what changed
+            }
+            if self.policy.recipient(r).and_then(|x| x.contact.as_deref()).is_none() {
+                out.unreachable.push(r.clone());
+                continue;
+            }
             self.tx.queue_message(&vigie_store::NewMessage {
                 idempotency_key: format!("request:{}:{template}:{r}", self.request),
-                subject_id: None,
+                // A rectification notice is rendered from the subject's record: it goes with the subject.
+                subject_id: changed.is_some().then_some(id),
                 recipient: Some(r.clone()),
                 template: template.into(),
-                params:
-                    serde_json::json!({"recipient": r, "subject": id.to_string(), "request": self.request.to_string()})
-                        .to_string(),
+                params: serde_json::json!({"recipient": r, "subject": id.to_string(),
+                    "request": self.request.to_string(), "fields": fields})
+                .to_string(),
                 at: self.at,
             })?;
+            out.queued.push(r.clone());
         }
-        Ok(recipients.into_iter().collect())
+        Ok(out)
+    }
+}
+
+/// The recipients an Art. 19 notice was queued for, and those it cannot reach (no address).
+#[derive(Debug, Default)]
+pub(super) struct Notified {
+    pub(super) queued: Vec<String>,
+    pub(super) unreachable: Vec<String>,
+}
+
+impl Notified {
+    pub(super) fn json(&self) -> serde_json::Value {
+        serde_json::json!({"queued": self.queued, "unreachable": self.unreachable})
+    }
+
+    /// What the person is told, in French, naming the recipients (never by an internal id).
+    pub(super) fn sentence(&self, policy: &Policy, what: &str) -> String {
+        let names = |ids: &[String]| -> String {
+            ids.iter()
+                .map(|id| {
+                    policy.recipient(id).map_or_else(|| "un ancien destinataire".to_string(), |r| r.name.fr.clone())
+                })
+                .collect::<Vec<_>>()
+                .join(" ; ")
+        };
+        let mut out = match self.queued.is_empty() {
+            true if self.unreachable.is_empty() => {
+                return format!(
+                    "Vos données n'ont été communiquées à aucun destinataire : personne n'est à informer de {what}."
+                );
+            }
+            true => String::new(),
+            false => format!(
+                "Nous informons de {what} les destinataires qui ont reçu vos données : {}.",
+                names(&self.queued)
+            ),
+        };
+        if !self.unreachable.is_empty() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&format!(
+                "Nous n'avons pas pu informer les destinataires suivants, faute d'adresse de contact : {}. \
+                 Notre délégué à la protection des données s'en charge.",
+                names(&self.unreachable)
+            ));
+        }
+        out
     }
 }

@@ -28,7 +28,7 @@ use vigie_domain::model::{UnknownToken, normalize_field};
 use vigie_domain::policy::{IdentityCheck, LegalBasis, RecipientKind};
 use vigie_domain::records::{
     ErasureGround, IdentityDocument, IdentityMethod, IdentityVerdict, RefusalGround, RequestChannel, RequestKind,
-    RequestOutcome, RequestStatus,
+    RequestOutcome, RequestStatus, RestrictionGround,
 };
 use vigie_domain::{FieldName, Policy, Provenance, SubjectKind};
 use vigie_store::{Id, RequestRow, Tx, new_id};
@@ -58,6 +58,11 @@ pub struct Particulars {
     /// consent_withdrawn, objection, unlawful, legal_obligation).
     #[schema(value_type = Option<ErasureGround>)]
     pub ground: Option<String>,
+    /// Restriction (required): the Art. 18(1) ground (accuracy_contested, unlawful_processing,
+    /// no_longer_needed_but_claims, objection_pending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<RestrictionGround>)]
+    pub restriction_ground: Option<String>,
     /// The requester's own words (web form).
     pub message: Option<String>,
 }
@@ -65,7 +70,7 @@ pub struct Particulars {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRequest {
-    /// access, rectification, erasure, portability or objection.
+    /// access, rectification, erasure, portability, objection or restriction.
     #[schema(value_type = RequestKind)]
     pub kind: String,
     /// The date the request was received (YYYY-MM-DD).
@@ -540,6 +545,20 @@ impl App {
                 }
                 Ok(Particulars { ground: p.ground, ..Particulars::default() })
             }
+            RequestKind::Restriction => {
+                let Some(g) = &p.restriction_ground else {
+                    return Err(AppError::invalid(
+                        "particulars.restriction_ground",
+                        format!("a restriction names its Art. 18(1) ground, one of: {}", RestrictionGround::expected()),
+                    ));
+                };
+                one_of::<RestrictionGround>("particulars.restriction_ground", g)?;
+                Ok(Particulars {
+                    restriction_ground: p.restriction_ground,
+                    message: p.message,
+                    ..Particulars::default()
+                })
+            }
             RequestKind::Access | RequestKind::Portability => {
                 Ok(Particulars { message: p.message, ..Particulars::default() })
             }
@@ -954,6 +973,9 @@ const LABELS: &[(&str, &str)] = &[
     ("erased_fields", "Données effacées"),
     ("changed_fields", "Données rectifiées"),
     ("recipients_notified", "Destinataires informés"),
+    ("recipients_notice", "Information des destinataires (article 19)"),
+    ("restricted", "Limitation du traitement"),
+    ("restriction_ground", "Motif de la limitation"),
     ("csv", "Export CSV"),
     ("message", "Message"),
 ];
@@ -1017,4 +1039,5 @@ pub fn document_html(title: &str, value: &serde_json::Value) -> String {
 }
 
 mod fulfil;
+pub mod restriction;
 use fulfil::Ctx;

@@ -1,6 +1,8 @@
 //! Rights requests: access, portability, erasure, rectification, objection, the public form, proof records.
 
-use crate::support::{Backend, R, Server, backends, camille, count, dpo_request, person, tamper, verify_identity};
+use crate::support::{
+    Backend, R, Server, Smtp, backends, camille, count, dpo_request, person, tamper, verify_identity,
+};
 use serde_json::{Value, json};
 
 #[test]
@@ -713,5 +715,134 @@ fn identity_is_checked_as_the_policy_says_and_a_document_asked_only_for_a_record
         assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE detail LIKE '%differs%'")?, 0, "the doubt is sealed");
     }
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Issue 12, point 3: restriction (Art. 18) from request to lift; the subject is told before the lift.
+#[test]
+fn a_restriction_stops_every_use_but_legal_claims_until_lifted_with_notice() -> R {
+    for b in backends() {
+        let smtp = Smtp::start()?;
+        let url = format!("smtp://127.0.0.1:{}", smtp.port);
+        let s = Server::start_with(b, &["--smtp-url", &url, "--outbox-interval-ms", "100"])?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let subject = s.create(&staff, camille())?;
+        s.post(
+            &staff,
+            &format!("/api/v1/subjects/{subject}/contracts"),
+            json!({"reference":"C-1","start":"2024-01-01"}),
+        )?;
+        let path = format!("/api/v1/subjects/{subject}");
+        assert_eq!(s.get(&staff, &path, Some("customer_relations"))?.0, 200);
+
+        // Careless: a restriction without its Art. 18(1) ground.
+        let body = |p: Value| {
+            json!({"kind":"restriction","received_at":"2026-03-31","channel":"letter",
+                   "requester":{"email":"camille.martin@example.fr"},"particulars":p})
+        };
+        let (st, v) = s.post(&dpo, "/api/v1/requests", body(json!({})))?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("particulars.restriction_ground")), "{v}");
+        let (st, v) = s.post(&dpo, "/api/v1/requests", body(json!({"restriction_ground":"because"})))?;
+        assert_eq!(st, 400, "{v}");
+        assert!(!v.to_string().contains("because"), "the value is not echoed: {v}");
+        // Lifting a subject that is not restricted.
+        let lift = format!("/api/v1/subjects/{subject}/restriction/lift");
+        assert_eq!(s.post(&dpo, &lift, json!({"reason":"nothing"}))?.0, 409);
+
+        let r = dpo_request(&s, &dpo, body(json!({"restriction_ground":"accuracy_contested"})))?;
+        let rid = r["id"].as_str().ok_or("id")?;
+        verify_identity(&s, &dpo, rid)?;
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{rid}/fulfil"), json!({}))?;
+        assert_eq!((st, v["restricted"].as_bool()), (200, Some(true)), "{v}");
+        assert_eq!(v["restriction_ground"], "accuracy_contested");
+        assert!(v["message"].as_str().is_some_and(|m| m.contains("limité")), "{v}");
+
+        // While restricted: every purpose refused with rule `restricted`, but legal claims by the DPO.
+        for (token, purpose) in [
+            (&staff, "customer_relations"),
+            (&staff, "contract_management"),
+            (&staff, "service_delivery"),
+            (&dpo, "customer_relations"),
+        ] {
+            let (st, v) = s.get(token, &path, Some(purpose))?;
+            assert_eq!((st, v["rule"].as_str()), (403, Some("restricted")), "{purpose}: {v}");
+        }
+        let (st, v) = s.get(&dpo, &path, Some("contract_management"))?;
+        assert_eq!(st, 200, "legal claims stay possible: {v}");
+        let refused = count(&s, "SELECT count(*) FROM audit WHERE outcome = 'refused' AND detail = 'restricted'")?;
+        assert_eq!(refused, 4, "{b:?}: every refusal is audited");
+
+        // Staff cannot lift; the DPO lifts, and the subject is told first.
+        assert_eq!(s.post(&staff, &lift, json!({"reason":"accuracy verified"}))?.0, 403);
+        let (st, v) = s.post(&dpo, &lift, json!({"reason":"Exactitude vérifiée avec Camille Martin"}))?;
+        assert_eq!((st, v["ground"].as_str()), (200, Some("accuracy_contested")), "{v}");
+        let mail = smtp.wait_for(1);
+        assert!(
+            mail.iter().any(|m| m.contains("camille.martin@example.fr") && m.contains("18")),
+            "{b:?}: the subject is told of the lift: {mail:?}"
+        );
+        assert_eq!(s.get(&staff, &path, Some("customer_relations"))?.0, 200, "reads allowed again");
+        assert_eq!(s.post(&dpo, &lift, json!({"reason":"again"}))?.0, 409);
+
+        // Nothing personal in the audit trail or the outbox.
+        for sql in [
+            "SELECT count(*) FROM audit WHERE detail LIKE '%Camille%' OR detail LIKE '%vérifiée%'",
+            "SELECT count(*) FROM outbox WHERE params LIKE '%camille%' OR params LIKE '%vérifiée%'",
+        ] {
+            assert_eq!(count(&s, sql)?, 0, "{b:?}: {sql}");
+        }
+    }
+    Ok(())
+}
+
+/// Issue 12, point 4: Art. 19 notices reach the recipient's contact address with the corrected
+/// fields; a recipient without an address is reported unreachable, never "notified".
+#[test]
+fn rectification_notices_reach_recipients_with_an_address_and_the_rest_are_reported() -> R {
+    for b in backends() {
+        let smtp = Smtp::start()?;
+        let url = format!("smtp://127.0.0.1:{}", smtp.port);
+        let s = Server::start_with(b, &["--smtp-url", &url, "--outbox-interval-ms", "100"])?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let erp = s.token("recipient", Some("saas_erp"))?;
+        let sub = s.token("recipient", Some("subcontractor"))?;
+        let c = s.create(
+            &staff,
+            json!({"kind":"prospect","identity":{"first_name":"Inès","last_name":"Moreau","email":"ines@example.fr"}}),
+        )?;
+        s.post(&staff, &format!("/api/v1/subjects/{c}/contracts"), json!({"reference":"C-8","start":"2025-01-01"}))?;
+        assert_eq!(s.get(&erp, &format!("/api/v1/subjects/{c}"), Some("customer_relations"))?.0, 200);
+        assert_eq!(s.get(&sub, &format!("/api/v1/subjects/{c}"), Some("service_delivery"))?.0, 200);
+        let rec = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"rectification","received_at":"2026-11-03","channel":"email","requester":{"email":"ines@example.fr"},
+            "particulars":{"changes":{"last_name":"Moreau-Petit"}}}),
+        )?;
+        let rid = rec["id"].as_str().ok_or("id")?;
+        verify_identity(&s, &dpo, rid)?;
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{rid}/fulfil"), json!({}))?;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["recipients"], json!({"queued":["saas_erp"],"unreachable":["subcontractor"]}), "{v}");
+        assert_eq!(v["recipients_notified"], json!(["saas_erp"]), "only those actually told");
+        let notice = v["recipients_notice"].as_str().unwrap_or_default();
+        assert!(
+            notice.contains("ERP en SaaS") && notice.contains("faute d'adresse") && notice.contains("Sous-traitant"),
+            "{notice}"
+        );
+        assert!(!notice.contains("saas_erp"), "no internal id in the answer to the person: {notice}");
+        let mail = smtp.wait_for(1);
+        let to_erp: Vec<&String> = mail.iter().filter(|m| m.contains("rgpd@erp-saas.example")).collect();
+        assert_eq!(to_erp.len(), 1, "{b:?}: {mail:?}");
+        assert!(to_erp[0].contains("last_name") && to_erp[0].contains("Moreau-Petit"), "{}", to_erp[0]);
+        for sql in [
+            "SELECT count(*) FROM outbox WHERE params LIKE '%Moreau%'",
+            "SELECT count(*) FROM audit WHERE detail LIKE '%Moreau%'",
+        ] {
+            assert_eq!(count(&s, sql)?, 0, "{b:?}: {sql}");
+        }
+    }
     Ok(())
 }

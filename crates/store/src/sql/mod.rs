@@ -22,7 +22,7 @@ use vigie_domain::access::Role;
 use vigie_domain::policy::DataCategory;
 use vigie_domain::records::{
     BreachKeys, BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict,
-    OutboxStatus, PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus,
+    OutboxStatus, PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus, RestrictionGround,
 };
 use vigie_domain::transfers::SafeguardKind;
 use vigie_domain::{Direction, SubjectKind};
@@ -117,6 +117,7 @@ token_arg!(
     BreachKeys,
     BreachStatus,
     BreachPhase,
+    RestrictionGround,
 );
 
 /// A list of closed-set values as one text column: comma-separated, in order (a breach's natures).
@@ -255,6 +256,7 @@ from_token!(
     BreachKeys,
     BreachStatus,
     BreachPhase,
+    RestrictionGround,
 );
 from_token!(lists: BreachNature, DataCategory);
 

@@ -7,12 +7,12 @@ use super::{Args, Driver, DriverExt, FromCol, FromRow, SqlRow, Stmt, ToArg, row,
 use crate::{
     AuditRow, BreachPhaseRow, BreachRow, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount,
     HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow,
-    ReadTx, Rekeyed, RequestRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, StatGroup, SubjectRow,
-    TokenRow, Tx,
+    ReadTx, Rekeyed, RequestRow, RestrictionRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, StatGroup,
+    SubjectRow, TokenRow, Tx,
 };
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use vigie_domain::SubjectKind;
-use vigie_domain::records::{OutboxStatus, PolicyStatus};
+use vigie_domain::records::{OutboxStatus, PolicyStatus, RestrictionGround};
 
 row! {
     SubjectRow {
@@ -39,6 +39,7 @@ row! {
     }
     BreachPhaseRow { id, breach_id, at, phase, details, actor }
     ErasureRow { subject_id, erased_at, kind, rule }
+    RestrictionRow { subject_id, ground, request_id, restricted_at, lifted_at, lift_reason }
     ContractRow { id, subject_id, reference, start, end, created_at }
     InteractionRow { id, subject_id, at, direction, channel, summary, created_at }
     ConsentRow { id, subject_id, purpose, granted, at, evidence }

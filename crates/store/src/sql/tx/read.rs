@@ -391,4 +391,19 @@ impl<D: Driver> ReadTx for D {
     fn meta(&mut self, key: &str) -> Result<Option<String>> {
         Ok(self.opt::<(String,)>("SELECT value FROM meta WHERE key = $1".into(), &[&key])?.map(|(v,)| v))
     }
+
+    // Restriction of processing (Art. 18).
+
+    fn restriction(&mut self, subject: Id) -> Result<Option<RestrictionRow>> {
+        self.opt(
+            "SELECT subject_id, ground, request_id, restricted_at, lifted_at, lift_reason FROM restrictions
+             WHERE subject_id = $1"
+                .into(),
+            &[&subject],
+        )
+    }
+
+    fn restricted_subjects(&mut self) -> Result<Vec<(Id, RestrictionGround)>> {
+        self.rows("SELECT subject_id, ground FROM restrictions WHERE lifted_at IS NULL ORDER BY subject_id".into(), &[])
+    }
 }

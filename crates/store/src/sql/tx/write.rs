@@ -70,6 +70,7 @@ impl<D: Driver> Tx for D {
             "DELETE FROM consents WHERE subject_id = $1",
             "DELETE FROM objections WHERE subject_id = $1",
             "DELETE FROM legal_hold_events WHERE subject_id = $1",
+            "DELETE FROM restrictions WHERE subject_id = $1",
             "DELETE FROM disclosures WHERE subject_id = $1",
             "DELETE FROM outbox WHERE subject_id = $1",
             // What requests held of the subject dies with it: identity documents, the requester's
@@ -382,6 +383,9 @@ impl<D: Driver> Tx for D {
         for (id, v) in &r.hold_events {
             self.execute("UPDATE legal_hold_events SET reason = $2 WHERE id = $1".into(), &[id, v])?;
         }
+        if let Some(v) = &r.restriction_lift_reason {
+            self.execute("UPDATE restrictions SET lift_reason = $2 WHERE subject_id = $1".into(), &[&r.id, v])?;
+        }
         Ok(())
     }
 
@@ -664,5 +668,29 @@ impl<D: Driver> Tx for D {
             &[&key, &value],
         )?;
         Ok(())
+    }
+
+    // Restriction of processing (Art. 18).
+
+    fn restrict(&mut self, r: &RestrictionRow) -> Result<bool> {
+        let n = self.execute(
+            "INSERT INTO restrictions (subject_id, ground, request_id, restricted_at, lifted_at, lift_reason)
+             VALUES ($1, $2, $3, $4, NULL, NULL)
+             ON CONFLICT (subject_id) DO UPDATE SET ground = excluded.ground, request_id = excluded.request_id,
+                 restricted_at = excluded.restricted_at, lifted_at = NULL, lift_reason = NULL
+             WHERE restrictions.lifted_at IS NOT NULL"
+                .into(),
+            &[&r.subject_id, &r.ground, &r.request_id, &r.restricted_at],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn lift_restriction(&mut self, subject: Id, reason: &[u8], at: DateTime<Utc>) -> Result<bool> {
+        let n = self.execute(
+            "UPDATE restrictions SET lifted_at = $2, lift_reason = $3 WHERE subject_id = $1 AND lifted_at IS NULL"
+                .into(),
+            &[&subject, &at, &reason],
+        )?;
+        Ok(n == 1)
     }
 }
