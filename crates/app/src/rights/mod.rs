@@ -100,7 +100,10 @@ pub struct IdentityDecision {
     pub document: Option<String>,
     /// Under `identity_check = "on_doubt"`, a document is asked only for a reasonable doubt,
     /// recorded here (sealed with the request).
-    #[schema(max_length = 2000)]
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub doubt: Option<String>,
 }
 
@@ -177,7 +180,10 @@ pub struct Link {
     /// record concerns the requester. Several records of one person are merged first.
     pub subjects: Vec<Uuid>,
     /// Required when `subjects` is empty: why no record concerns the requester.
-    #[schema(max_length = 2000)]
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub reason: Option<String>,
 }
 
