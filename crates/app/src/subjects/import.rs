@@ -270,7 +270,9 @@ impl App {
         let mut emails: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut bad = Vec::new();
         for (line, row) in rows(path, &layout)? {
-            match row.and_then(|(s, c)| validate(&s, probe_at).and_then(|()| check_contract(&c)).map(|_| s)) {
+            match row.and_then(|(s, c)| {
+                validate(&s, probe_at, &policy.controller.country).and_then(|()| check_contract(&c)).map(|_| s)
+            }) {
                 Err(message) => bad.push(RowError { line, message }),
                 Ok(s) if check_suppression => {
                     if let Some(Some(email)) = s.identity.get("email")
@@ -423,8 +425,8 @@ fn with_contract(
 }
 
 /// Checks a row as `prepare` would, without sealing it.
-fn validate(s: &NewSubject, at: chrono::DateTime<chrono::Utc>) -> Result<(), String> {
-    match crate::subjects::validate(s, at) {
+fn validate(s: &NewSubject, at: chrono::DateTime<chrono::Utc>, region: &str) -> Result<(), String> {
+    match crate::subjects::validate(s, at, region) {
         Ok(_) => Ok(()),
         Err(AppError::Invalid { field, message }) => Err(format!("{field}: {message}")),
         Err(e) => Err(e.to_string()),

@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use vigie_crypto::{MasterKey, Part, SubjectKey};
 use vigie_domain::access::{Grant, Role, check_read};
-use vigie_domain::model::normalize_field;
+use vigie_domain::model::normalize_field_in;
 use vigie_domain::policy::{DataCategory, LegalBasis};
 use vigie_domain::records::OutboxStatus;
 use vigie_domain::transfers::TransferList;
@@ -224,7 +224,8 @@ pub(crate) struct Validated {
 }
 
 /// Checks and normalises a new subject, without sealing it.
-pub(crate) fn validate(input: &NewSubject, at: DateTime<Utc>) -> Result<Validated> {
+/// `region` is the policy's country, the one national phone numbers are read in.
+pub(crate) fn validate(input: &NewSubject, at: DateTime<Utc>, region: &str) -> Result<Validated> {
     let kind: SubjectKind = parse_token("kind", &input.kind)?;
     let collected_at = match &input.collected_at {
         Some(raw) => parse_timestamp("collected_at", raw, at)?,
@@ -240,8 +241,8 @@ pub(crate) fn validate(input: &NewSubject, at: DateTime<Utc>) -> Result<Validate
             AppError::invalid(format!("identity.{name}"), format!("is not an identity field ({e})"))
         })?;
         let Some(value) = value else { continue };
-        let v =
-            normalize_field(field, value).map_err(|e| AppError::invalid(format!("identity.{field}"), e.to_string()))?;
+        let v = normalize_field_in(field, value, region)
+            .map_err(|e| AppError::invalid(format!("identity.{field}"), e.to_string()))?;
         let p = match input.field_provenance.get(name) {
             Some(p) => parse_token(&format!("field_provenance.{name}"), p)?,
             None => default_provenance,
@@ -293,7 +294,7 @@ pub(crate) fn seal(keys: &MasterKey, policy: &Policy, v: Validated, at: DateTime
 
 /// Validates and seals a new subject.
 pub(crate) fn prepare(keys: &MasterKey, policy: &Policy, input: &NewSubject, at: DateTime<Utc>) -> Result<Prepared> {
-    seal(keys, policy, validate(input, at)?, at)
+    seal(keys, policy, validate(input, at, &policy.controller.country)?, at)
 }
 
 /// The fields a grant returns: identity fields present in its categories, then records.
@@ -556,13 +557,17 @@ impl App {
     ) -> Result<Vec<SubjectView>> {
         let purpose = purpose_header(purpose)?;
         self.refuse_non_readers(who, &purpose, None).await?;
+        let policy = self.policy();
+        let region = policy.controller.country.as_str();
         let lookup = match (email, phone) {
             (Some(e), None) => {
-                let v = normalize_field(FieldName::Email, e).map_err(|e| AppError::invalid("email", e.to_string()))?;
+                let v = normalize_field_in(FieldName::Email, e, region)
+                    .map_err(|e| AppError::invalid("email", e.to_string()))?;
                 (true, self.keys.blind_index(FieldName::Email.as_str(), &v))
             }
             (None, Some(p)) => {
-                let v = normalize_field(FieldName::Phone, p).map_err(|e| AppError::invalid("phone", e.to_string()))?;
+                let v = normalize_field_in(FieldName::Phone, p, region)
+                    .map_err(|e| AppError::invalid("phone", e.to_string()))?;
                 (false, self.keys.blind_index(FieldName::Phone.as_str(), &v))
             }
             _ => {
