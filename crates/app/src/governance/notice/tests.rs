@@ -132,9 +132,12 @@ fn recipients_outside_the_eea_are_described_by_their_ground() {
     let t = TransferList::builtin();
     let p = policy(
         &DEFAULT_POLICY
+            // The controller's own country stays: only the recipients' move.
+            .replacen("country = \"FR\"", "country = \"controller\"", 1)
             .replacen("country = \"FR\"", "country = \"JP\"", 1)
             .replacen("country = \"FR\"", "country = \"US\"", 1)
-            .replacen("country = \"FR\"", "country = \"IN\"", 1),
+            .replacen("country = \"FR\"", "country = \"IN\"", 1)
+            .replacen("country = \"controller\"", "country = \"FR\"", 1),
     );
     let en = render_text(&p, &t, Lang::En);
     assert!(
