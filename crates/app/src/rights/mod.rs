@@ -813,4 +813,5 @@ pub fn document_html(title: &str, value: &serde_json::Value) -> String {
 }
 
 mod fulfil;
+pub mod suppression;
 use fulfil::Ctx;
