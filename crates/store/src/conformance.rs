@@ -848,14 +848,14 @@ pub fn requests(store: &Store) -> Result<(), String> {
     ensure(w(store, move |tx| tx.request(rid))? == Some(updated), "every mutable column updates")?;
     let bi = new_id().as_bytes().to_vec();
     let (b1, b2) = (bi.clone(), bi.clone());
-    let end = NaiveDate::from_ymd_opt(2029, 6, 1).expect("date");
-    let later = NaiveDate::from_ymd_opt(2030, 6, 1).expect("date");
+    let end = NaiveDate::from_ymd_opt(2029, 6, 1).unwrap_or_default();
+    let later = NaiveDate::from_ymd_opt(2030, 6, 1).unwrap_or_default();
     let b3 = bi.clone();
     let (first, second, earlier, extended) = w(store, move |tx| {
         Ok((
             tx.suppress(&b1, "objection", now(), end)?,
             tx.suppress(&b1, "objection", now(), end)?,
-            tx.suppress(&b1, "objection", now(), end.pred_opt().expect("date"))?,
+            tx.suppress(&b1, "objection", now(), end.pred_opt().unwrap_or_default())?,
             tx.suppress(&b1, "objection", now(), later)?,
         ))
     })?;

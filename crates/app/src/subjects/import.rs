@@ -283,8 +283,7 @@ impl App {
             let v = vigie_domain::model::normalize_field_in(field, v, &region).ok()?;
             Some(keys.blind_index(field.as_str(), &v).to_vec())
         };
-        // (line, email index, phone index, a prospect)
-        let mut keyed: Vec<(u64, Option<Vec<u8>>, Option<Vec<u8>>, bool)> = Vec::new();
+        let mut keyed: Vec<Keyed> = Vec::new();
         let mut first_seen: std::collections::HashMap<Vec<u8>, u64> = std::collections::HashMap::new();
         let mut skipped: BTreeMap<u64, String> = BTreeMap::new();
         let mut bad = Vec::new();
@@ -428,6 +427,9 @@ impl App {
         Ok(report)
     }
 }
+
+/// A good row's line, email and phone blind indexes, and whether it is a prospect.
+type Keyed = (u64, Option<Vec<u8>>, Option<Vec<u8>>, bool);
 
 enum Msg {
     Rows(Vec<(Prepared, Option<vigie_store::ContractRow>)>),
