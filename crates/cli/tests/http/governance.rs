@@ -16,7 +16,7 @@ fn policy_check_reports_every_error_and_the_server_refuses_an_invalid_policy() -
 
     let bad = std::fs::read_to_string(&good)?
         .replace("bases = { prospect = \"legitimate_interest\" }", "bases = { prospect = \"contract\" }")
-        .replace("years = 3", "years = 0");
+        .replace("\nyears = 3", "\nyears = 0");
     let path = dir.join("bad.toml");
     std::fs::write(&path, &bad)?;
     let out = vigie().args(["policy", "check"]).arg(&path).output()?;
