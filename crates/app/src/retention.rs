@@ -279,14 +279,36 @@ fn open_reason(keys: &MasterKey, id: Id, wrapped: &[u8], sealed: &[u8]) -> Resul
 /// Erases up to one batch of due subjects in one transaction; returns how many.
 /// Subjects held automatically are skipped, and each erasure re-checks, under the
 /// subject's row lock, that it is still due and not held.
-fn erase_batch(tx: &mut dyn Tx, trail: &Trail<'_>, at: NaiveDate) -> Result<(Vec<crate::backup::Erased>, Recorded)> {
+/// A subject who objected to prospecting goes onto the suppression list as it is erased.
+fn erase_batch(
+    tx: &mut dyn Tx,
+    trail: &Trail<'_>,
+    at: NaiveDate,
+    suppression_years: u32,
+) -> Result<(Vec<crate::backup::Erased>, Recorded)> {
     let held: std::collections::HashSet<Id> = auto_holds(tx, at)?.into_iter().map(|h| h.due.id).collect();
     let due = tx.due(at, BATCH + i64::try_from(held.len()).unwrap_or(0))?;
     let when = trail.at;
     let mut erased = Vec::new();
     let mut recorded = trail.nothing_changed();
     for r in due.into_iter().filter(|r| !held.contains(&r.id)) {
+        let objector = match crate::rights::suppression::objected_on(tx, r.id)? {
+            Some(on) => tx.subject(r.id)?.map(|row| (row, on)),
+            None => None,
+        };
         if tx.erase_if_due(r.id, &r.rule, when, at)? {
+            if let Some((row, on)) = &objector
+                && let Some(e) = crate::rights::suppression::suppress_subject(
+                    tx,
+                    row,
+                    suppression_years,
+                    *on,
+                    "objector_erased",
+                    when,
+                )?
+            {
+                trail.record(tx, e)?;
+            }
             let detail = format!("rule={} expires_on={} kind={}", r.rule, r.expires_on, r.kind);
             recorded = trail.record(tx, Entry::new("subject.erase").subject(r.id).detail(detail))?;
             erased.push(crate::backup::Erased { id: r.id, at: when, rule: r.rule });
@@ -407,7 +429,8 @@ impl App {
     pub async fn sweep_at(&self, actor: Actor, at: NaiveDate) -> Result<ApplyReport> {
         let mut erased = 0;
         loop {
-            let batch = self.db.audited(actor.clone(), move |tx, trail| erase_batch(tx, trail, at)).await?;
+            let years = self.policy().retention.suppression_years;
+            let batch = self.db.audited(actor.clone(), move |tx, trail| erase_batch(tx, trail, at, years)).await?;
             self.journal_erasures(&batch);
             let n = batch.len() as u64;
             erased += n;
@@ -437,6 +460,18 @@ impl App {
                 })
                 .await?;
         }
+        // Suppression entries past their end (the policy's `suppression_years` after the objection).
+        self.db
+            .audited(actor.clone(), move |tx, trail| {
+                let n = tx.delete_expired_suppressions(at)?;
+                let mut recorded = trail.nothing_changed();
+                if n > 0 {
+                    recorded =
+                        trail.record(tx, Entry::new("suppression.expired").detail(format!("before={at} count={n}")))?;
+                }
+                Ok((n, recorded))
+            })
+            .await?;
         if erased > 0 {
             tracing::info!(erased, held, %at, "retention sweep applied");
             self.compact_journal().await;

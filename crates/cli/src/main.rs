@@ -92,6 +92,11 @@ enum Command {
         #[arg(long)]
         skip_invalid: bool,
     },
+    /// The suppression list (people who objected to prospecting).
+    Suppression {
+        #[command(subcommand)]
+        command: SuppressionCommand,
+    },
     /// Retention: what is due for erasure, and the sweep that erases it.
     Retention {
         #[command(subcommand)]
@@ -151,6 +156,17 @@ enum Command {
 enum PolicyCommand {
     /// Checks a policy file and reports every problem with its line.
     Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum SuppressionCommand {
+    /// Takes an email or a phone off the list, at the person's request (audited without the value).
+    Lift {
+        #[arg(long, conflicts_with = "phone", required_unless_present = "phone")]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -413,6 +429,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if report.rejected as usize > report.errors.len() {
                 eprintln!("… and {} more bad rows", report.rejected as usize - report.errors.len());
             }
+            for d in &report.duplicates {
+                println!("line {}: {}", d.line, d.message);
+            }
+            if report.skipped as usize > report.duplicates.len() {
+                println!("… and {} more rows already recorded", report.skipped as usize - report.duplicates.len());
+            }
             if report.rejected > 0 && !skip_invalid {
                 eprintln!(
                     "vigie: {} bad row(s): nothing was imported (use --skip-invalid to import the valid rows)",
@@ -421,11 +443,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
             println!(
-                "imported {} subject(s), rejected {} row(s), in {:.2} s",
+                "imported {} subject(s), rejected {} row(s), skipped {} already recorded, in {:.2} s",
                 report.imported,
                 report.rejected,
+                report.skipped,
                 started.elapsed().as_secs_f64()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Suppression { command: SuppressionCommand::Lift { email, phone } } => {
+            let app = App::open(&settings)?;
+            let input = vigie_app::rights::suppression::LiftSuppression { email, phone };
+            runtime()?.block_on(app.lift_suppression_by(vigie_app::audit::Actor::Cli, input))?;
+            println!("lifted: the person may be recorded as a prospect again");
             Ok(ExitCode::SUCCESS)
         }
         Command::Retention { command } => {

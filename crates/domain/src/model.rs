@@ -117,7 +117,9 @@ pub enum FieldError {
     Control(FieldName),
     #[error("email is not a valid address (expected local@domain.tld)")]
     Email,
-    #[error("phone is not a valid number (expected international +33612345678 or French national 0612345678)")]
+    #[error(
+        "phone is not a valid number (expected an international number such as +33612345678, or a national number of the controller's country such as 06 12 34 56 78)"
+    )]
     Phone,
     #[error("civility must be one of: M., Mme, Mx")]
     Civility,
@@ -127,6 +129,12 @@ pub enum FieldError {
 /// characters, and puts email and phone into the canonical form that the
 /// blind index is computed over.
 pub fn normalize_field(field: FieldName, raw: &str) -> Result<String, FieldError> {
+    normalize_field_in(field, raw, DEFAULT_PHONE_REGION)
+}
+
+/// [`normalize_field`], reading a national phone number in `region` (the policy's
+/// `controller.country`).
+pub fn normalize_field_in(field: FieldName, raw: &str, region: &str) -> Result<String, FieldError> {
     let value = raw.trim();
     if value.is_empty() {
         return Err(FieldError::Empty(field));
@@ -140,7 +148,7 @@ pub fn normalize_field(field: FieldName, raw: &str) -> Result<String, FieldError
     }
     match field {
         FieldName::Email => normalize_email(value),
-        FieldName::Phone => normalize_phone(value),
+        FieldName::Phone => normalize_phone_in(value, region),
         FieldName::Civility => match value {
             "M." | "M" | "Monsieur" => Ok("M.".into()),
             "Mme" | "Madame" => Ok("Mme".into()),
@@ -176,34 +184,45 @@ pub fn normalize_email(raw: &str) -> Result<String, FieldError> {
     if local_ok && domain_ok { Ok(email) } else { Err(FieldError::Email) }
 }
 
-/// A phone number in E.164 form (`+` and 8 to 15 digits). Separators
-/// (spaces, dots, dashes, parentheses) are dropped; a French national number
-/// (10 digits starting with 0) becomes +33.
+/// The region a national phone number is read in when the policy names none.
+pub const DEFAULT_PHONE_REGION: &str = "FR";
+
+/// A phone number in E.164 form, read in the default region (France): see [`normalize_phone_in`].
 pub fn normalize_phone(raw: &str) -> Result<String, FieldError> {
-    let mut digits = String::with_capacity(16);
-    let mut plus = false;
-    for (i, c) in raw.trim().chars().enumerate() {
+    normalize_phone_in(raw, DEFAULT_PHONE_REGION)
+}
+
+/// A phone number in E.164 form (`+33612345678`), parsed and checked with libphonenumber's
+/// metadata (the `phonenumber` crate): an international number (`+33 6…`, `0033 6…`, even with
+/// the trunk prefix written `+33 (0)6…`) or a national number of `region` (an ISO 3166-1
+/// alpha-2 code; `06 12 34 56 78` in France). Separators are ignored; letters (vanity numbers),
+/// extensions and numbers no plan allocates are refused, so that one person's number has one
+/// spelling and one blind index.
+pub fn normalize_phone_in(raw: &str, region: &str) -> Result<String, FieldError> {
+    let value = raw.trim();
+    // Digits, one leading `+`, and the separators people write: anything else (letters, `;ext=`,
+    // `#`) is refused before the parser, which would read letters as keypad digits.
+    let mut plus = 0;
+    for (i, c) in value.chars().enumerate() {
         match c {
-            '+' if i == 0 => plus = true,
-            '0'..='9' => digits.push(c),
-            ' ' | '.' | '-' | '(' | ')' | '\u{a0}' => {}
+            '+' if i == 0 => plus += 1,
+            '0'..='9' | ' ' | '.' | '-' | '(' | ')' | '/' | '\u{a0}' => {}
             _ => return Err(FieldError::Phone),
         }
     }
-    let international = if plus {
-        digits
-    } else if let Some(rest) = digits.strip_prefix("00") {
-        rest.to_string()
-    } else if digits.len() == 10 && digits.starts_with('0') && !digits.starts_with("00") {
-        format!("33{}", &digits[1..])
-    } else {
+    // Separators dropped first, so that where they stand (even inside the country code) changes nothing.
+    let compact: String = value.chars().filter(|c| *c == '+' || c.is_ascii_digit()).collect();
+    let digits = compact.len() - plus;
+    if plus > 1 || !(4..=17).contains(&digits) {
         return Err(FieldError::Phone);
-    };
-    if (8..=15).contains(&international.len()) && !international.starts_with('0') {
-        Ok(format!("+{international}"))
-    } else {
-        Err(FieldError::Phone)
     }
+    let region = region.parse::<phonenumber::country::Id>().ok();
+    let number = phonenumber::parse(region, &compact).map_err(|_| FieldError::Phone)?;
+    if number.extension().is_some() || !phonenumber::is_valid(&number) {
+        return Err(FieldError::Phone);
+    }
+    let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+    if e164.len() > 16 { Err(FieldError::Phone) } else { Ok(e164) }
 }
 
 #[cfg(test)]
@@ -220,13 +239,62 @@ mod tests {
 
     #[test]
     fn phones_become_e164() {
-        assert_eq!(normalize_phone("06 12 34 56 78").as_deref(), Ok("+33612345678"));
-        assert_eq!(normalize_phone("+33 6 12 34 56 78").as_deref(), Ok("+33612345678"));
-        assert_eq!(normalize_phone("0033612345678").as_deref(), Ok("+33612345678"));
+        for same in [
+            "06 12 34 56 78",
+            "+33 6 12 34 56 78",
+            "+33 (0)6 12 34 56 78",
+            "+33(0)612345678",
+            "0033 6 12 34 56 78",
+            "0033612345678",
+            "+33612345678",
+            " 06.12.34.56.78 ",
+            "06-12-34-56-78",
+            "06\u{a0}12\u{a0}34\u{a0}56\u{a0}78",
+        ] {
+            assert_eq!(normalize_phone(same).as_deref(), Ok("+33612345678"), "{same}");
+        }
+        // libphonenumber reads a national number written without its trunk prefix too.
+        assert_eq!(normalize_phone("612345678").as_deref(), Ok("+33612345678"));
+        assert_eq!(normalize_phone("01 53 73 22 22").as_deref(), Ok("+33153732222"));
         assert_eq!(normalize_phone("+1 (415) 555-0100").as_deref(), Ok("+14155550100"));
-        for bad in ["", "12", "06 12 34 56 7x", "612345678", "+0612345678", "++33612345678"] {
+        assert_eq!(normalize_phone("+44 20 7946 0958").as_deref(), Ok("+442079460958"));
+        assert_eq!(normalize_phone("+44 (0)20 7946 0958").as_deref(), Ok("+442079460958"));
+        assert_eq!(normalize_phone("0044 20 7946 0958").as_deref(), Ok("+442079460958"));
+        assert_eq!(normalize_phone("+49 30 901820").as_deref(), Ok("+4930901820"));
+        for bad in [
+            "",
+            "   ",
+            "12",
+            "0612",
+            "06 12 34 56 7",
+            "06 12 34 56 789",
+            "06 12 34 56 7x",
+            "06 CALL ME",
+            "+33 6 NOT NUMB",
+            "+0612345678",
+            "++33612345678",
+            "+33 6 12 34 56 78 ext. 12",
+            "+33612345678;ext=1",
+            "+999 612345678",
+            "+33 00 00 00 00 0",
+            "0000000000",
+            "tel:+33612345678",
+            "+33 6 12 34 56 78 / +33 6 12 34 56 79 9",
+        ] {
             assert_eq!(normalize_phone(bad), Err(FieldError::Phone), "{bad}");
         }
+    }
+
+    #[test]
+    fn national_numbers_are_read_in_the_given_region() {
+        assert_eq!(normalize_phone_in("020 7946 0958", "GB").as_deref(), Ok("+442079460958"));
+        assert_eq!(normalize_phone_in("(415) 555-0100", "US").as_deref(), Ok("+14155550100"));
+        // An international number does not depend on the region; a French national one does.
+        assert_eq!(normalize_phone_in("+33 6 12 34 56 78", "GB").as_deref(), Ok("+33612345678"));
+        assert_ne!(normalize_phone_in("06 12 34 56 78", "GB").as_deref(), Ok("+33612345678"));
+        // An unknown region still reads international numbers.
+        assert_eq!(normalize_phone_in("+33612345678", "ZZ").as_deref(), Ok("+33612345678"));
+        assert_eq!(normalize_phone_in("0612345678", "ZZ"), Err(FieldError::Phone));
     }
 
     #[test]

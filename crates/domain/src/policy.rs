@@ -63,6 +63,9 @@ pub struct Localized {
 pub struct Controller {
     pub name: String,
     pub address: Option<String>,
+    /// ISO 3166-1 alpha-2 code of the controller's country (FR when the policy names none): the
+    /// region national phone numbers are read in.
+    pub country: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -91,6 +94,10 @@ pub struct Retention {
     pub prospect: RetentionRule,
     /// Years a closed rights request's proof record is kept (the limitation period for a claim).
     pub request_proof_years: u32,
+    /// Years an entry of the suppression list (the keyed hashes of an objector's email and phone)
+    /// is kept after the objection (3 by default, as the CNIL's référentiel for commercial
+    /// management suggests for an objection to prospecting).
+    pub suppression_years: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -226,6 +233,7 @@ struct RawPolicy {
 struct RawController {
     name: S<String>,
     address: Option<S<String>>,
+    country: Option<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -251,6 +259,8 @@ struct RawRetention {
     prospect: S<RawRule>,
     #[serde(default)]
     request_proof_years: Option<S<i64>>,
+    #[serde(default)]
+    suppression_years: Option<S<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -448,6 +458,16 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
     let controller = Controller {
         name: r.non_empty(&c.name, "controller.name"),
         address: c.address.as_ref().map(|a| r.non_empty(a, "controller.address")),
+        country: match &c.country {
+            None => crate::model::DEFAULT_PHONE_REGION.to_string(),
+            Some(cc) => {
+                let v = cc.get_ref();
+                if v.len() != 2 || !v.chars().all(|ch| ch.is_ascii_uppercase()) {
+                    r.error(cc, "controller.country must be an ISO 3166-1 alpha-2 code such as FR");
+                }
+                v.clone()
+            }
+        },
     };
     if c.address.is_none() {
         r.warn(
@@ -504,6 +524,16 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
                     r.error(y, "retention.request_proof_years must be between 1 and 30");
                 }
                 years.clamp(1, 30) as u32
+            }
+        },
+        suppression_years: match &ret.suppression_years {
+            None => 3,
+            Some(y) => {
+                let years = *y.get_ref();
+                if !(1..=10).contains(&years) {
+                    r.error(y, "retention.suppression_years must be between 1 and 10");
+                }
+                years.clamp(1, 10) as u32
             }
         },
     };
@@ -737,7 +767,7 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
 fn path_exists(raw: &RawPolicy, path: &str) -> bool {
     let parts: Vec<&str> = path.split('.').collect();
     match parts.as_slice() {
-        ["controller", "name" | "address"]
+        ["controller", "name" | "address" | "country"]
         | ["dpo", "name" | "email" | "address"]
         | ["authority", "name" | "complaint_address" | "phone"] => true,
         ["recipients", id, field] => {
@@ -807,6 +837,12 @@ mod tests {
         assert_eq!(p.retention.client.years, 5);
         assert_eq!(p.retention.prospect.years, 3);
         assert_eq!(p.retention.request_proof_years, 5);
+        assert_eq!(p.retention.suppression_years, 3);
+        assert_eq!(p.controller.country, "FR");
+        let bad = check(&DEFAULT_POLICY.replace("suppression_years = 3", "suppression_years = 0"));
+        assert!(bad.errors().any(|e| e.message.contains("suppression_years")));
+        let bad = check(&DEFAULT_POLICY.replace("country = \"FR\"\n# address", "country = \"France\"\n# address"));
+        assert!(bad.errors().any(|e| e.message.contains("controller.country")));
         let bad = check(&DEFAULT_POLICY.replace("request_proof_years = 5", "request_proof_years = 0"));
         assert!(bad.errors().any(|e| e.message.contains("request_proof_years")));
     }

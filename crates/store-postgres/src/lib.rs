@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_fail_safe_retention.sql")),
     (9, include_str!("../migrations/0009_audit_head_mac.sql")),
     (10, include_str!("../migrations/0010_leases_tokens.sql")),
+    (11, include_str!("../migrations/0011_suppression.sql")),
     (12, include_str!("../migrations/0012_breach_decisions.sql")),
     (13, include_str!("../migrations/0013_restriction.sql")),
     (14, include_str!("../migrations/0014_request_channels.sql")),

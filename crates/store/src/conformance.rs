@@ -862,12 +862,36 @@ pub fn requests(store: &Store) -> Result<(), String> {
     ensure(w(store, move |tx| tx.request(rid))? == Some(updated), "every mutable column updates")?;
     let bi = new_id().as_bytes().to_vec();
     let (b1, b2) = (bi.clone(), bi.clone());
-    let (first, second) =
-        w(store, move |tx| Ok((tx.suppress(&b1, "objection", now())?, tx.suppress(&b1, "objection", now())?)))?;
-    ensure(first && !second, "suppressed once")?;
+    let end = NaiveDate::from_ymd_opt(2029, 6, 1).unwrap_or_default();
+    let later = NaiveDate::from_ymd_opt(2030, 6, 1).unwrap_or_default();
+    let b3 = bi.clone();
+    let (first, second, earlier, extended) = w(store, move |tx| {
+        Ok((
+            tx.suppress(&b1, "objection", now(), end)?,
+            tx.suppress(&b1, "objection", now(), end)?,
+            tx.suppress(&b1, "objection", now(), end.pred_opt().unwrap_or_default())?,
+            tx.suppress(&b1, "objection", now(), later)?,
+        ))
+    })?;
+    ensure(first && !second && !earlier, "suppressed once, never shortened")?;
+    ensure(extended, "a later objection moves the end")?;
     ensure(w(store, move |tx| tx.is_suppressed(&b2))?, "the suppression list is consulted")?;
     ensure(w(store, |tx| tx.count_suppressed())? >= 1, "the suppression list is counted")?;
     ensure(!w(store, |tx| tx.is_suppressed(b"other"))?, "others are not suppressed")?;
+    let other = new_id().as_bytes().to_vec();
+    let o = other.clone();
+    w(store, move |tx| tx.suppress(&o, "objection", now(), end).map(|_| ()))?;
+    let (kept, gone) =
+        w(store, move |tx| Ok((tx.delete_expired_suppressions(later)?, tx.delete_expired_suppressions(later)?)))?;
+    ensure(kept >= 1 && gone == 0, "entries past their end are deleted once")?;
+    let (o1, o2) = (other.clone(), other.clone());
+    ensure(!w(store, move |tx| tx.is_suppressed(&o1))?, "an expired entry is gone")?;
+    ensure(w(store, move |tx| tx.is_suppressed(&b3))?, "an entry ending today is kept")?;
+    let b4 = bi.clone();
+    let (lifted, again) = w(store, move |tx| Ok((tx.lift_suppression(&b4)?, tx.lift_suppression(&o2)?)))?;
+    ensure(lifted && !again, "an entry is lifted; an absent one is not")?;
+    let b5 = bi.clone();
+    ensure(!w(store, move |tx| tx.is_suppressed(&b5))?, "a lifted entry is gone")?;
     // Rectification and partial erasure.
     let s = subject(SubjectKind::Client, Some(b"old-email-index"));
     let sid = s.id;

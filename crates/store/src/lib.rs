@@ -497,7 +497,9 @@ pub trait ReadTx {
     /// Every request, earliest deadline first.
     fn requests(&mut self, limit: i64) -> Result<Vec<RequestRow>>;
     fn has_identity_document(&mut self, request: Id) -> Result<bool>;
-    fn is_suppressed(&mut self, email_bi: &[u8]) -> Result<bool>;
+    /// Whether the blind index of an email or a phone is on the suppression list (entries past
+    /// their end count until the sweep deletes them).
+    fn is_suppressed(&mut self, bi: &[u8]) -> Result<bool>;
     fn count_suppressed(&mut self) -> Result<i64>;
 
     // Breaches.
@@ -627,8 +629,13 @@ pub trait Tx: ReadTx {
     ) -> Result<()>;
     /// Destroys a request's identity document; false if there was none.
     fn delete_identity_document(&mut self, request: Id) -> Result<bool>;
-    /// Adds an email's blind index to the suppression list; false if present.
-    fn suppress(&mut self, email_bi: &[u8], reason: &str, at: DateTime<Utc>) -> Result<bool>;
+    /// Adds the blind index of an email or a phone to the suppression list until `expires_on`; an
+    /// entry already there is moved to the later end. False if nothing changed.
+    fn suppress(&mut self, bi: &[u8], reason: &str, at: DateTime<Utc>, expires_on: NaiveDate) -> Result<bool>;
+    /// Takes an entry off the suppression list; false if it was not there.
+    fn lift_suppression(&mut self, bi: &[u8]) -> Result<bool>;
+    /// Deletes the entries whose end is before `today`; how many.
+    fn delete_expired_suppressions(&mut self, today: NaiveDate) -> Result<u64>;
     /// Rewrites a subject's sealed identity and its blind indexes (rectification, partial erasure).
     fn update_identity(
         &mut self,

@@ -33,7 +33,7 @@ use vigie_domain::access::Role;
         crate::requests::create, crate::requests::list, crate::requests::one, crate::requests::upload_document,
         crate::requests::identity, crate::requests::link, crate::requests::extend, crate::requests::refuse, crate::requests::fulfil,
         crate::requests::response, crate::breaches::create, crate::breaches::list, crate::breaches::one,
-        crate::breaches::phase, crate::breaches::subjects, crate::breaches::notification, crate::register::register, set_hold, lift_hold, hold_status, lift_restriction, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
+        crate::breaches::phase, crate::breaches::subjects, crate::breaches::notification, crate::register::register, set_hold, lift_hold, hold_status, lift_restriction, lift_suppression, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
     ),
     components(schemas(Problem, crate::openapi::DocumentFormat, GroupBy, vigie_app::retention::DateOrToday)),
     modifiers(&BearerAuth, &CommonResponses),
@@ -60,6 +60,7 @@ pub fn api() -> Router<State> {
         .route("/api/v1/subjects/{id}/objections", post(add_objection))
         .route("/api/v1/subjects/{id}/legal-hold", post(set_hold).delete(lift_hold).get(hold_status))
         .route("/api/v1/subjects/{id}/restriction/lift", post(lift_restriction))
+        .route("/api/v1/suppressions", axum::routing::delete(lift_suppression))
         .route("/api/v1/retention/plan", get(retention_plan))
         .route("/api/v1/retention/apply", post(retention_apply))
         .route("/api/v1/statistics", get(statistics))
@@ -418,6 +419,19 @@ async fn lift_hold(
     Ok(Json(s.app.legal_hold(&who, id, false, &input.reason).await?))
 }
 
+/// Takes a person's email or phone off the suppression list, at their request (dpo). Audited
+/// with the field's name, never its value.
+#[utoipa::path(delete, path = "/api/v1/suppressions", request_body = vigie_app::rights::suppression::LiftSuppression,
+    responses((status = 204, description = "lifted: the person may be recorded as a prospect again"), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "not on the suppression list", body = Problem)))]
+async fn lift_suppression(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Body(input): Body<vigie_app::rights::suppression::LiftSuppression>,
+) -> ApiResult<StatusCode> {
+    s.app.lift_suppression(&who, input).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct PlanQuery {
@@ -543,6 +557,7 @@ mod tests {
             super::__path_lift_hold,
             super::__path_hold_status,
             super::__path_lift_restriction,
+            super::__path_lift_suppression,
             super::__path_retention_plan,
             super::__path_retention_apply,
             super::__path_disclosures,

@@ -197,8 +197,18 @@ impl Ctx<'_> {
     }
 
     /// Objection (Art. 21): recorded per purpose, effective at once.
+    /// An objection to prospecting also puts the person's email and phone on the suppression list.
     fn object(self, id: Id, p: &Particulars) -> Result<(serde_json::Value, RequestOutcome)> {
-        crate::record::load(self.tx, id)?;
+        let row = crate::record::load(self.tx, id)?;
+        if p.purposes.iter().any(|x| x == super::suppression::PROSPECTING) {
+            let years = self.policy.retention.suppression_years;
+            let reason = "objection_to_prospecting";
+            if let Some(e) =
+                super::suppression::suppress_subject(self.tx, &row, years, self.at.date_naive(), reason, self.at)?
+            {
+                self.trail.record(self.tx, e.detail(format!("reason={reason} request:{}", self.request)))?;
+            }
+        }
         for purpose in &p.purposes {
             self.tx.insert_objection(&vigie_store::ObjectionRow {
                 id: new_id(),
@@ -235,10 +245,13 @@ impl Ctx<'_> {
         };
         let notified = self.notify_recipients(id, "erasure_notice", None)?;
         let recipients_notice = notified.sentence(self.policy, "cet effacement");
-        if (ground == ErasureGround::ObjectionToProspecting || objected)
-            && let Some(bi) = &row.email_bi
-        {
-            self.tx.suppress(bi, "objection_to_prospecting", self.at)?;
+        if ground == ErasureGround::ObjectionToProspecting || objected {
+            let on = super::suppression::objected_on(self.tx, id)?.unwrap_or(self.at.date_naive());
+            let years = self.policy.retention.suppression_years;
+            let reason = "objection_to_prospecting";
+            if let Some(e) = super::suppression::suppress_subject(self.tx, &row, years, on, reason, self.at)? {
+                self.trail.record(self.tx, e.detail(format!("reason={reason} request:{}", self.request)))?;
+            }
         }
         if row.kind == SubjectKind::Prospect {
             self.tx.erase_subject(id, "erasure_request", self.at)?;

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use vigie_crypto::{MasterKey, Part, SubjectKey};
 use vigie_domain::access::Role;
 use vigie_domain::deadlines::{can_extend, days_left, response_deadline};
-use vigie_domain::model::{UnknownToken, normalize_field};
+use vigie_domain::model::{UnknownToken, normalize_field_in};
 use vigie_domain::policy::{IdentityCheck, LegalBasis, RecipientKind};
 use vigie_domain::records::{
     ErasureGround, IdentityDocument, IdentityMethod, IdentityVerdict, RefusalGround, RequestChannel, RequestKind,
@@ -378,10 +378,12 @@ impl App {
             return Err(AppError::invalid("received_at", "is in the future"));
         }
         let mut requester = input.requester.clone();
+        let policy = self.policy();
+        let region = policy.controller.country.as_str();
         let normalise = |field: FieldName, v: &Option<String>| -> Result<Option<String>> {
             v.as_deref()
                 .map(|x| {
-                    normalize_field(field, x)
+                    normalize_field_in(field, x, region)
                         .map_err(|e| AppError::invalid(format!("requester.{field}"), e.to_string()))
                 })
                 .transpose()
@@ -525,7 +527,7 @@ impl App {
                     })?;
                     let v = value
                         .map(|v| {
-                            normalize_field(field, &v)
+                            normalize_field_in(field, &v, &self.policy().controller.country)
                                 .map_err(|e| AppError::invalid(format!("particulars.changes.{field}"), e.to_string()))
                         })
                         .transpose()?;
@@ -1046,4 +1048,5 @@ pub fn document_html(title: &str, value: &serde_json::Value) -> String {
 
 mod fulfil;
 pub mod restriction;
+pub mod suppression;
 use fulfil::Ctx;

@@ -223,7 +223,7 @@ impl Generator {
             kind: if r.random_bool(0.4) { "client" } else { "prospect" },
             civility: if feminine { "Mme" } else { "M." },
             email: format!("{}.{}.{}@{}", ascii(first), ascii(last), self.n, pick(r, DOMAINS)),
-            phone: format!("+33{}{:08}", if r.random_bool(0.5) { 6 } else { 7 }, r.random_range(0..100_000_000u32)),
+            phone: format!("+33{}{:07}", if r.random_bool(0.5) { 61 } else { 77 }, r.random_range(0..10_000_000u32)),
             postal_address: format!("{} {}, {} {}", r.random_range(1..200), pick(r, STREETS), zip, city),
             company,
             job_title: pick(r, JOBS).to_string(),

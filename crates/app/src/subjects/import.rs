@@ -10,6 +10,11 @@
 //! nothing is written. With `skip_invalid`, the good rows are imported and the
 //! bad ones reported. The import is one transaction: a crash leaves the
 //! database as it was before.
+//!
+//! A row whose email or phone (normalised, compared by blind index) matches a subject already
+//! recorded, or an earlier row of the same file, is skipped and reported by line with the id it
+//! matches (never a value): importing a file again, after a kill that came after the commit for
+//! instance, adds nobody twice. A prospect on the suppression list is a bad row; a client is not.
 
 use crate::App;
 use crate::audit::{Actor, Entry};
@@ -37,6 +42,10 @@ pub struct ImportReport {
     pub rejected: u64,
     /// The first bad rows, with their line numbers.
     pub errors: Vec<RowError>,
+    /// Rows skipped because their email or phone is already recorded.
+    pub skipped: u64,
+    /// The first skipped rows, with their line numbers and the subject (or earlier line) they match.
+    pub duplicates: Vec<RowError>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -262,44 +271,79 @@ impl App {
         let layout = layout(path)?;
         let keys = self.keys.clone();
         let policy = self.policy();
-        // Pass 1: check every row, write nothing. People on the suppression list
-        // (they objected and were erased) may not be imported again.
+        // Pass 1: check every row, write nothing. A row whose email or phone is already recorded
+        // (by an existing subject or an earlier row of the file) is skipped and reported, so that
+        // importing a file twice is harmless. A prospect whose email or phone is on the
+        // suppression list (they objected to prospecting) is refused; a client is not.
         let mut report = ImportReport::default();
         let probe_at = self.now();
-        let check_suppression = self.db.read_blocking(|tx| Ok::<_, AppError>(tx.count_suppressed()?))? > 0;
-        let mut emails: Vec<(u64, Vec<u8>)> = Vec::new();
+        let region = policy.controller.country.clone();
+        let bi = |field: FieldName, v: Option<&Option<String>>| -> Option<Vec<u8>> {
+            let v = v?.as_deref()?;
+            let v = vigie_domain::model::normalize_field_in(field, v, &region).ok()?;
+            Some(keys.blind_index(field.as_str(), &v).to_vec())
+        };
+        let mut keyed: Vec<Keyed> = Vec::new();
+        let mut first_seen: std::collections::HashMap<Vec<u8>, u64> = std::collections::HashMap::new();
+        let mut skipped: BTreeMap<u64, String> = BTreeMap::new();
         let mut bad = Vec::new();
         for (line, row) in rows(path, &layout)? {
-            match row.and_then(|(s, c)| validate(&s, probe_at).and_then(|()| check_contract(&c)).map(|_| s)) {
+            match row.and_then(|(s, c)| {
+                validate(&s, probe_at, &policy.controller.country).and_then(|()| check_contract(&c)).map(|c| (s, c))
+            }) {
                 Err(message) => bad.push(RowError { line, message }),
-                Ok(s) if check_suppression => {
-                    if let Some(Some(email)) = s.identity.get("email")
-                        && let Ok(v) = vigie_domain::model::normalize_email(email)
-                    {
-                        emails.push((line, keys.blind_index(FieldName::Email.as_str(), &v).to_vec()));
+                Ok((s, contract)) => {
+                    let email = bi(FieldName::Email, s.identity.get("email"));
+                    let phone = bi(FieldName::Phone, s.identity.get("phone"));
+                    let earlier = [&email, &phone].into_iter().flatten().find_map(|b| first_seen.get(b).copied());
+                    if let Some(earlier) = earlier {
+                        skipped.insert(line, format!("already in this file (line {earlier})"));
+                        continue;
+                    }
+                    for b in [&email, &phone].into_iter().flatten() {
+                        first_seen.insert(b.clone(), line);
+                    }
+                    let prospect = contract.is_none() && s.kind == "prospect";
+                    if email.is_some() || phone.is_some() {
+                        keyed.push((line, email, phone, prospect));
                     }
                 }
-                Ok(_) => {}
             }
         }
+        drop(first_seen);
         let mut suppressed = std::collections::BTreeSet::new();
-        for chunk in emails.chunks(4096) {
+        for chunk in keyed.chunks(CHUNK) {
             let chunk = chunk.to_vec();
-            let hits = self.db.read_blocking(move |tx| {
-                let mut hits = Vec::new();
-                for (line, bi) in chunk {
-                    if tx.is_suppressed(&bi)? {
+            let (hits, known) = self.db.read_blocking(move |tx| {
+                let (mut hits, mut known) = (Vec::new(), Vec::new());
+                for (line, email, phone, prospect) in chunk {
+                    if prospect && crate::rights::suppression::any_suppressed(tx, &[&email, &phone])? {
                         hits.push(line);
+                    } else if let Some(id) =
+                        crate::subjects::duplicates_of(tx, email.as_deref(), phone.as_deref())?.first()
+                    {
+                        known.push((line, *id));
                     }
                 }
-                Ok::<_, AppError>(hits)
+                Ok::<_, AppError>((hits, known))
             })?;
             suppressed.extend(hits);
+            skipped.extend(known.into_iter().map(|(line, id)| (line, format!("already recorded (subject {id})"))));
         }
-        bad.extend(suppressed.iter().map(|&line| RowError {
-            line,
-            message: "identity.email: this person objected and was erased; they are on the suppression list".into(),
+        bad.extend(suppressed.iter().map(|&line| {
+            RowError {
+                line,
+                message: "identity: this person objected to prospecting; their email or phone is on the suppression \
+                      list, so they may not be imported as a prospect"
+                    .into(),
+            }
         }));
+        report.skipped = skipped.len() as u64;
+        report.duplicates = skipped
+            .iter()
+            .take(MAX_LISTED)
+            .map(|(&line, message)| RowError { line, message: message.clone() })
+            .collect();
         bad.sort_by_key(|e| e.line);
         report.rejected = bad.len() as u64;
         bad.truncate(MAX_LISTED);
@@ -355,7 +399,7 @@ impl App {
                 let mut chunk = Vec::with_capacity(CHUNK);
                 for (line, row) in rows(path, &layout)? {
                     let Ok((subject, raw_contract)) = row else { continue };
-                    if suppressed.contains(&line) {
+                    if suppressed.contains(&line) || skipped.contains_key(&line) {
                         continue;
                     }
                     let Ok(contract) = check_contract(&raw_contract) else { continue };
@@ -383,6 +427,9 @@ impl App {
         Ok(report)
     }
 }
+
+/// A good row's line, email and phone blind indexes, and whether it is a prospect.
+type Keyed = (u64, Option<Vec<u8>>, Option<Vec<u8>>, bool);
 
 enum Msg {
     Rows(Vec<(Prepared, Option<vigie_store::ContractRow>)>),
@@ -423,8 +470,8 @@ fn with_contract(
 }
 
 /// Checks a row as `prepare` would, without sealing it.
-fn validate(s: &NewSubject, at: chrono::DateTime<chrono::Utc>) -> Result<(), String> {
-    match crate::subjects::validate(s, at) {
+fn validate(s: &NewSubject, at: chrono::DateTime<chrono::Utc>, region: &str) -> Result<(), String> {
+    match crate::subjects::validate(s, at, region) {
         Ok(_) => Ok(()),
         Err(AppError::Invalid { field, message }) => Err(format!("{field}: {message}")),
         Err(e) => Err(e.to_string()),

@@ -25,12 +25,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use vigie_crypto::{MasterKey, Part, SubjectKey};
 use vigie_domain::access::{Grant, Role, check_read};
-use vigie_domain::model::normalize_field;
+use vigie_domain::model::normalize_field_in;
 use vigie_domain::policy::{DataCategory, LegalBasis};
 use vigie_domain::records::OutboxStatus;
 use vigie_domain::transfers::TransferList;
 use vigie_domain::{Direction, FieldName, Policy, Provenance, SubjectKind};
-use vigie_store::{ConsentRow, ContractRow, Id, InteractionRow, ObjectionRow, SubjectRow, Tx, new_id};
+use vigie_store::{ConsentRow, ContractRow, Id, InteractionRow, ObjectionRow, ReadTx, SubjectRow, Tx, new_id};
 
 pub use crate::auth::WRITERS;
 
@@ -141,6 +141,9 @@ pub struct SubjectCreated {
     pub created_at: DateTime<Utc>,
     /// The identity fields recorded (names only).
     pub fields: Vec<String>,
+    /// Subjects already recorded with the same email or phone (empty when none): the record is
+    /// created all the same, and the DPO can merge two records.
+    pub possible_duplicates: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -224,7 +227,8 @@ pub(crate) struct Validated {
 }
 
 /// Checks and normalises a new subject, without sealing it.
-pub(crate) fn validate(input: &NewSubject, at: DateTime<Utc>) -> Result<Validated> {
+/// `region` is the policy's country, the one national phone numbers are read in.
+pub(crate) fn validate(input: &NewSubject, at: DateTime<Utc>, region: &str) -> Result<Validated> {
     let kind: SubjectKind = parse_token("kind", &input.kind)?;
     let collected_at = match &input.collected_at {
         Some(raw) => parse_timestamp("collected_at", raw, at)?,
@@ -240,8 +244,8 @@ pub(crate) fn validate(input: &NewSubject, at: DateTime<Utc>) -> Result<Validate
             AppError::invalid(format!("identity.{name}"), format!("is not an identity field ({e})"))
         })?;
         let Some(value) = value else { continue };
-        let v =
-            normalize_field(field, value).map_err(|e| AppError::invalid(format!("identity.{field}"), e.to_string()))?;
+        let v = normalize_field_in(field, value, region)
+            .map_err(|e| AppError::invalid(format!("identity.{field}"), e.to_string()))?;
         let p = match input.field_provenance.get(name) {
             Some(p) => parse_token(&format!("field_provenance.{name}"), p)?,
             None => default_provenance,
@@ -291,9 +295,23 @@ pub(crate) fn seal(keys: &MasterKey, policy: &Policy, v: Validated, at: DateTime
     })
 }
 
+/// The subjects recorded with this email or phone blind index, oldest first, each once.
+pub(crate) fn duplicates_of(tx: &mut dyn ReadTx, email_bi: Option<&[u8]>, phone_bi: Option<&[u8]>) -> Result<Vec<Id>> {
+    let mut ids = Vec::new();
+    if let Some(bi) = email_bi {
+        ids.extend(tx.subjects_by_email(bi)?);
+    }
+    if let Some(bi) = phone_bi {
+        ids.extend(tx.subjects_by_phone(bi)?);
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
 /// Validates and seals a new subject.
 pub(crate) fn prepare(keys: &MasterKey, policy: &Policy, input: &NewSubject, at: DateTime<Utc>) -> Result<Prepared> {
-    seal(keys, policy, validate(input, at)?, at)
+    seal(keys, policy, validate(input, at, &policy.controller.country)?, at)
 }
 
 /// The fields a grant returns: identity fields present in its categories, then records.
@@ -507,25 +525,31 @@ impl App {
             collected_at: prepared.row.collected_at,
             created_at: at,
             fields: prepared.fields.iter().map(|f| f.as_str().to_string()).collect(),
+            possible_duplicates: Vec::new(),
         };
-        self.db
+        let duplicates = self
+            .db
             .audited(actor.clone(), move |tx, trail| {
-                if let Some(bi) = &prepared.row.email_bi
-                    && tx.is_suppressed(bi)?
+                let row = &prepared.row;
+                if row.kind == SubjectKind::Prospect
+                    && crate::rights::suppression::any_suppressed(tx, &[&row.email_bi, &row.phone_bi])?
                 {
-                    return Err(AppError::Conflict(
-                        "this person objected and asked to be erased: their email is on the suppression list".into(),
-                    ));
+                    return Err(crate::rights::suppression::refusal());
                 }
-                tx.insert_subject(&prepared.row)?;
-                let entry = Entry::new("subject.create")
-                    .subject(prepared.row.id)
-                    .fields(prepared.fields.iter().map(|f| f.as_str()));
-                let recorded = trail.record(tx, entry.detail(format!("kind={}", prepared.row.kind)))?;
-                Ok(((), recorded))
+                let duplicates = duplicates_of(tx, row.email_bi.as_deref(), row.phone_bi.as_deref())?;
+                tx.insert_subject(row)?;
+                let mut detail = format!("kind={}", row.kind);
+                if !duplicates.is_empty() {
+                    let ids: Vec<String> = duplicates.iter().map(ToString::to_string).collect();
+                    detail.push_str(&format!(" possible_duplicates={}", ids.join(",")));
+                }
+                let entry =
+                    Entry::new("subject.create").subject(row.id).fields(prepared.fields.iter().map(|f| f.as_str()));
+                let recorded = trail.record(tx, entry.detail(detail))?;
+                Ok((duplicates, recorded))
             })
             .await?;
-        Ok(out)
+        Ok(SubjectCreated { possible_duplicates: duplicates, ..out })
     }
 
     /// Reads one subject for a purpose. A refusal is audited and returned as [`AppError::Refused`].
@@ -556,13 +580,17 @@ impl App {
     ) -> Result<Vec<SubjectView>> {
         let purpose = purpose_header(purpose)?;
         self.refuse_non_readers(who, &purpose, None).await?;
+        let policy = self.policy();
+        let region = policy.controller.country.as_str();
         let lookup = match (email, phone) {
             (Some(e), None) => {
-                let v = normalize_field(FieldName::Email, e).map_err(|e| AppError::invalid("email", e.to_string()))?;
+                let v = normalize_field_in(FieldName::Email, e, region)
+                    .map_err(|e| AppError::invalid("email", e.to_string()))?;
                 (true, self.keys.blind_index(FieldName::Email.as_str(), &v))
             }
             (None, Some(p)) => {
-                let v = normalize_field(FieldName::Phone, p).map_err(|e| AppError::invalid("phone", e.to_string()))?;
+                let v = normalize_field_in(FieldName::Phone, p, region)
+                    .map_err(|e| AppError::invalid("phone", e.to_string()))?;
                 (false, self.keys.blind_index(FieldName::Phone.as_str(), &v))
             }
             _ => {

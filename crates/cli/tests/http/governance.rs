@@ -16,7 +16,7 @@ fn policy_check_reports_every_error_and_the_server_refuses_an_invalid_policy() -
 
     let bad = std::fs::read_to_string(&good)?
         .replace("bases = { prospect = \"legitimate_interest\" }", "bases = { prospect = \"contract\" }")
-        .replace("years = 3", "years = 0");
+        .replace("\nyears = 3", "\nyears = 0");
     let path = dir.join("bad.toml");
     std::fs::write(&path, &bad)?;
     let out = vigie().args(["policy", "check"]).arg(&path).output()?;
@@ -93,7 +93,8 @@ fn the_register_is_generated_from_the_policy_and_live_data() -> R {
         assert_eq!(v["totals"]["total_subjects"], 5);
         assert_eq!(v["totals"]["subjects"], json!([{"kind":"client","count":2},{"kind":"prospect","count":3}]));
         let activities = v["activities"].as_array().ok_or("no activities")?;
-        assert_eq!(activities.len(), 8);
+        assert_eq!(activities.len(), 9, "every purpose, and the suppression list");
+        assert!(activities.iter().any(|a| a["id"] == "suppression_list"));
         let total = |id: &str| activities.iter().find(|a| a["id"] == id).map(|a| a["counts"]["total"].clone());
         assert_eq!(total("prospect_relations"), Some(json!(3)));
         assert_eq!(total("contract_management"), Some(json!(2)));

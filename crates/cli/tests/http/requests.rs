@@ -183,7 +183,7 @@ fn erasure_rectification_and_objection_are_carried_out() -> R {
         let out = s.cli().arg("import").arg(&csv).output()?;
         assert!(!out.status.success());
         assert!(
-            String::from_utf8_lossy(&out.stderr).contains("again.csv:2: identity.email: this person objected"),
+            String::from_utf8_lossy(&out.stderr).contains("again.csv:2: identity: this person objected"),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );

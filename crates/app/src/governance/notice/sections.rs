@@ -24,6 +24,7 @@ pub(super) fn build(p: &Policy, transfers: &TransferList, lang: Lang) -> Notice 
         recipients_section(&cx),
         transfers_section(&cx),
         retention_section(&cx),
+        suppression_section(&cx),
         rights_section(&cx),
         exercise_section(&cx),
         security_section(&cx),
@@ -601,6 +602,35 @@ pub(super) fn breaches_section(cx: &Ctx<'_>) -> Section {
                 .t(lang.pick(
                     "Si la violation présente un risque élevé pour vous, nous vous prévenons directement et vous donnons les informations et les recommandations utiles pour vous protéger.",
                     "If the breach puts you at high risk, we tell you directly and give you the information and recommendations you need to protect yourself.",
+                ))
+                .para(),
+        ],
+    }
+}
+
+/// The suppression list: what it holds, why, for how long, and how to be taken off it.
+pub(super) fn suppression_section(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let (fr, en) = crate::governance::register::years_words(cx.p.retention.suppression_years);
+    let years = match lang {
+        Lang::Fr => fr,
+        Lang::En => en,
+    };
+    Section {
+        id: "suppression",
+        title: lang.pick("Si vous vous opposez à la prospection", "If you object to prospecting").into(),
+        blocks: vec![
+            Line::default()
+                .t(lang.pick(
+                    "Si vous vous opposez à la prospection commerciale, nous cessons aussitôt de vous prospecter. Pour ne pas vous prospecter à nouveau, même après avoir effacé vos données, nous gardons sur une liste d'opposition une empreinte (calculée avec une clé secrète) de votre adresse électronique et de votre numéro de téléphone, jamais ces données elles-mêmes. Cette liste sert seulement à refuser de vous enregistrer à nouveau comme prospect ; elle ne nous empêche pas de vous servir si vous devenez client.",
+                    "If you object to commercial prospecting, we stop prospecting you at once. So as not to prospect you again, even after erasing your data, we keep on a suppression list a keyed hash (computed with a secret key) of your email address and phone number, never the data itself. The list serves only to refuse to record you again as a prospect; it does not stop us from serving you if you become a client.",
+                ))
+                .para(),
+            Line::default()
+                .t(tr!(
+                    lang,
+                    "Cette empreinte est conservée {years} après votre opposition. Vous pouvez demander à tout moment qu'elle soit retirée de la liste, en écrivant à notre délégué à la protection des données ; nous pourrons alors vous prospecter de nouveau.",
+                    "This hash is kept {years} after your objection. You may ask at any time for it to be taken off the list by writing to our data protection officer; we may then prospect you again."
                 ))
                 .para(),
         ],

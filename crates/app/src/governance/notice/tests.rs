@@ -132,9 +132,12 @@ fn recipients_outside_the_eea_are_described_by_their_ground() {
     let t = TransferList::builtin();
     let p = policy(
         &DEFAULT_POLICY
+            // The controller's own country stays: only the recipients' move.
+            .replacen("country = \"FR\"", "country = \"controller\"", 1)
             .replacen("country = \"FR\"", "country = \"JP\"", 1)
             .replacen("country = \"FR\"", "country = \"US\"", 1)
-            .replacen("country = \"FR\"", "country = \"IN\"", 1),
+            .replacen("country = \"FR\"", "country = \"IN\"", 1)
+            .replacen("country = \"controller\"", "country = \"FR\"", 1),
     );
     let en = render_text(&p, &t, Lang::En);
     assert!(
@@ -177,7 +180,7 @@ fn html_is_a_complete_page_with_every_dynamic_string_escaped() {
             assert_eq!(open, html.matches(&format!("</{tag}>")).count(), "<{tag}> is balanced");
         }
         let sections = html.matches("<section ").count();
-        assert_eq!(sections, 13);
+        assert_eq!(sections, 14);
         assert_eq!(html.matches("<h2 ").count(), sections + 1, "one heading per section, and the contents");
     }
     // The measures, written in French, are marked as such on the English page.
@@ -194,4 +197,18 @@ fn languages_parse_with_a_clear_error() {
     assert_eq!(err.as_deref(), Some("unknown language `de`: expected `fr` or `en`"));
     assert!("".parse::<Lang>().is_err());
     assert_eq!(Lang::Fr.other(), Lang::En);
+}
+
+/// Issue 12: the suppression list is told to the person, with what it holds, for how long and how to leave it.
+#[test]
+fn the_notice_tells_of_the_suppression_list() {
+    let t = TransferList::builtin();
+    let p = policy(DEFAULT_POLICY);
+    let fr = render_text(&p, &t, Lang::Fr);
+    assert!(fr.contains("Si vous vous opposez à la prospection"), "{fr}");
+    assert!(fr.contains("liste d'opposition une empreinte (calculée avec une clé secrète)"), "{fr}");
+    assert!(fr.contains("conservée 3 ans après votre opposition"), "{fr}");
+    assert!(fr.contains("devenez client"), "{fr}");
+    let en = render_text(&p, &t, Lang::En);
+    assert!(en.contains("kept 3 years after your objection") && en.contains("taken off the list"), "{en}");
 }

@@ -120,7 +120,7 @@ pub fn build(
                         let rule = policy.retention_rule(k);
                         RetentionEntry {
                             subject_kind: k,
-                            basis: rule.basis,
+                            basis: Some(rule.basis),
                             years: rule.years,
                             label: retention_label(rule.basis, rule.years),
                         }
@@ -130,6 +130,7 @@ pub fn build(
                 counts: ActivityCounts { total: subjects.iter().map(|c| c.count).sum(), subjects },
             }
         })
+        .chain(std::iter::once(suppression_list(policy, counts)))
         .collect();
     let subjects: Vec<KindCount> =
         SubjectKind::ALL.iter().map(|&k| KindCount { kind: k, count: count_of(k) }).collect();
@@ -165,5 +166,60 @@ pub fn build(
             erasures,
         },
         assumptions: policy.assumptions.clone(),
+    }
+}
+
+/// Vigie's own processing: the suppression list, kept so that a person who objected to
+/// prospecting is not prospected again (Art. 21(3)), with keyed hashes only.
+fn suppression_list(policy: &Policy, counts: &Counts) -> Activity {
+    let (fr, en) = years(policy.retention.suppression_years);
+    let kind = SubjectKind::Prospect;
+    Activity {
+        id: "suppression_list".into(),
+        name: label(
+            "Liste d'opposition : ne plus prospecter les personnes qui s'y sont opposées",
+            "Suppression list: not prospecting again the people who objected",
+        ),
+        legal_bases: vec![BasisEntry {
+            subject_kind: kind,
+            basis: LegalBasis::LegalObligation,
+            label: label(
+                "Obligation légale : respecter l'opposition à la prospection (art. 6.1.c et 21.3 RGPD)",
+                "Legal obligation: honouring the objection to prospecting (GDPR Arts. 6(1)(c) and 21(3))",
+            ),
+        }],
+        subject_categories: vec![SubjectCategory {
+            kind,
+            label: label("Personnes opposées à la prospection", "People who objected to prospecting"),
+            description: label(
+                "Prospects ou clients qui se sont opposés à la prospection commerciale, y compris après l'effacement de leurs données",
+                "Prospects or clients who objected to commercial prospecting, including after their data was erased",
+            ),
+        }],
+        data_categories: vec![DataCategoryEntry {
+            id: DataCategory::Contact,
+            label: label("Coordonnées (empreintes seulement)", "Contact details (hashes only)"),
+            detail: label(
+                "Empreinte à clé (HMAC) de l'adresse électronique et du numéro de téléphone, jamais leur valeur",
+                "Keyed hash (HMAC) of the email address and the phone number, never their value",
+            ),
+        }],
+        aggregates_only: false,
+        min_group_size: None,
+        survives_contract: false,
+        archived_readers: Vec::new(),
+        recipients: Vec::new(),
+        transfers: Vec::new(),
+        retention: vec![RetentionEntry {
+            subject_kind: kind,
+            basis: None,
+            years: policy.retention.suppression_years,
+            label: label(
+                format!("{fr} après l'opposition, sauf levée plus tôt à la demande de la personne"),
+                format!("{en} after the objection, unless lifted earlier at the person's request"),
+            ),
+        }],
+        security_measures: policy.security_measures.clone(),
+        counts: ActivityCounts { subjects: Vec::new(), total: counts.suppressed },
     }
 }

@@ -35,6 +35,8 @@ pub struct Counts {
     pub subjects: BTreeMap<SubjectKind, i64>,
     /// Erasures per group `YYYY-MM|kind|rule`, as `Tx::erased_counts` returns them.
     pub erased: BTreeMap<String, i64>,
+    /// Entries on the suppression list.
+    pub suppressed: i64,
 }
 
 impl Counts {
@@ -50,7 +52,7 @@ impl Counts {
         for g in erased {
             *out.entry(g.group).or_insert(0) += g.count;
         }
-        Counts { subjects, erased: out }
+        Counts { subjects, erased: out, suppressed: 0 }
     }
 }
 
@@ -198,7 +200,8 @@ pub struct TransferEntry {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RetentionEntry {
     pub subject_kind: SubjectKind,
-    pub basis: RetentionBasis,
+    /// The clock of a purpose's data; none for the suppression list (it runs from the objection).
+    pub basis: Option<RetentionBasis>,
     pub years: u32,
     pub label: Label,
 }
@@ -235,6 +238,11 @@ pub struct Totals {
     pub erasures: Vec<ErasureCount>,
 }
 
+/// A number of years in words, in French and English ("3 ans", "3 years").
+pub(crate) fn years_words(n: u32) -> (String, String) {
+    labels::years(n)
+}
+
 // ---- the service ----
 
 impl App {
@@ -257,8 +265,9 @@ impl App {
                 let kinds = tx.count_subjects_by(StatGroup::Kind)?;
                 let erased = tx.erased_counts()?;
                 let signed = tx.safeguards()?;
+                let suppressed = tx.count_suppressed()?;
                 let recorded = trail.record(tx, Entry::new("register.read"))?;
-                Ok(((Counts::from_groups(kinds, erased), signed), recorded))
+                Ok(((Counts { suppressed, ..Counts::from_groups(kinds, erased) }, signed), recorded))
             })
             .await?;
         let mut safeguards: BTreeMap<String, Vec<Safeguard>> = BTreeMap::new();

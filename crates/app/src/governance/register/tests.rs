@@ -30,10 +30,14 @@ fn activity<'a>(r: &'a Register, id: &str) -> &'a Activity {
 fn every_purpose_is_an_activity_with_its_bases() {
     let p = policy();
     let r = register();
-    assert_eq!(
-        r.activities.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
-        p.purposes.iter().map(|p| p.id.as_str()).collect::<Vec<_>>()
-    );
+    let mut ids: Vec<&str> = p.purposes.iter().map(|p| p.id.as_str()).collect();
+    ids.push("suppression_list");
+    assert_eq!(r.activities.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ids, "every purpose, then Vigie's own");
+    let Some(sl) = r.activities.last() else { return };
+    assert_eq!(sl.legal_bases[0].basis, LegalBasis::LegalObligation);
+    assert!(sl.retention[0].label.fr.contains("3 ans après l'opposition"), "{:?}", sl.retention);
+    assert!(sl.data_categories[0].detail.en.contains("never their value"));
+    assert!(sl.recipients.is_empty() && sl.transfers.is_empty());
     for (a, purpose) in r.activities.iter().zip(&p.purposes) {
         let bases: BTreeMap<SubjectKind, LegalBasis> =
             a.legal_bases.iter().map(|b| (b.subject_kind, b.basis)).collect();
@@ -60,7 +64,7 @@ fn every_purpose_is_an_activity_with_its_bases() {
 #[test]
 fn recipients_and_retention_follow_the_policy() {
     let r = register();
-    for a in &r.activities {
+    for a in r.activities.iter().filter(|a| a.id != "suppression_list") {
         let has_accountant = a.recipients.iter().any(|x| x.id == "accountant");
         assert_eq!(has_accountant, a.id == "contract_management", "{}", a.id);
         assert!(a.recipients.iter().any(|x| x.id == "staff" && x.kind == RecipientKind::Internal));
@@ -73,7 +77,7 @@ fn recipients_and_retention_follow_the_policy() {
     assert!(cm.recipients.iter().any(|x| x.id == "saas_erp" && x.role_label.en == "Processor (GDPR Art. 28)"));
     assert_eq!(cm.archived_readers, vec!["dpo", "accountant"]);
     assert_eq!(cm.retention.len(), 1);
-    assert_eq!((cm.retention[0].basis, cm.retention[0].years), (RetentionBasis::LastContractEnd, 5));
+    assert_eq!((cm.retention[0].basis, cm.retention[0].years), (Some(RetentionBasis::LastContractEnd), 5));
     assert!(cm.retention[0].label.fr.contains("5 ans après la fin du dernier contrat"));
     let cs = activity(&r, "customer_service");
     assert_eq!(cs.retention[1].subject_kind, SubjectKind::Prospect);
@@ -178,7 +182,7 @@ fn json_snapshot() {
 fn csv_snapshot() {
     let csv = to_csv(&register());
     let mut rd = ::csv::Reader::from_reader(csv.as_bytes());
-    assert_eq!(rd.records().count(), 8, "one row per activity");
+    assert_eq!(rd.records().count(), 9, "one row per activity");
     insta::assert_snapshot!(csv);
 }
 

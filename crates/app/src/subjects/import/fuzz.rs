@@ -48,7 +48,10 @@ fn check(bytes: &[u8]) -> Result<Vec<Verdict>, AppError> {
     let at = chrono::Utc::now();
     let verdicts = rows(&file.path(), &layout)?
         .map(|(line, row)| {
-            let verdict = row.and_then(|(s, c)| validate(&s, at).and_then(|()| check_contract(&c).map(|_| ())));
+            let verdict = row.and_then(|(s, c)| {
+                validate(&s, at, vigie_domain::model::DEFAULT_PHONE_REGION)
+                    .and_then(|()| check_contract(&c).map(|_| ()))
+            });
             (line, verdict)
         })
         .collect();

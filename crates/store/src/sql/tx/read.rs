@@ -238,8 +238,8 @@ impl<D: Driver> ReadTx for D {
         self.value("SELECT EXISTS (SELECT 1 FROM identity_documents WHERE request_id = $1)".into(), &[&request])
     }
 
-    fn is_suppressed(&mut self, email_bi: &[u8]) -> Result<bool> {
-        self.value("SELECT EXISTS (SELECT 1 FROM suppression WHERE email_bi = $1)".into(), &[&email_bi])
+    fn is_suppressed(&mut self, bi: &[u8]) -> Result<bool> {
+        self.value("SELECT EXISTS (SELECT 1 FROM suppression WHERE bi = $1)".into(), &[&bi])
     }
 
     fn count_suppressed(&mut self) -> Result<i64> {

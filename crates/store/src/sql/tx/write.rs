@@ -341,12 +341,23 @@ impl<D: Driver> Tx for D {
         Ok(self.execute("DELETE FROM identity_documents WHERE request_id = $1".into(), &[&request])? == 1)
     }
 
-    fn suppress(&mut self, email_bi: &[u8], reason: &str, at: DateTime<Utc>) -> Result<bool> {
+    fn suppress(&mut self, bi: &[u8], reason: &str, at: DateTime<Utc>, expires_on: NaiveDate) -> Result<bool> {
         let n = self.execute(
-            "INSERT INTO suppression (email_bi, added_at, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING".into(),
-            &[&email_bi, &at, &reason],
+            "INSERT INTO suppression (bi, added_at, reason, expires_on) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (bi) DO UPDATE SET added_at = excluded.added_at, reason = excluded.reason, \
+             expires_on = excluded.expires_on WHERE suppression.expires_on < excluded.expires_on"
+                .into(),
+            &[&bi, &at, &reason, &expires_on],
         )?;
         Ok(n == 1)
+    }
+
+    fn lift_suppression(&mut self, bi: &[u8]) -> Result<bool> {
+        Ok(self.execute("DELETE FROM suppression WHERE bi = $1".into(), &[&bi])? == 1)
+    }
+
+    fn delete_expired_suppressions(&mut self, today: NaiveDate) -> Result<u64> {
+        self.execute("DELETE FROM suppression WHERE expires_on < $1".into(), &[&today])
     }
 
     fn update_identity(
