@@ -162,3 +162,35 @@ fn an_audit_checkpoint_detects_a_rolled_back_database() -> R {
     }
     Ok(())
 }
+
+#[test]
+fn the_trail_verifies_while_the_server_goes_on_writing() -> R {
+    for b in crate::support::backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let (base, writer) = (s.base.clone(), staff.clone());
+        let writes = std::thread::spawn(move || -> Result<(), String> {
+            let http = reqwest::blocking::Client::new();
+            for i in 0..300 {
+                let res = http
+                    .post(format!("{base}/api/v1/subjects"))
+                    .bearer_auth(&writer)
+                    .json(&serde_json::json!({"kind":"prospect","identity":{"first_name":format!("W{i}")}}))
+                    .send()
+                    .map_err(|e| e.to_string())?;
+                if res.status().as_u16() != 201 {
+                    return Err(format!("create answered {}", res.status()));
+                }
+            }
+            Ok(())
+        });
+        let mut checks = 0;
+        while !writes.is_finished() || checks < 5 {
+            let (st, v) = s.get(&s.admin, "/api/v1/audit/verify", None)?;
+            assert_eq!((st, v["valid"].as_bool()), (200, Some(true)), "{b:?}: appends during a verification: {v}");
+            checks += 1;
+        }
+        writes.join().map_err(|_| "writer thread")??;
+    }
+    Ok(())
+}
