@@ -1,14 +1,12 @@
 //! The breach register: scopes, the 72-hour clock, the CNIL draft, notices to subjects.
 
-use crate::support::{R, Server, Smtp, backends, camille, person};
+use crate::support::{R, Server, backends, camille, person};
 use serde_json::{Value, json};
 
 #[test]
 fn breaches_are_scoped_clocked_drafted_and_notified() -> R {
     for b in backends() {
-        let smtp = Smtp::start()?;
-        let url = format!("smtp://127.0.0.1:{}", smtp.port);
-        let s = Server::start_with(b, &["--smtp-url", &url, "--outbox-interval-ms", "100"])?;
+        let (s, smtp) = Server::with_mail(b)?;
         let staff = s.token("staff", None)?;
         let dpo = s.token("dpo", None)?;
         let a = s.create(&staff, camille())?;
@@ -180,9 +178,7 @@ fn breach(scope: Value, risk: &str, keys: &str) -> Value {
 #[test]
 fn breach_exemptions_are_refused_where_they_do_not_hold() -> R {
     for b in backends() {
-        let smtp = Smtp::start()?;
-        let url = format!("smtp://127.0.0.1:{}", smtp.port);
-        let s = Server::start_with(b, &["--smtp-url", &url, "--outbox-interval-ms", "100"])?;
+        let (s, smtp) = Server::with_mail(b)?;
         let staff = s.token("staff", None)?;
         let dpo = s.token("dpo", None)?;
         let a = s.create(&staff, camille())?;

@@ -1,8 +1,6 @@
 //! Rights requests: access, portability, erasure, rectification, objection, the public form, proof records.
 
-use crate::support::{
-    Backend, R, Server, Smtp, backends, camille, count, dpo_request, person, tamper, verify_identity,
-};
+use crate::support::{Backend, R, Server, backends, camille, count, dpo_request, person, tamper, verify_identity};
 use serde_json::{Value, json};
 
 #[test]
@@ -722,9 +720,7 @@ fn identity_is_checked_as_the_policy_says_and_a_document_asked_only_for_a_record
 #[test]
 fn a_restriction_stops_every_use_but_legal_claims_until_lifted_with_notice() -> R {
     for b in backends() {
-        let smtp = Smtp::start()?;
-        let url = format!("smtp://127.0.0.1:{}", smtp.port);
-        let s = Server::start_with(b, &["--smtp-url", &url, "--outbox-interval-ms", "100"])?;
+        let (s, smtp) = Server::with_mail(b)?;
         let staff = s.token("staff", None)?;
         let dpo = s.token("dpo", None)?;
         let subject = s.create(&staff, camille())?;
@@ -801,9 +797,7 @@ fn a_restriction_stops_every_use_but_legal_claims_until_lifted_with_notice() -> 
 #[test]
 fn rectification_notices_reach_recipients_with_an_address_and_the_rest_are_reported() -> R {
     for b in backends() {
-        let smtp = Smtp::start()?;
-        let url = format!("smtp://127.0.0.1:{}", smtp.port);
-        let s = Server::start_with(b, &["--smtp-url", &url, "--outbox-interval-ms", "100"])?;
+        let (s, smtp) = Server::with_mail(b)?;
         let staff = s.token("staff", None)?;
         let dpo = s.token("dpo", None)?;
         let erp = s.token("recipient", Some("saas_erp"))?;

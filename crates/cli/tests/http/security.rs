@@ -454,11 +454,8 @@ fn tokens_are_listed_without_secrets_and_revoked_at_once() -> R {
 
 #[test]
 fn tokens_expire_and_those_reading_personal_data_are_told_to_the_dpo() -> R {
-    use crate::support::Smtp;
     for b in backends() {
-        let smtp = Smtp::start()?;
-        let url = format!("smtp://127.0.0.1:{}", smtp.port);
-        let s = Server::start_with(b, &["--smtp-url", &url, "--outbox-interval-ms", "100"])?;
+        let (s, smtp) = Server::with_mail(b)?;
         // Lifetimes a careless admin or an attacker might send: each refused, nothing made.
         for bad in ["0s", "-1s", "1y", "12", "h", "", "1.5h", "99999999999999999999d", "3661d", " 1d x"] {
             let (st, v) = s.post(&s.admin, "/api/v1/tokens", json!({"role":"staff","expires_in":bad}))?;

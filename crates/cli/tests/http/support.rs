@@ -119,6 +119,14 @@ impl Server {
         Ok(Server { child, base, admin, dir, db_url, guard, http, backend })
     }
 
+    /// Starts a server that delivers its notices every 100 ms to a loopback SMTP server.
+    pub(crate) fn with_mail(backend: Backend) -> R<(Server, Smtp)> {
+        let smtp = Smtp::start()?;
+        let url = format!("smtp://127.0.0.1:{}", smtp.port);
+        let s = Server::start_with(backend, &["--smtp-url", &url, "--outbox-interval-ms", "100"])?;
+        Ok((s, smtp))
+    }
+
     /// Starts a server (SQLite) on a copy of a data directory, such as one an earlier release wrote.
     pub(crate) fn start_on_copy(data: &Path) -> R<Server> {
         use std::os::unix::fs::PermissionsExt;
