@@ -7,6 +7,7 @@
 pub mod access;
 pub mod dates;
 pub mod deadlines;
+pub mod lang;
 pub mod model;
 pub mod policy;
 pub mod records;
@@ -14,5 +15,6 @@ pub mod retention;
 pub mod transfers;
 
 pub use access::{Caller, Refusal, Role, SubjectFacts, check_read};
+pub use lang::Lang;
 pub use model::{Direction, FieldName, Provenance, SubjectKind};
 pub use policy::{DataCategory, Diagnostic, LegalBasis, Policy, Purpose, Recipient, Severity};

@@ -59,6 +59,16 @@ pub struct Localized {
     pub en: String,
 }
 
+impl Localized {
+    /// The text in one language.
+    pub fn get(&self, lang: crate::Lang) -> &str {
+        match lang {
+            crate::Lang::Fr => &self.fr,
+            crate::Lang::En => &self.en,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Controller {
     pub name: String,

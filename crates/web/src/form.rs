@@ -5,47 +5,42 @@
 use crate::State;
 use crate::problem::Problem;
 use axum::Router;
-use axum::extract::Form;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Form, Query};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use vigie_app::render::escape;
 use vigie_app::rights::{NewRequest, Particulars, Requester};
+use vigie_ui::Tr;
+use vigie_ui::public::{FORM_KINDS, RightsForm, RightsReceived};
 
 pub fn routes() -> Router<State> {
     Router::new().route("/rights", get(form).post(submit))
 }
 
-const STYLE: &str = "body{font-family:sans-serif;max-width:40em;margin:2em auto;line-height:1.5}label{display:block;margin-top:1em}\
-    input,select,textarea{width:100%;padding:.3em}.hp{display:none}button{margin-top:1.5em;padding:.5em 1.5em}";
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
 
-async fn form(axum::extract::State(s): axum::extract::State<State>) -> Html<String> {
+async fn form(
+    axum::extract::State(s): axum::extract::State<State>,
+    query: Result<Query<LangQuery>, QueryRejection>,
+) -> Response {
+    let t = match crate::pages::lang(query.map(|Query(q)| q.lang)) {
+        Ok(lang) => Tr(lang),
+        Err(p) => return p.into_response(),
+    };
     let policy = s.app.policy();
-    Html(format!(
-        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Exercer vos droits</title><style>{STYLE}</style></head><body>\
-         <h1>Exercer vos droits sur vos données personnelles</h1>\
-         <p>Votre demande est adressée au délégué à la protection des données de {}. Elle doit venir de vous seul ; \
-         nous vous demanderons un justificatif d'identité avant de vous répondre, dans un délai d'un mois.</p>\
-         <form method=\"post\" action=\"/rights\">\
-         <label for=\"kind\">Votre demande</label><select id=\"kind\" name=\"kind\" required>\
-         <option value=\"access\">Accéder à mes données et en obtenir une copie</option>\
-         <option value=\"rectification\">Faire rectifier mes données</option>\
-         <option value=\"erasure\">Faire effacer mes données</option>\
-         <option value=\"portability\">Recevoir mes données dans un format réutilisable</option>\
-         <option value=\"objection\">M'opposer à la prospection commerciale</option></select>\
-         <label for=\"first_name\">Prénom</label><input id=\"first_name\" name=\"first_name\" autocomplete=\"given-name\">\
-         <label for=\"last_name\">Nom</label><input id=\"last_name\" name=\"last_name\" autocomplete=\"family-name\" required>\
-         <label for=\"email\">Adresse électronique</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>\
-         <label for=\"message\">Précisions (facultatif)</label><textarea id=\"message\" name=\"message\" rows=\"4\"></textarea>\
-         <label class=\"hp\" for=\"website\">Ne pas remplir</label><input class=\"hp\" id=\"website\" name=\"website\" tabindex=\"-1\" autocomplete=\"off\">\
-         <button type=\"submit\">Envoyer ma demande</button></form>\
-         <p>Vous pouvez aussi écrire à {} ou à {}. <a href=\"/privacy\">Notre politique de protection des données</a>.</p>\
-         </body></html>",
-        escape(&policy.controller.name),
-        escape(&policy.dpo.email),
-        escape(&policy.dpo.address)
-    ))
+    crate::pages::page(&RightsForm {
+        t,
+        standalone: false,
+        controller: policy.controller.name.clone(),
+        dpo_email: policy.dpo.email.clone(),
+        dpo_address: policy.dpo.address.clone(),
+        kinds: &FORM_KINDS,
+    })
 }
 
 /// The client's address, when the server knows it (it always does when serving connections).
@@ -66,6 +61,7 @@ struct Submission {
     first_name: Option<String>,
     last_name: Option<String>,
     email: Option<String>,
+    phone: Option<String>,
     message: Option<String>,
     /// A field people do not see: filled in, the submission is a robot's.
     website: Option<String>,
@@ -74,12 +70,17 @@ struct Submission {
 async fn submit(
     axum::extract::State(s): axum::extract::State<State>,
     Peer(peer): Peer,
+    query: Result<Query<LangQuery>, QueryRejection>,
     form: Result<Form<Submission>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     // A flood from one address is turned away before anything is read or written.
     if let Err(p) = s.form_limiter.check(peer) {
         return p.into_response();
     }
+    let t = match crate::pages::lang(query.map(|Query(q)| q.lang)) {
+        Ok(lang) => Tr(lang),
+        Err(p) => return p.into_response(),
+    };
     let Ok(Form(f)) = form else {
         return Problem::invalid("form", "the form could not be read").into_response();
     };
@@ -95,18 +96,18 @@ async fn submit(
             first_name: blank(f.first_name),
             last_name: blank(f.last_name),
             email: blank(f.email),
+            phone: blank(f.phone),
             ..Requester::default()
         },
         particulars: Particulars { message: blank(f.message), ..Particulars::default() },
     };
     match s.app.create_request_from_form(input).await {
-        Ok(r) => Html(format!(
-            "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Demande reçue</title><style>{STYLE}</style></head><body>\
-             <h1>Votre demande a bien été reçue</h1><p>Référence : <code>{}</code>. Nous vous répondrons au plus tard le {}, \
-             après avoir vérifié votre identité.</p></body></html>",
-            r.id, r.due_on
-        ))
-        .into_response(),
+        Ok(r) => crate::pages::page(&RightsReceived {
+            t,
+            standalone: false,
+            controller: s.app.policy().controller.name.clone(),
+            due_on: r.due_on,
+        }),
         Err(e) => crate::problem::ApiError::from(e).into_response(),
     }
 }

@@ -42,9 +42,13 @@ pub struct State {
     pub(crate) api_limiter: Option<std::sync::Arc<limits::PerAddress>>,
 }
 
-/// The Content-Security-Policy of Vigie's HTML pages: inline styles only, forms to itself, never framed.
-const PAGE_CSP: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The Content-Security-Policy of Vigie's HTML pages: styles only (the served stylesheet, or one
+/// inline in a standalone document), images only inline (charts), no script, forms to itself,
+/// never framed. Documents not yet on `vigie_ui`'s layout carry styles of their own, so inline
+/// styles are allowed as such; once every page is on the layout, the stylesheet's hash
+/// (`vigie_ui::stylesheet_hash`) replaces `'unsafe-inline'`.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn is_html(r: &Response) -> bool {
     r.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"))

@@ -2,18 +2,57 @@
 //! force. No token: anyone may read it.
 
 use crate::State;
-use crate::problem::{ApiResult, Problem};
+use crate::problem::{ApiError, ApiResult, Problem};
 use axum::Router;
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
+use axum::http::StatusCode;
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use vigie_app::governance::notice::{self, Lang};
 
 pub fn routes() -> Router<State> {
-    Router::new().route("/privacy", get(privacy))
+    Router::new().route("/privacy", get(privacy)).route("/static/vigie.css", get(stylesheet))
+}
+
+/// A page rendered from its template, as an HTML answer.
+pub(crate) fn page(template: &impl vigie_ui::Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page could not be rendered");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "the page could not be rendered",
+            )
+            .into_response()
+        }
+    }
+}
+
+/// The language a page is asked in (`?lang=fr|en`, French when absent).
+pub(crate) fn lang(query: Result<Option<String>, QueryRejection>) -> ApiResult<Lang> {
+    let invalid = || ApiError::from(Problem::invalid("lang", "must be `fr` or `en`"));
+    match query.map_err(|_| invalid())? {
+        None => Ok(Lang::Fr),
+        Some(l) => l.parse::<Lang>().map_err(|_| invalid()),
+    }
+}
+
+/// The one stylesheet of every page (public, console), cached by browsers for an hour.
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        vigie_ui::STYLESHEET,
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -26,11 +65,7 @@ async fn privacy(
     axum::extract::State(s): axum::extract::State<State>,
     query: Result<Query<PrivacyQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let Query(q) = query.map_err(|_| Problem::invalid("lang", "must be `fr` or `en`"))?;
-    let lang = match q.lang.as_deref() {
-        None => Lang::Fr,
-        Some(l) => l.parse::<Lang>().map_err(|_| Problem::invalid("lang", "must be `fr` or `en`"))?,
-    };
+    let lang = lang(query.map(|Query(q)| q.lang))?;
     let html = notice::render_html(&s.app.policy(), s.app.transfers(), lang);
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),

@@ -286,7 +286,34 @@ fn the_public_form_records_a_request_for_the_dpo() -> R {
         ])
         .send()?;
     assert_eq!(res.status().as_u16(), 200);
-    assert!(res.text()?.contains("bien été reçue"));
+    let ack = res.text()?;
+    assert!(ack.contains("bien été reçue") && ack.contains("<html lang=\"fr\">"), "{ack}");
+    // The deadline in words, and no internal identifier.
+    let (_, v) = s.get(&s.token("dpo", None)?, "/api/v1/requests", None)?;
+    let first = &v["requests"][0];
+    let id = first["id"].as_str().ok_or("id")?;
+    assert!(!ack.contains(id), "the acknowledgement shows no internal id");
+    let due = chrono::NaiveDate::parse_from_str(first["due_on"].as_str().ok_or("due")?, "%Y-%m-%d")?;
+    assert!(ack.contains(&format!(" {}.", chrono::Datelike::year(&due))) && !ack.contains(&due.to_string()), "{ack}");
+    // In English on request, both ways; another language is a 400.
+    let en = s.http.get(format!("{}/rights?lang=en", s.base)).send()?.text()?;
+    assert!(en.contains("<html lang=\"en\">") && en.contains("Exercise your rights") && en.contains("name=\"phone\""));
+    assert_eq!(s.http.get(format!("{}/rights?lang=de", s.base)).send()?.status(), 400);
+    let res = s
+        .http
+        .post(format!("{}/rights?lang=en", s.base))
+        .form(&[
+            ("kind", "portability"),
+            ("last_name", "Martin"),
+            ("email", "c.martin@example.fr"),
+            ("phone", "06 12 34 56 78"),
+        ])
+        .send()?;
+    assert_eq!(res.status(), 200);
+    assert!(res.text()?.contains("Your request has been received"));
+    // The one stylesheet, served.
+    let css = s.http.get(format!("{}/static/vigie.css", s.base)).send()?;
+    assert_eq!(css.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("text/css; charset=utf-8"));
     let robot = s
         .http
         .post(format!("{}/rights", s.base))
@@ -302,10 +329,13 @@ fn the_public_form_records_a_request_for_the_dpo() -> R {
     let dpo = s.token("dpo", None)?;
     let (_, v) = s.get(&dpo, "/api/v1/requests", None)?;
     let list = v["requests"].as_array().ok_or("list")?;
-    assert_eq!(list.len(), 1);
-    assert_eq!(list[0]["channel"], "web_form");
-    assert_eq!(list[0]["status"], "awaiting_identity");
-    assert_eq!(list[0]["particulars"]["message"], "merci");
+    assert_eq!(list.len(), 2);
+    let form = list.iter().find(|r| r["kind"] == "access").ok_or("access")?;
+    assert_eq!(form["channel"], "web_form");
+    assert_eq!(form["status"], "awaiting_identity");
+    assert_eq!(form["particulars"]["message"], "merci");
+    let by_phone = list.iter().find(|r| r["kind"] == "portability").ok_or("portability")?;
+    assert_eq!(by_phone["requester"]["phone"], "+33612345678");
     Ok(())
 }
 

@@ -16,54 +16,15 @@ use vigie_domain::SubjectKind;
 use vigie_domain::policy::{DataCategory, LegalBasis, Localized, Policy, Purpose, Recipient, RecipientKind};
 use vigie_domain::transfers::TransferList;
 
-/// The languages the notice is published in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Lang {
-    Fr,
-    En,
+pub use vigie_domain::Lang;
+
+/// The notice's own helpers on a language.
+trait Pick {
+    fn pick(self, fr: &'static str, en: &'static str) -> &'static str;
+    fn of(self, text: &Localized) -> &str;
 }
 
-/// A language code other than `fr` or `en`.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown language `{0}`: expected `fr` or `en`")]
-pub struct UnknownLang(pub String);
-
-impl std::str::FromStr for Lang {
-    type Err = UnknownLang;
-    fn from_str(s: &str) -> Result<Lang, UnknownLang> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "fr" => Ok(Lang::Fr),
-            "en" => Ok(Lang::En),
-            _ => Err(UnknownLang(s.chars().take(16).collect())),
-        }
-    }
-}
-
-impl fmt::Display for Lang {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::Fr, Lang::En];
-
-    /// The BCP 47 code (`fr`, `en`), as used in `lang` attributes and `Content-Language`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Fr => "fr",
-            Lang::En => "en",
-        }
-    }
-
-    /// The other language of the notice.
-    pub fn other(self) -> Lang {
-        match self {
-            Lang::Fr => Lang::En,
-            Lang::En => Lang::Fr,
-        }
-    }
-
+impl Pick for Lang {
     fn pick(self, fr: &'static str, en: &'static str) -> &'static str {
         match self {
             Lang::Fr => fr,
