@@ -128,6 +128,29 @@ pub struct Purpose {
     pub aggregates_only: bool,
     /// Smallest group an aggregate may show.
     pub min_group_size: u32,
+    /// For a purpose based on legitimate interest for some kind: the interest pursued, in plain
+    /// words (Arts. 13(1)(d), 14(2)(b)); `None` where the policy does not state it (warned).
+    pub interest: Option<Localized>,
+}
+
+impl Purpose {
+    /// Whether some subject kind is processed for it on the ground of legitimate interest.
+    pub fn rests_on_legitimate_interest(&self) -> bool {
+        self.bases.values().any(|b| *b == LegalBasis::LegitimateInterest)
+    }
+}
+
+/// What the notice and every access answer must say besides purposes and recipients
+/// (Arts. 13(2)(e) and (f), 14(2)(f)); each `None` where the policy does not state it (warned).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Information {
+    /// Where the data of prospects comes from when they did not give it themselves.
+    pub prospect_source: Option<Localized>,
+    /// Whether providing the data is a statutory or contractual requirement, and what follows
+    /// from not providing it.
+    pub provision: Option<Localized>,
+    /// Whether decisions are taken solely by automated means, profiling included.
+    pub automated_decisions: Option<Localized>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -159,6 +182,8 @@ pub struct Policy {
     pub security_measures: Vec<String>,
     /// How a requester's identity is checked (Art. 12(6)).
     pub identity_check: IdentityCheck,
+    /// The statements owed to people besides purposes and recipients.
+    pub information: Information,
 }
 
 /// How a rights requester's identity is checked.
@@ -236,6 +261,16 @@ struct RawPolicy {
     purposes: S<Vec<S<RawPurpose>>>,
     recipients: S<Vec<S<RawRecipient>>>,
     security: S<RawSecurity>,
+    #[serde(default)]
+    information: Option<S<RawInformation>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawInformation {
+    prospect_source: Option<S<Localized>>,
+    provision: Option<S<Localized>>,
+    automated_decisions: Option<S<Localized>>,
 }
 
 #[derive(Deserialize)]
@@ -298,6 +333,8 @@ struct RawPurpose {
     aggregates_only: bool,
     #[serde(default)]
     min_group_size: Option<S<i64>>,
+    #[serde(default)]
+    interest: Option<S<Localized>>,
 }
 
 #[derive(Deserialize)]
@@ -708,6 +745,28 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
             Some(m) => *m.get_ref() as u32,
             None => 5,
         };
+        let interest = pr.interest.as_ref().map(|i| {
+            let text = i.get_ref().clone();
+            if text.fr.trim().is_empty() || text.en.trim().is_empty() {
+                r.error(i, format!("purposes.{id}.interest is empty"));
+            }
+            text
+        });
+        let on_interest = bases.values().any(|b| *b == LegalBasis::LegitimateInterest);
+        match (&pr.interest, on_interest) {
+            (None, true) => r.warn(
+                &pr.id,
+                format!(
+                    "purposes.{id}.interest is not stated: a purpose based on legitimate interest must say which \
+                     interest it pursues (Arts. 13(1)(d), 14(2)(b) GDPR); the notice and access answers say it is \
+                     to be completed"
+                ),
+            ),
+            (Some(i), false) => {
+                r.warn(i, format!("purposes.{id}.interest is ignored: no kind is processed on legitimate interest"))
+            }
+            _ => {}
+        }
         if !pr.aggregates_only && data_categories.is_empty() {
             r.warn(&pr.id, format!("purposes.{id} grants no data category: reads for it return no field"));
         }
@@ -721,6 +780,7 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
             legal_claims,
             aggregates_only: pr.aggregates_only,
             min_group_size,
+            interest,
         });
     }
     if purposes.is_empty() {
@@ -752,6 +812,8 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
         }
     }
 
+    let information = information(raw, r);
+
     let measures = raw.security.get_ref().measures.get_ref().clone();
     if measures.iter().all(|m| m.trim().is_empty()) {
         r.error(&raw.security.get_ref().measures, "security.measures lists no measure");
@@ -770,6 +832,46 @@ fn build(raw: &RawPolicy, r: &mut Reporter<'_>) -> Policy {
         recipients,
         security_measures: measures,
         identity_check,
+        information,
+    }
+}
+
+/// The `[information]` table: each statement checked non-empty, each missing one warned.
+fn information(raw: &RawPolicy, r: &mut Reporter<'_>) -> Information {
+    let empty = RawInformation::default();
+    let i = raw.information.as_ref().map_or(&empty, |i| i.get_ref());
+    let mut one = |field: &Option<S<Localized>>, name: &str, why: &str| match field {
+        Some(v) => {
+            let text = v.get_ref();
+            if text.fr.trim().is_empty() || text.en.trim().is_empty() {
+                r.error(v, format!("information.{name} is empty"));
+            }
+            Some(text.clone())
+        }
+        None => {
+            match &raw.information {
+                Some(at) => r.warn(at, format!("information.{name} is not stated ({why}): to be completed")),
+                None => r.warn(&raw.version, format!("information.{name} is not stated ({why}): to be completed")),
+            }
+            None
+        }
+    };
+    Information {
+        prospect_source: one(
+            &i.prospect_source,
+            "prospect_source",
+            "where prospects' data comes from when they did not give it, Art. 14(2)(f)",
+        ),
+        provision: one(
+            &i.provision,
+            "provision",
+            "whether giving the data is a contractual requirement and what follows if it is not given, Art. 13(2)(e)",
+        ),
+        automated_decisions: one(
+            &i.automated_decisions,
+            "automated_decisions",
+            "whether decisions are taken solely by automated means, profiling included, Art. 13(2)(f)",
+        ),
     }
 }
 
@@ -786,7 +888,17 @@ fn path_exists(raw: &RawPolicy, path: &str) -> bool {
         }
         ["purposes", id, field] => {
             raw.purposes.get_ref().iter().any(|p| p.get_ref().id.get_ref() == id)
-                && matches!(*field, "bases" | "data_categories" | "name")
+                && matches!(*field, "bases" | "data_categories" | "name" | "interest")
+        }
+        ["information", field @ ("prospect_source" | "provision" | "automated_decisions")] => {
+            raw.information.as_ref().is_some_and(|i| {
+                let i = i.get_ref();
+                match *field {
+                    "prospect_source" => i.prospect_source.is_some(),
+                    "provision" => i.provision.is_some(),
+                    _ => i.automated_decisions.is_some(),
+                }
+            })
         }
         ["retention", "client" | "prospect", "years" | "basis"] => true,
         _ => false,
@@ -855,6 +967,53 @@ mod tests {
         assert!(bad.errors().any(|e| e.message.contains("controller.country")));
         let bad = check(&DEFAULT_POLICY.replace("request_proof_years = 5", "request_proof_years = 0"));
         assert!(bad.errors().any(|e| e.message.contains("request_proof_years")));
+    }
+
+    #[test]
+    fn the_statements_owed_to_people_are_read_and_warned_where_missing() {
+        let Ok(p) = Policy::default_policy() else { unreachable!("checked above") };
+        // Every purpose resting on legitimate interest says which interest, in both languages.
+        for purpose in p.purposes.iter().filter(|p| p.rests_on_legitimate_interest()) {
+            let interest = purpose.interest.as_ref().map(|i| (i.fr.as_str(), i.en.as_str()));
+            assert!(interest.is_some_and(|(fr, en)| !fr.is_empty() && !en.is_empty()), "{}", purpose.id);
+        }
+        assert!(p.purpose("events").is_some_and(|e| e.interest.is_none()));
+        let i = &p.information;
+        assert!(i.prospect_source.is_some() && i.provision.is_some() && i.automated_decisions.is_some());
+        // MSI's policy states none of them: each is an assumption, warned.
+        let checked = check(DEFAULT_POLICY);
+        let warned = |needle: &str| checked.warnings().any(|w| w.message.contains(needle));
+        assert!(warned("information.automated_decisions is an assumption"));
+        assert!(warned("purposes.prospect_relations.interest is an assumption"));
+
+        // Left out: warned, naming the article; an interest where no kind rests on it: warned too.
+        let start = DEFAULT_POLICY.find("[information]").unwrap_or(0);
+        let end = DEFAULT_POLICY.find("[[recipients]]").unwrap_or(0);
+        let text = format!("{}{}", &DEFAULT_POLICY[..start], &DEFAULT_POLICY[end..])
+            .replace("  \"information.prospect_source\",\n  \"information.provision\",\n  \"information.automated_decisions\",\n", "");
+        let text = text.replacen("interest = { fr = \"Faire", "nointerest = { fr = \"Faire", 1);
+        let checked = check(&text);
+        let errors: Vec<_> = checked.errors().collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.contains("nointerest"), "{errors:?}");
+        let text = text
+            .replacen("nointerest = { fr = \"Faire", "# no interest { fr = \"Faire", 1)
+            .replace("  \"purposes.prospect_relations.interest\",\n", "");
+        let checked = check(&text);
+        assert!(checked.errors().next().is_none(), "{:?}", checked.errors().collect::<Vec<_>>());
+        let warned = |needle: &str| checked.warnings().any(|w| w.message.contains(needle));
+        assert!(warned("information.provision is not stated"));
+        assert!(warned("Art. 14(2)(f)"));
+        assert!(warned("purposes.prospect_relations.interest is not stated"));
+        let text = text.replacen(
+            "bases = { client = \"consent\", prospect = \"consent\" }",
+            "bases = { client = \"consent\", prospect = \"consent\" }\ninterest = { fr = \"x\", en = \"y\" }",
+            1,
+        );
+        let checked = check(&text);
+        assert!(checked.warnings().any(|w| w.message.contains("purposes.events.interest is ignored")));
+        let empty = text.replacen("interest = { fr = \"x\", en = \"y\" }", "interest = { fr = \" \", en = \"y\" }", 1);
+        assert!(check(&empty).errors().any(|e| e.message.contains("purposes.events.interest is empty")));
     }
 
     #[test]
