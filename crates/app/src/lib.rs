@@ -450,6 +450,14 @@ impl App {
         Readiness { ready: failed.is_empty(), failed }
     }
 
+    /// The counts `/metrics` reads at each scrape (requests by status and overdue, breaches past
+    /// their 72 hours unnotified, the outbox by status): a few counting statements in one snapshot.
+    pub async fn ops_counts(&self) -> Result<vigie_store::OpsCounts> {
+        let now = self.now();
+        let (today, deadline) = (now.date_naive(), now - chrono::TimeDelta::hours(72));
+        Ok(self.db.read(move |tx| tx.ops_counts(today, deadline)).await?)
+    }
+
     /// The EEA and adequacy list in force.
     pub fn transfers(&self) -> &TransferList {
         &self.transfers

@@ -546,6 +546,15 @@ fn run(cli: Cli, (config, figment): (Config, figment::Figment)) -> anyhow::Resul
             let listener =
                 std::net::TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
             listener.set_nonblocking(true)?;
+            let metrics_listener = match &c.metrics_listen {
+                Some(addr) => {
+                    let l = std::net::TcpListener::bind(addr)
+                        .with_context(|| format!("cannot listen on {addr} (metrics_listen)"))?;
+                    l.set_nonblocking(true)?;
+                    Some(l)
+                }
+                None => None,
+            };
             let transport = vigie_app::outbox::Transport::from_settings(&mail).map_err(anyhow::Error::msg)?;
             let app = App::open(&settings)?;
             // Held for the server's life: `vigie restore` refuses to run beside it.
@@ -568,6 +577,16 @@ fn run(cli: Cli, (config, figment): (Config, figment::Figment)) -> anyhow::Resul
                     }
                 }
                 let listener = tokio::net::TcpListener::from_std(listener)?;
+                if let Some(l) = metrics_listener {
+                    let l = tokio::net::TcpListener::from_std(l)?;
+                    println!("vigie: metrics on http://{}/metrics", l.local_addr()?);
+                    let app = app.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = vigie_web::metrics::serve_metrics(app, l).await {
+                            tracing::error!(error = %e, "the metrics listener stopped");
+                        }
+                    });
+                }
                 println!("vigie: listening on http://{}", listener.local_addr()?);
                 if let Some(time) = sweep_at {
                     tokio::spawn(sweep_daily(app.clone(), time, max_share));

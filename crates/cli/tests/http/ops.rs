@@ -145,3 +145,124 @@ fn completions_and_the_manual_are_generated() -> R {
     assert!(text.contains(".TH vigie 1") && text.contains("serve"), "{text}");
     Ok(())
 }
+
+/// The value of one series of the text exposition (0 when absent).
+fn series(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(name_and_labels).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or(0.0)
+}
+
+/// Every label value of the exposition.
+fn label_values(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((_, rest)) = line.split_once('{') else { continue };
+        let Some((labels, _)) = rest.rsplit_once('}') else { continue };
+        for pair in labels.split("\",") {
+            if let Some((_, v)) = pair.split_once("=\"") {
+                out.push(v.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    out
+}
+
+fn scrape(s: &Server, token: Option<&str>) -> R<(u16, String, String)> {
+    let mut req = s.http.get(format!("{}/metrics", s.base));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send()?;
+    let status = res.status().as_u16();
+    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    Ok((status, ct, res.text()?))
+}
+
+#[test]
+fn metrics_need_an_admin_or_auditor_token_move_with_calls_and_carry_no_personal_label() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let (staff, dpo, auditor) = (s.token("staff", None)?, s.token("dpo", None)?, s.token("auditor", None)?);
+        assert_eq!(scrape(&s, None)?.0, 401, "{b:?}: no token");
+        assert_eq!(scrape(&s, Some("not-a-token"))?.0, 401, "{b:?}");
+        assert_eq!(scrape(&s, Some(&staff))?.0, 403, "{b:?}: staff");
+        assert_eq!(scrape(&s, Some(&dpo))?.0, 403, "{b:?}: dpo");
+        let (status, ct, before) = scrape(&s, Some(&auditor))?;
+        assert_eq!(status, 200, "{b:?}");
+        assert!(ct.starts_with("text/plain"), "{ct}");
+        let created = r#"vigie_http_requests_total{method="POST",route="/api/v1/subjects",status="201"}"#;
+        let read = r#"vigie_http_requests_total{method="GET",route="/api/v1/subjects/{id}",status="200"}"#;
+        let refused = r#"vigie_read_refusals_total{rule="subject_kind_not_covered"}"#;
+        let awaiting = r#"vigie_requests{status="awaiting_identity"}"#;
+
+        let email = "metrics.person@example.fr";
+        let id = s.create(&staff, person("Maëlle", email, "prospect"))?;
+        assert_eq!(s.get(&staff, &format!("/api/v1/subjects/{id}"), Some("prospect_relations"))?.0, 200);
+        let _ = s.get(&staff, &format!("/api/v1/subjects?email={email}"), Some("prospect_relations"))?;
+        let client = s.create(&staff, person("Hugo", "hugo.metrics@example.fr", "client"))?;
+        let (st, v) = s.get(&staff, &format!("/api/v1/subjects/{client}"), Some("prospect_relations"))?;
+        assert_eq!((st, v["rule"].as_str()), (403, Some("subject_kind_not_covered")), "{v}");
+        let body = serde_json::json!({"kind":"access","received_at":"2026-03-31","channel":"letter",
+                          "requester":{"first_name":"Maëlle","last_name":"Durand","email": email}});
+        let (st, request) = s.post(&dpo, "/api/v1/requests", body)?;
+        assert_eq!(st, 201, "{request}");
+        let (st, token) = s.post(&s.admin, "/api/v1/tokens", serde_json::json!({"role":"staff"}))?;
+        assert_eq!(st, 201, "{token}");
+
+        let (_, _, after) = scrape(&s, Some(&s.admin))?;
+        assert_eq!(series(&after, created) - series(&before, created), 2.0, "{b:?}: {after}");
+        assert_eq!(series(&after, read) - series(&before, read), 1.0, "{b:?}");
+        assert_eq!(series(&after, refused) - series(&before, refused), 1.0, "{b:?}");
+        assert_eq!(series(&after, awaiting), 1.0, "{b:?}: gauges read from the database");
+        assert!(series(&after, "vigie_store_write_batch_size_count") > 0.0, "{b:?}: the writer's batches");
+        assert!(series(&after, "vigie_store_commit_seconds_count") > 0.0, "{b:?}");
+        assert!(after.contains("vigie_requests_overdue") && after.contains("vigie_breaches_past_72h"), "{b:?}");
+        assert!(after.contains(r#"vigie_outbox_messages{status="pending"}"#), "{b:?}");
+        assert!(after.contains("vigie_http_request_duration_seconds_bucket"), "{b:?}");
+
+        // No label carries what the requests named: an email, a subject, request or token id.
+        let secrets = [
+            email.to_string(),
+            "metrics.person".to_string(),
+            id.clone(),
+            client.clone(),
+            request["id"].as_str().unwrap_or("request").to_string(),
+            token["id"].as_str().unwrap_or("token").to_string(),
+            token["token"].as_str().unwrap_or("secret").to_string(),
+        ];
+        for secret in &secrets {
+            assert!(!after.contains(secret.as_str()), "{b:?}: {secret} in the metrics");
+        }
+        for v in label_values(&after) {
+            assert!(!v.contains('@'), "{b:?}: {v}");
+            for segment in v.split('/') {
+                assert!(uuid::Uuid::parse_str(segment).is_err(), "{b:?}: an id in a label: {v}");
+            }
+        }
+        // An unknown path is counted as unmatched, never by its path.
+        let _ = s.get(&staff, &format!("/no/such/{id}"), None)?;
+        let (_, _, last) = scrape(&s, Some(&s.admin))?;
+        assert!(last.contains(r#"route="unmatched""#) && !last.contains("/no/such"), "{b:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn metrics_on_their_own_address_need_no_token() -> R {
+    for b in backends() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let addr = format!("127.0.0.1:{port}");
+        let s = Server::start_with(b, &["--metrics-listen", &addr])?;
+        let res = s.http.get(format!("http://{addr}/metrics")).send()?;
+        assert_eq!(res.status().as_u16(), 200, "{b:?}");
+        let text = res.text()?;
+        assert!(text.contains("vigie_requests_overdue"), "{b:?}: {text}");
+        // Only /metrics is served there.
+        assert_eq!(s.http.get(format!("http://{addr}/api/v1/health")).send()?.status().as_u16(), 404);
+        // The main address still wants a token.
+        assert_eq!(scrape(&s, None)?.0, 401);
+    }
+    Ok(())
+}
