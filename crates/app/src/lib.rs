@@ -15,6 +15,7 @@ pub mod db;
 pub mod error;
 pub mod governance;
 pub(crate) mod input;
+pub mod migrate;
 pub mod outbox;
 pub(crate) mod record;
 pub mod render;

@@ -868,8 +868,26 @@ fn run(cli: Cli, (config, figment): (Config, figment::Figment)) -> anyhow::Resul
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { to } => {
-            let _ = to;
-            bail!("not yet")
+            let (target, next) = migration_target(&to)?;
+            let started = std::time::Instant::now();
+            let report = vigie_app::migrate::migrate(&settings, target)?;
+            let rows: i64 = report.tables.iter().map(|(_, n)| n).sum();
+            for (table, n) in &report.tables {
+                println!("{table:<24} {n:>10} rows");
+            }
+            println!(
+                "migrated {} to {} in {:.2} s: {} tables, {rows} rows, the same counts on both sides; audit trail \
+                 valid ({} entries); {} keys unwrapped, {} subjects decrypted with the master key",
+                report.from,
+                report.to,
+                started.elapsed().as_secs_f64(),
+                report.tables.len(),
+                report.audit_entries,
+                report.keys_unwrapped,
+                report.subjects_decrypted,
+            );
+            println!("{next}");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Notice { lang } => {
             use std::io::Write;
@@ -883,6 +901,41 @@ fn run(cli: Cli, (config, figment): (Config, figment::Figment)) -> anyhow::Resul
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The database `vigie migrate --to` names, and what to do once it is filled.
+fn migration_target(to: &str) -> anyhow::Result<(Arc<dyn Database>, String)> {
+    if to.starts_with("postgres://") || to.starts_with("postgresql://") {
+        return Ok((
+            Arc::new(vigie_store_postgres::PostgresUrl::new(to)),
+            "next: set VIGIE_DATABASE_URL (or database_url) to the new database and start the server; keep the \
+             SQLite file, stopped, until you no longer need to go back"
+                .into(),
+        ));
+    }
+    if to.contains("://") {
+        bail!("--to must be postgres://…, sqlite:PATH or a path");
+    }
+    let path = std::path::PathBuf::from(to.strip_prefix("sqlite:").unwrap_or(to));
+    let path = if path.is_dir() { vigie_store_sqlite::path_in(&path) } else { path };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let next = match path.parent() {
+        Some(dir) if path.file_name().is_some_and(|n| n == "vigie.db") => format!(
+            "next: put master.key (and erasures.journal) in {dir}, unset VIGIE_DATABASE_URL (and database_url) \
+             and start the server with --data-dir {dir}; keep the PostgreSQL database, stopped, until you no \
+             longer need to go back",
+            dir = if dir.as_os_str().is_empty() { ".".into() } else { dir.display().to_string() }
+        ),
+        _ => format!(
+            "next: the server runs on vigie.db in its data directory: move {} there as vigie.db (beside \
+             master.key), unset VIGIE_DATABASE_URL (and database_url) and start the server; keep the PostgreSQL \
+             database, stopped, until you no longer need to go back",
+            path.display()
+        ),
+    };
+    Ok((Arc::new(vigie_store_sqlite::SqliteFile::at(&path)), next))
 }
 
 /// Prints the outcome of an audit verification; the exit code says it too.

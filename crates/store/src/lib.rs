@@ -14,6 +14,7 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod copy;
 pub mod raw;
 pub mod sql;
 mod worker;
@@ -810,6 +811,10 @@ pub trait Backend: Send + Sync + 'static {
     fn instance_lock(&self) -> Result<Box<dyn Send>>;
     /// Whether any server holds its instance lock on this database.
     fn instance_running(&self) -> Result<bool>;
+    /// Its side of `vigie migrate` (both backends have one).
+    fn copyable(&self) -> Option<&dyn copy::Copyable> {
+        None
+    }
 }
 
 /// What a backup file says of itself (nothing personal).

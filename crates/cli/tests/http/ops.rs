@@ -266,3 +266,174 @@ fn metrics_on_their_own_address_need_no_token() -> R {
     }
     Ok(())
 }
+
+/// Every table of a database (but the migrations table) with its rows, read from its catalog.
+fn table_counts(sqlite: Option<&std::path::Path>, pg: Option<&str>) -> R<std::collections::BTreeMap<String, i64>> {
+    let mut out = std::collections::BTreeMap::new();
+    if let Some(path) = sqlite {
+        let conn = rusqlite::Connection::open(path)?;
+        let mut st = conn.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'",
+        )?;
+        let names: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        for n in names {
+            out.insert(n.clone(), conn.query_row(&format!("SELECT count(*) FROM \"{n}\""), [], |r| r.get(0))?);
+        }
+    }
+    if let Some(url) = pg {
+        let url = url.to_string();
+        let counts = std::thread::spawn(move || -> Result<Vec<(String, i64)>, String> {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).map_err(|e| e.to_string())?;
+            let names: Vec<String> = c
+                .query(
+                    "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'schema_migrations'",
+                    &[],
+                )
+                .map_err(|e| e.to_string())?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let mut out = Vec::new();
+            for n in names {
+                let count: i64 =
+                    c.query_one(&format!("SELECT count(*) FROM \"{n}\""), &[]).map_err(|e| e.to_string())?.get(0);
+                out.push((n, count));
+            }
+            Ok(out)
+        })
+        .join()
+        .map_err(|_| "thread")??;
+        out.extend(counts);
+    }
+    Ok(out)
+}
+
+fn read_identity(http: &reqwest::blocking::Client, base: &str, token: &str, id: &str) -> R<serde_json::Value> {
+    let res = http
+        .get(format!("{base}/api/v1/subjects/{id}"))
+        .bearer_auth(token)
+        .header("Vigie-Purpose", "prospect_relations")
+        .send()?;
+    assert_eq!(res.status().as_u16(), 200);
+    let v: serde_json::Value = res.json()?;
+    Ok(v["identity"].clone())
+}
+
+#[test]
+fn migrate_copies_sqlite_to_postgresql_and_back_verified() -> R {
+    if !backends().contains(&Backend::Postgres) {
+        return Ok(());
+    }
+    let server_url = std::env::var("VIGIE_TEST_DATABASE_URL")?;
+    let mut s = Server::start(Backend::Sqlite)?;
+    let (staff, dpo) = (s.token("staff", None)?, s.token("dpo", None)?);
+    let id = s.create(&staff, camille())?;
+    let other = s.create(&staff, person("Hugo", "hugo.migrate@example.fr", "prospect"))?;
+    s.post(
+        &staff,
+        &format!("/api/v1/subjects/{other}/contracts"),
+        serde_json::json!({"reference":"C-1","start":"2024-01-01"}),
+    )?;
+    let erased = s.create(
+        &staff,
+        serde_json::json!({"kind":"prospect","collected_at":"2019-01-01T00:00:00Z",
+                           "identity":{"first_name":"Old","email":"old.migrate@example.fr"}}),
+    )?;
+    let body = serde_json::json!({"kind":"access","received_at":"2026-03-31","channel":"letter",
+                      "requester":{"first_name":"Camille","last_name":"Martin","email":"camille.martin@example.fr"}});
+    assert_eq!(s.post(&dpo, "/api/v1/requests", body)?.0, 201);
+    let hold = s.post(&dpo, &format!("/api/v1/subjects/{other}/legal-hold"), serde_json::json!({"reason":"litige"}))?;
+    assert_eq!(hold.0, 201, "{}", hold.1);
+    let out = s.cli().args(["retention", "apply"]).output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let before = read_identity(&s.http, &s.base, &staff, &id)?;
+
+    let (pg_url, _pg) = vigie_store_postgres::testing::fresh_database(&server_url)?;
+    // Refused while the server runs.
+    let out = s.cli().args(["migrate", "--to", &pg_url]).output()?;
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("running"));
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    let sqlite = s.dir.join("data").join("vigie.db");
+    let source = table_counts(Some(&sqlite), None)?;
+    // A database at Vigie's schema but empty (an earlier attempt that failed left it so) is taken.
+    drop(vigie_store_postgres::Postgres::open(&pg_url)?);
+    let out = s.cli().args(["migrate", "--to", &pg_url]).output()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("audit trail valid") && text.contains("subjects decrypted"), "{text}");
+    // Every table of the schema, with its rows; the audit trail has the migration's entry more.
+    let copied = table_counts(None, Some(&pg_url))?;
+    assert_eq!(source.keys().collect::<Vec<_>>(), copied.keys().collect::<Vec<_>>(), "the same tables");
+    for (table, n) in &source {
+        let expected = if table == "audit" { n + 1 } else { *n };
+        assert_eq!(copied[table], expected, "{table}");
+    }
+    for table in ["subjects", "subject_keys", "requests", "erasures", "tokens", "meta", "legal_hold_events", "outbox"] {
+        assert!(source[table] > 0, "the test fills {table}");
+    }
+    // A second copy into the same database is refused: it is no longer empty.
+    let out = s.cli().args(["migrate", "--to", &pg_url]).output()?;
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("empty"));
+
+    // The server on PostgreSQL: the same subjects, tokens, erasures, and a valid trail.
+    let (mut child, base, _) = spawn(&s.dir, Some(&pg_url), &[])?;
+    assert_eq!(read_identity(&s.http, &base, &staff, &id)?, before);
+    let res = s
+        .http
+        .get(format!("{base}/api/v1/subjects/{erased}"))
+        .bearer_auth(&staff)
+        .header("Vigie-Purpose", "prospect_relations")
+        .send()?;
+    assert_eq!(res.status().as_u16(), 410, "the erased stay erased");
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut on_pg = vigie();
+    on_pg.arg("--data-dir").arg(s.dir.join("data")).env("VIGIE_DATABASE_URL", &pg_url);
+    let out = on_pg.args(["audit", "verify"]).output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // And back to SQLite, in a data directory of its own holding the same key.
+    let back = s.dir.join("back");
+    std::fs::create_dir_all(&back)?;
+    std::fs::copy(s.dir.join("data").join("master.key"), back.join("master.key"))?;
+    let target = format!("sqlite:{}", back.join("vigie.db").display());
+    let mut c = vigie();
+    c.arg("--data-dir").arg(s.dir.join("data")).env("VIGIE_DATABASE_URL", &pg_url);
+    let out = c.args(["migrate", "--to", &target]).output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let round = table_counts(Some(&back.join("vigie.db")), None)?;
+    assert_eq!(source.keys().collect::<Vec<_>>(), round.keys().collect::<Vec<_>>());
+    for (table, n) in &source {
+        // Two migration entries, and the reads of the server on PostgreSQL.
+        if table != "audit" {
+            assert_eq!(round[table], *n, "{table}");
+        }
+    }
+    let runs = std::env::temp_dir().join(format!("vigie-test-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&runs)?;
+    std::fs::rename(&back, runs.join("data"))?;
+    let (mut child, base, _) = spawn(&runs, None, &[])?;
+    assert_eq!(read_identity(&s.http, &base, &staff, &id)?, before);
+    let _ = child.kill();
+    let _ = child.wait();
+    let out = vigie().arg("--data-dir").arg(runs.join("data")).args(["audit", "verify"]).output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(&runs);
+    Ok(())
+}
+
+#[test]
+fn migrate_refuses_the_same_backend_and_a_bad_target() -> R {
+    let mut s = Server::start(Backend::Sqlite)?;
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    let other = s.dir.join("other.db");
+    let out = s.cli().args(["migrate", "--to", &other.display().to_string()]).output()?;
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success() && err.contains("same backend"), "{err}");
+    assert!(!other.exists(), "nothing is created");
+    let out = s.cli().args(["migrate", "--to", "mysql://x@y/z"]).output()?;
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--to"));
+    Ok(())
+}
