@@ -45,6 +45,15 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                 return None;
             }
             describe();
+            // Histogram samples wait in buckets until upkeep folds them in: without it, a
+            // server nobody scrapes would grow them without bound.
+            let upkeep = handle.clone();
+            let _ = std::thread::Builder::new().name("vigie-metrics-upkeep".into()).spawn(move || {
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                }
+            });
             Some(handle)
         })
         .as_ref()
