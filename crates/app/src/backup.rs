@@ -105,6 +105,8 @@ impl App {
     /// Records committed erasures in the journal; logs (ids never) when it cannot.
     /// Deletes the erased subjects' files of the directory transport.
     pub(crate) fn journal_erasures(&self, erased: &[Erased]) {
+        // Every committed erasure passes here (sweep, retention apply, rights requests).
+        metrics::counter!("vigie_erasures_total").increment(erased.len() as u64);
         if let Err(e) = self.journal.append(erased) {
             tracing::error!(error = %e, path = %self.journal.path().display(), "could not append to the erasure journal");
         }

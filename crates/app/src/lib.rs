@@ -15,6 +15,7 @@ pub mod db;
 pub mod error;
 pub mod governance;
 pub(crate) mod input;
+pub mod migrate;
 pub mod outbox;
 pub(crate) mod record;
 pub mod render;
@@ -448,6 +449,14 @@ impl App {
             failed.push("disk_space");
         }
         Readiness { ready: failed.is_empty(), failed }
+    }
+
+    /// The counts `/metrics` reads at each scrape (requests by status and overdue, breaches past
+    /// their 72 hours unnotified, the outbox by status): a few counting statements in one snapshot.
+    pub async fn ops_counts(&self) -> Result<vigie_store::OpsCounts> {
+        let now = self.now();
+        let (today, deadline) = (now.date_naive(), now - chrono::TimeDelta::hours(72));
+        Ok(self.db.read(move |tx| tx.ops_counts(today, deadline)).await?)
     }
 
     /// The EEA and adequacy list in force.

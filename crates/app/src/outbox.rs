@@ -594,6 +594,8 @@ impl App {
                 }
             }
         }
+        metrics::counter!("vigie_outbox_sent_total").increment(sent as u64);
+        metrics::counter!("vigie_outbox_failures_total").increment(failed as u64);
         Ok((sent, failed))
     }
 

@@ -581,6 +581,12 @@ impl App {
             Err(e) => Err(e),
         };
         renewal.abort();
+        let outcome = match &report {
+            Ok(r) if r.braked.is_some() => "braked",
+            Ok(_) => "done",
+            Err(_) => "failed",
+        };
+        metrics::counter!("vigie_retention_sweeps_total", "outcome" => outcome).increment(1);
         // A failed sweep releases its lease without marking the day: it runs again, later today.
         let ran = report.is_ok();
         self.db

@@ -1,11 +1,16 @@
 //! `vigie`: the server and the administration commands (SPEC 5.1).
 //!
-//! Settings come from flags, then `VIGIE_*` environment variables, then
-//! defaults (data directory `./vigie-data`, listen `127.0.0.1:8080`, SQLite in
-//! the data directory; `VIGIE_DATABASE_URL=postgres://…` selects PostgreSQL).
+//! Settings come from flags, then `VIGIE_*` environment variables, then a TOML
+//! file (`--config`, `VIGIE_CONFIG`), then defaults (data directory `./vigie-data`,
+//! listen `127.0.0.1:8080`, SQLite in the data directory;
+//! `VIGIE_DATABASE_URL=postgres://…` selects PostgreSQL): see `settings.rs`.
+
+mod settings;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use serde::Serialize;
+use settings::{Config, Origin};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,69 +20,125 @@ use vigie_store::Database;
 #[derive(Parser)]
 #[command(name = "vigie", version, about = "GDPR-native system of record for client and prospect data")]
 struct Cli {
-    /// The data directory: SQLite database, master key.
-    #[arg(long, global = true, env = "VIGIE_DATA_DIR", default_value = "./vigie-data")]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The settings every command reads. Each is also a key of the config file; unset here, it
+/// comes from the file, else its default (see `vigie config default`).
+#[derive(clap::Args, Serialize)]
+struct GlobalArgs {
+    /// A TOML file of settings (`vigie config default` prints one); variables and flags override it.
+    #[arg(long, global = true, env = "VIGIE_CONFIG")]
+    #[serde(skip)]
+    config: Option<PathBuf>,
+    /// The data directory: SQLite database, master key [default: ./vigie-data].
+    #[arg(long, global = true, env = "VIGIE_DATA_DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
     /// postgres://… to use PostgreSQL instead of SQLite in the data directory.
     #[arg(long, global = true, env = "VIGIE_DATABASE_URL", hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     database_url: Option<String>,
+    /// A file holding the database password (its first line), kept out of the URL.
+    #[arg(long, global = true, env = "VIGIE_DATABASE_PASSWORD_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_password_file: Option<PathBuf>,
     /// The master key file (default: master.key in the data directory).
     #[arg(long, global = true, env = "VIGIE_MASTER_KEY_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     master_key_file: Option<PathBuf>,
     /// A policy file (default: the built-in MSI policy).
-    #[arg(long, global = true, env = "VIGIE_POLICY_FILE")]
-    policy: Option<PathBuf>,
+    #[arg(long = "policy", global = true, env = "VIGIE_POLICY_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy_file: Option<PathBuf>,
     /// The EEA and adequacy-decision list (default: transfers.toml in the data directory, else built in).
     #[arg(long, global = true, env = "VIGIE_TRANSFERS_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     transfers_file: Option<PathBuf>,
     /// The erasure journal, kept apart from backups (default: erasures.journal in the data directory).
     #[arg(long, global = true, env = "VIGIE_ERASURE_JOURNAL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     erasure_journal: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Command,
+    /// The log filter (default: info for serve, warn otherwise), e.g. `info,vigie_web=debug`.
+    #[arg(long, global = true, env = "VIGIE_LOG")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log: Option<String>,
+    /// How log lines are written [default: text].
+    #[arg(long, global = true, env = "VIGIE_LOG_FORMAT", value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<settings::LogFormat>,
+}
+
+/// The server's settings (also keys of the config file).
+#[derive(clap::Args, Serialize)]
+struct ServeArgs {
+    /// The address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "VIGIE_LISTEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<String>,
+    /// Also serves /metrics, without a token, on this address (default: off; on the main
+    /// address /metrics needs an admin or auditor token).
+    #[arg(long, env = "VIGIE_METRICS_LISTEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_listen: Option<String>,
+    /// When the daily retention sweep runs (HH:MM, UTC), or `off` [default: 03:00].
+    #[arg(long, env = "VIGIE_RETENTION_SWEEP_AT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retention_sweep_at: Option<String>,
+    /// The daily sweep erases nothing, and waits for the DPO, when more than this share
+    /// of all subjects is due at once (percent, e.g. 5 or 5%) [default: 5%].
+    #[arg(long, env = "VIGIE_RETENTION_SWEEP_MAX_SHARE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retention_sweep_max_share: Option<String>,
+    /// Delivers notices by SMTP: smtp://user:password@host:587?tls=required (STARTTLS), smtps://… (TLS).
+    #[arg(long, env = "VIGIE_SMTP_URL", hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smtp_url: Option<String>,
+    /// A file holding the SMTP password (its first line), kept out of the URL.
+    #[arg(long, env = "VIGIE_SMTP_PASSWORD_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smtp_password_file: Option<PathBuf>,
+    /// The sender of notices (default: the controller, at the DPO's address).
+    #[arg(long, env = "VIGIE_SMTP_FROM")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smtp_from: Option<String>,
+    /// Writes notices as .eml files in this directory instead (development).
+    #[arg(long, env = "VIGIE_OUTBOX_DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outbox_dir: Option<PathBuf>,
+    /// How often the outbox is delivered, in milliseconds [default: 2000].
+    #[arg(long, env = "VIGIE_OUTBOX_INTERVAL_MS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outbox_interval_ms: Option<u64>,
+    /// Seconds a client has to send a request's headers (and to start its next request) [default: 10, 1 to 30].
+    #[arg(long, env = "VIGIE_HTTP_HEADER_TIMEOUT_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_header_timeout_secs: Option<u64>,
+    /// Seconds a client has to send a request's body [default: 30, 1 to 600].
+    #[arg(long, env = "VIGIE_HTTP_BODY_TIMEOUT_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_body_timeout_secs: Option<u64>,
+    /// Connections served at once; more are closed when accepted [default: 1024, 1 to 65536].
+    #[arg(long, env = "VIGIE_HTTP_MAX_CONNECTIONS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_max_connections: Option<u64>,
+    /// Submissions of the public rights form per client address and minute (429 beyond) [default: 10, 1 to 10000].
+    #[arg(long, env = "VIGIE_RIGHTS_FORM_PER_MINUTE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rights_form_per_minute: Option<u32>,
+    /// Calls with a token per client address and minute (429 beyond); 0: unlimited [default: 60000].
+    #[arg(long, env = "VIGIE_API_PER_MINUTE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_per_minute: Option<u32>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Runs the server; initialises a fresh data directory and prints the first admin token once.
-    Serve {
-        #[arg(long, env = "VIGIE_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// When the daily retention sweep runs (HH:MM, UTC), or `off`.
-        #[arg(long, env = "VIGIE_RETENTION_SWEEP_AT", default_value = "03:00")]
-        retention_sweep_at: String,
-        /// The daily sweep erases nothing, and waits for the DPO, when more than this share
-        /// of all subjects is due at once (percent, e.g. 5 or 5%).
-        #[arg(long, env = "VIGIE_RETENTION_SWEEP_MAX_SHARE", default_value = "5%")]
-        retention_sweep_max_share: String,
-        /// Delivers notices by SMTP: smtp://user:password@host:587?tls=required (STARTTLS), smtps://… (TLS).
-        #[arg(long, env = "VIGIE_SMTP_URL", hide_env_values = true)]
-        smtp_url: Option<String>,
-        /// The sender of notices (default: the controller, at the DPO's address).
-        #[arg(long, env = "VIGIE_SMTP_FROM")]
-        smtp_from: Option<String>,
-        /// Writes notices as .eml files in this directory instead (development).
-        #[arg(long, env = "VIGIE_OUTBOX_DIR")]
-        outbox_dir: Option<PathBuf>,
-        /// How often the outbox is delivered, in milliseconds.
-        #[arg(long, env = "VIGIE_OUTBOX_INTERVAL_MS", default_value_t = 2000)]
-        outbox_interval_ms: u64,
-        /// Seconds a client has to send a request's headers (and to start its next request).
-        #[arg(long, env = "VIGIE_HTTP_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=30))]
-        http_header_timeout_secs: u64,
-        /// Seconds a client has to send a request's body.
-        #[arg(long, env = "VIGIE_HTTP_BODY_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
-        http_body_timeout_secs: u64,
-        /// Connections served at once; more are closed when accepted.
-        #[arg(long, env = "VIGIE_HTTP_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
-        http_max_connections: u64,
-        /// Submissions of the public rights form per client address and minute (429 beyond).
-        #[arg(long, env = "VIGIE_RIGHTS_FORM_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10000))]
-        rights_form_per_minute: u32,
-        /// Calls with a token per client address and minute (429 beyond); 0: unlimited.
-        #[arg(long, env = "VIGIE_API_PER_MINUTE", default_value_t = 60_000)]
-        api_per_minute: u32,
-    },
+    Serve(ServeArgs),
     /// Initialises the data directory (master key, database) and prints the first admin token once.
     Init,
     /// Policy files.
@@ -150,6 +211,34 @@ enum Command {
         #[arg(long, default_value = "fr")]
         lang: String,
     },
+    /// The settings file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Copies this installation (server stopped) into an empty database of the other backend,
+    /// then verifies the copy: row counts, the audit chain, a sample of subjects decrypted.
+    Migrate {
+        /// postgres://… (from SQLite), or sqlite:PATH or a path (from PostgreSQL): the database
+        /// file to create (a directory: vigie.db in it).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
+    /// Prints a shell completion script (e.g. `vigie completions bash > /etc/bash_completion.d/vigie`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Prints the manual page (roff), e.g. `vigie man > /usr/local/share/man/man1/vigie.1`.
+    Man,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Prints a commented settings file with every setting at its default (`--config` accepts it as is).
+    Default,
+    /// Prints the settings in effect (file, variables and flags merged; secrets hidden).
+    Show,
 }
 
 #[derive(Subcommand)]
@@ -250,23 +339,83 @@ fn main() -> ExitCode {
     // Whatever Vigie creates (the database and its WAL, backups, notices written to a
     // directory, the erasure journal) is its user's alone.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    let cli = Cli::parse();
-    let default_level = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("VIGIE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    match run(cli) {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // What needs no settings (and must work whatever a config file says).
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "vigie", &mut script);
+            return match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("vigie: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Man => {
+            return match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("vigie: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Config { command: ConfigCommand::Default } => {
+            print!("{}", settings::default_file());
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let loaded = match given(&cli, &matches).and_then(|given| settings::load(cli.global.config.as_deref(), given)) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("vigie: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let default_level = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_new(loaded.0.log.as_deref().unwrap_or(default_level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match loaded.0.log_format {
+        settings::LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+        settings::LogFormat::Text => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+    }
+    match run(cli, loaded) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("vigie: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The settings clap read, each with where it came from (a flag or a `VIGIE_*` variable).
+fn given(cli: &Cli, matches: &clap::ArgMatches) -> anyhow::Result<Vec<(String, figment::value::Value, Origin)>> {
+    let mut out = Vec::new();
+    let mut take = |args: figment::value::Value, levels: &[&clap::ArgMatches]| {
+        for (key, value) in args.into_dict().unwrap_or_default() {
+            let source = levels.iter().find_map(|m| m.try_get_raw(&key).ok().flatten().and(m.value_source(&key)));
+            match source {
+                Some(clap::parser::ValueSource::CommandLine) => out.push((key, value, Origin::Flag)),
+                Some(clap::parser::ValueSource::EnvVariable) => out.push((key, value, Origin::Variable)),
+                _ => {}
+            }
+        }
+    };
+    let sub = matches.subcommand().map(|(_, m)| m);
+    let levels: Vec<&clap::ArgMatches> = std::iter::once(matches).chain(sub).collect();
+    take(figment::value::Value::serialize(&cli.global)?, &levels);
+    if let (Command::Serve(args), Some(sub)) = (&cli.command, sub) {
+        take(figment::value::Value::serialize(args)?, &[sub]);
+    }
+    Ok(out)
 }
 
 /// The binary picks the backend: PostgreSQL for a `postgres://` URL, SQLite in the data
@@ -308,53 +457,104 @@ impl Database for NotSupported {
     }
 }
 
-fn settings(cli: &Cli) -> Settings {
-    Settings {
-        data_dir: cli.data_dir.clone(),
-        database: database(&cli.data_dir, cli.database_url.as_deref()),
-        master_key_file: cli.master_key_file.clone(),
-        policy_file: cli.policy.clone(),
-        transfers_file: cli.transfers_file.clone(),
-        erasure_journal: cli.erasure_journal.clone(),
+/// The database URL with the password of `database_password_file`, if set.
+fn database_url(config: &Config) -> anyhow::Result<Option<String>> {
+    match (&config.database_url, &config.database_password_file) {
+        (Some(url), Some(file)) if !url.is_empty() => {
+            let password = settings::read_secret("database_password_file", file)?;
+            Ok(Some(settings::with_password("database_url", url, &password)?))
+        }
+        (_, Some(_)) => bail!("database_password_file is set but database_url is not: it is PostgreSQL's password"),
+        (url, None) => Ok(url.clone()),
     }
+}
+
+fn app_settings(config: &Config) -> anyhow::Result<Settings> {
+    Ok(Settings {
+        data_dir: config.data_dir.clone(),
+        database: database(&config.data_dir, database_url(config)?.as_deref()),
+        master_key_file: config.master_key_file.clone(),
+        policy_file: config.policy_file.clone(),
+        transfers_file: config.transfers_file.clone(),
+        erasure_journal: config.erasure_journal.clone(),
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let settings = settings(&cli);
+fn run(cli: Cli, (config, figment): (Config, figment::Figment)) -> anyhow::Result<ExitCode> {
+    if let Command::Config { command: ConfigCommand::Show } = cli.command {
+        println!("{config:#?}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let settings = app_settings(&config)?;
     match cli.command {
-        Command::Serve {
-            listen,
-            retention_sweep_at,
-            retention_sweep_max_share,
-            smtp_url,
-            smtp_from,
-            outbox_dir,
-            outbox_interval_ms,
-            http_header_timeout_secs,
-            http_body_timeout_secs,
-            http_max_connections,
-            rights_form_per_minute,
-            api_per_minute,
-        } => {
-            let limits = vigie_web::HttpLimits {
-                header_timeout: std::time::Duration::from_secs(http_header_timeout_secs),
-                body_timeout: std::time::Duration::from_secs(http_body_timeout_secs),
-                max_connections: usize::try_from(http_max_connections).unwrap_or(1024),
-                form_per_minute: std::num::NonZeroU32::new(rights_form_per_minute).unwrap_or(std::num::NonZeroU32::MIN),
-                api_per_minute: std::num::NonZeroU32::new(api_per_minute),
+        Command::Serve(_) => {
+            let c = &config;
+            let within = |key: &str, v: u64, lo: u64, hi: u64| -> anyhow::Result<u64> {
+                if (lo..=hi).contains(&v) {
+                    Ok(v)
+                } else {
+                    bail!("{} must be from {lo} to {hi}, not {v}", settings::origin_of(&figment, key))
+                }
             };
-            let sweep_at = parse_sweep_time(&retention_sweep_at)?;
-            let max_share = parse_share(&retention_sweep_max_share)?;
-            let mail = vigie_app::outbox::MailSettings { smtp_url, from: smtp_from, dir: outbox_dir };
+            let limits = vigie_web::HttpLimits {
+                header_timeout: std::time::Duration::from_secs(within(
+                    "http_header_timeout_secs",
+                    c.http_header_timeout_secs,
+                    1,
+                    30,
+                )?),
+                body_timeout: std::time::Duration::from_secs(within(
+                    "http_body_timeout_secs",
+                    c.http_body_timeout_secs,
+                    1,
+                    600,
+                )?),
+                max_connections: usize::try_from(within("http_max_connections", c.http_max_connections, 1, 65536)?)
+                    .unwrap_or(1024),
+                form_per_minute: std::num::NonZeroU32::new(
+                    u32::try_from(within("rights_form_per_minute", c.rights_form_per_minute.into(), 1, 10_000)?)
+                        .unwrap_or(10),
+                )
+                .unwrap_or(std::num::NonZeroU32::MIN),
+                api_per_minute: std::num::NonZeroU32::new(c.api_per_minute),
+            };
+            let sweep_at = parse_sweep_time(&c.retention_sweep_at)
+                .map_err(|e| anyhow::anyhow!("{} {e}", settings::origin_of(&figment, "retention_sweep_at")))?;
+            let max_share = match &c.retention_sweep_max_share {
+                settings::Share::Number(v) => parse_share(&v.to_string()),
+                settings::Share::Text(t) => parse_share(t),
+            }
+            .map_err(|e| anyhow::anyhow!("{} {e}", settings::origin_of(&figment, "retention_sweep_max_share")))?;
+            let smtp_url = match (&c.smtp_url, &c.smtp_password_file) {
+                (Some(url), Some(file)) => {
+                    let password = settings::read_secret("smtp_password_file", file)?;
+                    Some(settings::with_password("smtp_url", url, &password)?)
+                }
+                (None, Some(_)) => bail!("smtp_password_file is set but smtp_url is not"),
+                (url, None) => url.clone(),
+            };
+            let mail =
+                vigie_app::outbox::MailSettings { smtp_url, from: c.smtp_from.clone(), dir: c.outbox_dir.clone() };
+            let listen = c.listen.clone();
+            let outbox_interval_ms = c.outbox_interval_ms;
             // The address first: a busy port fails before anything is initialised (no key, no
             // database, no admin token is made for a server that cannot serve).
             let listener =
                 std::net::TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
             listener.set_nonblocking(true)?;
+            let metrics_listener = match &c.metrics_listen {
+                Some(addr) => {
+                    let l = std::net::TcpListener::bind(addr)
+                        .with_context(|| format!("cannot listen on {addr} (metrics_listen)"))?;
+                    l.set_nonblocking(true)?;
+                    Some(l)
+                }
+                None => None,
+            };
             let transport = vigie_app::outbox::Transport::from_settings(&mail).map_err(anyhow::Error::msg)?;
             let app = App::open(&settings)?;
             // Held for the server's life: `vigie restore` refuses to run beside it.
@@ -377,6 +577,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
                 let listener = tokio::net::TcpListener::from_std(listener)?;
+                if let Some(l) = metrics_listener {
+                    let l = tokio::net::TcpListener::from_std(l)?;
+                    println!("vigie: metrics on http://{}/metrics", l.local_addr()?);
+                    let app = app.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = vigie_web::metrics::serve_metrics(app, l).await {
+                            tracing::error!(error = %e, "the metrics listener stopped");
+                        }
+                    });
+                }
                 println!("vigie: listening on http://{}", listener.local_addr()?);
                 if let Some(time) = sweep_at {
                     tokio::spawn(sweep_daily(app.clone(), time, max_share));
@@ -653,6 +863,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             w.flush()?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Config { .. } | Command::Completions { .. } | Command::Man => {
+            // Answered before the database's settings are read.
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { to } => {
+            let (target, next) = migration_target(&to)?;
+            let started = std::time::Instant::now();
+            let report = vigie_app::migrate::migrate(&settings, target)?;
+            let rows: i64 = report.tables.iter().map(|(_, n)| n).sum();
+            for (table, n) in &report.tables {
+                println!("{table:<24} {n:>10} rows");
+            }
+            println!(
+                "migrated {} to {} in {:.2} s: {} tables, {rows} rows, the same counts on both sides; audit trail \
+                 valid ({} entries); {} keys unwrapped, {} subjects decrypted with the master key",
+                report.from,
+                report.to,
+                started.elapsed().as_secs_f64(),
+                report.tables.len(),
+                report.audit_entries,
+                report.keys_unwrapped,
+                report.subjects_decrypted,
+            );
+            println!("{next}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Notice { lang } => {
             use std::io::Write;
             let lang: vigie_app::governance::notice::Lang = lang.parse()?;
@@ -665,6 +901,41 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The database `vigie migrate --to` names, and what to do once it is filled.
+fn migration_target(to: &str) -> anyhow::Result<(Arc<dyn Database>, String)> {
+    if to.starts_with("postgres://") || to.starts_with("postgresql://") {
+        return Ok((
+            Arc::new(vigie_store_postgres::PostgresUrl::new(to)),
+            "next: set VIGIE_DATABASE_URL (or database_url) to the new database and start the server; keep the \
+             SQLite file, stopped, until you no longer need to go back"
+                .into(),
+        ));
+    }
+    if to.contains("://") {
+        bail!("--to must be postgres://…, sqlite:PATH or a path");
+    }
+    let path = std::path::PathBuf::from(to.strip_prefix("sqlite:").unwrap_or(to));
+    let path = if path.is_dir() { vigie_store_sqlite::path_in(&path) } else { path };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let next = match path.parent() {
+        Some(dir) if path.file_name().is_some_and(|n| n == "vigie.db") => format!(
+            "next: put master.key (and erasures.journal) in {dir}, unset VIGIE_DATABASE_URL (and database_url) \
+             and start the server with --data-dir {dir}; keep the PostgreSQL database, stopped, until you no \
+             longer need to go back",
+            dir = if dir.as_os_str().is_empty() { ".".into() } else { dir.display().to_string() }
+        ),
+        _ => format!(
+            "next: the server runs on vigie.db in its data directory: move {} there as vigie.db (beside \
+             master.key), unset VIGIE_DATABASE_URL (and database_url) and start the server; keep the PostgreSQL \
+             database, stopped, until you no longer need to go back",
+            path.display()
+        ),
+    };
+    Ok((Arc::new(vigie_store_sqlite::SqliteFile::at(&path)), next))
 }
 
 /// Prints the outcome of an audit verification; the exit code says it too.
@@ -685,17 +956,19 @@ fn parse_sweep_time(raw: &str) -> anyhow::Result<Option<chrono::NaiveTime>> {
     }
     chrono::NaiveTime::parse_from_str(raw, "%H:%M")
         .map(Some)
-        .map_err(|_| anyhow::anyhow!("--retention-sweep-at must be HH:MM (UTC) or off, not `{raw}`"))
+        .map_err(|_| anyhow::anyhow!("must be HH:MM (UTC) or off, not `{raw}`"))
 }
 
 /// Parses a share in percent: `5`, `5%`, `0.5`, from 0 to 100.
 fn parse_share(raw: &str) -> anyhow::Result<f64> {
-    let v: f64 =
-        raw.trim().trim_end_matches('%').trim().parse().map_err(|_| {
-            anyhow::anyhow!("--retention-sweep-max-share must be a percentage from 0 to 100, not `{raw}`")
-        })?;
+    let v: f64 = raw
+        .trim()
+        .trim_end_matches('%')
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("must be a percentage from 0 to 100, not `{raw}`"))?;
     if !(0.0..=100.0).contains(&v) {
-        bail!("--retention-sweep-max-share must be a percentage from 0 to 100, not `{raw}`");
+        bail!("must be a percentage from 0 to 100, not `{raw}`");
     }
     Ok(v)
 }

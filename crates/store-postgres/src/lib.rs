@@ -21,6 +21,7 @@
 //! Errors carry the SQLSTATE and the server's primary message only, never
 //! its DETAIL, which quotes key values (possibly personal data).
 
+mod copy;
 pub mod raw;
 pub mod tls;
 use bytes::BytesMut;
@@ -355,6 +356,10 @@ impl Backend for Postgres {
         });
         ready_rx.recv().map_err(|_| StoreError::Backend("the instance lock thread stopped".into()))??;
         Ok(Box::new(stop_tx))
+    }
+
+    fn copyable(&self) -> Option<&dyn vigie_store::copy::Copyable> {
+        Some(self)
     }
 
     fn instance_running(&self) -> Result<bool> {

@@ -406,3 +406,36 @@ fn instances_claiming_messages_at_once_never_share_one() -> TestResult {
     assert!(claims.iter().step_by(2).any(|c| !c.is_empty()) && claims.iter().skip(1).step_by(2).any(|c| !c.is_empty()));
     Ok(())
 }
+
+/// `vigie migrate` copies the tables both catalogs list: on fresh databases of both backends they
+/// are the same tables with the same columns, and PostgreSQL gives every column a type it copies.
+#[test]
+fn migrate_lists_every_table_of_both_schemas_each_column_typed() -> TestResult {
+    use vigie_store::Backend;
+    let Some(server) = server_url() else { return Ok(()) };
+    let (url, _guard) = fresh_database(&server)?;
+    let pg = Postgres::open(&url)?;
+    let dir = std::env::temp_dir().join(format!("vigie-copy-{}-{}", std::process::id(), new_id()));
+    std::fs::create_dir_all(&dir)?;
+    let sqlite = vigie_store_sqlite::Sqlite::open(&dir.join("vigie.db"))?;
+    let listed = |b: &dyn Backend| -> Result<BTreeSet<(String, String)>, Box<dyn std::error::Error>> {
+        let tables = b.copyable().ok_or("no copy")?.tables()?;
+        Ok(tables.iter().flat_map(|t| t.columns.iter().map(|c| (t.name.clone(), c.name.clone()))).collect())
+    };
+    let (on_pg, on_sqlite) = (listed(&pg)?, listed(&sqlite)?);
+    let _ = std::fs::remove_dir_all(&dir);
+    let tables: BTreeSet<&str> = on_pg.iter().map(|(t, _)| t.as_str()).collect();
+    for t in ["subjects", "subject_keys", "audit", "audit_head", "meta", "requests", "breaches", "outbox", "tokens"] {
+        assert!(tables.contains(t), "{t}");
+    }
+    assert_eq!(on_pg, on_sqlite, "the same tables and columns on both backends");
+    let untyped: Vec<String> = pg
+        .copyable()
+        .ok_or("no copy")?
+        .tables()?
+        .iter()
+        .flat_map(|t| t.columns.iter().filter(|c| c.kind.is_none()).map(move |c| format!("{}.{}", t.name, c.name)))
+        .collect();
+    assert!(untyped.is_empty(), "{untyped:?}");
+    Ok(())
+}

@@ -7,6 +7,7 @@
 //! (a deferred transaction that later upgrades can fail whatever the timeout).
 //! One writer thread batches concurrent writes into group commits.
 
+mod copy;
 pub mod raw;
 use chrono::Utc;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
@@ -142,6 +143,11 @@ pub struct SqliteFile {
 impl SqliteFile {
     pub fn in_dir(data_dir: &Path) -> SqliteFile {
         SqliteFile { path: path_in(data_dir) }
+    }
+
+    /// A database file named by its path (`vigie migrate --to sqlite:PATH`).
+    pub fn at(path: &Path) -> SqliteFile {
+        SqliteFile { path: path.to_path_buf() }
     }
 }
 
@@ -315,6 +321,10 @@ impl Backend for Sqlite {
     fn integrity_check(&self) -> Result<()> {
         let conn = self.raw(false)?;
         self.check(&conn, "integrity_check")
+    }
+
+    fn copyable(&self) -> Option<&dyn vigie_store::copy::Copyable> {
+        Some(self)
     }
 
     fn workers(&self) -> WorkerConfig {

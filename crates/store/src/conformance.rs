@@ -38,6 +38,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("rights requests, identity documents, suppression, rectification", requests),
     ("breaches, their phases, and scopes by ids, kinds, dates, recipient and actor", breaches),
     ("a restriction is set once, lifted once, set again, and goes with its subject", restrictions),
+    ("the operations counts: requests by status and overdue, late breaches, the outbox", ops_counts),
 ];
 
 /// One `#[test]` per check, for a backend's test file: `$fresh` is a function returning
@@ -46,7 +47,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions requests breaches restrictions);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions requests breaches restrictions ops_counts);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -1098,4 +1099,98 @@ pub fn restrictions(store: &Store) -> Result<(), String> {
     )?;
     w(store, move |tx| tx.erase_subject(sid, "test", now()))?;
     ensure(w(store, move |tx| tx.restriction(sid))?.is_none(), "a restriction goes with its subject")
+}
+
+pub fn ops_counts(store: &Store) -> Result<(), String> {
+    let d = |m, day| NaiveDate::from_ymd_opt(2030, m, day).unwrap_or_default();
+    let empty = w(store, move |tx| tx.ops_counts(d(3, 1), now()))?;
+    ensure(empty == crate::OpsCounts::default(), "nothing to count on an empty database")?;
+    let request = |due: NaiveDate, status: RequestStatus, extended: Option<NaiveDate>| crate::RequestRow {
+        id: new_id(),
+        kind: RequestKind::Access,
+        channel: RequestChannel::Letter,
+        received_on: d(1, 1),
+        due_on: due,
+        extended_due_on: extended,
+        status,
+        subject_id: None,
+        requester_bi: None,
+        requester: vec![1],
+        identity_document: None,
+        identity_decision: None,
+        identity_at: None,
+        extension_reason: None,
+        outcome: None,
+        response: None,
+        wrapped_key: vec![9; 60],
+        created_at: now(),
+        updated_at: now(),
+        completed_at: None,
+    };
+    let requests = vec![
+        request(d(2, 1), RequestStatus::AwaitingIdentity, None),
+        request(d(2, 1), RequestStatus::InProgress, None),
+        // Due the day counted from: not yet overdue.
+        request(d(3, 1), RequestStatus::InProgress, None),
+        // Past its first deadline, within its extension.
+        request(d(2, 1), RequestStatus::InProgress, Some(d(4, 1))),
+        request(d(2, 1), RequestStatus::Completed, None),
+    ];
+    let at = Utc.with_ymd_and_hms(2030, 3, 10, 12, 0, 0).single().unwrap_or_default();
+    let breach = |detected: chrono::DateTime<Utc>, risk: BreachRisk, status: BreachStatus| crate::BreachRow {
+        id: new_id(),
+        detected_at: detected,
+        nature: vec![BreachNature::Confidentiality],
+        data_categories: vec![DataCategory::Identity],
+        scope: "{}".into(),
+        risk,
+        status,
+        keys_compromised: BreachKeys::Unknown,
+        subjects_concerned: 1,
+        records_concerned: 1,
+        clients_concerned: 0,
+        prospects_concerned: 1,
+        details: vec![1],
+        wrapped_key: vec![9; 60],
+        created_at: detected,
+        updated_at: detected,
+    };
+    let hour = chrono::TimeDelta::hours(1);
+    let breaches = vec![
+        breach(at - hour * 73, BreachRisk::High, BreachStatus::Open),
+        breach(at - hour * 73, BreachRisk::Risk, BreachStatus::Open),
+        // Within its 72 hours, notified, without risk, or closed: not late.
+        breach(at - hour * 71, BreachRisk::High, BreachStatus::Open),
+        breach(at - hour * 100, BreachRisk::High, BreachStatus::Notified),
+        breach(at - hour * 100, BreachRisk::None, BreachStatus::Open),
+        breach(at - hour * 100, BreachRisk::High, BreachStatus::Closed),
+    ];
+    let message = |key: &str| crate::NewMessage {
+        idempotency_key: key.into(),
+        subject_id: None,
+        recipient: Some("acme".into()),
+        template: "ops".into(),
+        params: "{}".into(),
+        at: now(),
+    };
+    w(store, move |tx| {
+        for r in &requests {
+            tx.insert_request(r)?;
+        }
+        for b in &breaches {
+            tx.insert_breach(b)?;
+        }
+        tx.queue_message(&message("ops:1"))?;
+        tx.queue_message(&message("ops:2"))?;
+        Ok(())
+    })?;
+    let counts = w(store, move |tx| tx.ops_counts(d(3, 1), at - hour * 72))?;
+    let group = |g: &[crate::GroupCount], k: &str| g.iter().find(|c| c.group == k).map_or(0, |c| c.count);
+    ensure(group(&counts.requests, "awaiting_identity") == 1, "requests awaiting identity")?;
+    ensure(group(&counts.requests, "in_progress") == 3, "requests in progress")?;
+    ensure(group(&counts.requests, "completed") == 1, "requests completed")?;
+    ensure(counts.overdue_requests == 2, "open requests past their (extended) deadline")?;
+    ensure(counts.breaches_past_72h == 2, "breaches with a risk, unnotified after 72 hours")?;
+    ensure(group(&counts.outbox, "pending") == 2 && counts.outbox.len() == 1, "the outbox by status")?;
+    Ok(())
 }

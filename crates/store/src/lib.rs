@@ -14,6 +14,7 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod copy;
 pub mod raw;
 pub mod sql;
 mod worker;
@@ -427,6 +428,19 @@ pub struct GroupCount {
     pub count: i64,
 }
 
+/// The counts `/metrics` reports at each scrape (nothing personal: statuses and numbers).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpsCounts {
+    /// Rights requests by status.
+    pub requests: Vec<GroupCount>,
+    /// Requests not closed whose (extended) deadline is before the day given.
+    pub overdue_requests: i64,
+    /// Breaches with a risk, not notified to the authority, detected before the time given (72 hours ago).
+    pub breaches_past_72h: i64,
+    /// Outbox messages by status.
+    pub outbox: Vec<GroupCount>,
+}
+
 /// What statistics may group subjects by: columns that are not personal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatGroup {
@@ -547,6 +561,11 @@ pub trait ReadTx {
     fn restriction(&mut self, subject: Id) -> Result<Option<RestrictionRow>>;
     /// Every restriction in force (subject, ground).
     fn restricted_subjects(&mut self) -> Result<Vec<(Id, vigie_domain::records::RestrictionGround)>>;
+
+    // Operations.
+    /// The counts of `/metrics` (see [`OpsCounts`]): `today` dates the overdue requests,
+    /// `breach_deadline` (now less 72 hours) the breaches late to be notified.
+    fn ops_counts(&mut self, today: NaiveDate, breach_deadline: DateTime<Utc>) -> Result<OpsCounts>;
 }
 
 /// One database transaction, at the level of Vigie's use cases: the reads of
@@ -792,6 +811,10 @@ pub trait Backend: Send + Sync + 'static {
     fn instance_lock(&self) -> Result<Box<dyn Send>>;
     /// Whether any server holds its instance lock on this database.
     fn instance_running(&self) -> Result<bool>;
+    /// Its side of `vigie migrate` (both backends have one).
+    fn copyable(&self) -> Option<&dyn copy::Copyable> {
+        None
+    }
 }
 
 /// What a backup file says of itself (nothing personal).

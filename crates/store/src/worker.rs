@@ -261,7 +261,9 @@ fn write_loop(
                 Err(_) => break,
             }
         }
+        let (started, size) = (std::time::Instant::now(), batch.len());
         if let Err(e) = conn.begin(true) {
+            metrics::counter!("vigie_store_write_batches_total", "outcome" => "failed").increment(1);
             // The jobs never ran: report the failure through fresh completions.
             for job in batch {
                 let (_, completion) = job(None);
@@ -299,13 +301,25 @@ fn write_loop(
         }
         if let Some(e) = broken {
             let _ = conn.rollback();
+            metrics::counter!("vigie_store_write_batches_total", "outcome" => "failed").increment(1);
             fail_all(done, &e);
             reconnect(&mut conn, backend, true);
             continue;
         }
-        match conn.commit() {
-            Ok(()) => done.into_iter().for_each(|c| c(Ok(()))),
+        let committing = std::time::Instant::now();
+        let committed = conn.commit();
+        // Operations metrics (no label but the outcome): jobs per group commit, the commit's
+        // durable sync, the whole transaction.
+        metrics::histogram!("vigie_store_commit_seconds").record(committing.elapsed().as_secs_f64());
+        metrics::histogram!("vigie_store_write_batch_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("vigie_store_write_batch_size").record(size as f64);
+        match committed {
+            Ok(()) => {
+                metrics::counter!("vigie_store_write_batches_total", "outcome" => "committed").increment(1);
+                done.into_iter().for_each(|c| c(Ok(())));
+            }
             Err(e) => {
+                metrics::counter!("vigie_store_write_batches_total", "outcome" => "failed").increment(1);
                 let _ = conn.rollback();
                 fail_all(done, &e);
             }

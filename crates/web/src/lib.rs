@@ -11,6 +11,7 @@ mod extract;
 mod form;
 mod governance;
 mod limits;
+pub mod metrics;
 mod openapi;
 mod pages;
 mod problem;
@@ -69,6 +70,7 @@ pub fn router(app: App, limits: &HttpLimits) -> Router {
         .merge(form::routes())
         .merge(register::routes())
         .merge(pages::routes())
+        .merge(metrics::routes())
         // Vigie's own pages load nothing and run no script: the strictest policy fits them.
         // The OpenAPI viewer, merged after, runs its own bundled script.
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, |r: &Response| {
@@ -98,6 +100,8 @@ pub fn router(app: App, limits: &HttpLimits) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        // Counted and timed by route template, outermost but for the trace: every answer counts.
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(trace)
         .with_state(State { app, form_limiter, api_limiter })
 }
@@ -144,6 +148,7 @@ pub async fn serve_with(app: App, listener: tokio::net::TcpListener, limits: Htt
     use hyper_util::service::TowerToHyperService;
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, ?limits, "listening");
+    metrics::handle();
     let service = router(app, &limits).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_timeout));
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);

@@ -485,6 +485,17 @@ fn read_in_tx(
     Ok((Some(Ok(view(keys, loaded, grant, &key, identity, today)?)), recorded))
 }
 
+/// Counts a committed (audited) refusal of a read by its rule (`/metrics`): the rule names of
+/// `domain::access`, or `transfer_not_allowed`. No other label: never a subject or a caller.
+fn count_refusal(e: &AppError) {
+    let rule = match e {
+        AppError::Refused(r) => r.rule.as_str(),
+        AppError::TransferRefused(_) => "transfer_not_allowed",
+        _ => return,
+    };
+    metrics::counter!("vigie_read_refusals_total", "rule" => rule).increment(1);
+}
+
 /// Whether a refusal would tell this caller something about the subject that it may not know:
 /// for a recipient, a subject outside its scope (its kind, its contracts, consents, objections,
 /// an erasure) answers as an unknown one. The refusal is still in the audit trail.
@@ -561,6 +572,9 @@ impl App {
             .db
             .audited(who.actor(), move |tx, trail| read_in_tx(tx, trail, &policy, &transfers, &reader, &purpose, id))
             .await?;
+        if let Some(Err(e)) = &out {
+            count_refusal(e);
+        }
         let unknown = || AppError::NotFound(format!("subject {id}"));
         match out {
             None => Err(unknown()),
@@ -618,6 +632,9 @@ impl App {
         let mut views = Vec::new();
         let mut first_refusal = None;
         for o in outcomes {
+            if let Err(e) = &o {
+                count_refusal(e);
+            }
             match o {
                 Ok(v) => views.push(v),
                 Err(e) if hidden_from(who, &e) => {}
@@ -644,6 +661,7 @@ impl App {
             entry = entry.subject(id);
         }
         self.db.audited(who.actor(), move |tx, trail| Ok(((), trail.record(tx, entry.clone())?))).await?;
+        metrics::counter!("vigie_read_refusals_total", "rule" => rule.as_str()).increment(1);
         Err(AppError::Refused(vigie_domain::access::Refusal {
             rule,
             detail: format!("the {} role reads no subject's data, for any purpose", who.role),

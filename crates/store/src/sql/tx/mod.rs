@@ -6,9 +6,9 @@
 use super::{Args, Driver, DriverExt, FromCol, FromRow, SqlRow, Stmt, ToArg, row, token_list};
 use crate::{
     AuditRow, BreachPhaseRow, BreachRow, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount,
-    HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow,
-    ReadTx, Rekeyed, RequestRow, RestrictionRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, StatGroup,
-    SubjectRow, TokenRow, Tx,
+    HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, MessageRow, NewMessage, ObjectionRow, OpsCounts,
+    PolicyVersionRow, ReadTx, Rekeyed, RequestRow, RestrictionRow, Result, ReviewRow, SafeguardRow, ScopeCount,
+    ScopeFilter, StatGroup, SubjectRow, TokenRow, Tx,
 };
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use vigie_domain::SubjectKind;

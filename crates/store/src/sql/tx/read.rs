@@ -406,4 +406,23 @@ impl<D: Driver> ReadTx for D {
     fn restricted_subjects(&mut self) -> Result<Vec<(Id, RestrictionGround)>> {
         self.rows("SELECT subject_id, ground FROM restrictions WHERE lifted_at IS NULL ORDER BY subject_id".into(), &[])
     }
+
+    // Operations.
+
+    fn ops_counts(&mut self, today: NaiveDate, breach_deadline: DateTime<Utc>) -> Result<OpsCounts> {
+        Ok(OpsCounts {
+            requests: self.rows("SELECT status, count(*) FROM requests GROUP BY 1 ORDER BY 1".into(), &[])?,
+            overdue_requests: self.value(
+                "SELECT count(*) FROM requests WHERE status IN ('awaiting_identity', 'in_progress')
+                 AND coalesce(extended_due_on, due_on) < $1"
+                    .into(),
+                &[&today],
+            )?,
+            breaches_past_72h: self.value(
+                "SELECT count(*) FROM breaches WHERE status = 'open' AND risk <> 'none' AND detected_at < $1".into(),
+                &[&breach_deadline],
+            )?,
+            outbox: self.rows("SELECT status, count(*) FROM outbox GROUP BY 1 ORDER BY 1".into(), &[])?,
+        })
+    }
 }
