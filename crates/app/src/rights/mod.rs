@@ -398,6 +398,9 @@ impl App {
             created_at: at,
             updated_at: at,
             completed_at: None,
+            suspended_since: None,
+            suspended_days: 0,
+            extension_months: None,
         };
         let keys = self.keys.clone();
         let (row, found) = self
@@ -604,6 +607,7 @@ impl App {
                     .map_err(|e| AppError::Conflict(e.to_string()))?;
                 let key = request_key(&keys, &row)?;
                 row.extended_due_on = Some(new_due);
+                row.extension_months = Some(i64::from(input.months));
                 row.extension_reason = Some(key.seal(&aad_for(id, Part::Extension, None), reason.as_bytes())?);
                 row.updated_at = trail.at;
                 tx.update_request(&row)?;
