@@ -1289,6 +1289,10 @@ pub fn merges(store: &Store) -> Result<(), String> {
         }
         Ok(())
     })?;
+    ensure(
+        w(store, move |tx| tx.requests_for_subject(fid))?.iter().map(|r| r.id).collect::<Vec<_>>() == vec![rid],
+        "a subject's requests are listed",
+    )?;
     let locked = w(store, move |tx| tx.lock_subject(iid))?;
     ensure(locked.as_ref().map(|s| s.id) == Some(iid), "a subject is read under its lock")?;
     ensure(w(store, move |tx| tx.lock_subject(new_id()))?.is_none(), "an unknown subject locks nothing")?;
@@ -1356,6 +1360,7 @@ pub fn merges(store: &Store) -> Result<(), String> {
         "the restriction moves",
     )?;
     ensure(req.and_then(|r| r.subject_id) == Some(iid), "requests follow")?;
+    ensure(w(store, move |tx| tx.requests_for_subject(fid))?.is_empty(), "none is left with the merged record")?;
     ensure(conf.is_none(), "links sent to the merged record's email are withdrawn")?;
     ensure(discl.len() == 1, "disclosures follow")?;
     ensure(

@@ -550,6 +550,8 @@ pub trait ReadTx {
     fn request(&mut self, id: Id) -> Result<Option<RequestRow>>;
     /// Every request, earliest deadline first.
     fn requests(&mut self, limit: i64) -> Result<Vec<RequestRow>>;
+    /// The requests linked to a subject, oldest first.
+    fn requests_for_subject(&mut self, subject: Id) -> Result<Vec<RequestRow>>;
     fn has_identity_document(&mut self, request: Id) -> Result<bool>;
     /// A request's confirmation link, if one is outstanding.
     fn identity_confirmation(&mut self, request: Id) -> Result<Option<ConfirmationRow>>;

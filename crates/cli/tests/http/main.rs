@@ -16,6 +16,7 @@ mod fuzz;
 mod governance;
 mod import;
 mod legacy;
+mod merge;
 mod recipients;
 mod requests;
 mod retention;

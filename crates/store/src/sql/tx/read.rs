@@ -237,6 +237,13 @@ impl<D: Driver> ReadTx for D {
         )
     }
 
+    fn requests_for_subject(&mut self, subject: Id) -> Result<Vec<RequestRow>> {
+        self.rows(
+            Stmt::Static(concat!("SELECT ", request_columns!(), " FROM requests WHERE subject_id = $1 ORDER BY id")),
+            &[&subject],
+        )
+    }
+
     fn has_identity_document(&mut self, request: Id) -> Result<bool> {
         self.value("SELECT EXISTS (SELECT 1 FROM identity_documents WHERE request_id = $1)".into(), &[&request])
     }
