@@ -91,6 +91,10 @@ enum Command {
         /// Imports the valid rows and reports the others.
         #[arg(long)]
         skip_invalid: bool,
+        /// A row matching one subject already recorded (same email or phone) updates it with the
+        /// fields it gives (an empty field erases nothing) instead of being skipped.
+        #[arg(long)]
+        update: bool,
     },
     /// The suppression list (people who objected to prospecting).
     Suppression {
@@ -419,10 +423,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
         }
-        Command::Import { file, skip_invalid } => {
+        Command::Import { file, skip_invalid, update } => {
             let app = App::open(&settings)?;
             let started = std::time::Instant::now();
-            let report = app.import_csv(&file, skip_invalid)?;
+            let options = vigie_app::subjects::import::ImportOptions { skip_invalid, update };
+            let report = app.import_csv_with(&file, options)?;
             for e in &report.errors {
                 eprintln!("{}:{}: {}", file.display(), e.line, e.message);
             }
@@ -435,12 +440,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if report.skipped as usize > report.duplicates.len() {
                 println!("… and {} more rows already recorded", report.skipped as usize - report.duplicates.len());
             }
+            for u in &report.updates {
+                println!("line {}: {}", u.line, u.message);
+            }
+            if report.updated as usize > report.updates.len() {
+                println!("… and {} more rows updated", report.updated as usize - report.updates.len());
+            }
             if report.rejected > 0 && !skip_invalid {
                 eprintln!(
                     "vigie: {} bad row(s): nothing was imported (use --skip-invalid to import the valid rows)",
                     report.rejected
                 );
                 return Ok(ExitCode::FAILURE);
+            }
+            if update {
+                println!("updated {} subject(s)", report.updated);
             }
             println!(
                 "imported {} subject(s), rejected {} row(s), skipped {} already recorded, in {:.2} s",
