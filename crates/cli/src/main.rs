@@ -62,6 +62,10 @@ enum Command {
         /// How often the outbox is delivered, in milliseconds.
         #[arg(long, env = "VIGIE_OUTBOX_INTERVAL_MS", default_value_t = 2000)]
         outbox_interval_ms: u64,
+        /// The address people reach this server at (e.g. https://rgpd.example.fr), for the links
+        /// sent by email (identity confirmation); without it no such link is sent.
+        #[arg(long, env = "VIGIE_PUBLIC_URL")]
+        public_url: Option<String>,
         /// Seconds a client has to send a request's headers (and to start its next request).
         #[arg(long, env = "VIGIE_HTTP_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=30))]
         http_header_timeout_secs: u64,
@@ -338,6 +342,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             smtp_from,
             outbox_dir,
             outbox_interval_ms,
+            public_url,
             http_header_timeout_secs,
             http_body_timeout_secs,
             http_max_connections,
@@ -360,7 +365,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 std::net::TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
             listener.set_nonblocking(true)?;
             let transport = vigie_app::outbox::Transport::from_settings(&mail).map_err(anyhow::Error::msg)?;
+            let public_url =
+                public_url.as_deref().map(vigie_app::public_url).transpose().map_err(anyhow::Error::msg)?;
             let app = App::open(&settings)?;
+            if let Some(url) = public_url {
+                app.use_public_url(url);
+            }
             // Held for the server's life: `vigie restore` refuses to run beside it.
             let _instance = app.db().instance_lock()?;
             let from = app.mail_from(&mail).map_err(anyhow::Error::msg)?;

@@ -14,7 +14,9 @@ use vigie_app::render::escape;
 use vigie_app::rights::{NewRequest, Particulars, Requester};
 
 pub fn routes() -> Router<State> {
-    Router::new().route("/rights", get(form).post(submit))
+    Router::new()
+        .route("/rights", get(form).post(submit))
+        .route("/rights/confirm/{token}", get(confirm_page).post(confirm))
 }
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:40em;margin:2em auto;line-height:1.5}label{display:block;margin-top:1em}\
@@ -22,11 +24,19 @@ const STYLE: &str = "body{font-family:sans-serif;max-width:40em;margin:2em auto;
 
 async fn form(axum::extract::State(s): axum::extract::State<State>) -> Html<String> {
     let policy = s.app.policy();
+    let identity = match policy.identity_check {
+        vigie_domain::policy::IdentityCheck::Document => "nous vous demanderons un justificatif d'identité",
+        vigie_domain::policy::IdentityCheck::OnDoubt => {
+            "nous vérifierons qu'elle vient bien de vous à partir de ce que nous savons déjà (par exemple par un \
+             lien de confirmation envoyé à l'adresse que nous avons pour vous), et ne vous demanderons un \
+             justificatif d'identité qu'en cas de doute"
+        }
+    };
     Html(format!(
         "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Exercer vos droits</title><style>{STYLE}</style></head><body>\
          <h1>Exercer vos droits sur vos données personnelles</h1>\
          <p>Votre demande est adressée au délégué à la protection des données de {}. Elle doit venir de vous seul ; \
-         nous vous demanderons un justificatif d'identité avant de vous répondre, dans un délai d'un mois.</p>\
+         avant de vous répondre, dans un délai d'un mois, {identity}.</p>\
          <form method=\"post\" action=\"/rights\">\
          <label for=\"kind\">Votre demande</label><select id=\"kind\" name=\"kind\" required>\
          <option value=\"access\">Accéder à mes données et en obtenir une copie</option>\
@@ -98,6 +108,7 @@ async fn submit(
             ..Requester::default()
         },
         particulars: Particulars { message: blank(f.message), ..Particulars::default() },
+        language: None,
     };
     match s.app.create_request_from_form(input).await {
         Ok(r) => Html(format!(
@@ -109,4 +120,35 @@ async fn submit(
         .into_response(),
         Err(e) => crate::problem::ApiError::from(e).into_response(),
     }
+}
+
+/// A one-time identity confirmation link, as opened: a page with a button; nothing changes (mail
+/// scanners follow links). Rate-limited like the form.
+async fn confirm_page(
+    axum::extract::State(s): axum::extract::State<State>,
+    Peer(peer): Peer,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    if let Err(p) = s.confirm_limiter.check(peer) {
+        return p.into_response();
+    }
+    link_page(s.app.confirmation_page(&token).await)
+}
+
+/// The button of a confirmation link's page: confirms the requester's identity.
+async fn confirm(
+    axum::extract::State(s): axum::extract::State<State>,
+    Peer(peer): Peer,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    if let Err(p) = s.confirm_limiter.check(peer) {
+        return p.into_response();
+    }
+    link_page(s.app.confirm_identity(&token).await)
+}
+
+fn link_page(p: vigie_app::rights::confirmation::LinkPage) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let lang = axum::http::HeaderValue::from_static(p.lang);
+    (status, [(axum::http::header::CONTENT_LANGUAGE, lang)], Html(p.html)).into_response()
 }

@@ -38,6 +38,8 @@ pub struct State {
     pub app: App,
     /// Submissions of the public form, per client address.
     pub(crate) form_limiter: std::sync::Arc<limits::PerAddress>,
+    /// Openings and confirmations of identity confirmation links, per client address (as the form).
+    pub(crate) confirm_limiter: std::sync::Arc<limits::PerAddress>,
     /// Token-authenticated calls, per client address (none: unlimited).
     pub(crate) api_limiter: Option<std::sync::Arc<limits::PerAddress>>,
 }
@@ -53,6 +55,8 @@ fn is_html(r: &Response) -> bool {
 /// The whole HTTP application.
 pub fn router(app: App, limits: &HttpLimits) -> Router {
     let form_limiter = std::sync::Arc::new(limits::PerAddress::per_minute(limits.form_per_minute, "submissions"));
+    let confirm_limiter =
+        std::sync::Arc::new(limits::PerAddress::per_minute(limits.form_per_minute, "confirmation attempts"));
     let api_limiter =
         limits.api_per_minute.map(|n| std::sync::Arc::new(limits::PerAddress::per_minute(n, "requests with a token")));
     let trace = TraceLayer::new_for_http().make_span_with(
@@ -95,7 +99,7 @@ pub fn router(app: App, limits: &HttpLimits) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(trace)
-        .with_state(State { app, form_limiter, api_limiter })
+        .with_state(State { app, form_limiter, confirm_limiter, api_limiter })
 }
 
 /// What a client may cost the server: set by `vigie serve` flags, defaults a sysadmin would choose.
@@ -107,7 +111,8 @@ pub struct HttpLimits {
     pub body_timeout: Duration,
     /// Connections served at once; one more is closed as soon as it is accepted.
     pub max_connections: usize,
-    /// Submissions of the public rights form per client address and minute.
+    /// Submissions of the public rights form per client address and minute; as many openings and
+    /// confirmations of identity confirmation links.
     pub form_per_minute: std::num::NonZeroU32,
     /// Token-authenticated calls per client address and minute; None: unlimited.
     pub api_per_minute: Option<std::num::NonZeroU32>,

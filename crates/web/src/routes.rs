@@ -31,7 +31,7 @@ use vigie_domain::access::Role;
         crate::governance::record_disclosure, crate::governance::list_disclosures, crate::governance::outbox,
         crate::governance::versions, crate::governance::upload_version, crate::governance::activate_version,
         crate::requests::create, crate::requests::list, crate::requests::one, crate::requests::upload_document,
-        crate::requests::identity, crate::requests::link, crate::requests::extend, crate::requests::refuse, crate::requests::fulfil,
+        crate::requests::identity, crate::requests::document_request, crate::requests::confirmation, crate::requests::link, crate::requests::extend, crate::requests::refuse, crate::requests::fulfil,
         crate::requests::response, crate::breaches::create, crate::breaches::list, crate::breaches::one,
         crate::breaches::phase, crate::breaches::subjects, crate::breaches::notification, crate::register::register, set_hold, lift_hold, hold_status, lift_restriction, lift_suppression, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
     ),
@@ -559,6 +559,8 @@ mod tests {
             r::__path_one,
             r::__path_upload_document,
             r::__path_identity,
+            r::__path_document_request,
+            r::__path_confirmation,
             r::__path_link,
             r::__path_extend,
             r::__path_refuse,

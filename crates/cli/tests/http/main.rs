@@ -14,6 +14,7 @@ mod breaches;
 mod duplicates;
 mod fuzz;
 mod governance;
+mod identity;
 mod import;
 mod legacy;
 mod merge;
