@@ -3,8 +3,9 @@
 //! `/api/v1/docs`). Handlers only translate HTTP to `vigie-app` calls and
 //! back; every rule lives in `vigie-app`.
 //!
-//! Request logs carry the method, the path (ids only) and the status, never
-//! the query string (`?email=` is personal data) nor a body.
+//! Request logs carry the method, the path (ids only; a confirmation link's token
+//! is replaced by `{token}`) and the status, never the query string (`?email=` is
+//! personal data) nor a body.
 
 mod breaches;
 mod extract;
@@ -59,9 +60,12 @@ pub fn router(app: App, limits: &HttpLimits) -> Router {
         std::sync::Arc::new(limits::PerAddress::per_minute(limits.form_per_minute, "confirmation attempts"));
     let api_limiter =
         limits.api_per_minute.map(|n| std::sync::Arc::new(limits::PerAddress::per_minute(n, "requests with a token")));
-    let trace = TraceLayer::new_for_http().make_span_with(
-        |req: &Request<_>| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()),
-    );
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+        // A confirmation link's token confirms an identity: it never reaches a log.
+        let path = req.uri().path();
+        let path = if path.starts_with("/rights/confirm/") { "/rights/confirm/{token}" } else { path };
+        tracing::info_span!("http", method = %req.method(), path = %path)
+    });
     routes::api()
         .merge(governance::routes())
         .merge(requests::routes())

@@ -242,7 +242,7 @@ fn an_import_with_update_merges_the_fields_given_and_runs_again_harmlessly() -> 
             &csv,
             "kind;first_name;last_name;email;phone;job_title;collected_at;contract_reference;contract_start\n\
              prospect;Paul;;paul@example.fr;06 22 33 44 55;;2026-06-01;;\n\
-             client;Léa;Lefèvre;LEA@example.fr;;;;C-9;2026-01-01\n\
+             client;Léa;Lefèvre;LEA@example.fr;;;;CTR-0042;2026-01-01\n\
              prospect;Anne;;anne@example.fr;07 81 02 03 04;;;;\n\
              prospect;Nouveau;Venu;new@example.fr;;;;;\n\
              prospect;Paul;;PAUL@example.fr;;;;;\n\
@@ -277,7 +277,7 @@ fn an_import_with_update_merges_the_fields_given_and_runs_again_harmlessly() -> 
             out.contains("updated 2 subject(s)") && out.contains("imported 1 subject(s), rejected 1 row(s)"),
             "{out}"
         );
-        for v in ["paul@", "22 33", "Lefèvre", "C-9", "anne@", "77 66"] {
+        for v in ["paul@", "22 33", "Lefèvre", "CTR-0042", "anne@", "77 66"] {
             assert!(!out.contains(v), "a value in the report: {out}");
         }
         // Audited as updates: Paul's fields; Léa's contract and kind, each by its own entry.
@@ -297,7 +297,11 @@ fn an_import_with_update_merges_the_fields_given_and_runs_again_harmlessly() -> 
         assert_eq!(count(&s, "SELECT count(*) FROM subjects WHERE expires_on = '2027-01-01'")?, 1, "Paul's clock");
         // Léa: a client now, her contract recorded, her clock on it.
         let (_, v) = s.get(&staff, &format!("/api/v1/subjects/{lea}"), Some("contract_management"))?;
-        assert_eq!((v["kind"].as_str(), v["contracts"][0]["reference"].as_str()), (Some("client"), Some("C-9")), "{v}");
+        assert_eq!(
+            (v["kind"].as_str(), v["contracts"][0]["reference"].as_str()),
+            (Some("client"), Some("CTR-0042")),
+            "{v}"
+        );
         assert_eq!(v["identity"]["last_name"], "Lefèvre");
         let (_, plan) = s.get(&dpo, "/api/v1/retention/plan?at=2100-01-01", None)?;
         assert!(!plan.to_string().contains(&lea), "a client with an open contract is never due: {plan}");
@@ -325,7 +329,7 @@ fn an_import_with_update_merges_the_fields_given_and_runs_again_harmlessly() -> 
         assert!(ok && out.contains("imported 0 subject(s)"), "{out}");
         assert!(!out.contains("updated"), "{out}");
         assert_eq!(s.audit_entries()?, entries);
-        audit_holds_no_value(&s, &["paul@", "622334455", "Lef", "C-9"])?;
+        audit_holds_no_value(&s, &["paul@", "622334455", "Lef", "CTR-0042"])?;
     }
     Ok(())
 }

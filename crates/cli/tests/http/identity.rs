@@ -135,6 +135,8 @@ fn the_email_on_file_is_confirmed_by_a_one_time_link_never_by_hand() -> R {
         assert_eq!(count(&s, &by_link)?, 1);
         let (st, _) = page(&s, "POST", &token)?;
         assert_eq!(st, 404, "single use");
+        let log = std::fs::read_to_string(s.dir.join("server.log"))?;
+        assert!(log.contains("/rights/confirm/{token}") && !log.contains(&token), "the token never reaches a log");
         assert_eq!(count(&s, &by_link)?, 1, "used once");
         assert_eq!(s.post(&dpo, &format!("/api/v1/requests/{rid}/fulfil"), json!({}))?.0, 200);
 

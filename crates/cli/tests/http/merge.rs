@@ -16,7 +16,7 @@ fn merge(s: &Server, token: &str, id: &str, body: Value) -> R<(u16, Value)> {
 
 /// The personal values of the test are nowhere in the audit trail.
 fn audit_holds_no_value(s: &Server) -> R {
-    for v in ["camille", "Camille", "Cam.", "612345678", "Atelier", "C-2024", "rappel", "litige"] {
+    for v in ["camille", "Camille", "Cam.", "612345678", "Atelier", "CTR-2024", "rappel", "litige"] {
         let n = count(s, &format!("SELECT count(*) FROM audit WHERE coalesce(detail, '') LIKE '%{v}%'"))?;
         assert_eq!(n, 0, "a value in the audit trail: {v}");
     }
@@ -48,7 +48,7 @@ fn a_merge_moves_everything_and_the_kept_record_reads_as_the_union() -> R {
                                "phone":"06 12 34 56 78","company":"Atelier Martin"}}),
         )?;
         for (path, body) in [
-            ("contracts", json!({"reference":"C-2024-17","start":"2025-06-01"})),
+            ("contracts", json!({"reference":"CTR-2024-17","start":"2025-06-01"})),
             (
                 "interactions",
                 json!({"at":"2025-07-01T10:00:00Z","direction":"inbound","channel":"phone","summary":"rappel demandé"}),
@@ -101,7 +101,7 @@ fn a_merge_moves_everything_and_the_kept_record_reads_as_the_union() -> R {
         assert_eq!(v["identity"]["first_name"], "Camille");
         assert_eq!(v["identity"]["company"], "Atelier Martin");
         assert_eq!(v["provenance"]["company"], "observed", "taken with its provenance: {v}");
-        assert_eq!(v["contracts"][0]["reference"], "C-2024-17", "{v}");
+        assert_eq!(v["contracts"][0]["reference"], "CTR-2024-17", "{v}");
         assert_eq!(v["collected_at"], "2025-06-01T09:00:00Z", "the later collection: {v}");
         let (_, v) = s.get(&staff, &format!("/api/v1/subjects/{kept}"), Some("customer_relations"))?;
         assert_eq!(v["interactions"][0]["summary"], "rappel demandé", "{v}");
@@ -144,7 +144,7 @@ fn a_merge_moves_everything_and_the_kept_record_reads_as_the_union() -> R {
         verify_identity(&s, &dpo, &rid)?;
         let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{rid}/fulfil"), json!({}))?;
         assert_eq!(st, 200, "{v}");
-        assert_eq!(v["contracts"][0]["reference"], "C-2024-17", "{v}");
+        assert_eq!(v["contracts"][0]["reference"], "CTR-2024-17", "{v}");
         assert_eq!(v["data"]["first_name"]["value"], "Camille", "{v}");
 
         // The trail: the merge by both ids, the erasure of the merged record, the kind change; no value.
