@@ -16,6 +16,8 @@ pub enum Actor {
     Token(Id),
     Cli,
     System,
+    /// The requester of a rights request, acting through a one-time link (the request's id).
+    Requester(Id),
 }
 
 impl std::fmt::Display for Actor {
@@ -24,6 +26,7 @@ impl std::fmt::Display for Actor {
             Actor::Token(id) => write!(f, "token:{id}"),
             Actor::Cli => f.write_str("cli"),
             Actor::System => f.write_str("system"),
+            Actor::Requester(request) => write!(f, "requester:{request}"),
         }
     }
 }

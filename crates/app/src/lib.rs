@@ -148,6 +148,8 @@ pub struct App {
     pub(crate) instance: vigie_store::Id,
     /// The directory transport's files, when notices are written there: erased with their subject.
     pub(crate) mail_dir: Arc<std::sync::OnceLock<outbox::MailDir>>,
+    /// The address people reach this server at (`--public-url`), for links in emails.
+    pub(crate) public_url: Arc<std::sync::OnceLock<String>>,
 }
 
 impl std::fmt::Debug for App {
@@ -386,6 +388,7 @@ impl App {
             tokens: Arc::new(auth::TokenCache::default()),
             instance: vigie_store::new_id(),
             mail_dir: Arc::default(),
+            public_url: Arc::default(),
             transfers: Arc::new(transfers),
             journal: Arc::new(backup::Journal::new(settings)),
             data_dir: settings.data_dir.clone(),
@@ -480,5 +483,27 @@ impl App {
         cp: &governance::trail::Checkpoint,
     ) -> Result<governance::trail::Verification> {
         crate::governance::trail::verify_extends(&self.db, self.keys.clone(), cp).await
+    }
+}
+
+/// Checks and normalises the address people reach the server at (`--public-url`, e.g.
+/// `https://rgpd.example.fr`): an http(s) URL without query or fragment, no trailing slash.
+pub fn public_url(url: &str) -> std::result::Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let host = rest.and_then(|r| r.split('/').next()).unwrap_or("");
+    if host.is_empty() || url.contains(|c: char| c.is_whitespace() || c.is_control() || "?#\"<>".contains(c)) {
+        return Err("the public URL must be an http(s) address without query or fragment, e.g. \
+                    https://rgpd.example.fr"
+            .into());
+    }
+    Ok(url.to_string())
+}
+
+impl App {
+    /// Sets the address people reach this server at (checked by [`public_url`]), for the links
+    /// Vigie sends by email; once, at start.
+    pub fn use_public_url(&self, url: String) {
+        let _ = self.public_url.set(url);
     }
 }

@@ -346,6 +346,19 @@ impl App {
         if m.template == "request_extension" {
             return self.render_extension(&params).await;
         }
+        if m.template == crate::rights::identity::DOCUMENT_REQUEST
+            || m.template == crate::rights::confirmation::LINK_NOTICE
+        {
+            let rendered = if m.template == crate::rights::identity::DOCUMENT_REQUEST {
+                self.render_document_request(&params).await
+            } else {
+                self.render_link_notice(m.subject_id, &params).await
+            };
+            let (to, subject, body) = rendered.map_err(Undeliverable)?;
+            let to: Mailbox =
+                to.parse().map_err(|_| Undeliverable(format!("notice {}'s address is not deliverable", m.id)))?;
+            return Ok(Rendered { to, subject, body });
+        }
         if m.template == crate::auth::TOKEN_NOTICE {
             return render_token_notice(&policy, &params);
         }

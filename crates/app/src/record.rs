@@ -36,13 +36,19 @@ pub(crate) fn load(tx: &mut dyn Tx, id: Id) -> Result<SubjectRow> {
         return Ok(row);
     }
     match tx.erasure(id)? {
-        Some(e) => Err(AppError::Gone(format!(
-            "subject {id} was erased on {} under the rule {}",
-            e.erased_at.date_naive(),
-            e.rule
-        ))),
+        Some(e) => Err(gone(&e)),
         None => Err(AppError::NotFound(format!("subject {id}"))),
     }
+}
+
+/// The answer about an erased subject: when, under which rule, or the record it was merged into
+/// (an id, nothing personal).
+pub(crate) fn gone(e: &vigie_store::ErasureRow) -> AppError {
+    let (id, on) = (e.subject_id, e.erased_at.date_naive());
+    AppError::Gone(match e.merged_into {
+        Some(into) => format!("subject {id} was merged into subject {into} on {on}: its records are there now"),
+        None => format!("subject {id} was erased on {on} under the rule {}", e.rule),
+    })
 }
 
 /// A subject's key and identity, decrypted (rights requests).

@@ -18,6 +18,18 @@ fn settings() -> (Settings, std::path::PathBuf) {
     (s, dir)
 }
 
+fn decision() -> Result<vigie_app::rights::IdentityDecision, serde_json::Error> {
+    serde_json::from_value(serde_json::json!({"decision": "verified", "document": "national_id_card"}))
+}
+
+fn day(y: i32, m: u32, d: u32) -> Result<NaiveDate, String> {
+    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| format!("{y}-{m}-{d}"))
+}
+
+fn at(y: i32, m: u32, d: u32) -> Result<chrono::DateTime<Utc>, String> {
+    Utc.with_ymd_and_hms(y, m, d, 10, 0, 0).single().ok_or_else(|| format!("{y}-{m}-{d}"))
+}
+
 fn request(received: &str) -> Result<vigie_app::rights::NewRequest, serde_json::Error> {
     serde_json::from_value(serde_json::json!({
         "kind": "access", "received_at": received, "channel": "email",
@@ -42,6 +54,8 @@ async fn deadlines_follow_the_clock_the_app_runs_on() -> Result<(), Box<dyn std:
     let created = app.create_request_from_form(request("2026-01-31")?).await?;
     assert_eq!(created.due_on, NaiveDate::from_ymd_opt(2026, 3, 2).ok_or("date")?);
     assert_eq!((created.days_left, created.overdue), (30, false));
+    // Verified the day it arrived: its clock runs from then on.
+    app.decide_identity(&dpo, created.id, decision()?).await?;
 
     clock.set(Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).single().ok_or("date")?);
     let later = app.get_request(&dpo, created.id).await?;
@@ -52,6 +66,79 @@ async fn deadlines_follow_the_clock_the_app_runs_on() -> Result<(), Box<dyn std:
     assert!(v.valid, "{v:?}");
     let cp = app.audit_checkpoint().await?;
     assert_eq!(cp.at, clock.now());
+    drop(app);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Issue 12.2: while identity information is awaited the clock stands still, and when it runs
+/// again the days awaited are added (EDPB Guidelines 01/2022), then the deadline moves to the
+/// next working day. Under MSI's clause (`document`, the default policy) a request awaits its
+/// document from intake.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_suspended_clock_adds_the_days_awaited_across_month_ends_holidays_and_twice()
+-> Result<(), Box<dyn std::error::Error>> {
+    let (settings, dir) = settings();
+    let clock = Arc::new(FixedClock::new(at(2026, 1, 31)?));
+    let app = App::open_with_clock(&settings, clock.clone())?;
+    let token = app.create_token(Actor::System, "dpo", None, None).await?.token;
+    let dpo = app.authenticate(&token).await?;
+    let scan = b"\x89PNG\r\n\x1a\n a scan".to_vec();
+
+    // Received Saturday 31 January; one month: Saturday 28 February, so Monday 2 March.
+    let r = app.create_request_from_form(request("2026-01-31")?).await?;
+    assert!(r.deadline_suspended && r.suspended_since == Some(day(2026, 1, 31)?), "{r:?}");
+    assert_eq!(r.due_on, day(2026, 3, 2)?);
+    // Long past its deadline by the calendar, but the clock stood still: not overdue, the days
+    // left those of the day it stopped.
+    clock.set(at(2026, 4, 15)?);
+    let v = app.get_request(&dpo, r.id).await?;
+    assert_eq!((v.overdue, v.days_left, v.due_on), (false, 30, day(2026, 3, 2)?), "{v:?}");
+    clock.set(at(2026, 2, 20)?);
+    // The document arrives on 20 February, across the month's end: 20 days awaited, 28 February
+    // + 20 = Friday 20 March.
+    let v = app.upload_identity_document(&dpo, r.id, "image/png", scan.clone()).await?;
+    assert!(!v.deadline_suspended && v.suspended_since.is_none(), "{v:?}");
+    assert_eq!((v.suspended_days, v.due_on, v.first_due_on), (20, day(2026, 3, 20)?, day(2026, 3, 20)?));
+    assert_eq!((v.days_left, v.overdue), (28, false));
+    // Unreadable: asked again on 10 March, the copy arrives on 17 March: 7 more days, 27 in all,
+    // 28 February + 27 = Friday 27 March. Asking twice while awaited keeps the first day.
+    clock.set(at(2026, 3, 10)?);
+    let ask = serde_json::from_value(serde_json::json!({"doubt": "the copy is unreadable"}))?;
+    let v = app.ask_identity_document(&dpo, r.id, ask).await?;
+    assert_eq!((v.deadline_suspended, v.suspended_since), (true, Some(day(2026, 3, 10)?)));
+    clock.set(at(2026, 3, 12)?);
+    let v = app.ask_identity_document(&dpo, r.id, vigie_app::rights::identity::DocumentAsk::default()).await?;
+    assert_eq!((v.suspended_since, v.document_requests.len()), (Some(day(2026, 3, 10)?), 2));
+    assert_eq!(v.days_left, 10, "frozen on 10 March, 20 March ahead");
+    // Extended while suspended: counted from receipt with the days awaited so far (20):
+    // 30 April + 20 = Wednesday 20 May; when the clock runs again both deadlines move.
+    let ext = serde_json::from_value(serde_json::json!({"months": 2, "reason": "archives"}))?;
+    let v = app.extend_request(&dpo, r.id, ext).await?;
+    assert_eq!((v.extended, v.due_on), (true, day(2026, 5, 20)?));
+    clock.set(at(2026, 3, 17)?);
+    let v = app.upload_identity_document(&dpo, r.id, "image/png", scan.clone()).await?;
+    assert_eq!((v.suspended_days, v.first_due_on), (27, day(2026, 3, 27)?));
+    assert_eq!(v.due_on, day(2026, 5, 27)?, "30 April + 27 days: Wednesday 27 May");
+    let v = app.decide_identity(&dpo, r.id, decision()?).await?;
+    assert_eq!((v.suspended_days, v.due_on), (27, day(2026, 5, 27)?), "the decision adds nothing more");
+
+    // A resumption that lands on a holiday: received 25 March (one month: Saturday 25 April),
+    // 6 days awaited: Friday 1 May, Labour Day, so Monday 4 May.
+    clock.set(at(2026, 3, 25)?);
+    let h = app.create_request_from_form(request("2026-03-25")?).await?;
+    clock.set(at(2026, 3, 31)?);
+    let v = app.decide_identity(&dpo, h.id, decision()?).await?;
+    assert_eq!((v.suspended_days, v.due_on, v.deadline_suspended), (6, day(2026, 5, 4)?, false));
+
+    // The register: overdue first, then the running clocks, then the suspended ones, then the closed.
+    clock.set(at(2026, 5, 10)?);
+    let waiting = app.create_request_from_form(request("2026-05-10")?).await?;
+    let refused = app.create_request_from_form(request("2026-05-10")?).await?;
+    let why = serde_json::from_value(serde_json::json!({"ground": "excessive", "reason": "the tenth this month"}))?;
+    app.refuse_request(&dpo, refused.id, why).await?;
+    let order: Vec<_> = app.list_requests(&dpo).await?.into_iter().map(|v| v.id).collect();
+    assert_eq!(order, vec![h.id, r.id, waiting.id, refused.id], "overdue (4 May), running (27 May), suspended, closed");
     drop(app);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

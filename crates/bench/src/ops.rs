@@ -697,6 +697,7 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
             channel: "letter".into(),
             requester: Requester { email: Some(p.email.clone()), ..Requester::default() },
             particulars,
+            language: None,
         };
         let view = ctx.rt.block_on(app.create_request(&who, input))?;
         let subject = view.subject_id.context("a request was not linked to its subject by email")?;
@@ -704,7 +705,7 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
             decision: "verified".into(),
             method: None,
             document: Some("national_id_card".into()),
-            doubt: None,
+            contract: None,
         };
         ctx.rt.block_on(app.decide_identity(&who, view.id, decision))?;
         (if erase { &mut erasure } else { &mut access }).push((view.id, subject, p.kind));

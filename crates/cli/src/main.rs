@@ -113,6 +113,11 @@ struct ServeArgs {
     #[arg(long, env = "VIGIE_OUTBOX_INTERVAL_MS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     outbox_interval_ms: Option<u64>,
+    /// The address people reach this server at (e.g. https://rgpd.example.fr), for the links
+    /// sent by email (identity confirmation); without it no such link is sent.
+    #[arg(long, env = "VIGIE_PUBLIC_URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_url: Option<String>,
     /// Seconds a client has to send a request's headers (and to start its next request) [default: 10, 1 to 30].
     #[arg(long, env = "VIGIE_HTTP_HEADER_TIMEOUT_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -136,6 +141,8 @@ struct ServeArgs {
 }
 
 #[derive(Subcommand)]
+// Parsed once at start: the server's many settings make one variant large, which costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Runs the server; initialises a fresh data directory and prints the first admin token once.
     Serve(ServeArgs),
@@ -152,6 +159,10 @@ enum Command {
         /// Imports the valid rows and reports the others.
         #[arg(long)]
         skip_invalid: bool,
+        /// A row matching one subject already recorded (same email or phone) updates it with the
+        /// fields it gives (an empty field erases nothing) instead of being skipped.
+        #[arg(long)]
+        update: bool,
     },
     /// The suppression list (people who objected to prospecting).
     Suppression {
@@ -556,7 +567,16 @@ fn run(cli: Cli, (config, figment): (Config, figment::Figment)) -> anyhow::Resul
                 None => None,
             };
             let transport = vigie_app::outbox::Transport::from_settings(&mail).map_err(anyhow::Error::msg)?;
+            let public_url = c
+                .public_url
+                .as_deref()
+                .map(vigie_app::public_url)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("{} {e}", settings::origin_of(&figment, "public_url")))?;
             let app = App::open(&settings)?;
+            if let Some(url) = public_url {
+                app.use_public_url(url);
+            }
             // Held for the server's life: `vigie restore` refuses to run beside it.
             let _instance = app.db().instance_lock()?;
             let from = app.mail_from(&mail).map_err(anyhow::Error::msg)?;
@@ -629,10 +649,11 @@ fn run(cli: Cli, (config, figment): (Config, figment::Figment)) -> anyhow::Resul
                 Ok(ExitCode::SUCCESS)
             }
         }
-        Command::Import { file, skip_invalid } => {
+        Command::Import { file, skip_invalid, update } => {
             let app = App::open(&settings)?;
             let started = std::time::Instant::now();
-            let report = app.import_csv(&file, skip_invalid)?;
+            let options = vigie_app::subjects::import::ImportOptions { skip_invalid, update };
+            let report = app.import_csv_with(&file, options)?;
             for e in &report.errors {
                 eprintln!("{}:{}: {}", file.display(), e.line, e.message);
             }
@@ -645,12 +666,21 @@ fn run(cli: Cli, (config, figment): (Config, figment::Figment)) -> anyhow::Resul
             if report.skipped as usize > report.duplicates.len() {
                 println!("… and {} more rows already recorded", report.skipped as usize - report.duplicates.len());
             }
+            for u in &report.updates {
+                println!("line {}: {}", u.line, u.message);
+            }
+            if report.updated as usize > report.updates.len() {
+                println!("… and {} more rows updated", report.updated as usize - report.updates.len());
+            }
             if report.rejected > 0 && !skip_invalid {
                 eprintln!(
                     "vigie: {} bad row(s): nothing was imported (use --skip-invalid to import the valid rows)",
                     report.rejected
                 );
                 return Ok(ExitCode::FAILURE);
+            }
+            if update {
+                println!("updated {} subject(s)", report.updated);
             }
             println!(
                 "imported {} subject(s), rejected {} row(s), skipped {} already recorded, in {:.2} s",

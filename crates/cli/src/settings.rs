@@ -30,6 +30,7 @@ pub struct Config {
     pub smtp_from: Option<String>,
     pub outbox_dir: Option<PathBuf>,
     pub outbox_interval_ms: u64,
+    pub public_url: Option<String>,
     pub http_header_timeout_secs: u64,
     pub http_body_timeout_secs: u64,
     pub http_max_connections: u64,
@@ -76,6 +77,7 @@ impl Default for Config {
             smtp_from: None,
             outbox_dir: None,
             outbox_interval_ms: 2000,
+            public_url: None,
             http_header_timeout_secs: 10,
             http_body_timeout_secs: 30,
             http_max_connections: 1024,
@@ -229,6 +231,14 @@ pub const SETTINGS: &[Setting] = &[
         help: "How often the outbox is delivered, in milliseconds.",
     },
     Setting {
+        key: "public_url",
+        flag: "--public-url",
+        env: "VIGIE_PUBLIC_URL",
+        default: None,
+        example: "\"https://rgpd.example.fr\"",
+        help: "The address people reach this server at, for links sent by email (identity confirmation); without it no link is sent.",
+    },
+    Setting {
         key: "http_header_timeout_secs",
         flag: "--http-header-timeout-secs",
         env: "VIGIE_HTTP_HEADER_TIMEOUT_SECS",
@@ -323,6 +333,7 @@ impl std::fmt::Debug for Config {
             .field("smtp_from", &self.smtp_from)
             .field("outbox_dir", &self.outbox_dir)
             .field("outbox_interval_ms", &self.outbox_interval_ms)
+            .field("public_url", &self.public_url)
             .field("http_header_timeout_secs", &self.http_header_timeout_secs)
             .field("http_body_timeout_secs", &self.http_body_timeout_secs)
             .field("http_max_connections", &self.http_max_connections)

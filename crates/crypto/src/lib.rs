@@ -124,6 +124,8 @@ pub enum Part {
     BreachPhase,
     /// Why a subject's restriction of processing (Art. 18) was lifted (owner: the subject).
     Restriction,
+    /// The token of a request's identity confirmation link (owner: the request).
+    Confirmation,
 }
 
 impl Part {
@@ -142,6 +144,7 @@ impl Part {
             Part::BreachDetails => "details",
             Part::BreachPhase => "phase",
             Part::Restriction => "restriction",
+            Part::Confirmation => "confirmation",
         }
     }
 }
@@ -386,6 +389,14 @@ impl SubjectKey {
 pub fn new_token() -> Result<(String, [u8; 32]), CryptoError> {
     let secret = random::<32>()?;
     let token = format!("vigie_{}", hex(&secret));
+    let hash = token_hash(&token);
+    Ok((token, hash))
+}
+
+/// A new one-time link token (64 hexadecimal digits, 256 random bits) and the hash under which
+/// it is stored.
+pub fn new_link_token() -> Result<(String, [u8; 32]), CryptoError> {
+    let token = hex(&random::<32>()?);
     let hash = token_hash(&token);
     Ok((token, hash))
 }

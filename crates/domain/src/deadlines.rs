@@ -23,6 +23,14 @@
 //!   would shift the day number (a first deadline moved from Saturday 28
 //!   February to Monday 2 March must not make the extended one 2 May).
 //!
+//! - **Suspension.** While the controller awaits information it asked for to
+//!   confirm the requester's identity (Art. 12(6)), the period is suspended
+//!   (EDPB Guidelines 01/2022 on the right of access): the days awaited are
+//!   added to the period's last day, counted from receipt as above (one month,
+//!   plus the extension's months), and the sum is then moved to the next working
+//!   day. A request may be suspended several times; the days add up. See
+//!   [`deadline_in_force`].
+//!
 //! # French public holidays
 //!
 //! Metropolitan France's public holidays (Code du travail, art. L3133-1): 1
@@ -175,6 +183,27 @@ pub fn extended_deadline(received: NaiveDate, extra_months: u32) -> Option<Naive
     checked_next_working_day(add_months(received, 1 + extra_months)?)
 }
 
+/// The deadline in force for a request received on `received`: one month plus `extra_months`
+/// (0, or an extension's 1 or 2), plus the `suspended_days` its clock stood still while identity
+/// information was awaited, then moved to the next working day. The days are added to the
+/// period's last day before it is moved: received 31 January 2026 (one month: Saturday 28
+/// February), 3 days awaited, ends Tuesday 3 March. `deadline_in_force(r, 0, 0)` is
+/// [`response_deadline`]`(r)`, and `deadline_in_force(r, m, 0)` is [`extended_deadline`]`(r, m)`.
+/// None when `extra_months` is above 2 or the date cannot be represented.
+pub fn deadline_in_force(received: NaiveDate, extra_months: u32, suspended_days: u64) -> Option<NaiveDate> {
+    if extra_months > 2 {
+        return None;
+    }
+    let last_day = add_months(received, 1 + extra_months)?.checked_add_days(Days::new(suspended_days))?;
+    checked_next_working_day(last_day)
+}
+
+/// The days a suspension that began on `since` lasted when it ends on `resumed`: the calendar
+/// days between them (0 when it ends the day it began; never negative).
+pub fn days_suspended(since: NaiveDate, resumed: NaiveDate) -> u64 {
+    u64::try_from(resumed.signed_duration_since(since).num_days()).unwrap_or(0)
+}
+
 /// Why a deadline cannot be extended. Messages name the rule, never personal data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ExtensionError {
@@ -202,17 +231,31 @@ pub fn can_extend(
     already_extended: bool,
     extra_months: u32,
 ) -> Result<NaiveDate, ExtensionError> {
+    can_extend_suspended(received, today, already_extended, extra_months, 0)
+}
+
+/// [`can_extend`] for a request whose clock stood still `suspended_days` (identity information
+/// awaited): the first deadline and the extended one both count those days, and `clock_day` is
+/// the day the clock reads: today, or while it stands still, the day it stopped (a suspended
+/// request's first deadline does not pass while its clock stands still).
+pub fn can_extend_suspended(
+    received: NaiveDate,
+    clock_day: NaiveDate,
+    already_extended: bool,
+    extra_months: u32,
+    suspended_days: u64,
+) -> Result<NaiveDate, ExtensionError> {
     if already_extended {
         return Err(ExtensionError::AlreadyExtended);
     }
     if !(1..=2).contains(&extra_months) {
         return Err(ExtensionError::InvalidMonths(extra_months));
     }
-    let deadline = response_deadline(received).ok_or(ExtensionError::OutOfRange)?;
-    if today > deadline {
+    let deadline = deadline_in_force(received, 0, suspended_days).ok_or(ExtensionError::OutOfRange)?;
+    if clock_day > deadline {
         return Err(ExtensionError::FirstDeadlinePassed { deadline });
     }
-    extended_deadline(received, extra_months).ok_or(ExtensionError::OutOfRange)
+    deadline_in_force(received, extra_months, suspended_days).ok_or(ExtensionError::OutOfRange)
 }
 
 /// Days from `today` to `deadline`: 0 on the deadline day itself (still in
@@ -421,6 +464,54 @@ mod tests {
     }
 
     #[test]
+    fn suspended_deadlines() {
+        // The days awaited are added to the period's last day, then moved to a working day.
+        let cases = [
+            (d(2026, 1, 31), 0, 0, d(2026, 3, 2), "no suspension: the first deadline"),
+            (d(2026, 1, 31), 0, 3, d(2026, 3, 3), "Saturday 28 February + 3 days: Tuesday 3 March"),
+            (d(2026, 1, 31), 0, 13, d(2026, 3, 13), "across the month end: 28 February + 13 days, a Friday"),
+            (d(2024, 1, 31), 0, 1, d(2024, 3, 1), "leap year: Thursday 29 February + 1 day, Friday 1 March"),
+            (d(2026, 3, 25), 0, 6, d(2026, 5, 4), "25 April + 6 days lands on Friday 1 May: Monday 4 May"),
+            (d(2026, 4, 7), 0, 7, d(2026, 5, 15), "7 May + 7 days: Thursday 14 May is Ascension"),
+            (d(2026, 11, 28), 0, 27, d(2027, 1, 25), "across the year: 28 December + 27 days"),
+            (d(2026, 1, 31), 2, 3, d(2026, 5, 4), "extended 2 months: Thursday 30 April + 3 days → Monday 4 May"),
+            (d(2026, 1, 31), 1, 0, d(2026, 3, 31), "extended, not suspended: extended_deadline's date"),
+        ];
+        for (received, months, days, expected, why) in cases {
+            assert_eq!(
+                deadline_in_force(received, months, days),
+                Some(expected),
+                "{received} +{months}m +{days}d: {why}"
+            );
+        }
+        // A request suspended twice: the days add up (3 + 3 from the same received date).
+        assert_eq!(deadline_in_force(d(2026, 3, 25), 0, 3 + 3), Some(d(2026, 5, 4)));
+        assert_eq!(deadline_in_force(d(2026, 3, 25), 0, 3), Some(d(2026, 4, 28)));
+        assert_eq!(d(2026, 4, 25).weekday(), Weekday::Sat);
+        assert_eq!(d(2027, 1, 24).weekday(), Weekday::Sun);
+        assert_eq!(deadline_in_force(d(2026, 1, 31), 3, 0), None);
+        assert_eq!(deadline_in_force(NaiveDate::MAX, 0, 0), None);
+        assert_eq!(deadline_in_force(d(2026, 1, 31), 0, u64::MAX), None);
+        // Days suspended: calendar days, never negative.
+        assert_eq!(days_suspended(d(2026, 2, 20), d(2026, 3, 5)), 13);
+        assert_eq!(days_suspended(d(2026, 2, 20), d(2026, 2, 20)), 0);
+        assert_eq!(days_suspended(d(2026, 2, 20), d(2026, 2, 19)), 0);
+    }
+
+    #[test]
+    fn an_extension_counts_the_days_suspended() {
+        let received = d(2026, 1, 31);
+        // 10 days suspended: the first deadline is 28 February + 10 = Tuesday 10 March.
+        assert_eq!(can_extend_suspended(received, d(2026, 3, 10), false, 2, 10), Ok(d(2026, 5, 11)));
+        assert_eq!(
+            can_extend_suspended(received, d(2026, 3, 11), false, 1, 10),
+            Err(ExtensionError::FirstDeadlinePassed { deadline: d(2026, 3, 10) })
+        );
+        assert_eq!(can_extend_suspended(received, d(2026, 3, 2), true, 1, 10), Err(ExtensionError::AlreadyExtended));
+        assert_eq!(d(2026, 5, 10).weekday(), Weekday::Sun);
+    }
+
+    #[test]
     fn days_left_counts_down_and_goes_negative() {
         let deadline = d(2026, 3, 2);
         assert_eq!(days_left(deadline, d(2026, 2, 28)), 2);
@@ -517,6 +608,23 @@ mod tests {
                 can_extend(received, late, false, months),
                 Err(ExtensionError::FirstDeadlinePassed { deadline: first })
             );
+        }
+
+        #[test]
+        fn suspension_only_ever_moves_a_deadline_later(received in any_date(), months in 0u32..=2, days in 0u64..400, more in 0u64..400) {
+            let base = deadline_in_force(received, months, 0);
+            let with = deadline_in_force(received, months, days);
+            let twice = deadline_in_force(received, months, days + more);
+            prop_assert!(base.is_some() && with.is_some() && twice.is_some());
+            prop_assert!(with >= base && twice >= with);
+            let with = with.unwrap_or(received);
+            prop_assert!(is_working_day(with));
+            let last_day = add_months(received, 1 + months).unwrap_or(received) + Days::new(days);
+            prop_assert!(with >= last_day && days_left(with, last_day) <= 4);
+            prop_assert_eq!(deadline_in_force(received, 0, 0), response_deadline(received));
+            if months > 0 {
+                prop_assert_eq!(deadline_in_force(received, months, 0), extended_deadline(received, months));
+            }
         }
 
         #[test]

@@ -40,6 +40,11 @@ impl RestrictionGround {
 }
 
 token_enum! {
+    /// The language a person is written to in (French unless they wrote in English).
+    Language { Fr = "fr", En = "en" }
+}
+
+token_enum! {
     /// How a rights request reached the controller.
     RequestChannel { Letter = "letter", Email = "email", WebForm = "web_form", Phone = "phone", InPerson = "in_person" }
 }

@@ -38,6 +38,8 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("rights requests, identity documents, suppression, rectification", requests),
     ("breaches, their phases, and scopes by ids, kinds, dates, recipient and actor", breaches),
     ("a restriction is set once, lifted once, set again, and goes with its subject", restrictions),
+    ("identity confirmation links: one per request, found by hash, gone with their subject", confirmations),
+    ("a merge moves every row of one subject to another and leaves a tombstone naming it", merges),
     ("the operations counts: requests by status and overdue, late breaches, the outbox", ops_counts),
 ];
 
@@ -47,7 +49,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions requests breaches restrictions ops_counts);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions requests breaches restrictions confirmations merges ops_counts);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -823,6 +825,9 @@ pub fn requests(store: &Store) -> Result<(), String> {
         created_at: now(),
         updated_at: now(),
         completed_at: None,
+        suspended_since: None,
+        suspended_days: 0,
+        extension_months: None,
     };
     let (late, early) = (mk(d(2, 15)), mk(d(2, 1)));
     let (a, b) = (late.clone(), early.clone());
@@ -851,6 +856,9 @@ pub fn requests(store: &Store) -> Result<(), String> {
         updated_at: at,
         completed_at: Some(at),
         subject_id: Some(new_id()),
+        suspended_since: Some(d(1, 20)),
+        suspended_days: 3,
+        extension_months: Some(2),
         ..late
     };
     let u = updated.clone();
@@ -1101,6 +1109,278 @@ pub fn restrictions(store: &Store) -> Result<(), String> {
     ensure(w(store, move |tx| tx.restriction(sid))?.is_none(), "a restriction goes with its subject")
 }
 
+/// A request row for the checks below, linked to `subject`.
+fn request_row(subject: Option<crate::Id>) -> crate::RequestRow {
+    let day = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or_default();
+    crate::RequestRow {
+        id: new_id(),
+        kind: RequestKind::Access,
+        channel: RequestChannel::Email,
+        received_on: day,
+        due_on: day,
+        extended_due_on: None,
+        status: RequestStatus::AwaitingIdentity,
+        subject_id: subject,
+        requester_bi: None,
+        requester: vec![1],
+        identity_document: None,
+        identity_decision: None,
+        identity_at: None,
+        extension_reason: None,
+        outcome: None,
+        response: None,
+        wrapped_key: vec![9; 60],
+        created_at: now(),
+        updated_at: now(),
+        completed_at: None,
+        suspended_since: Some(day),
+        suspended_days: 0,
+        extension_months: None,
+    }
+}
+
+pub fn confirmations(store: &Store) -> Result<(), String> {
+    let s = subject(SubjectKind::Prospect, None);
+    let sid = s.id;
+    let r = request_row(Some(sid));
+    let rid = r.id;
+    let at = now();
+    let first = crate::ConfirmationRow {
+        request_id: rid,
+        subject_id: sid,
+        token_hash: new_id().as_bytes().to_vec(),
+        token: vec![1, 2, 3],
+        created_at: at,
+        expires_at: at + chrono::TimeDelta::days(7),
+    };
+    let c = first.clone();
+    w(store, move |tx| {
+        tx.insert_subject(&s)?;
+        tx.insert_request(&r)?;
+        tx.put_identity_confirmation(&c)
+    })?;
+    ensure(w(store, move |tx| tx.identity_confirmation(rid))? == Some(first.clone()), "a link round-trips")?;
+    let hash = first.token_hash.clone();
+    ensure(
+        w(store, move |tx| tx.identity_confirmation_by_hash(&hash))?.map(|c| c.request_id) == Some(rid),
+        "a link is found by its hash",
+    )?;
+    let second = crate::ConfirmationRow { token_hash: new_id().as_bytes().to_vec(), token: vec![4], ..first.clone() };
+    let c = second.clone();
+    w(store, move |tx| tx.put_identity_confirmation(&c))?;
+    let old = first.token_hash.clone();
+    ensure(w(store, move |tx| tx.identity_confirmation_by_hash(&old))?.is_none(), "a new link replaces the last")?;
+    ensure(w(store, move |tx| tx.identity_confirmation(rid))? == Some(second.clone()), "one link per request")?;
+    let duplicate = crate::ConfirmationRow { request_id: new_id(), ..second.clone() };
+    ensure(
+        store.write_blocking(move |tx| tx.put_identity_confirmation(&duplicate)).is_err(),
+        "a hash names one link, of a request that exists",
+    )?;
+    let (deleted, again) =
+        w(store, move |tx| Ok((tx.delete_identity_confirmation(rid)?, tx.delete_identity_confirmation(rid)?)))?;
+    ensure(deleted && !again, "a link is withdrawn once")?;
+    let c = second.clone();
+    w(store, move |tx| {
+        tx.put_identity_confirmation(&c)?;
+        tx.erase_subject(sid, "test", now())
+    })?;
+    ensure(w(store, move |tx| tx.identity_confirmation(rid))?.is_none(), "a link goes with its subject's erasure")
+}
+
+pub fn merges(store: &Store) -> Result<(), String> {
+    let (into, from) = (subject(SubjectKind::Prospect, Some(b"into-email")), subject(SubjectKind::Client, None));
+    let (iid, fid) = (into.id, from.id);
+    let at = now();
+    let contract = ContractRow {
+        id: new_id(),
+        subject_id: fid,
+        reference: vec![1],
+        start: at.date_naive(),
+        end: None,
+        created_at: at,
+    };
+    let interaction = InteractionRow {
+        id: new_id(),
+        subject_id: fid,
+        at,
+        direction: Direction::Inbound,
+        channel: "email".into(),
+        summary: Some(vec![2]),
+        created_at: at,
+    };
+    let consent =
+        ConsentRow { id: new_id(), subject_id: fid, purpose: "events".into(), granted: true, at, evidence: vec![3] };
+    let earlier = at - chrono::TimeDelta::days(10);
+    let objections = [
+        ObjectionRow { id: new_id(), subject_id: fid, purpose: "events".into(), at },
+        ObjectionRow { id: new_id(), subject_id: fid, purpose: "prospect_relations".into(), at: earlier },
+        ObjectionRow { id: new_id(), subject_id: iid, purpose: "prospect_relations".into(), at },
+    ];
+    let hold = crate::HoldEventRow {
+        id: new_id(),
+        subject_id: fid,
+        action: HoldAction::Set,
+        reason: vec![4],
+        at,
+        actor: "token:x".into(),
+    };
+    let restriction = crate::RestrictionRow {
+        subject_id: fid,
+        ground: RestrictionGround::ObjectionPending,
+        request_id: None,
+        restricted_at: at,
+        lifted_at: None,
+        lift_reason: None,
+    };
+    let request = request_row(Some(fid));
+    let rid = request.id;
+    let disclosure = DisclosureRow {
+        id: new_id(),
+        at,
+        recipient: "saas_erp".into(),
+        subject_id: fid,
+        fields: "email".into(),
+        purpose: "customer_relations".into(),
+        token_id: None,
+    };
+    let message = |s: crate::Id, key: &str| crate::NewMessage {
+        idempotency_key: format!("merge-check:{key}:{s}"),
+        subject_id: Some(s),
+        recipient: None,
+        template: "policy_revision".into(),
+        params: format!("{{\"version\":\"{key}\"}}"),
+        at,
+    };
+    let (c, i, k, os, h, rs, rq, d) = (
+        contract.clone(),
+        interaction.clone(),
+        consent.clone(),
+        objections.clone(),
+        hold.clone(),
+        restriction.clone(),
+        request.clone(),
+        disclosure.clone(),
+    );
+    let (a, b) = (into.clone(), from.clone());
+    let confirmation = crate::ConfirmationRow {
+        request_id: rid,
+        subject_id: fid,
+        token_hash: new_id().as_bytes().to_vec(),
+        token: vec![5],
+        created_at: at,
+        expires_at: at,
+    };
+    let (m1, m2, m3) = (message(fid, "v1"), message(fid, "v2"), message(iid, "v2"));
+    w(store, move |tx| {
+        tx.insert_subject(&a)?;
+        tx.insert_subject(&b)?;
+        tx.insert_contract(&c)?;
+        tx.insert_interaction(&i)?;
+        tx.insert_consent(&k)?;
+        for o in &os {
+            tx.insert_objection(o)?;
+        }
+        tx.insert_hold_event(&h)?;
+        tx.restrict(&rs)?;
+        tx.insert_request(&rq)?;
+        tx.put_identity_confirmation(&confirmation)?;
+        tx.insert_disclosure(&d)?;
+        for m in [&m1, &m2, &m3] {
+            tx.queue_message(m)?;
+        }
+        Ok(())
+    })?;
+    ensure(
+        w(store, move |tx| tx.requests_for_subject(fid))?.iter().map(|r| r.id).collect::<Vec<_>>() == vec![rid],
+        "a subject's requests are listed",
+    )?;
+    let locked = w(store, move |tx| tx.lock_subject(iid))?;
+    ensure(locked.as_ref().map(|s| s.id) == Some(iid), "a subject is read under its lock")?;
+    ensure(w(store, move |tx| tx.lock_subject(new_id()))?.is_none(), "an unknown subject locks nothing")?;
+    let from_messages = w(store, move |tx| tx.messages_for_subject(fid))?;
+    let v1 = from_messages.iter().find(|m| m.params.contains("v1")).map(|m| m.id).unwrap_or_default();
+    let merge = crate::Merge {
+        from: fid,
+        into: iid,
+        kind: SubjectKind::Client,
+        collected_at: earlier,
+        identity: vec![7, 7],
+        email_bi: Some(b"into-email".to_vec()),
+        phone_bi: None,
+        legal_hold: Some(vec![8]),
+        held_at: Some(at),
+        contracts: vec![(contract.id, vec![11])],
+        interactions: vec![(interaction.id, Some(vec![12]))],
+        consents: vec![(consent.id, vec![13])],
+        hold_events: vec![(hold.id, vec![14])],
+        objections: vec![objections[0].id],
+        objections_redated: vec![(objections[2].id, earlier)],
+        restriction: Some(Some(vec![15])),
+        messages: vec![v1],
+    };
+    let m = merge.clone();
+    w(store, move |tx| tx.merge_subject(&m, at))?;
+    let (row, contracts, interactions, consents, objs, holds, restricted, req, conf, discl, msgs, tomb, gone) =
+        w(store, move |tx| {
+            Ok((
+                tx.subject(iid)?,
+                tx.contracts(iid)?,
+                tx.interactions(iid)?,
+                tx.consents(iid)?,
+                tx.objections(iid)?,
+                tx.hold_events(iid)?,
+                tx.restriction(iid)?,
+                tx.request(rid)?,
+                tx.identity_confirmation(rid)?,
+                tx.disclosures_for_subject(iid)?,
+                tx.messages_for_subject(iid)?,
+                tx.erasure(fid)?,
+                tx.subject(fid)?,
+            ))
+        })?;
+    let row = row.ok_or("the target is still there")?;
+    ensure(
+        row.kind == SubjectKind::Client
+            && row.collected_at == earlier
+            && row.identity == vec![7, 7]
+            && row.phone_bi.is_none()
+            && row.legal_hold == Some(vec![8]),
+        "the target takes the merged identity, kind, date and hold",
+    )?;
+    ensure(contracts.len() == 1 && contracts[0].reference == vec![11], "contracts move, re-sealed")?;
+    ensure(interactions.len() == 1 && interactions[0].summary == Some(vec![12]), "interactions move, re-sealed")?;
+    ensure(consents.len() == 1 && consents[0].evidence == vec![13], "consents move, re-sealed")?;
+    ensure(holds.len() == 1 && holds[0].reason == vec![14], "the hold history moves, re-sealed")?;
+    let purposes: Vec<(&str, chrono::DateTime<Utc>)> = objs.iter().map(|o| (o.purpose.as_str(), o.at)).collect();
+    ensure(
+        objs.len() == 2 && purposes.contains(&("events", at)) && purposes.contains(&("prospect_relations", earlier)),
+        "objections: one per purpose, the earlier date kept",
+    )?;
+    ensure(
+        restricted.is_some_and(|r| r.ground == RestrictionGround::ObjectionPending && r.lift_reason == Some(vec![15])),
+        "the restriction moves",
+    )?;
+    ensure(req.and_then(|r| r.subject_id) == Some(iid), "requests follow")?;
+    ensure(w(store, move |tx| tx.requests_for_subject(fid))?.is_empty(), "none is left with the merged record")?;
+    ensure(conf.is_none(), "links sent to the merged record's email are withdrawn")?;
+    ensure(discl.len() == 1, "disclosures follow")?;
+    ensure(
+        msgs.len() == 2 && msgs.iter().any(|m| m.id == v1),
+        "messages move, a duplicate goes with the merged record",
+    )?;
+    ensure(
+        tomb.is_some_and(|t| t.rule == "merged" && t.merged_into == Some(iid) && t.kind == SubjectKind::Client),
+        "the tombstone names the record merged into",
+    )?;
+    ensure(gone.is_none(), "the merged record is erased")?;
+    let left = w(store, move |tx| {
+        Ok((tx.contracts(fid)?.len(), tx.objections(fid)?.len(), tx.messages_for_subject(fid)?.len()))
+    })?;
+    ensure(left == (0, 0, 0), "nothing is left under the merged record")?;
+    let again = merge.clone();
+    ensure(store.write_blocking(move |tx| tx.merge_subject(&again, now())).is_err(), "a subject is merged once")
+}
+
 pub fn ops_counts(store: &Store) -> Result<(), String> {
     let d = |m, day| NaiveDate::from_ymd_opt(2030, m, day).unwrap_or_default();
     let empty = w(store, move |tx| tx.ops_counts(d(3, 1), now()))?;
@@ -1126,6 +1406,9 @@ pub fn ops_counts(store: &Store) -> Result<(), String> {
         created_at: now(),
         updated_at: now(),
         completed_at: None,
+        suspended_since: None,
+        suspended_days: 0,
+        extension_months: None,
     };
     let requests = vec![
         request(d(2, 1), RequestStatus::AwaitingIdentity, None),

@@ -258,6 +258,58 @@ pub struct RequestRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Since when the request's clock stands still, identity information awaited (None: it runs).
+    pub suspended_since: Option<NaiveDate>,
+    /// The days the clock stood still before (closed suspensions), counted in `due_on` and
+    /// `extended_due_on`.
+    pub suspended_days: i64,
+    /// The months of the extension (1 or 2), if extended.
+    pub extension_months: Option<i64>,
+}
+
+/// A one-time link confirming a requester's identity through the email on file of the subject
+/// its request is linked to (one per request: a new link replaces the last).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfirmationRow {
+    pub request_id: Id,
+    /// The subject whose email on file the link was sent to.
+    pub subject_id: Id,
+    /// SHA-256 of the link's token.
+    pub token_hash: Vec<u8>,
+    /// The token, sealed under the request's key (to render the email when it is sent).
+    pub token: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Two records of one person made one: every row of `from` moves to `into` (its sealed values
+/// re-sealed under `into`'s key), `into` takes its merged identity and kind, then `from` is erased,
+/// its tombstone naming `into`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Merge {
+    pub from: Id,
+    pub into: Id,
+    /// `into` after the merge.
+    pub kind: SubjectKind,
+    pub collected_at: DateTime<Utc>,
+    pub identity: Vec<u8>,
+    pub email_bi: Option<Vec<u8>>,
+    pub phone_bi: Option<Vec<u8>>,
+    pub legal_hold: Option<Vec<u8>>,
+    pub held_at: Option<DateTime<Utc>>,
+    /// `from`'s rows, each with its value re-sealed under `into`'s key.
+    pub contracts: Vec<(Id, Vec<u8>)>,
+    pub interactions: Vec<(Id, Option<Vec<u8>>)>,
+    pub consents: Vec<(Id, Vec<u8>)>,
+    pub hold_events: Vec<(Id, Vec<u8>)>,
+    /// `from`'s objections to purposes `into` had not objected to (the others go with `from`).
+    pub objections: Vec<Id>,
+    /// `into`'s objections that take the earlier date `from` objected on.
+    pub objections_redated: Vec<(Id, DateTime<Utc>)>,
+    /// `from`'s restriction replaces `into`'s, its lift reason re-sealed (None: `into`'s stays).
+    pub restriction: Option<Option<Vec<u8>>>,
+    /// `from`'s outbox messages that move (one duplicating a message of `into` goes with `from`).
+    pub messages: Vec<i64>,
 }
 
 /// A breach as stored.
@@ -334,6 +386,8 @@ pub struct ErasureRow {
     pub erased_at: DateTime<Utc>,
     pub kind: SubjectKind,
     pub rule: String,
+    /// A merged subject: the record its data moved to.
+    pub merged_into: Option<Id>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -510,7 +564,13 @@ pub trait ReadTx {
     fn request(&mut self, id: Id) -> Result<Option<RequestRow>>;
     /// Every request, earliest deadline first.
     fn requests(&mut self, limit: i64) -> Result<Vec<RequestRow>>;
+    /// The requests linked to a subject, oldest first.
+    fn requests_for_subject(&mut self, subject: Id) -> Result<Vec<RequestRow>>;
     fn has_identity_document(&mut self, request: Id) -> Result<bool>;
+    /// A request's confirmation link, if one is outstanding.
+    fn identity_confirmation(&mut self, request: Id) -> Result<Option<ConfirmationRow>>;
+    /// The confirmation link whose token hashes to `hash`.
+    fn identity_confirmation_by_hash(&mut self, hash: &[u8]) -> Result<Option<ConfirmationRow>>;
     /// Whether the blind index of an email or a phone is on the suppression list (entries past
     /// their end count until the sweep deletes them).
     fn is_suppressed(&mut self, bi: &[u8]) -> Result<bool>;
@@ -578,6 +638,12 @@ pub trait Tx: ReadTx {
     /// Many subjects at once, by the backend's fastest path (bulk import).
     fn insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()>;
     fn set_subject_kind(&mut self, id: Id, kind: SubjectKind, at: DateTime<Utc>) -> Result<()>;
+    /// A subject, its row locked until the transaction ends (a merge locks both of its subjects).
+    fn lock_subject(&mut self, id: Id) -> Result<Option<SubjectRow>>;
+    /// Merges `m.from` into `m.into` (see [`Merge`]) and erases `m.from` under the rule `merged`,
+    /// its tombstone naming `m.into`; the requests, disclosures and outbox messages of `m.from`
+    /// follow, its requests' confirmation links are withdrawn.
+    fn merge_subject(&mut self, m: &Merge, at: DateTime<Utc>) -> Result<()>;
 
     // Retention.
     fn set_retention(&mut self, id: Id, rule: &str, basis: Option<NaiveDate>, expires: Option<NaiveDate>)
@@ -648,6 +714,10 @@ pub trait Tx: ReadTx {
     ) -> Result<()>;
     /// Destroys a request's identity document; false if there was none.
     fn delete_identity_document(&mut self, request: Id) -> Result<bool>;
+    /// Records a request's confirmation link, replacing the one it had.
+    fn put_identity_confirmation(&mut self, c: &ConfirmationRow) -> Result<()>;
+    /// Withdraws a request's confirmation link (used, or the request decided); false if there was none.
+    fn delete_identity_confirmation(&mut self, request: Id) -> Result<bool>;
     /// Adds the blind index of an email or a phone to the suppression list until `expires_on`; an
     /// entry already there is moved to the later end. False if nothing changed.
     fn suppress(&mut self, bi: &[u8], reason: &str, at: DateTime<Utc>, expires_on: NaiveDate) -> Result<bool>;

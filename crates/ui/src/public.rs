@@ -23,6 +23,8 @@ pub struct RightsForm {
     pub dpo_email: String,
     pub dpo_address: String,
     pub kinds: &'static [(&'static str, &'static str)],
+    /// The sentence saying how the requester's identity will be checked (the policy's `identity_check`).
+    pub identity: &'static str,
 }
 
 /// `POST /rights`: the acknowledgement, with the answer's deadline.

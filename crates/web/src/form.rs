@@ -16,7 +16,9 @@ use vigie_ui::Tr;
 use vigie_ui::public::{FORM_KINDS, RightsForm, RightsReceived};
 
 pub fn routes() -> Router<State> {
-    Router::new().route("/rights", get(form).post(submit))
+    Router::new()
+        .route("/rights", get(form).post(submit))
+        .route("/rights/confirm/{token}", get(confirm_page).post(confirm))
 }
 
 #[derive(Deserialize)]
@@ -40,6 +42,10 @@ async fn form(
         dpo_email: policy.dpo.email.clone(),
         dpo_address: policy.dpo.address.clone(),
         kinds: &FORM_KINDS,
+        identity: match policy.identity_check {
+            vigie_domain::policy::IdentityCheck::Document => "form.identity_document",
+            vigie_domain::policy::IdentityCheck::OnDoubt => "form.identity_on_doubt",
+        },
     })
 }
 
@@ -100,6 +106,7 @@ async fn submit(
             ..Requester::default()
         },
         particulars: Particulars { message: blank(f.message), ..Particulars::default() },
+        language: Some(t.code().into()),
     };
     match s.app.create_request_from_form(input).await {
         Ok(r) => crate::pages::page(&RightsReceived {
@@ -110,4 +117,35 @@ async fn submit(
         }),
         Err(e) => crate::problem::ApiError::from(e).into_response(),
     }
+}
+
+/// A one-time identity confirmation link, as opened: a page with a button; nothing changes (mail
+/// scanners follow links). Rate-limited like the form.
+async fn confirm_page(
+    axum::extract::State(s): axum::extract::State<State>,
+    Peer(peer): Peer,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    if let Err(p) = s.confirm_limiter.check(peer) {
+        return p.into_response();
+    }
+    link_page(s.app.confirmation_page(&token).await)
+}
+
+/// The button of a confirmation link's page: confirms the requester's identity.
+async fn confirm(
+    axum::extract::State(s): axum::extract::State<State>,
+    Peer(peer): Peer,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    if let Err(p) = s.confirm_limiter.check(peer) {
+        return p.into_response();
+    }
+    link_page(s.app.confirm_identity(&token).await)
+}
+
+fn link_page(p: vigie_app::rights::confirmation::LinkPage) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let lang = axum::http::HeaderValue::from_static(p.lang);
+    (status, [(axum::http::header::CONTENT_LANGUAGE, lang)], Html(p.html)).into_response()
 }

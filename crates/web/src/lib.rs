@@ -3,8 +3,9 @@
 //! `/api/v1/docs`). Handlers only translate HTTP to `vigie-app` calls and
 //! back; every rule lives in `vigie-app`.
 //!
-//! Request logs carry the method, the path (ids only) and the status, never
-//! the query string (`?email=` is personal data) nor a body.
+//! Request logs carry the method, the path (ids only; a confirmation link's token
+//! is replaced by `{token}`) and the status, never the query string (`?email=` is
+//! personal data) nor a body.
 
 mod breaches;
 mod extract;
@@ -39,6 +40,8 @@ pub struct State {
     pub app: App,
     /// Submissions of the public form, per client address.
     pub(crate) form_limiter: std::sync::Arc<limits::PerAddress>,
+    /// Openings and confirmations of identity confirmation links, per client address (as the form).
+    pub(crate) confirm_limiter: std::sync::Arc<limits::PerAddress>,
     /// Token-authenticated calls, per client address (none: unlimited).
     pub(crate) api_limiter: Option<std::sync::Arc<limits::PerAddress>>,
 }
@@ -58,11 +61,16 @@ fn is_html(r: &Response) -> bool {
 /// The whole HTTP application.
 pub fn router(app: App, limits: &HttpLimits) -> Router {
     let form_limiter = std::sync::Arc::new(limits::PerAddress::per_minute(limits.form_per_minute, "submissions"));
+    let confirm_limiter =
+        std::sync::Arc::new(limits::PerAddress::per_minute(limits.form_per_minute, "confirmation attempts"));
     let api_limiter =
         limits.api_per_minute.map(|n| std::sync::Arc::new(limits::PerAddress::per_minute(n, "requests with a token")));
-    let trace = TraceLayer::new_for_http().make_span_with(
-        |req: &Request<_>| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()),
-    );
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+        // A confirmation link's token confirms an identity: it never reaches a log.
+        let path = req.uri().path();
+        let path = if path.starts_with("/rights/confirm/") { "/rights/confirm/{token}" } else { path };
+        tracing::info_span!("http", method = %req.method(), path = %path)
+    });
     routes::api()
         .merge(governance::routes())
         .merge(requests::routes())
@@ -103,7 +111,7 @@ pub fn router(app: App, limits: &HttpLimits) -> Router {
         // Counted and timed by route template, outermost but for the trace: every answer counts.
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(trace)
-        .with_state(State { app, form_limiter, api_limiter })
+        .with_state(State { app, form_limiter, confirm_limiter, api_limiter })
 }
 
 /// What a client may cost the server: set by `vigie serve` flags, defaults a sysadmin would choose.
@@ -115,7 +123,8 @@ pub struct HttpLimits {
     pub body_timeout: Duration,
     /// Connections served at once; one more is closed as soon as it is accepted.
     pub max_connections: usize,
-    /// Submissions of the public rights form per client address and minute.
+    /// Submissions of the public rights form per client address and minute; as many openings and
+    /// confirmations of identity confirmation links.
     pub form_per_minute: std::num::NonZeroU32,
     /// Token-authenticated calls per client address and minute; None: unlimited.
     pub api_per_minute: Option<std::num::NonZeroU32>,

@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use vigie_app::rights::identity::DocumentAsk;
 use vigie_app::rights::{Extension, IdentityDecision, Link, NewRequest, Refusal, RequestView};
 
 /// The largest identity document accepted, in bytes.
@@ -24,6 +25,8 @@ pub fn routes() -> Router<State> {
             post(upload_document).layer(axum::extract::DefaultBodyLimit::max(DOCUMENT_LIMIT)),
         )
         .route("/api/v1/requests/{id}/identity", post(identity))
+        .route("/api/v1/requests/{id}/identity/document-request", post(document_request))
+        .route("/api/v1/requests/{id}/identity/confirmation", post(confirmation))
         .route("/api/v1/requests/{id}/link", post(link))
         .route("/api/v1/requests/{id}/extend", post(extend))
         .route("/api/v1/requests/{id}/refuse", post(refuse))
@@ -127,6 +130,39 @@ pub async fn identity(
     Body(input): Body<IdentityDecision>,
 ) -> ApiResult<Json<RequestView>> {
     Ok(Json(s.app.decide_identity(&who, request_id(&id)?, input).await?))
+}
+
+/// Asks the requester for an identity document, recording why (under `identity_check = "on_doubt"`
+/// the reasonable doubt is required, and recorded before any document is asked or kept): the
+/// request goes through the outbox, in the request's language, and the clock stands still until
+/// the document arrives or the DPO decides (dpo).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/identity/document-request", request_body = DocumentAsk, params(("id" = uuid::Uuid, Path, description = "the request id")),
+    responses((status = 200, body = RequestView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such request", body = Problem), (status = 409, description = "the request is not awaiting identity", body = Problem), (status = 410, description = "the subject was erased, and with it what the request held", body = Problem)))]
+pub async fn document_request(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<DocumentAsk>,
+) -> ApiResult<Json<RequestView>> {
+    Ok(Json(s.app.ask_identity_document(&who, request_id(&id)?, input).await?))
+}
+
+/// Sends the requester a one-time link (valid 7 days, single use) to the email on file of the
+/// subject the request is linked to, never to an address only the requester gave; confirming it
+/// at `/rights/confirm/{token}` records the identity as verified, method `email_on_file`. A new
+/// link replaces the last. Policy `identity_check = "on_doubt"` only (dpo).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/identity/confirmation", params(("id" = uuid::Uuid, Path, description = "the request id")),
+    responses((status = 201, body = RequestView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such request or subject", body = Problem), (status = 409, description = "the policy asks for documents, no public URL is set, the request is not awaiting identity or not linked, or its subject has no email on file", body = Problem), (status = 410, description = "the request's subject was erased", body = Problem)))]
+pub async fn confirmation(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    request: axum::extract::Request,
+) -> ApiResult<(StatusCode, Json<RequestView>)> {
+    // Whatever body comes is read (and ignored) before the answer: answering first and leaving it
+    // unread would have the connection closed under a client still sending it.
+    let _ = axum::body::to_bytes(request.into_body(), crate::BODY_LIMIT).await;
+    Ok((StatusCode::CREATED, Json(s.app.send_identity_confirmation(&who, request_id(&id)?).await?)))
 }
 
 /// Extends the deadline once by one or two months, with reasons, before it passes; the requester is told (dpo).

@@ -26,12 +26,12 @@ use vigie_domain::access::Role;
     info(title = "Vigie API", description = "GDPR-native system of record for client and prospect data. Every read of personal data names its purpose in the `Vigie-Purpose` header and is checked against the policy.", version = "1"),
     paths(
         health, ready, create_token, list_tokens, revoke_token, create_subject, find_subjects, search_subjects, read_subject, add_contract,
-        add_interaction, add_consent, add_objection,
+        add_interaction, add_consent, add_objection, merge_subjects,
         crate::governance::recipients, crate::governance::add_safeguard, crate::governance::activate_transfer,
         crate::governance::record_disclosure, crate::governance::list_disclosures, crate::governance::outbox,
         crate::governance::versions, crate::governance::upload_version, crate::governance::activate_version,
         crate::requests::create, crate::requests::list, crate::requests::one, crate::requests::upload_document,
-        crate::requests::identity, crate::requests::link, crate::requests::extend, crate::requests::refuse, crate::requests::fulfil,
+        crate::requests::identity, crate::requests::document_request, crate::requests::confirmation, crate::requests::link, crate::requests::extend, crate::requests::refuse, crate::requests::fulfil,
         crate::requests::response, crate::breaches::create, crate::breaches::list, crate::breaches::one,
         crate::breaches::phase, crate::breaches::subjects, crate::breaches::notification, crate::register::register, set_hold, lift_hold, hold_status, lift_restriction, lift_suppression, retention_plan, retention_apply, disclosures, statistics, policy, audit_entries, audit_verify
     ),
@@ -58,6 +58,7 @@ pub fn api() -> Router<State> {
         .route("/api/v1/subjects/{id}/interactions", post(add_interaction))
         .route("/api/v1/subjects/{id}/consents", post(add_consent))
         .route("/api/v1/subjects/{id}/objections", post(add_objection))
+        .route("/api/v1/subjects/{id}/merge", post(merge_subjects))
         .route("/api/v1/subjects/{id}/legal-hold", post(set_hold).delete(lift_hold).get(hold_status))
         .route("/api/v1/subjects/{id}/restriction/lift", post(lift_restriction))
         .route("/api/v1/suppressions", axum::routing::delete(lift_suppression))
@@ -287,6 +288,22 @@ async fn add_objection(
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let id = subject_id(&id)?;
     Ok((StatusCode::CREATED, Json(s.app.add_objection(&who, id, input).await?)))
+}
+
+/// Merges another record of the same person into this one (dpo): everything of `from` moves here
+/// (its sealed values re-sealed under this record's key), this record keeps its identity values
+/// and takes those it lacks, the retention clock is recomputed, and `from` is erased, its
+/// tombstone naming this record (reading it answers 410 and says so). One audited transaction.
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/merge", request_body = vigie_app::subjects::merge::MergeInput, params(("id" = uuid::Uuid, Path, description = "the subject id: the record kept")),
+    responses((status = 200, body = vigie_app::subjects::merge::Merged), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such subject", body = Problem), (status = 409, description = "already merged, concerned by a breach not closed, or with a request in progress", body = Problem), (status = 410, description = "a subject was erased or merged into another", body = Problem)))]
+async fn merge_subjects(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Body(input): Body<vigie_app::subjects::merge::MergeInput>,
+) -> ApiResult<Json<vigie_app::subjects::merge::Merged>> {
+    let id = subject_id(&id)?;
+    Ok(Json(s.app.merge_subjects(&who, id, input).await?))
 }
 
 /// Lifts a subject's restriction of processing (Art. 18), with its reason (dpo). The subject is
@@ -527,6 +544,7 @@ mod tests {
             super::__path_add_interaction,
             super::__path_add_consent,
             super::__path_add_objection,
+            super::__path_merge_subjects,
             g::__path_recipients,
             g::__path_add_safeguard,
             g::__path_activate_transfer,
@@ -541,6 +559,8 @@ mod tests {
             r::__path_one,
             r::__path_upload_document,
             r::__path_identity,
+            r::__path_document_request,
+            r::__path_confirmation,
             r::__path_link,
             r::__path_extend,
             r::__path_refuse,

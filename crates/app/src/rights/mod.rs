@@ -23,12 +23,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use vigie_crypto::{MasterKey, Part, SubjectKey};
 use vigie_domain::access::Role;
-use vigie_domain::deadlines::{can_extend, days_left, response_deadline};
+use vigie_domain::deadlines::{can_extend_suspended, days_left, response_deadline};
 use vigie_domain::model::{UnknownToken, normalize_field_in};
 use vigie_domain::policy::{IdentityCheck, LegalBasis, RecipientKind};
 use vigie_domain::records::{
-    ErasureGround, IdentityDocument, IdentityMethod, IdentityVerdict, RefusalGround, RequestChannel, RequestKind,
-    RequestOutcome, RequestStatus, RestrictionGround,
+    ErasureGround, IdentityDocument, IdentityMethod, IdentityVerdict, Language, RefusalGround, RequestChannel,
+    RequestKind, RequestOutcome, RequestStatus, RestrictionGround,
 };
 use vigie_domain::{FieldName, Policy, Provenance, SubjectKind};
 use vigie_store::{Id, RequestRow, Tx, new_id};
@@ -82,37 +82,9 @@ pub struct NewRequest {
     pub requester: Requester,
     #[serde(default)]
     pub particulars: Particulars,
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IdentityDecision {
-    /// verified or rejected.
-    #[schema(value_type = IdentityVerdict)]
-    pub decision: String,
-    /// How the identity was checked: email_on_file, known_phone, contract_reference,
-    /// authenticated_account or document (the default; the only one when the policy's
-    /// `identity_check` is `document`).
-    #[schema(value_type = Option<IdentityMethod>)]
-    pub method: Option<String>,
-    /// For the method `document`: national_id_card, passport, residence_permit, driving_licence or other.
-    #[schema(value_type = Option<IdentityDocument>)]
-    pub document: Option<String>,
-    /// Under `identity_check = "on_doubt"`, a document is asked only for a reasonable doubt,
-    /// recorded here (sealed with the request).
-    #[schema(
-        max_length = 2000,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
-    )]
-    pub doubt: Option<String>,
-}
-
-/// How the identity of a request's requester was checked.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct IdentityCheckRecord {
-    pub method: IdentityMethod,
-    /// The doubt that justified asking for a document, when one was asked.
-    pub doubt: Option<String>,
+    /// The language the requester is written to in: fr (the default) or en.
+    #[schema(value_type = Option<Language>)]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -155,6 +127,12 @@ struct Sealed {
     /// How the identity was checked.
     #[serde(default)]
     identity: Option<IdentityCheckRecord>,
+    /// The documents asked of the requester, each with its doubt (identity information awaited).
+    #[serde(default)]
+    document_requests: Vec<DocumentRequest>,
+    /// The language the requester is written to in (French when absent).
+    #[serde(default)]
+    language: Option<Language>,
 }
 
 /// The DPO's confirmation that no subject matches a request.
@@ -221,6 +199,32 @@ pub struct RequestView {
     pub no_subject: Option<NoSubject>,
     /// How the identity was checked (method, and the doubt that justified a document).
     pub identity_check: Option<IdentityCheckRecord>,
+    /// The language the requester is written to in.
+    pub language: Language,
+    /// The clock stands still: identity information asked of the requester is awaited (EDPB
+    /// Guidelines 01/2022). `due_on` counts the days it stood still before; the days of this
+    /// suspension are added when it ends, and `days_left` stays as it was the day it began.
+    pub deadline_suspended: bool,
+    /// Since when the clock stands still.
+    pub suspended_since: Option<NaiveDate>,
+    /// The days the clock stood still before (ended suspensions), counted in `due_on`.
+    pub suspended_days: i64,
+    /// The documents asked of the requester, each with the doubt that justified it.
+    pub document_requests: Vec<DocumentRequest>,
+    /// The one-time link sent to the email on file of the linked subject, while it is outstanding.
+    pub confirmation: Option<ConfirmationView>,
+}
+
+/// What a request's view shows beyond its row, read in the transaction that reads the row.
+#[derive(Debug, Default)]
+pub(crate) struct Extras {
+    /// An uploaded identity document is held.
+    held: bool,
+    confirmation: Option<vigie_store::ConfirmationRow>,
+}
+
+fn extras(tx: &mut dyn vigie_store::ReadTx, id: Id) -> Result<Extras> {
+    Ok(Extras { held: tx.has_identity_document(id)?, confirmation: tx.identity_confirmation(id)? })
 }
 
 /// Whether the request's personal content was destroyed with its subject's erasure
@@ -258,8 +262,8 @@ fn open_json<T: for<'de> Deserialize<'de>>(key: &SubjectKey, id: Id, what: Part,
     serde_json::from_slice(&plain).map_err(|e| crate::error::undecodable(format_args!("request {id} {what}"), &e))
 }
 
-fn view(keys: &MasterKey, r: &RequestRow, held: bool, today: NaiveDate) -> Result<RequestView> {
-    view_with(keys, r, held, today, Vec::new())
+fn view(keys: &MasterKey, r: &RequestRow, extras: Extras, today: NaiveDate) -> Result<RequestView> {
+    view_with(keys, r, extras, today, Vec::new())
 }
 
 /// The subjects that the requester's email and phone match, each with what matched.
@@ -290,7 +294,7 @@ fn requester_of(keys: &MasterKey, r: &RequestRow) -> Result<Option<Requester>> {
 fn view_with(
     keys: &MasterKey,
     r: &RequestRow,
-    held: bool,
+    extras: Extras,
     today: NaiveDate,
     candidates: Vec<Candidate>,
 ) -> Result<RequestView> {
@@ -301,7 +305,8 @@ fn view_with(
     };
     let due = r.extended_due_on.unwrap_or(r.due_on);
     let open = r.status.is_open();
-    let left = days_left(due, today);
+    // While the clock stands still, the days left are those of the day it stopped.
+    let left = days_left(due, r.suspended_since.map_or(today, |since| since.min(today)));
     Ok(RequestView {
         id: r.id,
         kind: r.kind,
@@ -318,14 +323,35 @@ fn view_with(
         particulars: sealed.particulars,
         identity_document: r.identity_document,
         identity_decision: r.identity_decision,
-        identity_document_held: held,
+        identity_document_held: extras.held,
         outcome: r.outcome,
         completed_at: r.completed_at,
         subject_erased: redacted(r),
         candidates,
         no_subject: sealed.no_subject,
         identity_check: sealed.identity,
+        language: sealed.language.unwrap_or(Language::Fr),
+        deadline_suspended: open && r.suspended_since.is_some(),
+        suspended_since: r.suspended_since.filter(|_| open),
+        suspended_days: r.suspended_days,
+        document_requests: sealed.document_requests,
+        confirmation: extras.confirmation.filter(|_| open).map(|c| ConfirmationView {
+            sent_at: c.created_at,
+            expires_at: c.expires_at,
+            expired: c.expires_at < today.and_time(chrono::NaiveTime::MIN).and_utc(),
+        }),
     })
+}
+
+/// A request's group in the register: 0 overdue, 1 open with its clock running, 2 open with its
+/// clock standing still (identity information awaited), 3 closed.
+fn urgency(v: &RequestView) -> u8 {
+    match (v.status.is_open(), v.overdue, v.deadline_suspended) {
+        (false, _, _) => 3,
+        (true, true, _) => 0,
+        (true, false, false) => 1,
+        (true, false, true) => 2,
+    }
 }
 
 /// Parses a closed-set value of the input; the error names the accepted set.
@@ -372,6 +398,10 @@ impl App {
     async fn intake(&self, input: NewRequest, actor: audit::Actor) -> Result<RequestView> {
         let kind: RequestKind = one_of("kind", &input.kind)?;
         let channel: RequestChannel = one_of("channel", &input.channel)?;
+        let language: Language = match &input.language {
+            Some(l) => one_of("language", l)?,
+            None => Language::Fr,
+        };
         let received = parse_date("received_at", &input.received_at)?;
         let today = self.now().date_naive();
         if received > today {
@@ -405,7 +435,7 @@ impl App {
             &key,
             id,
             Part::Requester,
-            &Sealed { requester: requester.clone(), particulars, ..Sealed::default() },
+            &Sealed { requester: requester.clone(), particulars, language: Some(language), ..Sealed::default() },
         )?;
         let at = self.now();
         let row = RequestRow {
@@ -429,6 +459,11 @@ impl App {
             created_at: at,
             updated_at: at,
             completed_at: None,
+            // Under MSI's clause every request awaits a document from intake: its clock stands still
+            // until the document arrives or the DPO decides.
+            suspended_since: (policy.identity_check == IdentityCheck::Document).then_some(today),
+            suspended_days: 0,
+            extension_months: None,
         };
         let keys = self.keys.clone();
         let (row, found) = self
@@ -448,7 +483,7 @@ impl App {
                 Ok(((row, found), recorded))
             })
             .await?;
-        view_with(&self.keys, &row, false, today, found)
+        view_with(&self.keys, &row, Extras::default(), today, found)
     }
 
     /// Links a request to the subject it concerns, or records that none does and why (DPO).
@@ -474,7 +509,7 @@ impl App {
         };
         let reason = input.reason.as_deref().map(|r| crate::input::check_text("reason", r, 2000)).transpose()?;
         let keys = self.keys.clone();
-        let (row, held, found) = self
+        let (row, extras, found) = self
             .db
             .audited(who.actor(), move |tx, trail| {
                 let mut row = load_live(tx, id)?;
@@ -493,21 +528,25 @@ impl App {
                     _ => None,
                 };
                 row.requester = seal_json(&key, id, Part::Requester, &sealed)?;
-                row.subject_id = subject;
+                let previous = std::mem::replace(&mut row.subject_id, subject);
                 row.updated_at = trail.at;
                 tx.update_request(&row)?;
                 let found = candidates(tx, &keys, &sealed.requester)?;
-                let held = tx.has_identity_document(id)?;
+                if previous != subject {
+                    // A link sent to another subject's email on file no longer confirms anything.
+                    tx.delete_identity_confirmation(id)?;
+                }
+                let extras = extras(tx, id)?;
                 let mut entry = Entry::new("request.link");
                 entry = match subject {
                     Some(s) => entry.subject(s).detail(format!("request:{id}")),
                     None => entry.detail(format!("request:{id} no_subject")),
                 };
                 let recorded = trail.record(tx, entry)?;
-                Ok(((row, held, found), recorded))
+                Ok(((row, extras, found), recorded))
             })
             .await?;
-        view_with(&self.keys, &row, held, self.now().date_naive(), found)
+        view_with(&self.keys, &row, extras, self.now().date_naive(), found)
     }
 
     fn check_particulars(&self, kind: RequestKind, p: Particulars) -> Result<Particulars> {
@@ -573,7 +612,10 @@ impl App {
         }
     }
 
-    /// The request register, most urgent first: open requests by deadline (overdue first), then closed ones (DPO).
+    /// The request register, most urgent first (DPO): the overdue; then the open requests whose clock
+    /// runs, nearest deadline first; then those whose clock stands still, identity information
+    /// awaited from the requester (they cannot become late while it is awaited, and the DPO cannot
+    /// act on them), nearest deadline first; then the closed ones.
     pub async fn list_requests(&self, who: &Principal) -> Result<Vec<RequestView>> {
         who.require(&[Role::Dpo], "reading the request register")?;
         let actor = who.actor();
@@ -581,18 +623,18 @@ impl App {
             .db
             .audited(actor.clone(), move |tx, trail| {
                 let rows = tx.requests(100_000)?;
-                let mut held = Vec::with_capacity(rows.len());
+                let mut more = Vec::with_capacity(rows.len());
                 for r in &rows {
-                    held.push(tx.has_identity_document(r.id)?);
+                    more.push(extras(tx, r.id)?);
                 }
                 let recorded =
                     trail.record(tx, Entry::new("requests.list").detail(format!("{} requests", rows.len())))?;
-                Ok((rows.into_iter().zip(held).collect::<Vec<_>>(), recorded))
+                Ok((rows.into_iter().zip(more).collect::<Vec<_>>(), recorded))
             })
             .await?;
         let today = self.now().date_naive();
-        let mut views = rows.iter().map(|(r, held)| view(&self.keys, r, *held, today)).collect::<Result<Vec<_>>>()?;
-        views.sort_by_key(|v| (!v.status.is_open(), v.due_on, v.received_on));
+        let mut views = rows.into_iter().map(|(r, e)| view(&self.keys, &r, e, today)).collect::<Result<Vec<_>>>()?;
+        views.sort_by_key(|v| (urgency(v), v.days_left, v.received_on));
         Ok(views)
     }
 
@@ -601,142 +643,20 @@ impl App {
         who.require(&[Role::Dpo], "reading a rights request")?;
         let actor = who.actor();
         let keys = self.keys.clone();
-        let (row, held, found) = self
+        let (row, extras, found) = self
             .db
             .audited(actor.clone(), move |tx, trail| {
                 let row = load(tx, id)?;
-                let held = tx.has_identity_document(id)?;
+                let extras = extras(tx, id)?;
                 let found = match requester_of(&keys, &row)? {
                     Some(r) if row.status.is_open() => candidates(tx, &keys, &r)?,
                     _ => Vec::new(),
                 };
                 let recorded = trail.record(tx, Entry::new("request.read").detail(format!("request:{id}")))?;
-                Ok(((row, held, found), recorded))
+                Ok(((row, extras, found), recorded))
             })
             .await?;
-        view_with(&self.keys, &row, held, self.now().date_naive(), found)
-    }
-
-    /// Stores an identity document, sealed, until the decision destroys it (DPO).
-    pub async fn upload_identity_document(
-        &self,
-        who: &Principal,
-        id: Id,
-        content_type: &str,
-        bytes: Vec<u8>,
-    ) -> Result<RequestView> {
-        who.require(&[Role::Dpo], "uploading an identity document")?;
-        if !matches!(content_type, "application/pdf" | "image/png" | "image/jpeg") {
-            return Err(AppError::UnsupportedMedia(
-                "an identity document is sent with Content-Type application/pdf, image/png or image/jpeg".into(),
-            ));
-        }
-        if bytes.is_empty() {
-            return Err(AppError::invalid("body", "is empty"));
-        }
-        // The label is the caller's word; the first bytes are the file's.
-        let magic: &[u8] = match content_type {
-            "application/pdf" => b"%PDF-",
-            "image/png" => b"\x89PNG\r\n\x1a\n",
-            _ => b"\xff\xd8\xff",
-        };
-        if !bytes.starts_with(magic) {
-            return Err(AppError::UnsupportedMedia(format!(
-                "the body is not a {content_type} file (its first bytes say otherwise)"
-            )));
-        }
-        let (keys, actor, ct) = (self.keys.clone(), who.actor(), content_type.to_string());
-        let row = self
-            .db
-            .audited(actor.clone(), move |tx, trail| {
-                let row = load_live(tx, id)?;
-                if row.status != RequestStatus::AwaitingIdentity {
-                    return Err(AppError::Conflict(format!("request {id} is {}, not awaiting identity", row.status)));
-                }
-                let key = request_key(&keys, &row)?;
-                let sealed = key.seal(&aad_for(id, Part::IdentityDocument, None), &bytes)?;
-                tx.put_identity_document(id, &sealed, &ct, trail.at)?;
-                let recorded =
-                    trail.record(tx, Entry::new("request.identity_document").detail(format!("request:{id}")))?;
-                Ok((row, recorded))
-            })
-            .await?;
-        view(&self.keys, &row, true, self.now().date_naive())
-    }
-
-    /// Records the identity decision (DPO); any uploaded document is destroyed in the same transaction.
-    pub async fn decide_identity(&self, who: &Principal, id: Id, input: IdentityDecision) -> Result<RequestView> {
-        who.require(&[Role::Dpo], "deciding on a requester's identity")?;
-        let decision: IdentityVerdict = one_of("decision", &input.decision)?;
-        let method: IdentityMethod = match &input.method {
-            Some(m) => one_of("method", m)?,
-            None => IdentityMethod::Document,
-        };
-        let policy = self.policy();
-        let document: Option<IdentityDocument> = match (method, &input.document) {
-            (IdentityMethod::Document, Some(d)) => Some(one_of("document", d)?),
-            (IdentityMethod::Document, None) => {
-                return Err(AppError::invalid("document", "the method `document` names the document checked"));
-            }
-            (_, Some(_)) => {
-                return Err(AppError::invalid("document", "only the method `document` names a document"));
-            }
-            (_, None) => None,
-        };
-        if policy.identity_check == IdentityCheck::Document && method != IdentityMethod::Document {
-            return Err(AppError::invalid(
-                "method",
-                "the policy's identity_check is `document`: every identity is checked against a document",
-            ));
-        }
-        let doubt = input.doubt.as_deref().map(|d| crate::input::check_text("doubt", d, 2000)).transpose()?;
-        if policy.identity_check == IdentityCheck::OnDoubt && method == IdentityMethod::Document && doubt.is_none() {
-            return Err(AppError::invalid(
-                "doubt",
-                "under identity_check = \"on_doubt\" a document is asked only for a reasonable doubt: record it \
-                 (Art. 12(6) GDPR)",
-            ));
-        }
-        let actor = who.actor();
-        let keys = self.keys.clone();
-        let (row, destroyed) = self
-            .db
-            .audited(actor.clone(), move |tx, trail| {
-                let mut row = load_live(tx, id)?;
-                if row.status != RequestStatus::AwaitingIdentity {
-                    return Err(AppError::Conflict(format!("request {id} is {}, not awaiting identity", row.status)));
-                }
-                let at = trail.at;
-                let destroyed = tx.delete_identity_document(id)?;
-                let key = request_key(&keys, &row)?;
-                let mut sealed: Sealed = open_json(&key, id, Part::Requester, &row.requester)?;
-                sealed.identity = Some(IdentityCheckRecord { method, doubt: doubt.clone() });
-                row.requester = seal_json(&key, id, Part::Requester, &sealed)?;
-                row.identity_document = document;
-                row.identity_decision = Some(decision);
-                row.identity_at = Some(at);
-                row.updated_at = at;
-                if decision == IdentityVerdict::Verified {
-                    row.status = RequestStatus::InProgress;
-                } else {
-                    row.status = RequestStatus::Refused;
-                    row.outcome = Some(RequestOutcome::IdentityNotVerified);
-                    row.completed_at = Some(at);
-                }
-                tx.update_request(&row)?;
-                let document = document.map_or("none", |d| d.as_str());
-                let detail = format!(
-                    "request:{id} decision={decision} method={method} document={document} destroyed={destroyed}"
-                );
-                let recorded = trail.record(tx, Entry::new("request.identity").detail(detail))?;
-                Ok(((row, destroyed), recorded))
-            })
-            .await?;
-        if destroyed {
-            // The document's pages leave the journal too.
-            self.compact_journal().await;
-        }
-        view(&self.keys, &row, false, self.now().date_naive())
+        view_with(&self.keys, &row, extras, self.now().date_naive(), found)
     }
 
     /// Extends the deadline once, by one or two months, with reasons, before the first deadline passes (DPO).
@@ -752,11 +672,16 @@ impl App {
                 if !row.status.is_open() {
                     return Err(AppError::Conflict(format!("request {id} is {}", row.status)));
                 }
+                // While the clock stands still, it reads the day it stopped.
                 let today = trail.at.date_naive();
-                let new_due = can_extend(row.received_on, today, row.extended_due_on.is_some(), input.months)
-                    .map_err(|e| AppError::Conflict(e.to_string()))?;
+                let clock_day = row.suspended_since.map_or(today, |since| since.min(today));
+                let days = u64::try_from(row.suspended_days).unwrap_or(0);
+                let new_due =
+                    can_extend_suspended(row.received_on, clock_day, row.extended_due_on.is_some(), input.months, days)
+                        .map_err(|e| AppError::Conflict(e.to_string()))?;
                 let key = request_key(&keys, &row)?;
                 row.extended_due_on = Some(new_due);
+                row.extension_months = Some(i64::from(input.months));
                 row.extension_reason = Some(key.seal(&aad_for(id, Part::Extension, None), reason.as_bytes())?);
                 row.updated_at = trail.at;
                 tx.update_request(&row)?;
@@ -770,10 +695,10 @@ impl App {
                 })?;
                 let detail = format!("request:{id} months={} due_on={new_due}", input.months);
                 let recorded = trail.record(tx, Entry::new("request.extend").detail(detail))?;
-                Ok((row, recorded))
+                Ok(((row, extras(tx, id)?), recorded))
             })
             .await?;
-        view(&self.keys, &row, false, self.now().date_naive())
+        view(&self.keys, &row.0, row.1, self.now().date_naive())
     }
 
     /// Refuses a request with an Art. 12(5) ground and reasons (DPO).
@@ -792,6 +717,8 @@ impl App {
                 let key = request_key(&keys, &row)?;
                 let at = trail.at;
                 tx.delete_identity_document(id)?;
+                tx.delete_identity_confirmation(id)?;
+                identity::resume_clock(&mut row, at.date_naive())?;
                 row.status = RequestStatus::Refused;
                 row.outcome = Some(ground.into());
                 row.response = Some(seal_json(
@@ -808,7 +735,7 @@ impl App {
                 Ok((row, recorded))
             })
             .await?;
-        view(&self.keys, &row, false, self.now().date_naive())
+        view(&self.keys, &row, Extras::default(), self.now().date_naive())
     }
 
     /// Carries the request out (DPO), after the identity was verified; returns the response.
@@ -1046,7 +973,10 @@ pub fn document_html(title: &str, value: &serde_json::Value) -> String {
     out
 }
 
+pub mod confirmation;
 mod fulfil;
+pub mod identity;
 pub mod restriction;
 pub mod suppression;
 use fulfil::Ctx;
+pub use identity::{ConfirmationView, DocumentRequest, IdentityCheckRecord, IdentityDecision};

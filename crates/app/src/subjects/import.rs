@@ -15,6 +15,17 @@
 //! recorded, or an earlier row of the same file, is skipped and reported by line with the id it
 //! matches (never a value): importing a file again, after a kill that came after the commit for
 //! instance, adds nobody twice. A prospect on the suppression list is a bad row; a client is not.
+//!
+//! With `update` (`vigie import --update`), a row matching exactly one subject already recorded
+//! updates it instead, in the import's transaction: each identity field the row gives replaces the
+//! recorded value (with the row's provenance) when it differs, a field the row leaves empty is
+//! kept, a `client` row makes a prospect a client, and a contract not yet recorded (same
+//! reference and dates) is added. The collection date is never changed, so an update never
+//! extends a retention clock; a kind change or a contract recomputes it as a create would. Each
+//! updated subject gets a `subject.update` audit entry naming the fields (never a value), and the
+//! report names the lines updated; a row that changes nothing is reported as already recorded,
+//! so running the same import again, with or without `update`, changes nothing. A row matching
+//! several subjects is skipped: the DPO merges them first.
 
 use crate::App;
 use crate::audit::{Actor, Entry};
@@ -23,7 +34,7 @@ use crate::subjects::{NewSubject, Prepared, prepare};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use vigie_domain::FieldName;
+use vigie_domain::{FieldName, SubjectKind};
 
 /// Rows sealed per message to the writer thread.
 const CHUNK: usize = 4096;
@@ -46,6 +57,19 @@ pub struct ImportReport {
     pub skipped: u64,
     /// The first skipped rows, with their line numbers and the subject (or earlier line) they match.
     pub duplicates: Vec<RowError>,
+    /// Rows that updated the subject they match (`update` only).
+    pub updated: u64,
+    /// The first updated rows, with their line numbers, the subject and the fields updated.
+    pub updates: Vec<RowError>,
+}
+
+/// How an import treats its rows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Imports the good rows and reports the bad ones (else a bad row stops the whole import).
+    pub skip_invalid: bool,
+    /// A row matching one subject already recorded updates it (else it is skipped).
+    pub update: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -268,6 +292,12 @@ fn rows(path: &Path, layout: &Layout) -> Result<impl Iterator<Item = (u64, Resul
 impl App {
     /// Imports a CSV file of subjects (see the module docs). Blocking: for the CLI.
     pub fn import_csv(&self, path: &Path, skip_invalid: bool) -> Result<ImportReport> {
+        self.import_csv_with(path, ImportOptions { skip_invalid, update: false })
+    }
+
+    /// [`App::import_csv`], with the rows matching a subject updating it when `options.update`.
+    pub fn import_csv_with(&self, path: &Path, options: ImportOptions) -> Result<ImportReport> {
+        let ImportOptions { skip_invalid, update } = options;
         let layout = layout(path)?;
         let keys = self.keys.clone();
         let policy = self.policy();
@@ -312,6 +342,8 @@ impl App {
         }
         drop(first_seen);
         let mut suppressed = std::collections::BTreeSet::new();
+        // With `update`, the lines that update the one subject they match.
+        let mut to_update: BTreeMap<u64, vigie_store::Id> = BTreeMap::new();
         for chunk in keyed.chunks(CHUNK) {
             let chunk = chunk.to_vec();
             let (hits, known) = self.db.read_blocking(move |tx| {
@@ -319,16 +351,36 @@ impl App {
                 for (line, email, phone, prospect) in chunk {
                     if prospect && crate::rights::suppression::any_suppressed(tx, &[&email, &phone])? {
                         hits.push(line);
-                    } else if let Some(id) =
-                        crate::subjects::duplicates_of(tx, email.as_deref(), phone.as_deref())?.first()
-                    {
-                        known.push((line, *id));
+                    } else {
+                        let ids = crate::subjects::duplicates_of(tx, email.as_deref(), phone.as_deref())?;
+                        if !ids.is_empty() {
+                            known.push((line, ids));
+                        }
                     }
                 }
                 Ok::<_, AppError>((hits, known))
             })?;
             suppressed.extend(hits);
-            skipped.extend(known.into_iter().map(|(line, id)| (line, format!("already recorded (subject {id})"))));
+            for (line, ids) in known {
+                match ids.as_slice() {
+                    [id] if update => {
+                        to_update.insert(line, *id);
+                    }
+                    [id, ..] if !update => {
+                        skipped.insert(line, format!("already recorded (subject {id})"));
+                    }
+                    _ => {
+                        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+                        skipped.insert(
+                            line,
+                            format!(
+                                "matches several subjects ({}): merge them first (POST /api/v1/subjects/{{id}}/merge)",
+                                ids.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
         }
         bad.extend(suppressed.iter().map(|&line| {
             RowError {
@@ -356,15 +408,25 @@ impl App {
         // this side drops the channel first, and the writer rolls back.
         let (send, recv) = crossbeam_channel::bounded::<Msg>(4);
         let db = self.db.clone();
-        let imported = std::thread::scope(|scope| {
+        let writer_policy = policy.clone();
+        let (imported, outcomes) = std::thread::scope(|scope| {
             let writer = scope.spawn(move || {
                 db.audited_blocking(Actor::Cli, move |tx, trail| {
                     let mut n = 0u64;
+                    let mut outcomes = Vec::new();
                     let mut recorded = trail.nothing_changed();
                     loop {
                         let chunk = match recv.recv() {
                             Ok(Msg::Rows(chunk)) => chunk,
-                            Ok(Msg::Done) => return Ok((n, recorded)),
+                            Ok(Msg::Updates(updates)) => {
+                                for u in updates {
+                                    let (outcome, r) = apply_update(tx, trail, &writer_policy, u)?;
+                                    recorded = r.unwrap_or(recorded);
+                                    outcomes.push(outcome);
+                                }
+                                continue;
+                            }
+                            Ok(Msg::Done) => return Ok(((n, std::mem::take(&mut outcomes)), recorded)),
                             Err(_) => {
                                 return Err(AppError::Internal(
                                     "the import stopped before its end; nothing was written".into(),
@@ -397,12 +459,26 @@ impl App {
             let produced = (|| {
                 let at = self.now();
                 let mut chunk = Vec::with_capacity(CHUNK);
+                let mut updates = Vec::new();
                 for (line, row) in rows(path, &layout)? {
                     let Ok((subject, raw_contract)) = row else { continue };
                     if suppressed.contains(&line) || skipped.contains_key(&line) {
                         continue;
                     }
                     let Ok(contract) = check_contract(&raw_contract) else { continue };
+                    if let Some(&id) = to_update.get(&line) {
+                        match crate::subjects::validate(&subject, at, &policy.controller.country) {
+                            Ok(v) => updates.push(Update { line, subject: id, row: v, contract }),
+                            Err(AppError::Invalid { .. }) => {}
+                            Err(e) => return Err(e),
+                        }
+                        if updates.len() == CHUNK {
+                            let full = std::mem::take(&mut updates);
+                            send.send(Msg::Updates(full))
+                                .map_err(|_| AppError::Internal("the import writer stopped".into()))?;
+                        }
+                        continue;
+                    }
                     match prepare(&keys, &policy, &subject, at) {
                         Ok(p) => chunk.push(with_contract(&keys, &policy, p, contract, at)?),
                         Err(AppError::Invalid { .. }) => continue,
@@ -417,6 +493,10 @@ impl App {
                 if !chunk.is_empty() {
                     send.send(Msg::Rows(chunk)).map_err(|_| AppError::Internal("the import writer stopped".into()))?;
                 }
+                if !updates.is_empty() {
+                    send.send(Msg::Updates(updates))
+                        .map_err(|_| AppError::Internal("the import writer stopped".into()))?;
+                }
                 send.send(Msg::Done).map_err(|_| AppError::Internal("the import writer stopped".into()))
             })();
             drop(send);
@@ -424,8 +504,126 @@ impl App {
             produced.and(written)
         })?;
         report.imported = imported;
+        let mut unchanged = Vec::new();
+        for o in outcomes {
+            match o.changed {
+                Some(fields) if !fields.is_empty() => {
+                    report.updated += 1;
+                    if report.updates.len() < MAX_LISTED {
+                        report.updates.push(RowError {
+                            line: o.line,
+                            message: format!("updated subject {}: {}", o.subject, fields.join(", ")),
+                        });
+                    }
+                }
+                Some(_) => unchanged.push(RowError {
+                    line: o.line,
+                    message: format!("already recorded (subject {}), nothing to update", o.subject),
+                }),
+                None => unchanged.push(RowError {
+                    line: o.line,
+                    message: format!("subject {} was erased or merged meanwhile: not updated", o.subject),
+                }),
+            }
+        }
+        report.skipped += unchanged.len() as u64;
+        report.duplicates.extend(unchanged);
+        report.duplicates.sort_by_key(|d| d.line);
+        report.duplicates.truncate(MAX_LISTED);
         Ok(report)
     }
+}
+
+/// A row that updates the one subject it matches.
+struct Update {
+    line: u64,
+    subject: vigie_store::Id,
+    row: crate::subjects::Validated,
+    contract: Option<ImportContract>,
+}
+
+/// What an update did: the fields it changed (`kind` and `contract` among them), none when the
+/// row changed nothing, or `None` when the subject was gone by the time of the write.
+struct UpdateOutcome {
+    line: u64,
+    subject: vigie_store::Id,
+    changed: Option<Vec<String>>,
+}
+
+/// Applies one update row inside the import's transaction (see the module docs); the last audit
+/// entry it recorded, if it changed anything.
+fn apply_update(
+    tx: &mut dyn vigie_store::Tx,
+    trail: &crate::db::Trail<'_>,
+    policy: &vigie_domain::Policy,
+    u: Update,
+) -> Result<(UpdateOutcome, Option<crate::db::Recorded>)> {
+    use crate::record::{aad, open_identity};
+    use vigie_crypto::Part;
+    let (id, at, keys) = (u.subject, trail.at, trail.keys());
+    let gone = UpdateOutcome { line: u.line, subject: id, changed: None };
+    let Some(row) = tx.subject(id)? else { return Ok((gone, None)) };
+    let (key, mut identity) = open_identity(keys, &row)?;
+    let mut changed: Vec<String> = Vec::new();
+    for (field, value) in u.row.identity {
+        if identity.get(&field).map(|f| &f.v) != Some(&value.v) {
+            identity.insert(field, value);
+            changed.push(field.as_str().to_string());
+        }
+    }
+    let mut recorded = None;
+    if !changed.is_empty() {
+        let plain = serde_json::to_vec(&identity).map_err(|e| AppError::failed("encoding JSON", e))?;
+        let sealed = key.seal(&aad(id, Part::Identity, None), &plain)?;
+        let bi = |f: FieldName| identity.get(&f).map(|x| keys.blind_index(f.as_str(), &x.v).to_vec());
+        let (email_bi, phone_bi) = (bi(FieldName::Email), bi(FieldName::Phone));
+        tx.update_identity(id, &sealed, email_bi.as_deref(), phone_bi.as_deref(), at)?;
+        let entry =
+            Entry::new("subject.update").subject(id).fields(changed.iter()).detail(format!("import line {}", u.line));
+        recorded = Some(trail.record(tx, entry)?);
+    }
+    let mut clock_moves = false;
+    if let Some(c) = u.contract {
+        let mut known = false;
+        for existing in tx.contracts(id)? {
+            let reference = key.open(&aad(id, Part::Contract, Some(existing.id)), &existing.reference)?;
+            if reference == c.reference.as_bytes() && existing.start == c.start && existing.end == c.end {
+                known = true;
+                break;
+            }
+        }
+        if !known {
+            let contract = vigie_store::new_id();
+            let reference = key.seal(&aad(id, Part::Contract, Some(contract)), c.reference.as_bytes())?;
+            tx.insert_contract(&vigie_store::ContractRow {
+                id: contract,
+                subject_id: id,
+                reference,
+                start: c.start,
+                end: c.end,
+                created_at: at,
+            })?;
+            let entry = Entry::new("contract.create")
+                .subject(id)
+                .fields(["reference", "start", "end"])
+                .detail(format!("contract:{contract} import line {}", u.line));
+            recorded = Some(trail.record(tx, entry)?);
+            changed.push("contract".into());
+            clock_moves = true;
+        }
+    }
+    let client = u.row.kind == SubjectKind::Client || changed.iter().any(|f| f == "contract");
+    if client && row.kind == SubjectKind::Prospect {
+        tx.set_subject_kind(id, SubjectKind::Client, at)?;
+        let entry = Entry::new("subject.kind_change").subject(id).fields(["kind"]).detail("prospect->client");
+        recorded = Some(trail.record(tx, entry)?);
+        changed.push("kind".into());
+        clock_moves = true;
+    }
+    if clock_moves {
+        crate::record::recompute(tx, policy, id)?;
+    }
+    Ok((UpdateOutcome { line: u.line, subject: id, changed: Some(changed) }, recorded))
 }
 
 /// A good row's line, email and phone blind indexes, and whether it is a prospect.
@@ -433,6 +631,7 @@ type Keyed = (u64, Option<Vec<u8>>, Option<Vec<u8>>, bool);
 
 enum Msg {
     Rows(Vec<(Prepared, Option<vigie_store::ContractRow>)>),
+    Updates(Vec<Update>),
     Done,
 }
 

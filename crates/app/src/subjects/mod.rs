@@ -9,6 +9,7 @@
 
 pub mod generate;
 pub mod import;
+pub mod merge;
 pub mod stats;
 
 use crate::App;
@@ -434,13 +435,7 @@ fn read_in_tx(
         let erased = tx.erasure(id)?;
         let outcome = if erased.is_some() { "erased" } else { "not_found" };
         let recorded = trail.record(tx, Entry::new("subject.read").subject(id).purpose(purpose).outcome(outcome))?;
-        let gone = erased.map(|e| {
-            Err(AppError::Gone(format!(
-                "subject {id} was erased on {} under the rule {}",
-                e.erased_at.date_naive(),
-                e.rule
-            )))
-        });
+        let gone = erased.map(|e| Err(crate::record::gone(&e)));
         return Ok((gone, recorded));
     };
     let grant = match check_read(policy, who.caller(), purpose, &loaded.facts(today)) {

@@ -207,3 +207,129 @@ fn an_objector_erased_by_the_sweep_is_suppressed_and_the_entry_expires() -> R {
     }
     Ok(())
 }
+
+/// `vigie import --update`: a row matching one subject updates it (the fields it gives; an empty
+/// field erases nothing), the report names the lines; again, with or without `--update`, nothing
+/// changes. The retention clock and the suppression list hold as for a create.
+#[test]
+fn an_import_with_update_merges_the_fields_given_and_runs_again_harmlessly() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let mut paul = prospect("Paul", Some("paul@example.fr"), None);
+        paul["collected_at"] = json!("2024-01-01T00:00:00Z");
+        paul["identity"]["job_title"] = json!("Technicien");
+        let paul = s.create(&staff, paul)?;
+        let lea = s.create(&staff, prospect("Léa", Some("lea@example.fr"), None))?;
+        let anne = s.create(&staff, prospect("Anne", Some("anne@example.fr"), None))?;
+        let anna = s.create(&staff, prospect("Anna", None, Some("07 81 02 03 04")))?;
+        let marc = s.create(&staff, prospect("Marc", Some("marc@example.fr"), None))?;
+        // Zoé objected to prospecting: her email and phone are on the suppression list.
+        let zoe = s.create(&staff, prospect("Zoé", Some("zoe@example.fr"), Some("07 77 66 55 44")))?;
+        let obj = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"objection","received_at":"2026-11-02","channel":"email","requester":{"email":"zoe@example.fr"},
+                   "particulars":{"purposes":["prospect_relations"]}}),
+        )?;
+        let oid = obj["id"].as_str().ok_or("id")?;
+        verify_identity(&s, &dpo, oid)?;
+        assert_eq!(s.post(&dpo, &format!("/api/v1/requests/{oid}/fulfil"), json!({}))?.0, 200);
+
+        let csv = s.dir.join("crm.csv");
+        std::fs::write(
+            &csv,
+            "kind;first_name;last_name;email;phone;job_title;collected_at;contract_reference;contract_start\n\
+             prospect;Paul;;paul@example.fr;06 22 33 44 55;;2026-06-01;;\n\
+             client;Léa;Lefèvre;LEA@example.fr;;;;CTR-0042;2026-01-01\n\
+             prospect;Anne;;anne@example.fr;07 81 02 03 04;;;;\n\
+             prospect;Nouveau;Venu;new@example.fr;;;;;\n\
+             prospect;Paul;;PAUL@example.fr;;;;;\n\
+             prospect;Marc;;marc@example.fr;+33 7 77 66 55 44;;;;\n",
+        )?;
+        let import = |args: &[&str]| -> R<(bool, String)> {
+            let out = s.cli().arg("import").args(args).arg(&csv).output()?;
+            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            Ok((out.status.success(), text))
+        };
+        let subjects = || count(&s, "SELECT count(*) FROM subjects");
+        let updates = || count(&s, "SELECT count(*) FROM audit WHERE action = 'subject.update'");
+        // The last row would give Marc, a prospect, Zoé's phone: a bad row, so nothing is written.
+        let (ok, out) = import(&["--update"])?;
+        assert!(!ok && out.contains("crm.csv:7: identity: this person objected"), "{out}");
+        assert_eq!((subjects()?, updates()?), (6, 0), "all or nothing: {out}");
+
+        let (ok, out) = import(&["--update", "--skip-invalid"])?;
+        assert!(ok, "{out}");
+        assert!(out.contains(&format!("line 2: updated subject {paul}: phone")), "{out}");
+        assert!(out.contains(&format!("line 3: updated subject {lea}: contract, kind")), "{out}");
+        assert!(
+            out.contains(&format!(
+                "line 4: matches several subjects ({}, {})",
+                anne.clone().min(anna.clone()),
+                anne.clone().max(anna.clone())
+            )),
+            "{out}"
+        );
+        assert!(out.contains("line 6: already in this file (line 2)"), "{out}");
+        assert!(
+            out.contains("updated 2 subject(s)") && out.contains("imported 1 subject(s), rejected 1 row(s)"),
+            "{out}"
+        );
+        for v in ["paul@", "22 33", "Lefèvre", "CTR-0042", "anne@", "77 66"] {
+            assert!(!out.contains(v), "a value in the report: {out}");
+        }
+        // Audited as updates: Paul's fields; Léa's contract and kind, each by its own entry.
+        assert_eq!((subjects()?, updates()?), (7, 1));
+        let lines = "SELECT count(*) FROM audit WHERE detail LIKE '%import line 3' AND action IN ('contract.create')";
+        assert_eq!(count(&s, lines)?, 1);
+        assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE action = 'subject.update' AND fields = 'phone'")?, 1);
+        // Paul: the phone added, his other fields kept, his collection date and clock unchanged.
+        let (_, v) = s.get(&staff, &format!("/api/v1/subjects/{paul}"), Some("prospect_relations"))?;
+        assert_eq!(v["identity"]["phone"], "+33622334455", "{v}");
+        assert_eq!(
+            (v["identity"]["last_name"].as_str(), v["identity"]["job_title"].as_str()),
+            (Some("Lefèvre"), Some("Technicien")),
+            "{v}"
+        );
+        assert_eq!(v["collected_at"], "2024-01-01T00:00:00Z", "{v}");
+        assert_eq!(count(&s, "SELECT count(*) FROM subjects WHERE expires_on = '2027-01-01'")?, 1, "Paul's clock");
+        // Léa: a client now, her contract recorded, her clock on it.
+        let (_, v) = s.get(&staff, &format!("/api/v1/subjects/{lea}"), Some("contract_management"))?;
+        assert_eq!(
+            (v["kind"].as_str(), v["contracts"][0]["reference"].as_str()),
+            (Some("client"), Some("CTR-0042")),
+            "{v}"
+        );
+        assert_eq!(v["identity"]["last_name"], "Lefèvre");
+        let (_, plan) = s.get(&dpo, "/api/v1/retention/plan?at=2100-01-01", None)?;
+        assert!(!plan.to_string().contains(&lea), "a client with an open contract is never due: {plan}");
+        // Marc did not get Zoé's phone, which is on the suppression list.
+        let (_, v) = s.get(&staff, &format!("/api/v1/subjects/{marc}"), Some("prospect_relations"))?;
+        assert_eq!(
+            (v["identity"]["email"].as_str(), v["identity"].get("phone")),
+            (Some("marc@example.fr"), None),
+            "{v}"
+        );
+        let _ = zoe;
+
+        // Again, with --update: nothing to update, nothing written.
+        let entries = s.audit_entries()?;
+        let (ok, out) = import(&["--update", "--skip-invalid"])?;
+        assert!(ok, "{out}");
+        assert!(out.contains(&format!("line 2: already recorded (subject {paul}), nothing to update")), "{out}");
+        assert!(out.contains(&format!("line 3: already recorded (subject {lea}), nothing to update")), "{out}");
+        assert!(out.contains("updated 0 subject(s)") && out.contains("imported 0 subject(s)"), "{out}");
+        assert_eq!(s.audit_entries()?, entries, "a second run writes nothing");
+        assert_eq!((subjects()?, updates()?), (7, 1));
+        assert_eq!(count(&s, "SELECT count(*) FROM contracts")?, 1, "the contract is not added twice");
+        // And without it: every known row skipped.
+        let (ok, out) = import(&["--skip-invalid"])?;
+        assert!(ok && out.contains("imported 0 subject(s)"), "{out}");
+        assert!(!out.contains("updated"), "{out}");
+        assert_eq!(s.audit_entries()?, entries);
+        audit_holds_no_value(&s, &["paul@", "622334455", "Lef", "CTR-0042"])?;
+    }
+    Ok(())
+}

@@ -5,10 +5,10 @@
 
 use super::{Args, Driver, DriverExt, FromCol, FromRow, SqlRow, Stmt, ToArg, row, token_list};
 use crate::{
-    AuditRow, BreachPhaseRow, BreachRow, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount,
-    HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, MessageRow, NewMessage, ObjectionRow, OpsCounts,
-    PolicyVersionRow, ReadTx, Rekeyed, RequestRow, RestrictionRow, Result, ReviewRow, SafeguardRow, ScopeCount,
-    ScopeFilter, StatGroup, SubjectRow, TokenRow, Tx,
+    AuditRow, BreachPhaseRow, BreachRow, ConfirmationRow, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow,
+    GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, Merge, MessageRow, NewMessage, ObjectionRow,
+    OpsCounts, PolicyVersionRow, ReadTx, Rekeyed, RequestRow, RestrictionRow, Result, ReviewRow, SafeguardRow,
+    ScopeCount, ScopeFilter, StatGroup, SubjectRow, TokenRow, Tx,
 };
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use vigie_domain::SubjectKind;
@@ -31,14 +31,15 @@ row! {
     RequestRow {
         id, kind, channel, received_on, due_on, extended_due_on, status, subject_id, requester_bi, requester,
         identity_document, identity_decision, identity_at, extension_reason, outcome, response, wrapped_key,
-        created_at, updated_at, completed_at,
+        created_at, updated_at, completed_at, suspended_since, suspended_days, extension_months,
     }
+    ConfirmationRow { request_id, subject_id, token_hash, token, created_at, expires_at }
     BreachRow {
         id, detected_at, nature, data_categories, scope, risk, status, keys_compromised, subjects_concerned,
         records_concerned, clients_concerned, prospects_concerned, details, wrapped_key, created_at, updated_at,
     }
     BreachPhaseRow { id, breach_id, at, phase, details, actor }
-    ErasureRow { subject_id, erased_at, kind, rule }
+    ErasureRow { subject_id, erased_at, kind, rule, merged_into }
     RestrictionRow { subject_id, ground, request_id, restricted_at, lifted_at, lift_reason }
     ContractRow { id, subject_id, reference, start, end, created_at }
     InteractionRow { id, subject_id, at, direction, channel, summary, created_at }
@@ -84,7 +85,7 @@ macro_rules! request_columns {
     () => {
         "id, kind, channel, received_on, due_on, extended_due_on, status, subject_id, requester_bi, requester, \
          identity_document, identity_decision, identity_at, extension_reason, outcome, response, wrapped_key, \
-         created_at, updated_at, completed_at"
+         created_at, updated_at, completed_at, suspended_since, suspended_days, extension_months"
     };
 }
 macro_rules! breach_columns {

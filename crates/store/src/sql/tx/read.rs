@@ -133,12 +133,15 @@ impl<D: Driver> ReadTx for D {
     }
 
     fn erasure(&mut self, id: Id) -> Result<Option<ErasureRow>> {
-        self.opt("SELECT subject_id, erased_at, kind, rule FROM erasures WHERE subject_id = $1".into(), &[&id])
+        self.opt(
+            "SELECT subject_id, erased_at, kind, rule, merged_into FROM erasures WHERE subject_id = $1".into(),
+            &[&id],
+        )
     }
 
     fn erasures_since(&mut self, since: DateTime<Utc>, limit: i64) -> Result<Vec<ErasureRow>> {
         self.rows(
-            "SELECT subject_id, erased_at, kind, rule FROM erasures WHERE erased_at >= $1
+            "SELECT subject_id, erased_at, kind, rule, merged_into FROM erasures WHERE erased_at >= $1
              ORDER BY erased_at, subject_id LIMIT $2"
                 .into(),
             &[&since, &limit],
@@ -234,8 +237,33 @@ impl<D: Driver> ReadTx for D {
         )
     }
 
+    fn requests_for_subject(&mut self, subject: Id) -> Result<Vec<RequestRow>> {
+        self.rows(
+            Stmt::Static(concat!("SELECT ", request_columns!(), " FROM requests WHERE subject_id = $1 ORDER BY id")),
+            &[&subject],
+        )
+    }
+
     fn has_identity_document(&mut self, request: Id) -> Result<bool> {
         self.value("SELECT EXISTS (SELECT 1 FROM identity_documents WHERE request_id = $1)".into(), &[&request])
+    }
+
+    fn identity_confirmation(&mut self, request: Id) -> Result<Option<ConfirmationRow>> {
+        self.opt(
+            "SELECT request_id, subject_id, token_hash, token, created_at, expires_at FROM identity_confirmations
+             WHERE request_id = $1"
+                .into(),
+            &[&request],
+        )
+    }
+
+    fn identity_confirmation_by_hash(&mut self, hash: &[u8]) -> Result<Option<ConfirmationRow>> {
+        self.opt(
+            "SELECT request_id, subject_id, token_hash, token, created_at, expires_at FROM identity_confirmations
+             WHERE token_hash = $1"
+                .into(),
+            &[&hash],
+        )
     }
 
     fn is_suppressed(&mut self, bi: &[u8]) -> Result<bool> {

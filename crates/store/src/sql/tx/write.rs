@@ -22,6 +22,88 @@ impl<D: Driver> Tx for D {
         })
     }
 
+    fn lock_subject(&mut self, id: Id) -> Result<Option<SubjectRow>> {
+        self.opt(
+            Stmt::Static(concat!(
+                "SELECT ",
+                subject_columns!(),
+                " FROM subjects s JOIN subject_keys k ON k.subject_id = s.id WHERE s.id = $1 FOR UPDATE OF s"
+            )),
+            &[&id],
+        )
+    }
+
+    fn merge_subject(&mut self, m: &Merge, at: DateTime<Utc>) -> Result<()> {
+        let (from, into) = (&m.from, &m.into);
+        self.update_one(
+            "UPDATE subjects SET kind = $2, collected_at = $3, identity = $4, email_bi = $5, phone_bi = $6,
+                 legal_hold = $7, held_at = $8, updated_at = $9 WHERE id = $1",
+            &[into, &m.kind, &m.collected_at, &m.identity, &m.email_bi, &m.phone_bi, &m.legal_hold, &m.held_at, &at],
+            || format!("subject {into}"),
+        )?;
+        let moved = |d: &mut Self, sql: &'static str, id: &Id, v: &dyn ToArg, what: &str| {
+            d.update_one(sql, &[id, from, into, v], || format!("{what} {id} of subject {from}"))
+        };
+        for (id, v) in &m.contracts {
+            let sql = "UPDATE contracts SET subject_id = $3, reference = $4 WHERE id = $1 AND subject_id = $2";
+            moved(self, sql, id, v, "contract")?;
+        }
+        for (id, v) in &m.interactions {
+            let sql = "UPDATE interactions SET subject_id = $3, summary = $4 WHERE id = $1 AND subject_id = $2";
+            moved(self, sql, id, v, "interaction")?;
+        }
+        for (id, v) in &m.consents {
+            let sql = "UPDATE consents SET subject_id = $3, evidence = $4 WHERE id = $1 AND subject_id = $2";
+            moved(self, sql, id, v, "consent")?;
+        }
+        for (id, v) in &m.hold_events {
+            let sql = "UPDATE legal_hold_events SET subject_id = $3, reason = $4 WHERE id = $1 AND subject_id = $2";
+            moved(self, sql, id, v, "legal hold event")?;
+        }
+        for id in &m.objections {
+            self.update_one(
+                "UPDATE objections SET subject_id = $3 WHERE id = $1 AND subject_id = $2",
+                &[id, from, into],
+                || format!("objection {id} of subject {from}"),
+            )?;
+        }
+        for (id, at) in &m.objections_redated {
+            self.update_one(
+                "UPDATE objections SET at = $3 WHERE id = $1 AND subject_id = $2",
+                &[id, into, at],
+                || format!("objection {id} of subject {into}"),
+            )?;
+        }
+        if let Some(reason) = &m.restriction {
+            self.execute("DELETE FROM restrictions WHERE subject_id = $1".into(), &[into])?;
+            self.execute(
+                "UPDATE restrictions SET subject_id = $2, lift_reason = $3 WHERE subject_id = $1".into(),
+                &[from, into, reason],
+            )?;
+        }
+        for id in &m.messages {
+            self.update_one(
+                "UPDATE outbox SET subject_id = $3 WHERE id = $1 AND subject_id = $2",
+                &[id, from, into],
+                || format!("message {id} of subject {from}"),
+            )?;
+        }
+        self.execute("UPDATE disclosures SET subject_id = $2 WHERE subject_id = $1".into(), &[from, into])?;
+        // The links sent to `from`'s email on file are withdrawn: that address may not be on file any more.
+        self.execute(
+            "DELETE FROM identity_confirmations WHERE request_id IN (SELECT id FROM requests WHERE subject_id = $1)"
+                .into(),
+            &[from],
+        )?;
+        self.execute("UPDATE requests SET subject_id = $2 WHERE subject_id = $1".into(), &[from, into])?;
+        if !self.erase_subject(*from, "merged", at)? {
+            return Err(crate::StoreError::NotFound(format!("subject {from}")));
+        }
+        self.update_one("UPDATE erasures SET merged_into = $2 WHERE subject_id = $1", &[from, into], || {
+            format!("the tombstone of subject {from}")
+        })
+    }
+
     // Retention.
 
     fn set_retention(
@@ -76,6 +158,7 @@ impl<D: Driver> Tx for D {
             // What requests held of the subject dies with it: identity documents, the requester's
             // details and the response (their key is destroyed); the proof record remains.
             "DELETE FROM identity_documents WHERE request_id IN (SELECT id FROM requests WHERE subject_id = $1)",
+            "DELETE FROM identity_confirmations WHERE request_id IN (SELECT id FROM requests WHERE subject_id = $1)",
             "DELETE FROM subjects WHERE id = $1",
         ] {
             self.execute(sql.into(), &[&id])?;
@@ -259,7 +342,7 @@ impl<D: Driver> Tx for D {
             Stmt::Static(concat!(
                 "INSERT INTO requests (",
                 request_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
             )),
             &[
                 &r.id,
@@ -282,6 +365,9 @@ impl<D: Driver> Tx for D {
                 &r.created_at,
                 &r.updated_at,
                 &r.completed_at,
+                &r.suspended_since,
+                &r.suspended_days,
+                &r.extension_months,
             ],
         )?;
         Ok(())
@@ -298,7 +384,8 @@ impl<D: Driver> Tx for D {
         self.update_one(
             "UPDATE requests SET due_on = $2, extended_due_on = $3, status = $4, subject_id = $5, identity_document = $6,
                  identity_decision = $7, identity_at = $8, extension_reason = $9, outcome = $10, response = $11,
-                 updated_at = $12, completed_at = $13, requester = $14
+                 updated_at = $12, completed_at = $13, requester = $14, suspended_since = $15, suspended_days = $16,
+                 extension_months = $17
              WHERE id = $1",
             &[
                 &r.id,
@@ -315,6 +402,9 @@ impl<D: Driver> Tx for D {
                 &r.updated_at,
                 &r.completed_at,
                 &r.requester,
+                &r.suspended_since,
+                &r.suspended_days,
+                &r.extension_months,
             ],
             || format!("request {}", r.id),
         )
@@ -339,6 +429,22 @@ impl<D: Driver> Tx for D {
 
     fn delete_identity_document(&mut self, request: Id) -> Result<bool> {
         Ok(self.execute("DELETE FROM identity_documents WHERE request_id = $1".into(), &[&request])? == 1)
+    }
+
+    fn put_identity_confirmation(&mut self, c: &ConfirmationRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO identity_confirmations (request_id, subject_id, token_hash, token, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (request_id) DO UPDATE SET subject_id = excluded.subject_id, token_hash = excluded.token_hash,
+             token = excluded.token, created_at = excluded.created_at, expires_at = excluded.expires_at"
+                .into(),
+            &[&c.request_id, &c.subject_id, &c.token_hash, &c.token, &c.created_at, &c.expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn delete_identity_confirmation(&mut self, request: Id) -> Result<bool> {
+        Ok(self.execute("DELETE FROM identity_confirmations WHERE request_id = $1".into(), &[&request])? == 1)
     }
 
     fn suppress(&mut self, bi: &[u8], reason: &str, at: DateTime<Utc>, expires_on: NaiveDate) -> Result<bool> {
