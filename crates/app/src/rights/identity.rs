@@ -1,8 +1,9 @@
 //! The requester's identity (Art. 12(6) GDPR, EDPB Guidelines 01/2022), checked as the policy's
 //! `identity_check` says, before anything is disclosed or changed.
 //!
-//! - `document` (MSI's clause): every identity is checked against a document. A request awaits
-//!   one from intake: its clock stands still until the document arrives or the DPO decides.
+//! - `document` (MSI's clause): every identity is checked against a document. The DPO asks the
+//!   requester for it (`document-request`, no doubt needed) unless it came with the request; from
+//!   that ask the clock stands still until the document arrives or the DPO decides.
 //! - `on_doubt`: what the controller already knows suffices: the email on file, confirmed by the
 //!   requester through a one-time link (`confirmation.rs`; never recorded by hand), a known phone
 //!   (the linked subject has one on file), a contract reference (one of the linked subject's

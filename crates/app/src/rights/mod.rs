@@ -459,9 +459,10 @@ impl App {
             created_at: at,
             updated_at: at,
             completed_at: None,
-            // Under MSI's clause every request awaits a document from intake: its clock stands still
-            // until the document arrives or the DPO decides.
-            suspended_since: (policy.identity_check == IdentityCheck::Document).then_some(today),
+            // The clock runs from receipt (Art. 12(3)); it stands still only once the DPO has asked the
+            // requester for identity information (`identity/document-request`), as EDPB Guidelines
+            // 01/2022 read Art. 12(6): under MSI's clause too, an unasked requester is not waited for.
+            suspended_since: None,
             suspended_days: 0,
             extension_months: None,
         };

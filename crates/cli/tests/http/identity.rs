@@ -395,7 +395,7 @@ fn a_document_is_asked_only_after_a_recorded_doubt_and_the_clock_waits_for_it() 
 }
 
 #[test]
-fn under_msis_clause_every_request_awaits_a_document_and_the_register_says_so() -> R {
+fn under_msis_clause_the_clock_stops_once_the_document_is_asked_and_the_register_says_so() -> R {
     for b in backends() {
         let s = Server::start(b)?;
         let staff = s.token("staff", None)?;
@@ -409,18 +409,27 @@ fn under_msis_clause_every_request_awaits_a_document_and_the_register_says_so() 
                 json!({"kind":"access","received_at":received,"channel":"letter","requester":{"email":"camille.martin@example.fr"}}),
             )?;
             assert_eq!(v["status"], "awaiting_identity", "{v}");
+            // The clock runs from receipt: nobody has been asked for anything yet.
             assert_eq!(
-                (v["deadline_suspended"].as_bool(), v["suspended_since"].as_str()),
-                (Some(true), Some(today.as_str())),
+                (v["deadline_suspended"].as_bool(), v["suspended_since"].clone()),
+                (Some(false), Value::Null),
                 "{v}"
             );
             Ok(v["id"].as_str().ok_or("id")?.to_string())
+        };
+        let ask = |id: &str| -> R<Value> {
+            let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{id}/identity/document-request"), json!({}))?;
+            assert_eq!((st, v["deadline_suspended"].as_bool()), (200, Some(true)), "{v}");
+            Ok(v)
         };
         // SPEC 5.3's shape: the decision names the document; the clock runs again at once.
         let running = new(&today)?;
         verify_identity(&s, &dpo, &running)?;
         let waiting = new(&today)?;
+        ask(&waiting)?;
         let late = new("2026-01-05")?;
+        // Overdue before anybody asked: asking now does not hide it.
+        ask(&late)?;
         let closed = new(&today)?;
         let (st, _) = s.post(
             &dpo,
