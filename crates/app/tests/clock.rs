@@ -73,8 +73,8 @@ async fn deadlines_follow_the_clock_the_app_runs_on() -> Result<(), Box<dyn std:
 
 /// Issue 12.2: while identity information is awaited the clock stands still, and when it runs
 /// again the days awaited are added (EDPB Guidelines 01/2022), then the deadline moves to the
-/// next working day. Under MSI's clause (`document`, the default policy) a request awaits its
-/// document from intake.
+/// next working day. Under MSI's clause (`document`, the default policy) the clock runs from
+/// receipt until the DPO asks for the document.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_suspended_clock_adds_the_days_awaited_across_month_ends_holidays_and_twice()
 -> Result<(), Box<dyn std::error::Error>> {
@@ -87,6 +87,9 @@ async fn a_suspended_clock_adds_the_days_awaited_across_month_ends_holidays_and_
 
     // Received Saturday 31 January; one month: Saturday 28 February, so Monday 2 March.
     let r = app.create_request_from_form(request("2026-01-31")?).await?;
+    assert!(!r.deadline_suspended && r.suspended_since.is_none(), "nobody was asked yet: {r:?}");
+    let asked = vigie_app::rights::identity::DocumentAsk::default();
+    let r = app.ask_identity_document(&dpo, r.id, asked).await?;
     assert!(r.deadline_suspended && r.suspended_since == Some(day(2026, 1, 31)?), "{r:?}");
     assert_eq!(r.due_on, day(2026, 3, 2)?);
     // Long past its deadline by the calendar, but the clock stood still: not overdue, the days
@@ -109,7 +112,7 @@ async fn a_suspended_clock_adds_the_days_awaited_across_month_ends_holidays_and_
     assert_eq!((v.deadline_suspended, v.suspended_since), (true, Some(day(2026, 3, 10)?)));
     clock.set(at(2026, 3, 12)?);
     let v = app.ask_identity_document(&dpo, r.id, vigie_app::rights::identity::DocumentAsk::default()).await?;
-    assert_eq!((v.suspended_since, v.document_requests.len()), (Some(day(2026, 3, 10)?), 2));
+    assert_eq!((v.suspended_since, v.document_requests.len()), (Some(day(2026, 3, 10)?), 3));
     assert_eq!(v.days_left, 10, "frozen on 10 March, 20 March ahead");
     // Extended while suspended: counted from receipt with the days awaited so far (20):
     // 30 April + 20 = Wednesday 20 May; when the clock runs again both deadlines move.
@@ -127,6 +130,7 @@ async fn a_suspended_clock_adds_the_days_awaited_across_month_ends_holidays_and_
     // 6 days awaited: Friday 1 May, Labour Day, so Monday 4 May.
     clock.set(at(2026, 3, 25)?);
     let h = app.create_request_from_form(request("2026-03-25")?).await?;
+    app.ask_identity_document(&dpo, h.id, vigie_app::rights::identity::DocumentAsk::default()).await?;
     clock.set(at(2026, 3, 31)?);
     let v = app.decide_identity(&dpo, h.id, decision()?).await?;
     assert_eq!((v.suspended_days, v.due_on, v.deadline_suspended), (6, day(2026, 5, 4)?, false));
@@ -134,6 +138,7 @@ async fn a_suspended_clock_adds_the_days_awaited_across_month_ends_holidays_and_
     // The register: overdue first, then the running clocks, then the suspended ones, then the closed.
     clock.set(at(2026, 5, 10)?);
     let waiting = app.create_request_from_form(request("2026-05-10")?).await?;
+    app.ask_identity_document(&dpo, waiting.id, vigie_app::rights::identity::DocumentAsk::default()).await?;
     let refused = app.create_request_from_form(request("2026-05-10")?).await?;
     let why = serde_json::from_value(serde_json::json!({"ground": "excessive", "reason": "the tenth this month"}))?;
     app.refuse_request(&dpo, refused.id, why).await?;
