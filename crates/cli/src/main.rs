@@ -107,6 +107,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// People's accounts for the console (admin, dpo, staff, auditor).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Writes a consistent backup of the database to FILE (the server may run). It holds no
     /// plaintext personal value; keep the master key and the erasure journal apart from it.
     Backup {
@@ -205,6 +210,29 @@ enum TokenCommand {
     List,
     /// Revokes a token: it is refused from then on.
     Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Creates an account and prints its generated first password alone on one line (to be
+    /// changed at the first login); with --password-stdin, reads the person's own password instead.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// admin, dpo, staff or auditor.
+        #[arg(long)]
+        role: String,
+        /// Reads the password from standard input (its first line): the person's own, not asked again.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Lists every account: email, role, state, created, last login (never a password or hash).
+    List,
+    /// Disables an account: it logs in no more, and its sessions end.
+    Disable { email: String },
+    /// Gives an account a new generated password, printed alone on one line, to be changed at
+    /// the next login; its sessions end.
+    ResetPassword { email: String },
 }
 
 #[derive(Subcommand)]
@@ -551,6 +579,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", issued.token);
             Ok(ExitCode::SUCCESS)
         }
+        Command::User { command } => user(&settings, command),
         Command::Backup { out } => {
             let app = App::open(&settings)?;
             let started = std::time::Instant::now();
@@ -665,6 +694,57 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `vigie user …`: works beside a running server (SQLite in WAL mode, or PostgreSQL).
+fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitCode> {
+    use vigie_app::audit::Actor;
+    let app = App::open(settings)?;
+    let rt = runtime()?;
+    match command {
+        UserCommand::Create { email, role, password_stdin } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+                let line = line.trim_end_matches(['\n', '\r']).to_string();
+                if line.is_empty() {
+                    bail!("--password-stdin: standard input holds no password");
+                }
+                Some(line)
+            } else {
+                None
+            };
+            let created = rt.block_on(app.create_account_by(Actor::Cli, &email, &role, password))?;
+            match created.password {
+                Some(p) => println!("{p}"),
+                None => eprintln!("vigie: account {} created", created.id),
+            }
+        }
+        UserCommand::List => {
+            let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or_else(|| "-".to_string(), |t| t.to_rfc3339());
+            for a in rt.block_on(app.list_accounts_by())? {
+                println!(
+                    "{}  {:<32}  {:<7}  {:<20}  created {}  last login {}",
+                    a.id,
+                    a.email,
+                    a.role.as_str(),
+                    a.state.as_str(),
+                    a.created_at.to_rfc3339(),
+                    time(a.last_login_at)
+                );
+            }
+        }
+        UserCommand::Disable { email } => {
+            let id = rt.block_on(app.account_id_by_email(&email))?;
+            rt.block_on(app.disable_account_by(Actor::Cli, id))?;
+            println!("account {id} disabled: its sessions have ended");
+        }
+        UserCommand::ResetPassword { email } => {
+            let id = rt.block_on(app.account_id_by_email(&email))?;
+            println!("{}", rt.block_on(app.reset_password_by(Actor::Cli, id))?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints the outcome of an audit verification; the exit code says it too.
