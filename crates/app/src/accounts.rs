@@ -423,16 +423,14 @@ impl App {
             return Err(AppError::invalid("new_password", "must differ from the current password"));
         }
         let id = session.account;
-        let account = self
-            .db
-            .read(move |tx| tx.account(id))
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("account {id}")))?;
+        let account =
+            self.db.read(move |tx| tx.account(id)).await?.ok_or_else(|| AppError::NotFound(format!("account {id}")))?;
         let (given, hash) = (current.to_string(), account.password_hash.clone());
         if !blocking(move || vigie_crypto::verify_password(&given, &hash)).await? {
             self.db
                 .audited(Actor::User(id), move |tx, trail| {
-                    let entry = Entry::new("account.password_change").outcome("refused").detail(format!("account:{id}"));
+                    let entry =
+                        Entry::new("account.password_change").outcome("refused").detail(format!("account:{id}"));
                     let recorded = trail.record(tx, entry)?;
                     Ok(((), recorded))
                 })
@@ -466,4 +464,9 @@ impl App {
         let before = self.now() - idle;
         self.db.bookkeeping(move |b| b.delete_idle_sessions(before)).await
     }
+}
+
+/// Whether two secrets (CSRF tokens) are equal, in constant time.
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    vigie_crypto::same_secret(a, b)
 }

@@ -77,6 +77,15 @@ enum Command {
         /// Calls with a token per client address and minute (429 beyond); 0: unlimited.
         #[arg(long, env = "VIGIE_API_PER_MINUTE", default_value_t = 60_000)]
         api_per_minute: u32,
+        /// Minutes a console session lasts unused before it expires (and is deleted).
+        #[arg(long, env = "VIGIE_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=1440))]
+        session_idle_minutes: u64,
+        /// The same as a duration (`30m`, `2h`, `45s`): overrides --session-idle-minutes.
+        #[arg(long, env = "VIGIE_SESSION_IDLE", value_name = "DURATION")]
+        session_idle: Option<String>,
+        /// Failed console logins per account and minute before 429 (per client address: four times as many).
+        #[arg(long, env = "VIGIE_LOGIN_FAILURES_PER_MINUTE", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        login_failures_per_minute: u32,
     },
     /// Initialises the data directory (master key, database) and prints the first admin token once.
     Init,
@@ -367,13 +376,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             http_max_connections,
             rights_form_per_minute,
             api_per_minute,
+            session_idle_minutes,
+            session_idle,
+            login_failures_per_minute,
         } => {
+            let session_idle = match session_idle.as_deref() {
+                Some(text) => vigie_app::auth::parse_lifetime(text)
+                    .ok()
+                    .and_then(|d| d.to_std().ok())
+                    .filter(|d| d.as_secs() <= 86_400)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("--session-idle must be a duration such as 30m, 2h or 45s, at most 24h")
+                    })?,
+                None => std::time::Duration::from_secs(session_idle_minutes * 60),
+            };
             let limits = vigie_web::HttpLimits {
                 header_timeout: std::time::Duration::from_secs(http_header_timeout_secs),
                 body_timeout: std::time::Duration::from_secs(http_body_timeout_secs),
                 max_connections: usize::try_from(http_max_connections).unwrap_or(1024),
                 form_per_minute: std::num::NonZeroU32::new(rights_form_per_minute).unwrap_or(std::num::NonZeroU32::MIN),
                 api_per_minute: std::num::NonZeroU32::new(api_per_minute),
+                login_failures_per_minute: std::num::NonZeroU32::new(login_failures_per_minute)
+                    .unwrap_or(std::num::NonZeroU32::MIN),
+                session_idle,
             };
             let sweep_at = parse_sweep_time(&retention_sweep_at)?;
             let max_share = parse_share(&retention_sweep_max_share)?;
@@ -410,6 +435,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     tokio::spawn(sweep_daily(app.clone(), time, max_share));
                 }
                 tokio::spawn(watch_policy(app.clone()));
+                tokio::spawn(purge_sessions(app.clone(), session_idle));
                 match transport {
                     Some(t) => {
                         tokio::spawn(deliver(app.clone(), t, from, outbox_interval_ms));
@@ -824,6 +850,21 @@ async fn deliver(app: App, transport: vigie_app::outbox::Transport, from: vigie_
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Deletes the console sessions idle for longer than `idle`, every minute (or sooner for a
+/// shorter idle time): an expired session leaves no row behind, asked for again or not.
+async fn purge_sessions(app: App, idle: std::time::Duration) {
+    let every = idle.min(std::time::Duration::from_secs(60)).max(std::time::Duration::from_secs(1));
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match app.purge_sessions(idle).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(deleted = n, "idle console sessions deleted"),
+            Err(e) => tracing::warn!(error = %e, "idle console sessions could not be deleted"),
         }
     }
 }

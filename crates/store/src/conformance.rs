@@ -3,8 +3,8 @@
 //! database; a failure names the check.
 
 use crate::{
-    AccountRow, AuditRow, Id, KeyOwner, SessionRow, ConsentRow, ContractRow, DisclosureRow, DueRow, InteractionRow, ObjectionRow, StatGroup, Store,
-    StoreError, SubjectRow, TokenRow, new_id, now,
+    AccountRow, AuditRow, ConsentRow, ContractRow, DisclosureRow, DueRow, Id, InteractionRow, KeyOwner, ObjectionRow,
+    SessionRow, StatGroup, Store, StoreError, SubjectRow, TokenRow, new_id, now,
 };
 use chrono::{NaiveDate, TimeZone, Utc};
 use vigie_domain::access::Role;

@@ -5,10 +5,10 @@
 
 use super::{Args, Driver, DriverExt, FromCol, FromRow, SqlRow, Stmt, ToArg, row, token_list};
 use crate::{
-    AccountRow, AuditRow, BreachPhaseRow, BreachRow, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount,
-    HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow,
-    ReadTx, Rekeyed, RequestRow, RestrictionRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, StatGroup,
-    SessionRow, SubjectRow, TokenRow, Tx,
+    AccountRow, AuditRow, BreachPhaseRow, BreachRow, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow,
+    GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, MessageRow, NewMessage, ObjectionRow,
+    PolicyVersionRow, ReadTx, Rekeyed, RequestRow, RestrictionRow, Result, ReviewRow, SafeguardRow, ScopeCount,
+    ScopeFilter, SessionRow, StatGroup, SubjectRow, TokenRow, Tx,
 };
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use vigie_domain::SubjectKind;

@@ -348,7 +348,10 @@ impl<D: Driver> ReadTx for D {
     }
 
     fn account_by_email(&mut self, email_bi: &[u8]) -> Result<Option<AccountRow>> {
-        self.opt(Stmt::Static(concat!("SELECT ", account_columns!(), " FROM accounts WHERE email_bi = $1")), &[&email_bi])
+        self.opt(
+            Stmt::Static(concat!("SELECT ", account_columns!(), " FROM accounts WHERE email_bi = $1")),
+            &[&email_bi],
+        )
     }
 
     fn accounts(&mut self) -> Result<Vec<AccountRow>> {
@@ -356,10 +359,7 @@ impl<D: Driver> ReadTx for D {
     }
 
     fn session(&mut self, hash: &[u8]) -> Result<Option<SessionRow>> {
-        self.opt(
-            "SELECT hash, account_id, created_at, last_seen_at FROM sessions WHERE hash = $1".into(),
-            &[&hash],
-        )
+        self.opt("SELECT hash, account_id, created_at, last_seen_at FROM sessions WHERE hash = $1".into(), &[&hash])
     }
 
     // Audit trail.
