@@ -11,6 +11,7 @@ mod api;
 mod audit;
 mod backup;
 mod breaches;
+mod browser;
 mod console;
 mod duplicates;
 mod fuzz;

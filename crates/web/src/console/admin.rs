@@ -88,7 +88,7 @@ struct NewUser {
 }
 
 /// Maps a refusal of an account operation to its sentence; another error is answered as such.
-fn account_error(c: &Console, e: AppError) -> Result<Outcome, Response> {
+fn account_error(c: &Console, e: AppError) -> Result<Outcome, AppError> {
     Ok(match e {
         AppError::Invalid { field, .. } if field == "email" => {
             Outcome::error(c, "users.error_email", StatusCode::BAD_REQUEST)
@@ -103,7 +103,7 @@ fn account_error(c: &Console, e: AppError) -> Result<Outcome, Response> {
             Outcome::error(c, "users.error_conflict", StatusCode::CONFLICT)
         }
         AppError::Conflict(_) | AppError::NotFound(_) => Outcome::error(c, "users.error_gone", StatusCode::NOT_FOUND),
-        e => return Err(crate::problem::ApiError::from(e).into_response()),
+        e => return Err(e),
     })
 }
 
@@ -121,7 +121,7 @@ async fn create_user(axum::extract::State(s): axum::extract::State<State>, poste
         },
         Err(e) => match account_error(&c, e) {
             Ok(o) => o,
-            Err(r) => return r,
+            Err(e) => return crate::problem::ApiError::from(e).into_response(),
         },
     };
     users_page(&s, &c, out).await
@@ -147,7 +147,7 @@ async fn disable_user(
         Ok(()) => Outcome { done: Some(c.t.t("users.disabled_done").to_string()), ..Outcome::default() },
         Err(e) => match account_error(&c, e) {
             Ok(o) => o,
-            Err(r) => return r,
+            Err(e) => return crate::problem::ApiError::from(e).into_response(),
         },
     };
     users_page(&s, &c, out).await
@@ -172,7 +172,7 @@ async fn reset_user(
         }
         Err(e) => match account_error(&c, e) {
             Ok(o) => o,
-            Err(r) => return r,
+            Err(e) => return crate::problem::ApiError::from(e).into_response(),
         },
     };
     users_page(&s, &c, out).await

@@ -158,16 +158,17 @@ pub(crate) fn session_cookie(value: Option<&str>, headers: &HeaderMap, uri: &axu
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Whether a state-changing request comes from Vigie's own pages: a browser's `Sec-Fetch-Site`
-/// must be `same-origin` (or `none`: typed by the person), and an `Origin` must name this host.
-/// A client that sends neither (not a browser) is judged by the CSRF token alone.
+/// Whether a state-changing request comes from Vigie's own pages. A browser that sends Fetch
+/// Metadata is judged by it: `Sec-Fetch-Site` must be `same-origin` (or `none`: the person typed
+/// it). Otherwise an `Origin` naming another host is refused; `Origin: null` (what browsers send
+/// under `Referrer-Policy: no-referrer`) and no `Origin` at all (not a browser) say nothing, and the
+/// CSRF token decides alone.
 pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
-    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    if site.is_some_and(|s| s != "same-origin" && s != "none") {
-        return false;
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.to_str(), Ok("same-origin" | "none"));
     }
     match headers.get(header::ORIGIN).map(|v| v.to_str()) {
-        None => true,
+        None | Some(Ok("null")) => true,
         Some(Err(_)) => false,
         Some(Ok(origin)) => {
             let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
