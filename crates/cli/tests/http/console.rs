@@ -327,7 +327,18 @@ fn the_admin_manages_accounts_and_tokens() -> R {
     for b in backends() {
         let s = Server::start(b)?;
         let pw = user(&s, "admin@example.fr", "admin", Some("the admin's own password"))?;
-        let c = session(&s, "admin@example.fr", &pw)?;
+        let old = session(&s, "admin@example.fr", &pw)?;
+        // A login from a browser that still holds a session: a new id, the old one ended.
+        let r = client()?
+            .post(format!("{}/login", s.base))
+            .header("Cookie", &old)
+            .form(&[("email", "admin@example.fr"), ("password", pw.as_str())])
+            .send()?;
+        assert_eq!(r.status().as_u16(), 303);
+        let c = cookie_pair(&set_cookie(&r).ok_or("cookie")?);
+        assert_ne!(c, old);
+        assert_eq!(get(&s, &old, "/console/")?.2.as_deref(), Some("/login"));
+        assert_eq!(count(&s, "SELECT count(*) FROM sessions")?, 1);
         let (st, html, _) = get(&s, &c, "/console/users")?;
         assert_eq!(st, 200);
         assert!(html.contains("admin@example.fr") && !html.contains("$argon2"), "{html}");

@@ -101,6 +101,12 @@ async fn submit(
     };
     match outcome {
         Ok(Login::Accepted(l)) => {
+            // A session the browser still held is ended: a login always starts a new id.
+            if let Some(old) = super::cookie(&parts.headers, super::SESSION_COOKIE)
+                && let Err(e) = s.app.logout(old).await
+            {
+                tracing::warn!(error = %e, "the previous session could not be ended at login");
+            }
             let mut r = see_other("/console/");
             r.headers_mut().insert(header::SET_COOKIE, session_cookie(Some(&l.session), &parts.headers, &parts.uri));
             r
