@@ -1,7 +1,9 @@
 //! Vigie's HTTP interface (SPEC 5.2, 5.3): JSON under `/api/v1`, described
 //! by the OpenAPI document at `/api/v1/openapi.json` (viewer at
 //! `/api/v1/docs`). Handlers only translate HTTP to `vigie-app` calls and
-//! back; every rule lives in `vigie-app`.
+//! back; every rule lives in `vigie-app`. The console (`/login`, `/console/…`,
+//! module `console`) renders `vigie-ui` pages for people with an account, over the
+//! same services.
 //!
 //! Request logs carry the method, the path (ids only) and the status, never
 //! the query string (`?email=` is personal data) nor a body.

@@ -359,6 +359,21 @@ fn the_admin_manages_accounts_and_tokens() -> R {
         assert_eq!(st, 400);
         let (st, _, _) = post(&s, &c, "/console/users", &[("email", "x@example.fr"), ("role", "dpo")])?;
         assert_eq!(st, 403, "no CSRF token");
+        // The token may come in a header instead (htmx), never from another session.
+        let r = client()?
+            .post(format!("{}/console/users", s.base))
+            .header("Cookie", &c)
+            .header("X-CSRF-Token", &token)
+            .form(&[("email", "by.header@example.fr"), ("role", "auditor")])
+            .send()?;
+        assert_eq!(r.status().as_u16(), 201);
+        let r = client()?
+            .post(format!("{}/console/users", s.base))
+            .header("Cookie", &old)
+            .header("X-CSRF-Token", &token)
+            .form(&[("email", "other.session@example.fr"), ("role", "auditor")])
+            .send()?;
+        assert_eq!(r.status().as_u16(), 303, "the old session is gone: to /login, nothing done");
         // The CLI lists what the console made: email, role, state; never a hash.
         let out = s.cli().args(["user", "list"]).output()?;
         let list = String::from_utf8(out.stdout)?;
@@ -406,6 +421,20 @@ fn the_admin_manages_accounts_and_tokens() -> R {
         let sc = session(&s, "staff.two@example.fr", &staff)?;
         let (st, html, _) = get(&s, &sc, "/console/tokens")?;
         assert!(st == 403 && html.contains("Administrateur"), "{st}");
+        // Another session's token is no token: the staff's form with the admin's is refused.
+        let (st, _, _) = post(
+            &s,
+            &sc,
+            "/console/password",
+            &[
+                ("csrf", &token),
+                ("current_password", &staff),
+                ("new_password", "stolen password!"),
+                ("confirm", "stolen password!"),
+            ],
+        )?;
+        assert_eq!(st, 403);
+        assert_eq!(login(&s, "staff.two@example.fr", &staff)?.status().as_u16(), 303, "unchanged");
         let (st, html, _) = get(&s, &sc, "/console/subjects")?;
         assert_eq!(st, 200, "the staff's page (coming)");
         assert!(html.contains("arrive bientôt"));

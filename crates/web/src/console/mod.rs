@@ -10,7 +10,8 @@
 //! 2. a generated password not yet changed: 303 to `/console/password`;
 //! 3. a page of [`PAGES`] whose roles exclude the caller's: 403, naming the rule;
 //! 4. for a POST: a cross-site `Origin` or `Sec-Fetch-Site`, or a missing or wrong CSRF token
-//!    (the session's, compared in constant time): 403, and nothing is done.
+//!    (the session's, in the form's hidden `csrf` field or an `X-CSRF-Token` header, compared
+//!    in constant time): 403, and nothing is done.
 //!
 //! The handlers call the same `vigie_app` services as the API, with the session's
 //! [`Principal`](vigie_app::auth::Principal): the role checks, the rules and the audit entries
@@ -319,8 +320,14 @@ impl<T: DeserializeOwned> FromRequest<State> for Posted<T> {
         let Ok(bytes) = axum::body::to_bytes(body, crate::BODY_LIMIT).await else {
             return Err(with_status(console.csrf_refused(), StatusCode::PAYLOAD_TOO_LARGE));
         };
-        let given: CsrfField = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-        if !vigie_crypto_same(given.csrf.as_bytes(), console.session.csrf.as_bytes()) {
+        // The hidden `csrf` field, or (for htmx's `hx-headers`) an `X-CSRF-Token` header.
+        let mut given: CsrfField = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        if given.csrf.is_empty()
+            && let Some(h) = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
+        {
+            given.csrf = h.to_string();
+        }
+        if given.csrf.is_empty() || !vigie_crypto_same(given.csrf.as_bytes(), console.session.csrf.as_bytes()) {
             return Err(console.csrf_refused());
         }
         match serde_urlencoded::from_bytes::<T>(&bytes) {
