@@ -14,6 +14,8 @@ use vigie_store::{AuditRow, Id, Tx};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
     Token(Id),
+    /// A person, by account id (console sessions).
+    User(Id),
     Cli,
     System,
     /// The requester of a rights request, acting through a one-time link (the request's id).
@@ -24,6 +26,7 @@ impl std::fmt::Display for Actor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Actor::Token(id) => write!(f, "token:{id}"),
+            Actor::User(id) => write!(f, "user:{id}"),
             Actor::Cli => f.write_str("cli"),
             Actor::System => f.write_str("system"),
             Actor::Requester(request) => write!(f, "requester:{request}"),

@@ -29,18 +29,36 @@ pub const TOKEN_NOTICE: &str = "dpo_token";
 /// The longest a token may be made to last (`--expires-in`): about ten years.
 const MAX_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::days(3660);
 
+/// What authenticated a caller: a bearer token (machines), or a person's account (a console session).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum By {
+    Token(Id),
+    Account(Id),
+}
+
 /// An authenticated caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
-    pub token_id: Id,
+    pub by: By,
     pub role: Role,
     /// For the `recipient` role: the policy recipient the token is bound to.
     pub recipient: Option<String>,
 }
 
 impl Principal {
+    /// The caller as the audit trail names it: `token:<id>` or `user:<id>`.
     pub fn actor(&self) -> Actor {
-        Actor::Token(self.token_id)
+        match self.by {
+            By::Token(id) => Actor::Token(id),
+            By::Account(id) => Actor::User(id),
+        }
+    }
+    /// The token that authenticated the caller, if a token did.
+    pub fn token_id(&self) -> Option<Id> {
+        match self.by {
+            By::Token(id) => Some(id),
+            By::Account(_) => None,
+        }
     }
     pub fn caller(&self) -> Caller<'_> {
         Caller { role: self.role, recipient: self.recipient.as_deref() }
@@ -52,7 +70,7 @@ impl Principal {
         } else {
             let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
             Err(AppError::Forbidden(format!(
-                "{what} requires the role {}; this token has the role {}",
+                "{what} requires the role {}; the caller has the role {}",
                 allowed.join(" or "),
                 self.role
             )))
@@ -74,7 +92,7 @@ impl TokenCache {
     /// Forgets a token at once (its revocation on this instance).
     fn forget(&self, id: Id) {
         if let Ok(mut map) = self.0.lock() {
-            map.retain(|_, (p, _, _)| p.token_id != id);
+            map.retain(|_, (p, _, _)| p.by != By::Token(id));
         }
     }
     fn put(&self, hash: [u8; 32], p: Principal, expires: Option<chrono::DateTime<chrono::Utc>>) {
@@ -210,7 +228,7 @@ impl App {
         if row.revoked_at.is_some() || expired(row.expires_at) {
             return Err(AppError::Unauthenticated);
         }
-        let p = Principal { token_id: row.id, role: row.role, recipient: row.recipient };
+        let p = Principal { by: By::Token(row.id), role: row.role, recipient: row.recipient };
         self.tokens.put(hash, p.clone(), row.expires_at);
         // The last use, to the minute: at most one write a minute per token and instance,
         // off the request's path (a failure to record it refuses nothing).

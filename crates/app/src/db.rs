@@ -115,6 +115,21 @@ impl Books<'_> {
         Ok(self.tx.finish_job(name, owner, today)?)
     }
 
+    /// Moves a console session's idle clock.
+    pub fn touch_session(&mut self, hash: &[u8], at: DateTime<Utc>) -> Result<()> {
+        Ok(self.tx.touch_session(hash, at)?)
+    }
+
+    /// Deletes a session found expired.
+    pub fn delete_session(&mut self, hash: &[u8]) -> Result<bool> {
+        Ok(self.tx.delete_session(hash)?)
+    }
+
+    /// Deletes the sessions idle since before `before`.
+    pub fn delete_idle_sessions(&mut self, before: DateTime<Utc>) -> Result<u64> {
+        Ok(self.tx.delete_idle_sessions(before)?)
+    }
+
     /// Records when a token last authenticated a request.
     pub fn touch_token(&mut self, id: Id, at: DateTime<Utc>) -> Result<()> {
         Ok(self.tx.touch_token(id, at)?)

@@ -6,6 +6,7 @@
 //! The services are independent of HTTP (`vigie-web`) and of the database
 //! (`vigie-store-*`, chosen at start-up from the settings).
 
+pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod backup;

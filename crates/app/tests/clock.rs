@@ -148,3 +148,99 @@ async fn a_suspended_clock_adds_the_days_awaited_across_month_ends_holidays_and_
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// Accounts and sessions at chosen times: idle sessions expire (and are deleted), a generated
+/// password must be changed, a disabled account logs in no more, and nothing in the trail
+/// names an email or a password.
+#[tokio::test(flavor = "multi_thread")]
+async fn accounts_and_sessions_follow_the_clock() -> Result<(), Box<dyn std::error::Error>> {
+    use vigie_app::accounts::{AccountState, Login};
+    let (settings, dir) = settings();
+    let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 5, 4, 9, 0, 0).single().ok_or("date")?));
+    let app = App::open_with_clock(&settings, clock.clone())?;
+    let idle = std::time::Duration::from_secs(30 * 60);
+    let created = app.create_account_by(Actor::Cli, " Alice.DPO@Example.fr ", "dpo", None).await?;
+    let first = created.password.clone().ok_or("a generated password")?;
+    let dup = app.create_account_by(Actor::Cli, "alice.dpo@example.fr", "staff", None).await;
+    assert!(matches!(dup, Err(vigie_app::AppError::Conflict(_))), "{dup:?}");
+    for (email, role) in [("x@example.fr", "recipient"), ("x@example.fr", "root"), ("not-an-email", "dpo")] {
+        assert!(matches!(
+            app.create_account_by(Actor::Cli, email, role, None).await,
+            Err(vigie_app::AppError::Invalid { .. })
+        ));
+    }
+    let short = app.create_account_by(Actor::Cli, "bob@example.fr", "staff", Some("short".into())).await;
+    assert!(matches!(short, Err(vigie_app::AppError::Invalid { ref field, .. }) if field == "password"));
+
+    assert!(matches!(app.login("alice.dpo@example.fr", "wrong password!").await?, Login::Refused));
+    assert!(matches!(app.login("nobody@example.fr", &first).await?, Login::Refused));
+    let Login::Accepted(s) = app.login("ALICE.dpo@example.fr", &first).await? else { return Err("refused".into()) };
+    assert!(s.must_change);
+    let session = app.session(&s.session, idle).await?.ok_or("a session")?;
+    assert!(session.must_change);
+    assert_eq!(session.principal.actor().to_string(), format!("user:{}", created.id));
+    let bad = app.change_password(&session, &s.session, "not the password", "a new long password").await;
+    assert!(matches!(bad, Err(vigie_app::AppError::Invalid { ref field, .. }) if field == "current_password"));
+    app.change_password(&session, &s.session, &first, "a new long password").await?;
+    let session = app.session(&s.session, idle).await?.ok_or("still logged in")?;
+    assert!(!session.must_change);
+
+    // Idle for 29 minutes: still valid (and its clock moves); 31 more: expired and deleted.
+    clock.advance(chrono::TimeDelta::minutes(29));
+    assert!(app.session(&s.session, idle).await?.is_some());
+    clock.advance(chrono::TimeDelta::minutes(31));
+    assert!(app.session(&s.session, idle).await?.is_none());
+    assert!(app.session(&s.session, std::time::Duration::from_secs(86_400)).await?.is_none(), "deleted");
+
+    // Purged without being asked for, too.
+    let Login::Accepted(s2) = app.login("alice.dpo@example.fr", "a new long password").await? else {
+        return Err("refused".into());
+    };
+    clock.advance(chrono::TimeDelta::minutes(31));
+    assert_eq!(app.purge_sessions(idle).await?, 1);
+    assert!(app.session(&s2.session, std::time::Duration::from_secs(86_400)).await?.is_none());
+
+    // Reset and disable end sessions; a disabled account is refused like a wrong password.
+    let Login::Accepted(s3) = app.login("alice.dpo@example.fr", "a new long password").await? else {
+        return Err("refused".into());
+    };
+    let reset = app.reset_password_by(Actor::Cli, created.id).await?;
+    assert!(app.session(&s3.session, idle).await?.is_none(), "a reset ends the sessions");
+    assert!(matches!(app.login("alice.dpo@example.fr", "a new long password").await?, Login::Refused));
+    let Login::Accepted(s4) = app.login("alice.dpo@example.fr", &reset).await? else { return Err("refused".into()) };
+    assert!(s4.must_change);
+    app.logout(&s4.session).await?;
+    assert!(app.session(&s4.session, idle).await?.is_none(), "logged out");
+    let Login::Accepted(s5) = app.login("alice.dpo@example.fr", &reset).await? else { return Err("refused".into()) };
+    app.disable_account_by(Actor::Cli, created.id).await?;
+    assert!(app.session(&s5.session, idle).await?.is_none(), "disabling ends the sessions");
+    assert!(matches!(app.login("alice.dpo@example.fr", &reset).await?, Login::Refused));
+    let listed = app.list_accounts_by().await?;
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].email.as_str(), listed[0].state), ("alice.dpo@example.fr", AccountState::Disabled));
+
+    // The trail names accounts by id only.
+    let v = app.verify_audit().await?;
+    assert!(v.valid, "{v:?}");
+    let token = app.create_token(Actor::System, "auditor", None, None).await?.token;
+    let auditor = app.authenticate(&token).await?;
+    let entries = app.audit_entries(&auditor, 0, 1000).await?;
+    let text = serde_json::to_string(&entries)?;
+    for secret in ["alice", "example.fr", "a new long password", first.as_str(), reset.as_str()] {
+        assert!(!text.contains(secret), "the trail holds `{secret}`");
+    }
+    for action in [
+        "account.create",
+        "account.login",
+        "account.login_failed",
+        "account.password_change",
+        "account.logout",
+        "account.reset_password",
+        "account.disable",
+    ] {
+        assert!(text.contains(action), "{action} is audited");
+    }
+    drop(app);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

@@ -138,6 +138,18 @@ struct ServeArgs {
     #[arg(long, env = "VIGIE_API_PER_MINUTE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     api_per_minute: Option<u32>,
+    /// Minutes a console session lasts unused before it expires (and is deleted) [default: 30, 1 to 1440].
+    #[arg(long, env = "VIGIE_SESSION_IDLE_MINUTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_idle_minutes: Option<u64>,
+    /// The same as a duration (`30m`, `2h`, `45s`, at most 24h): overrides session_idle_minutes.
+    #[arg(long, env = "VIGIE_SESSION_IDLE", value_name = "DURATION")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_idle: Option<String>,
+    /// Failed console logins per account and minute before 429 (per client address: four times as many) [default: 5, 1 to 1000].
+    #[arg(long, env = "VIGIE_LOGIN_FAILURES_PER_MINUTE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login_failures_per_minute: Option<u32>,
 }
 
 #[derive(Subcommand)]
@@ -178,6 +190,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// People's accounts for the console (admin, dpo, staff, auditor).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Writes a consistent backup of the database to FILE (the server may run). It holds no
     /// plaintext personal value; keep the master key and the erasure journal apart from it.
@@ -305,6 +322,29 @@ enum TokenCommand {
     List,
     /// Revokes a token: it is refused from then on.
     Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Creates an account and prints its generated first password alone on one line (to be
+    /// changed at the first login); with --password-stdin, reads the person's own password instead.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// admin, dpo, staff or auditor.
+        #[arg(long)]
+        role: String,
+        /// Reads the password from standard input (its first line): the person's own, not asked again.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Lists every account: email, role, state, created, last login (never a password or hash).
+    List,
+    /// Disables an account: it logs in no more, and its sessions end.
+    Disable { email: String },
+    /// Gives an account a new generated password, printed alone on one line, to be changed at
+    /// the next login; its sessions end.
+    ResetPassword { email: String },
 }
 
 #[derive(Subcommand)]
@@ -532,6 +572,26 @@ fn run(cli: Cli, (config, figment): (Config, figment::Figment)) -> anyhow::Resul
                 )
                 .unwrap_or(std::num::NonZeroU32::MIN),
                 api_per_minute: std::num::NonZeroU32::new(c.api_per_minute),
+                login_failures_per_minute: std::num::NonZeroU32::new(
+                    u32::try_from(within("login_failures_per_minute", c.login_failures_per_minute.into(), 1, 1000)?)
+                        .unwrap_or(5),
+                )
+                .unwrap_or(std::num::NonZeroU32::MIN),
+                session_idle: match c.session_idle.as_deref() {
+                    Some(text) => vigie_app::auth::parse_lifetime(text)
+                        .ok()
+                        .and_then(|d| d.to_std().ok())
+                        .filter(|d| d.as_secs() <= 86_400)
+                        .ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "{} must be a duration such as 30m, 2h or 45s, at most 24h",
+                                settings::origin_of(&figment, "session_idle")
+                            )
+                        })?,
+                    None => std::time::Duration::from_secs(
+                        within("session_idle_minutes", c.session_idle_minutes, 1, 1440)? * 60,
+                    ),
+                },
             };
             let sweep_at = parse_sweep_time(&c.retention_sweep_at)
                 .map_err(|e| anyhow::anyhow!("{} {e}", settings::origin_of(&figment, "retention_sweep_at")))?;
@@ -612,6 +672,7 @@ fn run(cli: Cli, (config, figment): (Config, figment::Figment)) -> anyhow::Resul
                     tokio::spawn(sweep_daily(app.clone(), time, max_share));
                 }
                 tokio::spawn(watch_policy(app.clone()));
+                tokio::spawn(purge_sessions(app.clone(), limits.session_idle));
                 match transport {
                     Some(t) => {
                         tokio::spawn(deliver(app.clone(), t, from, outbox_interval_ms));
@@ -791,6 +852,7 @@ fn run(cli: Cli, (config, figment): (Config, figment::Figment)) -> anyhow::Resul
             println!("{}", issued.token);
             Ok(ExitCode::SUCCESS)
         }
+        Command::User { command } => user(&settings, command),
         Command::Backup { out } => {
             let app = App::open(&settings)?;
             let started = std::time::Instant::now();
@@ -968,6 +1030,57 @@ fn migration_target(to: &str) -> anyhow::Result<(Arc<dyn Database>, String)> {
     Ok((Arc::new(vigie_store_sqlite::SqliteFile::at(&path)), next))
 }
 
+/// `vigie user …`: works beside a running server (SQLite in WAL mode, or PostgreSQL).
+fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitCode> {
+    use vigie_app::audit::Actor;
+    let app = App::open(settings)?;
+    let rt = runtime()?;
+    match command {
+        UserCommand::Create { email, role, password_stdin } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+                let line = line.trim_end_matches(['\n', '\r']).to_string();
+                if line.is_empty() {
+                    bail!("--password-stdin: standard input holds no password");
+                }
+                Some(line)
+            } else {
+                None
+            };
+            let created = rt.block_on(app.create_account_by(Actor::Cli, &email, &role, password))?;
+            match created.password {
+                Some(p) => println!("{p}"),
+                None => eprintln!("vigie: account {} created", created.id),
+            }
+        }
+        UserCommand::List => {
+            let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or_else(|| "-".to_string(), |t| t.to_rfc3339());
+            for a in rt.block_on(app.list_accounts_by())? {
+                println!(
+                    "{}  {:<32}  {:<7}  {:<20}  created {}  last login {}",
+                    a.id,
+                    a.email,
+                    a.role.as_str(),
+                    a.state.as_str(),
+                    a.created_at.to_rfc3339(),
+                    time(a.last_login_at)
+                );
+            }
+        }
+        UserCommand::Disable { email } => {
+            let id = rt.block_on(app.account_id_by_email(&email))?;
+            rt.block_on(app.disable_account_by(Actor::Cli, id))?;
+            println!("account {id} disabled: its sessions have ended");
+        }
+        UserCommand::ResetPassword { email } => {
+            let id = rt.block_on(app.account_id_by_email(&email))?;
+            println!("{}", rt.block_on(app.reset_password_by(Actor::Cli, id))?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Prints the outcome of an audit verification; the exit code says it too.
 fn report_verification(v: vigie_app::governance::trail::Verification) -> ExitCode {
     if v.valid {
@@ -1047,6 +1160,21 @@ async fn deliver(app: App, transport: vigie_app::outbox::Transport, from: vigie_
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Deletes the console sessions idle for longer than `idle`, every minute (or sooner for a
+/// shorter idle time): an expired session leaves no row behind, asked for again or not.
+async fn purge_sessions(app: App, idle: std::time::Duration) {
+    let every = idle.min(std::time::Duration::from_secs(60)).max(std::time::Duration::from_secs(1));
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match app.purge_sessions(idle).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(deleted = n, "idle console sessions deleted"),
+            Err(e) => tracing::warn!(error = %e, "idle console sessions could not be deleted"),
         }
     }
 }

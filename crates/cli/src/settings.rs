@@ -36,6 +36,9 @@ pub struct Config {
     pub http_max_connections: u64,
     pub rights_form_per_minute: u32,
     pub api_per_minute: u32,
+    pub session_idle_minutes: u64,
+    pub session_idle: Option<String>,
+    pub login_failures_per_minute: u32,
     pub log: Option<String>,
     pub log_format: LogFormat,
 }
@@ -83,6 +86,9 @@ impl Default for Config {
             http_max_connections: 1024,
             rights_form_per_minute: 10,
             api_per_minute: 60_000,
+            session_idle_minutes: 30,
+            session_idle: None,
+            login_failures_per_minute: 5,
             log: None,
             log_format: LogFormat::Text,
         }
@@ -279,6 +285,30 @@ pub const SETTINGS: &[Setting] = &[
         help: "Calls with a token per client address and minute; 0: unlimited.",
     },
     Setting {
+        key: "session_idle_minutes",
+        flag: "--session-idle-minutes",
+        env: "VIGIE_SESSION_IDLE_MINUTES",
+        default: Some("30"),
+        example: "",
+        help: "Minutes a console session lasts unused before it expires and is deleted (1 to 1440).",
+    },
+    Setting {
+        key: "session_idle",
+        flag: "--session-idle",
+        env: "VIGIE_SESSION_IDLE",
+        default: None,
+        example: "\"45s\"",
+        help: "The same as a duration (30m, 2h, 45s; at most 24h): overrides session_idle_minutes.",
+    },
+    Setting {
+        key: "login_failures_per_minute",
+        flag: "--login-failures-per-minute",
+        env: "VIGIE_LOGIN_FAILURES_PER_MINUTE",
+        default: Some("5"),
+        example: "",
+        help: "Failed console logins per account and minute before 429 (per client address: four times as many; 1 to 1000).",
+    },
+    Setting {
         key: "log",
         flag: "--log",
         env: "VIGIE_LOG",
@@ -339,6 +369,9 @@ impl std::fmt::Debug for Config {
             .field("http_max_connections", &self.http_max_connections)
             .field("rights_form_per_minute", &self.rights_form_per_minute)
             .field("api_per_minute", &self.api_per_minute)
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_idle", &self.session_idle)
+            .field("login_failures_per_minute", &self.login_failures_per_minute)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
             .finish()

@@ -13,7 +13,10 @@
 //!   associated data is a [`Context`], encoded with a version byte and each part
 //!   length-prefixed; values sealed before that version open too (see [`Context`]).
 //! - Lookups use a **blind index**: a keyed HMAC of the normalised value.
-//! - Tokens are 256-bit random secrets; only their SHA-256 is stored.
+//! - Tokens are 256-bit random secrets; only their SHA-256 is stored. Console sessions
+//!   too, and a session's CSRF token is derived from its secret.
+//! - People's passwords are hashed with argon2id (OWASP's parameters: 19 MiB, 2 passes,
+//!   1 lane), each with its own random salt.
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -37,6 +40,8 @@ pub enum CryptoError {
     Open,
     #[error("the system random generator failed")]
     Random,
+    #[error("a password could not be hashed")]
+    Password,
 }
 
 fn random<const N: usize>() -> Result<[u8; N], CryptoError> {
@@ -126,6 +131,8 @@ pub enum Part {
     Restriction,
     /// The token of a request's identity confirmation link (owner: the request).
     Confirmation,
+    /// A person's account email (owner: the account).
+    AccountEmail,
 }
 
 impl Part {
@@ -145,6 +152,7 @@ impl Part {
             Part::BreachPhase => "phase",
             Part::Restriction => "restriction",
             Part::Confirmation => "confirmation",
+            Part::AccountEmail => "account_email",
         }
     }
 }
@@ -408,6 +416,83 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     out
 }
 
+/// A new console session id (the cookie's value) and the hash under which it is stored.
+pub fn new_session() -> Result<(String, [u8; 32]), CryptoError> {
+    let secret = random::<32>()?;
+    let id = hex(&secret);
+    let hash = token_hash(&id);
+    Ok((id, hash))
+}
+
+/// The CSRF token of a session (synchronizer token): derived from the session's secret, so it
+/// is bound to that session, changes with it, and needs no storage; it reveals nothing of the
+/// session id (a one-way function of it).
+pub fn csrf_token(session: &str) -> String {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(b"vigie/v1/csrf\0");
+    ctx.update(session.as_bytes());
+    hex(ctx.finish().as_ref())
+}
+
+/// Whether two secrets are equal, in time that depends on their length only.
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// argon2id with OWASP's minimum parameters: 19 MiB of memory, 2 passes, 1 lane.
+fn argon2() -> Result<argon2::Argon2<'static>, CryptoError> {
+    let params = argon2::Params::new(19_456, 2, 1, None).map_err(|_| CryptoError::Password)?;
+    Ok(argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params))
+}
+
+/// Hashes a password (argon2id, a fresh 16-byte salt) as a PHC string. Slow by design
+/// (tens of milliseconds): callers run it off the async runtime.
+pub fn hash_password(password: &str) -> Result<String, CryptoError> {
+    use argon2::password_hash::PasswordHasher;
+    let salt = random::<16>()?;
+    let hash = argon2()?.hash_password_with_salt(password.as_bytes(), &salt).map_err(|_| CryptoError::Password)?;
+    Ok(hash.to_string())
+}
+
+/// Whether `password` matches a PHC string made by [`hash_password`]; a malformed hash matches nothing.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    use argon2::password_hash::PasswordVerifier;
+    argon2().is_ok_and(|a| a.verify_password(password.as_bytes(), phc).is_ok())
+}
+
+/// A hash of no one's password, for checking a login against when the account does not exist:
+/// an unknown account then costs the same time as a wrong password (no timing oracle).
+pub fn dummy_password_hash() -> &'static str {
+    static DUMMY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let secret = random::<32>().map(|b| hex(&b)).unwrap_or_default();
+        hash_password(&secret).unwrap_or_default()
+    });
+    &DUMMY
+}
+
+/// A generated password: 20 characters from an alphabet without look-alikes (0/O, 1/l/I),
+/// about 112 bits, in groups of five for reading it out.
+pub fn new_password() -> Result<String, CryptoError> {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut out = String::with_capacity(23);
+    let mut i = 0;
+    while i < 20 {
+        let byte = random::<1>()?[0];
+        // Rejection sampling: no character is likelier than another.
+        let limit = (256 / ALPHABET.len()) * ALPHABET.len();
+        if usize::from(byte) >= limit {
+            continue;
+        }
+        if i > 0 && i % 5 == 0 {
+            out.push('-');
+        }
+        out.push(ALPHABET[usize::from(byte) % ALPHABET.len()] as char);
+        i += 1;
+    }
+    Ok(out)
+}
+
 /// Lower-case hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -606,6 +691,37 @@ mod tests {
             assert!(MasterKey::load_file(&path).is_err());
         }
         let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() -> Result<(), CryptoError> {
+        let h = hash_password("correct horse")?;
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("correct horsE", &h));
+        assert!(!verify_password("correct horse", "not a hash"));
+        assert_ne!(hash_password("correct horse")?, h, "a fresh salt each time");
+        assert!(!verify_password("", dummy_password_hash()));
+        let p = new_password()?;
+        assert_eq!(p.len(), 23);
+        assert_eq!(p.split('-').count(), 4);
+        assert!(p.chars().all(|c| c == '-' || (c.is_ascii_alphanumeric() && !"0O1lI".contains(c))), "{p}");
+        assert_ne!(new_password()?, p);
+        Ok(())
+    }
+
+    #[test]
+    fn sessions_and_their_csrf_tokens() -> Result<(), CryptoError> {
+        let (id, hash) = new_session()?;
+        assert_eq!(id.len(), 64);
+        assert_eq!(token_hash(&id), hash);
+        let csrf = csrf_token(&id);
+        assert_eq!(csrf, csrf_token(&id));
+        assert_ne!(csrf, csrf_token(&new_session()?.0));
+        assert_ne!(csrf, hex(&hash), "not the stored hash");
+        assert!(same_secret(csrf.as_bytes(), csrf_token(&id).as_bytes()));
+        assert!(!same_secret(csrf.as_bytes(), &csrf.as_bytes()[1..]));
         Ok(())
     }
 

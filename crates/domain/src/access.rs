@@ -18,6 +18,11 @@ token_enum! {
     }
 }
 
+impl Role {
+    /// The roles a person's account may have (`recipient` is for machines bound to a recipient).
+    pub const PEOPLE: &'static [Role] = &[Role::Admin, Role::Dpo, Role::Staff, Role::Auditor];
+}
+
 /// Who is reading: a role, and for the `recipient` role the policy recipient it is bound to.
 #[derive(Clone, Copy, Debug)]
 pub struct Caller<'a> {

@@ -3,8 +3,8 @@
 //! database; a failure names the check.
 
 use crate::{
-    AuditRow, ConsentRow, ContractRow, DisclosureRow, DueRow, InteractionRow, ObjectionRow, StatGroup, Store,
-    StoreError, SubjectRow, TokenRow, new_id, now,
+    AccountRow, AuditRow, ConsentRow, ContractRow, DisclosureRow, DueRow, Id, InteractionRow, KeyOwner, ObjectionRow,
+    SessionRow, StatGroup, Store, StoreError, SubjectRow, TokenRow, new_id, now,
 };
 use chrono::{NaiveDate, TimeZone, Utc};
 use vigie_domain::access::Role;
@@ -41,6 +41,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("identity confirmation links: one per request, found by hash, gone with their subject", confirmations),
     ("a merge moves every row of one subject to another and leaves a tombstone naming it", merges),
     ("the operations counts: requests by status and overdue, late breaches, the outbox", ops_counts),
+    ("accounts are unique by email index; sessions touch, expire and go with logout and disabling", accounts),
 ];
 
 /// One `#[test]` per check, for a backend's test file: `$fresh` is a function returning
@@ -49,7 +50,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions requests breaches restrictions confirmations merges ops_counts);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions requests breaches restrictions confirmations merges ops_counts accounts);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -89,6 +90,7 @@ pub fn closed_set_columns() -> Vec<(&'static str, &'static str, Vec<&'static str
         ("subjects", "kind", all(SubjectKind::ALL, SubjectKind::as_str)),
         ("interactions", "direction", all(Direction::ALL, Direction::as_str)),
         ("tokens", "role", all(Role::ALL, Role::as_str)),
+        ("accounts", "role", all(Role::PEOPLE, Role::as_str)),
         ("legal_hold_events", "action", all(HoldAction::ALL, HoldAction::as_str)),
         ("safeguards", "kind", all(SafeguardKind::ALL, SafeguardKind::as_str)),
         ("outbox", "status", all(OutboxStatus::ALL, OutboxStatus::as_str)),
@@ -315,6 +317,96 @@ pub fn tokens(store: &Store) -> Result<(), String> {
     ensure(matches!(r, Err(StoreError::Conflict(_))), "a duplicate hash is a Conflict")?;
     ensure(w(store, |tx| tx.count_tokens())? == before + 1, "count_tokens")?;
     ensure(w(store, |tx| tx.token_by_hash(b"nope"))?.is_none(), "unknown hash")
+}
+
+pub fn accounts(store: &Store) -> Result<(), String> {
+    let at = now();
+    let account = |role: Role| AccountRow {
+        id: new_id(),
+        email_bi: new_id().as_bytes().to_vec(),
+        email: vec![1, 2, 3],
+        wrapped_key: vec![9; 60],
+        role,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        must_change: true,
+        created_at: at,
+        password_changed_at: at,
+        last_login_at: None,
+        disabled_at: None,
+    };
+    let (a, b) = (account(Role::Dpo), account(Role::Admin));
+    let (a1, b1) = (a.clone(), b.clone());
+    w(store, move |tx| {
+        tx.insert_account(&a1)?;
+        tx.insert_account(&b1)
+    })?;
+    let (id, bi) = (a.id, a.email_bi.clone());
+    let (by_id, by_email) = w(store, move |tx| Ok((tx.account(id)?, tx.account_by_email(&bi)?)))?;
+    ensure(by_id.as_ref() == Some(&a) && by_email.as_ref() == Some(&a), "an account reads back by id and email index")?;
+    let listed = w(store, |tx| tx.accounts())?;
+    let pos = |id| listed.iter().position(|x: &AccountRow| x.id == id);
+    ensure(pos(a.id).is_some() && pos(a.id) < pos(b.id), "accounts are listed oldest first")?;
+    let dup = AccountRow { id: new_id(), ..a.clone() };
+    let r = store.write_blocking(move |tx| tx.insert_account(&dup));
+    ensure(matches!(r, Err(StoreError::Conflict(_))), "a second account with the same email index is a Conflict")?;
+    let later = at + chrono::TimeDelta::seconds(5);
+    w(store, move |tx| {
+        tx.set_password(id, "$argon2id$new", false, later)?;
+        tx.record_login(id, later)
+    })?;
+    let got = w(store, move |tx| tx.account(id))?.ok_or("the account is gone")?;
+    ensure(
+        got.password_hash == "$argon2id$new"
+            && !got.must_change
+            && got.password_changed_at == later
+            && got.last_login_at == Some(later),
+        "set_password and record_login",
+    )?;
+    let missing = store.write_blocking(move |tx| tx.set_password(new_id(), "x", false, later));
+    ensure(matches!(missing, Err(StoreError::NotFound(_))), "set_password on a missing account is NotFound")?;
+    // Sessions: found by hash, touched, deleted one by one, by idleness and by account.
+    let session = |account: Id, seen| SessionRow {
+        hash: new_id().as_bytes().to_vec(),
+        account_id: account,
+        created_at: at,
+        last_seen_at: seen,
+    };
+    let (s1, s2, s3) = (session(a.id, at), session(a.id, at), session(b.id, at - chrono::TimeDelta::hours(1)));
+    let (c1, c2, c3) = (s1.clone(), s2.clone(), s3.clone());
+    w(store, move |tx| {
+        tx.insert_session(&c1)?;
+        tx.insert_session(&c2)?;
+        tx.insert_session(&c3)
+    })?;
+    let h1 = s1.hash.clone();
+    ensure(w(store, move |tx| tx.session(&h1))? == Some(s1.clone()), "a session reads back by hash")?;
+    let h1 = s1.hash.clone();
+    w(store, move |tx| tx.touch_session(&h1, later))?;
+    let h1 = s1.hash.clone();
+    ensure(w(store, move |tx| tx.session(&h1))?.is_some_and(|s| s.last_seen_at == later), "touch_session")?;
+    let idle = w(store, move |tx| tx.delete_idle_sessions(at - chrono::TimeDelta::minutes(30)))?;
+    ensure(idle >= 1, "idle sessions are deleted")?;
+    let h3 = s3.hash.clone();
+    ensure(w(store, move |tx| tx.session(&h3))?.is_none(), "the idle session is gone")?;
+    let h2 = s2.hash.clone();
+    ensure(w(store, move |tx| tx.delete_session(&h2))?, "delete_session")?;
+    let h2 = s2.hash.clone();
+    ensure(!w(store, move |tx| tx.delete_session(&h2))?, "a deleted session is deleted once")?;
+    ensure(w(store, move |tx| tx.delete_sessions_of(id))? == 1, "an account's sessions are deleted")?;
+    let orphan = session(new_id(), at);
+    let r = store.write_blocking(move |tx| tx.insert_session(&orphan));
+    ensure(r.is_err(), "a session needs an existing account")?;
+    ensure(w(store, move |tx| tx.disable_account(id, later))?, "disable_account")?;
+    ensure(!w(store, move |tx| tx.disable_account(id, later))?, "an account is disabled once")?;
+    ensure(
+        w(store, move |tx| tx.account(id))?.is_some_and(|x| x.disabled_at == Some(later)),
+        "the account records when it was disabled",
+    )?;
+    // The account's key is re-wrapped by a master-key rotation like every other.
+    let keys = w(store, |tx| tx.wrapped_keys())?;
+    ensure(keys.iter().any(|(o, k, _)| *o == KeyOwner::Account && *k == id), "wrapped_keys lists accounts")?;
+    w(store, move |tx| tx.set_wrapped_key(KeyOwner::Account, id, &[7; 60]))?;
+    ensure(w(store, move |tx| tx.account(id))?.is_some_and(|x| x.wrapped_key == vec![7; 60]), "set_wrapped_key")
 }
 
 pub fn audit(store: &Store) -> Result<(), String> {

@@ -134,6 +134,8 @@ pub enum KeyOwner {
     Subject,
     Request,
     Breach,
+    /// A person's account (its key seals the account's email).
+    Account,
 }
 
 /// A client recorded without any contract: no retention clock, to review.
@@ -446,6 +448,39 @@ pub struct TokenRow {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
+/// A person's account (SPEC 4.5): its email sealed under its own key, found by blind index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRow {
+    pub id: Id,
+    /// Blind index of the normalised email: the login lookup (unique).
+    pub email_bi: Vec<u8>,
+    /// The email, sealed under the account's key.
+    pub email: Vec<u8>,
+    /// The account's key, wrapped by the master key.
+    pub wrapped_key: Vec<u8>,
+    pub role: Role,
+    /// The argon2id hash of the password, as a PHC string.
+    pub password_hash: String,
+    /// The password was generated (creation, reset): it must be changed at the next login.
+    pub must_change: bool,
+    pub created_at: DateTime<Utc>,
+    pub password_changed_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// Disabled accounts log in no more; their sessions are deleted.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// A console session: stored only as the hash of its random id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    /// SHA-256 of the session id the cookie carries.
+    pub hash: Vec<u8>,
+    pub account_id: Id,
+    pub created_at: DateTime<Utc>,
+    /// The last request it authenticated (its idle clock runs from there).
+    pub last_seen_at: DateTime<Utc>,
+}
+
 /// One entry of the audit trail: ids and field names, never values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditRow {
@@ -597,6 +632,13 @@ pub trait ReadTx {
     fn count_tokens(&mut self) -> Result<i64>;
     /// Every token, oldest first (the hash is in the row; callers never show it).
     fn tokens(&mut self) -> Result<Vec<TokenRow>>;
+
+    // Accounts and sessions.
+    fn account(&mut self, id: Id) -> Result<Option<AccountRow>>;
+    fn account_by_email(&mut self, email_bi: &[u8]) -> Result<Option<AccountRow>>;
+    /// Every account, oldest first.
+    fn accounts(&mut self) -> Result<Vec<AccountRow>>;
+    fn session(&mut self, hash: &[u8]) -> Result<Option<SessionRow>>;
 
     // Audit trail.
     /// The head's MAC as recorded (None before it was first sealed).
@@ -780,6 +822,25 @@ pub trait Tx: ReadTx {
     fn revoke_token(&mut self, id: Id, at: DateTime<Utc>) -> Result<bool>;
     /// Records that a token authenticated a request at `at`.
     fn touch_token(&mut self, id: Id, at: DateTime<Utc>) -> Result<()>;
+
+    // Accounts and sessions.
+    /// Records an account; a second account with the same email blind index is a `Conflict`.
+    fn insert_account(&mut self, a: &AccountRow) -> Result<()>;
+    /// Sets an account's password hash, and whether it must be changed at the next login.
+    fn set_password(&mut self, id: Id, hash: &str, must_change: bool, at: DateTime<Utc>) -> Result<()>;
+    /// Disables an account; false if there is no such account or it was already disabled.
+    fn disable_account(&mut self, id: Id, at: DateTime<Utc>) -> Result<bool>;
+    /// Records a successful login.
+    fn record_login(&mut self, id: Id, at: DateTime<Utc>) -> Result<()>;
+    fn insert_session(&mut self, s: &SessionRow) -> Result<()>;
+    /// Moves a session's idle clock.
+    fn touch_session(&mut self, hash: &[u8], at: DateTime<Utc>) -> Result<()>;
+    /// Deletes a session; false if there was none.
+    fn delete_session(&mut self, hash: &[u8]) -> Result<bool>;
+    /// Deletes every session of an account; how many.
+    fn delete_sessions_of(&mut self, account: Id) -> Result<u64>;
+    /// Deletes the sessions last seen before `before`; how many.
+    fn delete_idle_sessions(&mut self, before: DateTime<Utc>) -> Result<u64>;
 
     // Audit trail. `audit_head` locks the head for the rest of the transaction.
     fn audit_head(&mut self) -> Result<(i64, Vec<u8>)>;

@@ -83,7 +83,8 @@ impl Tr {
 
     /// A sentence whose form depends on a count: `key.one` (French: 0 and 1; English: 1) or
     /// `key.other`, with `{n}` filled.
-    pub fn n(&self, key: &str, n: i64) -> String {
+    pub fn n(&self, key: &str, n: impl std::borrow::Borrow<i64>) -> String {
+        let n = *n.borrow();
         let one = match self.0 {
             Lang::Fr => n == 0 || n.abs() == 1,
             Lang::En => n.abs() == 1,
@@ -104,6 +105,18 @@ impl Tr {
             (Lang::Fr, 1) => format!("1er {month} {}", d.year()),
             _ => format!("{} {month} {}", d.day(), d.year()),
         }
+    }
+}
+
+impl Tr {
+    /// A time in words, in UTC: `30 avril 2026, 14:05 UTC`.
+    pub fn datetime(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        format!("{}, {} UTC", self.date(&at.date_naive()), at.format("%H:%M"))
+    }
+
+    /// An optional time in words, or a dash.
+    pub fn maybe_datetime(&self, at: &Option<chrono::DateTime<chrono::Utc>>) -> String {
+        at.as_ref().map_or_else(|| "—".to_string(), |a| self.datetime(a))
     }
 }
 

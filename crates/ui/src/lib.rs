@@ -10,6 +10,7 @@
 //! The view models here are plain data: the services in `app` and the handlers in `web` fill
 //! them. **Invariant: no IO, no HTTP, no store; nothing here decides, it only says.**
 
+pub mod console;
 mod i18n;
 pub mod public;
 

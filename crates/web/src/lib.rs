@@ -1,13 +1,16 @@
 //! Vigie's HTTP interface (SPEC 5.2, 5.3): JSON under `/api/v1`, described
 //! by the OpenAPI document at `/api/v1/openapi.json` (viewer at
 //! `/api/v1/docs`). Handlers only translate HTTP to `vigie-app` calls and
-//! back; every rule lives in `vigie-app`.
+//! back; every rule lives in `vigie-app`. The console (`/login`, `/console/…`,
+//! module `console`) renders `vigie-ui` pages for people with an account, over the
+//! same services.
 //!
 //! Request logs carry the method, the path (ids only; a confirmation link's token
 //! is replaced by `{token}`) and the status, never the query string (`?email=` is
 //! personal data) nor a body.
 
 mod breaches;
+mod console;
 mod extract;
 mod form;
 mod governance;
@@ -44,6 +47,11 @@ pub struct State {
     pub(crate) confirm_limiter: std::sync::Arc<limits::PerAddress>,
     /// Token-authenticated calls, per client address (none: unlimited).
     pub(crate) api_limiter: Option<std::sync::Arc<limits::PerAddress>>,
+    /// How long a console session lasts unused.
+    pub(crate) session_idle: Duration,
+    /// Failed logins per account (a hash of the email given) and per client address.
+    pub(crate) login_by_account: std::sync::Arc<limits::Failures<[u8; 32]>>,
+    pub(crate) login_by_address: std::sync::Arc<limits::Failures<std::net::IpAddr>>,
 }
 
 /// The Content-Security-Policy of Vigie's HTML pages: styles only (the served stylesheet, or one
@@ -79,6 +87,7 @@ pub fn router(app: App, limits: &HttpLimits) -> Router {
         .merge(register::routes())
         .merge(pages::routes())
         .merge(metrics::routes())
+        .merge(console::routes())
         // Vigie's own pages load nothing and run no script: the strictest policy fits them.
         // The OpenAPI viewer, merged after, runs its own bundled script.
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, |r: &Response| {
@@ -111,7 +120,17 @@ pub fn router(app: App, limits: &HttpLimits) -> Router {
         // Counted and timed by route template, outermost but for the trace: every answer counts.
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(trace)
-        .with_state(State { app, form_limiter, confirm_limiter, api_limiter })
+        .with_state(State {
+            app,
+            form_limiter,
+            confirm_limiter,
+            api_limiter,
+            session_idle: limits.session_idle,
+            login_by_account: std::sync::Arc::new(limits::Failures::per_minute(limits.login_failures_per_minute)),
+            login_by_address: std::sync::Arc::new(limits::Failures::per_minute(
+                limits.login_failures_per_minute.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(3)),
+            )),
+        })
 }
 
 /// What a client may cost the server: set by `vigie serve` flags, defaults a sysadmin would choose.
@@ -128,6 +147,10 @@ pub struct HttpLimits {
     pub form_per_minute: std::num::NonZeroU32,
     /// Token-authenticated calls per client address and minute; None: unlimited.
     pub api_per_minute: Option<std::num::NonZeroU32>,
+    /// Failed console logins per account and minute before 429 (per client address: four times as many).
+    pub login_failures_per_minute: std::num::NonZeroU32,
+    /// How long a console session lasts unused before it expires (and is deleted).
+    pub session_idle: Duration,
 }
 
 impl Default for HttpLimits {
@@ -138,6 +161,8 @@ impl Default for HttpLimits {
             max_connections: 1024,
             form_per_minute: std::num::NonZeroU32::MIN.saturating_add(9),
             api_per_minute: std::num::NonZeroU32::new(60_000),
+            login_failures_per_minute: std::num::NonZeroU32::MIN.saturating_add(4),
+            session_idle: Duration::from_secs(30 * 60),
         }
     }
 }

@@ -61,3 +61,57 @@ impl PerAddress {
         }
     }
 }
+
+/// Failed logins per key (an account's throttle key, a client address): a key that failed more
+/// than its quota is refused, before any password is checked, until its quota is back. Only
+/// failures count: a person who logs in successfully spends nothing.
+pub struct Failures<K: std::hash::Hash + Eq + Clone> {
+    limiter: governor::DefaultKeyedRateLimiter<K>,
+    /// Keys refused until an instant (the quota is spent).
+    blocked: std::sync::Mutex<std::collections::HashMap<K, std::time::Instant>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Failures<K> {
+    pub fn per_minute(n: NonZeroU32) -> Failures<K> {
+        Failures {
+            limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(n)),
+            blocked: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// How long `key` is still refused, if it is.
+    pub fn blocked(&self, key: &K) -> Option<std::time::Duration> {
+        let now = std::time::Instant::now();
+        let mut map = self.blocked.lock().ok()?;
+        if map.len() > 10_000 {
+            map.retain(|_, until| *until > now);
+        }
+        match map.get(key) {
+            Some(until) if *until > now => Some(*until - now),
+            Some(_) => {
+                map.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Counts a failure; once the quota is spent, the key is refused until a failure is allowed again.
+    /// Returns how long it is refused, if it now is.
+    pub fn failed(&self, key: &K) -> Option<std::time::Duration> {
+        if self.limiter.len() > 10_000 {
+            self.limiter.retain_recent();
+        }
+        match self.limiter.check_key(key) {
+            Ok(()) => None,
+            Err(not_until) => {
+                let wait =
+                    not_until.wait_time_from(DefaultClock::default().now()).max(std::time::Duration::from_secs(1));
+                if let Ok(mut map) = self.blocked.lock() {
+                    map.insert(key.clone(), std::time::Instant::now() + wait);
+                }
+                Some(wait)
+            }
+        }
+    }
+}

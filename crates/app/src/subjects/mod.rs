@@ -473,7 +473,7 @@ fn read_in_tx(
             subject_id: id,
             fields: fields.join(","),
             purpose: purpose.to_string(),
-            token_id: Some(who.token_id),
+            token_id: who.token_id(),
         })?;
     }
     let recorded = trail.record(tx, entry)?;

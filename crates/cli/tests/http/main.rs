@@ -11,6 +11,8 @@ mod api;
 mod audit;
 mod backup;
 mod breaches;
+mod browser;
+mod console;
 mod duplicates;
 mod fuzz;
 mod governance;

@@ -5,10 +5,10 @@
 
 use super::{Args, Driver, DriverExt, FromCol, FromRow, SqlRow, Stmt, ToArg, row, token_list};
 use crate::{
-    AuditRow, BreachPhaseRow, BreachRow, ConfirmationRow, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow,
-    GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, Merge, MessageRow, NewMessage, ObjectionRow,
-    OpsCounts, PolicyVersionRow, ReadTx, Rekeyed, RequestRow, RestrictionRow, Result, ReviewRow, SafeguardRow,
-    ScopeCount, ScopeFilter, StatGroup, SubjectRow, TokenRow, Tx,
+    AccountRow, AuditRow, BreachPhaseRow, BreachRow, ConfirmationRow, ConsentRow, ContractRow, DisclosureRow, DueRow,
+    ErasureRow, GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, Merge, MessageRow, NewMessage,
+    ObjectionRow, OpsCounts, PolicyVersionRow, ReadTx, Rekeyed, RequestRow, RestrictionRow, Result, ReviewRow,
+    SafeguardRow, ScopeCount, ScopeFilter, SessionRow, StatGroup, SubjectRow, TokenRow, Tx,
 };
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use vigie_domain::SubjectKind;
@@ -46,6 +46,11 @@ row! {
     ConsentRow { id, subject_id, purpose, granted, at, evidence }
     ObjectionRow { id, subject_id, purpose, at }
     TokenRow { id, hash, role, recipient, created_at, revoked_at, expires_at, last_used_at }
+    AccountRow {
+        id, email_bi, email, wrapped_key, role, password_hash, must_change, created_at, password_changed_at,
+        last_login_at, disabled_at,
+    }
+    SessionRow { hash, account_id, created_at, last_seen_at }
     AuditRow { seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash }
     DisclosureRow { id, at, recipient, subject_id, fields, purpose, token_id }
     GroupCount { group, count }
@@ -97,6 +102,12 @@ macro_rules! breach_columns {
 macro_rules! token_columns {
     () => {
         "id, hash, role, recipient, created_at, revoked_at, expires_at, last_used_at"
+    };
+}
+macro_rules! account_columns {
+    () => {
+        "id, email_bi, email, wrapped_key, role, password_hash, must_change, created_at, password_changed_at, \
+         last_login_at, disabled_at"
     };
 }
 macro_rules! audit_columns {

@@ -369,6 +369,27 @@ impl<D: Driver> ReadTx for D {
         self.value("SELECT count(*) FROM tokens".into(), &[])
     }
 
+    // Accounts and sessions.
+
+    fn account(&mut self, id: Id) -> Result<Option<AccountRow>> {
+        self.opt(Stmt::Static(concat!("SELECT ", account_columns!(), " FROM accounts WHERE id = $1")), &[&id])
+    }
+
+    fn account_by_email(&mut self, email_bi: &[u8]) -> Result<Option<AccountRow>> {
+        self.opt(
+            Stmt::Static(concat!("SELECT ", account_columns!(), " FROM accounts WHERE email_bi = $1")),
+            &[&email_bi],
+        )
+    }
+
+    fn accounts(&mut self) -> Result<Vec<AccountRow>> {
+        self.rows(Stmt::Static(concat!("SELECT ", account_columns!(), " FROM accounts ORDER BY created_at, id")), &[])
+    }
+
+    fn session(&mut self, hash: &[u8]) -> Result<Option<SessionRow>> {
+        self.opt("SELECT hash, account_id, created_at, last_seen_at FROM sessions WHERE hash = $1".into(), &[&hash])
+    }
+
     // Audit trail.
 
     fn audit_head_mac(&mut self) -> Result<Option<Vec<u8>>> {
@@ -407,6 +428,7 @@ impl<D: Driver> ReadTx for D {
             (KeyOwner::Subject, "SELECT subject_id, wrapped FROM subject_keys"),
             (KeyOwner::Request, "SELECT id, wrapped_key FROM requests WHERE length(wrapped_key) > 0"),
             (KeyOwner::Breach, "SELECT id, wrapped_key FROM breaches"),
+            (KeyOwner::Account, "SELECT id, wrapped_key FROM accounts"),
         ] {
             let keys: Vec<(Id, Vec<u8>)> = self.rows(sql.into(), &[])?;
             out.extend(keys.into_iter().map(|(id, k)| (owner, id, k)));

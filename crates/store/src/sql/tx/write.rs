@@ -717,6 +717,77 @@ impl<D: Driver> Tx for D {
         Ok(())
     }
 
+    // Accounts and sessions.
+
+    fn insert_account(&mut self, a: &AccountRow) -> Result<()> {
+        self.execute(
+            Stmt::Static(concat!(
+                "INSERT INTO accounts (",
+                account_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            )),
+            &[
+                &a.id,
+                &a.email_bi,
+                &a.email,
+                &a.wrapped_key,
+                &a.role,
+                &a.password_hash,
+                &a.must_change,
+                &a.created_at,
+                &a.password_changed_at,
+                &a.last_login_at,
+                &a.disabled_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_password(&mut self, id: Id, hash: &str, must_change: bool, at: DateTime<Utc>) -> Result<()> {
+        self.update_one(
+            "UPDATE accounts SET password_hash = $2, must_change = $3, password_changed_at = $4 WHERE id = $1",
+            &[&id, &hash, &must_change, &at],
+            || format!("account {id}"),
+        )
+    }
+
+    fn disable_account(&mut self, id: Id, at: DateTime<Utc>) -> Result<bool> {
+        let n = self.execute(
+            "UPDATE accounts SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL".into(),
+            &[&id, &at],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn record_login(&mut self, id: Id, at: DateTime<Utc>) -> Result<()> {
+        self.update_one("UPDATE accounts SET last_login_at = $2 WHERE id = $1", &[&id, &at], || format!("account {id}"))
+    }
+
+    fn insert_session(&mut self, s: &SessionRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO sessions (hash, account_id, created_at, last_seen_at) VALUES ($1, $2, $3, $4)".into(),
+            &[&s.hash, &s.account_id, &s.created_at, &s.last_seen_at],
+        )?;
+        Ok(())
+    }
+
+    fn touch_session(&mut self, hash: &[u8], at: DateTime<Utc>) -> Result<()> {
+        self.execute("UPDATE sessions SET last_seen_at = $2 WHERE hash = $1".into(), &[&hash, &at])?;
+        Ok(())
+    }
+
+    fn delete_session(&mut self, hash: &[u8]) -> Result<bool> {
+        Ok(self.execute("DELETE FROM sessions WHERE hash = $1".into(), &[&hash])? == 1)
+    }
+
+    fn delete_sessions_of(&mut self, account: Id) -> Result<u64> {
+        self.execute("DELETE FROM sessions WHERE account_id = $1".into(), &[&account])
+    }
+
+    fn delete_idle_sessions(&mut self, before: DateTime<Utc>) -> Result<u64> {
+        self.execute("DELETE FROM sessions WHERE last_seen_at < $1".into(), &[&before])
+    }
+
     // Audit trail.
 
     fn audit_head(&mut self) -> Result<(i64, Vec<u8>)> {
@@ -771,6 +842,7 @@ impl<D: Driver> Tx for D {
             KeyOwner::Subject => "UPDATE subject_keys SET wrapped = $2 WHERE subject_id = $1",
             KeyOwner::Request => "UPDATE requests SET wrapped_key = $2 WHERE id = $1",
             KeyOwner::Breach => "UPDATE breaches SET wrapped_key = $2 WHERE id = $1",
+            KeyOwner::Account => "UPDATE accounts SET wrapped_key = $2 WHERE id = $1",
         };
         self.execute(sql.into(), &[&id, &wrapped])?;
         Ok(())
