@@ -658,7 +658,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let lang: vigie_app::governance::notice::Lang = lang.parse()?;
             let (policy, _) = vigie_app::load_policy(&settings)?;
             let transfers = vigie_app::load_transfers(&settings)?;
-            let text = vigie_app::governance::notice::render_text(&policy, &transfers, lang);
+            let text = vigie_app::governance::notice::render_text(&policy, &transfers, lang)?;
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
             out.flush()?;

@@ -11,6 +11,7 @@
 //! them. **Invariant: no IO, no HTTP, no store; nothing here decides, it only says.**
 
 mod i18n;
+pub mod notice;
 pub mod public;
 
 pub use i18n::{Tr, has};

@@ -238,11 +238,6 @@ pub struct Totals {
     pub erasures: Vec<ErasureCount>,
 }
 
-/// A number of years in words, in French and English ("3 ans", "3 years").
-pub(crate) fn years_words(n: u32) -> (String, String) {
-    labels::years(n)
-}
-
 // ---- the service ----
 
 impl App {
