@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("../migrations/0012_breach_decisions.sql")),
     (13, include_str!("../migrations/0013_restriction.sql")),
     (14, include_str!("../migrations/0014_request_channels.sql")),
+    (16, include_str!("../migrations/0016_register_and_assessments.sql")),
 ];
 
 fn err(e: rusqlite::Error) -> StoreError {

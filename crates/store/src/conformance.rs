@@ -38,6 +38,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("rights requests, identity documents, suppression, rectification", requests),
     ("breaches, their phases, and scopes by ids, kinds, dates, recipient and actor", breaches),
     ("a restriction is set once, lifted once, set again, and goes with its subject", restrictions),
+    ("the register's volumes: requests (open ones apart), breaches, disclosures", own_counts),
 ];
 
 /// One `#[test]` per check, for a backend's test file: `$fresh` is a function returning
@@ -46,7 +47,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions requests breaches restrictions);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions requests breaches restrictions own_counts);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -633,6 +634,7 @@ pub fn governance(store: &Store) -> Result<(), String> {
         kind: SafeguardKind::Scc,
         signed_on: d(2026, 1, 15),
         recorded_at: now(),
+        reference: Some("SCC 2021/914, module 2, signed copy ref. « A-17 »".into()),
     };
     let g0 = crate::SafeguardRow {
         id: new_id(),
@@ -640,6 +642,7 @@ pub fn governance(store: &Store) -> Result<(), String> {
         kind: SafeguardKind::Bcr,
         signed_on: d(2025, 5, 1),
         recorded_at: now(),
+        reference: None,
     };
     let (a, b, r1, r2) = (g1.clone(), g0.clone(), recipient.clone(), recipient.clone());
     let (first, again) = w(store, move |tx| {
@@ -650,7 +653,7 @@ pub fn governance(store: &Store) -> Result<(), String> {
     ensure(first && !again, "a transfer is activated once")?;
     let all = w(store, |tx| tx.safeguards())?;
     let mine: Vec<_> = all.into_iter().filter(|g| g.recipient == recipient).collect();
-    ensure(mine == vec![g0, g1], "safeguards by recipient and date")?;
+    ensure(mine == vec![g0, g1], "safeguards by recipient and date, with their reference or none")?;
     let r = recipient.clone();
     ensure(w(store, |tx| tx.transfer_activations())?.iter().any(|(x, _)| *x == r), "activations listed")?;
     let s = subject(SubjectKind::Client, None);
@@ -1098,4 +1101,74 @@ pub fn restrictions(store: &Store) -> Result<(), String> {
     )?;
     w(store, move |tx| tx.erase_subject(sid, "test", now()))?;
     ensure(w(store, move |tx| tx.restriction(sid))?.is_none(), "a restriction goes with its subject")
+}
+
+pub fn own_counts(store: &Store) -> Result<(), String> {
+    let before = w(store, |tx| tx.own_counts())?;
+    let request = |status| crate::RequestRow {
+        id: new_id(),
+        kind: RequestKind::Access,
+        channel: RequestChannel::Email,
+        received_on: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default(),
+        due_on: NaiveDate::from_ymd_opt(2026, 4, 2).unwrap_or_default(),
+        extended_due_on: None,
+        status,
+        subject_id: None,
+        requester_bi: None,
+        requester: vec![1],
+        identity_document: None,
+        identity_decision: None,
+        identity_at: None,
+        extension_reason: None,
+        outcome: None,
+        response: None,
+        wrapped_key: vec![9; 60],
+        created_at: now(),
+        updated_at: now(),
+        completed_at: None,
+    };
+    let (open, closed) = (request(RequestStatus::InProgress), request(RequestStatus::Completed));
+    let breach = crate::BreachRow {
+        id: new_id(),
+        detected_at: now(),
+        nature: vec![BreachNature::Availability],
+        data_categories: vec![DataCategory::Contact],
+        scope: "{}".into(),
+        risk: BreachRisk::Risk,
+        status: BreachStatus::Open,
+        keys_compromised: BreachKeys::No,
+        subjects_concerned: 0,
+        records_concerned: 0,
+        clients_concerned: 0,
+        prospects_concerned: 0,
+        details: vec![1],
+        wrapped_key: vec![9; 60],
+        created_at: now(),
+        updated_at: now(),
+    };
+    let s = subject(SubjectKind::Prospect, None);
+    let disclosure = DisclosureRow {
+        id: new_id(),
+        at: now(),
+        recipient: "r".into(),
+        subject_id: s.id,
+        fields: "email".into(),
+        purpose: "p".into(),
+        token_id: None,
+    };
+    w(store, move |tx| {
+        tx.insert_request(&open)?;
+        tx.insert_request(&closed)?;
+        tx.insert_breach(&breach)?;
+        tx.insert_subject(&s)?;
+        tx.insert_disclosure(&disclosure)
+    })?;
+    let after = w(store, |tx| tx.own_counts())?;
+    ensure(
+        after.requests == before.requests + 2
+            && after.open_requests == before.open_requests + 1
+            && after.breaches == before.breaches + 1
+            && after.disclosures == before.disclosures + 1,
+        "two requests (one open), a breach and a disclosure are counted",
+    )
 }

@@ -188,6 +188,19 @@ pub struct SafeguardRow {
     pub kind: SafeguardKind,
     pub signed_on: NaiveDate,
     pub recorded_at: DateTime<Utc>,
+    /// The document's reference as the DPO recorded it (not personal data).
+    pub reference: Option<String>,
+}
+
+/// What Vigie's own processing activities hold, for the register.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OwnCounts {
+    /// Rights requests recorded (proof records included), and how many are open.
+    pub requests: i64,
+    pub open_requests: i64,
+    pub breaches: i64,
+    /// Disclosures in the disclosure log.
+    pub disclosures: i64,
 }
 
 /// A notice waiting in, or delivered from, the outbox. Holds no personal value:
@@ -501,6 +514,8 @@ pub trait ReadTx {
     /// their end count until the sweep deletes them).
     fn is_suppressed(&mut self, bi: &[u8]) -> Result<bool>;
     fn count_suppressed(&mut self) -> Result<i64>;
+    /// Requests (and open ones), breaches and disclosures: the volumes of Vigie's own processing.
+    fn own_counts(&mut self) -> Result<OwnCounts>;
 
     // Breaches.
     fn breach(&mut self, id: Id) -> Result<Option<BreachRow>>;

@@ -86,6 +86,13 @@ fn the_register_is_generated_from_the_policy_and_live_data() -> R {
         for i in 0..2 {
             s.create(&staff, person("Hugo", &format!("hugo{i}@example.fr"), "client"))?;
         }
+        // A rights request: Vigie's own processing of it is in the register, with its count.
+        let (st, v) = s.post(
+            &dpo,
+            "/api/v1/requests",
+            json!({"kind":"access","received_at":"2026-01-31","channel":"email","requester":{"email":"lea0@example.fr"}}),
+        )?;
+        assert_eq!(st, 201, "{v}");
         let (st, v) = s.get(&dpo, "/api/v1/register", None)?;
         assert_eq!(st, 200, "{v}");
         assert_eq!(v["policy_version"], "2026-1");
@@ -93,8 +100,23 @@ fn the_register_is_generated_from_the_policy_and_live_data() -> R {
         assert_eq!(v["totals"]["total_subjects"], 5);
         assert_eq!(v["totals"]["subjects"], json!([{"kind":"client","count":2},{"kind":"prospect","count":3}]));
         let activities = v["activities"].as_array().ok_or("no activities")?;
-        assert_eq!(activities.len(), 9, "every purpose, and the suppression list");
-        assert!(activities.iter().any(|a| a["id"] == "suppression_list"));
+        assert_eq!(activities.len(), 12, "every purpose, and Vigie's own processing");
+        let ids: Vec<&str> =
+            activities.iter().filter(|a| a["origin"] == "vigie").filter_map(|a| a["id"].as_str()).collect();
+        assert_eq!(ids, ["suppression_list", "rights_requests", "breach_register", "audit_trail"]);
+        let own = |id: &str| activities.iter().find(|a| a["id"] == id).cloned().unwrap_or(Value::Null);
+        assert_eq!(own("rights_requests")["counts"]["total"], 1, "{b:?}");
+        assert_eq!(own("rights_requests")["counts"]["details"][0], json!({"unit":"open_requests","count":1}));
+        assert_eq!(own("rights_requests")["retention"][0]["years"], 5);
+        assert_eq!(own("breach_register")["counts"]["total"], 0);
+        let entries = count(&s, "SELECT count(*) FROM audit")?;
+        let counted = own("audit_trail")["counts"]["total"].as_i64().unwrap_or(0);
+        assert!(counted > 5 && counted <= entries, "every entry, this reading's included: {counted} of {entries}");
+        // Created and last updated: the day the policy in force was first recorded (one version).
+        for a in activities {
+            let created = a["created_on"].as_str().unwrap_or_default();
+            assert!(created >= "2026-01-01" && a["updated_on"] == created, "{a}");
+        }
         let total = |id: &str| activities.iter().find(|a| a["id"] == id).map(|a| a["counts"]["total"].clone());
         assert_eq!(total("prospect_relations"), Some(json!(3)));
         assert_eq!(total("contract_management"), Some(json!(2)));

@@ -6,9 +6,9 @@
 use super::{Args, Driver, DriverExt, FromCol, FromRow, SqlRow, Stmt, ToArg, row, token_list};
 use crate::{
     AuditRow, BreachPhaseRow, BreachRow, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount,
-    HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, MessageRow, NewMessage, ObjectionRow, PolicyVersionRow,
-    ReadTx, Rekeyed, RequestRow, RestrictionRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, StatGroup,
-    SubjectRow, TokenRow, Tx,
+    HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, MessageRow, NewMessage, ObjectionRow, OwnCounts,
+    PolicyVersionRow, ReadTx, Rekeyed, RequestRow, RestrictionRow, Result, ReviewRow, SafeguardRow, ScopeCount,
+    ScopeFilter, StatGroup, SubjectRow, TokenRow, Tx,
 };
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use vigie_domain::SubjectKind;
@@ -22,7 +22,7 @@ row! {
     DueRow { id, kind, rule, basis_date, expires_on }
     ReviewRow { id, collected_at }
     HoldEventRow { id, subject_id, action, reason, at, actor }
-    SafeguardRow { id, recipient, kind, signed_on, recorded_at }
+    SafeguardRow { id, recipient, kind, signed_on, recorded_at, reference }
     MessageRow {
         id, idempotency_key, subject_id, recipient, template, params, status, attempts, next_attempt_at,
         created_at, sent_at, last_error,

@@ -123,8 +123,10 @@ impl<D: Driver> Tx for D {
 
     fn insert_safeguard(&mut self, g: &SafeguardRow) -> Result<()> {
         self.execute(
-            "INSERT INTO safeguards (id, recipient, kind, signed_on, recorded_at) VALUES ($1, $2, $3, $4, $5)".into(),
-            &[&g.id, &g.recipient, &g.kind, &g.signed_on, &g.recorded_at],
+            "INSERT INTO safeguards (id, recipient, kind, signed_on, recorded_at, reference)
+             VALUES ($1, $2, $3, $4, $5, $6)"
+                .into(),
+            &[&g.id, &g.recipient, &g.kind, &g.signed_on, &g.recorded_at, &g.reference],
         )?;
         Ok(())
     }
