@@ -8,7 +8,7 @@ use crate::{
 };
 use chrono::{NaiveDate, TimeZone, Utc};
 use vigie_domain::access::Role;
-use vigie_domain::policy::DataCategory;
+use vigie_domain::policy::{DataCategory, LegalBasis};
 use vigie_domain::records::{
     BreachKeys, BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict,
     OutboxStatus, PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus, RestrictionGround,
@@ -35,6 +35,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("safeguards, transfer activations and a recipient's disclosures", governance),
     ("the outbox queues once, leases, retries and records delivery", outbox),
     ("policy versions are recorded and activated", policy_versions),
+    ("a revision's compatibility assessments are recorded, replaced, and need their version", assessments),
     ("rights requests, identity documents, suppression, rectification", requests),
     ("breaches, their phases, and scopes by ids, kinds, dates, recipient and actor", breaches),
     ("a restriction is set once, lifted once, set again, and goes with its subject", restrictions),
@@ -47,7 +48,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions requests breaches restrictions own_counts);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions assessments requests breaches restrictions own_counts);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -98,6 +99,9 @@ pub fn closed_set_columns() -> Vec<(&'static str, &'static str, Vec<&'static str
         ("breaches", "risk", all(BreachRisk::ALL, BreachRisk::as_str)),
         ("breaches", "status", all(BreachStatus::ALL, BreachStatus::as_str)),
         ("restrictions", "ground", all(RestrictionGround::ALL, RestrictionGround::as_str)),
+        ("policy_assessments", "kind", all(SubjectKind::ALL, SubjectKind::as_str)),
+        ("policy_assessments", "from_basis", all(LegalBasis::ALL, LegalBasis::as_str)),
+        ("policy_assessments", "to_basis", all(LegalBasis::ALL, LegalBasis::as_str)),
     ]
 }
 
@@ -1171,4 +1175,49 @@ pub fn own_counts(store: &Store) -> Result<(), String> {
             && after.disclosures == before.disclosures + 1,
         "two requests (one open), a breach and a disclosure are counted",
     )
+}
+
+pub fn assessments(store: &Store) -> Result<(), String> {
+    let version = format!("v{}", new_id().simple());
+    let row = crate::PolicyVersionRow {
+        version: version.clone(),
+        text: "version = \"x\"".into(),
+        effective_date: NaiveDate::from_ymd_opt(2027, 1, 1).unwrap_or_default(),
+        status: PolicyStatus::Pending,
+        uploaded_at: now(),
+        activated_at: None,
+    };
+    let added = crate::AssessmentRow {
+        version: version.clone(),
+        purpose: "newsletter".into(),
+        kind: SubjectKind::Prospect,
+        from_basis: None,
+        to_basis: LegalBasis::LegitimateInterest,
+        compatible: false,
+        reasoning: "Les prospects n'ont pas pu s'y attendre.".into(),
+        assessed_at: now(),
+    };
+    let changed = crate::AssessmentRow {
+        purpose: "events".into(),
+        kind: SubjectKind::Client,
+        from_basis: Some(LegalBasis::Consent),
+        to_basis: LegalBasis::Contract,
+        compatible: true,
+        ..added.clone()
+    };
+    let (a, b) = (added.clone(), changed.clone());
+    w(store, move |tx| {
+        tx.insert_policy_version(&row)?;
+        tx.record_assessment(&a)?;
+        tx.record_assessment(&b)
+    })?;
+    let mine = |all: Vec<crate::AssessmentRow>| all.into_iter().filter(|x| x.version == version).collect::<Vec<_>>();
+    ensure(mine(w(store, |tx| tx.assessments())?) == vec![changed.clone(), added.clone()], "by purpose")?;
+    // Assessing a change again replaces the first assessment.
+    let again = crate::AssessmentRow { compatible: true, reasoning: "Revu : attendu.".into(), ..added };
+    let a = again.clone();
+    w(store, move |tx| tx.record_assessment(&a))?;
+    ensure(mine(w(store, |tx| tx.assessments())?) == vec![changed, again.clone()], "replaced, not added")?;
+    let orphan = crate::AssessmentRow { version: "no-such-version".into(), ..again };
+    ensure(store.write_blocking(move |tx| tx.record_assessment(&orphan)).is_err(), "an assessment needs its version")
 }

@@ -16,7 +16,7 @@ pub fn build(
     generated_at: DateTime<Utc>,
 ) -> Register {
     let today = generated_at.date_naive();
-    let alone = [InForce { since: policy.effective_date, policy: policy.clone() }];
+    let alone = [InForce { since: policy.effective_date, policy: policy.clone(), assessments: Vec::new() }];
     let history = if history.is_empty() { &alone[..] } else { history };
     let dated = |origin: ActivityOrigin, id: &str| dates(history, origin, id, policy.effective_date);
     let count_of = |k: SubjectKind| counts.subjects.get(&k).copied().unwrap_or(0);
@@ -102,6 +102,12 @@ pub fn build(
                     unit: CountUnit::Persons,
                     details: Vec::new(),
                 },
+                compatibility_assessments: history
+                    .iter()
+                    .flat_map(|v| {
+                        v.assessments.iter().filter(|x| x.purpose == p.id).map(|x| assessment(&v.policy.version, x))
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -248,6 +254,37 @@ fn dates(history: &[InForce], origin: ActivityOrigin, id: &str, fallback: NaiveD
     (created, updated.unwrap_or(created))
 }
 
+/// An assessment in words: the change, and the DPO's conclusion.
+fn assessment(version: &str, a: &Assessed) -> AssessmentEntry {
+    let label = Label::with(|t| {
+        let lang = t.lang();
+        let from =
+            a.from.map_or_else(|| t.t("register.field.no_basis").to_string(), |b| basis_label(b).get(lang).to_string());
+        t.f(
+            "register.field.assessment",
+            &[
+                ("version", version),
+                ("kind", kind_label(a.kind).get(lang)),
+                ("from", &from),
+                ("to", basis_label(a.to).get(lang)),
+            ],
+        )
+    });
+    let key = if a.compatible { "register.field.compatible" } else { "register.field.incompatible" };
+    let conclusion = Label::with(|t| t.f(key, &[("date", &a.assessed_on.to_string()), ("reasoning", &a.reasoning)]));
+    AssessmentEntry {
+        version: version.to_string(),
+        kind: a.kind,
+        from: a.from,
+        to: a.to,
+        compatible: a.compatible,
+        reasoning: a.reasoning.clone(),
+        assessed_on: a.assessed_on,
+        label,
+        conclusion,
+    }
+}
+
 /// An activity of Vigie's own, its dates filled by the caller.
 fn own(id: &str, name: &str, bases: Vec<BasisEntry>, persons: &str, security: &[String]) -> Activity {
     Activity {
@@ -273,6 +310,7 @@ fn own(id: &str, name: &str, bases: Vec<BasisEntry>, persons: &str, security: &[
         retention: Vec::new(),
         security_measures: security.to_vec(),
         counts: ActivityCounts { subjects: Vec::new(), total: 0, unit: CountUnit::Entries, details: Vec::new() },
+        compatibility_assessments: Vec::new(),
     }
 }
 

@@ -17,6 +17,7 @@ pub(super) const CSV_COLUMNS: &[&str] = &[
     "dpo",
     "purposes",
     "basis",
+    "assessments",
     "persons",
     "data",
     "recipients",
@@ -76,6 +77,12 @@ pub fn to_csv(reg: &Register, lang: Lang) -> String {
             format!("{} ; {} ; {}", reg.dpo.name, reg.dpo.email, reg.dpo.address),
             purpose,
             lines(bases),
+            lines(
+                a.compatibility_assessments
+                    .iter()
+                    .map(|x| pair(t, x.label.get(lang), x.conclusion.get(lang)))
+                    .collect(),
+            ),
             lines(a.subject_categories.iter().map(|c| c.label.get(lang).to_string()).collect()),
             lines(categories),
             lines(a.recipients.iter().map(|r| pair(t, &recipient_role(t, r), &recipient_words(t, r))).collect()),

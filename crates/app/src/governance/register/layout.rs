@@ -111,6 +111,12 @@ pub(super) fn activity_rows(t: Tr, reg: &Register, a: &Activity) -> Vec<Row> {
     if let Some(i) = interest(t, a) {
         l.push(named(t, "interest", i));
     }
+    if !a.compatibility_assessments.is_empty() {
+        l.push(part(t, "assessments"));
+        for x in &a.compatibility_assessments {
+            l.push(field(x.label.get(lang), x.conclusion.get(lang)));
+        }
+    }
     l.push(part(t, "persons"));
     for c in &a.subject_categories {
         l.push(field(c.label.get(lang), c.description.get(lang)));

@@ -78,11 +78,25 @@ pub struct Recorded {
     pub reference: Option<String>,
 }
 
-/// A version of the policy that was in force, from when: the register's dates come from them.
+/// A version of the policy that was in force, from when: the register's dates come from them,
+/// and the compatibility assessments the DPO recorded before it took effect.
 #[derive(Clone, Debug)]
 pub struct InForce {
     pub since: NaiveDate,
     pub policy: Policy,
+    pub assessments: Vec<Assessed>,
+}
+
+/// The DPO's compatibility assessment (Art. 6(4)) of one change a version made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assessed {
+    pub purpose: String,
+    pub kind: SubjectKind,
+    pub from: Option<LegalBasis>,
+    pub to: LegalBasis,
+    pub compatible: bool,
+    pub reasoning: String,
+    pub assessed_on: NaiveDate,
 }
 
 // ---- the register ----
@@ -201,6 +215,27 @@ pub struct Activity {
     pub retention: Vec<RetentionEntry>,
     pub security_measures: Vec<String>,
     pub counts: ActivityCounts,
+    /// The DPO's compatibility assessments (Art. 6(4)) of the versions that added the purpose or
+    /// changed its basis, oldest first.
+    pub compatibility_assessments: Vec<AssessmentEntry>,
+}
+
+/// A compatibility assessment (Art. 6(4)) as the register shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssessmentEntry {
+    /// The policy version that made the change.
+    pub version: String,
+    pub kind: SubjectKind,
+    /// The basis before; none when the purpose (or the kind) was new to it.
+    pub from: Option<LegalBasis>,
+    pub to: LegalBasis,
+    pub compatible: bool,
+    pub reasoning: String,
+    pub assessed_on: NaiveDate,
+    /// The change in words.
+    pub label: Label,
+    /// The conclusion in words.
+    pub conclusion: Label,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -429,7 +464,7 @@ impl App {
 
     async fn register_by(&self, actor: Actor) -> Result<Register> {
         let at = self.now();
-        let (counts, signed, versions) = self
+        let (counts, signed, versions, assessed) = self
             .db
             .audited(actor, move |tx, trail| {
                 let kinds = tx.count_subjects_by(StatGroup::Kind)?;
@@ -439,6 +474,7 @@ impl App {
                 let own = tx.own_counts()?;
                 let (audit_entries, _) = tx.audit_head_recorded()?;
                 let versions = tx.policy_versions()?;
+                let assessed = tx.assessments()?;
                 let recorded = trail.record(tx, Entry::new("register.read"))?;
                 let counts = Counts {
                     suppressed,
@@ -450,7 +486,7 @@ impl App {
                     disclosures: own.disclosures,
                     ..Counts::from_groups(kinds, erased)
                 };
-                Ok(((counts, signed, versions), recorded))
+                Ok(((counts, signed, versions, assessed), recorded))
             })
             .await?;
         let mut safeguards: BTreeMap<String, Vec<Recorded>> = BTreeMap::new();
@@ -466,7 +502,20 @@ impl App {
             .filter_map(|v| {
                 let activated = v.activated_at?;
                 let policy = Policy::from_toml(&v.text).policy?;
-                Some((activated, InForce { since: activated.date_naive(), policy }))
+                let assessments = assessed
+                    .iter()
+                    .filter(|a| a.version == v.version)
+                    .map(|a| Assessed {
+                        purpose: a.purpose.clone(),
+                        kind: a.kind,
+                        from: a.from_basis,
+                        to: a.to_basis,
+                        compatible: a.compatible,
+                        reasoning: a.reasoning.clone(),
+                        assessed_on: a.assessed_at.date_naive(),
+                    })
+                    .collect();
+                Some((activated, InForce { since: activated.date_naive(), policy, assessments }))
             })
             .collect();
         history.sort_by_key(|(at, _)| *at);

@@ -366,10 +366,24 @@ fn each_record_is_dated_from_the_policy_versions() {
     let mut v3 = v2.clone();
     v3.version = "2026-3".into();
     v3.retention.suppression_years = 2;
+    // The DPO assessed the new purpose before the version took effect (Art. 6(4)).
+    let assessed = |kind| Assessed {
+        purpose: "newsletter".into(),
+        kind,
+        from: None,
+        to: LegalBasis::Consent,
+        compatible: true,
+        reasoning: "Fondée sur un consentement distinct, recueilli avant tout envoi.".into(),
+        assessed_on: d(5, 20),
+    };
     let history = [
-        InForce { since: d(1, 10), policy: v1 },
-        InForce { since: d(6, 1), policy: v2 },
-        InForce { since: d(9, 1), policy: v3.clone() },
+        InForce { since: d(1, 10), policy: v1, assessments: Vec::new() },
+        InForce {
+            since: d(6, 1),
+            policy: v2,
+            assessments: vec![assessed(SubjectKind::Client), assessed(SubjectKind::Prospect)],
+        },
+        InForce { since: d(9, 1), policy: v3.clone(), assessments: Vec::new() },
     ];
     let r = build(&v3, &history, &TransferList::builtin(), &BTreeMap::new(), &counts(), at());
     let dates = |id: &str| (activity(&r, id).created_on, activity(&r, id).updated_on);
@@ -378,10 +392,25 @@ fn each_record_is_dated_from_the_policy_versions() {
     assert_eq!(dates("newsletter"), (d(6, 1), d(6, 1)), "added in June");
     assert_eq!(dates("suppression_list"), (d(1, 10), d(9, 1)), "its period changed in September");
     assert_eq!(dates("rights_requests"), (d(1, 10), d(1, 10)));
+    // The assessments show in the new purpose's record, in every export.
+    let newsletter = activity(&r, "newsletter");
+    assert_eq!(newsletter.compatibility_assessments.len(), 2);
+    assert_eq!(
+        (newsletter.compatibility_assessments[0].version.as_str(), newsletter.compatibility_assessments[0].compatible),
+        ("2026-2", true)
+    );
+    assert!(activity(&r, "events").compatibility_assessments.is_empty());
+    let page = html(&r, Lang::Fr);
+    assert!(page.contains("Compatibilité des nouvelles utilisations (art. 6.4 RGPD)"), "{page}");
+    assert!(page.contains("<tr><th scope=\"row\">2026-2, Clients : aucune → Consentement (art. 6.1.a RGPD)</th><td>Compatible, selon l&#39;analyse du DPO du 2026-05-20 : Fondée sur un consentement distinct, recueilli avant tout envoi.</td></tr>"), "{page}");
+    assert!(to_csv(&r, Lang::En).contains("2026-2, Prospects and contacts: none → Consent (GDPR Art. 6(1)(a)): Compatible, as the DPO assessed on 2026-05-20"));
     // A change to the security measures updates every record: each lists them.
     let mut v4 = v3.clone();
     v4.security_measures.push("Sauvegardes chiffrées.".into());
-    let history = [InForce { since: d(1, 10), policy: v3 }, InForce { since: d(10, 1), policy: v4.clone() }];
+    let history = [
+        InForce { since: d(1, 10), policy: v3, assessments: Vec::new() },
+        InForce { since: d(10, 1), policy: v4.clone(), assessments: Vec::new() },
+    ];
     let r = build(&v4, &history, &TransferList::builtin(), &BTreeMap::new(), &counts(), at());
     assert!(r.activities.iter().all(|a| a.created_on == d(1, 10) && a.updated_on == d(10, 1)));
     let csv = to_csv(&r, Lang::Fr);

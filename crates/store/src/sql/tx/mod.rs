@@ -5,8 +5,8 @@
 
 use super::{Args, Driver, DriverExt, FromCol, FromRow, SqlRow, Stmt, ToArg, row, token_list};
 use crate::{
-    AuditRow, BreachPhaseRow, BreachRow, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow, GroupCount,
-    HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, MessageRow, NewMessage, ObjectionRow, OwnCounts,
+    AssessmentRow, AuditRow, BreachPhaseRow, BreachRow, ConsentRow, ContractRow, DisclosureRow, DueRow, ErasureRow,
+    GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, MessageRow, NewMessage, ObjectionRow, OwnCounts,
     PolicyVersionRow, ReadTx, Rekeyed, RequestRow, RestrictionRow, Result, ReviewRow, SafeguardRow, ScopeCount,
     ScopeFilter, StatGroup, SubjectRow, TokenRow, Tx,
 };
@@ -28,6 +28,7 @@ row! {
         created_at, sent_at, last_error,
     }
     PolicyVersionRow { version, text, effective_date, status, uploaded_at, activated_at }
+    AssessmentRow { version, purpose, kind, from_basis, to_basis, compatible, reasoning, assessed_at }
     RequestRow {
         id, kind, channel, received_on, due_on, extended_due_on, status, subject_id, requester_bi, requester,
         identity_document, identity_decision, identity_at, extension_reason, outcome, response, wrapped_key,

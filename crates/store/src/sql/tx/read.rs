@@ -218,6 +218,15 @@ impl<D: Driver> ReadTx for D {
         )
     }
 
+    fn assessments(&mut self) -> Result<Vec<AssessmentRow>> {
+        self.rows(
+            "SELECT version, purpose, kind, from_basis, to_basis, compatible, reasoning, assessed_at
+             FROM policy_assessments ORDER BY version, purpose, kind"
+                .into(),
+            &[],
+        )
+    }
+
     // Rights requests.
 
     fn request(&mut self, id: Id) -> Result<Option<RequestRow>> {
