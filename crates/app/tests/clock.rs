@@ -244,3 +244,79 @@ async fn accounts_and_sessions_follow_the_clock() -> Result<(), Box<dyn std::err
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// The default policy as a revision: another version, effective on `date`, with `extra` appended.
+fn revision(version: &str, date: &str, extra: &str) -> vigie_app::governance::revisions::NewVersion {
+    let text = vigie_domain::policy::DEFAULT_POLICY
+        .replace("version = \"2026-1\"", &format!("version = \"{version}\""))
+        .replace("effective_date = \"2026-01-01\"", &format!("effective_date = \"{date}\""));
+    vigie_app::governance::revisions::NewVersion { policy: format!("{text}{extra}") }
+}
+
+const NEWSLETTER: &str = "\n[[purposes]]\nid = \"newsletter\"\nname = { fr = \"Lettre d'information\", en = \"Newsletter\" }\nbases = { client = \"consent\" }\ndata_categories = [\"identity\", \"contact\"]\n";
+
+fn assessment(compatible: bool) -> Result<vigie_app::governance::revisions::NewAssessment, serde_json::Error> {
+    serde_json::from_value(serde_json::json!({
+        "compatible": compatible,
+        "reasoning": "Finalité nouvelle fondée sur un consentement distinct, recueilli avant tout envoi."
+    }))
+}
+
+/// Art. 6(4): the daily activation leaves a revision that adds a purpose pending until the DPO
+/// has assessed it compatible, then puts it into force; one assessed incompatible never is.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revision_flagged_for_art_6_4_waits_for_the_dpo_s_assessment() -> Result<(), Box<dyn std::error::Error>> {
+    let (settings, dir) = settings();
+    let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 9, 0, 0).single().ok_or("date");
+    let clock = Arc::new(FixedClock::new(at(2026, 6, 1)?));
+    let app = App::open_with_clock(&settings, clock.clone())?;
+    let token = app.create_token(Actor::System, "dpo", None, None).await?.token;
+    let dpo = app.authenticate(&token).await?;
+    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).ok_or("date");
+
+    let up = app.upload_policy(&dpo, revision("2026-2", "2026-07-01", NEWSLETTER)).await?;
+    assert_eq!(up.compatibility_assessment_required.len(), 1, "{:?}", up.compatibility_assessment_required);
+    assert_eq!(up.compatibility_assessment_required[0].purpose, "newsletter");
+    clock.set(at(2026, 7, 2)?);
+    assert_eq!(app.activate_due_versions(day(2026, 7, 2)?).await?, None, "not without the assessment");
+    assert_eq!(app.policy().version, "2026-1");
+    let v = app.assess_revision(&dpo, "2026-2", assessment(true)?).await?;
+    assert!(v.missing_assessments.is_empty() && v.assessments.len() == 1 && v.assessments[0].compatible);
+    assert_eq!(app.activate_due_versions(day(2026, 7, 2)?).await?.as_deref(), Some("2026-2"));
+    assert_eq!(app.policy().version, "2026-2");
+    assert!(app.policy().purpose("newsletter").is_some());
+    let Err(e) = app.assess_revision(&dpo, "2026-2", assessment(true)?).await else {
+        return Err("a version in force is no longer assessed".into());
+    };
+    assert!(e.to_string().contains("not pending"), "{e}");
+
+    // A wording change needs no assessment: it takes effect on its date.
+    let up = app
+        .upload_policy(
+            &dpo,
+            revision("2026-3", "2026-08-01", &NEWSLETTER.replace("Lettre d'information", "Lettre d'actualités")),
+        )
+        .await?;
+    assert!(up.compatibility_assessment_required.is_empty());
+    assert_eq!(app.activate_due_versions(day(2026, 8, 1)?).await?.as_deref(), Some("2026-3"));
+
+    // A basis changed and assessed incompatible: the revision never takes effect.
+    let changed = NEWSLETTER.replace("bases = { client = \"consent\" }", "bases = { client = \"contract\" }");
+    let up = app.upload_policy(&dpo, revision("2026-4", "2026-09-01", &changed)).await?;
+    assert_eq!(up.compatibility_assessment_required.len(), 1);
+    app.assess_revision(&dpo, "2026-4", assessment(false)?).await?;
+    clock.set(at(2026, 9, 2)?);
+    assert_eq!(app.activate_due_versions(day(2026, 9, 2)?).await?, None);
+    let Err(e) = app.activate_policy(&dpo, "2026-4").await else {
+        return Err("an incompatible revision activated".into());
+    };
+    assert!(e.to_string().contains("assessed as incompatible"), "{e}");
+    assert_eq!(app.policy().version, "2026-3");
+    let versions = app.policy_versions().await?;
+    let blocked = versions.iter().find(|v| v.version == "2026-4").ok_or("version")?;
+    assert_eq!(blocked.status.as_str(), "pending");
+    assert!(blocked.assessments.iter().all(|a| !a.compatible));
+    drop(app);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

@@ -530,7 +530,7 @@ fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) 
         "the register counts {} subjects, not {count}",
         reg.totals.total_subjects
     );
-    black_box(vigie_app::governance::register::to_xlsx(&reg)?);
+    black_box(vigie_app::governance::register::to_xlsx(&reg, vigie_domain::Lang::Fr)?);
     black_box(raw_kinds(&mut raw)?);
     let (mut read, mut xlsx, mut total, mut r) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut size = 0;
@@ -538,7 +538,7 @@ fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) 
         let t = Instant::now();
         let reg = ctx.rt.block_on(app.register_export())?;
         let t1 = t.elapsed();
-        let bytes = vigie_app::governance::register::to_xlsx(&reg)?;
+        let bytes = vigie_app::governance::register::to_xlsx(&reg, vigie_domain::Lang::Fr)?;
         let t2 = t.elapsed();
         size = bytes.len();
         read.push(t1);

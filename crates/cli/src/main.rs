@@ -375,6 +375,9 @@ enum RegisterCommand {
         format: RegisterFormat,
         #[arg(long)]
         out: PathBuf,
+        /// The language of the XLSX, CSV and HTML exports: fr or en.
+        #[arg(long, default_value = "fr")]
+        lang: String,
     },
 }
 
@@ -925,15 +928,16 @@ fn run(cli: Cli, (config, figment): (Config, figment::Figment)) -> anyhow::Resul
             };
             Ok(report_verification(v))
         }
-        Command::Register { command: RegisterCommand::Export { format, out } } => {
+        Command::Register { command: RegisterCommand::Export { format, out, lang } } => {
             use vigie_app::governance::register;
+            let lang: vigie_domain::Lang = lang.parse()?;
             let app = App::open(&settings)?;
             let reg = runtime()?.block_on(app.register_export())?;
             let bytes = match format {
-                RegisterFormat::Xlsx => register::to_xlsx(&reg)?,
-                RegisterFormat::Csv => register::to_csv(&reg).into_bytes(),
+                RegisterFormat::Xlsx => register::to_xlsx(&reg, lang)?,
+                RegisterFormat::Csv => register::to_csv(&reg, lang).into_bytes(),
                 RegisterFormat::Json => register::to_json(&reg).into_bytes(),
-                RegisterFormat::Html => register::to_html(&reg).into_bytes(),
+                RegisterFormat::Html => register::to_html(&reg, lang)?.into_bytes(),
             };
             std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
             println!("register written to {}: {} processing activities", out.display(), reg.activities.len());
@@ -986,7 +990,7 @@ fn run(cli: Cli, (config, figment): (Config, figment::Figment)) -> anyhow::Resul
             let lang: vigie_app::governance::notice::Lang = lang.parse()?;
             let (policy, _) = vigie_app::load_policy(&settings)?;
             let transfers = vigie_app::load_transfers(&settings)?;
-            let text = vigie_app::governance::notice::render_text(&policy, &transfers, lang);
+            let text = vigie_app::governance::notice::render_text(&policy, &transfers, lang)?;
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
             out.flush()?;

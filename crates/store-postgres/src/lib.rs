@@ -52,6 +52,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("../migrations/0013_restriction.sql")),
     (14, include_str!("../migrations/0014_request_channels.sql")),
     (15, include_str!("../migrations/0015_merge_identity_clock.sql")),
+    (16, include_str!("../migrations/0016_register_and_assessments.sql")),
     (17, include_str!("../migrations/0017_accounts.sql")),
 ];
 

@@ -8,7 +8,7 @@ use crate::{
 };
 use chrono::{NaiveDate, TimeZone, Utc};
 use vigie_domain::access::Role;
-use vigie_domain::policy::DataCategory;
+use vigie_domain::policy::{DataCategory, LegalBasis};
 use vigie_domain::records::{
     BreachKeys, BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict,
     OutboxStatus, PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus, RestrictionGround,
@@ -35,6 +35,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("safeguards, transfer activations and a recipient's disclosures", governance),
     ("the outbox queues once, leases, retries and records delivery", outbox),
     ("policy versions are recorded and activated", policy_versions),
+    ("a revision's compatibility assessments are recorded, replaced, and need their version", assessments),
     ("rights requests, identity documents, suppression, rectification", requests),
     ("breaches, their phases, and scopes by ids, kinds, dates, recipient and actor", breaches),
     ("a restriction is set once, lifted once, set again, and goes with its subject", restrictions),
@@ -42,6 +43,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("a merge moves every row of one subject to another and leaves a tombstone naming it", merges),
     ("the operations counts: requests by status and overdue, late breaches, the outbox", ops_counts),
     ("accounts are unique by email index; sessions touch, expire and go with logout and disabling", accounts),
+    ("the register's volumes: requests (open ones apart), breaches, disclosures", own_counts),
 ];
 
 /// One `#[test]` per check, for a backend's test file: `$fresh` is a function returning
@@ -50,7 +52,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions requests breaches restrictions confirmations merges ops_counts accounts);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -102,6 +104,9 @@ pub fn closed_set_columns() -> Vec<(&'static str, &'static str, Vec<&'static str
         ("breaches", "risk", all(BreachRisk::ALL, BreachRisk::as_str)),
         ("breaches", "status", all(BreachStatus::ALL, BreachStatus::as_str)),
         ("restrictions", "ground", all(RestrictionGround::ALL, RestrictionGround::as_str)),
+        ("policy_assessments", "kind", all(SubjectKind::ALL, SubjectKind::as_str)),
+        ("policy_assessments", "from_basis", all(LegalBasis::ALL, LegalBasis::as_str)),
+        ("policy_assessments", "to_basis", all(LegalBasis::ALL, LegalBasis::as_str)),
     ]
 }
 
@@ -728,6 +733,7 @@ pub fn governance(store: &Store) -> Result<(), String> {
         kind: SafeguardKind::Scc,
         signed_on: d(2026, 1, 15),
         recorded_at: now(),
+        reference: Some("SCC 2021/914, module 2, signed copy ref. « A-17 »".into()),
     };
     let g0 = crate::SafeguardRow {
         id: new_id(),
@@ -735,6 +741,7 @@ pub fn governance(store: &Store) -> Result<(), String> {
         kind: SafeguardKind::Bcr,
         signed_on: d(2025, 5, 1),
         recorded_at: now(),
+        reference: None,
     };
     let (a, b, r1, r2) = (g1.clone(), g0.clone(), recipient.clone(), recipient.clone());
     let (first, again) = w(store, move |tx| {
@@ -745,7 +752,7 @@ pub fn governance(store: &Store) -> Result<(), String> {
     ensure(first && !again, "a transfer is activated once")?;
     let all = w(store, |tx| tx.safeguards())?;
     let mine: Vec<_> = all.into_iter().filter(|g| g.recipient == recipient).collect();
-    ensure(mine == vec![g0, g1], "safeguards by recipient and date")?;
+    ensure(mine == vec![g0, g1], "safeguards by recipient and date, with their reference or none")?;
     let r = recipient.clone();
     ensure(w(store, |tx| tx.transfer_activations())?.iter().any(|(x, _)| *x == r), "activations listed")?;
     let s = subject(SubjectKind::Client, None);
@@ -1568,4 +1575,122 @@ pub fn ops_counts(store: &Store) -> Result<(), String> {
     ensure(counts.breaches_past_72h == 2, "breaches with a risk, unnotified after 72 hours")?;
     ensure(group(&counts.outbox, "pending") == 2 && counts.outbox.len() == 1, "the outbox by status")?;
     Ok(())
+}
+
+pub fn own_counts(store: &Store) -> Result<(), String> {
+    let before = w(store, |tx| tx.own_counts())?;
+    let request = |status| crate::RequestRow {
+        id: new_id(),
+        kind: RequestKind::Access,
+        channel: RequestChannel::Email,
+        received_on: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default(),
+        due_on: NaiveDate::from_ymd_opt(2026, 4, 2).unwrap_or_default(),
+        extended_due_on: None,
+        status,
+        subject_id: None,
+        requester_bi: None,
+        requester: vec![1],
+        identity_document: None,
+        identity_decision: None,
+        identity_at: None,
+        extension_reason: None,
+        outcome: None,
+        response: None,
+        wrapped_key: vec![9; 60],
+        created_at: now(),
+        updated_at: now(),
+        completed_at: None,
+        suspended_since: None,
+        suspended_days: 0,
+        extension_months: None,
+    };
+    let (open, closed) = (request(RequestStatus::InProgress), request(RequestStatus::Completed));
+    let breach = crate::BreachRow {
+        id: new_id(),
+        detected_at: now(),
+        nature: vec![BreachNature::Availability],
+        data_categories: vec![DataCategory::Contact],
+        scope: "{}".into(),
+        risk: BreachRisk::Risk,
+        status: BreachStatus::Open,
+        keys_compromised: BreachKeys::No,
+        subjects_concerned: 0,
+        records_concerned: 0,
+        clients_concerned: 0,
+        prospects_concerned: 0,
+        details: vec![1],
+        wrapped_key: vec![9; 60],
+        created_at: now(),
+        updated_at: now(),
+    };
+    let s = subject(SubjectKind::Prospect, None);
+    let disclosure = DisclosureRow {
+        id: new_id(),
+        at: now(),
+        recipient: "r".into(),
+        subject_id: s.id,
+        fields: "email".into(),
+        purpose: "p".into(),
+        token_id: None,
+    };
+    w(store, move |tx| {
+        tx.insert_request(&open)?;
+        tx.insert_request(&closed)?;
+        tx.insert_breach(&breach)?;
+        tx.insert_subject(&s)?;
+        tx.insert_disclosure(&disclosure)
+    })?;
+    let after = w(store, |tx| tx.own_counts())?;
+    ensure(
+        after.requests == before.requests + 2
+            && after.open_requests == before.open_requests + 1
+            && after.breaches == before.breaches + 1
+            && after.disclosures == before.disclosures + 1,
+        "two requests (one open), a breach and a disclosure are counted",
+    )
+}
+
+pub fn assessments(store: &Store) -> Result<(), String> {
+    let version = format!("v{}", new_id().simple());
+    let row = crate::PolicyVersionRow {
+        version: version.clone(),
+        text: "version = \"x\"".into(),
+        effective_date: NaiveDate::from_ymd_opt(2027, 1, 1).unwrap_or_default(),
+        status: PolicyStatus::Pending,
+        uploaded_at: now(),
+        activated_at: None,
+    };
+    let added = crate::AssessmentRow {
+        version: version.clone(),
+        purpose: "newsletter".into(),
+        kind: SubjectKind::Prospect,
+        from_basis: None,
+        to_basis: LegalBasis::LegitimateInterest,
+        compatible: false,
+        reasoning: "Les prospects n'ont pas pu s'y attendre.".into(),
+        assessed_at: now(),
+    };
+    let changed = crate::AssessmentRow {
+        purpose: "events".into(),
+        kind: SubjectKind::Client,
+        from_basis: Some(LegalBasis::Consent),
+        to_basis: LegalBasis::Contract,
+        compatible: true,
+        ..added.clone()
+    };
+    let (a, b) = (added.clone(), changed.clone());
+    w(store, move |tx| {
+        tx.insert_policy_version(&row)?;
+        tx.record_assessment(&a)?;
+        tx.record_assessment(&b)
+    })?;
+    let mine = |all: Vec<crate::AssessmentRow>| all.into_iter().filter(|x| x.version == version).collect::<Vec<_>>();
+    ensure(mine(w(store, |tx| tx.assessments())?) == vec![changed.clone(), added.clone()], "by purpose")?;
+    // Assessing a change again replaces the first assessment.
+    let again = crate::AssessmentRow { compatible: true, reasoning: "Revu : attendu.".into(), ..added };
+    let a = again.clone();
+    w(store, move |tx| tx.record_assessment(&a))?;
+    ensure(mine(w(store, |tx| tx.assessments())?) == vec![changed, again.clone()], "replaced, not added")?;
+    let orphan = crate::AssessmentRow { version: "no-such-version".into(), ..again };
+    ensure(store.write_blocking(move |tx| tx.record_assessment(&orphan)).is_err(), "an assessment needs its version")
 }

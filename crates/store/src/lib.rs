@@ -22,7 +22,7 @@ mod worker;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 pub use uuid::Uuid;
 use vigie_domain::access::Role;
-use vigie_domain::policy::DataCategory;
+use vigie_domain::policy::{DataCategory, LegalBasis};
 use vigie_domain::records::{
     BreachKeys, BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict,
     OutboxStatus, PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus,
@@ -191,6 +191,19 @@ pub struct SafeguardRow {
     pub kind: SafeguardKind,
     pub signed_on: NaiveDate,
     pub recorded_at: DateTime<Utc>,
+    /// The document's reference as the DPO recorded it (not personal data).
+    pub reference: Option<String>,
+}
+
+/// What Vigie's own processing activities hold, for the register.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OwnCounts {
+    /// Rights requests recorded (proof records included), and how many are open.
+    pub requests: i64,
+    pub open_requests: i64,
+    pub breaches: i64,
+    /// Disclosures in the disclosure log.
+    pub disclosures: i64,
 }
 
 /// A notice waiting in, or delivered from, the outbox. Holds no personal value:
@@ -234,6 +247,21 @@ pub struct PolicyVersionRow {
     pub status: PolicyStatus,
     pub uploaded_at: DateTime<Utc>,
     pub activated_at: Option<DateTime<Utc>>,
+}
+
+/// The DPO's assessment (Art. 6(4)) of one change a policy revision makes to a purpose's legal
+/// basis for a kind of subject: a purpose added (`from_basis` none) or a basis changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssessmentRow {
+    pub version: String,
+    pub purpose: String,
+    pub kind: SubjectKind,
+    pub from_basis: Option<LegalBasis>,
+    pub to_basis: LegalBasis,
+    pub compatible: bool,
+    /// The DPO's reasoning (free text, not personal data).
+    pub reasoning: String,
+    pub assessed_at: DateTime<Utc>,
 }
 
 /// A rights request as stored.
@@ -594,6 +622,8 @@ pub trait ReadTx {
 
     // Policy versions.
     fn policy_versions(&mut self) -> Result<Vec<PolicyVersionRow>>;
+    /// Every compatibility assessment, by version, purpose and kind.
+    fn assessments(&mut self) -> Result<Vec<AssessmentRow>>;
 
     // Rights requests.
     fn request(&mut self, id: Id) -> Result<Option<RequestRow>>;
@@ -610,6 +640,8 @@ pub trait ReadTx {
     /// their end count until the sweep deletes them).
     fn is_suppressed(&mut self, bi: &[u8]) -> Result<bool>;
     fn count_suppressed(&mut self) -> Result<i64>;
+    /// Requests (and open ones), breaches and disclosures: the volumes of Vigie's own processing.
+    fn own_counts(&mut self) -> Result<OwnCounts>;
 
     // Breaches.
     fn breach(&mut self, id: Id) -> Result<Option<BreachRow>>;
@@ -739,6 +771,8 @@ pub trait Tx: ReadTx {
     // Policy versions.
     fn insert_policy_version(&mut self, v: &PolicyVersionRow) -> Result<()>;
     fn set_policy_status(&mut self, version: &str, status: PolicyStatus, at: DateTime<Utc>) -> Result<()>;
+    /// Records the assessment of one change of a version, replacing an earlier one of the same change.
+    fn record_assessment(&mut self, a: &AssessmentRow) -> Result<()>;
 
     // Rights requests.
     fn insert_request(&mut self, r: &RequestRow) -> Result<()>;

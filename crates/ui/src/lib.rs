@@ -12,7 +12,9 @@
 
 pub mod console;
 mod i18n;
+pub mod notice;
 pub mod public;
+pub mod register;
 
 pub use i18n::{Tr, has};
 pub use vigie_domain::Lang;

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use vigie_app::governance::recipients::{
     Activation, DisclosureEntry, NewDisclosure, NewSafeguard, RecipientList, SafeguardView,
 };
-use vigie_app::governance::revisions::{NewVersion, Uploaded, VersionView};
+use vigie_app::governance::revisions::{NewAssessment, NewVersion, Uploaded, VersionView};
 use vigie_app::outbox::MessageView;
 use vigie_domain::records::OutboxStatus;
 
@@ -25,6 +25,7 @@ pub fn routes() -> Router<State> {
         .route("/api/v1/outbox", get(outbox))
         .route("/api/v1/policy/versions", get(versions).post(upload_version))
         .route("/api/v1/policy/versions/{version}/activate", post(activate_version))
+        .route("/api/v1/policy/versions/{version}/assessments", post(assess_version))
 }
 
 /// The policy's recipients, their countries, safeguards and transfer status.
@@ -157,13 +158,29 @@ pub async fn upload_version(
     Ok((StatusCode::CREATED, Json(s.app.upload_policy(&who, input).await?)))
 }
 
-/// Puts a pending version into force (dpo): 409 before its date or while notices are unsent.
+/// Puts a pending version into force (dpo): 409 before its date, while notices are unsent, or
+/// while a change Art. 6(4) flags (a purpose added, a legal basis changed) is not assessed
+/// compatible by the DPO (the problem names each).
 #[utoipa::path(post, path = "/api/v1/policy/versions/{version}/activate", params(("version" = String, Path, description = "a policy version")),
-    responses((status = 200, body = VersionView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such version", body = Problem), (status = 409, description = "not pending, before its date, or notices unsent", body = Problem)))]
+    responses((status = 200, body = VersionView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such version", body = Problem), (status = 409, description = "not pending, before its date, notices unsent, or a compatibility assessment missing or negative", body = Problem)))]
 pub async fn activate_version(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
     Path(version): Path<String>,
 ) -> ApiResult<Json<VersionView>> {
     Ok(Json(s.app.activate_policy(&who, &version).await?))
+}
+
+/// Records the DPO's compatibility assessment (Art. 6(4)) of a change of a pending version: one
+/// `purpose` and `kind`, or every flagged change when both are left out. `compatible: false`
+/// keeps the version from ever taking effect: the DPO amends the revision instead.
+#[utoipa::path(post, path = "/api/v1/policy/versions/{version}/assessments", request_body = NewAssessment, params(("version" = String, Path, description = "a policy version")),
+    responses((status = 201, description = "the version with its assessments", body = VersionView), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such version", body = Problem), (status = 409, description = "the version is not pending, or needs no assessment", body = Problem)))]
+pub async fn assess_version(
+    axum::extract::State(s): axum::extract::State<State>,
+    Auth(who): Auth,
+    Path(version): Path<String>,
+    Body(input): Body<NewAssessment>,
+) -> ApiResult<(StatusCode, Json<VersionView>)> {
+    Ok((StatusCode::CREATED, Json(s.app.assess_revision(&who, &version, input).await?)))
 }

@@ -66,10 +66,9 @@ async fn privacy(
     query: Result<Query<PrivacyQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let lang = lang(query.map(|Query(q)| q.lang))?;
-    let html = notice::render_html(&s.app.policy(), s.app.transfers(), lang);
-    let headers = [
-        (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
-        (header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code())),
-    ];
-    Ok((headers, html).into_response())
+    let policy = s.app.policy();
+    let content = notice::build(&policy, s.app.transfers(), lang);
+    let mut res = page(&notice::page(&policy, &content, lang));
+    res.headers_mut().insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
+    Ok(res)
 }

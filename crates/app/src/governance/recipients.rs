@@ -24,6 +24,8 @@ pub struct SafeguardView {
     pub kind: SafeguardKind,
     pub signed_on: NaiveDate,
     pub recorded_at: DateTime<Utc>,
+    /// The document's reference, as recorded (the register cites it).
+    pub reference: Option<String>,
 }
 
 /// The ground on which data may go to a recipient (the OpenAPI document's closed set of
@@ -88,6 +90,13 @@ pub struct NewSafeguard {
     /// When the clauses were signed, the rules approved or the certification checked.
     #[schema(format = Date, pattern = "^[1-9]")]
     pub signed_on: String,
+    /// The document relied on, e.g. the signed clauses' reference and module ("SCC 2021/914,
+    /// module 2, signed copy A-17"): free text, not personal data; the register cites it.
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -241,7 +250,12 @@ impl App {
                     safeguards: safeguards
                         .iter()
                         .filter(|s| s.recipient == r.id)
-                        .map(|s| SafeguardView { kind: s.kind, signed_on: s.signed_on, recorded_at: s.recorded_at })
+                        .map(|s| SafeguardView {
+                            kind: s.kind,
+                            signed_on: s.signed_on,
+                            recorded_at: s.recorded_at,
+                            reference: s.reference.clone(),
+                        })
                         .collect(),
                     transfer,
                 }
@@ -272,14 +286,29 @@ impl App {
         if signed_on > self.now().date_naive() {
             return Err(AppError::invalid("signed_on", "is in the future"));
         }
-        let row =
-            SafeguardRow { id: new_id(), recipient: recipient.to_string(), kind, signed_on, recorded_at: self.now() };
+        let reference =
+            input.reference.as_deref().map(|r| crate::input::check_text("reference", r, 500)).transpose()?;
+        let row = SafeguardRow {
+            id: new_id(),
+            recipient: recipient.to_string(),
+            kind,
+            signed_on,
+            recorded_at: self.now(),
+            reference,
+        };
         let actor = who.actor();
-        let view = SafeguardView { kind: row.kind, signed_on, recorded_at: row.recorded_at };
+        let view =
+            SafeguardView { kind: row.kind, signed_on, recorded_at: row.recorded_at, reference: row.reference.clone() };
         self.db
             .audited(actor.clone(), move |tx, trail| {
                 tx.insert_safeguard(&row)?;
-                let detail = format!("recipient={} kind={} signed_on={}", row.recipient, row.kind, row.signed_on);
+                let detail = format!(
+                    "recipient={} kind={} signed_on={} reference={}",
+                    row.recipient,
+                    row.kind,
+                    row.signed_on,
+                    if row.reference.is_some() { "recorded" } else { "none" }
+                );
                 let recorded = trail.record(tx, Entry::new("safeguard.record").detail(detail))?;
                 Ok(((), recorded))
             })

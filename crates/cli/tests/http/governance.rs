@@ -86,6 +86,13 @@ fn the_register_is_generated_from_the_policy_and_live_data() -> R {
         for i in 0..2 {
             s.create(&staff, person("Hugo", &format!("hugo{i}@example.fr"), "client"))?;
         }
+        // A rights request: Vigie's own processing of it is in the register, with its count.
+        let (st, v) = s.post(
+            &dpo,
+            "/api/v1/requests",
+            json!({"kind":"access","received_at":"2026-01-31","channel":"email","requester":{"email":"lea0@example.fr"}}),
+        )?;
+        assert_eq!(st, 201, "{v}");
         let (st, v) = s.get(&dpo, "/api/v1/register", None)?;
         assert_eq!(st, 200, "{v}");
         assert_eq!(v["policy_version"], "2026-1");
@@ -93,8 +100,23 @@ fn the_register_is_generated_from_the_policy_and_live_data() -> R {
         assert_eq!(v["totals"]["total_subjects"], 5);
         assert_eq!(v["totals"]["subjects"], json!([{"kind":"client","count":2},{"kind":"prospect","count":3}]));
         let activities = v["activities"].as_array().ok_or("no activities")?;
-        assert_eq!(activities.len(), 9, "every purpose, and the suppression list");
-        assert!(activities.iter().any(|a| a["id"] == "suppression_list"));
+        assert_eq!(activities.len(), 12, "every purpose, and Vigie's own processing");
+        let ids: Vec<&str> =
+            activities.iter().filter(|a| a["origin"] == "vigie").filter_map(|a| a["id"].as_str()).collect();
+        assert_eq!(ids, ["suppression_list", "rights_requests", "breach_register", "audit_trail"]);
+        let own = |id: &str| activities.iter().find(|a| a["id"] == id).cloned().unwrap_or(Value::Null);
+        assert_eq!(own("rights_requests")["counts"]["total"], 1, "{b:?}");
+        assert_eq!(own("rights_requests")["counts"]["details"][0], json!({"unit":"open_requests","count":1}));
+        assert_eq!(own("rights_requests")["retention"][0]["years"], 5);
+        assert_eq!(own("breach_register")["counts"]["total"], 0);
+        let entries = count(&s, "SELECT count(*) FROM audit")?;
+        let counted = own("audit_trail")["counts"]["total"].as_i64().unwrap_or(0);
+        assert!(counted > 5 && counted <= entries, "every entry, this reading's included: {counted} of {entries}");
+        // Created and last updated: the day the policy in force was first recorded (one version).
+        for a in activities {
+            let created = a["created_on"].as_str().unwrap_or_default();
+            assert!(created >= "2026-01-01" && a["updated_on"] == created, "{a}");
+        }
         let total = |id: &str| activities.iter().find(|a| a["id"] == id).map(|a| a["counts"]["total"].clone());
         assert_eq!(total("prospect_relations"), Some(json!(3)));
         assert_eq!(total("contract_management"), Some(json!(2)));
@@ -277,6 +299,152 @@ fn two_instances_delivering_one_outbox_under_load_send_each_notice_once() -> R {
             i64::try_from(expected)?
         );
         assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE action = 'outbox.sent'")?, i64::try_from(expected)?);
+    }
+    Ok(())
+}
+
+/// Art. 6(4): a revision that adds a purpose is flagged in its diff and cannot take effect until
+/// the DPO has assessed each flagged change compatible; a mere change of wording needs nothing.
+#[test]
+fn a_revision_adding_a_purpose_waits_for_the_dpo_s_compatibility_assessment() -> R {
+    for b in backends() {
+        let s = Server::start(b)?;
+        let (staff, dpo) = (s.token("staff", None)?, s.token("dpo", None)?);
+        let default = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/default.toml"))?;
+        let version = |v: &str| {
+            default
+                .replace("version = \"2026-1\"", &format!("version = \"{v}\""))
+                .replace("effective_date = \"2026-01-01\"", "effective_date = \"2099-01-01\"")
+        };
+        let newsletter = "\n[[purposes]]\nid = \"newsletter\"\nname = { fr = \"Lettre d'information\", en = \"Newsletter\" }\nbases = { client = \"consent\", prospect = \"consent\" }\ndata_categories = [\"identity\", \"contact\"]\n";
+        let (st, v) =
+            s.post(&dpo, "/api/v1/policy/versions", json!({"policy": format!("{}{newsletter}", version("2027-1"))}))?;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(
+            v["compatibility_assessment_required"],
+            json!([
+                {"purpose":"newsletter","kind":"client","from":null,"to":"consent"},
+                {"purpose":"newsletter","kind":"prospect","from":null,"to":"consent"}
+            ]),
+            "{v}"
+        );
+        // Its date has come and no notice waits (no subject): only the assessment is missing.
+        tamper(&s, "UPDATE policy_versions SET effective_date = '2026-01-02' WHERE version = '2027-1'")?;
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions/2027-1/activate", json!({}))?;
+        assert_eq!(st, 409, "{v}");
+        let detail = v["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains("no compatibility assessment (Art. 6(4))")
+                && detail.contains("purpose `newsletter` for prospect (none → consent)"),
+            "{v}"
+        );
+        let versions = |s: &Server| -> R<Value> {
+            let (_, v) = s.get(&staff, "/api/v1/policy/versions", None)?;
+            Ok(v["versions"]
+                .as_array()
+                .and_then(|a| a.iter().find(|x| x["version"] == "2027-1").cloned())
+                .unwrap_or(Value::Null))
+        };
+        assert_eq!(versions(&s)?["missing_assessments"].as_array().map(Vec::len), Some(2));
+
+        // Bad assessments: refused, naming the field, nothing recorded.
+        let reasoning = "Finalité nouvelle, fondée sur un consentement distinct recueilli avant tout envoi.";
+        let url = "/api/v1/policy/versions/2027-1/assessments";
+        assert_eq!(s.post(&staff, url, json!({"compatible":true,"reasoning":reasoning}))?.0, 403);
+        assert_eq!(
+            s.post(
+                &dpo,
+                "/api/v1/policy/versions/2031-9/assessments",
+                json!({"compatible":true,"reasoning":reasoning})
+            )?
+            .0,
+            404
+        );
+        for (body, field) in [
+            (json!({"purpose":"newsletter","compatible":true,"reasoning":reasoning}), "kind"),
+            (json!({"kind":"client","compatible":true,"reasoning":reasoning}), "purpose"),
+            (json!({"purpose":"events","kind":"client","compatible":true,"reasoning":reasoning}), "purpose"),
+            (json!({"purpose":"newsletter","kind":"partner","compatible":true,"reasoning":reasoning}), "kind"),
+            (
+                json!({"purpose":"Lettre d'information","kind":"client","compatible":true,"reasoning":reasoning}),
+                "purpose",
+            ),
+            (json!({"purpose":"newsletter","kind":"client","compatible":true,"reasoning":"  "}), "reasoning"),
+        ] {
+            let (st, v) = s.post(&dpo, url, body.clone())?;
+            assert_eq!((st, v["field"].as_str()), (400, Some(field)), "{body}: {v}");
+            assert!(!v.to_string().contains("Lettre d'information"), "never echoed: {v}");
+        }
+        let (st, v) = s.post(&dpo, url, json!({"purpose":"newsletter","kind":"client","reasoning":reasoning}))?;
+        assert_eq!(st, 400, "compatible is required: {v}");
+        assert_eq!(count(&s, "SELECT count(*) FROM policy_assessments")?, 0);
+
+        // One change assessed: still refused, naming the other.
+        let (st, v) =
+            s.post(&dpo, url, json!({"purpose":"newsletter","kind":"client","compatible":true,"reasoning":reasoning}))?;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(
+            v["missing_assessments"],
+            json!([{"purpose":"newsletter","kind":"prospect","from":null,"to":"consent"}])
+        );
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions/2027-1/activate", json!({}))?;
+        assert_eq!(st, 409, "{v}");
+        assert!(v["detail"].as_str().is_some_and(|d| d.contains("for prospect") && !d.contains("for client")), "{v}");
+        // Assessed incompatible: refused, the DPO must amend the revision.
+        let (st, _) = s.post(&dpo, url, json!({"purpose":"newsletter","kind":"prospect","compatible":false,"reasoning":"Les prospects ne s'y attendent pas."}))?;
+        assert_eq!(st, 201);
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions/2027-1/activate", json!({}))?;
+        assert_eq!(st, 409, "{v}");
+        assert!(
+            v["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("assessed as incompatible") && d.contains("amend the revision")),
+            "{v}"
+        );
+        // Every change at once, compatible: the version takes effect.
+        let (st, v) = s.post(&dpo, url, json!({"compatible":true,"reasoning":reasoning}))?;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["assessments"].as_array().map(Vec::len), Some(2), "replaced, not added: {v}");
+        assert!(v["missing_assessments"].as_array().is_some_and(Vec::is_empty), "{v}");
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions/2027-1/activate", json!({}))?;
+        assert_eq!((st, v["status"].as_str()), (200, Some("active")), "{v}");
+        assert_eq!(v["assessments"][0]["reasoning"], reasoning, "{v}");
+        assert_eq!(count(&s, "SELECT count(*) FROM audit WHERE action = 'policy.assessment'")?, 3, "{b:?}");
+        assert_eq!(
+            count(&s, &format!("SELECT count(*) FROM audit WHERE detail LIKE '%{}%'", &reasoning[..20]))?,
+            0,
+            "the reasoning stays out of the trail"
+        );
+        let (st, v) = s.post(&dpo, url, json!({"compatible":true,"reasoning":reasoning}))?;
+        assert_eq!(st, 409, "a version in force is not assessed again: {v}");
+        // The register shows them in the new purpose's record.
+        let (_, reg) = s.get(&dpo, "/api/v1/register", None)?;
+        let news = reg["activities"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["id"] == "newsletter").cloned())
+            .unwrap_or(Value::Null);
+        assert_eq!(news["compatibility_assessments"].as_array().map(Vec::len), Some(2), "{news}");
+        assert_eq!(news["compatibility_assessments"][0]["version"], "2027-1");
+
+        // A mere change of wording: nothing flagged, nothing to assess, it takes effect.
+        let reworded =
+            format!("{}{}", version("2027-2"), newsletter.replace("Lettre d'information", "Lettre d'actualités"));
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions", json!({"policy": reworded}))?;
+        assert_eq!((st, v["compatibility_assessment_required"].clone()), (201, json!([])), "{v}");
+        let (st, v) = s.post(
+            &dpo,
+            "/api/v1/policy/versions/2027-2/assessments",
+            json!({"compatible":true,"reasoning":reasoning}),
+        )?;
+        assert_eq!(st, 409, "nothing to assess: {v}");
+        tamper(&s, "UPDATE policy_versions SET effective_date = '2026-01-03' WHERE version = '2027-2'")?;
+        let (st, v) = s.post(&dpo, "/api/v1/policy/versions/2027-2/activate", json!({}))?;
+        assert_eq!((st, v["status"].as_str()), (200, Some("active")), "{v}");
+        let (_, v) = s.get(&staff, "/api/v1/policy", None)?;
+        assert_eq!(
+            v["purposes"].as_array().and_then(|a| a.last()).map(|p| p["name"]["fr"].clone()),
+            Some(json!("Lettre d'actualités"))
+        );
     }
     Ok(())
 }

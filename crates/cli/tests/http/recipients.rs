@@ -94,13 +94,47 @@ fn transfers_outside_the_eea_need_adequacy_or_a_safeguard() -> R {
         let (st, v) = s.post(&dpo, "/api/v1/recipients/subcontractor/transfer", json!({}))?;
         assert_eq!((st, v["type"].as_str()), (403, Some("urn:vigie:problem:transfer-refused")), "{v}");
 
-        // Standard contractual clauses make India allowed.
+        // A safeguard's reference is free text, checked as such: nothing is recorded on a refusal.
+        for bad in [json!(""), json!("  "), json!("SCC\u{0007}"), json!("x".repeat(501)), json!(12)] {
+            let (st, v) = s.post(
+                &dpo,
+                "/api/v1/recipients/subcontractor/safeguards",
+                json!({"kind":"scc","signed_on":"2026-01-15","reference":bad}),
+            )?;
+            assert_eq!(st, 400, "{bad}: {v}");
+            assert!(v["field"] == "reference" || v["detail"].as_str().is_some_and(|d| d.contains("reference")), "{v}");
+        }
+        let (_, v) = s.get(&staff, "/api/v1/recipients", None)?;
+        assert_eq!(find(&v, "subcontractor")["safeguards"], json!([]), "{v}");
+        // Standard contractual clauses make India allowed; the register cites their document.
         let (st, v) = s.post(
             &dpo,
             "/api/v1/recipients/subcontractor/safeguards",
-            json!({"kind":"scc","signed_on":"2026-01-15"}),
+            json!({"kind":"scc","signed_on":"2026-01-15","reference":"SCC 2021/914, module 2, copie signée A-17"}),
         )?;
-        assert_eq!(st, 201, "{v}");
+        assert_eq!((st, v["reference"].as_str()), (201, Some("SCC 2021/914, module 2, copie signée A-17")), "{v}");
+        let (_, v) = s.get(&staff, "/api/v1/recipients", None)?;
+        assert_eq!(
+            find(&v, "subcontractor")["safeguards"][0]["reference"],
+            "SCC 2021/914, module 2, copie signée A-17"
+        );
+        let (st, v) = s.get(&dpo, "/api/v1/register", None)?;
+        assert_eq!(st, 200, "{v}");
+        let delivery =
+            v["activities"].as_array().and_then(|a| a.iter().find(|x| x["id"] == "service_delivery").cloned());
+        let transfer = delivery
+            .and_then(|d| {
+                d["transfers"].as_array().and_then(|t| t.iter().find(|x| x["recipient_id"] == "subcontractor").cloned())
+            })
+            .unwrap_or(Value::Null);
+        assert_eq!(transfer["status"], "safeguard", "{transfer}");
+        assert_eq!(transfer["safeguard_reference"], "SCC 2021/914, module 2, copie signée A-17", "{transfer}");
+        assert!(transfer["label"]["fr"].as_str().is_some_and(|l| l.contains("clauses contractuelles types signées le 15 janvier 2026 (document : SCC 2021/914, module 2, copie signée A-17)")), "{transfer}");
+        let out =
+            s.cli().args(["register", "export", "--format", "html", "--out"]).arg(s.dir.join("r.html")).output()?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let page = std::fs::read_to_string(s.dir.join("r.html"))?;
+        assert!(page.contains("(document : SCC 2021/914, module 2, copie signée A-17)"), "{page}");
         assert_eq!(
             s.post(
                 &dpo,

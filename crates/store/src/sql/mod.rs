@@ -19,7 +19,7 @@ use crate::{AuditRow, Result, StoreError, SubjectRow};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 use vigie_domain::access::Role;
-use vigie_domain::policy::DataCategory;
+use vigie_domain::policy::{DataCategory, LegalBasis};
 use vigie_domain::records::{
     BreachKeys, BreachNature, BreachPhase, BreachRisk, BreachStatus, HoldAction, IdentityDocument, IdentityVerdict,
     OutboxStatus, PolicyStatus, RequestChannel, RequestKind, RequestOutcome, RequestStatus, RestrictionGround,
@@ -118,6 +118,7 @@ token_arg!(
     BreachStatus,
     BreachPhase,
     RestrictionGround,
+    LegalBasis,
 );
 
 /// A list of closed-set values as one text column: comma-separated, in order (a breach's natures).
@@ -257,6 +258,7 @@ from_token!(
     BreachStatus,
     BreachPhase,
     RestrictionGround,
+    LegalBasis,
 );
 from_token!(lists: BreachNature, DataCategory);
 

@@ -1,166 +1,198 @@
-//! The human layout shared by the HTML and XLSX exports: one sheet per activity, label and value lines.
+//! The human layout shared by the HTML and XLSX exports: a cover, then one sheet per activity
+//! in the parts of the CNIL's model, as label and value rows in one language.
 
 use super::*;
+use vigie_ui::register::Row;
 
-pub(super) const TITLE: &str = "Registre des activités de traitement";
-pub(super) const SHEET_TITLE: &str = "Fiche de registre de l'activité de traitement";
-
-pub(super) enum Value {
-    Text(String),
-    Number(i64),
+fn part(t: Tr, key: &str) -> Row {
+    Row::Part(t.t(&format!("register.part.{key}")).into())
 }
 
-pub(super) enum Line {
-    Section(&'static str),
-    Field(String, Value),
+fn field(label: impl Into<String>, value: impl Into<String>) -> Row {
+    Row::Field { label: label.into(), value: value.into() }
 }
 
-pub(super) fn field(label: impl Into<String>, value: impl Into<String>) -> Line {
-    Line::Field(label.into(), Value::Text(value.into()))
+/// A field whose label is a sentence of the catalogues (`register.field.…`).
+fn named(t: Tr, key: &str, value: impl Into<String>) -> Row {
+    field(t.t(&format!("register.field.{key}")), value)
+}
+
+/// "label : value" (French), "label: value" (English).
+pub(super) fn pair(t: Tr, label: &str, value: &str) -> String {
+    t.f("register.pair", &[("label", label), ("value", value)])
 }
 
 pub(super) fn when(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-pub(super) fn controller_address_fr(reg: &Register) -> String {
-    if reg.controller.address_stated {
-        reg.controller.address.clone()
-    } else {
-        "À compléter (la politique ne la précise pas)".into()
-    }
+pub(super) fn controller_address(t: Tr, reg: &Register) -> String {
+    if reg.controller.address_stated { reg.controller.address.clone() } else { t.t("register.no_address").into() }
 }
 
-pub(super) fn recipient_fr(r: &RecipientEntry) -> String {
+pub(super) fn recipient_words(t: Tr, r: &RecipientEntry) -> String {
+    let name = r.name.get(t.lang());
     match &r.country {
-        Some(c) if r.country_is_assumption => format!("{} ; pays : {c} (hypothèse à confirmer)", r.name.fr),
-        Some(c) => format!("{} ; pays : {c}", r.name.fr),
-        None => r.name.fr.clone(),
+        Some(c) if r.country_is_assumption => t.f("register.field.country_assumed", &[("name", name), ("country", c)]),
+        Some(c) => t.f("register.field.country", &[("name", name), ("country", c)]),
+        None => name.to_string(),
     }
 }
 
-pub(super) fn reader_fr(reg: &Register, a: &Activity, id: &str) -> String {
+/// A recipient's role as a row label: "Internal recipient", "External recipient: processor…".
+pub(super) fn recipient_role(t: Tr, r: &RecipientEntry) -> String {
+    let role = r.role_label.get(t.lang());
+    match (r.kind, r.id.as_str()) {
+        (RecipientKind::Internal, _) | (_, "authority") => role.to_string(),
+        _ => t.f("register.field.external", &[("role", &role.to_lowercase())]),
+    }
+}
+
+pub(super) fn reader(t: Tr, reg: &Register, a: &Activity, id: &str) -> String {
     if id == "dpo" {
-        return format!("le délégué à la protection des données ({})", reg.dpo.name);
+        return t.f("register.field.dpo_reader", &[("name", &reg.dpo.name)]);
     }
-    a.recipients.iter().find(|r| r.id == id).map_or_else(|| id.to_string(), |r| r.name.fr.clone())
+    a.recipients.iter().find(|r| r.id == id).map_or_else(|| id.to_string(), |r| r.name.get(t.lang()).to_string())
 }
 
-pub(super) fn no_transfer_fr(reg: &Register) -> String {
-    format!(
-        "Aucun : aucun destinataire de cette activité n'est situé hors de l'Espace économique européen (liste des pays au {})",
-        reg.transfer_list_as_of
-    )
+pub(super) fn no_transfer(t: Tr, reg: &Register) -> String {
+    t.f("register.field.no_transfer", &[("date", &reg.transfer_list_as_of.to_string())])
 }
 
-pub(super) fn aggregates_fr(a: &Activity) -> String {
-    format!(
-        "Statistiques agrégées uniquement : aucune donnée individuelle n'est restituée, et tout groupe de moins de {} personnes est supprimé",
-        a.min_group_size.unwrap_or(0)
-    )
+pub(super) fn aggregates(t: Tr, a: &Activity) -> String {
+    t.f("register.field.aggregates", &[("n", &a.min_group_size.unwrap_or(0).to_string())])
 }
 
-/// The label-value rows of one activity, by the sections of the CNIL template.
-pub(super) fn activity_lines(reg: &Register, a: &Activity) -> Vec<Line> {
+pub(super) fn unit(t: Tr, u: CountUnit) -> String {
+    t.t(&format!("register.unit.{}", u.as_str())).to_string()
+}
+
+/// The interest pursued, or "to be completed" where the purpose rests on one the policy does
+/// not state.
+pub(super) fn interest(t: Tr, a: &Activity) -> Option<String> {
+    let on_interest = a.legal_bases.iter().any(|b| b.basis == LegalBasis::LegitimateInterest);
+    match &a.interest {
+        Some(i) => Some(i.get(t.lang()).to_string()),
+        None if on_interest => Some(t.t("notice.missing").to_string()),
+        None => None,
+    }
+}
+
+/// The label-value rows of one activity, by the parts of the CNIL template.
+pub(super) fn activity_rows(t: Tr, reg: &Register, a: &Activity) -> Vec<Row> {
+    let lang = t.lang();
     let mut l = vec![
-        Line::Section("Description du traitement"),
-        field("Nom du traitement", &a.name.fr),
-        field("Nom en anglais", &a.name.en),
-        field("Référence", &a.id),
-        field("Version de la politique", &reg.policy_version),
-        field("Politique en vigueur depuis le", reg.policy_effective_date.to_string()),
-        field("Fiche générée le", when(reg.generated_at)),
-        Line::Section("Acteurs"),
-        field("Responsable du traitement", &reg.controller.name),
-        field("Adresse du responsable", controller_address_fr(reg)),
-        field("Délégué à la protection des données", &reg.dpo.name),
-        field("Courriel du délégué", &reg.dpo.email),
-        field("Adresse du délégué", &reg.dpo.address),
-        Line::Section("Finalité(s) du traitement"),
-        field("Finalité principale", &a.name.fr),
+        part(t, "description"),
+        named(t, "name", a.name.get(lang)),
+        named(t, "name_other", a.name.get(lang.other())),
+        named(t, "reference", &a.id),
+        named(t, "origin", t.t(&format!("register.origin.{}", origin(a.origin)))),
+        named(t, "created", a.created_on.to_string()),
+        named(t, "updated", a.updated_on.to_string()),
+        named(t, "policy_version", &reg.policy_version),
+        named(t, "policy_since", reg.policy_effective_date.to_string()),
+        named(t, "generated", when(reg.generated_at)),
+        part(t, "actors"),
+        named(t, "controller", &reg.controller.name),
+        named(t, "controller_address", controller_address(t, reg)),
+        named(t, "dpo", &reg.dpo.name),
+        named(t, "dpo_email", &reg.dpo.email),
+        named(t, "dpo_address", &reg.dpo.address),
+        part(t, "purposes"),
+        named(t, "main_purpose", a.name.get(lang)),
     ];
     if a.aggregates_only {
-        l.push(field("Modalité", aggregates_fr(a)));
+        l.push(named(t, "modality", aggregates(t, a)));
     }
-    l.push(Line::Section("Base légale"));
+    l.push(part(t, "basis"));
     for b in &a.legal_bases {
-        l.push(field(kind_label(b.subject_kind).fr, &b.label.fr));
+        l.push(field(b.applies_to.get(lang), b.label.get(lang)));
     }
-    l.push(Line::Section("Catégories de personnes concernées"));
+    if let Some(i) = interest(t, a) {
+        l.push(named(t, "interest", i));
+    }
+    if !a.compatibility_assessments.is_empty() {
+        l.push(part(t, "assessments"));
+        for x in &a.compatibility_assessments {
+            l.push(field(x.label.get(lang), x.conclusion.get(lang)));
+        }
+    }
+    l.push(part(t, "persons"));
     for c in &a.subject_categories {
-        l.push(field(&c.label.fr, &c.description.fr));
+        l.push(field(c.label.get(lang), c.description.get(lang)));
     }
-    l.push(Line::Section("Catégories de données"));
+    l.push(part(t, "data"));
     if a.data_categories.is_empty() {
-        l.push(field("Aucune donnée individuelle", "Dénombrements uniquement"));
+        l.push(named(t, "no_individual_data", t.t("register.field.counts_only")));
     }
     for c in &a.data_categories {
-        l.push(field(&c.label.fr, &c.detail.fr));
+        l.push(field(c.label.get(lang), c.detail.get(lang)));
     }
-    l.push(Line::Section("Destinataires"));
+    l.push(part(t, "recipients"));
     for r in &a.recipients {
-        let role = if r.kind == RecipientKind::Internal {
-            r.role_label.fr.clone()
-        } else {
-            format!("Destinataire externe : {}", r.role_label.fr.to_lowercase())
-        };
-        l.push(field(role, recipient_fr(r)));
+        l.push(field(recipient_role(t, r), recipient_words(t, r)));
     }
-    l.push(Line::Section("Transferts hors UE"));
+    l.push(part(t, "transfers"));
     if a.transfers.is_empty() {
-        l.push(field("Transferts hors de l'EEE", no_transfer_fr(reg)));
+        l.push(named(t, "no_transfer_label", no_transfer(t, reg)));
     }
-    for t in &a.transfers {
-        l.push(field(&t.recipient.fr, &t.label.fr));
+    for x in &a.transfers {
+        l.push(field(x.recipient.get(lang), x.label.get(lang)));
     }
-    l.push(Line::Section("Durées de conservation"));
+    l.push(part(t, "retention"));
     for r in &a.retention {
-        l.push(field(kind_label(r.subject_kind).fr, &r.label.fr));
+        l.push(field(r.applies_to.get(lang), r.label.get(lang)));
     }
     if a.survives_contract && !a.archived_readers.is_empty() {
-        let readers: Vec<String> = a.archived_readers.iter().map(|id| reader_fr(reg, a, id)).collect();
-        l.push(field(
-            "Archivage après le dernier contrat",
-            format!(
-                "Le dossier archivé reste consultable pour cette activité (comptabilité, contentieux) par : {}",
-                readers.join(", ")
-            ),
-        ));
+        let readers: Vec<String> = a.archived_readers.iter().map(|id| reader(t, reg, a, id)).collect();
+        l.push(named(t, "archive", t.f("register.field.archived", &[("readers", &readers.join(", "))])));
     }
-    l.push(Line::Section("Mesures de sécurité"));
+    l.push(part(t, "security"));
     for (i, m) in a.security_measures.iter().enumerate() {
-        l.push(field(format!("Mesure {}", i + 1), m));
+        l.push(field(t.f("register.field.measure", &[("n", &(i + 1).to_string())]), m));
     }
-    l.push(Line::Section("Volumes"));
+    l.push(part(t, "volumes"));
     for c in &a.counts.subjects {
-        l.push(Line::Field(format!("{} (nombre actuel)", kind_label(c.kind).fr), Value::Number(c.count)));
+        let kind = kind_label(c.kind);
+        l.push(Row::Count { label: t.f("register.field.current", &[("kind", kind.get(lang))]), value: c.count });
     }
-    l.push(Line::Field("Total des personnes concernées".into(), Value::Number(a.counts.total)));
+    l.push(Row::Count { label: unit(t, a.counts.unit), value: a.counts.total });
+    for d in &a.counts.details {
+        l.push(Row::Count { label: unit(t, d.unit), value: d.count });
+    }
     l
 }
 
-/// The rows of the cover: controller, DPO, policy, volumes (the table of
-/// contents, erasures and assumptions follow them as tables).
-pub(super) fn cover_lines(reg: &Register) -> Vec<Line> {
+pub(super) fn origin(o: ActivityOrigin) -> &'static str {
+    match o {
+        ActivityOrigin::Policy => "policy",
+        ActivityOrigin::Vigie => "vigie",
+    }
+}
+
+/// The rows of the cover: controller, DPO, policy, volumes (the table of contents, erasures and
+/// assumptions follow them).
+pub(super) fn cover_rows(t: Tr, reg: &Register) -> Vec<Row> {
     let mut l = vec![
-        Line::Section("Responsable du traitement"),
-        field("Nom", &reg.controller.name),
-        field("Adresse", controller_address_fr(reg)),
-        Line::Section("Délégué à la protection des données"),
-        field("Nom", &reg.dpo.name),
-        field("Courriel", &reg.dpo.email),
-        field("Adresse", &reg.dpo.address),
-        Line::Section("Politique"),
-        field("Version", &reg.policy_version),
-        field("En vigueur depuis le", reg.policy_effective_date.to_string()),
-        field("Registre généré le", when(reg.generated_at)),
-        field("Liste des pays adéquats au", reg.transfer_list_as_of.to_string()),
-        Line::Section("Volumes"),
+        part(t, "controller"),
+        named(t, "cover_name", &reg.controller.name),
+        named(t, "cover_address", controller_address(t, reg)),
+        part(t, "dpo"),
+        named(t, "cover_name", &reg.dpo.name),
+        named(t, "cover_email", &reg.dpo.email),
+        named(t, "cover_address", &reg.dpo.address),
+        part(t, "policy"),
+        named(t, "version", &reg.policy_version),
+        named(t, "since", reg.policy_effective_date.to_string()),
+        named(t, "register_generated", when(reg.generated_at)),
+        named(t, "adequacy_list", reg.transfer_list_as_of.to_string()),
+        part(t, "volumes"),
     ];
     for c in &reg.totals.subjects {
-        l.push(Line::Field(format!("{} (nombre actuel)", kind_label(c.kind).fr), Value::Number(c.count)));
+        let kind = kind_label(c.kind);
+        l.push(Row::Count { label: t.f("register.field.current", &[("kind", kind.get(t.lang()))]), value: c.count });
     }
-    l.push(Line::Field("Total des personnes concernées".into(), Value::Number(reg.totals.total_subjects)));
-    l.push(Line::Field("Personnes effacées à l'échéance (total)".into(), Value::Number(reg.totals.erased_total)));
+    l.push(Row::Count { label: unit(t, CountUnit::Persons), value: reg.totals.total_subjects });
+    l.push(Row::Count { label: t.t("register.field.erased_total").into(), value: reg.totals.erased_total });
     l
 }

@@ -1,11 +1,12 @@
 //! The register as an XLSX workbook: a cover sheet and one sheet per activity.
 
 use super::*;
+use vigie_ui::register::Row;
 
 /// Sheet names for the activities: the purpose ids, made valid for Excel
 /// (at most 31 characters, none of `[]:*?/\`, unique ignoring case, not the cover's).
-pub(super) fn sheet_names(reg: &Register) -> Vec<String> {
-    let mut used: Vec<String> = vec![COVER.to_lowercase()];
+pub(super) fn sheet_names(reg: &Register, cover: &str) -> Vec<String> {
+    let mut used: Vec<String> = vec![cover.to_lowercase()];
     let mut out = Vec::new();
     for a in &reg.activities {
         let clean: String = a.id.chars().filter(|c| !"[]:*?/\\".contains(*c)).collect();
@@ -25,8 +26,6 @@ pub(super) fn sheet_names(reg: &Register) -> Vec<String> {
     }
     out
 }
-
-pub(super) const COVER: &str = "Registre";
 
 pub(super) fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> AppError {
     AppError::failed("writing the register as XLSX", e)
@@ -56,25 +55,26 @@ pub(super) fn formats() -> Formats {
     }
 }
 
-/// Writes label-value lines from `row`; returns the next free row.
+/// Writes label-value rows from `row`; returns the next free row.
 pub(super) fn xlsx_lines(
     ws: &mut rust_xlsxwriter::Worksheet,
     f: &Formats,
     mut row: u32,
-    lines: &[Line],
+    lines: &[Row],
 ) -> Result<u32, rust_xlsxwriter::XlsxError> {
     for line in lines {
         match line {
-            Line::Section(s) => {
-                row += 1; // a blank row before each section
+            Row::Part(s) => {
+                row += 1; // a blank row before each part
                 ws.merge_range(row, 0, row, 1, s, &f.section)?;
             }
-            Line::Field(k, v) => {
-                ws.write_string_with_format(row, 0, k, &f.label)?;
-                match v {
-                    Value::Text(t) => ws.write_string_with_format(row, 1, t, &f.value)?,
-                    Value::Number(n) => ws.write_number_with_format(row, 1, *n as f64, &f.number)?,
-                };
+            Row::Field { label, value } => {
+                ws.write_string_with_format(row, 0, label, &f.label)?;
+                ws.write_string_with_format(row, 1, value, &f.value)?;
+            }
+            Row::Count { label, value } => {
+                ws.write_string_with_format(row, 0, label, &f.label)?;
+                ws.write_number_with_format(row, 1, *value as f64, &f.number)?;
             }
         }
         row += 1;
@@ -91,21 +91,24 @@ pub(super) fn page_setup(ws: &mut rust_xlsxwriter::Worksheet) -> Result<(), rust
     Ok(())
 }
 
-/// The register as an XLSX workbook: a cover sheet (controller, DPO, policy,
-/// volumes, table of contents, erasures) and one sheet per processing activity
+/// The register as an XLSX workbook in `lang`: a cover sheet (controller, DPO, policy,
+/// volumes, table of contents, erasures, assumptions) and one sheet per processing activity
 /// laid out like the CNIL's register template.
-pub fn to_xlsx(reg: &Register) -> Result<Vec<u8>> {
-    xlsx(reg).map_err(xlsx_err)
+pub fn to_xlsx(reg: &Register, lang: Lang) -> Result<Vec<u8>> {
+    xlsx(reg, Tr(lang)).map_err(xlsx_err)
 }
 
-pub(super) fn xlsx(reg: &Register) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+pub(super) fn xlsx(reg: &Register, t: Tr) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{DocProperties, ExcelDateTime, Url, Workbook};
+    let lang = t.lang();
     let f = formats();
-    let names = sheet_names(reg);
+    let cover = t.t("register.xlsx.cover_sheet");
+    let title = t.t("register.title");
+    let names = sheet_names(reg, cover);
     let mut wb = Workbook::new();
     let mut props = DocProperties::new()
-        .set_title(TITLE)
-        .set_subject("Article 30 du RGPD")
+        .set_title(title)
+        .set_subject(t.t("register.xlsx.subject"))
         .set_company(&reg.controller.name)
         .set_author("Vigie");
     if let Ok(t) = ExcelDateTime::from_timestamp(reg.generated_at.timestamp()) {
@@ -115,58 +118,45 @@ pub(super) fn xlsx(reg: &Register) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError
 
     // The cover.
     let ws = wb.add_worksheet();
-    ws.set_name(COVER)?;
+    ws.set_name(cover)?;
     page_setup(ws)?;
-    ws.write_string_with_format(0, 0, TITLE, &f.title)?;
-    ws.write_string_with_format(
-        1,
-        0,
-        format!(
-            "Article 30 du RGPD : généré par Vigie le {} à partir de la politique et des données",
-            when(reg.generated_at)
-        ),
-        &f.subtitle,
-    )?;
-    let mut row = xlsx_lines(ws, &f, 2, &cover_lines(reg))?;
+    ws.write_string_with_format(0, 0, title, &f.title)?;
+    ws.write_string_with_format(1, 0, t.f("register.xlsx.subtitle", &[("at", &when(reg.generated_at))]), &f.subtitle)?;
+    let mut row = xlsx_lines(ws, &f, 2, &cover_rows(t, reg))?;
     row += 1;
-    ws.merge_range(row, 0, row, 1, "Table des matières : activités de traitement", &f.section)?;
+    ws.merge_range(row, 0, row, 1, t.t("register.xlsx.contents"), &f.section)?;
     row += 1;
-    ws.write_string_with_format(row, 0, "Feuille", &f.head)?;
-    ws.write_string_with_format(row, 1, "Activité de traitement", &f.head)?;
+    ws.write_string_with_format(row, 0, t.t("register.xlsx.sheet"), &f.head)?;
+    ws.write_string_with_format(row, 1, t.t("register.xlsx.activity"), &f.head)?;
     row += 1;
     for (a, name) in reg.activities.iter().zip(&names) {
         let link = Url::new(format!("internal:'{}'!A1", name.replace('\'', "''"))).set_text(name);
         ws.write_url_with_format(row, 0, link, &f.value)?;
-        ws.write_string_with_format(row, 1, &a.name.fr, &f.value)?;
+        ws.write_string_with_format(row, 1, a.name.get(lang), &f.value)?;
         row += 1;
     }
     row += 1;
-    ws.merge_range(row, 0, row, 1, "Effacements effectués à l'échéance", &f.section)?;
+    ws.merge_range(row, 0, row, 1, t.t("register.erasures"), &f.section)?;
     row += 1;
     if reg.totals.erasures.is_empty() {
-        ws.write_string_with_format(row, 0, "Aucun effacement n'a encore été effectué", &f.value)?;
+        ws.write_string_with_format(row, 0, t.t("register.no_erasure"), &f.value)?;
     } else {
-        ws.write_string_with_format(row, 0, "Mois, catégorie, règle", &f.head)?;
-        ws.write_string_with_format(row, 1, "Nombre", &f.head)?;
+        ws.write_string_with_format(row, 0, t.t("register.xlsx.erasures_head"), &f.head)?;
+        ws.write_string_with_format(row, 1, t.t("register.number"), &f.head)?;
         for e in &reg.totals.erasures {
             row += 1;
-            let what = format!("{} ; {} ; {}", e.month, kind_label_fr(&e.kind), rule_label_fr(&e.rule));
+            let what = format!("{} ; {} ; {}", e.month, kind_words(t, &e.kind), rule_label(t, &e.rule));
             ws.write_string_with_format(row, 0, what, &f.label)?;
             ws.write_number_with_format(row, 1, e.count as f64, &f.number)?;
         }
     }
     row += 2;
     if !reg.assumptions.is_empty() {
-        ws.merge_range(row, 0, row, 1, "Hypothèses à confirmer", &f.section)?;
+        ws.merge_range(row, 0, row, 1, t.t("register.assumptions"), &f.section)?;
         for a in &reg.assumptions {
             row += 1;
-            ws.write_string_with_format(row, 0, a, &f.label)?;
-            ws.write_string_with_format(
-                row,
-                1,
-                "Hypothèse, non établie par la politique source : à confirmer",
-                &f.value,
-            )?;
+            ws.write_string_with_format(row, 0, a.label.get(lang), &f.label)?;
+            ws.write_string_with_format(row, 1, t.t("register.assumption_value"), &f.value)?;
         }
     }
 
@@ -175,15 +165,15 @@ pub(super) fn xlsx(reg: &Register) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError
         let ws = wb.add_worksheet();
         ws.set_name(name)?;
         page_setup(ws)?;
-        ws.write_string_with_format(0, 0, SHEET_TITLE, &f.title)?;
+        ws.write_string_with_format(0, 0, t.t("register.sheet_title"), &f.title)?;
         ws.write_url_with_format(
             0,
             1,
-            Url::new(format!("internal:'{COVER}'!A1")).set_text("Retour au registre"),
+            Url::new(format!("internal:'{}'!A1", cover.replace('\'', "''"))).set_text(t.t("register.xlsx.back")),
             &f.subtitle,
         )?;
-        ws.write_string_with_format(1, 0, &a.name.fr, &f.subtitle)?;
-        xlsx_lines(ws, &f, 2, &activity_lines(reg, a))?;
+        ws.write_string_with_format(1, 0, a.name.get(lang), &f.subtitle)?;
+        xlsx_lines(ws, &f, 2, &activity_rows(t, reg, a))?;
     }
     wb.save_to_buffer()
 }

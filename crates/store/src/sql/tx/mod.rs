@@ -5,10 +5,11 @@
 
 use super::{Args, Driver, DriverExt, FromCol, FromRow, SqlRow, Stmt, ToArg, row, token_list};
 use crate::{
-    AccountRow, AuditRow, BreachPhaseRow, BreachRow, ConfirmationRow, ConsentRow, ContractRow, DisclosureRow, DueRow,
-    ErasureRow, GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, Merge, MessageRow, NewMessage,
-    ObjectionRow, OpsCounts, PolicyVersionRow, ReadTx, Rekeyed, RequestRow, RestrictionRow, Result, ReviewRow,
-    SafeguardRow, ScopeCount, ScopeFilter, SessionRow, StatGroup, SubjectRow, TokenRow, Tx,
+    AccountRow, AssessmentRow, AuditRow, BreachPhaseRow, BreachRow, ConfirmationRow, ConsentRow, ContractRow,
+    DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, Merge,
+    MessageRow, NewMessage, ObjectionRow, OpsCounts, OwnCounts, PolicyVersionRow, ReadTx, Rekeyed, RequestRow,
+    RestrictionRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, SessionRow, StatGroup, SubjectRow,
+    TokenRow, Tx,
 };
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use vigie_domain::SubjectKind;
@@ -22,12 +23,13 @@ row! {
     DueRow { id, kind, rule, basis_date, expires_on }
     ReviewRow { id, collected_at }
     HoldEventRow { id, subject_id, action, reason, at, actor }
-    SafeguardRow { id, recipient, kind, signed_on, recorded_at }
+    SafeguardRow { id, recipient, kind, signed_on, recorded_at, reference }
     MessageRow {
         id, idempotency_key, subject_id, recipient, template, params, status, attempts, next_attempt_at,
         created_at, sent_at, last_error,
     }
     PolicyVersionRow { version, text, effective_date, status, uploaded_at, activated_at }
+    AssessmentRow { version, purpose, kind, from_basis, to_basis, compatible, reasoning, assessed_at }
     RequestRow {
         id, kind, channel, received_on, due_on, extended_due_on, status, subject_id, requester_bi, requester,
         identity_document, identity_decision, identity_at, extension_reason, outcome, response, wrapped_key,

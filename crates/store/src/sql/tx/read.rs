@@ -156,7 +156,8 @@ impl<D: Driver> ReadTx for D {
 
     fn safeguards(&mut self) -> Result<Vec<SafeguardRow>> {
         self.rows(
-            "SELECT id, recipient, kind, signed_on, recorded_at FROM safeguards ORDER BY recipient, signed_on, id"
+            "SELECT id, recipient, kind, signed_on, recorded_at, reference FROM safeguards
+             ORDER BY recipient, signed_on, id"
                 .into(),
             &[],
         )
@@ -220,6 +221,15 @@ impl<D: Driver> ReadTx for D {
         )
     }
 
+    fn assessments(&mut self) -> Result<Vec<AssessmentRow>> {
+        self.rows(
+            "SELECT version, purpose, kind, from_basis, to_basis, compatible, reasoning, assessed_at
+             FROM policy_assessments ORDER BY version, purpose, kind"
+                .into(),
+            &[],
+        )
+    }
+
     // Rights requests.
 
     fn request(&mut self, id: Id) -> Result<Option<RequestRow>> {
@@ -272,6 +282,21 @@ impl<D: Driver> ReadTx for D {
 
     fn count_suppressed(&mut self) -> Result<i64> {
         self.value("SELECT count(*) FROM suppression".into(), &[])
+    }
+
+    fn own_counts(&mut self) -> Result<OwnCounts> {
+        let (requests, open_requests, breaches, disclosures) = self
+            .opt::<(i64, i64, i64, i64)>(
+                Stmt::Static(concat!(
+                    "SELECT (SELECT count(*) FROM requests),
+                     (SELECT count(*) FROM requests WHERE status IN ",
+                    open_statuses!(),
+                    "), (SELECT count(*) FROM breaches), (SELECT count(*) FROM disclosures)"
+                )),
+                &[],
+            )?
+            .unwrap_or_default();
+        Ok(OwnCounts { requests, open_requests, breaches, disclosures })
     }
 
     // Breaches.

@@ -206,8 +206,10 @@ impl<D: Driver> Tx for D {
 
     fn insert_safeguard(&mut self, g: &SafeguardRow) -> Result<()> {
         self.execute(
-            "INSERT INTO safeguards (id, recipient, kind, signed_on, recorded_at) VALUES ($1, $2, $3, $4, $5)".into(),
-            &[&g.id, &g.recipient, &g.kind, &g.signed_on, &g.recorded_at],
+            "INSERT INTO safeguards (id, recipient, kind, signed_on, recorded_at, reference)
+             VALUES ($1, $2, $3, $4, $5, $6)"
+                .into(),
+            &[&g.id, &g.recipient, &g.kind, &g.signed_on, &g.recorded_at, &g.reference],
         )?;
         Ok(())
     }
@@ -333,6 +335,20 @@ impl<D: Driver> Tx for D {
             &[&version, &status, &at],
             || format!("policy version {version}"),
         )
+    }
+
+    fn record_assessment(&mut self, a: &AssessmentRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO policy_assessments
+             (version, purpose, kind, from_basis, to_basis, compatible, reasoning, assessed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (version, purpose, kind) DO UPDATE SET from_basis = excluded.from_basis,
+             to_basis = excluded.to_basis, compatible = excluded.compatible, reasoning = excluded.reasoning,
+             assessed_at = excluded.assessed_at"
+                .into(),
+            &[&a.version, &a.purpose, &a.kind, &a.from_basis, &a.to_basis, &a.compatible, &a.reasoning, &a.assessed_at],
+        )?;
+        Ok(())
     }
 
     // Rights requests.
