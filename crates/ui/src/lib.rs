@@ -10,7 +10,9 @@
 //! The view models here are plain data: the services in `app` and the handlers in `web` fill
 //! them. **Invariant: no IO, no HTTP, no store; nothing here decides, it only says.**
 
+pub mod answers;
 mod i18n;
+pub mod mail;
 pub mod public;
 
 pub use i18n::{Tr, has};
@@ -36,4 +38,4 @@ pub fn stylesheet_hash() -> &'static str {
 /// which writing into a `String` never raises; the error is kept for the caller to map.
 pub type Rendered = Result<String, askama::Error>;
 
-pub use askama::Template;
+pub use askama::{Error as RenderError, Template};

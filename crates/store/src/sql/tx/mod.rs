@@ -31,7 +31,7 @@ row! {
     RequestRow {
         id, kind, channel, received_on, due_on, extended_due_on, status, subject_id, requester_bi, requester,
         identity_document, identity_decision, identity_at, extension_reason, outcome, response, wrapped_key,
-        created_at, updated_at, completed_at,
+        created_at, updated_at, completed_at, lang,
     }
     BreachRow {
         id, detected_at, nature, data_categories, scope, risk, status, keys_compromised, subjects_concerned,
@@ -84,7 +84,7 @@ macro_rules! request_columns {
     () => {
         "id, kind, channel, received_on, due_on, extended_due_on, status, subject_id, requester_bi, requester, \
          identity_document, identity_decision, identity_at, extension_reason, outcome, response, wrapped_key, \
-         created_at, updated_at, completed_at"
+         created_at, updated_at, completed_at, lang"
     };
 }
 macro_rules! breach_columns {

@@ -259,7 +259,7 @@ impl<D: Driver> Tx for D {
             Stmt::Static(concat!(
                 "INSERT INTO requests (",
                 request_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
             )),
             &[
                 &r.id,
@@ -282,6 +282,7 @@ impl<D: Driver> Tx for D {
                 &r.created_at,
                 &r.updated_at,
                 &r.completed_at,
+                &r.lang,
             ],
         )?;
         Ok(())
