@@ -393,9 +393,9 @@ async fn every_other_answer_reads_as_a_person_reads_it() -> R {
 }
 
 /// The extension notice (Art. 12(3)): in the request's language, with the DPO's reasons and the
-/// new date in words.
+/// new date in words; so is the notice of a restriction's lift that a request asked for.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_extension_notice_gives_its_reasons_in_the_requesters_language() -> R {
+async fn messages_about_a_request_are_in_its_language_and_give_their_reasons() -> R {
     let w = world().await?;
     w.clock.set(at(2026, 3, 2)?);
     let outbox = w.dir.join("outbox");
@@ -410,8 +410,27 @@ async fn the_extension_notice_gives_its_reasons_in_the_requesters_language() -> 
             .await?;
         w.app.extend_request(&w.dpo, id, from_json(json!({"months":2,"reason":reason}))?).await?;
     }
+    // A restriction asked in English: the person is told of its lift in English (Art. 18(3)).
+    let lea = w
+        .subject(json!({"kind":"prospect","identity":{"first_name":"Léa","last_name":"Petit","email":"lea.lift@example.fr"}}))
+        .await?;
+    let id = w
+        .request(json!({"kind":"restriction","received_at":"2026-03-02","channel":"email","lang":"en",
+            "requester":{"email":"lea.lift@example.fr"},"particulars":{"restriction_ground":"accuracy_contested"}}))
+        .await?;
+    w.verified(id).await?;
+    w.app.fulfil_request(&w.dpo, id).await?;
+    w.app.lift_restriction(&w.dpo, lea, from_json(json!({"reason":"accuracy checked"}))?).await?;
     let (sent, failed) = w.app.deliver_outbox(&transport, &from).await?;
-    assert_eq!((sent, failed), (4, 0), "two notices, and the DPO's two of the tokens made");
+    assert_eq!((sent, failed), (5, 0), "three notices, and the DPO's two of the tokens made");
+    let lift = std::fs::read_dir(&outbox)?
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .find(|m| m.contains("Message-ID: <restriction."))
+        .map(|m| body_of(&m))
+        .ok_or("the lift notice")?;
+    assert!(lift.starts_with("Dear Léa Petit,") && lift.contains("restricted since 2 March 2026"), "{lift}");
+    assert!(!lift.contains("Bonjour"), "{lift}");
     let mut bodies: Vec<(String, String)> = std::fs::read_dir(&outbox)?
         .flatten()
         .map(|e| std::fs::read_to_string(e.path()))

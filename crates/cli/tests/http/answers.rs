@@ -81,6 +81,30 @@ fn answers_are_documents_in_the_requesters_language_and_json_for_the_dpo() -> R 
         assert_eq!((st, v["field"].as_str()), (400, Some("format")), "{v}");
         assert_eq!(document(&s, &staff, &format!("/api/v1/requests/{id}/response?format=html"))?.0, 403);
 
+        // A full erasure: its answer comes back from the fulfilment, as JSON or as the document;
+        // the request keeps only its proof record.
+        let hugo =
+            s.create(&staff, json!({"kind":"prospect","identity":{"first_name":"Hugo","email":"hugo@example.fr"}}))?;
+        s.post(&staff, &format!("/api/v1/subjects/{hugo}/objections"), json!({"purpose":"prospect_relations"}))?;
+        let r = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"erasure","received_at":today,"channel":"email","requester":{"first_name":"Hugo","email":"hugo@example.fr"}}),
+        )?;
+        let eid = r["id"].as_str().ok_or("id")?;
+        verify_identity(&s, &dpo, eid)?;
+        let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{eid}/fulfil?format=pdf"), json!({}))?;
+        assert_eq!((st, v["field"].as_str()), (400, Some("format")), "{v}");
+        assert_eq!(s.get(&dpo, &format!("/api/v1/requests/{eid}"), None)?.1["status"], "in_progress", "nothing done");
+        let res =
+            s.http.post(format!("{}/api/v1/requests/{eid}/fulfil?format=html", s.base)).bearer_auth(&dpo).send()?;
+        assert_eq!(res.status().as_u16(), 200);
+        let text = person_reads(&res.text()?);
+        assert!(text.contains("Bonjour Hugo,") && text.contains("Toutes vos données ont été effacées"), "{text}");
+        let (_, _, html) = document(&s, &dpo, &format!("/api/v1/requests/{eid}/response?format=html"))?;
+        let text = person_reads(&html);
+        assert!(text.contains("Preuve du traitement") && !text.contains("Hugo"), "{b:?}: {text}");
+
         // A refusal: its document gives the ground, the reasons and both remedies, in French by default.
         let r = dpo_request(
             &s,
