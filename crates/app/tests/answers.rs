@@ -188,6 +188,8 @@ async fn the_access_answer_says_what_article_15_requires_in_words() -> R {
         "Nous ne prenons aucune décision fondée exclusivement sur un traitement automatisé",
         "Droit à la limitation du traitement",
         "Retrait de votre consentement",
+        // How to exercise them.
+        "Pour exercer l'un de ces droits, écrivez à notre délégué à la protection des données, à dpo-msi@racine.eu",
         "Commission nationale de l'informatique et des libertés (CNIL)",
         "article 79 du RGPD",
         "dpo-msi@racine.eu",

@@ -575,8 +575,8 @@ impl<'a> AnswerDocument<'a> {
         self.t.t(&format!("words.right.{}", r.key()))
     }
 
-    fn right_how(&self, r: &Right) -> String {
-        self.t.f(&format!("words.right_how.{}", r.key()), &[("email", &self.a.dpo.email)])
+    fn right_how(&self, r: &Right) -> &'static str {
+        self.t.t(&format!("words.right_how.{}", r.key()))
     }
 
     fn notice_state(&self, n: &Notice) -> &'static str {
