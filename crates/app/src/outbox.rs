@@ -15,6 +15,7 @@ use crate::App;
 use crate::audit::{Actor, Entry};
 use crate::auth::Principal;
 use crate::error::{AppError, Result};
+use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 pub use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
@@ -25,8 +26,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use vigie_domain::access::Role;
 use vigie_domain::records::OutboxStatus;
-use vigie_domain::{FieldName, Policy};
+use vigie_domain::{FieldName, Lang, Policy};
 use vigie_store::{Id, MessageRow};
+use vigie_ui::answers::Safeguard;
 
 /// Attempts before a message is given up.
 const MAX_ATTEMPTS: i64 = 10;
@@ -178,20 +180,23 @@ fn render_token_notice(policy: &Policy, p: &serde_json::Value) -> std::result::R
         Some(r) => format!(" ({r})"),
         None => String::new(),
     };
-    let (fr_expiry, en_expiry) = match p["expires_at"].as_str() {
-        Some(e) if created => (format!(" Il expire le {e}."), format!(" It expires on {e}.")),
-        _ => (String::new(), String::new()),
-    };
-    Ok(Rendered {
-        to,
-        subject: format!("Vigie : jeton {role} {fr_action} / {role} token {en_action}"),
-        body: format!(
-            "Bonjour,\n\nUn jeton d'accès du rôle {role}{scope}, qui donne accès à des données personnelles, a été \
-             {fr_action} le {at} (identifiant {token}).{fr_expiry} La liste des jetons : vigie token list.\n\n\
-             Hello,\n\nAn access token of the role {role}{scope}, which reads personal data, was {en_action} on {at} \
-             (id {token}).{en_expiry} The list of tokens: vigie token list.\n"
-        ),
+    let expires_at = p["expires_at"].as_str();
+    let body = vigie_ui::mail::in_languages(None, |t| vigie_ui::mail::Token {
+        t,
+        role: &role,
+        scope: &scope,
+        created,
+        at: &at,
+        token: &token,
+        expires_at,
     })
+    .map_err(unrenderable)?;
+    Ok(Rendered { to, subject: format!("Vigie : jeton {role} {fr_action} / {role} token {en_action}"), body })
+}
+
+/// A template that does not render: retrying will not help.
+fn unrenderable(e: vigie_ui::RenderError) -> Undeliverable {
+    Undeliverable(format!("the message could not be rendered: {e}"))
 }
 
 /// Keeps an error message free of addresses (an SMTP server may echo the recipient).
@@ -212,53 +217,54 @@ struct Rendered {
 /// Why a message cannot be rendered: retrying will not help.
 struct Undeliverable(String);
 
+/// The subject line and body of a notice to a subject, in `lang` when the notice answers a
+/// request of theirs, otherwise in French then in English.
 fn subject_line_and_body(
     policy: &Policy,
     template: &str,
     params: &serde_json::Value,
-    name: &str,
+    name: &Option<String>,
+    lang: Option<Lang>,
 ) -> std::result::Result<(String, String), Undeliverable> {
+    use vigie_ui::mail;
     let controller = &policy.controller.name;
     let dpo = format!("{} — {} — {}", policy.dpo.name, policy.dpo.email, policy.dpo.address);
-    match template {
+    let body = match template {
         "transfer_notice" => {
             let id = params["recipient"].as_str().unwrap_or_default();
             let r = policy
                 .recipient(id)
                 .ok_or_else(|| Undeliverable(format!("recipient {id} is no longer in the policy")))?;
             let country = r.country.as_deref().unwrap_or("?");
-            let ground = params["ground"].as_str().unwrap_or("");
-            Ok((
-                format!(
-                    "{controller} : transfert de vos données hors de l'Union européenne / transfer of your data outside the EU"
-                ),
-                format!(
-                    "Bonjour {name},\n\n{controller} vous informe que certaines de vos données personnelles sont désormais communiquées à {} ({country}), \
-                     hors de l'Espace économique européen. Ce transfert est encadré : {ground}.\n\
-                     Vous pouvez exercer vos droits et obtenir une copie des garanties auprès de notre délégué à la protection des données : {dpo}.\n\n\
-                     Hello {name},\n\n{controller} informs you that some of your personal data is now disclosed to {} ({country}), \
-                     outside the European Economic Area. This transfer is safeguarded: {ground}.\n\
-                     You may exercise your rights and obtain a copy of the safeguards from our data protection officer: {dpo}.\n",
-                    r.name.fr, r.name.en
-                ),
-            ))
+            let ground = |t: vigie_ui::Tr| match serde_json::from_value::<Safeguard>(params["safeguard"].clone()) {
+                Ok(s) => vigie_ui::answers::safeguard_words(t, &s),
+                Err(_) => params["ground"].as_str().unwrap_or_default().to_string(),
+            };
+            let body = mail::in_languages(lang, |t| mail::Transfer {
+                t,
+                name,
+                controller,
+                recipient: r.name.get(t.lang()),
+                country,
+                ground: ground(t),
+                dpo: &dpo,
+            });
+            let line = format!(
+                "{controller} : transfert de vos données hors de l'Union européenne / transfer of your data outside the EU"
+            );
+            return Ok((line, body.map_err(unrenderable)?));
         }
         "policy_revision" => {
             let version = params["version"].as_str().unwrap_or_default();
-            let effective = params["effective_date"].as_str().unwrap_or_default();
+            let effective = params["effective_date"].as_str().and_then(|d| d.parse::<NaiveDate>().ok());
             let changes = params["changes"].as_str().unwrap_or_default();
-            if effective.is_empty() {
+            let Some(effective) = effective else {
                 return Err(Undeliverable(format!("policy version {version} is unknown")));
-            }
-            Ok((
-                format!("{controller} : nouvelle politique de protection des données / new privacy policy ({version})"),
-                format!(
-                    "Bonjour {name},\n\nNotre politique de protection des données personnelles évolue. La version {version} entrera en vigueur le {effective}.\n\
-                     Principaux changements : {changes}\nLa politique complète : /privacy — délégué à la protection des données : {dpo}.\n\n\
-                     Hello {name},\n\nOur privacy policy is changing. Version {version} takes effect on {effective}.\n\
-                     Main changes: {changes}\nThe full policy: /privacy?lang=en — data protection officer: {dpo}.\n"
-                ),
-            ))
+            };
+            let body = mail::in_languages(lang, |t| mail::Revision { t, name, version, effective, changes, dpo: &dpo });
+            let line =
+                format!("{controller} : nouvelle politique de protection des données / new privacy policy ({version})");
+            (line, body)
         }
         "breach_notice" => {
             let p = |k: &str| params[k].as_str().unwrap_or_default().trim();
@@ -267,52 +273,34 @@ fn subject_line_and_body(
             if consequences.is_empty() || measures.is_empty() || p("nature_fr").is_empty() {
                 return Err(Undeliverable("the breach notice lacks its consequences or measures".into()));
             }
-            let (on, nature_fr, nature_en) = (p("detected_on"), p("nature_fr"), p("nature_en"));
-            let (categories_fr, categories_en) = (p("categories_fr"), p("categories_en"));
-            Ok((
-                format!("{controller} : violation de vos données personnelles / personal data breach affecting you"),
-                format!(
-                    "Bonjour {name},\n\n\
-                     Le {on}, {controller} a constaté une violation de données personnelles qui vous concerne et \
-                     qui est susceptible d'engendrer un risque élevé pour vos droits et libertés. Nous vous en \
-                     informons, comme l'exige l'article 34 du RGPD.\n\n\
-                     Ce qui s'est passé : {nature_fr}.\n\
-                     Données concernées : {categories_fr}.\n\
-                     Conséquences possibles pour vous : {consequences}\n\
-                     Mesures prises ou envisagées : {measures}\n\n\
-                     Restez vigilant face à tout message inattendu se réclamant de nous. Pour toute question, \
-                     contactez notre délégué à la protection des données : {dpo}.\n\
-                     Vous pouvez aussi adresser une réclamation à la CNIL (www.cnil.fr).\n\n\
-                     Hello {name},\n\n\
-                     On {on}, {controller} found a personal data breach that concerns you and is likely to result \
-                     in a high risk to your rights and freedoms. We are informing you as Article 34 of the GDPR \
-                     requires.\n\n\
-                     What happened: {nature_en}.\n\
-                     Data concerned: {categories_en}.\n\
-                     Possible consequences for you: {consequences}\n\
-                     Measures taken or proposed: {measures}\n\n\
-                     Please be wary of unexpected messages claiming to come from us. Questions: our data protection \
-                     officer, {dpo}. You may also lodge a complaint with the CNIL (www.cnil.fr).\n"
-                ),
-            ))
+            let body = mail::in_languages(lang, |t| {
+                let fr = t.lang() == Lang::Fr;
+                mail::Breach {
+                    t,
+                    name,
+                    controller,
+                    detected_on: p("detected_on"),
+                    nature: if fr { p("nature_fr") } else { p("nature_en") },
+                    categories: if fr { p("categories_fr") } else { p("categories_en") },
+                    consequences,
+                    measures,
+                    dpo: &dpo,
+                }
+            });
+            let line =
+                format!("{controller} : violation de vos données personnelles / personal data breach affecting you");
+            (line, body)
         }
         crate::rights::restriction::LIFT_NOTICE => {
-            let since = params["restricted_at"].as_str().unwrap_or_default();
-            Ok((
-                format!("{controller} : levée de la limitation du traitement de vos données / restriction lifted"),
-                format!(
-                    "Bonjour {name},\n\nLe traitement de vos données personnelles est limité depuis le {since} (article 18 du RGPD). \
-                     Conformément à l'article 18, paragraphe 3, nous vous informons avant de lever cette limitation : \
-                     vos données seront de nouveau traitées pour les finalités de notre politique de protection des données (/privacy).\n\
-                     Pour toute question ou pour vous y opposer : {dpo}. Vous pouvez aussi adresser une réclamation à la CNIL.\n\n\
-                     Hello {name},\n\nThe processing of your personal data has been restricted since {since} (GDPR Art. 18). \
-                     As Art. 18(3) requires, we inform you before the restriction is lifted: your data will again be processed \
-                     for the purposes of our privacy policy (/privacy?lang=en). Questions or objections: {dpo}.\n"
-                ),
-            ))
+            let since = params["restricted_at"].as_str().and_then(|d| d.parse::<NaiveDate>().ok()).unwrap_or_default();
+            let body = mail::in_languages(lang, |t| mail::RestrictionLifted { t, name, since, dpo: &dpo });
+            let line =
+                format!("{controller} : levée de la limitation du traitement de vos données / restriction lifted");
+            (line, body)
         }
-        other => Err(Undeliverable(format!("unknown template {other}"))),
-    }
+        other => return Err(Undeliverable(format!("unknown template {other}"))),
+    };
+    Ok((body.0, body.1.map_err(unrenderable)?))
 }
 
 impl App {
@@ -341,6 +329,31 @@ impl App {
                 ] {
                     params[k] = serde_json::Value::String(v);
                 }
+            }
+        }
+        if m.template == "transfer_notice"
+            && let Some(r) = params["recipient"].as_str().and_then(|r| policy.recipient(r)).cloned()
+            && let Ok(rows) = self.db.read(|tx| Ok::<_, AppError>(tx.safeguards()?)).await
+        {
+            let sg: Vec<_> = rows
+                .iter()
+                .filter(|s| s.recipient == r.id)
+                .map(|s| vigie_domain::transfers::Safeguard { kind: s.kind, signed_on: s.signed_on })
+                .collect();
+            let on = self.now().date_naive();
+            let ground = vigie_domain::transfers::assess(&self.transfers, r.country.as_deref(), &sg, on);
+            let safeguard = match ground {
+                Ok(vigie_domain::transfers::Ground::Adequacy { decision, .. }) => {
+                    Some(Safeguard::Adequacy { decision })
+                }
+                Ok(vigie_domain::transfers::Ground::Safeguard { kind, signed_on, .. }) => {
+                    Some(Safeguard::Safeguard { kind, signed_on })
+                }
+                Ok(vigie_domain::transfers::Ground::Eea { .. }) => Some(Safeguard::Eea),
+                _ => None,
+            };
+            if let Some(s) = safeguard.and_then(|s| serde_json::to_value(s).ok()) {
+                params["safeguard"] = s;
             }
         }
         if m.template == "request_extension" {
@@ -387,12 +400,9 @@ impl App {
         let to: Mailbox = email
             .parse()
             .map_err(|_| Undeliverable(format!("subject {subject}'s email address is not deliverable")))?;
-        let (subject_line, body) = subject_line_and_body(
-            &policy,
-            &m.template,
-            &params,
-            if name.is_empty() { "Madame, Monsieur" } else { &name },
-        )?;
+        let lang = self.notice_lang(m).await;
+        let name = (!name.is_empty()).then_some(name);
+        let (subject_line, body) = subject_line_and_body(&policy, &m.template, &params, &name, lang)?;
         Ok(Rendered { to, subject: subject_line, body })
     }
 
@@ -419,7 +429,7 @@ impl App {
         let subject = params["subject"].as_str().unwrap_or("?").to_string();
         let controller = &policy.controller.name;
         let dpo = format!("{} — {}", policy.dpo.name, policy.dpo.email);
-        let (line, fr, en) = match m.template.as_str() {
+        let (line, what, changes) = match m.template.as_str() {
             "rectification_notice" => {
                 let id =
                     m.subject_id.ok_or_else(|| Undeliverable("a rectification notice names its subject".into()))?;
@@ -431,54 +441,35 @@ impl App {
                     .ok_or_else(|| Undeliverable(format!("subject {id} no longer exists")))?;
                 let identity =
                     crate::record::open_identity_fields(&self.keys, &row).map_err(|e| Undeliverable(e.to_string()))?;
-                let mut lines = String::new();
-                for name in params["fields"].as_array().into_iter().flatten().filter_map(|f| f.as_str()) {
-                    let value = name
-                        .parse::<FieldName>()
-                        .ok()
-                        .and_then(|f| identity.get(&f).cloned())
-                        .unwrap_or_else(|| "(supprimé / removed)".into());
-                    lines.push_str(&format!("  - {name} : {value}\n"));
-                }
-                (
-                    "rectification",
-                    format!(
-                        "les données suivantes de la personne {subject} ont été rectifiées :\n{lines}Merci de mettre à jour vos enregistrements."
-                    ),
-                    format!(
-                        "the following data of data subject {subject} was rectified:\n{lines}Please update your records."
-                    ),
-                )
+                let changes: Vec<(String, Option<String>)> = params["fields"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f.as_str())
+                    .map(|name| {
+                        (name.to_string(), name.parse::<FieldName>().ok().and_then(|f| identity.get(&f).cloned()))
+                    })
+                    .collect();
+                ("rectification", "rectification", changes)
             }
-            "erasure_notice" => (
-                "effacement / erasure",
-                format!(
-                    "les données de la personne {subject} ont été effacées à sa demande. Merci d'effacer les données que nous vous avons communiquées."
-                ),
-                format!(
-                    "the data of data subject {subject} was erased at their request. Please erase the data we disclosed to you."
-                ),
-            ),
-            "restriction_notice" => (
-                "limitation / restriction",
-                format!(
-                    "le traitement des données de la personne {subject} est limité (article 18 du RGPD) : conservez-les sans les utiliser, sauf pour la constatation, l'exercice ou la défense de droits en justice, jusqu'à nouvel avis."
-                ),
-                format!(
-                    "the processing of data subject {subject}'s data is restricted (GDPR Art. 18): keep it without using it, except for legal claims, until further notice."
-                ),
-            ),
+            "erasure_notice" => ("effacement / erasure", "erasure", Vec::new()),
+            "restriction_notice" => ("limitation / restriction", "restriction", Vec::new()),
             other => return Err(Undeliverable(format!("unknown recipient template {other}"))),
         };
-        Ok(Rendered {
-            to,
-            subject: format!("{controller} : {line} (article 19 du RGPD / GDPR Art. 19)"),
-            body: format!(
-                "Bonjour,\n\nEn application de l'article 19 du RGPD, {controller} vous informe que {fr}\n                 Contact : {dpo}.\n\nHello,\n\nUnder Art. 19 GDPR, {controller} informs you that {en}\nContact: {dpo}.\n"
-            ),
+        let body = vigie_ui::mail::in_languages(None, |t| vigie_ui::mail::RecipientNotice {
+            t,
+            controller,
+            what,
+            subject: &subject,
+            changes: &changes,
+            dpo: &dpo,
         })
+        .map_err(unrenderable)?;
+        Ok(Rendered { to, subject: format!("{controller} : {line} (article 19 du RGPD / GDPR Art. 19)"), body })
     }
 
+    /// Art. 12(3): the requester is told of the extension, with its reasons and the new
+    /// deadline, in the request's language.
     async fn render_extension(&self, params: &serde_json::Value) -> std::result::Result<Rendered, Undeliverable> {
         let id = params["request"]
             .as_str()
@@ -490,23 +481,48 @@ impl App {
             .await
             .map_err(|e| Undeliverable(e.to_string()))?
             .ok_or_else(|| Undeliverable(format!("request {id} no longer exists")))?;
-        let (email, name, due) = crate::rights::contact(&self.keys, &row).map_err(|e| Undeliverable(e.to_string()))?;
-        let email = email.ok_or_else(|| Undeliverable(format!("request {id} has no email address: answer by post")))?;
+        let n = crate::rights::answer::extension_notice(&self.keys, &row).map_err(|e| Undeliverable(e.to_string()))?;
+        let email =
+            n.email.ok_or_else(|| Undeliverable(format!("request {id} has no email address: answer by post")))?;
         let to: Mailbox =
             email.parse().map_err(|_| Undeliverable(format!("request {id}'s email address is not deliverable")))?;
         let policy = self.policy();
-        let name = if name.is_empty() { "Madame, Monsieur".to_string() } else { name };
+        let body = vigie_ui::mail::in_languages(Some(row.lang), |t| vigie_ui::mail::Extension {
+            t,
+            name: &n.name,
+            controller: &policy.controller.name,
+            received_on: row.received_on,
+            due_on: n.due_on,
+            reason: &n.reason,
+            dpo_name: &policy.dpo.name,
+            dpo_email: &policy.dpo.email,
+        })
+        .map_err(unrenderable)?;
         Ok(Rendered {
             to,
             subject: format!("{} : délai de réponse prolongé / response time extended", policy.controller.name),
-            body: format!(
-                "Bonjour {name},\n\nVotre demande du {} relative à vos données personnelles nécessite un délai supplémentaire : \
-                 nous vous répondrons au plus tard le {due}. Délégué à la protection des données : {} ({}).\n\n\
-                 Hello {name},\n\nYour request of {} about your personal data needs more time: we will answer by {due}. \
-                 Data protection officer: {} ({}).\n",
-                row.received_on, policy.dpo.name, policy.dpo.email, row.received_on, policy.dpo.name, policy.dpo.email
-            ),
+            body,
         })
+    }
+
+    /// The language of a notice to a subject: its request's, when it follows one (the lift of a
+    /// restriction a request asked for); none otherwise (French, then English).
+    async fn notice_lang(&self, m: &MessageRow) -> Option<Lang> {
+        if m.template != crate::rights::restriction::LIFT_NOTICE {
+            return None;
+        }
+        let subject = m.subject_id?;
+        self.db
+            .read(move |tx| {
+                let request = tx.restriction(subject)?.and_then(|r| r.request_id);
+                Ok::<_, AppError>(match request {
+                    Some(r) => tx.request(r)?.map(|r| r.lang),
+                    None => None,
+                })
+            })
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Notices go to the directory transport `dir`: from now on, a subject's erasure deletes

@@ -697,7 +697,7 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
             channel: "letter".into(),
             requester: Requester { email: Some(p.email.clone()), ..Requester::default() },
             particulars,
-            language: None,
+            lang: None,
         };
         let view = ctx.rt.block_on(app.create_request(&who, input))?;
         let subject = view.subject_id.context("a request was not linked to its subject by email")?;

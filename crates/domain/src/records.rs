@@ -7,7 +7,8 @@
 use crate::model::token_enum;
 
 token_enum! {
-    /// What a rights request asks for (GDPR Art. 15 to 21).
+    /// What a rights request asks for (GDPR Art. 15 to 21), or the withdrawal of a consent
+    /// (Art. 7(3)) for the purposes it names.
     RequestKind {
         Access = "access",
         Rectification = "rectification",
@@ -15,6 +16,7 @@ token_enum! {
         Portability = "portability",
         Objection = "objection",
         Restriction = "restriction",
+        ConsentWithdrawal = "consent_withdrawal",
     }
 }
 
@@ -37,11 +39,6 @@ impl RestrictionGround {
     pub fn holds_erasure(self) -> bool {
         matches!(self, RestrictionGround::UnlawfulProcessing | RestrictionGround::NoLongerNeededButClaims)
     }
-}
-
-token_enum! {
-    /// The language a person is written to in (French unless they wrote in English).
-    Language { Fr = "fr", En = "en" }
 }
 
 token_enum! {
@@ -125,6 +122,7 @@ token_enum! {
         Rectified = "rectified",
         ObjectionRecorded = "objection_recorded",
         Restricted = "restricted",
+        ConsentWithdrawn = "consent_withdrawn",
         Erased = "erased",
         ErasedPartially = "erased_partially",
         NoGround = "no_ground",

@@ -54,6 +54,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (15, include_str!("../migrations/0015_merge_identity_clock.sql")),
     (16, include_str!("../migrations/0016_register_and_assessments.sql")),
     (17, include_str!("../migrations/0017_accounts.sql")),
+    (18, include_str!("../migrations/0018_answers.sql")),
 ];
 
 /// The advisory lock that serialises migrations across instances ("Vigie", 1).

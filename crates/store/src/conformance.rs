@@ -101,6 +101,7 @@ pub fn closed_set_columns() -> Vec<(&'static str, &'static str, Vec<&'static str
         ("requests", "channel", all(RequestChannel::ALL, RequestChannel::as_str)),
         ("requests", "status", all(RequestStatus::ALL, RequestStatus::as_str)),
         ("requests", "identity_decision", all(IdentityVerdict::ALL, IdentityVerdict::as_str)),
+        ("requests", "lang", all(&vigie_domain::Lang::ALL, vigie_domain::Lang::code)),
         ("breaches", "risk", all(BreachRisk::ALL, BreachRisk::as_str)),
         ("breaches", "status", all(BreachStatus::ALL, BreachStatus::as_str)),
         ("restrictions", "ground", all(RestrictionGround::ALL, RestrictionGround::as_str)),
@@ -446,7 +447,31 @@ pub fn audit(store: &Store) -> Result<(), String> {
     w(store, move |tx| tx.append_audits(&b, &[]))?;
     let (head, page) = w(store, move |tx| Ok((tx.audit_head()?, tx.audit_page(seq0 + 2, 10)?)))?;
     ensure(page == batch, "a batch of entries in order")?;
-    ensure(head == (seq0 + 5, vec![(seq0 + 5) as u8; 32]), "the head moves to the batch's last entry")
+    ensure(head == (seq0 + 5, vec![(seq0 + 5) as u8; 32]), "the head moves to the batch's last entry")?;
+    // A subject's entries: only its own, in order, paged after a seq.
+    let sid = new_id();
+    let about: Vec<AuditRow> = [6, 7, 9]
+        .into_iter()
+        .map(|i| AuditRow { subject_id: Some(sid), action: "subject.read".into(), ..entry(seq0 + i) })
+        .collect();
+    let other = entry(seq0 + 8);
+    let (a, o) = (about.clone(), other.clone());
+    w(store, move |tx| {
+        tx.append_audits(&a[..2], &[])?;
+        tx.append_audit(&o, &[])?;
+        tx.append_audit(&a[2], &[])
+    })?;
+    let (all, after, none) = w(store, move |tx| {
+        Ok((
+            tx.audit_for_subject(sid, 0, 100)?,
+            tx.audit_for_subject(sid, seq0 + 6, 1)?,
+            tx.audit_for_subject(new_id(), 0, 100)?,
+        ))
+    })?;
+    ensure(all == about, "a subject's entries, its own only, exact round-trip")?;
+    ensure(all.windows(2).all(|p| p[0].seq < p[1].seq), "a subject's entries in order")?;
+    ensure(after.len() == 1 && after[0].seq == seq0 + 7, "a subject's entries paged after a seq")?;
+    ensure(none.is_empty(), "no entry for an unknown subject")
 }
 
 pub fn disclosures_and_meta(store: &Store) -> Result<(), String> {
@@ -817,6 +842,13 @@ pub fn outbox(store: &Store) -> Result<(), String> {
         Ok((q1, q2, bulk, again))
     })?;
     ensure(q1 && !q2, "an idempotency key queues once")?;
+    let (key, tp2) = (m.idempotency_key.clone(), template.clone());
+    let (by_key, absent) =
+        w(store, move |tx| Ok((tx.message_by_key(&key)?, tx.message_by_key(&format!("{tp2}:absent"))?)))?;
+    ensure(
+        by_key.is_some_and(|x| x.template == template && x.recipient.as_deref() == Some("acme")) && absent.is_none(),
+        "a notice found by its idempotency key",
+    )?;
     ensure(bulk >= 1 && bulk_again == 0, "bulk queueing is idempotent too")?;
     ensure(w(store, move |tx| tx.messages_for_subject(quiet))?.is_empty(), "no notice for a subject without an email")?;
     let mine = w(store, move |tx| tx.messages_for_subject(sid))?;
@@ -927,8 +959,9 @@ pub fn requests(store: &Store) -> Result<(), String> {
         suspended_since: None,
         suspended_days: 0,
         extension_months: None,
+        lang: vigie_domain::Lang::Fr,
     };
-    let (late, early) = (mk(d(2, 15)), mk(d(2, 1)));
+    let (late, early) = (mk(d(2, 15)), crate::RequestRow { lang: vigie_domain::Lang::En, ..mk(d(2, 1)) });
     let (a, b) = (late.clone(), early.clone());
     let rid = late.id;
     w(store, move |tx| {
@@ -940,6 +973,8 @@ pub fn requests(store: &Store) -> Result<(), String> {
     let listed = w(store, |tx| tx.requests(1_000_000))?;
     let pos = |id| listed.iter().position(|r| r.id == id);
     ensure(pos(early.id) < pos(late.id) && pos(early.id).is_some(), "requests by deadline")?;
+    let eid = early.id;
+    ensure(w(store, move |tx| tx.request(eid))? == Some(early.clone()), "a request's language round-trips")?;
     ensure(w(store, move |tx| tx.request(rid))? == Some(late.clone()), "a request round-trips")?;
     ensure(w(store, move |tx| tx.has_identity_document(rid))?, "the document is kept until the decision")?;
     let at = now();
@@ -1235,6 +1270,7 @@ fn request_row(subject: Option<crate::Id>) -> crate::RequestRow {
         suspended_since: Some(day),
         suspended_days: 0,
         extension_months: None,
+        lang: vigie_domain::Lang::Fr,
     }
 }
 
@@ -1508,6 +1544,7 @@ pub fn ops_counts(store: &Store) -> Result<(), String> {
         suspended_since: None,
         suspended_days: 0,
         extension_months: None,
+        lang: vigie_domain::Lang::Fr,
     };
     let requests = vec![
         request(d(2, 1), RequestStatus::AwaitingIdentity, None),
@@ -1603,6 +1640,7 @@ pub fn own_counts(store: &Store) -> Result<(), String> {
         suspended_since: None,
         suspended_days: 0,
         extension_months: None,
+        lang: vigie_domain::Lang::Fr,
     };
     let (open, closed) = (request(RequestStatus::InProgress), request(RequestStatus::Completed));
     let breach = crate::BreachRow {

@@ -295,6 +295,8 @@ pub struct RequestRow {
     pub suspended_days: i64,
     /// The months of the extension (1 or 2), if extended.
     pub extension_months: Option<i64>,
+    /// The language the requester is answered in.
+    pub lang: vigie_domain::Lang,
 }
 
 /// A one-time link confirming a requester's identity through the email on file of the subject
@@ -619,6 +621,8 @@ pub trait ReadTx {
     fn messages(&mut self, status: Option<OutboxStatus>, limit: i64) -> Result<Vec<MessageRow>>;
     /// For one template and params: (total, not yet sent).
     fn count_messages(&mut self, template: &str, params: &str) -> Result<(i64, i64)>;
+    /// The notice queued under an idempotency key, if any.
+    fn message_by_key(&mut self, key: &str) -> Result<Option<MessageRow>>;
 
     // Policy versions.
     fn policy_versions(&mut self) -> Result<Vec<PolicyVersionRow>>;
@@ -679,6 +683,9 @@ pub trait ReadTx {
     fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>>;
     /// The head as recorded (without locking), for verification.
     fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)>;
+    /// The entries about one subject with `seq > after`, in order, at most `limit` (the reads
+    /// of a person's data are the consultations an access answer lists).
+    fn audit_for_subject(&mut self, subject: Id, after: i64, limit: i64) -> Result<Vec<AuditRow>>;
 
     // Disclosures.
     fn disclosures_for_subject(&mut self, subject: Id) -> Result<Vec<DisclosureRow>>;

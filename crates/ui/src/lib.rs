@@ -10,8 +10,10 @@
 //! The view models here are plain data: the services in `app` and the handlers in `web` fill
 //! them. **Invariant: no IO, no HTTP, no store; nothing here decides, it only says.**
 
+pub mod answers;
 pub mod console;
 mod i18n;
+pub mod mail;
 pub mod notice;
 pub mod public;
 pub mod register;
@@ -39,4 +41,4 @@ pub fn stylesheet_hash() -> &'static str {
 /// which writing into a `String` never raises; the error is kept for the caller to map.
 pub type Rendered = Result<String, askama::Error>;
 
-pub use askama::Template;
+pub use askama::{Error as RenderError, Template};

@@ -3,17 +3,40 @@
 use crate::Tr;
 use askama::Template;
 use chrono::NaiveDate;
+use std::collections::BTreeMap;
 
-/// The request kinds the form offers, each with its sentence.
-pub const FORM_KINDS: [(&str, &str); 5] = [
+/// The request kinds the form offers (every right, and withdrawing a consent), each with its sentence.
+pub const FORM_KINDS: [(&str, &str); 7] = [
     ("access", "form.kind_access"),
     ("rectification", "form.kind_rectification"),
     ("erasure", "form.kind_erasure"),
     ("portability", "form.kind_portability"),
     ("objection", "form.kind_objection"),
+    ("restriction", "form.kind_restriction"),
+    ("consent_withdrawal", "form.kind_consent_withdrawal"),
 ];
 
-/// `GET /rights`: the form.
+/// The identity fields a rectification may correct, each with its label (`change_<field>`).
+pub const FORM_CHANGES: [(&str, &str); 7] = [
+    ("first_name", "form.change_first_name"),
+    ("last_name", "form.change_last_name"),
+    ("email", "form.change_email"),
+    ("phone", "form.change_phone"),
+    ("postal_address", "form.change_postal_address"),
+    ("company", "form.change_company"),
+    ("job_title", "form.change_job_title"),
+];
+
+/// The Art. 18(1) grounds of a restriction, in the person's words.
+pub const FORM_GROUNDS: [(&str, &str); 4] = [
+    ("accuracy_contested", "form.ground_accuracy_contested"),
+    ("unlawful_processing", "form.ground_unlawful_processing"),
+    ("no_longer_needed_but_claims", "form.ground_no_longer_needed_but_claims"),
+    ("objection_pending", "form.ground_objection_pending"),
+];
+
+/// `GET /rights`: the form (and, after a submission that was not recorded, the form again with
+/// what was typed and what to check).
 #[derive(Template)]
 #[template(path = "public/rights.html")]
 pub struct RightsForm {
@@ -25,6 +48,33 @@ pub struct RightsForm {
     pub kinds: &'static [(&'static str, &'static str)],
     /// The sentence saying how the requester's identity will be checked (the policy's `identity_check`).
     pub identity: &'static str,
+    pub changes: &'static [(&'static str, &'static str)],
+    pub grounds: &'static [(&'static str, &'static str)],
+    /// The purposes resting on consent (id, name): a consent withdrawal names some.
+    pub consent_purposes: Vec<(String, String)>,
+    /// The purposes one may object to (id, name).
+    pub objection_purposes: Vec<(String, String)>,
+    /// What to check, after a submission that was not recorded.
+    pub error: Option<String>,
+    /// What was typed, by field name (text fields), and the choices made (`name=value`).
+    pub values: BTreeMap<String, String>,
+}
+
+impl RightsForm {
+    /// The value typed in a text field.
+    fn value(&self, name: &str) -> &str {
+        self.values.get(name).map_or("", String::as_str)
+    }
+
+    /// The value typed in a rectification's field.
+    fn change(&self, field: &str) -> &str {
+        self.values.get(&format!("change_{field}")).map_or("", String::as_str)
+    }
+
+    /// Whether a choice (`name` = `value`) was made.
+    fn chosen(&self, name: &str, value: &str) -> bool {
+        self.values.contains_key(&format!("{name}={value}"))
+    }
 }
 
 /// `POST /rights`: the acknowledgement, with the answer's deadline.

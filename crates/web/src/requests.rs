@@ -189,28 +189,54 @@ pub async fn refuse(
     Ok(Json(s.app.refuse_request(&who, request_id(&id)?, input).await?))
 }
 
-/// Carries the request out (access, rectification, erasure, portability, objection) and returns the outcome (dpo).
-#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", params(("id" = uuid::Uuid, Path, description = "the request id")),
-    responses((status = 200, description = "the outcome", body = Object), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such request", body = Problem), (status = 409, description = "the request is not in progress", body = Problem), (status = 410, description = "the subject was erased, and with it what the request held", body = Problem)))]
+/// Carries the request out (access, rectification, erasure, portability, objection, restriction,
+/// consent withdrawal) and returns the answer: JSON, or `?format=html` for the document the person
+/// reads (the only copy of a full erasure's answer: once the subject is erased, `…/response` keeps
+/// only the proof record) (dpo).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", params(("id" = uuid::Uuid, Path, description = "the request id"), ResponseQuery),
+    responses((status = 200, description = "the answer", content((Object = "application/json"), (String = "text/html"))), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such request", body = Problem), (status = 409, description = "the request is not in progress", body = Problem), (status = 410, description = "the subject was erased, and with it what the request held", body = Problem)))]
 pub async fn fulfil(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
     Path(id): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(s.app.fulfil_request(&who, request_id(&id)?).await?))
+    query: Result<Query<ResponseQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let html = crate::breaches::html_format(query)?;
+    let id = request_id(&id)?;
+    if html {
+        use vigie_ui::Template as _;
+        let answer = s.app.fulfil_request_answer(&who, id).await?;
+        return Ok(document(vigie_ui::answers::AnswerDocument::new(&answer).render().map_err(|e| {
+            tracing::error!(error = %e, "an answer could not be rendered");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "the answer could not be rendered",
+            )
+        })?));
+    }
+    Ok(Json(s.app.fulfil_request(&who, id).await?).into_response())
+}
+
+/// An HTML document as an answer.
+fn document(html: String) -> Response {
+    Html(html).into_response()
 }
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ResponseQuery {
-    /// json (default) or html (a readable document in French).
+    /// json (default) or html (the document the person reads, in the request's language).
     #[param(value_type = Option<crate::openapi::DocumentFormat>)]
     format: Option<String>,
 }
 
-/// The response package: JSON, or `?format=html` for a readable document in French (dpo).
+/// The answer: JSON (with its Art. 19 notices as they stand now), or `?format=html` for the
+/// document the person reads, in the request's language; once the subject was erased, the proof
+/// record (dpo).
 #[utoipa::path(get, path = "/api/v1/requests/{id}/response", params(("id" = uuid::Uuid, Path, description = "the request id"), ResponseQuery),
-    responses((status = 200, description = "the response package", content((Object = "application/json"), (String = "text/html"))), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such request", body = Problem), (status = 409, description = "the request has no response yet", body = Problem)))]
+    responses((status = 200, description = "the answer", content((Object = "application/json"), (String = "text/html"))), (status = 403, description = "not a dpo", body = Problem), (status = 404, description = "no such request", body = Problem), (status = 409, description = "the request has no response yet", body = Problem)))]
 pub async fn response(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
@@ -218,11 +244,11 @@ pub async fn response(
     query: Result<Query<ResponseQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
     let html = crate::breaches::html_format(query)?;
-    let value = s.app.request_response(&who, request_id(&id)?).await?;
+    let id = request_id(&id)?;
     if html {
-        return Ok(Html(vigie_app::rights::response_html(&value)).into_response());
+        return Ok(document(s.app.request_response_html(&who, id).await?));
     }
-    Ok(Json(value).into_response())
+    Ok(Json(s.app.request_response(&who, id).await?).into_response())
 }
 
 impl crate::breaches::HasFormat for ResponseQuery {

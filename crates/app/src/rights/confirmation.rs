@@ -35,13 +35,13 @@ pub struct LinkPage {
 /// What a link is found to be.
 enum Found {
     /// Valid: the request it confirms.
-    Valid { request: Box<RequestRow>, language: Language },
+    Valid { request: Box<RequestRow>, language: Lang },
     /// No such link (never made, used, replaced, withdrawn, or made for another subject).
     Unknown,
     /// Past its 7 days.
-    Expired(Language),
+    Expired(Lang),
     /// Its request no longer awaits its requester's identity.
-    Settled(Language),
+    Settled(Lang),
 }
 
 /// A token as links carry it: 64 lower-case hexadecimal digits.
@@ -49,12 +49,8 @@ fn well_formed(token: &str) -> bool {
     token.len() == 64 && token.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-fn language_of(keys: &MasterKey, r: &RequestRow) -> Language {
-    request_key(keys, r)
-        .and_then(|k| open_json::<Sealed>(&k, r.id, Part::Requester, &r.requester))
-        .ok()
-        .and_then(|s| s.language)
-        .unwrap_or(Language::Fr)
+fn language_of(_keys: &MasterKey, r: &RequestRow) -> Lang {
+    r.lang
 }
 
 /// Finds what a token's link is, inside the caller's transaction.
@@ -85,38 +81,40 @@ fn find(
     Ok((found, Some(link)))
 }
 
-fn kind_words(kind: RequestKind, lang: Language) -> &'static str {
+fn kind_words(kind: RequestKind, lang: Lang) -> &'static str {
     match (lang, kind) {
-        (Language::Fr, RequestKind::Access) => "d'accès à vos données",
-        (Language::Fr, RequestKind::Rectification) => "de rectification de vos données",
-        (Language::Fr, RequestKind::Erasure) => "d'effacement de vos données",
-        (Language::Fr, RequestKind::Portability) => "de portabilité de vos données",
-        (Language::Fr, RequestKind::Objection) => "d'opposition au traitement de vos données",
-        (Language::Fr, RequestKind::Restriction) => "de limitation du traitement de vos données",
-        (Language::En, RequestKind::Access) => "to access your data",
-        (Language::En, RequestKind::Rectification) => "to rectify your data",
-        (Language::En, RequestKind::Erasure) => "to erase your data",
-        (Language::En, RequestKind::Portability) => "to receive your data (portability)",
-        (Language::En, RequestKind::Objection) => "to object to the processing of your data",
-        (Language::En, RequestKind::Restriction) => "to restrict the processing of your data",
+        (Lang::Fr, RequestKind::Access) => "d'accès à vos données",
+        (Lang::Fr, RequestKind::Rectification) => "de rectification de vos données",
+        (Lang::Fr, RequestKind::Erasure) => "d'effacement de vos données",
+        (Lang::Fr, RequestKind::Portability) => "de portabilité de vos données",
+        (Lang::Fr, RequestKind::Objection) => "d'opposition au traitement de vos données",
+        (Lang::Fr, RequestKind::Restriction) => "de limitation du traitement de vos données",
+        (Lang::En, RequestKind::Access) => "to access your data",
+        (Lang::En, RequestKind::Rectification) => "to rectify your data",
+        (Lang::En, RequestKind::Erasure) => "to erase your data",
+        (Lang::En, RequestKind::Portability) => "to receive your data (portability)",
+        (Lang::En, RequestKind::Objection) => "to object to the processing of your data",
+        (Lang::En, RequestKind::Restriction) => "to restrict the processing of your data",
+        (Lang::Fr, RequestKind::ConsentWithdrawal) => "de retrait de votre consentement",
+        (Lang::En, RequestKind::ConsentWithdrawal) => "to withdraw your consent",
     }
 }
 
-fn date_words(d: NaiveDate, lang: Language) -> String {
+fn date_words(d: NaiveDate, lang: Lang) -> String {
     match lang {
-        Language::Fr => d.format("%d/%m/%Y").to_string(),
-        Language::En => d.format("%-d %B %Y").to_string(),
+        Lang::Fr => d.format("%d/%m/%Y").to_string(),
+        Lang::En => d.format("%-d %B %Y").to_string(),
     }
 }
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:40em;margin:2em auto;line-height:1.5;padding:0 1em}\
     button{margin-top:1em;padding:.6em 1.5em;font-size:1em}";
 
-fn page(status: u16, lang: Language, title: &str, body: &str) -> LinkPage {
-    let code = lang.as_str();
+fn page(status: u16, lang: Lang, title: &str, body: &str) -> LinkPage {
+    let code = lang.code();
     LinkPage {
         status,
-        lang: if lang == Language::En { "en" } else { "fr" },
+        lang: if lang == Lang::En { "en" } else { "fr" },
         html: format!(
             "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">\
              <title>{}</title><style>{STYLE}</style></head><body><main><h1>{}</h1>{body}</main></body></html>",
@@ -204,7 +202,7 @@ impl App {
         match found {
             Ok((Found::Valid { request, language }, token)) => {
                 let (title, text, button, not_me) = match language {
-                    Language::Fr => (
+                    Lang::Fr => (
                         "Confirmer que cette demande vient de vous",
                         format!(
                             "{} a reçu le {} une demande {} relative à vos données personnelles. Pour protéger vos \
@@ -221,7 +219,7 @@ impl App {
                             policy.dpo.email
                         ),
                     ),
-                    Language::En => (
+                    Lang::En => (
                         "Confirm that this request comes from you",
                         format!(
                             "On {}, {} received a request {} (your personal data). To protect your data, we check \
@@ -324,7 +322,7 @@ impl App {
             Ok(Ok((row, language))) => {
                 let due = date_words(row.extended_due_on.unwrap_or(row.due_on), language);
                 let (title, text) = match language {
-                    Language::Fr => (
+                    Lang::Fr => (
                         "Merci, c'est confirmé",
                         format!(
                             "Votre identité est vérifiée. Nous traitons votre demande et vous répondrons au plus \
@@ -332,7 +330,7 @@ impl App {
                             policy.dpo.name, policy.dpo.email
                         ),
                     ),
-                    Language::En => (
+                    Lang::En => (
                         "Thank you: confirmed",
                         format!(
                             "Your identity is verified. We are handling your request and will answer by {due}. \
@@ -348,7 +346,7 @@ impl App {
                 tracing::warn!(error = %e, "confirmation link: not recorded");
                 let body = "<p>Votre confirmation n'a pas pu être enregistrée : réessayez dans un moment. / Your \
                             confirmation could not be recorded: please try again in a moment.</p>";
-                page(503, Language::Fr, "Réessayez / Please try again", body)
+                page(503, Lang::Fr, "Réessayez / Please try again", body)
             }
         }
     }
@@ -360,9 +358,9 @@ impl App {
         let fr_help = format!("Pour toute question, écrivez à notre délégué à la protection des données : {dpo}.");
         let en_help = format!("For any question, write to our data protection officer: {dpo}.");
         match found {
-            Found::Expired(Language::En) => page(
+            Found::Expired(Lang::En) => page(
                 410,
-                Language::En,
+                Lang::En,
                 "This link has expired",
                 &format!(
                     "<p>It was valid for 7 days. Write to us to receive a new one.</p><p>{}</p>",
@@ -371,22 +369,22 @@ impl App {
             ),
             Found::Expired(_) => page(
                 410,
-                Language::Fr,
+                Lang::Fr,
                 "Ce lien a expiré",
                 &format!(
                     "<p>Il était valable 7 jours. Écrivez-nous pour en recevoir un nouveau.</p><p>{}</p>",
                     escape(&fr_help)
                 ),
             ),
-            Found::Settled(Language::En) => page(
+            Found::Settled(Lang::En) => page(
                 409,
-                Language::En,
+                Lang::En,
                 "This request no longer awaits a confirmation",
                 &format!("<p>Nothing more is needed from you through this link.</p><p>{}</p>", escape(&en_help)),
             ),
             Found::Settled(_) => page(
                 409,
-                Language::Fr,
+                Lang::Fr,
                 "Cette demande n'attend plus de confirmation",
                 &format!(
                     "<p>Ce lien n'a plus d'utilité : rien de plus ne vous est demandé par ce moyen.</p><p>{}</p>",
@@ -395,7 +393,7 @@ impl App {
             ),
             Found::Unknown | Found::Valid { .. } => page(
                 404,
-                Language::Fr,
+                Lang::Fr,
                 "Lien non valable / Link not valid",
                 &format!(
                     "<p>Ce lien n'est pas ou plus valable : il a peut-être déjà servi, ou un lien plus récent vous a \
@@ -453,7 +451,7 @@ impl App {
             (date_words(row.received_on, language), date_words(link.expires_at.date_naive(), language));
         let kind = kind_words(row.kind, language);
         let (line, body) = match language {
-            Language::Fr => (
+            Lang::Fr => (
                 format!("{controller} : confirmez votre demande relative à vos données personnelles"),
                 format!(
                     "Bonjour {},\n\n{controller} a reçu le {received} une demande {kind}. Avant d'y répondre, nous \
@@ -464,7 +462,7 @@ impl App {
                     if name.is_empty() { "Madame, Monsieur" } else { &name }
                 ),
             ),
-            Language::En => (
+            Lang::En => (
                 format!("{controller}: please confirm your request about your personal data"),
                 format!(
                     "Hello {},\n\nOn {received}, {controller} received a request {kind}. Before answering, we check \

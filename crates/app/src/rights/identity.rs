@@ -331,6 +331,11 @@ impl App {
                     row.status = RequestStatus::Refused;
                     row.outcome = Some(RequestOutcome::IdentityNotVerified);
                     row.completed_at = Some(at);
+                    // The answer the requester is owed (Art. 12(4)): the ground and the remedies.
+                    let body = vigie_ui::answers::Body::IdentityRejected;
+                    let found = row.subject_id.is_some();
+                    let response = super::answer::answer(&policy, &row, &sealed.requester, at, found, body);
+                    row.response = Some(seal_json(&key, id, Part::Response, &response)?);
                 }
                 tx.update_request(&row)?;
                 let document = document.map_or("none", |d| d.as_str());
@@ -385,9 +390,9 @@ impl App {
         let policy = self.policy();
         let (controller, dpo) = (&policy.controller.name, &policy.dpo);
         let by_policy = policy.identity_check == IdentityCheck::Document;
-        let language = sealed.language.unwrap_or(Language::Fr);
+        let language = row.lang;
         let message = match language {
-            Language::Fr => {
+            Lang::Fr => {
                 let why = if by_policy {
                     "Notre politique de protection des données prévoit que toute demande relative aux données \
                      personnelles soit accompagnée d'un justificatif d'identité"
@@ -418,7 +423,7 @@ impl App {
                     ),
                 )
             }
-            Language::En => {
+            Lang::En => {
                 let why = if by_policy {
                     "Our privacy policy requires every request about personal data to come with a proof of identity"
                 } else {

@@ -25,12 +25,12 @@ use vigie_crypto::{MasterKey, Part, SubjectKey};
 use vigie_domain::access::Role;
 use vigie_domain::deadlines::{can_extend_suspended, days_left, response_deadline};
 use vigie_domain::model::{UnknownToken, normalize_field_in};
-use vigie_domain::policy::{IdentityCheck, LegalBasis, RecipientKind};
+use vigie_domain::policy::{IdentityCheck, LegalBasis};
 use vigie_domain::records::{
-    ErasureGround, IdentityDocument, IdentityMethod, IdentityVerdict, Language, RefusalGround, RequestChannel,
-    RequestKind, RequestOutcome, RequestStatus, RestrictionGround,
+    ErasureGround, IdentityDocument, IdentityMethod, IdentityVerdict, RefusalGround, RequestChannel, RequestKind,
+    RequestOutcome, RequestStatus, RestrictionGround,
 };
-use vigie_domain::{FieldName, Policy, Provenance, SubjectKind};
+use vigie_domain::{FieldName, Lang, Policy, Provenance, SubjectKind};
 use vigie_store::{Id, RequestRow, Tx, new_id};
 
 /// Who is asking.
@@ -51,7 +51,8 @@ pub struct Particulars {
     /// Rectification: identity field → new value (null removes the field).
     #[serde(default)]
     pub changes: BTreeMap<String, Option<String>>,
-    /// Objection: the purposes objected to.
+    /// Objection: the purposes objected to; consent withdrawal: the purposes whose consent is
+    /// withdrawn (each resting on consent).
     #[serde(default)]
     pub purposes: Vec<String>,
     /// Erasure: the Art. 17 ground the DPO records (objection_to_prospecting, no_longer_necessary,
@@ -70,7 +71,7 @@ pub struct Particulars {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRequest {
-    /// access, rectification, erasure, portability, objection or restriction.
+    /// access, rectification, erasure, portability, objection, restriction or consent_withdrawal.
     #[schema(value_type = RequestKind)]
     pub kind: String,
     /// The date the request was received (YYYY-MM-DD).
@@ -82,9 +83,10 @@ pub struct NewRequest {
     pub requester: Requester,
     #[serde(default)]
     pub particulars: Particulars,
-    /// The language the requester is written to in: fr (the default) or en.
-    #[schema(value_type = Option<Language>)]
-    pub language: Option<String>,
+    /// The language every message and answer to the requester is in: fr (the default) or en.
+    #[serde(default)]
+    #[schema(value_type = Option<vigie_domain::Lang>)]
+    pub lang: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -130,9 +132,6 @@ struct Sealed {
     /// The documents asked of the requester, each with its doubt (identity information awaited).
     #[serde(default)]
     document_requests: Vec<DocumentRequest>,
-    /// The language the requester is written to in (French when absent).
-    #[serde(default)]
-    language: Option<Language>,
 }
 
 /// The DPO's confirmation that no subject matches a request.
@@ -171,6 +170,8 @@ pub struct RequestView {
     pub id: Uuid,
     pub kind: RequestKind,
     pub channel: RequestChannel,
+    /// The language every message and answer to the requester is in.
+    pub lang: vigie_domain::Lang,
     pub received_on: NaiveDate,
     /// The deadline in force (extended or not).
     pub due_on: NaiveDate,
@@ -199,8 +200,6 @@ pub struct RequestView {
     pub no_subject: Option<NoSubject>,
     /// How the identity was checked (method, and the doubt that justified a document).
     pub identity_check: Option<IdentityCheckRecord>,
-    /// The language the requester is written to in.
-    pub language: Language,
     /// The clock stands still: identity information asked of the requester is awaited (EDPB
     /// Guidelines 01/2022). `due_on` counts the days it stood still before; the days of this
     /// suspension are added when it ends, and `days_left` stays as it was the day it began.
@@ -311,6 +310,7 @@ fn view_with(
         id: r.id,
         kind: r.kind,
         channel: r.channel,
+        lang: r.lang,
         received_on: r.received_on,
         due_on: due,
         first_due_on: r.due_on,
@@ -330,7 +330,6 @@ fn view_with(
         candidates,
         no_subject: sealed.no_subject,
         identity_check: sealed.identity,
-        language: sealed.language.unwrap_or(Language::Fr),
         deadline_suspended: open && r.suspended_since.is_some(),
         suspended_since: r.suspended_since.filter(|_| open),
         suspended_days: r.suspended_days,
@@ -398,9 +397,9 @@ impl App {
     async fn intake(&self, input: NewRequest, actor: audit::Actor) -> Result<RequestView> {
         let kind: RequestKind = one_of("kind", &input.kind)?;
         let channel: RequestChannel = one_of("channel", &input.channel)?;
-        let language: Language = match &input.language {
-            Some(l) => one_of("language", l)?,
-            None => Language::Fr,
+        let lang: vigie_domain::Lang = match &input.lang {
+            Some(l) => l.parse().map_err(|_| AppError::invalid("lang", "must be one of: fr, en"))?,
+            None => vigie_domain::Lang::Fr,
         };
         let received = parse_date("received_at", &input.received_at)?;
         let today = self.now().date_naive();
@@ -435,7 +434,7 @@ impl App {
             &key,
             id,
             Part::Requester,
-            &Sealed { requester: requester.clone(), particulars, language: Some(language), ..Sealed::default() },
+            &Sealed { requester: requester.clone(), particulars, ..Sealed::default() },
         )?;
         let at = self.now();
         let row = RequestRow {
@@ -465,6 +464,7 @@ impl App {
             suspended_since: None,
             suspended_days: 0,
             extension_months: None,
+            lang,
         };
         let keys = self.keys.clone();
         let (row, found) = self
@@ -607,6 +607,30 @@ impl App {
                     ..Particulars::default()
                 })
             }
+            RequestKind::ConsentWithdrawal => {
+                if p.purposes.is_empty() {
+                    return Err(AppError::invalid(
+                        "particulars.purposes",
+                        "a consent withdrawal names the purposes whose consent is withdrawn",
+                    ));
+                }
+                let mut purposes = Vec::new();
+                for purpose in p.purposes {
+                    let on_consent =
+                        policy.purpose(&purpose).is_some_and(|x| x.bases.values().any(|b| *b == LegalBasis::Consent));
+                    if !on_consent {
+                        let id = crate::input::identifier("particulars.purposes", &purpose)?;
+                        return Err(AppError::invalid(
+                            "particulars.purposes",
+                            format!("`{id}` is not a purpose of the policy that rests on consent"),
+                        ));
+                    }
+                    if !purposes.contains(&purpose) {
+                        purposes.push(purpose);
+                    }
+                }
+                Ok(Particulars { purposes, message: p.message, ..Particulars::default() })
+            }
             RequestKind::Access | RequestKind::Portability => {
                 Ok(Particulars { message: p.message, ..Particulars::default() })
             }
@@ -707,7 +731,7 @@ impl App {
         who.require(&[Role::Dpo], "refusing a rights request")?;
         let ground: RefusalGround = one_of("ground", &input.ground)?;
         let reason = crate::input::check_text("reason", &input.reason, 2_000)?;
-        let (keys, actor) = (self.keys.clone(), who.actor());
+        let (keys, actor, policy) = (self.keys.clone(), who.actor(), self.policy());
         let row = self
             .db
             .audited(actor.clone(), move |tx, trail| {
@@ -720,14 +744,13 @@ impl App {
                 tx.delete_identity_document(id)?;
                 tx.delete_identity_confirmation(id)?;
                 identity::resume_clock(&mut row, at.date_naive())?;
+                let sealed: Sealed = open_json(&key, id, Part::Requester, &row.requester)?;
+                let body =
+                    vigie_ui::answers::Body::Refusal(vigie_ui::answers::Refusal { ground, reason: reason.clone() });
+                let response = answer::answer(&policy, &row, &sealed.requester, at, row.subject_id.is_some(), body);
                 row.status = RequestStatus::Refused;
                 row.outcome = Some(ground.into());
-                row.response = Some(seal_json(
-                    &key,
-                    id,
-                    Part::Response,
-                    &serde_json::json!({"refused": ground, "reason": reason}),
-                )?);
+                row.response = Some(seal_json(&key, id, Part::Response, &response)?);
                 row.updated_at = at;
                 row.completed_at = Some(at);
                 tx.update_request(&row)?;
@@ -739,8 +762,14 @@ impl App {
         view(&self.keys, &row, Extras::default(), self.now().date_naive())
     }
 
-    /// Carries the request out (DPO), after the identity was verified; returns the response.
+    /// Carries the request out (DPO), after the identity was verified; returns the answer as JSON.
     pub async fn fulfil_request(&self, who: &Principal, id: Id) -> Result<serde_json::Value> {
+        let answer = self.fulfil_request_answer(who, id).await?;
+        serde_json::to_value(&answer).map_err(|e| AppError::failed("encoding JSON", e))
+    }
+
+    /// Carries the request out (DPO), after the identity was verified; returns the answer.
+    pub async fn fulfil_request_answer(&self, who: &Principal, id: Id) -> Result<vigie_ui::answers::Answer> {
         who.require(&[Role::Dpo], "carrying out a rights request")?;
         let (keys, actor, policy, transfers) = (self.keys.clone(), who.actor(), self.policy(), self.transfers.clone());
         let (response, outcome) = self
@@ -759,7 +788,8 @@ impl App {
                 let key = request_key(&keys, &row)?;
                 let sealed: Sealed = open_json(&key, id, Part::Requester, &row.requester)?;
                 let at = trail.at;
-                let ctx = Ctx { tx, trail, keys: &keys, policy: &policy, transfers: &transfers, at, request: id };
+                let lang = row.lang;
+                let ctx = Ctx { tx, trail, keys: &keys, policy: &policy, transfers: &transfers, at, request: id, lang };
                 if row.subject_id.is_none() && sealed.no_subject.is_none() {
                     return Err(AppError::Conflict(format!(
                         "request {id} is linked to no subject: link it to the subject it concerns, or confirm \
@@ -767,17 +797,11 @@ impl App {
                          before answering"
                     )));
                 }
-                let (response, outcome) = match row.subject_id {
-                    None => (
-                        serde_json::json!({
-                            "request": id, "kind": row.kind, "subject_found": false,
-                            "message": "Aucune donnée vous concernant n'a été trouvée. / No data about you was found.",
-                            "dpo": dpo(&policy), "complaint": complaint(&policy),
-                        }),
-                        RequestOutcome::NoData,
-                    ),
+                let (body, outcome) = match row.subject_id {
+                    None => (vigie_ui::answers::Body::NoData, RequestOutcome::NoData),
                     Some(subject) => ctx.carry_out(row.kind, subject, &sealed.particulars)?,
                 };
+                let response = answer::answer(&policy, &row, &sealed.requester, at, row.subject_id.is_some(), body);
                 // An erasure destroyed, in this transaction, what the request held of its subject:
                 // only the proof record is stored, and the answer is returned this once.
                 let now_redacted = load(tx, id)?;
@@ -818,52 +842,78 @@ impl App {
         Ok(response)
     }
 
-    /// The response package of a completed or refused request (DPO).
+    /// The response of a completed or refused request, as the DPO reads it (DPO): the answer
+    /// with its Art. 19 notices as they stand now, or, once the subject was erased, the proof record.
     pub async fn request_response(&self, who: &Principal, id: Id) -> Result<serde_json::Value> {
+        match self.load_response(who, id).await? {
+            Response::Answer(a) => serde_json::to_value(&a).map_err(|e| AppError::failed("encoding JSON", e)),
+            Response::Earlier(v) => Ok(v),
+            Response::Proof(row, erasure) => Ok(proof_record(&row, erasure.as_ref())),
+        }
+    }
+
+    /// The response as the document the person reads (DPO): a standalone HTML document in the
+    /// request's language, its stylesheet inlined; the proof record once the subject was erased.
+    pub async fn request_response_html(&self, who: &Principal, id: Id) -> Result<String> {
+        use vigie_ui::Template as _;
+        let rendered = match self.load_response(who, id).await? {
+            Response::Answer(a) => vigie_ui::answers::AnswerDocument::new(&a).render(),
+            Response::Earlier(v) => {
+                Ok(document_html("Réponse à votre demande relative à vos données personnelles", &v))
+            }
+            Response::Proof(row, erasure) => vigie_ui::answers::ProofDocument {
+                t: vigie_ui::Tr(row.lang),
+                standalone: true,
+                kind: row.kind,
+                received_on: row.received_on,
+                completed_on: row.completed_at.map(|c| c.date_naive()),
+                erased_on: erasure.map(|e| e.erased_at.date_naive()),
+            }
+            .render(),
+        };
+        rendered.map_err(|e| AppError::failed("rendering an answer", e))
+    }
+
+    async fn load_response(&self, who: &Principal, id: Id) -> Result<Response> {
         who.require(&[Role::Dpo], "reading a response")?;
-        let actor = who.actor();
-        let row = self
+        let keys = self.keys.clone();
+        let out = self
             .db
-            .audited(actor.clone(), move |tx, trail| {
+            .audited(who.actor(), move |tx, trail| {
                 let row = load(tx, id)?;
+                let out = if redacted(&row) {
+                    let erasure = match row.subject_id {
+                        Some(s) => tx.erasure(s)?,
+                        None => None,
+                    };
+                    Response::Proof(Box::new(row), erasure)
+                } else {
+                    let sealed = row.response.as_ref().ok_or_else(|| {
+                        AppError::Conflict(format!("request {id} has no response yet ({})", row.status))
+                    })?;
+                    match open_json(&request_key(&keys, &row)?, id, Part::Response, sealed)? {
+                        vigie_ui::answers::Stored::Answer(mut a) => {
+                            answer::refresh_notices(tx, &mut a)?;
+                            Response::Answer(a)
+                        }
+                        vigie_ui::answers::Stored::Earlier(v) => Response::Earlier(v),
+                    }
+                };
                 let recorded = trail.record(tx, Entry::new("request.response").detail(format!("request:{id}")))?;
-                Ok((row, recorded))
+                Ok((out, recorded))
             })
             .await?;
-        if redacted(&row) {
-            let subject = row.subject_id;
-            let erasure = match subject {
-                Some(s) => self.db.read(move |tx| tx.erasure(s)).await?,
-                None => None,
-            };
-            return Ok(proof_record(&row, erasure.as_ref()));
-        }
-        let sealed = row
-            .response
-            .as_ref()
-            .ok_or_else(|| AppError::Conflict(format!("request {id} has no response yet ({})", row.status)))?;
-        open_json(&request_key(&self.keys, &row)?, id, Part::Response, sealed)
+        Ok(out)
     }
 }
 
-fn dpo(policy: &Policy) -> serde_json::Value {
-    serde_json::json!({"name": policy.dpo.name, "email": policy.dpo.email, "address": policy.dpo.address})
-}
-
-fn complaint(policy: &Policy) -> serde_json::Value {
-    serde_json::json!({"authority": policy.authority.name, "address": policy.authority.complaint_address, "phone": policy.authority.phone})
-}
-
-/// The requester's address, name and the deadline in force, for the extension notice.
-pub(crate) fn contact(keys: &MasterKey, row: &RequestRow) -> Result<(Option<String>, String, NaiveDate)> {
-    let key = request_key(keys, row)?;
-    let sealed: Sealed = open_json(&key, row.id, Part::Requester, &row.requester)?;
-    let name = [sealed.requester.first_name.as_deref(), sealed.requester.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    Ok((sealed.requester.email, name, row.extended_due_on.unwrap_or(row.due_on)))
+/// A stored response, as read.
+enum Response {
+    Answer(Box<vigie_ui::answers::Answer>),
+    /// Recorded before answers were typed: its JSON as it was.
+    Earlier(serde_json::Value),
+    /// The subject was erased: the request's proof record.
+    Proof(Box<RequestRow>, Option<vigie_store::ErasureRow>),
 }
 
 const LABELS: &[(&str, &str)] = &[
@@ -950,11 +1000,6 @@ fn render_value(v: &serde_json::Value, out: &mut String) {
     }
 }
 
-/// The response as a readable document in French (HTML).
-pub fn response_html(response: &serde_json::Value) -> String {
-    document_html("Réponse à votre demande relative à vos données personnelles", response)
-}
-
 /// A JSON document rendered as a readable French HTML page, one section per key.
 pub fn document_html(title: &str, value: &serde_json::Value) -> String {
     let title = crate::render::escape(title);
@@ -974,6 +1019,7 @@ pub fn document_html(title: &str, value: &serde_json::Value) -> String {
     out
 }
 
+pub(crate) mod answer;
 pub mod confirmation;
 mod fulfil;
 pub mod identity;

@@ -373,10 +373,10 @@ fn a_document_is_asked_only_after_a_recorded_doubt_and_the_clock_waits_for_it() 
         let v = dpo_request(
             &s,
             &dpo,
-            json!({"kind":"access","received_at":"2026-11-02","channel":"email","language":"en",
+            json!({"kind":"access","received_at":"2026-11-02","channel":"email","lang":"en",
                    "requester":{"email":"camille.martin@example.fr"}}),
         )?;
-        assert_eq!(v["language"], "en");
+        assert_eq!(v["lang"], "en");
         let en = v["id"].as_str().ok_or("id")?.to_string();
         let (st, _) =
             s.post(&dpo, &format!("/api/v1/requests/{en}/identity/document-request"), json!({"doubt":"x"}))?;
@@ -387,9 +387,9 @@ fn a_document_is_asked_only_after_a_recorded_doubt_and_the_clock_waits_for_it() 
         let (st, v) = s.post(
             &dpo,
             "/api/v1/requests",
-            json!({"kind":"access","received_at":"2026-11-02","channel":"email","language":"de","requester":{"email":"x@example.fr"}}),
+            json!({"kind":"access","received_at":"2026-11-02","channel":"email","lang":"de","requester":{"email":"x@example.fr"}}),
         )?;
-        assert_eq!((st, v["field"].as_str()), (400, Some("language")), "{v}");
+        assert_eq!((st, v["field"].as_str()), (400, Some("lang")), "{v}");
     }
     Ok(())
 }

@@ -57,12 +57,21 @@ fn data_sealed_by_the_previous_release_reads_back_and_is_sealed_again() -> R {
     let (st, v) = s.get(&dpo, &format!("/api/v1/requests/{}", id("access")), None)?;
     assert_eq!((st, v["status"].as_str()), (200, Some("completed")), "{v}");
     assert_eq!(v["requester"]["email"], "camille.martin@example.fr");
+    assert_eq!(v["lang"], "fr", "a request recorded before 0018 is answered in French");
     let (st, v) = s.get(&dpo, &format!("/api/v1/requests/{}/response", id("access")), None)?;
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["contracts"][0]["reference"], "C-LEGACY-1");
     assert_eq!(v["consents"][0]["evidence"], "salon 2025, stand B");
     let (st, v) = s.get(&dpo, &format!("/api/v1/requests/{}/response", id("refused")), None)?;
     assert_eq!((st, &v), (200, &json!({"refused": "excessive", "reason": "the third this week"})));
+    // A response recorded before answers were typed is read as it was, and still shown as a document.
+    let html = s
+        .http
+        .get(format!("{}/api/v1/requests/{}/response?format=html", s.base, id("access")))
+        .bearer_auth(&dpo)
+        .send()?;
+    assert_eq!(html.status().as_u16(), 200);
+    assert!(html.text()?.contains("C-LEGACY-1"));
     let rectify = id("rectify");
     let (st, v) = s.get(&dpo, &format!("/api/v1/requests/{rectify}"), None)?;
     assert_eq!((st, v["status"].as_str(), v["extended"].as_bool()), (200, Some("in_progress"), Some(true)), "{v}");

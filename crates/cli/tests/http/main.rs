@@ -7,6 +7,7 @@
 
 mod support;
 
+mod answers;
 mod api;
 mod audit;
 mod backup;

@@ -219,10 +219,14 @@ fn erasure_rectification_and_objection_are_carried_out() -> R {
         assert_eq!(v["partial"], true, "{v}");
         assert!(v["kept"].as_array().is_some_and(|k| k.iter().any(|f| f == "last_name")), "{v}");
         assert!(v["erased_fields"].as_array().is_some_and(|k| k.iter().any(|f| f == "notes")), "{v}");
-        assert!(
-            v["why_kept"].as_str().is_some_and(|w| w.contains("2029-12-31")),
-            "kept until the legal period ends: {v}"
-        );
+        assert_eq!(v["kept_until"], "2029-12-31", "kept until the legal period ends: {v}");
+        let html = s
+            .http
+            .get(format!("{}/api/v1/requests/{eid}/response?format=html", s.base))
+            .bearer_auth(&dpo)
+            .send()?
+            .text()?;
+        assert!(html.contains("Elles seront effacées après le 31 décembre 2029"), "{html}");
         let (st, v) = s.get(&dpo, &format!("/api/v1/subjects/{c}"), Some("contract_management"))?;
         assert_eq!((st, v["archived"].as_bool()), (200, Some(true)), "{v}");
         assert_eq!(v["identity"]["last_name"], "Bernard");
@@ -705,7 +709,13 @@ fn a_restriction_stops_every_use_but_legal_claims_until_lifted_with_notice() -> 
         let (st, v) = s.post(&dpo, &format!("/api/v1/requests/{rid}/fulfil"), json!({}))?;
         assert_eq!((st, v["restricted"].as_bool()), (200, Some(true)), "{v}");
         assert_eq!(v["restriction_ground"], "accuracy_contested");
-        assert!(v["message"].as_str().is_some_and(|m| m.contains("limité")), "{v}");
+        let html = s
+            .http
+            .get(format!("{}/api/v1/requests/{rid}/response?format=html", s.base))
+            .bearer_auth(&dpo)
+            .send()?
+            .text()?;
+        assert!(html.contains("Le traitement de vos données est limité depuis le"), "{html}");
 
         // While restricted: every purpose refused with rule `restricted`, but legal claims by the DPO.
         for (token, purpose) in [
@@ -774,9 +784,17 @@ fn rectification_notices_reach_recipients_with_an_address_and_the_rest_are_repor
         assert_eq!(st, 200, "{v}");
         assert_eq!(v["recipients"], json!({"queued":["saas_erp"],"unreachable":["subcontractor"]}), "{v}");
         assert_eq!(v["recipients_notified"], json!(["saas_erp"]), "only those actually told");
-        let notice = v["recipients_notice"].as_str().unwrap_or_default();
+        let html = s
+            .http
+            .get(format!("{}/api/v1/requests/{rid}/response?format=html", s.base))
+            .bearer_auth(&dpo)
+            .send()?
+            .text()?;
+        let notice = vigie_ui::answers::readable_text(&html);
         assert!(
-            notice.contains("ERP en SaaS") && notice.contains("faute d'adresse") && notice.contains("Sous-traitant"),
+            notice.contains("ERP en SaaS")
+                && notice.contains("pas d'adresse pour l'informer")
+                && notice.contains("Sous-traitant"),
             "{notice}"
         );
         assert!(!notice.contains("saas_erp"), "no internal id in the answer to the person: {notice}");

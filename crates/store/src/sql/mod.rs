@@ -121,6 +121,13 @@ token_arg!(
     LegalBasis,
 );
 
+/// A language, bound as its code (`fr`, `en`).
+impl ToArg for vigie_domain::Lang {
+    fn to_arg(&self) -> Arg<'_> {
+        Arg::Text(self.code())
+    }
+}
+
 /// A list of closed-set values as one text column: comma-separated, in order (a breach's natures).
 pub fn token_list<T: std::fmt::Display>(items: &[T]) -> String {
     items.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
@@ -261,6 +268,12 @@ from_token!(
     LegalBasis,
 );
 from_token!(lists: BreachNature, DataCategory);
+
+impl FromCol for vigie_domain::Lang {
+    fn from_col(r: &dyn SqlRow, i: usize) -> Result<Self> {
+        r.text(i)?.parse().map_err(|e| StoreError::Backend(format!("column {i}: {e}")))
+    }
+}
 
 impl<T: FromCol> FromCol for Option<T> {
     fn from_col(r: &dyn SqlRow, i: usize) -> Result<Self> {

@@ -33,7 +33,7 @@ row! {
     RequestRow {
         id, kind, channel, received_on, due_on, extended_due_on, status, subject_id, requester_bi, requester,
         identity_document, identity_decision, identity_at, extension_reason, outcome, response, wrapped_key,
-        created_at, updated_at, completed_at, suspended_since, suspended_days, extension_months,
+        created_at, updated_at, completed_at, suspended_since, suspended_days, extension_months, lang,
     }
     ConfirmationRow { request_id, subject_id, token_hash, token, created_at, expires_at }
     BreachRow {
@@ -92,7 +92,7 @@ macro_rules! request_columns {
     () => {
         "id, kind, channel, received_on, due_on, extended_due_on, status, subject_id, requester_bi, requester, \
          identity_document, identity_decision, identity_at, extension_reason, outcome, response, wrapped_key, \
-         created_at, updated_at, completed_at, suspended_since, suspended_days, extension_months"
+         created_at, updated_at, completed_at, suspended_since, suspended_days, extension_months, lang"
     };
 }
 macro_rules! breach_columns {

@@ -210,6 +210,13 @@ impl<D: Driver> ReadTx for D {
         .map(Option::unwrap_or_default)
     }
 
+    fn message_by_key(&mut self, key: &str) -> Result<Option<MessageRow>> {
+        self.opt(
+            Stmt::Static(concat!("SELECT ", message_columns!(), " FROM outbox WHERE idempotency_key = $1")),
+            &[&key],
+        )
+    }
+
     // Policy versions.
 
     fn policy_versions(&mut self) -> Result<Vec<PolicyVersionRow>> {
@@ -425,6 +432,17 @@ impl<D: Driver> ReadTx for D {
         self.rows(
             Stmt::Static(concat!("SELECT ", audit_columns!(), " FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2")),
             &[&after, &limit],
+        )
+    }
+
+    fn audit_for_subject(&mut self, subject: Id, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        self.rows(
+            Stmt::Static(concat!(
+                "SELECT ",
+                audit_columns!(),
+                " FROM audit WHERE subject_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            )),
+            &[&subject, &after, &limit],
         )
     }
 

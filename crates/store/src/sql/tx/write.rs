@@ -358,7 +358,7 @@ impl<D: Driver> Tx for D {
             Stmt::Static(concat!(
                 "INSERT INTO requests (",
                 request_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
             )),
             &[
                 &r.id,
@@ -384,6 +384,7 @@ impl<D: Driver> Tx for D {
                 &r.suspended_since,
                 &r.suspended_days,
                 &r.extension_months,
+                &r.lang,
             ],
         )?;
         Ok(())
