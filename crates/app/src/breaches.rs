@@ -887,6 +887,55 @@ impl App {
         }))
     }
 
+    /// The draft notification to the CNIL as a standalone document (DPO), in French unless asked
+    /// in English: the same content as [`App::breach_notification`], in words.
+    pub async fn breach_notification_html(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        lang: vigie_domain::Lang,
+    ) -> Result<String> {
+        let (b, p) = self.load_breach(who, id, "breach.notification").await?;
+        let v = view(&self.keys, &b, &p, self.now())?;
+        let policy = self.policy();
+        let draft = vigie_ui::breach::CnilDraft {
+            t: vigie_ui::Tr(lang),
+            standalone: true,
+            controller: policy.controller.name.clone(),
+            controller_address: policy.controller.address.clone(),
+            detected_at: v.detected_at,
+            notify_by: v.notify_authority_by,
+            late: v.late,
+            late_reasons: v.late_reasons,
+            nature: v.nature.iter().map(|n| n.as_str()).collect(),
+            description: v.description,
+            categories: v.data_categories.iter().map(|c| c.as_str()).collect(),
+            subjects: v.subjects_concerned,
+            clients: v.clients_concerned,
+            prospects: v.prospects_concerned,
+            records: v.records_concerned,
+            dpo_name: policy.dpo.name.clone(),
+            dpo_email: policy.dpo.email.clone(),
+            dpo_address: policy.dpo.address.clone(),
+            consequences: v.likely_consequences,
+            measures: v.measures,
+            risk: v.risk.as_str(),
+            no_notification_reasons: v.no_notification_reasons,
+            decisions: v
+                .decisions
+                .iter()
+                .map(|d| vigie_ui::breach::Decision {
+                    at: d.at,
+                    decision: d.decision.as_str(),
+                    justification: d.justification.clone(),
+                    notices_queued: d.notices_queued,
+                })
+                .collect(),
+            unreachable: v.unreachable,
+        };
+        vigie_ui::Template::render(&draft).map_err(|e| AppError::failed("rendering the CNIL draft", e))
+    }
+
     /// The Art. 34(2) content of the notice to one subject of a breach (outbox rendering):
     /// the nature of the breach and the data concerned in plain words (French, English), the
     /// date, the likely consequences and the measures as the DPO wrote them.

@@ -11,6 +11,7 @@
 //! them. **Invariant: no IO, no HTTP, no store; nothing here decides, it only says.**
 
 pub mod answers;
+pub mod breach;
 pub mod console;
 mod i18n;
 pub mod mail;

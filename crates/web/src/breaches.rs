@@ -114,15 +114,11 @@ pub async fn notification(
     query: Result<Query<NotificationQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
     let html = html_format(query)?;
-    let value = s.app.breach_notification(&who, breach_id(&id)?).await?;
-    if !html {
-        return Ok(Json(value).into_response());
+    if html {
+        let draft = s.app.breach_notification_html(&who, breach_id(&id)?, vigie_domain::Lang::Fr).await?;
+        return Ok(Html(draft).into_response());
     }
-    Ok(Html(vigie_app::rights::document_html(
-        "Projet de notification d'une violation de données personnelles à la CNIL",
-        &value,
-    ))
-    .into_response())
+    Ok(Json(s.app.breach_notification(&who, breach_id(&id)?).await?).into_response())
 }
 
 /// Whether `?format=` asks for HTML (`html`) rather than JSON (`json`, the default).

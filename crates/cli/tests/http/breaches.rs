@@ -65,7 +65,14 @@ fn breaches_are_scoped_clocked_drafted_and_notified() -> R {
             .bearer_auth(&dpo)
             .send()?
             .text()?;
-        assert!(html.contains("Nombre approximatif de personnes concernées"), "{html}");
+        // A document in words, on the one stylesheet: the count, the consequences, the DPO, no token.
+        for words in ["Personnes concernées (nombre approximatif)", "2 personnes", "phishing", "dpo-msi@racine.eu"] {
+            assert!(html.contains(words), "{words}: {html}");
+        }
+        assert!(html.contains(vigie_ui::STYLESHEET) && !html.contains("style=\""), "{html}");
+        for token in ["confidentiality", "subjects_concerned", "likely_consequences", id.as_str()] {
+            assert!(!html.contains(token), "{token}: {html}");
+        }
 
         // Detected more than 72 hours ago: a notification now is late and needs reasons.
         let (st, v) = s.post(
@@ -317,8 +324,7 @@ fn breach_exemptions_are_refused_where_they_do_not_hold() -> R {
             .bearer_auth(&dpo)
             .send()?
             .text()?;
-        assert!(html.contains("Catégories de personnes concernées"), "{html}");
-        assert!(html.contains("Prospects et contacts"), "{html}");
+        assert!(html.contains("1 client, 1 prospect ou contact"), "{html}");
 
         // Nothing of the justifications or of the people in the audit trail.
         let (_, audit) = s.get(&dpo, "/api/v1/audit?limit=1000", None)?;
