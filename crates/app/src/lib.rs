@@ -19,7 +19,6 @@ pub(crate) mod input;
 pub mod migrate;
 pub mod outbox;
 pub(crate) mod record;
-pub mod render;
 pub mod retention;
 pub mod rights;
 pub mod subjects;

@@ -766,3 +766,14 @@ mod tests {
         }
     }
 }
+
+/// A response recorded before answers were typed (a JSON document), shown as the person's
+/// document: one section per key, each value with the labels of its path.
+#[derive(Template)]
+#[template(path = "answers/earlier.html")]
+pub struct EarlierDocument {
+    pub t: Tr,
+    pub standalone: bool,
+    /// (section's title, its rows: (the labels of the value's path, the value)).
+    pub sections: Vec<(String, Vec<(String, String)>)>,
+}

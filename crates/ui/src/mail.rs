@@ -161,3 +161,50 @@ impl RecipientNotice<'_> {
         if crate::has(&key) { self.t.t(&key).to_string() } else { field.to_string() }
     }
 }
+
+/// Art. 12(6): the requester is asked for a copy of an identity document, and why.
+#[derive(Template)]
+#[template(path = "mail/document_request.txt")]
+pub struct DocumentRequest<'a> {
+    pub t: Tr,
+    pub name: &'a Option<String>,
+    pub controller: &'a str,
+    pub received_on: &'a NaiveDate,
+    /// The policy asks for a document every time (MSI's clause), rather than on a doubt.
+    pub by_policy: bool,
+    pub dpo_name: &'a str,
+    pub dpo_email: &'a str,
+    pub dpo_address: &'a str,
+}
+
+impl DocumentRequest<'_> {
+    fn greeting(&self) -> String {
+        greeting(&self.t, self.name)
+    }
+}
+
+/// The one-time link that confirms a request through the email on file.
+#[derive(Template)]
+#[template(path = "mail/confirmation.txt")]
+pub struct ConfirmationLink<'a> {
+    pub t: Tr,
+    pub name: &'a Option<String>,
+    pub controller: &'a str,
+    pub received_on: &'a NaiveDate,
+    /// The request's kind (`access`, …), said in words.
+    pub kind: &'a str,
+    pub url: &'a str,
+    pub until: &'a NaiveDate,
+    /// The DPO's name and address, as one text.
+    pub dpo: &'a str,
+}
+
+impl ConfirmationLink<'_> {
+    fn greeting(&self) -> String {
+        greeting(&self.t, self.name)
+    }
+
+    fn kind_key(&self) -> String {
+        format!("words.request.{}", self.kind)
+    }
+}

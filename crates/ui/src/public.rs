@@ -86,3 +86,71 @@ pub struct RightsReceived {
     pub controller: String,
     pub due_on: NaiveDate,
 }
+
+/// What a one-time identity confirmation link's page says.
+#[derive(Debug, Clone)]
+pub enum ConfirmState {
+    /// Valid: the button that confirms (the GET alone changes nothing: mail scanners follow links).
+    Ask { token: String, received_on: NaiveDate, kind: &'static str },
+    /// Confirmed: the answer's deadline.
+    Done { due_on: NaiveDate },
+    /// Past its 7 days.
+    Expired,
+    /// Its request no longer awaits a confirmation.
+    Settled,
+    /// No such link (never made, used, replaced, withdrawn): nobody's language is known.
+    Unknown,
+    /// The confirmation could not be recorded (try again).
+    Unavailable,
+}
+
+/// `GET`/`POST /rights/confirm/{token}`.
+#[derive(Template)]
+#[template(path = "public/confirm.html")]
+pub struct ConfirmPage {
+    pub t: Tr,
+    pub standalone: bool,
+    pub controller: String,
+    pub dpo_name: String,
+    pub dpo_email: String,
+    pub state: ConfirmState,
+}
+
+impl ConfirmPage {
+    /// The HTTP status the page goes with.
+    pub fn status(&self) -> u16 {
+        match self.state {
+            ConfirmState::Ask { .. } | ConfirmState::Done { .. } => 200,
+            ConfirmState::Expired => 410,
+            ConfirmState::Settled => 409,
+            ConfirmState::Unknown => 404,
+            ConfirmState::Unavailable => 503,
+        }
+    }
+
+    fn title(&self) -> String {
+        let key = match self.state {
+            ConfirmState::Ask { .. } => "confirm.ask_title",
+            ConfirmState::Done { .. } => "confirm.done_title",
+            ConfirmState::Expired => "confirm.expired_title",
+            ConfirmState::Settled => "confirm.settled_title",
+            ConfirmState::Unknown => "confirm.unknown_title",
+            ConfirmState::Unavailable => "confirm.unavailable_title",
+        };
+        match self.state {
+            // No language is known: both.
+            ConfirmState::Unknown | ConfirmState::Unavailable => {
+                format!("{} / {}", self.t.t(key), self.en().t(key))
+            }
+            _ => self.t.t(key).to_string(),
+        }
+    }
+
+    fn en(&self) -> Tr {
+        Tr(crate::Lang::En)
+    }
+
+    fn kind_key(&self, kind: &str) -> String {
+        format!("words.request.{kind}")
+    }
+}

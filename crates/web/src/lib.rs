@@ -54,13 +54,21 @@ pub struct State {
     pub(crate) login_by_address: std::sync::Arc<limits::Failures<std::net::IpAddr>>,
 }
 
-/// The Content-Security-Policy of Vigie's HTML pages: styles only (the served stylesheet, or one
-/// inline in a standalone document), images only inline (charts), no script, forms to itself,
-/// never framed. Documents not yet on `vigie_ui`'s layout carry styles of their own, so inline
-/// styles are allowed as such; once every page is on the layout, the stylesheet's hash
-/// (`vigie_ui::stylesheet_hash`) replaces `'unsafe-inline'`.
-const PAGE_CSP: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
-    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The Content-Security-Policy of Vigie's HTML pages: styles only from the one stylesheet
+/// (served at `/static/vigie.css`, or inlined in a standalone document and allowed by its
+/// hash), images only inline (charts), no script, forms to itself, never framed. No inline
+/// style other than the stylesheet itself can apply.
+fn page_csp() -> HeaderValue {
+    static CSP: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(|| {
+        let csp = format!(
+            "default-src 'none'; style-src 'self' {}; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+            vigie_ui::stylesheet_hash()
+        );
+        HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+    });
+    CSP.clone()
+}
 
 fn is_html(r: &Response) -> bool {
     r.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"))
@@ -91,7 +99,7 @@ pub fn router(app: App, limits: &HttpLimits) -> Router {
         // Vigie's own pages load nothing and run no script: the strictest policy fits them.
         // The OpenAPI viewer, merged after, runs its own bundled script.
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, |r: &Response| {
-            is_html(r).then(|| HeaderValue::from_static(PAGE_CSP))
+            is_html(r).then(page_csp)
         }))
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", routes::openapi()))
         .fallback(|| async {

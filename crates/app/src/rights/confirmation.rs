@@ -14,8 +14,9 @@
 //! - The pages say nothing about the person and are in the request's language.
 
 use super::*;
-use crate::render::escape;
 use chrono::TimeDelta;
+use vigie_ui::Template as _;
+use vigie_ui::public::{ConfirmPage, ConfirmState};
 
 /// The outbox template carrying the link.
 pub(crate) const LINK_NOTICE: &str = "identity_confirmation";
@@ -81,46 +82,23 @@ fn find(
     Ok((found, Some(link)))
 }
 
-fn kind_words(kind: RequestKind, lang: Lang) -> &'static str {
-    match (lang, kind) {
-        (Lang::Fr, RequestKind::Access) => "d'accès à vos données",
-        (Lang::Fr, RequestKind::Rectification) => "de rectification de vos données",
-        (Lang::Fr, RequestKind::Erasure) => "d'effacement de vos données",
-        (Lang::Fr, RequestKind::Portability) => "de portabilité de vos données",
-        (Lang::Fr, RequestKind::Objection) => "d'opposition au traitement de vos données",
-        (Lang::Fr, RequestKind::Restriction) => "de limitation du traitement de vos données",
-        (Lang::En, RequestKind::Access) => "to access your data",
-        (Lang::En, RequestKind::Rectification) => "to rectify your data",
-        (Lang::En, RequestKind::Erasure) => "to erase your data",
-        (Lang::En, RequestKind::Portability) => "to receive your data (portability)",
-        (Lang::En, RequestKind::Objection) => "to object to the processing of your data",
-        (Lang::En, RequestKind::Restriction) => "to restrict the processing of your data",
-        (Lang::Fr, RequestKind::ConsentWithdrawal) => "de retrait de votre consentement",
-        (Lang::En, RequestKind::ConsentWithdrawal) => "to withdraw your consent",
-    }
-}
-
-fn date_words(d: NaiveDate, lang: Lang) -> String {
-    match lang {
-        Lang::Fr => d.format("%d/%m/%Y").to_string(),
-        Lang::En => d.format("%-d %B %Y").to_string(),
-    }
-}
-
-const STYLE: &str = "body{font-family:sans-serif;max-width:40em;margin:2em auto;line-height:1.5;padding:0 1em}\
-    button{margin-top:1em;padding:.6em 1.5em;font-size:1em}";
-
-fn page(status: u16, lang: Lang, title: &str, body: &str) -> LinkPage {
-    let code = lang.code();
-    LinkPage {
-        status,
-        lang: if lang == Lang::En { "en" } else { "fr" },
-        html: format!(
-            "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">\
-             <title>{}</title><style>{STYLE}</style></head><body><main><h1>{}</h1>{body}</main></body></html>",
-            escape(title),
-            escape(title)
-        ),
+/// A link's page, in `lang`, as its template renders it.
+fn page(policy: &Policy, lang: Lang, state: ConfirmState) -> LinkPage {
+    let view = ConfirmPage {
+        t: vigie_ui::Tr(lang),
+        standalone: false,
+        controller: policy.controller.name.clone(),
+        dpo_name: policy.dpo.name.clone(),
+        dpo_email: policy.dpo.email.clone(),
+        state,
+    };
+    let status = view.status();
+    match view.render() {
+        Ok(html) => LinkPage { status, lang: lang.code(), html },
+        Err(e) => {
+            tracing::error!(error = %e, "confirmation link: the page could not be rendered");
+            LinkPage { status: 500, lang: lang.code(), html: String::new() }
+        }
     }
 }
 
@@ -200,56 +178,11 @@ impl App {
         let found = self.db.read(move |tx| find(tx, &keys, &token, at).map(|(f, _)| (f, token))).await;
         let policy = self.policy();
         match found {
-            Ok((Found::Valid { request, language }, token)) => {
-                let (title, text, button, not_me) = match language {
-                    Lang::Fr => (
-                        "Confirmer que cette demande vient de vous",
-                        format!(
-                            "{} a reçu le {} une demande {} relative à vos données personnelles. Pour protéger vos \
-                             données, nous vérifions qu'elle vient bien de vous : si c'est le cas, cliquez sur le \
-                             bouton ci-dessous.",
-                            policy.controller.name,
-                            date_words(request.received_on, language),
-                            kind_words(request.kind, language)
-                        ),
-                        "Je confirme être à l'origine de cette demande",
-                        format!(
-                            "Si vous n'avez fait aucune demande, ne cliquez pas : ignorez ce message, ou prévenez \
-                             notre délégué à la protection des données ({}).",
-                            policy.dpo.email
-                        ),
-                    ),
-                    Lang::En => (
-                        "Confirm that this request comes from you",
-                        format!(
-                            "On {}, {} received a request {} (your personal data). To protect your data, we check \
-                             that it comes from you: if it does, press the button below.",
-                            date_words(request.received_on, language),
-                            policy.controller.name,
-                            kind_words(request.kind, language)
-                        ),
-                        "I confirm that I made this request",
-                        format!(
-                            "If you made no request, do not press it: ignore this message, or tell our data \
-                             protection officer ({}).",
-                            policy.dpo.email
-                        ),
-                    ),
-                };
-                page(
-                    200,
-                    language,
-                    title,
-                    &format!(
-                        "<p>{}</p><form method=\"post\" action=\"/rights/confirm/{}\"><button type=\"submit\">{}</button>\
-                         </form><p>{}</p>",
-                        escape(&text),
-                        escape(&token),
-                        escape(button),
-                        escape(&not_me)
-                    ),
-                )
-            }
+            Ok((Found::Valid { request, language }, token)) => page(
+                &policy,
+                language,
+                ConfirmState::Ask { token, received_on: request.received_on, kind: request.kind.as_str() },
+            ),
             Ok((found, _)) => self.link_refused(found),
             Err(e) => {
                 tracing::warn!(error = %e, "confirmation link: lookup failed");
@@ -320,33 +253,12 @@ impl App {
         let policy = self.policy();
         match outcome {
             Ok(Ok((row, language))) => {
-                let due = date_words(row.extended_due_on.unwrap_or(row.due_on), language);
-                let (title, text) = match language {
-                    Lang::Fr => (
-                        "Merci, c'est confirmé",
-                        format!(
-                            "Votre identité est vérifiée. Nous traitons votre demande et vous répondrons au plus \
-                             tard le {due}. Pour toute question : {} ({}).",
-                            policy.dpo.name, policy.dpo.email
-                        ),
-                    ),
-                    Lang::En => (
-                        "Thank you: confirmed",
-                        format!(
-                            "Your identity is verified. We are handling your request and will answer by {due}. \
-                             Questions: {} ({}).",
-                            policy.dpo.name, policy.dpo.email
-                        ),
-                    ),
-                };
-                page(200, language, title, &format!("<p>{}</p>", escape(&text)))
+                page(&policy, language, ConfirmState::Done { due_on: row.extended_due_on.unwrap_or(row.due_on) })
             }
             Ok(Err(found)) => self.link_refused(found),
             Err(e) => {
                 tracing::warn!(error = %e, "confirmation link: not recorded");
-                let body = "<p>Votre confirmation n'a pas pu être enregistrée : réessayez dans un moment. / Your \
-                            confirmation could not be recorded: please try again in a moment.</p>";
-                page(503, Lang::Fr, "Réessayez / Please try again", body)
+                page(&policy, Lang::Fr, ConfirmState::Unavailable)
             }
         }
     }
@@ -354,55 +266,11 @@ impl App {
     /// The page of a link that confirms nothing, saying why in general terms.
     fn link_refused(&self, found: Found) -> LinkPage {
         let policy = self.policy();
-        let dpo = &policy.dpo.email;
-        let fr_help = format!("Pour toute question, écrivez à notre délégué à la protection des données : {dpo}.");
-        let en_help = format!("For any question, write to our data protection officer: {dpo}.");
         match found {
-            Found::Expired(Lang::En) => page(
-                410,
-                Lang::En,
-                "This link has expired",
-                &format!(
-                    "<p>It was valid for 7 days. Write to us to receive a new one.</p><p>{}</p>",
-                    escape(&en_help)
-                ),
-            ),
-            Found::Expired(_) => page(
-                410,
-                Lang::Fr,
-                "Ce lien a expiré",
-                &format!(
-                    "<p>Il était valable 7 jours. Écrivez-nous pour en recevoir un nouveau.</p><p>{}</p>",
-                    escape(&fr_help)
-                ),
-            ),
-            Found::Settled(Lang::En) => page(
-                409,
-                Lang::En,
-                "This request no longer awaits a confirmation",
-                &format!("<p>Nothing more is needed from you through this link.</p><p>{}</p>", escape(&en_help)),
-            ),
-            Found::Settled(_) => page(
-                409,
-                Lang::Fr,
-                "Cette demande n'attend plus de confirmation",
-                &format!(
-                    "<p>Ce lien n'a plus d'utilité : rien de plus ne vous est demandé par ce moyen.</p><p>{}</p>",
-                    escape(&fr_help)
-                ),
-            ),
-            Found::Unknown | Found::Valid { .. } => page(
-                404,
-                Lang::Fr,
-                "Lien non valable / Link not valid",
-                &format!(
-                    "<p>Ce lien n'est pas ou plus valable : il a peut-être déjà servi, ou un lien plus récent vous a \
-                     été envoyé. {}</p><p lang=\"en\">This link is not valid, or no longer: it may have been used \
-                     already, or a newer one sent to you. {}</p>",
-                    escape(&fr_help),
-                    escape(&en_help)
-                ),
-            ),
+            Found::Expired(lang) => page(&policy, lang, ConfirmState::Expired),
+            Found::Settled(lang) => page(&policy, lang, ConfirmState::Settled),
+            // Nobody's language is known: the page says it in French, then in English.
+            Found::Unknown | Found::Valid { .. } => page(&policy, Lang::Fr, ConfirmState::Unknown),
         }
     }
 
@@ -444,35 +312,25 @@ impl App {
             .and_then(|t| String::from_utf8(t).ok())
             .ok_or_else(|| format!("the link of request {request} cannot be opened"))?;
         let url = format!("{base}/rights/confirm/{token}");
-        let language = language_of(&self.keys, &row);
+        let lang = language_of(&self.keys, &row);
         let policy = self.policy();
-        let (controller, dpo) = (&policy.controller.name, format!("{} ({})", policy.dpo.name, policy.dpo.email));
-        let (received, until) =
-            (date_words(row.received_on, language), date_words(link.expires_at.date_naive(), language));
-        let kind = kind_words(row.kind, language);
-        let (line, body) = match language {
-            Lang::Fr => (
-                format!("{controller} : confirmez votre demande relative à vos données personnelles"),
-                format!(
-                    "Bonjour {},\n\n{controller} a reçu le {received} une demande {kind}. Avant d'y répondre, nous \
-                     vérifions qu'elle vient bien de vous ; nous vous écrivons pour cela à l'adresse que nous avons \
-                     pour vous.\n\nSi cette demande vient de vous, ouvrez ce lien et cliquez sur « Je confirme » :\n\
-                     {url}\n\nLe lien est valable jusqu'au {until} et ne sert qu'une fois. Si vous n'avez fait aucune \
-                     demande, ne faites rien, ou prévenez notre délégué à la protection des données : {dpo}.\n",
-                    if name.is_empty() { "Madame, Monsieur" } else { &name }
-                ),
-            ),
-            Lang::En => (
-                format!("{controller}: please confirm your request about your personal data"),
-                format!(
-                    "Hello {},\n\nOn {received}, {controller} received a request {kind}. Before answering, we check \
-                     that it comes from you; this is why we write to the address we have for you.\n\nIf you made \
-                     this request, open this link and press \"I confirm\":\n{url}\n\nThe link is valid until {until} \
-                     and works once. If you made no request, do nothing, or tell our data protection officer: {dpo}.\n",
-                    if name.is_empty() { "Sir or Madam" } else { &name }
-                ),
-            ),
-        };
+        let t = vigie_ui::Tr(lang);
+        let controller = policy.controller.name.as_str();
+        let dpo = format!("{} ({})", policy.dpo.name, policy.dpo.email);
+        let name = (!name.is_empty()).then_some(name);
+        let line = t.f("mail.confirmation.subject", &[("controller", controller)]);
+        let body = vigie_ui::mail::ConfirmationLink {
+            t,
+            name: &name,
+            controller,
+            received_on: &row.received_on,
+            kind: row.kind.as_str(),
+            url: &url,
+            until: &link.expires_at.date_naive(),
+            dpo: &dpo,
+        }
+        .render()
+        .map_err(|e| format!("the link's email could not be rendered: {e}"))?;
         Ok((to, line, body))
     }
 }

@@ -390,67 +390,20 @@ impl App {
         let policy = self.policy();
         let (controller, dpo) = (&policy.controller.name, &policy.dpo);
         let by_policy = policy.identity_check == IdentityCheck::Document;
-        let language = row.lang;
-        let message = match language {
-            Lang::Fr => {
-                let why = if by_policy {
-                    "Notre politique de protection des données prévoit que toute demande relative aux données \
-                     personnelles soit accompagnée d'un justificatif d'identité"
-                } else {
-                    "Les informations dont nous disposons ne nous permettent pas de le confirmer avec certitude"
-                };
-                (
-                    format!("{controller} : justificatif d'identité pour votre demande"),
-                    format!(
-                        "Bonjour {},\n\nNous avons bien reçu votre demande du {} relative à vos données personnelles. \
-                         Avant d'y répondre, nous devons nous assurer qu'elle vient bien de vous. {why}. C'est une \
-                         protection pour vous : nous ne communiquons ni ne modifions des données personnelles sans \
-                         être sûrs de l'identité de la personne qui le demande (article 12, paragraphe 6, du RGPD).\n\n\
-                         Merci de nous adresser la copie d'une pièce d'identité (carte d'identité, passeport, titre de \
-                         séjour ou permis de conduire) :\n- par courriel à {} ;\n- ou par courrier à : {}, {}.\n\
-                         N'envoyez jamais l'original. La copie ne sert qu'à cette vérification : elle est détruite dès \
-                         que votre identité est vérifiée.\n\nLe délai d'un mois dont nous disposons pour vous répondre \
-                         est suspendu jusqu'à ce que nous recevions ce justificatif ; il reprend ensuite là où il \
-                         s'était arrêté. Sans justificatif, nous ne pourrons pas donner suite à votre demande.\n\n\
-                         Pour toute question : {} ({}).\n",
-                        if name.is_empty() { "Madame, Monsieur" } else { &name },
-                        row.received_on.format("%d/%m/%Y"),
-                        dpo.email,
-                        dpo.name,
-                        dpo.address,
-                        dpo.name,
-                        dpo.email
-                    ),
-                )
-            }
-            Lang::En => {
-                let why = if by_policy {
-                    "Our privacy policy requires every request about personal data to come with a proof of identity"
-                } else {
-                    "The information we hold does not allow us to confirm it with certainty"
-                };
-                (
-                    format!("{controller}: proof of identity for your request"),
-                    format!(
-                        "Hello {},\n\nWe have received your request of {} about your personal data. Before answering, \
-                         we must make sure that it comes from you. {why}. This protects you: we never disclose or \
-                         change personal data without being sure who is asking (GDPR Art. 12(6)).\n\nPlease send us a \
-                         copy of an identity document (identity card, passport, residence permit or driving \
-                         licence):\n- by email to {};\n- or by post to: {}, {}.\nNever send the original. The copy is \
-                         used for this check only, and destroyed as soon as your identity is verified.\n\nThe one \
-                         month we have to answer you is suspended until we receive it; it then resumes where it \
-                         stopped. Without it, we will not be able to act on your request.\n\nQuestions: {} ({}).\n",
-                        if name.is_empty() { "Sir or Madam" } else { &name },
-                        row.received_on.format("%-d %B %Y"),
-                        dpo.email,
-                        dpo.name,
-                        dpo.address,
-                        dpo.name,
-                        dpo.email
-                    ),
-                )
-            }
+        let t = vigie_ui::Tr(row.lang);
+        let name = (!name.is_empty()).then_some(name);
+        let line = t.f("mail.document_request.subject", &[("controller", controller)]);
+        let body = vigie_ui::mail::DocumentRequest {
+            t,
+            name: &name,
+            controller,
+            received_on: &row.received_on,
+            by_policy,
+            dpo_name: &dpo.name,
+            dpo_email: &dpo.email,
+            dpo_address: &dpo.address,
         };
-        Ok((to, message.0, message.1))
+        let body = vigie_ui::Template::render(&body).map_err(|e| format!("the message could not be rendered: {e}"))?;
+        Ok((to, line, body))
     }
 }

@@ -858,9 +858,7 @@ impl App {
         use vigie_ui::Template as _;
         let rendered = match self.load_response(who, id).await? {
             Response::Answer(a) => vigie_ui::answers::AnswerDocument::new(&a).render(),
-            Response::Earlier(v) => {
-                Ok(document_html("Réponse à votre demande relative à vos données personnelles", &v))
-            }
+            Response::Earlier(v) => earlier_document(&v).render(),
             Response::Proof(row, erasure) => vigie_ui::answers::ProofDocument {
                 t: vigie_ui::Tr(row.lang),
                 standalone: true,
@@ -970,53 +968,41 @@ fn label(key: &str) -> String {
     LABELS.iter().find(|(k, _)| *k == key).map_or_else(|| key.replace('_', " "), |(_, l)| (*l).to_string())
 }
 
-fn render_value(v: &serde_json::Value, out: &mut String) {
-    use crate::render::escape;
+/// The rows of a value of a response recorded before answers were typed: each leaf with the
+/// labels of its path, in words.
+fn earlier_rows(path: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    let at = |k: &str| if path.is_empty() { label(k) } else { format!("{path} › {}", label(k)) };
     match v {
         serde_json::Value::Object(map) => {
-            out.push_str("<table>");
             for (k, v) in map {
-                out.push_str(&format!("<tr><th scope=\"row\">{}</th><td>", escape(&label(k))));
-                render_value(v, out);
-                out.push_str("</td></tr>");
+                earlier_rows(&at(k), v, out);
             }
-            out.push_str("</table>");
         }
-        serde_json::Value::Array(items) if items.is_empty() => out.push_str("<em>aucun</em>"),
+        serde_json::Value::Array(items) if items.is_empty() => out.push((path.to_string(), "aucun".into())),
         serde_json::Value::Array(items) => {
-            out.push_str("<ul>");
-            for item in items {
-                out.push_str("<li>");
-                render_value(item, out);
-                out.push_str("</li>");
+            for (i, item) in items.iter().enumerate() {
+                earlier_rows(&format!("{path} {}", i + 1), item, out);
             }
-            out.push_str("</ul>");
         }
-        serde_json::Value::String(s) if s.contains('\n') => out.push_str(&format!("<pre>{}</pre>", escape(s))),
-        serde_json::Value::String(s) => out.push_str(&escape(s)),
-        serde_json::Value::Null => out.push_str("<em>non renseigné</em>"),
-        serde_json::Value::Bool(b) => out.push_str(if *b { "oui" } else { "non" }),
-        other => out.push_str(&escape(&other.to_string())),
+        serde_json::Value::String(s) => out.push((path.to_string(), s.clone())),
+        serde_json::Value::Null => out.push((path.to_string(), "non renseigné".into())),
+        serde_json::Value::Bool(b) => out.push((path.to_string(), if *b { "oui" } else { "non" }.into())),
+        other => out.push((path.to_string(), other.to_string())),
     }
 }
 
-/// A JSON document rendered as a readable French HTML page, one section per key.
-pub fn document_html(title: &str, value: &serde_json::Value) -> String {
-    let title = crate::render::escape(title);
-    let mut out = format!(
-        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-         <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}}th{{text-align:left;vertical-align:top;padding-right:1em}}\
-         table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.2em .4em}}</style></head><body><h1>{title}</h1>"
-    );
+/// A response recorded before answers were typed, as a readable French document: one section
+/// per key, each value with the labels of its path.
+fn earlier_document(value: &serde_json::Value) -> vigie_ui::answers::EarlierDocument {
+    let mut sections = Vec::new();
     if let serde_json::Value::Object(map) = value {
         for (k, v) in map {
-            out.push_str(&format!("<section><h2>{}</h2>", crate::render::escape(&label(k))));
-            render_value(v, &mut out);
-            out.push_str("</section>");
+            let mut rows = Vec::new();
+            earlier_rows("", v, &mut rows);
+            sections.push((label(k), rows));
         }
     }
-    out.push_str("</body></html>");
-    out
+    vigie_ui::answers::EarlierDocument { t: vigie_ui::Tr(Lang::Fr), standalone: true, sections }
 }
 
 pub(crate) mod answer;

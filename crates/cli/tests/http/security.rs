@@ -169,6 +169,8 @@ fn answers_are_never_cached_sniffed_framed_or_referred() -> R {
         assert_eq!(res.status(), 200, "{page}");
         let csp = res.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
         assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"), "{page}: {csp}");
+        // Styles: the one stylesheet only, served or inlined (by its hash); no other inline style.
+        assert!(!csp.contains("unsafe-inline") && csp.contains(vigie_ui::stylesheet_hash()), "{page}: {csp}");
         assert_eq!(res.headers().get("x-frame-options").and_then(|v| v.to_str().ok()), Some("DENY"), "{page}");
     }
     Ok(())
