@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// A chromedriver on a free port (killed with this value) and a Chromium session on it.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub client: Client,
     _driver: tokio::process::Child,
     profile: PathBuf,
 }
@@ -43,7 +43,7 @@ fn program(name: &str) -> Option<PathBuf> {
 
 impl Browser {
     /// None (and a note) when Chromium is missing outside CI; an error in CI.
-    async fn start() -> R<Option<Browser>> {
+    pub(crate) async fn start() -> R<Option<Browser>> {
         let chromium = std::env::var("VIGIE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
         let driver = std::env::var("VIGIE_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let (Some(chromium), Some(driver)) = (program(&chromium), program(&driver)) else {
@@ -98,7 +98,7 @@ impl Browser {
     }
 
     /// Waits (up to 20 s) for an element, never sleeping a fixed time.
-    async fn wait(&self, xpath: &str) -> R<fantoccini::elements::Element> {
+    pub(crate) async fn wait(&self, xpath: &str) -> R<fantoccini::elements::Element> {
         match self.client.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(xpath)).await {
             Ok(e) => Ok(e),
             Err(e) => {
@@ -110,12 +110,12 @@ impl Browser {
     }
 
     /// The id of the focused element.
-    async fn focused(&self) -> R<String> {
+    pub(crate) async fn focused(&self) -> R<String> {
         Ok(self.client.active_element().await?.attr("id").await?.unwrap_or_default())
     }
 
     /// Presses a key where the focus is (the keyboard, as a person uses it).
-    async fn press(&self, key: Key) -> R {
+    pub(crate) async fn press(&self, key: Key) -> R {
         let k: char = key.into();
         let keys =
             KeyActions::new("keyboard".into()).then(KeyAction::Down { value: k }).then(KeyAction::Up { value: k });
@@ -124,7 +124,7 @@ impl Browser {
     }
 
     /// Types text where the focus is.
-    async fn type_text(&self, text: &str) -> R {
+    pub(crate) async fn type_text(&self, text: &str) -> R {
         let mut keys = KeyActions::new("keyboard".into());
         for c in text.chars() {
             keys = keys.then(KeyAction::Down { value: c }).then(KeyAction::Up { value: c });
@@ -133,12 +133,12 @@ impl Browser {
         Ok(())
     }
 
-    async fn has_session_cookie(&self) -> R<bool> {
+    pub(crate) async fn has_session_cookie(&self) -> R<bool> {
         Ok(self.client.get_all_cookies().await?.iter().any(|c| c.name() == "vigie_session"))
     }
 
     /// Saves a screenshot under docs/screenshots when `VIGIE_SCREENSHOTS` is set.
-    async fn screenshot(&self, name: &str) -> R {
+    pub(crate) async fn screenshot(&self, name: &str) -> R {
         if std::env::var_os("VIGIE_SCREENSHOTS").is_none() {
             return Ok(());
         }

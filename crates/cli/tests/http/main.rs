@@ -13,6 +13,8 @@ mod audit;
 mod backup;
 mod breaches;
 mod browser;
+mod browser_requests;
+mod browser_subjects;
 mod console;
 mod duplicates;
 mod fuzz;

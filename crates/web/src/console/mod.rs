@@ -18,8 +18,15 @@
 //! (`user:<account id>`) are the services' own.
 
 mod admin;
+mod audit;
+mod breaches;
 mod home;
 mod login;
+mod policy;
+mod register;
+mod requests;
+mod retention;
+mod subjects;
 
 use crate::State;
 use axum::Router;
@@ -27,7 +34,6 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::de::DeserializeOwned;
 use vigie_app::accounts::Session;
 use vigie_domain::access::Role;
@@ -81,20 +87,19 @@ pub fn routes() -> Router<State> {
         .merge(login::routes())
         .merge(home::routes())
         .merge(admin::routes())
-        // The pages still to come (other roles' work), said plainly within the shell.
-        .route("/console/requests", get(|c: Console| async move { coming(&c, "nav.requests") }))
-        .route("/console/breaches", get(|c: Console| async move { coming(&c, "nav.breaches") }))
-        .route("/console/retention", get(|c: Console| async move { coming(&c, "nav.retention") }))
-        .route("/console/subjects", get(|c: Console| async move { coming(&c, "nav.subjects") }))
-        .route("/console/register", get(|c: Console| async move { coming(&c, "nav.register") }))
-        .route("/console/audit", get(|c: Console| async move { coming(&c, "nav.audit") }))
-        .route("/console/policy", get(|c: Console| async move { coming(&c, "nav.policy") }))
+        .merge(requests::routes())
+        .merge(breaches::routes())
+        .merge(retention::routes())
+        .merge(subjects::routes())
+        .merge(register::routes())
+        .merge(audit::routes())
+        .merge(policy::routes())
         // Any other path of the console: a session first (303 to /login without one), then 404.
         .route("/console/{*rest}", axum::routing::any(|c: Console| async move { not_found(&c) }))
         .layer(axum::middleware::from_fn(remember_lang))
 }
 
-fn coming(c: &Console, title: &'static str) -> Response {
+pub(crate) fn coming(c: &Console, title: &'static str) -> Response {
     render(&ComingPage { t: c.t, standalone: false, shell: c.shell(), title })
 }
 

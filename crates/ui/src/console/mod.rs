@@ -5,6 +5,14 @@
 //! A page on the shell is a struct with `t`, `standalone` and `shell` fields whose template
 //! extends `console/shell.html` and fills its `title` and `main` blocks.
 
+pub mod audit;
+pub mod breaches;
+pub mod policy;
+pub mod register;
+pub mod requests;
+pub mod retention;
+pub mod subjects;
+
 use crate::Tr;
 use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};

@@ -1,0 +1,1 @@
+//! The views of `/console/audit` (filled by `web/src/console/audit.rs`).

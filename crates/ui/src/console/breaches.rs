@@ -1,0 +1,1 @@
+//! The views of `/console/breaches` (filled by `web/src/console/breaches.rs`).

@@ -1,0 +1,1 @@
+//! The views of `/console/policy` (filled by `web/src/console/policy.rs`).

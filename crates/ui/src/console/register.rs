@@ -1,0 +1,1 @@
+//! The views of `/console/register` (filled by `web/src/console/register.rs`).

@@ -1,0 +1,1 @@
+//! The views of `/console/requests` (filled by `web/src/console/requests.rs`).

@@ -1,0 +1,1 @@
+//! The views of `/console/retention` (filled by `web/src/console/retention.rs`).

@@ -1,0 +1,1 @@
+//! The views of `/console/subjects` (filled by `web/src/console/subjects.rs`).
