@@ -64,7 +64,12 @@ const CHANNELS: &[(&str, &str)] = &[
 ];
 
 fn purposes(s: &State, c: &Console) -> Vec<PurposeOption> {
-    s.app.policy().purposes.iter().map(|p| PurposeOption { id: p.id.clone(), name: c.t.of(&p.name).to_string() }).collect()
+    s.app
+        .policy()
+        .purposes
+        .iter()
+        .map(|p| PurposeOption { id: p.id.clone(), name: c.t.of(&p.name).to_string() })
+        .collect()
 }
 
 /// A purpose id fit for a URL (`[a-z0-9_]`), or nothing.
@@ -327,8 +332,7 @@ struct SubjectQuery {
 
 fn shown(c: &Console, v: SubjectView, s: &State) -> SubjectShown {
     let policy = s.app.policy();
-    let purpose_name =
-        |id: &str| policy.purpose(id).map_or_else(|| id.to_string(), |p| c.t.of(&p.name).to_string());
+    let purpose_name = |id: &str| policy.purpose(id).map_or_else(|| id.to_string(), |p| c.t.of(&p.name).to_string());
     let identity = IDENTITY
         .iter()
         .filter_map(|(name, label, ..)| {
@@ -628,7 +632,8 @@ async fn add_consent(
             return recorded(&s, &c, id, &form.purpose, "consent", out, kept);
         }
     };
-    let input = NewConsent { purpose: form.consent_purpose.clone(), granted, evidence: form.evidence.clone(), at: None };
+    let input =
+        NewConsent { purpose: form.consent_purpose.clone(), granted, evidence: form.evidence.clone(), at: None };
     let out = s.app.add_consent(c.who(), id, input).await;
     recorded(&s, &c, id, &form.purpose, "consent", out, kept)
 }
