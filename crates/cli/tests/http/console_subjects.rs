@@ -9,6 +9,9 @@ use crate::console::{csrf, get, post, session, user};
 use crate::support::{R, Server, backends, camille};
 use serde_json::Value;
 
+/// A record form with bad input: its path, its fields, and words its error must contain.
+type BadForm<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+
 /// Every address a page links to or posts to.
 fn urls(html: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -242,7 +245,7 @@ fn staff_find_read_and_record_subjects() -> R {
 
         // Bad input: 4xx, the error in words, the values kept, nothing changed.
         let before = audit(&s, &dpo)?.len();
-        let bad: &[(&str, Vec<(&str, &str)>, &str)] = &[
+        let bad: &[BadForm] = &[
             (
                 "contracts",
                 vec![("reference", "C-2"), ("start", "2026-02-01"), ("end", "2026-01-01")],
@@ -322,7 +325,7 @@ fn staff_find_read_and_record_subjects() -> R {
         let r = get(&s, &ck, &to)?;
         assert_eq!(r.0, 200);
         assert!(by_id(&r.1, "created").contains("La personne est enregistrée"));
-        assert!(r.1.contains(&format!(r#"<a href="/console/subjects/{id}" class="ref">"#)), "{}", r.1);
+        assert!(r.1.contains(&format!(r#"<a href="/console/subjects/{id}" class="subject-ref">"#)), "{}", r.1);
         seen.page(&r);
         let r = get(&s, &ck, &format!("/console/subjects/{new_id}?purpose=prospect_relations"))?;
         assert!(r.0 == 200 && r.1.contains("Louis"), "{}", r.1);
