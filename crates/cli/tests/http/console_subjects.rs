@@ -180,6 +180,10 @@ fn staff_find_read_and_record_subjects() -> R {
         assert!(!r.1.contains("camille.martin@example.fr"));
         assert!(r.1.contains("record-consent"));
         assert!(audit(&s, &dpo)?.iter().any(|e| e["purpose"] == "events" && e["outcome"] == "refused"));
+        // In English on request.
+        let r = get(&s, &ck, &format!("/console/subjects/{id}?purpose=events&lang=en"))?;
+        assert_eq!(r.0, 403);
+        assert!(unescape(&r.1).contains("Read refused by the policy: this purpose rests on consent"), "{}", r.1);
         // An unknown purpose: refused by the policy too; a malformed one: 400.
         let r = get(&s, &ck, &format!("/console/subjects/{id}?purpose=nothing_such"))?;
         assert_eq!((r.0, by_id(&r.1, "rule-id").as_str()), (403, "unknown_purpose"));
