@@ -572,6 +572,20 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("policy version {version}")))
     }
 
+    /// What a version changes against the version in force ([`diff`]), as its upload reported it (dpo).
+    pub async fn policy_changes(&self, who: &Principal, version: &str) -> Result<Vec<Change>> {
+        who.require(&[Role::Dpo], "reading a policy revision")?;
+        let rows = self.db.read(|tx| Ok::<_, AppError>(tx.policy_versions()?)).await?;
+        let r = rows
+            .into_iter()
+            .find(|r| r.version == version)
+            .ok_or_else(|| AppError::NotFound(format!("policy version {version}")))?;
+        let new = Policy::from_toml(&r.text)
+            .policy
+            .ok_or_else(|| AppError::Internal(format!("stored policy version {version} no longer parses")))?;
+        Ok(diff(&self.policy(), &new))
+    }
+
     async fn version_notices(&self, r: &PolicyVersionRow) -> Result<(i64, i64)> {
         let p = params(&r.version);
         self.db.read(move |tx| Ok::<_, AppError>(tx.count_messages(TEMPLATE, &p)?)).await
