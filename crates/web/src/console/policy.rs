@@ -72,6 +72,21 @@ fn token_words(t: Tr, token: &str) -> String {
 
 /// A value of the diff (`client: consent, prospect: legitimate_interest`) with its tokens in words.
 fn words(t: Tr, text: &str) -> String {
+    // A purpose added: `Name (client: consent, …)`.
+    if let Some((name, rest)) = text.split_once(" (")
+        && let Some(inner) = rest.strip_suffix(')')
+    {
+        return format!("{name} ({})", words(t, inner));
+    }
+    // A retention: `3 years after last_inbound_contact`.
+    if let Some((n, basis)) = text.split_once(" years after ")
+        && let Ok(n) = n.parse::<i64>()
+    {
+        let key = format!("register.retention.{basis}");
+        if vigie_ui::has(&key) {
+            return t.f(&key, &[("years", &t.n("common.years", n))]);
+        }
+    }
     text.split(", ")
         .map(|item| match item.split_once(": ") {
             Some((k, v)) => format!("{}{}{}", token_words(t, k), t.t("common.colon"), token_words(t, v)),
@@ -115,19 +130,19 @@ async fn policy_page(s: &State, c: &Console, out: Outcome) -> Response {
     let t = c.t;
     let mut lines = Vec::with_capacity(versions.len());
     for v in versions {
-        let changes = if v.status == PolicyStatus::Pending {
-            match s.app.policy_changes(c.who(), &v.version).await {
-                Ok(list) => list.into_iter().map(|ch| change_line(t, ch)).collect(),
+        let (revision, changes) = if v.status == PolicyStatus::Pending {
+            match s.app.policy_revision(c.who(), &v.version).await {
+                Ok((p, list)) => (Some(p), list.into_iter().map(|ch| change_line(t, ch)).collect()),
                 Err(e) => return crate::problem::ApiError::from(e).into_response(),
             }
         } else {
-            Vec::new()
+            (None, Vec::new())
         };
         let gave_up = failed
             .iter()
             .filter(|m| m.template == revisions::TEMPLATE && m.params["version"].as_str() == Some(v.version.as_str()))
             .count() as i64;
-        lines.push(version_line(t, &policy, v, changes, gave_up));
+        lines.push(version_line(t, revision.as_ref().unwrap_or(&*policy), v, changes, gave_up));
     }
     let view = PolicyPage {
         t,
@@ -142,6 +157,7 @@ async fn policy_page(s: &State, c: &Console, out: Outcome) -> Response {
     with_status(render(&view), out.status.unwrap_or(StatusCode::OK))
 }
 
+/// A version's line; `policy` names the purposes (the revision's own names for a pending one).
 fn version_line(t: Tr, policy: &Policy, v: VersionView, changes: Vec<ChangeLine>, failed: i64) -> VersionLine {
     let purpose_name = |id: &str| policy.purpose(id).map_or_else(|| id.to_string(), |p| t.of(&p.name).to_string());
     let flagged: Vec<FlaggedLine> = v
