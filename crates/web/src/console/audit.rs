@@ -127,7 +127,10 @@ async fn page(
         subject: q.subject.trim().to_string(),
         from: q.from.trim().to_string(),
         to: q.to.trim().to_string(),
-        limit: q.limit.trim().to_string(),
+        limit: match q.limit.trim() {
+            "" => DEFAULT_LIMIT.to_string(),
+            l => l.to_string(),
+        },
     };
     let mut view = AuditPage {
         t: c.t,
