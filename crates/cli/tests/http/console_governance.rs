@@ -178,6 +178,8 @@ fn the_audit_trail_searched_paged_and_verified() -> R {
         assert_eq!(rows_of(&html, "subject.create"), 2, "{html}");
         assert_eq!(rows_of(&html, "subject.read"), 3);
         assert!(!html.contains("camille") && !html.contains("Camille"), "no personal value");
+        assert!(html.contains("Personne enregistrée<br><code class=\"ref\">subject.create</code>"), "in words: {html}");
+        assert!(html.contains("<td>Jeton <code class=\"ref\">token:"), "the actor's kind in words");
         for field in ["action", "actor", "subject", "from", "to", "limit"] {
             assert!(html.contains(&format!("<label for=\"{field}\">")), "{field} labelled");
         }

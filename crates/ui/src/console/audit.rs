@@ -24,7 +24,11 @@ pub struct AuditLine {
     pub seq: i64,
     pub at: DateTime<Utc>,
     pub actor: String,
+    /// The actor's kind in words (an account, a token, the command line, Vigie itself, a requester).
+    pub actor_words: Option<String>,
     pub action: String,
+    /// The action in words, when the catalogues name it.
+    pub action_words: Option<String>,
     pub subject_id: Option<String>,
     pub purpose: Option<String>,
     /// The field names, comma-separated (never their values).

@@ -112,6 +112,13 @@ fn query_of(q: &AuditQuery, after: Option<i64>) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
+/// What kind of actor an entry names, in words (`user:<id>` is an account…).
+fn actor_words(t: vigie_ui::Tr, actor: &str) -> Option<String> {
+    let kind = actor.split(':').next().unwrap_or(actor);
+    let key = format!("console_audit.actor_{kind}");
+    vigie_ui::has(&key).then(|| t.t(&key).to_string())
+}
+
 async fn page(
     axum::extract::State(s): axum::extract::State<State>,
     c: Console,
@@ -184,7 +191,12 @@ async fn page(
                 _ => "console_audit.outcome_other",
             }
             .to_string(),
+            actor_words: actor_words(c.t, &e.actor),
             actor: e.actor,
+            action_words: {
+                let key = format!("console_audit.actions.{}", e.action);
+                vigie_ui::has(&key).then(|| c.t.t(&key).to_string())
+            },
             action: e.action,
             subject_id: e.subject_id.map(|id| id.to_string()),
             purpose: e.purpose,
