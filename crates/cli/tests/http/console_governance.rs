@@ -74,6 +74,16 @@ fn governance_pages_open_to_their_roles_only() -> R {
             let (st, _, to) = get(&s, "vigie_session=none", page)?;
             assert_eq!((st, to.as_deref()), (303, Some("/login")), "{page}");
         }
+        // The policy's forms are the DPO's only, even with the session's own CSRF token.
+        for (role, cookie) in &cookies[1..] {
+            let (_, home, _) = get(&s, cookie, "/console/")?;
+            let token = csrf(&home)?;
+            for action in ["activate", "assessments"] {
+                let form = [("csrf", token.as_str()), ("confirm", "yes"), ("compatible", "yes"), ("reasoning", "x")];
+                let (st, _, _) = post(&s, cookie, &format!("/console/policy/2026-1/{action}"), &form)?;
+                assert_eq!(st, 403, "{role} may not {action}");
+            }
+        }
         // The auditor's navigation names the register and the trail, not the policy.
         let auditor = &cookies[1].1;
         let (_, html, _) = get(&s, auditor, "/console/")?;
@@ -299,6 +309,9 @@ fn the_policy_page_shows_a_revision_its_notices_and_assessments_and_activates_it
         assert!(says(&html, "<th scope=\"row\">Lettre d'information</th>"), "{html}");
         assert_eq!(html.matches("<strong>Pas encore analysé</strong>").count(), 2, "{html}");
 
+        let (_, en, _) = get(&s, &cookie, "/console/policy?lang=en")?;
+        assert!(en.contains("Version in force: 2026-1.") && en.contains("<td>Added</td>"), "{en}");
+        assert!(en.contains("Consent (Art. 6(1)(a) GDPR)") || en.contains("Consent"), "{en}");
         let token = csrf(&html)?;
         // Activation: the confirmation is required, then the service's refusal is said, nothing changes.
         let (st, html, _) = post(&s, &cookie, "/console/policy/2027-1/activate", &[("csrf", &token)])?;
@@ -311,6 +324,10 @@ fn the_policy_page_shows_a_revision_its_notices_and_assessments_and_activates_it
         assert!(html.contains("takes effect on 2099-01-01, not before"), "the rule: {html}");
         let (st, html, _) =
             post(&s, &cookie, "/console/policy/2031-9/activate", &[("csrf", &token), ("confirm", "yes")])?;
+        assert_eq!(st, 404);
+        assert!(says(&html, "Cette version n'existe pas."));
+        let form = [("csrf", token.as_str()), ("change", "all"), ("compatible", "yes"), ("reasoning", "Analyse.")];
+        let (st, html, _) = post(&s, &cookie, "/console/policy/2031-9/assessments", &form)?;
         assert_eq!(st, 404);
         assert!(says(&html, "Cette version n'existe pas."));
         // Without the CSRF token, or with another one: 403, nothing done.
