@@ -298,3 +298,51 @@ pub async fn verify(store: &crate::db::Db, keys: std::sync::Arc<MasterKey>) -> R
     }
     Ok(Verification { entries, valid: true, problem: None })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn row(action: &str, actor: &str, subject: Option<Id>, day: u32) -> AuditRow {
+        AuditRow {
+            seq: 1,
+            at: Utc.with_ymd_and_hms(2026, 3, day, 12, 0, 0).single().unwrap_or_default(),
+            actor: actor.into(),
+            action: action.into(),
+            subject_id: subject,
+            purpose: None,
+            fields: String::new(),
+            outcome: "ok".into(),
+            detail: None,
+            hash: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_search_keeps_what_every_criterion_given_allows() {
+        let id = uuid::Uuid::now_v7();
+        let e = row("subject.read", "token:abc", Some(id), 10);
+        assert!(AuditFilter::default().keeps(&e), "no criterion keeps everything");
+        let by = |f: AuditFilter| f.keeps(&e);
+        assert!(by(AuditFilter { action: Some("subject.read".into()), ..Default::default() }));
+        assert!(by(AuditFilter { action: Some("subject.".into()), ..Default::default() }), "a prefix ending in a dot");
+        assert!(!by(AuditFilter { action: Some("subject".into()), ..Default::default() }), "not a bare prefix");
+        assert!(!by(AuditFilter { action: Some("subject.re".into()), ..Default::default() }));
+        assert!(by(AuditFilter { actor: Some("token:abc".into()), ..Default::default() }));
+        assert!(!by(AuditFilter { actor: Some("token:ab".into()), ..Default::default() }), "an actor exactly");
+        assert!(by(AuditFilter { subject: Some(id), ..Default::default() }));
+        assert!(!by(AuditFilter { subject: Some(uuid::Uuid::now_v7()), ..Default::default() }));
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 3, d);
+        assert!(by(AuditFilter { from: day(10), to: day(10), ..Default::default() }), "both ends inclusive");
+        assert!(!by(AuditFilter { from: day(11), ..Default::default() }));
+        assert!(!by(AuditFilter { to: day(9), ..Default::default() }));
+        assert!(!by(AuditFilter {
+            action: Some("subject.read".into()),
+            actor: Some("cli".into()),
+            ..Default::default()
+        }));
+        let none = row("register.read", "cli", None, 10);
+        assert!(!AuditFilter { subject: Some(id), ..Default::default() }.keeps(&none), "an entry about no one");
+    }
+}
