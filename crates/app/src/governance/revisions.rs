@@ -572,6 +572,22 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("policy version {version}")))
     }
 
+    /// A version as uploaded (its policy, parsed) and what it changes against the version in force
+    /// ([`diff`], as its upload reported it) (dpo).
+    pub async fn policy_revision(&self, who: &Principal, version: &str) -> Result<(Policy, Vec<Change>)> {
+        who.require(&[Role::Dpo], "reading a policy revision")?;
+        let rows = self.db.read(|tx| Ok::<_, AppError>(tx.policy_versions()?)).await?;
+        let r = rows
+            .into_iter()
+            .find(|r| r.version == version)
+            .ok_or_else(|| AppError::NotFound(format!("policy version {version}")))?;
+        let new = Policy::from_toml(&r.text)
+            .policy
+            .ok_or_else(|| AppError::Internal(format!("stored policy version {version} no longer parses")))?;
+        let changes = diff(&self.policy(), &new);
+        Ok((new, changes))
+    }
+
     async fn version_notices(&self, r: &PolicyVersionRow) -> Result<(i64, i64)> {
         let p = params(&r.version);
         self.db.read(move |tx| Ok::<_, AppError>(tx.count_messages(TEMPLATE, &p)?)).await

@@ -55,6 +55,103 @@ impl crate::App {
     }
 }
 
+/// What a search of the audit trail keeps: every criterion given must hold (ids, action names and
+/// dates only: an entry holds nothing personal, and neither does a search of them).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// An action (`policy.activate`), or the start of one (`policy.`).
+    pub action: Option<String>,
+    /// An actor exactly as recorded (`user:<id>`, `token:<id>`, `cli`, `system`).
+    pub actor: Option<String>,
+    pub subject: Option<Id>,
+    /// From this day (UTC), inclusive.
+    pub from: Option<chrono::NaiveDate>,
+    /// To this day (UTC), inclusive.
+    pub to: Option<chrono::NaiveDate>,
+}
+
+impl AuditFilter {
+    fn keeps(&self, e: &AuditRow) -> bool {
+        let day = e.at.date_naive();
+        self.action.as_deref().is_none_or(|a| e.action == a || (a.ends_with('.') && e.action.starts_with(a)))
+            && self.actor.as_deref().is_none_or(|a| e.actor == a)
+            && self.subject.is_none_or(|s| e.subject_id == Some(s))
+            && self.from.is_none_or(|d| day >= d)
+            && self.to.is_none_or(|d| day <= d)
+    }
+}
+
+/// A page of a search: the entries kept, and where the next page starts.
+#[derive(Debug, Clone)]
+pub struct AuditSearch {
+    pub entries: Vec<EntryView>,
+    /// The sequence number the next page starts after, when the trail goes on past this page.
+    pub next_after: Option<i64>,
+    /// The last entry read: the search read every entry up to it.
+    pub read_up_to: i64,
+}
+
+/// At most this many entries are read for one page of a search (a rare action over a long trail
+/// answers in several pages, each saying how far it read).
+const SEARCH_SCAN: i64 = 50_000;
+
+impl crate::App {
+    /// A page of the audit trail kept by `filter` (dpo, auditor): the entries after `after`, at
+    /// most `limit` (1 to 1000), as [`audit_entries`](crate::App::audit_entries) pages them.
+    pub async fn audit_search(
+        &self,
+        who: &crate::auth::Principal,
+        filter: AuditFilter,
+        after: i64,
+        limit: i64,
+    ) -> Result<AuditSearch> {
+        use vigie_domain::access::Role;
+        who.require(&[Role::Dpo, Role::Auditor], "reading the audit trail")?;
+        if !(1..=1000).contains(&limit) {
+            return Err(crate::AppError::invalid("limit", "must be between 1 and 1000"));
+        }
+        const PAGE: i64 = 1000;
+        let mut last = after.max(0);
+        let mut kept = Vec::new();
+        let mut read = 0i64;
+        loop {
+            let subject = filter.subject;
+            let rows = self
+                .db
+                .read(move |tx| match subject {
+                    Some(s) => tx.audit_for_subject(s, last, PAGE),
+                    None => tx.audit_page(last, PAGE),
+                })
+                .await?;
+            let end = (rows.len() as i64) < PAGE;
+            for row in rows {
+                last = row.seq;
+                read += 1;
+                if filter.keeps(&row) {
+                    kept.push(EntryView::from(row));
+                    if kept.len() as i64 == limit {
+                        return Ok(AuditSearch { entries: kept, next_after: Some(last), read_up_to: last });
+                    }
+                }
+            }
+            if end {
+                return Ok(AuditSearch { entries: kept, next_after: None, read_up_to: last });
+            }
+            if read >= SEARCH_SCAN {
+                return Ok(AuditSearch { entries: kept, next_after: Some(last), read_up_to: last });
+            }
+        }
+    }
+
+    /// The head of the audit trail as recorded: its last entry's sequence number and hash (hex).
+    pub async fn audit_head(&self, who: &crate::auth::Principal) -> Result<(i64, String)> {
+        use vigie_domain::access::Role;
+        who.require(&[Role::Dpo, Role::Auditor, Role::Admin], "verifying the audit trail")?;
+        let (seq, hash) = self.db.read(|tx| tx.audit_head_recorded()).await?;
+        Ok((seq, vigie_crypto::hex(&hash)))
+    }
+}
+
 /// The outcome of verifying the chain.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Verification {
@@ -200,4 +297,52 @@ pub async fn verify(store: &crate::db::Db, keys: std::sync::Arc<MasterKey>) -> R
         return Ok(Verification { entries, valid: false, problem: Some(problem) });
     }
     Ok(Verification { entries, valid: true, problem: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn row(action: &str, actor: &str, subject: Option<Id>, day: u32) -> AuditRow {
+        AuditRow {
+            seq: 1,
+            at: Utc.with_ymd_and_hms(2026, 3, day, 12, 0, 0).single().unwrap_or_default(),
+            actor: actor.into(),
+            action: action.into(),
+            subject_id: subject,
+            purpose: None,
+            fields: String::new(),
+            outcome: "ok".into(),
+            detail: None,
+            hash: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_search_keeps_what_every_criterion_given_allows() {
+        let id = uuid::Uuid::now_v7();
+        let e = row("subject.read", "token:abc", Some(id), 10);
+        assert!(AuditFilter::default().keeps(&e), "no criterion keeps everything");
+        let by = |f: AuditFilter| f.keeps(&e);
+        assert!(by(AuditFilter { action: Some("subject.read".into()), ..Default::default() }));
+        assert!(by(AuditFilter { action: Some("subject.".into()), ..Default::default() }), "a prefix ending in a dot");
+        assert!(!by(AuditFilter { action: Some("subject".into()), ..Default::default() }), "not a bare prefix");
+        assert!(!by(AuditFilter { action: Some("subject.re".into()), ..Default::default() }));
+        assert!(by(AuditFilter { actor: Some("token:abc".into()), ..Default::default() }));
+        assert!(!by(AuditFilter { actor: Some("token:ab".into()), ..Default::default() }), "an actor exactly");
+        assert!(by(AuditFilter { subject: Some(id), ..Default::default() }));
+        assert!(!by(AuditFilter { subject: Some(uuid::Uuid::now_v7()), ..Default::default() }));
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 3, d);
+        assert!(by(AuditFilter { from: day(10), to: day(10), ..Default::default() }), "both ends inclusive");
+        assert!(!by(AuditFilter { from: day(11), ..Default::default() }));
+        assert!(!by(AuditFilter { to: day(9), ..Default::default() }));
+        assert!(!by(AuditFilter {
+            action: Some("subject.read".into()),
+            actor: Some("cli".into()),
+            ..Default::default()
+        }));
+        let none = row("register.read", "cli", None, 10);
+        assert!(!AuditFilter { subject: Some(id), ..Default::default() }.keeps(&none), "an entry about no one");
+    }
 }

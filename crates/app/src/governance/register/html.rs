@@ -6,6 +6,12 @@ use vigie_ui::register::{Erasure, RegisterPage, Sheet};
 
 /// The register as an HTML page in `lang`, on the layout of every Vigie page.
 pub fn to_html(reg: &Register, lang: Lang) -> vigie_ui::Rendered {
+    page(reg, lang).render()
+}
+
+/// The register's page model in `lang` (what the HTML export renders; the console shows the same
+/// rows within its shell).
+pub fn page(reg: &Register, lang: Lang) -> RegisterPage {
     let t = Tr(lang);
     RegisterPage {
         t,
@@ -38,5 +44,4 @@ pub fn to_html(reg: &Register, lang: Lang) -> vigie_ui::Rendered {
             .collect(),
         assumptions: reg.assumptions.iter().map(|a| a.label.get(lang).to_string()).collect(),
     }
-    .render()
 }

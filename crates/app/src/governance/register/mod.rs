@@ -544,6 +544,6 @@ mod xlsx;
 
 pub use self::build::build;
 pub use self::csv::to_csv;
-pub use self::html::to_html;
+pub use self::html::{page, to_html};
 pub use self::xlsx::to_xlsx;
 use self::{labels::*, layout::*};
