@@ -16,6 +16,8 @@ mod browser;
 mod browser_requests;
 mod browser_subjects;
 mod console;
+mod console_breaches;
+mod console_retention;
 mod duplicates;
 mod fuzz;
 mod governance;
