@@ -331,19 +331,29 @@ fn a_breach_recorded_in_a_browser() -> R {
     outcome
 }
 
-/// Prospects whose retention ends over the next months, and two already due.
+/// Prospects whose retention ends over the next twelve months (32 in all, two already due).
 fn some_people(s: &Server) -> R {
     let staff = s.token("staff", None)?;
     let today = chrono::Utc::now().date_naive();
-    for i in 0..14u32 {
-        // Prospects are kept 3 years from their collection without any inbound contact.
-        let months_ago = 36 - (i % 12) - 1 + if i >= 12 { 12 } else { 0 };
+    // Prospects are kept 3 years from their collection without any inbound contact.
+    let per_month = [1u32, 3, 2, 5, 1, 0, 4, 2, 6, 3, 1, 2];
+    let mut n = 0;
+    let mut add = |months_ago: u32| -> R {
         let collected = today.checked_sub_months(chrono::Months::new(months_ago)).ok_or("date")?;
+        n += 1;
         s.create(
             staff.as_str(),
-            json!({"kind":"prospect","collected_at": collected.to_string(),"identity":{"first_name": format!("P{i}"),"email": format!("p{i}@example.fr")}}),
+            json!({"kind":"prospect","collected_at": collected.to_string(),"identity":{"first_name": format!("P{n}"),"email": format!("p{n}@example.fr")}}),
         )?;
+        Ok(())
+    };
+    for (i, count) in per_month.iter().enumerate() {
+        for _ in 0..*count {
+            add(36 - i as u32)?;
+        }
     }
+    add(40)?;
+    add(41)?;
     Ok(())
 }
 
@@ -377,13 +387,13 @@ async fn record_a_breach(b: &Browser, base: &str) -> R {
     let clock = b.wait("//p[@id='clock']").await?.text().await?;
     assert!(clock == "52 heures restantes" || clock == "51 heures restantes", "{clock}");
     let people = b.wait("//td[@id='people']").await?.text().await?;
-    assert!(people.starts_with("14 personnes"), "{people}");
+    assert!(people.starts_with("32 personnes"), "{people}");
     b.screenshot("breach").await?;
 
     // The register lists it; the CNIL draft opens from its page.
     b.client.goto(&format!("{base}/console/breaches")).await?;
     let row = b.wait("//table[@id='register']/tbody/tr[1]").await?.text().await?;
-    assert!(row.contains("heures restantes") && row.contains("14"), "{row}");
+    assert!(row.contains("heures restantes") && row.contains("32"), "{row}");
     b.screenshot("breaches").await?;
     b.wait("//table[@id='register']/tbody/tr[1]/th/a").await?.click().await?;
     b.wait("//a[@id='cnil-draft']").await?.click().await?;
@@ -396,6 +406,10 @@ async fn record_a_breach(b: &Browser, base: &str) -> R {
     b.wait("//h1[text()='Conservation des données']").await?;
     let bars = b.client.find_all(Locator::XPath("//figure[@class='forecast']//*[local-name()='rect']")).await?;
     assert_eq!(bars.len(), 12);
+    let table = b.wait("//table[@id='forecast-table']").await?.text().await?;
+    assert!(table.contains("Fin de conservation"), "the chart's figures in a table: {table}");
+    // The chart in view for the screenshot.
+    b.client.execute("document.getElementById('forecast-title').scrollIntoView();", vec![]).await?;
     b.screenshot("retention").await?;
 
     // Logout for the next backend.

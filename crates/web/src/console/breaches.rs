@@ -87,7 +87,7 @@ fn invalid(c: &Console, field: &str) -> String {
 }
 
 /// A refusal of the services in words, with its status; `Err` for an error that is no refusal.
-fn refusal(c: &Console, e: AppError) -> Result<(String, StatusCode), Response> {
+fn refusal(c: &Console, e: AppError) -> Result<(String, StatusCode), AppError> {
     Ok(match e {
         AppError::Invalid { field, .. } => (invalid(c, &field), StatusCode::BAD_REQUEST),
         AppError::NotFound(_) => (c.t.t("console_breaches.error.gone").to_string(), StatusCode::NOT_FOUND),
@@ -107,7 +107,7 @@ fn refusal(c: &Console, e: AppError) -> Result<(String, StatusCode), Response> {
             };
             (c.t.t(key).to_string(), StatusCode::CONFLICT)
         }
-        e => return Err(crate::problem::ApiError::from(e).into_response()),
+        e => return Err(e),
     })
 }
 
@@ -219,7 +219,7 @@ async fn create(axum::extract::State(s): S, posted: Posted<Form>) -> Response {
         Ok(b) => see_other(&format!("/console/breaches/{}", b.id)),
         Err(e) => match refusal(&c, e) {
             Ok(r) => list_page(&s, &c, draft, Some(r)).await,
-            Err(resp) => resp,
+            Err(e) => crate::problem::ApiError::from(e).into_response(),
         },
     }
 }
@@ -334,7 +334,7 @@ async fn phase(axum::extract::State(s): S, Path(id): Path<String>, posted: Poste
         Err(AppError::NotFound(_)) => not_found(&c),
         Err(e) => match refusal(&c, e) {
             Ok(r) => one_page(&s, &c, id, Some(r)).await,
-            Err(resp) => resp,
+            Err(e) => crate::problem::ApiError::from(e).into_response(),
         },
     }
 }
@@ -351,7 +351,7 @@ async fn subjects(axum::extract::State(s): S, Path(id): Path<String>, posted: Po
         Err(AppError::NotFound(_)) => not_found(&c),
         Err(e) => match refusal(&c, e) {
             Ok(r) => one_page(&s, &c, id, Some(r)).await,
-            Err(resp) => resp,
+            Err(e) => crate::problem::ApiError::from(e).into_response(),
         },
     }
 }
