@@ -114,6 +114,9 @@ fn the_dpo_keeps_the_breach_register_in_the_console() -> R {
         assert!(html.contains("Les prospects"), "the scope in words: {html}");
         assert!(html.contains("<td class=\"n\">2</td>"), "two prospects concerned: {html}");
         assert!(html.contains("Un risque élevé") && html.contains("perte de confidentialité"));
+        let (_, en, _) = get(&s, &dpo, "/console/breaches?lang=en")?;
+        assert!(en.contains("Data breaches") && en.contains("hours left") && en.contains("The prospects"), "{en}");
+        assert!(en.contains("A high risk") && en.contains("loss of confidentiality"), "{en}");
 
         // Its page: facts, clock, count, the Art. 34 state, the link to the CNIL draft.
         let (st, html, _) = get(&s, &dpo, &format!("/console/breaches/{id}"))?;

@@ -131,7 +131,20 @@ fn the_dpo_plans_holds_and_erases_in_the_console() -> R {
         )?;
         assert_eq!(st, 400);
         assert!(html.contains("une date future est refusée"), "{html}");
+        for far in ["9999-12-31", "+10004-12-31", "10004-12-31"] {
+            let (st, _, _) =
+                post(&s, &dpo, "/console/retention/apply", &[("csrf", &token), ("at", far), ("confirmed_count", "3")])?;
+            assert_eq!(st, 400, "{far}");
+        }
         assert_eq!(count(&s, subjects)?, 4, "{b:?}: nothing erased");
+        let (st, html, _) = get(&s, &dpo, "/console/retention?at=9999-12-31")?;
+        assert_eq!(st, 200, "the plan looks as far as the last date");
+        assert!(
+            html.contains("À effacer : leur durée de conservation est écoulée</th><td class=\"n\">3</td>"),
+            "{html}"
+        );
+        let (st, _, _) = get(&s, &dpo, "/console/retention?at=%2B10004-12-31")?;
+        assert_eq!(st, 400);
 
         // Confirmed: erased through the API's service, the result shown.
         let (st, _, location) =

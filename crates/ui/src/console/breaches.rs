@@ -297,3 +297,47 @@ impl BreachPage {
         self.status == "closed"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every token a page says in words has its sentence (both languages: a test keeps them equal).
+    #[test]
+    fn every_token_of_the_breach_pages_has_its_words() {
+        let tables: [(&str, &[&str]); 9] = [
+            ("console_breaches.nature_of", &NATURES),
+            ("words.category", &CATEGORIES),
+            ("console_breaches.kind", &KINDS),
+            ("console_breaches.risk_of", &RISKS),
+            ("console_breaches.keys", &KEYS),
+            ("cnil.decision", &DECISIONS),
+            ("console_breaches.status_of", &["open", "notified", "closed"]),
+            (
+                "console_breaches.phase_of",
+                &["initial", "update", "authority_notified", "subjects_notified", "closed", "subjects_decision"],
+            ),
+            ("console_retention.held_by_of", &["legal_hold", "rights_request", "breach", "restriction"]),
+        ];
+        for (table, tokens) in tables {
+            for token in tokens {
+                assert!(crate::has(&format!("{table}.{token}")), "{table}.{token}");
+            }
+        }
+        for key in [
+            "console_retention.kind_of.client",
+            "console_retention.kind_of.prospect",
+            "console_retention.rule_of.last_contract_end",
+            "console_retention.rule_of.last_inbound_contact",
+            "console_retention.rule_of.client_without_contract",
+            "console_retention.action_of.set",
+            "console_retention.action_of.lift",
+        ] {
+            assert!(crate::has(key), "{key}");
+        }
+        let t = Tr(crate::Lang::En);
+        let scope = ScopeWords { kinds: vec!["client".into(), "prospect".into()], named: 2, ..ScopeWords::default() };
+        assert_eq!(scope.phrases(&t), ["2 people named", "The clients and prospects"]);
+        assert_eq!(Clock::Running { hours_left: 5 }.words(&t), "5 hours left");
+    }
+}
