@@ -92,6 +92,9 @@ fn the_dpo_plans_holds_and_erases_in_the_console() -> R {
         assert!(held.contains(&felix) && held.contains("Contentieux prud'homal en cours"), "{held}");
         let (st, _, location) = get(&s, &dpo, &format!("/console/retention/holds?subject={felix}"))?;
         assert_eq!((st, location), (303, Some(format!("/console/retention/holds/{felix}"))));
+        let (st, html, _) = get(&s, &dpo, "/console/retention/holds?subject=f%C3%A9lix")?;
+        assert_eq!(st, 400);
+        assert!(html.contains("L'identifiant de la personne n'est pas valable."), "{html}");
         for path in [format!("/console/retention/holds/{unknown}"), "/console/retention/holds/nope".to_string()] {
             let (st, _, _) = get(&s, &dpo, &path)?;
             assert_eq!(st, 404, "{path}");
