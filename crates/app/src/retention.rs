@@ -519,6 +519,14 @@ impl App {
     }
 
     /// A subject's legal hold and its history, reasons decrypted (DPO).
+    /// The legal holds in place, the oldest first: ids and dates only (each one's reason and
+    /// history are read, audited, on its own page).
+    pub async fn legal_holds(&self, who: &Principal, limit: usize) -> Result<Vec<(Id, Option<DateTime<Utc>>)>> {
+        who.require(&[Role::Dpo], "listing legal holds")?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db.read(move |tx| Ok::<_, AppError>(tx.legal_holds(limit)?)).await
+    }
+
     pub async fn legal_hold_status(&self, who: &Principal, id: Id) -> Result<HoldStatus> {
         who.require(&[Role::Dpo], "reading a legal hold")?;
         let actor = who.actor();

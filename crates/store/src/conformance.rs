@@ -610,6 +610,9 @@ pub fn retention(store: &Store) -> Result<(), String> {
         h.len() == 1 && h[0].due.id == held && h[0].reason == b"sealed" && h[0].wrapped_key.len() == 60,
         "held subjects listed apart",
     )?;
+    let holds = w(store, move |tx| tx.legal_holds(10))?;
+    ensure(holds.len() == 1 && holds[0].0 == held && holds[0].1.is_some(), "legal holds listed with their date")?;
+    ensure(w(store, move |tx| tx.legal_holds(0))?.is_empty(), "legal_holds honours its limit")?;
     let stored = w(store, move |tx| tx.subject(held))?;
     ensure(
         stored.is_some_and(|s| s.legal_hold.as_deref() == Some(b"sealed".as_slice()) && s.held_at.is_some()),
@@ -632,6 +635,7 @@ pub fn retention(store: &Store) -> Result<(), String> {
     })?;
     ensure(w(store, move |tx| tx.hold_events(held))? == events, "hold history in order")?;
     ensure(w(store, move |tx| tx.held_due(d(1903, 3, 1)))?.is_empty(), "a lifted hold")?;
+    ensure(w(store, move |tx| tx.legal_holds(10))?.is_empty(), "a lifted hold is not listed")?;
 
     let at = now();
     let (erased, again) = w(store, move |tx| {

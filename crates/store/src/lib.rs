@@ -587,6 +587,8 @@ pub trait ReadTx {
 
     // Retention.
     fn hold_events(&mut self, subject: Id) -> Result<Vec<HoldEventRow>>;
+    /// The subjects under a legal hold, with when it was placed, the oldest first (at most `limit`).
+    fn legal_holds(&mut self, limit: i64) -> Result<Vec<(Id, Option<DateTime<Utc>>)>>;
     /// Subjects not held whose `expires_on` is before `at`, earliest first, at most `limit`.
     fn due(&mut self, at: NaiveDate, limit: i64) -> Result<Vec<DueRow>>;
     /// How many subjects `due` would list without a limit.

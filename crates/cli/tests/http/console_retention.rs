@@ -90,6 +90,26 @@ fn the_dpo_plans_holds_and_erases_in_the_console() -> R {
         assert!(html.contains("Retenues par un gel juridique</th><td class=\"n\">1</td>"), "{html}");
         let held = html.split("id=\"held\"").nth(1).ok_or("held")?;
         assert!(held.contains(&felix) && held.contains("Contentieux prud'homal en cours"), "{held}");
+        // Every hold in place is listed, due or not: one on Chloé, whose clock still runs.
+        let (st, _, _) = post(
+            &s,
+            &dpo,
+            "/console/retention/holds",
+            &[("csrf", &token), ("subject", &chloe), ("reason", "Contrôle fiscal")],
+        )?;
+        assert_eq!(st, 303);
+        let (_, html, _) = get(&s, &dpo, "/console/retention")?;
+        let table = |html: &str, id: &str| -> String {
+            html.split(&format!("id=\"{id}\""))
+                .nth(1)
+                .and_then(|t| t.split("</table>").next())
+                .unwrap_or("")
+                .to_string()
+        };
+        let listed = table(&html, "holds");
+        assert!(listed.contains(&felix) && listed.contains(&chloe), "{listed}");
+        assert!(!listed.contains("Contrôle fiscal"), "reasons are read, audited, on each hold's page: {listed}");
+        assert!(!table(&html, "held").contains(&chloe), "Chloé is not due");
         let (st, _, location) = get(&s, &dpo, &format!("/console/retention/holds?subject={felix}"))?;
         assert_eq!((st, location), (303, Some(format!("/console/retention/holds/{felix}"))));
         let (st, html, _) = get(&s, &dpo, "/console/retention/holds?subject=f%C3%A9lix")?;
@@ -135,15 +155,17 @@ fn the_dpo_plans_holds_and_erases_in_the_console() -> R {
         assert_eq!(st, 400);
         assert!(html.contains("une date future est refusée"), "{html}");
         for far in ["9999-12-31", "+10004-12-31", "10004-12-31"] {
+            // (Anna and Bruno are due whatever the date; Félix and Chloé are held.)
             let (st, _, _) =
-                post(&s, &dpo, "/console/retention/apply", &[("csrf", &token), ("at", far), ("confirmed_count", "3")])?;
+                post(&s, &dpo, "/console/retention/apply", &[("csrf", &token), ("at", far), ("confirmed_count", "2")])?;
             assert_eq!(st, 400, "{far}");
         }
         assert_eq!(count(&s, subjects)?, 4, "{b:?}: nothing erased");
         let (st, html, _) = get(&s, &dpo, "/console/retention?at=9999-12-31")?;
         assert_eq!(st, 200, "the plan looks as far as the last date");
         assert!(
-            html.contains("À effacer : leur durée de conservation est écoulée</th><td class=\"n\">3</td>"),
+            html.contains("À effacer : leur durée de conservation est écoulée</th><td class=\"n\">2</td>")
+                && html.contains("Retenues par un gel juridique</th><td class=\"n\">2</td>"),
             "{html}"
         );
         let (st, _, _) = get(&s, &dpo, "/console/retention?at=%2B10004-12-31")?;
@@ -177,6 +199,9 @@ fn the_dpo_plans_holds_and_erases_in_the_console() -> R {
         let (_, html, _) = get(&s, &dpo, &format!("/console/retention/holds/{felix}"))?;
         assert!(html.contains("Aucun gel juridique en place.") && html.contains("Gel levé"), "{html}");
         assert!(html.contains("Jugement rendu") && html.contains("Contentieux prud'homal en cours"));
+        let (_, html, _) = get(&s, &dpo, "/console/retention")?;
+        let listed = html.split("id=\"holds\"").nth(1).and_then(|t| t.split("</table>").next()).unwrap_or("");
+        assert!(listed.contains(&chloe) && !listed.contains(&felix), "a lifted hold leaves the list: {listed}");
 
         // Other roles: refused.
         for role in ["staff", "auditor", "admin"] {
@@ -196,7 +221,7 @@ fn the_dpo_plans_holds_and_erases_in_the_console() -> R {
                 post(&s, &c, "/console/retention/holds", &[("csrf", &theirs), ("subject", &felix), ("reason", "x")])?;
             assert_eq!(st, 403, "{role}");
         }
-        assert_eq!(count(&s, holds)?, 2, "{b:?}");
+        assert_eq!(count(&s, holds)?, 3, "{b:?}: Félix's hold and its lift, Chloé's; nothing by other roles");
     }
     Ok(())
 }

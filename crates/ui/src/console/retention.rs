@@ -132,6 +132,13 @@ pub struct Applied {
     pub held: u64,
 }
 
+/// A legal hold in place (its reason and history on the subject's hold page).
+#[derive(Clone, Debug)]
+pub struct HoldLine {
+    pub id: String,
+    pub since: Option<DateTime<Utc>>,
+}
+
 /// `GET /console/retention`: the plan at a date, the forecast, the holds, the erasure form.
 #[derive(Template)]
 #[template(path = "console/retention/plan.html")]
@@ -146,6 +153,8 @@ pub struct RetentionPage {
     /// The list of due subjects is cut at this many.
     pub limit: usize,
     pub held: Vec<HeldLine>,
+    /// Every legal hold in place, due or not.
+    pub holds: Vec<HoldLine>,
     pub forecast: Forecast,
     pub applied: Option<Applied>,
     pub error: Option<String>,

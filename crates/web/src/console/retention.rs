@@ -18,7 +18,7 @@ use vigie_app::AppError;
 use vigie_app::retention::{DueItem, parse_at};
 use vigie_ui::console::RefusedPage;
 use vigie_ui::console::retention::{
-    Applied, ConfirmPage, Counts, DueLine, Forecast, HeldLine, HoldEventLine, HoldPage, RetentionPage,
+    Applied, ConfirmPage, Counts, DueLine, Forecast, HeldLine, HoldEventLine, HoldLine, HoldPage, RetentionPage,
 };
 
 /// At most this many due subjects are listed (all are counted).
@@ -61,6 +61,10 @@ async fn plan_page(
         Ok(p) => p,
         Err(e) => return crate::problem::ApiError::from(e).into_response(),
     };
+    let holds = match s.app.legal_holds(c.who(), LIMIT).await {
+        Ok(h) => h.into_iter().map(|(id, since)| HoldLine { id: id.to_string(), since }).collect(),
+        Err(e) => return crate::problem::ApiError::from(e).into_response(),
+    };
     let by = |what: &str| plan.held.iter().filter(|h| h.held_by == what).count();
     let counts = Counts {
         due: plan.due_count,
@@ -99,6 +103,7 @@ async fn plan_page(
         due: plan.due.iter().map(due_line).collect(),
         limit: LIMIT,
         held,
+        holds,
         forecast: Forecast::new(&c.t, &months),
         applied,
         error,

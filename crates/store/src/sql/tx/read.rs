@@ -52,6 +52,13 @@ impl<D: Driver> ReadTx for D {
         )
     }
 
+    fn legal_holds(&mut self, limit: i64) -> Result<Vec<(Id, Option<DateTime<Utc>>)>> {
+        self.rows(
+            "SELECT id, held_at FROM subjects WHERE legal_hold IS NOT NULL ORDER BY held_at, id LIMIT $1".into(),
+            &[&limit],
+        )
+    }
+
     fn due(&mut self, at: NaiveDate, limit: i64) -> Result<Vec<DueRow>> {
         self.rows(
             Stmt::Static(concat!(
