@@ -16,6 +16,7 @@ mod browser;
 mod browser_requests;
 mod browser_subjects;
 mod console;
+mod console_requests;
 mod duplicates;
 mod fuzz;
 mod governance;
