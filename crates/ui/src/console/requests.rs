@@ -89,7 +89,7 @@ pub struct Refusal {
 #[derive(Clone, Debug)]
 pub struct CandidateLine {
     pub subject_id: String,
-    /// Sentence keys of what matched (`words.field.email`).
+    /// Sentence keys of what matched (`console_requests.matched.email`).
     pub matched_by: Vec<String>,
     pub linked: bool,
 }

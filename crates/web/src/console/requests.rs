@@ -341,7 +341,7 @@ async fn request_page(
             .iter()
             .map(|cand| v::CandidateLine {
                 subject_id: cand.subject_id.to_string(),
-                matched_by: cand.matched_by.iter().map(|m| format!("words.field.{m}")).collect(),
+                matched_by: cand.matched_by.iter().map(|m| format!("console_requests.matched.{m}")).collect(),
                 linked: Some(cand.subject_id) == linked,
             })
             .collect(),
