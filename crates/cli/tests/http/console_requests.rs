@@ -36,8 +36,8 @@ fn step(s: &Server, cookie: &str, id: &str, action: &str, form: &[(&str, &str)])
     post(s, cookie, &format!("/console/requests/{id}/{action}"), &all)
 }
 
-fn position(html: &str, id: &str) -> usize {
-    html.find(&format!("/console/requests/{id}\"")).unwrap_or_else(|| panic!("{id} not listed"))
+fn position(html: &str, id: &str) -> R<usize> {
+    Ok(html.find(&format!("/console/requests/{id}\"")).ok_or_else(|| format!("{id} not listed"))?)
 }
 
 #[test]
@@ -61,8 +61,8 @@ fn the_register_lists_requests_by_urgency() -> R {
 
         let (st, html, _) = get(&s, &cookie, "/console/requests")?;
         assert_eq!(st, 200, "{html}");
-        assert!(position(&html, &overdue) < position(&html, &near), "{b:?}: overdue first");
-        assert!(position(&html, &near) < position(&html, &fresh), "{b:?}: then by days left");
+        assert!(position(&html, &overdue)? < position(&html, &near)?, "{b:?}: overdue first");
+        assert!(position(&html, &near)? < position(&html, &fresh)?, "{b:?}: then by days left");
         assert!(!html.contains(&format!("/console/requests/{closed}\"")), "closed ones behind a filter");
         assert!(html.contains("<tr class=\"overdue\">") && html.contains("en retard de"), "{html}");
         assert!(html.contains("Afficher la demande close (1)"), "{html}");
@@ -71,7 +71,7 @@ fn the_register_lists_requests_by_urgency() -> R {
 
         let (st, html, _) = get(&s, &cookie, "/console/requests?closed=1")?;
         assert_eq!(st, 200);
-        assert!(position(&html, &fresh) < position(&html, &closed), "{b:?}: closed ones after");
+        assert!(position(&html, &fresh)? < position(&html, &closed)?, "{b:?}: closed ones after");
         assert!(html.contains("Refusée"), "{html}");
         let (_, en, _) = get(&s, &cookie, "/console/requests?lang=en")?;
         assert!(en.contains("Rights requests") && en.contains("Identity to check"), "{en}");
