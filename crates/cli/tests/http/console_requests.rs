@@ -5,7 +5,7 @@
 //! request (404), a step the request's state does not allow (4xx, nothing changed).
 
 use crate::console::{csrf, get, post, session, user};
-use crate::support::{R, Server, backends, camille, count, dpo_request};
+use crate::support::{R, Server, backends, camille, count, dpo_request, verify_identity};
 use serde_json::{Value, json};
 
 const PW: &str = "a password of my own";
@@ -268,6 +268,31 @@ fn the_dpo_takes_each_step_through_the_forms() -> R {
             assert_eq!(st, 409, "{action}: {html}");
         }
         assert_eq!(api(&s, &dpo, &id)?["status"], "completed");
+
+        // A full erasure: its answer is shown at once, its only copy; the answer page keeps the proof.
+        let hugo = s.create(
+            &staff,
+            json!({"kind":"prospect","identity":{"first_name":"Hugo","last_name":"Petit","email":"hugo@example.fr"}}),
+        )?;
+        let era = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"erasure","received_at": days_ago(1),"channel":"letter","requester":{"email":"hugo@example.fr"},
+                   "particulars":{"ground":"no_longer_necessary"}}),
+        )?;
+        let era = era["id"].as_str().ok_or("id")?.to_string();
+        verify_identity(&s, &dpo, &era)?;
+        let (st, html, to) = step(&s, &cookie, &era, "fulfil", &[])?;
+        assert_eq!((st, to), (200, None), "{html}");
+        assert!(
+            html.contains("lang=\"fr\"") && html.contains("Réponse à votre demande"),
+            "the answer, this once: {html}"
+        );
+        assert_eq!(api(&s, &dpo, &era)?["outcome"], "erased");
+        assert_eq!(s.get(&dpo, &format!("/api/v1/subjects/{hugo}"), Some("prospect_relations"))?.0, 410);
+        let (st, proof, _) = get(&s, &cookie, &format!("/console/requests/{era}/answer"))?;
+        assert_eq!(st, 200);
+        assert!(proof != html && !proof.contains("hugo@example.fr"), "only the proof record now: {proof}");
 
         // Another request: a document asked (the clock stops), then refused with a ground.
         let other = dpo_request(&s, &dpo, access("Eve", &days_ago(2)))?;

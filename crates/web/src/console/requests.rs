@@ -6,7 +6,8 @@
 //! Every step calls the service `POST /api/v1/requests/{id}/…` calls, with the session's
 //! principal; a refusal of the service re-renders the page with it in words and its 4xx, having
 //! changed nothing (the services are transactional). A step that succeeds answers 303 to the
-//! request's page, `?done=<step>` saying what it did.
+//! request's page, `?done=<step>` saying what it did; but a fulfilment that erased its subject
+//! answers 200 with the answer itself, its only copy (the answer page keeps the proof record).
 
 use super::{Console, Posted, render, see_other, with_status};
 use crate::State;
@@ -477,8 +478,32 @@ async fn refuse(axum::extract::State(s): S, Path(id): Path<String>, posted: Post
 async fn fulfil(axum::extract::State(s): S, Path(id): Path<String>, posted: Posted<Fields>) -> Response {
     let c = posted.console;
     let Some(id) = request_id(&id) else { return not_found(&c) };
-    let result = s.app.fulfil_request_answer(c.who(), id).await;
-    after(&s, &c, id, "fulfil", result).await
+    let answer = match s.app.fulfil_request_answer(c.who(), id).await {
+        Ok(a) => a,
+        Err(e) => return after(&s, &c, id, "fulfil", Err::<(), _>(e)).await,
+    };
+    // A full erasure took with it everything the request held: this answer is its only copy
+    // (the answer page keeps the proof record), so it is shown now, to print or send.
+    match s.app.get_request(c.who(), id).await {
+        Ok(r) if r.subject_erased => {
+            use vigie_ui::Template as _;
+            match vigie_ui::answers::AnswerDocument::new(&answer).render() {
+                Ok(html) => Html(html).into_response(),
+                Err(e) => {
+                    tracing::error!(error = %e, "an answer could not be rendered");
+                    crate::problem::Problem::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "Internal error",
+                        "the answer could not be rendered",
+                    )
+                    .into_response()
+                }
+            }
+        }
+        Ok(_) => see_other(&format!("/console/requests/{id}?done=fulfil")),
+        Err(e) => failed(e),
+    }
 }
 
 /// A refusal shown as a page of its own (the document and the answer have no form to go back to).
