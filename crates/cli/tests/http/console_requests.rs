@@ -143,6 +143,28 @@ fn the_dpo_takes_each_step_through_the_forms() -> R {
         assert!(html.contains("La demande est enregistrée.") && html.contains("Martin-Roux"), "{html}");
         assert!(html.contains(&format!("/console/subjects/{subject}")), "the candidate: {html}");
 
+        // A consent withdrawal names its purposes; none named is refused.
+        let withdrawal = [
+            ("csrf", token.as_str()),
+            ("kind", "consent_withdrawal"),
+            ("channel", "phone"),
+            ("received_at", &today),
+            ("email", "paul@example.org"),
+        ];
+        let (st, html, _) = post(&s, &cookie, "/console/requests", &withdrawal)?;
+        assert_eq!(st, 400, "{html}");
+        assert!(html.contains("id=\"purpose-events\""), "the purposes on consent offered: {html}");
+        let mut with_purpose = withdrawal.to_vec();
+        with_purpose.push(("purpose", "events"));
+        let (st, _, to) = post(&s, &cookie, "/console/requests", &with_purpose)?;
+        assert_eq!(st, 303);
+        let wid = to.as_deref().and_then(|t| t.strip_prefix("/console/requests/")).and_then(|t| t.split('?').next());
+        let w = api(&s, &dpo, wid.ok_or("where")?)?;
+        assert_eq!(
+            (w["kind"].as_str(), &w["particulars"]["purposes"]),
+            (Some("consent_withdrawal"), &json!(["events"]))
+        );
+
         // Matching: none with a reason, then the record back; none without a reason is refused.
         let (st, html, _) = step(&s, &cookie, &id, "link", &[("reason", "")])?;
         assert_eq!(st, 400, "{html}");

@@ -37,6 +37,8 @@ pub struct NewRequestForm {
     pub grounds: Vec<Choice>,
     /// The identity fields a rectification may change.
     pub fields: Vec<Choice>,
+    /// The purposes resting on consent, (id, name), a withdrawal names.
+    pub consent_purposes: Vec<(String, String)>,
     /// What was typed: name → value.
     pub typed: Vec<(String, String)>,
     pub today: NaiveDate,
@@ -51,6 +53,11 @@ impl NewRequestForm {
     /// What was typed as the new value of a field a rectification changes.
     pub fn change(&self, field: &str) -> &str {
         self.typed.iter().find(|(k, _)| k.strip_prefix("change_") == Some(field)).map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Whether a box was checked (a field that repeats).
+    pub fn checked(&self, name: &str, value: &str) -> bool {
+        self.typed.iter().any(|(k, v)| k == name && v == value)
     }
 
     /// Whether a choice was the one typed (or, with nothing typed, the default).

@@ -144,13 +144,20 @@ fn choices<T: Copy>(all: &[T], name: fn(T) -> &'static str, prefix: &str) -> Vec
     all.iter().map(|x| (name(*x), format!("{prefix}{}", name(*x)))).collect()
 }
 
-fn new_form(s: &State, typed: Fields) -> v::NewRequestForm {
-    // Consent withdrawal names purposes resting on consent: it comes through the public form.
-    let kinds = RequestKind::ALL.iter().copied().filter(|k| *k != RequestKind::ConsentWithdrawal).collect::<Vec<_>>();
+fn new_form(s: &State, c: &Console, typed: Fields) -> v::NewRequestForm {
+    let kinds = RequestKind::ALL;
+    // The purposes a withdrawal may name (the service checks each rests on consent).
+    let policy = s.app.policy();
+    let consent_purposes = policy
+        .purposes
+        .iter()
+        .filter(|p| p.bases.values().any(|b| *b == vigie_domain::policy::LegalBasis::Consent))
+        .map(|p| (p.id.clone(), c.t.of(&p.name).to_string()))
+        .collect();
     // The web form records its own requests.
     let channels = [RequestChannel::Letter, RequestChannel::Phone, RequestChannel::InPerson, RequestChannel::Email];
     v::NewRequestForm {
-        kinds: choices(&kinds, RequestKind::as_str, "console_requests.kind."),
+        kinds: choices(kinds, RequestKind::as_str, "console_requests.kind."),
         channels: choices(&channels, RequestChannel::as_str, "words.channel."),
         grounds: choices(RestrictionGround::ALL, RestrictionGround::as_str, "console_requests.restriction."),
         fields: choices(
@@ -165,6 +172,7 @@ fn new_form(s: &State, typed: Fields) -> v::NewRequestForm {
             FieldName::as_str,
             "words.field.",
         ),
+        consent_purposes,
         typed: typed.into_iter().filter(|(k, _)| k != "csrf").collect(),
         today: s.app.now().date_naive(),
     }
@@ -197,7 +205,7 @@ async fn list_page(
         open,
         closed,
         show_closed,
-        form: new_form(s, typed),
+        form: new_form(s, c, typed),
         error: error.map(|(_, r)| r),
     };
     with_status(render(&view), status)
@@ -224,6 +232,9 @@ async fn create(axum::extract::State(s): S, posted: Posted<Fields>) -> Response 
                 particulars.changes.insert(name.to_string(), Some(value.trim().to_string()));
             }
         }
+    }
+    if kind == RequestKind::ConsentWithdrawal.as_str() {
+        particulars.purposes = form.iter().filter(|(k, _)| k == "purpose").map(|(_, v)| v.clone()).collect();
     }
     if kind == RequestKind::Restriction.as_str() {
         particulars.restriction_ground = owned(&form, "restriction_ground");
