@@ -981,6 +981,10 @@ pub fn requests(store: &Store) -> Result<(), String> {
     ensure(w(store, move |tx| tx.request(eid))? == Some(early.clone()), "a request's language round-trips")?;
     ensure(w(store, move |tx| tx.request(rid))? == Some(late.clone()), "a request round-trips")?;
     ensure(w(store, move |tx| tx.has_identity_document(rid))?, "the document is kept until the decision")?;
+    ensure(
+        w(store, move |tx| tx.identity_document(rid))? == Some((b"sealed scan 2".to_vec(), "image/png".to_string())),
+        "the document reads back as last put, with its content type",
+    )?;
     let at = now();
     let updated = crate::RequestRow {
         status: RequestStatus::InProgress,
@@ -1006,6 +1010,7 @@ pub fn requests(store: &Store) -> Result<(), String> {
     })?;
     ensure(deleted && !again, "a document is destroyed once")?;
     ensure(!w(store, move |tx| tx.has_identity_document(rid))?, "and is gone")?;
+    ensure(w(store, move |tx| tx.identity_document(rid))?.is_none(), "and reads as none")?;
     ensure(w(store, move |tx| tx.request(rid))? == Some(updated), "every mutable column updates")?;
     let bi = new_id().as_bytes().to_vec();
     let (b1, b2) = (bi.clone(), bi.clone());

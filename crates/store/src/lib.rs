@@ -638,6 +638,8 @@ pub trait ReadTx {
     /// The requests linked to a subject, oldest first.
     fn requests_for_subject(&mut self, subject: Id) -> Result<Vec<RequestRow>>;
     fn has_identity_document(&mut self, request: Id) -> Result<bool>;
+    /// A request's identity document, sealed, with its content type, while it is held.
+    fn identity_document(&mut self, request: Id) -> Result<Option<(Vec<u8>, String)>>;
     /// A request's confirmation link, if one is outstanding.
     fn identity_confirmation(&mut self, request: Id) -> Result<Option<ConfirmationRow>>;
     /// The confirmation link whose token hashes to `hash`.

@@ -219,6 +219,34 @@ impl App {
         view(&self.keys, &row, extras, self.now().date_naive())
     }
 
+    /// The identity document uploaded for a request, opened for the DPO to look at before deciding:
+    /// (content type, bytes). Each look is in the audit trail. 404 while none was uploaded, 410 once
+    /// the decision destroyed it (or the subject's erasure, everything the request held).
+    pub async fn identity_document(&self, who: &Principal, id: Id) -> Result<(String, Vec<u8>)> {
+        who.require(&[Role::Dpo], "looking at an identity document")?;
+        let keys = self.keys.clone();
+        self.db
+            .audited(who.actor(), move |tx, trail| {
+                let row = load(tx, id)?;
+                request_key_check(&row)?;
+                let Some((sealed, content_type)) = tx.identity_document(id)? else {
+                    if row.identity_decision.is_some() {
+                        return Err(AppError::Gone(format!(
+                            "request {id}: the identity decision was recorded, and any document uploaded was \
+                             destroyed with it"
+                        )));
+                    }
+                    return Err(AppError::NotFound(format!("identity document of request {id}")));
+                };
+                let key = request_key(&keys, &row)?;
+                let bytes = key.open(&aad_for(id, Part::IdentityDocument, None), &sealed)?;
+                let recorded =
+                    trail.record(tx, Entry::new("request.identity_document_read").detail(format!("request:{id}")))?;
+                Ok(((content_type, bytes), recorded))
+            })
+            .await
+    }
+
     /// Records the identity decision (DPO); any uploaded document is destroyed in the same transaction.
     pub async fn decide_identity(&self, who: &Principal, id: Id, input: IdentityDecision) -> Result<RequestView> {
         who.require(&[Role::Dpo], "deciding on a requester's identity")?;

@@ -18,6 +18,7 @@ mod browser_subjects;
 mod console;
 mod console_breaches;
 mod console_governance;
+mod console_requests;
 mod console_retention;
 mod console_subjects;
 mod duplicates;

@@ -272,6 +272,10 @@ impl<D: Driver> ReadTx for D {
         self.value("SELECT EXISTS (SELECT 1 FROM identity_documents WHERE request_id = $1)".into(), &[&request])
     }
 
+    fn identity_document(&mut self, request: Id) -> Result<Option<(Vec<u8>, String)>> {
+        self.opt("SELECT content, content_type FROM identity_documents WHERE request_id = $1".into(), &[&request])
+    }
+
     fn identity_confirmation(&mut self, request: Id) -> Result<Option<ConfirmationRow>> {
         self.opt(
             "SELECT request_id, subject_id, token_hash, token, created_at, expires_at FROM identity_confirmations
