@@ -113,17 +113,6 @@ pub struct HomePage {
     pub intro: &'static str,
 }
 
-/// A page of the console still to come: said plainly, within the shell.
-#[derive(Template)]
-#[template(path = "console/coming.html")]
-pub struct ComingPage {
-    pub t: Tr,
-    pub standalone: bool,
-    pub shell: Shell,
-    /// The sentence key of the page's title.
-    pub title: &'static str,
-}
-
 /// A console page the caller's role may not open (403), with the rule; or no such page (404).
 #[derive(Template)]
 #[template(path = "console/refused.html")]

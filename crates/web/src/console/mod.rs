@@ -37,7 +37,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use vigie_app::accounts::Session;
 use vigie_domain::access::Role;
-use vigie_ui::console::{ComingPage, NavItem, RefusedPage, Shell};
+use vigie_ui::console::{NavItem, RefusedPage, Shell};
 use vigie_ui::{Lang, Tr};
 
 /// The session cookie's name.
@@ -97,10 +97,6 @@ pub fn routes() -> Router<State> {
         // Any other path of the console: a session first (303 to /login without one), then 404.
         .route("/console/{*rest}", axum::routing::any(|c: Console| async move { not_found(&c) }))
         .layer(axum::middleware::from_fn(remember_lang))
-}
-
-pub(crate) fn coming(c: &Console, title: &'static str) -> Response {
-    render(&ComingPage { t: c.t, standalone: false, shell: c.shell(), title })
 }
 
 fn not_found(c: &Console) -> Response {
