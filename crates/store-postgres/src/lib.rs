@@ -244,7 +244,7 @@ impl Backend for Postgres {
 
     fn connect(&self, _write: bool) -> Result<Box<dyn Connection>> {
         let client = off_runtime(|| self.client())?;
-        Ok(Box::new(PgConn { client, statements: HashMap::new(), in_tx: false }))
+        Ok(Box::new(PgConn { client, statements: HashMap::new(), in_tx: false, head: sql::AuditHead::default() }))
     }
 
     fn workers(&self) -> WorkerConfig {
@@ -434,6 +434,8 @@ struct PgConn {
     statements: HashMap<&'static str, Statement>,
     /// Whether `begin` opened a transaction not yet ended.
     in_tx: bool,
+    /// The writer's copy of the audit head in the transaction in progress.
+    head: sql::AuditHead,
 }
 
 impl Connection for PgConn {
@@ -555,6 +557,10 @@ fn refs<'a>(binds: &'a [Bind<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
 impl Driver for PgConn {
     fn dialect(&self) -> &'static dyn Dialect {
         &sql::Postgres
+    }
+
+    fn audit_head_copy(&mut self) -> &mut sql::AuditHead {
+        &mut self.head
     }
 
     fn execute(&mut self, sql: Stmt<'_>, args: Args<'_>) -> Result<u64> {

@@ -221,7 +221,7 @@ impl Backend for Sqlite {
         "sqlite"
     }
     fn connect(&self, write: bool) -> Result<Box<dyn Connection>> {
-        Ok(Box::new(SqliteConn { conn: self.raw(write)?, rendered: HashMap::new() }))
+        Ok(Box::new(SqliteConn { conn: self.raw(write)?, rendered: HashMap::new(), head: sql::AuditHead::default() }))
     }
     /// Copies the WAL into the database file and truncates it: with
     /// `secure_delete`, the pages of erased rows are then zeroed everywhere.
@@ -341,6 +341,8 @@ struct SqliteConn {
     conn: Conn,
     /// The statements of the source in SQLite's spelling, rendered on first use.
     rendered: HashMap<&'static str, String>,
+    /// The writer's copy of the audit head in the transaction in progress.
+    head: sql::AuditHead,
 }
 
 impl Connection for SqliteConn {
@@ -416,6 +418,10 @@ impl SqliteConn {
 impl Driver for SqliteConn {
     fn dialect(&self) -> &'static dyn Dialect {
         &sql::Sqlite
+    }
+
+    fn audit_head_copy(&mut self) -> &mut sql::AuditHead {
+        &mut self.head
     }
 
     fn execute(&mut self, sql: Stmt<'_>, args: Args<'_>) -> Result<u64> {

@@ -497,7 +497,10 @@ pub fn disclosures_and_meta(store: &Store) -> Result<(), String> {
 }
 
 pub fn group_commit(store: &Store) -> Result<(), String> {
-    // Forty writers at once, so the writer thread batches them; every third fails.
+    // Forty writers at once, so the writer thread batches them; every third fails, after it
+    // has appended its audit entry: the head, kept by the writer for the whole batch, must
+    // come back to where it was, and the next job of the batch extends the chain from there.
+    let (seq0, _) = w(store, |tx| tx.audit_head())?;
     let rows: Vec<SubjectRow> = (0..40).map(|_| subject(SubjectKind::Prospect, None)).collect();
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(rows.len()));
     let handles: Vec<_> = rows
@@ -510,6 +513,23 @@ pub fn group_commit(store: &Store) -> Result<(), String> {
                 barrier.wait();
                 store.write_blocking(move |tx| {
                     tx.insert_subject(&row)?;
+                    let (seq, previous) = tx.audit_head()?;
+                    let mut hash = previous;
+                    hash.extend_from_slice(row.id.as_bytes());
+                    hash = hash[hash.len() - 32..].to_vec();
+                    let e = AuditRow {
+                        seq: seq + 1,
+                        at: now(),
+                        actor: "token:x".into(),
+                        action: "subject.create".into(),
+                        subject_id: Some(row.id),
+                        purpose: None,
+                        fields: String::new(),
+                        outcome: "ok".into(),
+                        detail: None,
+                        hash: hash.clone(),
+                    };
+                    tx.append_audit(&e, &hash)?;
                     if i % 3 == 0 { Err(StoreError::Conflict("deliberate".into())) } else { Ok(()) }
                 })
             })
@@ -522,7 +542,25 @@ pub fn group_commit(store: &Store) -> Result<(), String> {
         ensure(present == (i % 3 != 0), "a job's outcome decides its rows alone")?;
         ensure(result.is_ok() == (i % 3 != 0), "each caller gets its own outcome")?;
     }
-    Ok(())
+    // The chain as committed: one entry per job that succeeded, consecutive, each continuing
+    // the one before it, and the head row (seq, hash, MAC) on the last.
+    let (page, head, mac) = store
+        .read_blocking(move |tx| Ok((tx.audit_page(seq0, 100)?, tx.audit_head_recorded()?, tx.audit_head_mac()?)))
+        .map_err(|e: StoreError| e.to_string())?;
+    let kept: Vec<Id> = rows.iter().enumerate().filter(|(i, _)| i % 3 != 0).map(|(_, r)| r.id).collect();
+    ensure(page.len() == kept.len(), "one entry per committed job, none of a rolled-back one")?;
+    for (k, e) in page.iter().enumerate() {
+        ensure(e.seq == seq0 + 1 + k as i64, "consecutive entries")?;
+        ensure(e.subject_id.is_some_and(|s| kept.contains(&s)), "entries of committed jobs only")?;
+        ensure(e.hash.ends_with(&e.subject_id.unwrap_or_default().as_bytes()[..]), "an entry's own hash")?;
+        if k > 0 {
+            let prev = &page[k - 1].hash;
+            ensure(e.hash[..16] == prev[16..], "each entry continues the one committed before it")?;
+        }
+    }
+    let last = page.last().ok_or("no entry committed")?;
+    ensure(head == (last.seq, last.hash.clone()), "the head row is on the last entry")?;
+    ensure(mac.as_deref() == Some(&last.hash[..]), "the head row carries the last entry's MAC")
 }
 
 pub fn foreign_keys(store: &Store) -> Result<(), String> {

@@ -895,6 +895,13 @@ pub trait Tx: ReadTx {
     fn append_audits(&mut self, entries: &[AuditRow], head_mac: &[u8]) -> Result<()>;
     /// Seals the current head (first start after an upgrade, restore).
     fn set_audit_head_mac(&mut self, mac: &[u8]) -> Result<()>;
+    /// The writer's copy of the head (`sql::AuditHead`), driven by the writer thread only:
+    /// forgotten when a transaction begins, remembered at a job's savepoint, put back when the
+    /// job is rolled back, and written to the head row before the commit (`head_flush`).
+    fn head_begin(&mut self);
+    fn head_savepoint(&mut self);
+    fn head_rollback(&mut self);
+    fn head_flush(&mut self) -> Result<()>;
 
     // Disclosures.
     fn insert_disclosure(&mut self, d: &DisclosureRow) -> Result<()>;
@@ -929,6 +936,11 @@ pub trait Connection: Send + 'static {
     }
     fn release_savepoint(&mut self) -> Result<()> {
         self.batch("RELEASE SAVEPOINT job")
+    }
+    /// Releases the savepoint of a job that succeeded and opens the next job's, in one round
+    /// trip (a commit releases the last one with everything else).
+    fn next_savepoint(&mut self) -> Result<()> {
+        self.batch("RELEASE SAVEPOINT job; SAVEPOINT job")
     }
     /// The transaction's use-case methods.
     fn tx(&mut self) -> &mut dyn Tx;

@@ -272,13 +272,20 @@ fn write_loop(
             reconnect(&mut conn, backend, true);
             continue;
         }
+        // The audit head is read once per batch and written once before the commit.
+        conn.tx().head_begin();
         let mut done = Vec::with_capacity(batch.len());
         let mut broken: Option<StoreError> = None;
+        // The savepoint of the last job that succeeded, still open: released together with the
+        // next job's savepoint in one round trip, or by the commit.
+        let mut held = false;
         for job in batch {
-            if broken.is_none()
-                && let Err(e) = conn.savepoint()
-            {
-                broken = Some(e);
+            if broken.is_none() {
+                let opened = if std::mem::take(&mut held) { conn.next_savepoint() } else { conn.savepoint() };
+                match opened {
+                    Ok(()) => conn.tx().head_savepoint(),
+                    Err(e) => broken = Some(e),
+                }
             }
             if broken.is_some() {
                 let (_, completion) = job(None);
@@ -288,8 +295,10 @@ fn write_loop(
             let outcome = run(job, conn.tx());
             let ok = matches!(outcome, Some((true, _)));
             let closed = if ok {
-                conn.release_savepoint()
+                held = true;
+                Ok(())
             } else {
+                conn.tx().head_rollback();
                 conn.rollback_to_savepoint().and_then(|()| conn.release_savepoint())
             };
             if let Err(e) = closed {
@@ -307,7 +316,7 @@ fn write_loop(
             continue;
         }
         let committing = std::time::Instant::now();
-        let committed = conn.commit();
+        let committed = conn.tx().head_flush().and_then(|()| conn.commit());
         // Operations metrics (no label but the outcome): jobs per group commit, the commit's
         // durable sync, the whole transaction.
         metrics::histogram!("vigie_store_commit_seconds").record(committing.elapsed().as_secs_f64());

@@ -401,6 +401,8 @@ fn render_sqlite(sql: &str) -> String {
 /// A connection as the one [`Tx`](crate::Tx) implementation uses it. Backends implement it.
 pub trait Driver {
     fn dialect(&self) -> &'static dyn Dialect;
+    /// The writer's copy of the audit head for the transaction in progress (see [`AuditHead`]).
+    fn audit_head_copy(&mut self) -> &mut AuditHead;
     /// Runs a statement; the number of rows it changed.
     fn execute(&mut self, sql: Stmt<'_>, args: Args<'_>) -> Result<u64>;
     /// Runs a query, handing each row to `each` in order.
@@ -421,6 +423,26 @@ pub trait Driver {
     {
         entries.iter().try_for_each(|e| tx::insert_audit_row(self, e))
     }
+}
+
+/// The audit head as a write transaction moved it, kept by the connection (issue 14): a group
+/// commit reads and locks the head row once (`SELECT … FOR UPDATE`, held until the commit), moves
+/// this copy with each append, and writes the row once, before its commit (`Tx::head_flush`). A
+/// job's savepoint remembers the copy and its rollback puts it back, so a rolled-back job leaves
+/// the head where it was (on PostgreSQL the row lock taken inside a rolled-back job is released
+/// with it: the copy is then forgotten and the next append reads and locks the row again).
+#[derive(Clone, Debug, Default)]
+pub struct AuditHead {
+    current: Option<HeadCopy>,
+    saved: Option<HeadCopy>,
+}
+
+#[derive(Clone, Debug)]
+struct HeadCopy {
+    seq: i64,
+    hash: Vec<u8>,
+    /// The MAC of a head moved since it was read: `Some` until the row is written.
+    unwritten_mac: Option<Vec<u8>>,
 }
 
 /// The typed helpers the `Tx` implementation is written with.

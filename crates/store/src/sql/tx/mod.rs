@@ -3,7 +3,7 @@
 //! The sections follow the trait's. Statements are in the common spelling
 //! (see the [module](super) notes); each is prepared once per connection.
 
-use super::{Args, Driver, DriverExt, FromCol, FromRow, SqlRow, Stmt, ToArg, row, token_list};
+use super::{Args, AuditHead, Driver, DriverExt, FromCol, FromRow, HeadCopy, SqlRow, Stmt, ToArg, row, token_list};
 use crate::{
     AccountRow, AssessmentRow, AuditRow, BreachPhaseRow, BreachRow, ConfirmationRow, ConsentRow, ContractRow,
     DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, Merge,

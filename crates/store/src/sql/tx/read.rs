@@ -436,6 +436,10 @@ impl<D: Driver> ReadTx for D {
     // Audit trail.
 
     fn audit_head_mac(&mut self) -> Result<Option<Vec<u8>>> {
+        // A head this writer moved and has not written yet (see `sql::AuditHead`).
+        if let Some(mac) = self.audit_head_copy().current.as_ref().and_then(|h| h.unwritten_mac.clone()) {
+            return Ok(Some(mac));
+        }
         self.value("SELECT mac FROM audit_head WHERE id = 1".into(), &[])
     }
 
@@ -458,6 +462,9 @@ impl<D: Driver> ReadTx for D {
     }
 
     fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)> {
+        if let Some(h) = &self.audit_head_copy().current {
+            return Ok((h.seq, h.hash.clone()));
+        }
         self.opt("SELECT seq, hash FROM audit_head WHERE id = 1".into(), &[])?.ok_or_else(no_head)
     }
 

@@ -808,32 +808,67 @@ impl<D: Driver> Tx for D {
     // Audit trail.
 
     fn audit_head(&mut self) -> Result<(i64, Vec<u8>)> {
+        if let Some(h) = &self.audit_head_copy().current {
+            return Ok((h.seq, h.hash.clone()));
+        }
         // Several writer threads and instances extend one chain: the row lock,
         // held until commit, makes them take turns. In READ COMMITTED a waiter
         // reads the head its predecessor committed.
-        self.opt("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE".into(), &[])?.ok_or_else(no_head)
+        let (seq, hash): (i64, Vec<u8>) =
+            self.opt("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE".into(), &[])?.ok_or_else(no_head)?;
+        self.audit_head_copy().current = Some(HeadCopy { seq, hash: hash.clone(), unwritten_mac: None });
+        Ok((seq, hash))
     }
 
     fn append_audit(&mut self, e: &AuditRow, head_mac: &[u8]) -> Result<()> {
+        // The head must have been read (and locked) in this transaction: `audit::append` does.
+        if self.audit_head_copy().current.is_none() {
+            self.audit_head()?;
+        }
         insert_audit_row(self, e)?;
-        self.execute(
-            "UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1".into(),
-            &[&e.seq, &e.hash, &head_mac],
-        )?;
+        self.audit_head_copy().current =
+            Some(HeadCopy { seq: e.seq, hash: e.hash.clone(), unwritten_mac: Some(head_mac.to_vec()) });
         Ok(())
     }
 
     fn append_audits(&mut self, entries: &[AuditRow], head_mac: &[u8]) -> Result<()> {
         let Some(last) = entries.last() else { return Ok(()) };
+        if self.audit_head_copy().current.is_none() {
+            self.audit_head()?;
+        }
         self.bulk_insert_audit(entries)?;
-        self.execute(
-            "UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1".into(),
-            &[&last.seq, &last.hash, &head_mac],
-        )?;
+        self.audit_head_copy().current =
+            Some(HeadCopy { seq: last.seq, hash: last.hash.clone(), unwritten_mac: Some(head_mac.to_vec()) });
+        Ok(())
+    }
+
+    fn head_begin(&mut self) {
+        *self.audit_head_copy() = AuditHead::default();
+    }
+
+    fn head_savepoint(&mut self) {
+        let h = self.audit_head_copy();
+        h.saved = h.current.clone();
+    }
+
+    fn head_rollback(&mut self) {
+        let h = self.audit_head_copy();
+        h.current = h.saved.take();
+    }
+
+    fn head_flush(&mut self) -> Result<()> {
+        let Some(HeadCopy { seq, hash, unwritten_mac: Some(mac) }) = self.audit_head_copy().current.clone() else {
+            return Ok(());
+        };
+        self.execute("UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1".into(), &[&seq, &hash, &mac])?;
+        if let Some(h) = &mut self.audit_head_copy().current {
+            h.unwritten_mac = None;
+        }
         Ok(())
     }
 
     fn set_audit_head_mac(&mut self, mac: &[u8]) -> Result<()> {
+        self.head_flush()?;
         self.execute("UPDATE audit_head SET mac = $1 WHERE id = 1".into(), &[&mac])?;
         Ok(())
     }
