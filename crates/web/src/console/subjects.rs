@@ -244,9 +244,10 @@ async fn search(axum::extract::State(s): axum::extract::State<State>, posted: Po
     let query = match form.by.as_str() {
         "email" => FindQuery { email: Some(form.value.as_str()), ..FindQuery::default() },
         "phone" => FindQuery { phone: Some(form.value.as_str()), ..FindQuery::default() },
+        // A part left empty is not given: the search asks for both.
         "name" => FindQuery {
-            first_name: Some(form.first_name.as_str()),
-            last_name: Some(form.last_name.as_str()),
+            first_name: Some(form.first_name.as_str()).filter(|v| !v.trim().is_empty()),
+            last_name: Some(form.last_name.as_str()).filter(|v| !v.trim().is_empty()),
             ..FindQuery::default()
         },
         _ => FindQuery::default(),
