@@ -142,7 +142,8 @@ fn names_are_found_however_written_and_never_kept_in_clear() -> R {
         let era = dpo_request(
             &s,
             &dpo,
-            json!({"kind":"erasure","received_at":"2026-11-03","channel":"email","requester":{"email":"helene@example.fr"}}),
+            json!({"kind":"erasure","received_at":"2026-11-03","channel":"email","requester":{"email":"helene@example.fr"},
+                   "particulars":{"ground":"no_longer_necessary"}}),
         )?;
         let eid = era["id"].as_str().ok_or("id")?;
         verify_identity(&s, &dpo, eid)?;
