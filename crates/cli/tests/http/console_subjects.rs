@@ -1,4 +1,4 @@
-//! `/console/subjects` over plain HTTP (both backends): the search by email and phone for a
+//! `/console/subjects` over plain HTTP (both backends): the search by email, phone and name for a
 //! purpose (a POST form: no personal value in a URL), the purpose asked before a subject is read,
 //! the rule of a refused purpose (403), the forms recording a subject, a contract, an interaction,
 //! a consent and an objection (303 back with the purpose kept), and what each rule refuses: admin
