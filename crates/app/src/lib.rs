@@ -396,7 +396,42 @@ impl App {
         app.reconcile_journal()?;
         app.replay_after_restore()?;
         app.init_policy_versions(&policy_text(settings)?)?;
+        app.index_names()?;
         Ok(app)
+    }
+
+    /// Once, after the upgrade that added names' blind indexes (migration 0020), or after a
+    /// restore or copy of data recorded before it: computes the name index of every subject
+    /// recorded without one, in one transaction, and records that it was done (`meta.names_indexed`).
+    fn index_names(&self) -> Result<(), StartError> {
+        const DONE: &str = "names_indexed";
+        if self.db.read_blocking(|tx| tx.meta(DONE))?.is_some() {
+            return Ok(());
+        }
+        self.db.audited_blocking(audit::Actor::System, move |tx, trail| {
+            let mut n = 0u64;
+            for (owner, id, _) in tx.wrapped_keys()? {
+                let Some(row) =
+                    (owner == vigie_store::KeyOwner::Subject).then(|| tx.subject(id)).transpose()?.flatten()
+                else {
+                    continue;
+                };
+                let (_, identity) = record::open_identity(trail.keys(), &row)?;
+                if let Some(bi) = record::name_bi(trail.keys(), &identity) {
+                    tx.set_subject_name(id, Some(&bi))?;
+                    n += 1;
+                }
+            }
+            tx.set_meta(DONE, "1")?;
+            // Nothing to tell on a new installation; an upgrade says how many names it indexed.
+            let recorded = if n == 0 {
+                trail.nothing_changed()
+            } else {
+                trail.record(tx, audit::Entry::new("subject.index_names").detail(format!("indexed={n}")))?
+            };
+            Ok(((), recorded))
+        })?;
+        Ok(())
     }
 
     /// The policy in force now.

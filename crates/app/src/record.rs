@@ -51,6 +51,18 @@ pub(crate) fn gone(e: &vigie_store::ErasureRow) -> AppError {
     })
 }
 
+/// The blind index of a name given as first and last name, under its own domain; None when
+/// either part holds no letter (see [`vigie_domain::model::name_key`]).
+pub(crate) fn name_bi_of(keys: &MasterKey, first: &str, last: &str) -> Option<Vec<u8>> {
+    vigie_domain::model::name_key(first, last).map(|k| keys.blind_index(vigie_domain::model::NAME_INDEX, &k).to_vec())
+}
+
+/// The blind index of a subject's name (first and last name), if it has both.
+pub(crate) fn name_bi(keys: &MasterKey, identity: &Identity) -> Option<Vec<u8>> {
+    let (first, last) = (identity.get(&FieldName::FirstName)?, identity.get(&FieldName::LastName)?);
+    name_bi_of(keys, &first.v, &last.v)
+}
+
 /// A subject's key and identity, decrypted (rights requests).
 pub(crate) fn open_identity_pub(keys: &MasterKey, row: &SubjectRow) -> Result<(SubjectKey, Identity)> {
     open_identity(keys, row)

@@ -159,6 +159,53 @@ pub fn normalize_field_in(field: FieldName, raw: &str, region: &str) -> Result<S
     }
 }
 
+/// The blind-index domain of a person's name (first name and last name together).
+pub const NAME_INDEX: &str = "name";
+
+/// A person's name in the form its blind index is computed over: first name then last name,
+/// compatibility-normalised (NFKD), accents and other combining marks dropped, lower-cased,
+/// the ligatures œ, æ and ß spelled out, hyphens, apostrophes and dots read as spaces, and
+/// spaces collapsed. "  Hélène   D'Arc-Dupré " and "helene d arc dupre" are one name.
+/// None unless both parts hold a letter or a digit.
+pub fn name_key(first: &str, last: &str) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    let fold = |raw: &str| -> String {
+        let mut out = String::with_capacity(raw.len());
+        for c in raw.nfkd().filter(|c| !is_combining_mark(*c)) {
+            match c {
+                'œ' | 'Œ' => out.push_str("oe"),
+                'æ' | 'Æ' => out.push_str("ae"),
+                'ß' | 'ẞ' => out.push_str("ss"),
+                c if c.is_alphanumeric() => out.extend(c.to_lowercase()),
+                // Hyphens, apostrophes, dots, spaces and any other separator: one space.
+                _ => out.push(' '),
+            }
+        }
+        out.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let (first, last) = (fold(first), fold(last));
+    (!first.is_empty() && !last.is_empty()).then(|| format!("{first} {last}"))
+}
+
+/// The French postal code of a postal address: its last group of exactly five digits
+/// ("12 rue de la Paix, 75002 Paris" gives "75002"); None when there is none.
+pub fn postal_code(address: &str) -> Option<String> {
+    let mut found = None;
+    let mut run = String::new();
+    for c in address.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            if run.len() == 5 {
+                found = Some(std::mem::take(&mut run));
+            }
+            run.clear();
+        }
+    }
+    found
+}
+
 /// An email address in canonical form: trimmed and lower-cased (as mail
 /// providers treat addresses in practice, so that lookups match).
 pub fn normalize_email(raw: &str) -> Result<String, FieldError> {
@@ -227,6 +274,34 @@ pub fn normalize_phone_in(raw: &str, region: &str) -> Result<String, FieldError>
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn postal_codes_are_five_digit_groups() {
+        use super::postal_code;
+        assert_eq!(postal_code("12 rue de la Paix\n75002 Paris").as_deref(), Some("75002"));
+        assert_eq!(postal_code("BP 123, 69001 Lyon Cedex 01").as_deref(), Some("69001"));
+        assert_eq!(postal_code("1 rue X, 123456 Ville"), None);
+        assert_eq!(postal_code("Rue sans code"), None);
+    }
+
+    #[test]
+    fn names_fold_case_accents_and_separators() {
+        use super::name_key;
+        let one = name_key("Hélène", "D'Arc-Dupré");
+        assert_eq!(one.as_deref(), Some("helene d arc dupre"));
+        for (f, l) in [
+            ("  HELENE ", "d\u{2019}arc   dupre"),
+            ("He\u{301}le\u{300}ne", "D Arc Dupré"),
+            ("hélène", "d-arc-dupré"),
+            ("ＨＥＬＥＮＥ", "d'arc dupre"),
+        ] {
+            assert_eq!(name_key(f, l), one, "{f:?} {l:?}");
+        }
+        assert_eq!(name_key("Joëlle", "Lœwe").as_deref(), Some("joelle loewe"));
+        assert_ne!(name_key("Marie", "Dupont"), name_key("Marie", "Dupond"));
+        assert_eq!(name_key(" - ", "Dupont"), None);
+        assert_eq!(name_key("Marie", ""), None);
+    }
+
     use super::*;
 
     #[test]

@@ -44,6 +44,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("the operations counts: requests by status and overdue, late breaches, the outbox", ops_counts),
     ("accounts are unique by email index; sessions touch, expire and go with logout and disabling", accounts),
     ("the register's volumes: requests (open ones apart), breaches, disclosures", own_counts),
+    ("name blind indexes: set, replaced, removed, bulk-inserted, gone with their subject", names),
 ];
 
 /// One `#[test]` per check, for a backend's test file: `$fresh` is a function returning
@@ -52,7 +53,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts names);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -1778,4 +1779,59 @@ pub fn assessments(store: &Store) -> Result<(), String> {
     ensure(mine(w(store, |tx| tx.assessments())?) == vec![changed, again.clone()], "replaced, not added")?;
     let orphan = crate::AssessmentRow { version: "no-such-version".into(), ..again };
     ensure(store.write_blocking(move |tx| tx.record_assessment(&orphan)).is_err(), "an assessment needs its version")
+}
+
+pub fn names(store: &Store) -> Result<(), String> {
+    let (name, other) = (new_id().as_bytes().to_vec(), new_id().as_bytes().to_vec());
+    let (a, b, c) =
+        (subject(SubjectKind::Client, None), subject(SubjectKind::Prospect, None), subject(SubjectKind::Client, None));
+    let (aid, bid, cid) = (a.id, b.id, c.id);
+    let (n1, n2) = (name.clone(), name.clone());
+    w(store, move |tx| {
+        tx.insert_subject(&a)?;
+        tx.set_subject_name(aid, Some(&n1))?;
+        tx.insert_subjects(&[b, c])?;
+        tx.insert_subject_names(&[(bid, n2)])
+    })?;
+    let n = name.clone();
+    let found = w(store, move |tx| tx.subjects_by_name(&n))?;
+    let mut expected = vec![aid, bid];
+    expected.sort();
+    ensure(found == expected, "name blind index lookup finds the named subjects, by id")?;
+    ensure(w(store, move |tx| tx.subjects_by_name(b"no such name"))?.is_empty(), "an unknown name finds no one")?;
+    // A new name replaces the old one; None removes it.
+    let (n, o) = (name.clone(), other.clone());
+    let (old, new) = w(store, move |tx| {
+        tx.set_subject_name(aid, Some(&o))?;
+        tx.set_subject_name(cid, None)?;
+        Ok((tx.subjects_by_name(&n)?, tx.subjects_by_name(&o)?))
+    })?;
+    ensure(old == vec![bid] && new == vec![aid], "a rectified name is found under the new name only")?;
+    let o = other.clone();
+    let gone = w(store, move |tx| {
+        tx.set_subject_name(aid, None)?;
+        tx.subjects_by_name(&o)
+    })?;
+    ensure(gone.is_empty(), "a removed name is not found")?;
+    // Many rows at once (more than one statement's worth).
+    let many: Vec<SubjectRow> = (0..1_201).map(|_| subject(SubjectKind::Prospect, None)).collect();
+    let shared = new_id().as_bytes().to_vec();
+    let rows: Vec<(crate::Id, Vec<u8>)> = many.iter().map(|s| (s.id, shared.clone())).collect();
+    let s2 = shared.clone();
+    let found = w(store, move |tx| {
+        tx.insert_subjects(&many)?;
+        tx.insert_subject_names(&rows)?;
+        tx.subjects_by_name(&s2)
+    })?;
+    ensure(found.len() == 1_201, "bulk-inserted names are all found")?;
+    // Erasure takes the name with the subject; a name needs an existing subject.
+    let n = name.clone();
+    let after = w(store, move |tx| {
+        tx.erase_subject(bid, "test", now())?;
+        tx.subjects_by_name(&n)
+    })?;
+    ensure(after.is_empty(), "an erased subject's name is not found")?;
+    let orphan = store.write_blocking(move |tx| tx.set_subject_name(new_id(), Some(b"x")));
+    ensure(orphan.is_err(), "a name needs an existing subject")?;
+    Ok(())
 }

@@ -582,6 +582,8 @@ pub trait ReadTx {
     fn subject(&mut self, id: Id) -> Result<Option<SubjectRow>>;
     fn subjects_by_email(&mut self, email_bi: &[u8]) -> Result<Vec<Id>>;
     fn subjects_by_phone(&mut self, phone_bi: &[u8]) -> Result<Vec<Id>>;
+    /// The subjects whose name (first and last, normalised) has this blind index, by id.
+    fn subjects_by_name(&mut self, name_bi: &[u8]) -> Result<Vec<Id>>;
     fn count_subjects(&mut self) -> Result<i64>;
     fn count_subjects_by(&mut self, group: StatGroup) -> Result<Vec<GroupCount>>;
 
@@ -917,6 +919,12 @@ pub trait Tx: ReadTx {
 
     // Settings kept in the database.
     fn set_meta(&mut self, key: &str, value: &str) -> Result<()>;
+
+    // Names (their blind index only; the row goes with the subject at erasure).
+    /// Sets (or, with None, removes) the blind index of a subject's name.
+    fn set_subject_name(&mut self, id: Id, name_bi: Option<&[u8]>) -> Result<()>;
+    /// The name blind indexes of subjects just inserted (bulk import).
+    fn insert_subject_names(&mut self, rows: &[(Id, Vec<u8>)]) -> Result<()>;
 }
 
 /// A connection a worker thread owns. Backends implement it.

@@ -193,6 +193,22 @@ struct Lookup {
     phone: Option<String>,
 }
 
+/// A search sent in the body: exactly one of `email`, `phone`, or `first_name` with `last_name`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Search {
+    /// Finds subjects by email (blind index).
+    #[schema(format = "email")]
+    email: Option<String>,
+    /// Finds subjects by phone (blind index).
+    phone: Option<String>,
+    /// With `last_name`: finds subjects by name (blind index of the first and last name, regardless
+    /// of capitals, accents, hyphens and apostrophes).
+    first_name: Option<String>,
+    /// With `first_name`: finds subjects by name.
+    last_name: Option<String>,
+}
+
 #[derive(Serialize, ToSchema)]
 struct Found {
     subjects: Vec<SubjectView>,
@@ -212,16 +228,23 @@ async fn find_subjects(
     Ok(Json(Found { subjects }))
 }
 
-/// Finds subjects by email or phone, sent in the body so that the value stays out of URLs and proxy logs.
-#[utoipa::path(post, path = "/api/v1/subjects/search", request_body = Lookup, params(("Vigie-Purpose" = String, Header, description = "the purpose of the read, a purpose id of the policy", pattern = "^[a-z][a-z0-9_]{0,63}$")),
+/// Finds subjects by email, phone or name (first and last name), sent in the body so that the value
+/// stays out of URLs and proxy logs.
+#[utoipa::path(post, path = "/api/v1/subjects/search", request_body = Search, params(("Vigie-Purpose" = String, Header, description = "the purpose of the read, a purpose id of the policy", pattern = "^[a-z][a-z0-9_]{0,63}$")),
     responses((status = 200, body = Found), (status = 403, description = "this role may not read subjects, or the policy refuses the purpose (`rule` names the failed rule)", body = Problem)))]
 async fn search_subjects(
     axum::extract::State(s): axum::extract::State<State>,
     Auth(who): Auth,
     Purpose(purpose): Purpose,
-    Body(q): Body<Lookup>,
+    Body(q): Body<Search>,
 ) -> ApiResult<Json<Found>> {
-    let subjects = s.app.find_subjects(&who, q.email.as_deref(), q.phone.as_deref(), purpose.as_deref()).await?;
+    let query = vigie_app::subjects::SubjectQuery {
+        email: q.email.as_deref(),
+        phone: q.phone.as_deref(),
+        first_name: q.first_name.as_deref(),
+        last_name: q.last_name.as_deref(),
+    };
+    let subjects = s.app.search_subjects(&who, query, purpose.as_deref()).await?;
     Ok(Json(Found { subjects }))
 }
 

@@ -551,6 +551,7 @@ impl Ctx<'_> {
             r.restriction_lift_reason = Some(reseal(Part::Restriction, None, &reason)?);
         }
         self.tx.rekey_subject(&r, self.at)?;
+        self.tx.set_subject_name(id, crate::record::name_bi(self.keys, identity).as_deref())?;
         Ok(())
     }
 

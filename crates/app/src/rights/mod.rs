@@ -145,7 +145,8 @@ pub struct NoSubject {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Candidate {
     pub subject_id: Uuid,
-    /// email, phone.
+    /// email, phone, name (first and last name), postal_code (with a name: the postal code of the
+    /// requester's address is the one on the record).
     pub matched_by: Vec<String>,
 }
 
@@ -265,7 +266,8 @@ fn view(keys: &MasterKey, r: &RequestRow, extras: Extras, today: NaiveDate) -> R
     view_with(keys, r, extras, today, Vec::new())
 }
 
-/// The subjects that the requester's email and phone match, each with what matched.
+/// The subjects that the requester's email, phone and name (with the postal code of their
+/// address) match, each with what matched.
 fn candidates(tx: &mut dyn vigie_store::ReadTx, keys: &MasterKey, requester: &Requester) -> Result<Vec<Candidate>> {
     let mut found: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
     if let Some(email) = &requester.email {
@@ -276,6 +278,30 @@ fn candidates(tx: &mut dyn vigie_store::ReadTx, keys: &MasterKey, requester: &Re
     if let Some(phone) = &requester.phone {
         for id in tx.subjects_by_phone(&keys.blind_index(FieldName::Phone.as_str(), phone))? {
             found.entry(id).or_default().push("phone".into());
+        }
+    }
+    // A name is weaker: it lists homonyms too, each with whether the postal code of the address the
+    // requester gave is the one on the candidate's record (decrypting only those candidates).
+    if let (Some(first), Some(last)) = (&requester.first_name, &requester.last_name)
+        && let Some(bi) = crate::record::name_bi_of(keys, first, last)
+    {
+        let code = requester.postal_address.as_deref().and_then(vigie_domain::model::postal_code);
+        for id in tx.subjects_by_name(&bi)? {
+            let same_code = match (&code, tx.subject(id)?) {
+                (Some(code), Some(row)) => {
+                    let (_, identity) = crate::record::open_identity(keys, &row)?;
+                    identity
+                        .get(&FieldName::PostalAddress)
+                        .and_then(|a| vigie_domain::model::postal_code(&a.v))
+                        .is_some_and(|c| &c == code)
+                }
+                _ => false,
+            };
+            let matched = found.entry(id).or_default();
+            matched.push("name".into());
+            if same_code {
+                matched.push("postal_code".into());
+            }
         }
     }
     Ok(found.into_iter().map(|(subject_id, matched_by)| Candidate { subject_id, matched_by }).collect())
@@ -473,8 +499,10 @@ impl App {
                 let mut row = row.clone();
                 let found = candidates(tx, &keys, &requester)?;
                 // Only an unambiguous match (one subject, by email or phone) is linked; the DPO
-                // settles the rest from the candidates.
-                row.subject_id = (found.len() == 1).then(|| found[0].subject_id);
+                // settles the rest from the candidates (a name alone never links).
+                let strong: Vec<&Candidate> =
+                    found.iter().filter(|c| c.matched_by.iter().any(|m| m == "email" || m == "phone")).collect();
+                row.subject_id = (strong.len() == 1).then(|| strong[0].subject_id);
                 tx.insert_request(&row)?;
                 let mut entry = Entry::new("request.create").detail(format!("request:{} kind={}", row.id, row.kind));
                 if let Some(s) = row.subject_id {

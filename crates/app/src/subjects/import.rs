@@ -435,6 +435,9 @@ impl App {
                         };
                         let rows: Vec<_> = chunk.iter().map(|(p, _)| p.row.clone()).collect();
                         tx.insert_subjects(&rows)?;
+                        let names: Vec<_> =
+                            chunk.iter().filter_map(|(p, _)| Some((p.row.id, p.name_bi.clone()?))).collect();
+                        tx.insert_subject_names(&names)?;
                         let mut entries = Vec::with_capacity(chunk.len());
                         for (p, contract) in &chunk {
                             let entry = Entry::new("subject.create")
@@ -578,6 +581,7 @@ fn apply_update(
         let bi = |f: FieldName| identity.get(&f).map(|x| keys.blind_index(f.as_str(), &x.v).to_vec());
         let (email_bi, phone_bi) = (bi(FieldName::Email), bi(FieldName::Phone));
         tx.update_identity(id, &sealed, email_bi.as_deref(), phone_bi.as_deref(), at)?;
+        tx.set_subject_name(id, crate::record::name_bi(keys, &identity).as_deref())?;
         let entry =
             Entry::new("subject.update").subject(id).fields(changed.iter()).detail(format!("import line {}", u.line));
         recorded = Some(trail.record(tx, entry)?);

@@ -259,6 +259,7 @@ impl App {
                     messages,
                 };
                 tx.merge_subject(&merge, at)?;
+                tx.set_subject_name(id, crate::record::name_bi(&keys, &identity).as_deref())?;
                 let clock = crate::record::recompute(tx, &policy, id)?;
                 if kind != target.kind {
                     trail.record(

@@ -218,6 +218,8 @@ pub struct PolicyNotice {
 pub(crate) struct Prepared {
     pub row: SubjectRow,
     pub fields: Vec<FieldName>,
+    /// The blind index of the name (first and last), when the subject has both.
+    pub name_bi: Option<Vec<u8>>,
 }
 
 /// A new subject that passed validation, not yet sealed.
@@ -293,6 +295,7 @@ pub(crate) fn seal(keys: &MasterKey, policy: &Policy, v: Validated, at: DateTime
             held_at: None,
         },
         fields: v.identity.keys().copied().collect(),
+        name_bi: crate::record::name_bi(keys, &v.identity),
     })
 }
 
@@ -308,6 +311,24 @@ pub(crate) fn duplicates_of(tx: &mut dyn ReadTx, email_bi: Option<&[u8]>, phone_
     ids.sort();
     ids.dedup();
     Ok(ids)
+}
+
+/// What a subject search looks for: exactly one of an email, a phone, or a name (first and last
+/// name together); the values are normalised as recorded ones are, then blind-indexed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SubjectQuery<'a> {
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub first_name: Option<&'a str>,
+    pub last_name: Option<&'a str>,
+}
+
+/// Which blind index a search reads.
+#[derive(Clone, Copy)]
+enum Lookup {
+    Email,
+    Phone,
+    Name,
 }
 
 /// Validates and seals a new subject.
@@ -544,6 +565,7 @@ impl App {
                 }
                 let duplicates = duplicates_of(tx, row.email_bi.as_deref(), row.phone_bi.as_deref())?;
                 tx.insert_subject(row)?;
+                tx.set_subject_name(row.id, prepared.name_bi.as_deref())?;
                 let mut detail = format!("kind={}", row.kind);
                 if !duplicates.is_empty() {
                     let ids: Vec<String> = duplicates.iter().map(ToString::to_string).collect();
@@ -578,8 +600,8 @@ impl App {
         }
     }
 
-    /// Finds subjects by email or phone through the blind index, then reads each for the purpose.
-    /// Subjects the purpose may not read are left out; if every match is refused, the refusal is returned.
+    /// Finds subjects by email or phone through the blind index, then reads each for the purpose
+    /// (see [`App::search_subjects`]).
     pub async fn find_subjects(
         &self,
         who: &Principal,
@@ -587,30 +609,62 @@ impl App {
         phone: Option<&str>,
         purpose: Option<&str>,
     ) -> Result<Vec<SubjectView>> {
+        let query = SubjectQuery { email, phone, ..SubjectQuery::default() };
+        self.search_subjects(who, query, purpose).await
+    }
+
+    /// Finds subjects by email, phone or name (first and last name together) through their blind
+    /// indexes, then reads each for the purpose. Subjects the purpose may not read are left out;
+    /// if every match is refused, the refusal is returned.
+    pub async fn search_subjects(
+        &self,
+        who: &Principal,
+        query: SubjectQuery<'_>,
+        purpose: Option<&str>,
+    ) -> Result<Vec<SubjectView>> {
         let purpose = purpose_header(purpose)?;
         self.refuse_non_readers(who, &purpose, None).await?;
         let policy = self.policy();
         let region = policy.controller.country.as_str();
-        let lookup = match (email, phone) {
-            (Some(e), None) => {
+        let exactly_one =
+            || AppError::invalid("query", "give exactly one of email, phone, or first_name with last_name");
+        let name = match (query.first_name, query.last_name) {
+            (None, None) => None,
+            (Some(f), Some(l)) => Some((f, l)),
+            _ => return Err(exactly_one()),
+        };
+        let lookup = match (query.email, query.phone, name) {
+            (Some(e), None, None) => {
                 let v = normalize_field_in(FieldName::Email, e, region)
                     .map_err(|e| AppError::invalid("email", e.to_string()))?;
-                (true, self.keys.blind_index(FieldName::Email.as_str(), &v))
+                (Lookup::Email, self.keys.blind_index(FieldName::Email.as_str(), &v).to_vec())
             }
-            (None, Some(p)) => {
+            (None, Some(p), None) => {
                 let v = normalize_field_in(FieldName::Phone, p, region)
                     .map_err(|e| AppError::invalid("phone", e.to_string()))?;
-                (false, self.keys.blind_index(FieldName::Phone.as_str(), &v))
+                (Lookup::Phone, self.keys.blind_index(FieldName::Phone.as_str(), &v).to_vec())
             }
-            _ => {
-                return Err(AppError::invalid("query", "give exactly one of email or phone"));
+            (None, None, Some((f, l))) => {
+                let f = normalize_field_in(FieldName::FirstName, f, region)
+                    .map_err(|e| AppError::invalid("first_name", e.to_string()))?;
+                let l = normalize_field_in(FieldName::LastName, l, region)
+                    .map_err(|e| AppError::invalid("last_name", e.to_string()))?;
+                let bi = crate::record::name_bi_of(&self.keys, &f, &l).ok_or_else(|| {
+                    AppError::invalid("first_name", "a name search needs a letter in the first name and the last name")
+                })?;
+                (Lookup::Name, bi)
             }
+            _ => return Err(exactly_one()),
         };
         let (policy, reader, transfers) = (self.policy(), who.clone(), self.transfers.clone());
         let outcomes = self
             .db
             .audited(who.actor(), move |tx, trail| {
-                let ids = if lookup.0 { tx.subjects_by_email(&lookup.1)? } else { tx.subjects_by_phone(&lookup.1)? };
+                let ids = match lookup.0 {
+                    Lookup::Email => tx.subjects_by_email(&lookup.1)?,
+                    Lookup::Phone => tx.subjects_by_phone(&lookup.1)?,
+                    Lookup::Name => tx.subjects_by_name(&lookup.1)?,
+                };
                 let mut out = Vec::with_capacity(ids.len());
                 // A search that matches no one reads no one's data: nothing to record.
                 let mut recorded = trail.nothing_changed();

@@ -1,4 +1,4 @@
-//! `/console/subjects` over plain HTTP (both backends): the search by email and phone for a
+//! `/console/subjects` over plain HTTP (both backends): the search by email, phone and name for a
 //! purpose (a POST form: no personal value in a URL), the purpose asked before a subject is read,
 //! the rule of a refused purpose (403), the forms recording a subject, a contract, an interaction,
 //! a consent and an objection (303 back with the purpose kept), and what each rule refuses: admin
@@ -115,8 +115,50 @@ fn staff_find_read_and_record_subjects() -> R {
         let r = search("email", "nobody@example.fr", "customer_service")?;
         assert_eq!((r.0, by_id(&r.1, "results-count").as_str()), (200, "0 personne trouvée pour cette finalité."));
         assert!(!r.1.contains(&id.to_string()));
-        // Names are not searchable (sealed only), and the page says so.
-        assert!(page.1.contains("Les noms ne sont pas recherchables"));
+        // By name (first and last name, through their blind index), however written; a homonym
+        // recorded elsewhere is found too, someone else is not.
+        let homonym = s.create(
+            &api,
+            serde_json::json!({"kind":"prospect","identity":{"first_name":"CAMILLE","last_name":"martin"}}),
+        )?;
+        s.create(
+            &api,
+            serde_json::json!({"kind":"prospect","identity":{"first_name":"Camille","last_name":"Martinez"}}),
+        )?;
+        assert!(page.1.contains(r#"<option value="name""#) && page.1.contains(r#"name="first_name""#));
+        assert!(page.1.contains(r#"<label for="search-last-name">Nom</label>"#));
+        assert!(!page.1.contains("ne sont pas recherchables"), "the page no longer says names are not searchable");
+        let by_name = |first: &str, last: &str, purpose: &str| {
+            post(
+                &s,
+                &ck,
+                "/console/subjects/search",
+                &[
+                    ("csrf", &token),
+                    ("by", "name"),
+                    ("value", ""),
+                    ("first_name", first),
+                    ("last_name", last),
+                    ("purpose", purpose),
+                ],
+            )
+        };
+        let r = by_name("  camille ", "MARTIN", "prospect_relations")?;
+        assert_eq!(r.0, 200, "{}", r.1);
+        assert_eq!(by_id(&r.1, "results-count"), "2 personnes trouvées pour cette finalité.", "{}", r.1);
+        assert!(r.1.contains(&format!("href=\"/console/subjects/{id}\"")), "{}", r.1);
+        assert!(r.1.contains(&format!("href=\"/console/subjects/{homonym}\"")), "{}", r.1);
+        assert!(r.1.contains(r#"value="name" selected"#), "the search kind kept");
+        seen.page(&r);
+        let r = by_name("Camillé", "Mar-tin", "prospect_relations")?;
+        assert_eq!(by_id(&r.1, "results-count"), "0 personne trouvée pour cette finalité.", "another name");
+        let r = by_name("Camille", "", "prospect_relations")?;
+        assert_eq!(r.0, 400, "a name search needs both parts");
+        assert!(by_id(&r.1, "search-error").contains("Choisissez"), "{}", r.1);
+        let r = by_name("Camille", "Martin", "contract_management")?;
+        assert_eq!((r.0, by_id(&r.1, "rule-id").as_str()), (403, "subject_kind_not_covered"), "purpose-checked");
+        let r = by_name("Camille", "---", "prospect_relations")?;
+        assert_eq!(r.0, 400, "a name without a letter");
 
         // A purpose the policy refuses for this subject: the rule, as the API names it, with 403.
         let r = search("email", "camille.martin@example.fr", "contract_management")?;

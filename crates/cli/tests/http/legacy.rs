@@ -40,6 +40,15 @@ fn data_sealed_by_the_previous_release_reads_back_and_is_sealed_again() -> R {
     assert_eq!(v["identity"]["notes"], "prefers mornings");
     assert_eq!(texts(&v["contracts"], "reference"), ["C-LEGACY-1"]);
     assert_eq!(texts(&v["interactions"], "summary"), ["asked about the invoice"]);
+    // Names recorded before their blind index (migration 0020) are indexed at the first start.
+    let (st, v) = s.send(
+        s.http
+            .post(format!("{}/api/v1/subjects/search", s.base))
+            .bearer_auth(&staff)
+            .header("Vigie-Purpose", "customer_relations")
+            .json(&json!({"first_name": "CAMILLE", "last_name": "martin"})),
+    )?;
+    assert_eq!((st, v["subjects"][0]["id"].as_str()), (200, Some(camille.as_str())), "{v}");
     let (st, v) = s.get(&staff, &format!("/api/v1/subjects/{hugo}"), Some("prospect_relations"))?;
     assert_eq!((st, texts(&v["interactions"], "summary")), (200, vec!["sent the brochure".to_string()]), "{v}");
 

@@ -28,6 +28,7 @@ mod identity;
 mod import;
 mod legacy;
 mod merge;
+mod names;
 mod ops;
 mod recipients;
 mod requests;

@@ -67,9 +67,12 @@ pub struct SubjectsPage {
     pub standalone: bool,
     pub shell: Shell,
     pub purposes: Vec<PurposeOption>,
-    /// `email` or `phone`.
+    /// `email`, `phone` or `name`.
     pub by: String,
     pub value: String,
+    /// A name search: first name and last name.
+    pub first_name: String,
+    pub last_name: String,
     pub purpose: String,
     /// Whether a search was made (its results are shown, even if none).
     pub searched: bool,

@@ -1,4 +1,4 @@
-//! `/console/subjects` (staff, DPO): find a subject by email or phone for a purpose, read it for
+//! `/console/subjects` (staff, DPO): find a subject by email, phone or name for a purpose, read it for
 //! a purpose (the same purpose-checked, audited read as `GET /api/v1/subjects/{id}` with
 //! `Vigie-Purpose`), and record a subject, a contract, an interaction, a consent or an objection
 //! (the services of `POST /api/v1/subjects…`).
@@ -6,8 +6,8 @@
 //! A search carries a personal value: it is a POST form, never a query string. The subject's page
 //! asks the purpose first (`?purpose=` holds a purpose id, never a personal value). An unknown
 //! subject and a malformed id answer the same 404; admin and auditor are refused (403) by the page's
-//! roles before any lookup. Names are not searchable: Vigie keeps them only sealed, with blind
-//! indexes for email and phone alone.
+//! roles before any lookup. A name (first and last name together) is searched, like an email or a
+//! phone, through its blind index: Vigie keeps names only sealed.
 
 use super::{Console, Posted, render, see_other, with_status};
 use crate::State;
@@ -19,7 +19,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use vigie_app::AppError;
-use vigie_app::subjects::{NewConsent, NewContract, NewInteraction, NewObjection, NewSubject, SubjectView};
+use vigie_app::subjects::{
+    NewConsent, NewContract, NewInteraction, NewObjection, NewSubject, SubjectQuery as FindQuery, SubjectView,
+};
 use vigie_domain::access::Refusal;
 use vigie_ui::console::RefusedPage;
 use vigie_ui::console::subjects::{
@@ -101,6 +103,8 @@ fn field_label(field: &str) -> &'static str {
     match field {
         "email" => "words.field.email",
         "phone" => "words.field.phone",
+        "first_name" => "words.field.first_name",
+        "last_name" => "words.field.last_name",
         "reference" => "console_subjects.contract_reference",
         "start" => "console_subjects.start",
         "end" => "console_subjects.end",
@@ -197,6 +201,8 @@ fn subjects_page(s: &State, c: &Console) -> SubjectsPage {
         purposes,
         by: "email".into(),
         value: String::new(),
+        first_name: String::new(),
+        last_name: String::new(),
         purpose: String::new(),
         searched: false,
         found: Vec::new(),
@@ -218,6 +224,10 @@ struct SearchForm {
     #[serde(default)]
     value: String,
     #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+    #[serde(default)]
     purpose: String,
 }
 
@@ -231,17 +241,25 @@ fn found_line(v: &SubjectView) -> FoundLine {
 
 async fn search(axum::extract::State(s): axum::extract::State<State>, posted: Posted<SearchForm>) -> Response {
     let Posted { console: c, form } = posted;
-    let (email, phone) = match form.by.as_str() {
-        "email" => (Some(form.value.as_str()), None),
-        "phone" => (None, Some(form.value.as_str())),
-        _ => (None, None),
+    let query = match form.by.as_str() {
+        "email" => FindQuery { email: Some(form.value.as_str()), ..FindQuery::default() },
+        "phone" => FindQuery { phone: Some(form.value.as_str()), ..FindQuery::default() },
+        // A part left empty is not given: the search asks for both.
+        "name" => FindQuery {
+            first_name: Some(form.first_name.as_str()).filter(|v| !v.trim().is_empty()),
+            last_name: Some(form.last_name.as_str()).filter(|v| !v.trim().is_empty()),
+            ..FindQuery::default()
+        },
+        _ => FindQuery::default(),
     };
     let mut page = subjects_page(&s, &c);
     page.by = form.by.clone();
     page.value = form.value.clone();
+    page.first_name = form.first_name.clone();
+    page.last_name = form.last_name.clone();
     page.purpose = form.purpose.clone();
     page.searched = true;
-    let status = match s.app.find_subjects(c.who(), email, phone, Some(form.purpose.as_str())).await {
+    let status = match s.app.search_subjects(c.who(), query, Some(form.purpose.as_str())).await {
         Ok(found) => {
             page.found = found.iter().map(found_line).collect();
             StatusCode::OK

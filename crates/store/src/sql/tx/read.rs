@@ -28,6 +28,12 @@ impl<D: Driver> ReadTx for D {
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 
+    fn subjects_by_name(&mut self, name_bi: &[u8]) -> Result<Vec<Id>> {
+        let ids: Vec<(Id,)> = self
+            .rows("SELECT subject_id FROM subject_names WHERE name_bi = $1 ORDER BY subject_id".into(), &[&name_bi])?;
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
     fn count_subjects(&mut self) -> Result<i64> {
         self.value("SELECT count(*) FROM subjects".into(), &[])
     }

@@ -147,6 +147,7 @@ impl<D: Driver> Tx for D {
         };
         for sql in [
             "DELETE FROM subject_keys WHERE subject_id = $1",
+            "DELETE FROM subject_names WHERE subject_id = $1",
             "DELETE FROM contracts WHERE subject_id = $1",
             "DELETE FROM interactions WHERE subject_id = $1",
             "DELETE FROM consents WHERE subject_id = $1",
@@ -933,5 +934,34 @@ impl<D: Driver> Tx for D {
             &[&subject, &at, &reason],
         )?;
         Ok(n == 1)
+    }
+
+    // Names.
+
+    fn set_subject_name(&mut self, id: Id, name_bi: Option<&[u8]>) -> Result<()> {
+        self.execute("DELETE FROM subject_names WHERE subject_id = $1".into(), &[&id])?;
+        if let Some(bi) = name_bi {
+            self.execute("INSERT INTO subject_names (subject_id, name_bi) VALUES ($1, $2)".into(), &[&id, &bi])?;
+        }
+        Ok(())
+    }
+
+    fn insert_subject_names(&mut self, rows: &[(Id, Vec<u8>)]) -> Result<()> {
+        // Several rows a statement (500 rows: 1,000 parameters, within both engines' limits).
+        for chunk in rows.chunks(500) {
+            let mut args: Vec<&dyn ToArg> = Vec::with_capacity(chunk.len() * 2);
+            let mut values = Vec::with_capacity(chunk.len());
+            for (id, bi) in chunk {
+                args.push(id);
+                args.push(bi);
+                values.push(format!("(${}, ${})", args.len() - 1, args.len()));
+            }
+            once(
+                self,
+                &format!("INSERT INTO subject_names (subject_id, name_bi) VALUES {}", values.join(", ")),
+                &args,
+            )?;
+        }
+        Ok(())
     }
 }
