@@ -400,7 +400,7 @@ impl App {
         Ok(app)
     }
 
-    /// Once, after the upgrade that added names' blind indexes (migration 0020), or after a
+    /// Once, after the upgrade that added names' blind indexes (migration 0019), or after a
     /// restore or copy of data recorded before it: computes the name index of every subject
     /// recorded without one, in one transaction, and records that it was done (`meta.names_indexed`).
     fn index_names(&self) -> Result<(), StartError> {

@@ -55,7 +55,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (16, include_str!("../migrations/0016_register_and_assessments.sql")),
     (17, include_str!("../migrations/0017_accounts.sql")),
     (18, include_str!("../migrations/0018_answers.sql")),
-    (20, include_str!("../migrations/0020_subject_names.sql")),
+    (19, include_str!("../migrations/0019_subject_names.sql")),
 ];
 
 /// The advisory lock that serialises migrations across instances ("Vigie", 1).

@@ -40,7 +40,7 @@ fn data_sealed_by_the_previous_release_reads_back_and_is_sealed_again() -> R {
     assert_eq!(v["identity"]["notes"], "prefers mornings");
     assert_eq!(texts(&v["contracts"], "reference"), ["C-LEGACY-1"]);
     assert_eq!(texts(&v["interactions"], "summary"), ["asked about the invoice"]);
-    // Names recorded before their blind index (migration 0020) are indexed at the first start.
+    // Names recorded before their blind index (migration 0019) are indexed at the first start.
     let (st, v) = s.send(
         s.http
             .post(format!("{}/api/v1/subjects/search", s.base))
