@@ -15,7 +15,6 @@ use uuid::Uuid;
 use vigie_app::AppError;
 use vigie_app::breaches::{BreachView, NewBreach, NewPhase, Scope, SubjectsDecision};
 use vigie_domain::records::{BreachPhase, BreachStatus};
-use vigie_ui::console::RefusedPage;
 use vigie_ui::console::breaches::{
     BreachDraft, BreachLine, BreachPage, BreachesPage, CATEGORIES, Clock, DecisionLine, KINDS, NATURES, PhaseLine,
     ScopeWords,
@@ -112,14 +111,7 @@ fn refusal(c: &Console, e: AppError) -> Result<(String, StatusCode), AppError> {
 }
 
 fn not_found(c: &Console) -> Response {
-    let view = RefusedPage {
-        t: c.t,
-        standalone: false,
-        shell: c.shell(),
-        title: "console.not_found",
-        rule: c.t.t("console_breaches.error.gone").to_string(),
-    };
-    with_status(render(&view), StatusCode::NOT_FOUND)
+    c.refusal(StatusCode::NOT_FOUND, "console.not_found", c.t.t("console_breaches.error.gone"))
 }
 
 async fn list_page(s: &State, c: &Console, draft: BreachDraft, error: Option<(String, StatusCode)>) -> Response {

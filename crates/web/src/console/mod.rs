@@ -100,14 +100,7 @@ pub fn routes() -> Router<State> {
 }
 
 fn not_found(c: &Console) -> Response {
-    let view = RefusedPage {
-        t: c.t,
-        standalone: false,
-        shell: c.shell(),
-        title: "console.not_found",
-        rule: c.t.t("console.no_page").to_string(),
-    };
-    with_status(render(&view), StatusCode::NOT_FOUND)
+    c.refusal(StatusCode::NOT_FOUND, "console.not_found", c.t.t("console.no_page"))
 }
 
 /// A view rendered as an HTML answer.
@@ -252,20 +245,18 @@ impl Console {
             "console.rule_roles",
             &[("roles", &roles.join(" / ")), ("role", self.t.t(role_key(self.session.principal.role)))],
         );
-        let view = RefusedPage { t: self.t, standalone: false, shell: self.shell(), title: "console.forbidden", rule };
-        with_status(render(&view), StatusCode::FORBIDDEN)
+        self.refusal(StatusCode::FORBIDDEN, "console.forbidden", rule)
+    }
+
+    /// A page of the shell saying why nothing was done: its title's sentence key and the rule in words.
+    pub fn refusal(&self, status: StatusCode, title: &'static str, rule: impl Into<String>) -> Response {
+        let view = RefusedPage { t: self.t, standalone: false, shell: self.shell(), title, rule: rule.into() };
+        with_status(render(&view), status)
     }
 
     /// A 403 for a form without the session's CSRF token (or from another site).
     pub fn csrf_refused(&self) -> Response {
-        let view = RefusedPage {
-            t: self.t,
-            standalone: false,
-            shell: self.shell(),
-            title: "console.forbidden",
-            rule: self.t.t("console.csrf").to_string(),
-        };
-        with_status(render(&view), StatusCode::FORBIDDEN)
+        self.refusal(StatusCode::FORBIDDEN, "console.forbidden", self.t.t("console.csrf"))
     }
 }
 
@@ -334,14 +325,7 @@ impl<T: DeserializeOwned> FromRequest<State> for Posted<T> {
         match serde_urlencoded::from_bytes::<T>(&bytes) {
             Ok(form) => Ok(Posted { console, form }),
             Err(_) => {
-                let view = RefusedPage {
-                    t: console.t,
-                    standalone: false,
-                    shell: console.shell(),
-                    title: "console.forbidden",
-                    rule: console.t.t("console.error_generic").to_string(),
-                };
-                Err(with_status(render(&view), StatusCode::BAD_REQUEST))
+                Err(console.refusal(StatusCode::BAD_REQUEST, "console.forbidden", console.t.t("console.error_generic")))
             }
         }
     }

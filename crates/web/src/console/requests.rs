@@ -25,7 +25,6 @@ use vigie_domain::policy::IdentityCheck;
 use vigie_domain::records::{
     IdentityDocument, IdentityMethod, RefusalGround, RequestChannel, RequestKind, RestrictionGround,
 };
-use vigie_ui::console::RefusedPage;
 use vigie_ui::console::requests as v;
 
 pub fn routes() -> Router<State> {
@@ -268,14 +267,7 @@ fn request_id(raw: &str) -> Option<uuid::Uuid> {
 }
 
 fn not_found(c: &Console) -> Response {
-    let view = RefusedPage {
-        t: c.t,
-        standalone: false,
-        shell: c.shell(),
-        title: "console.not_found",
-        rule: c.t.t("console_requests.error.not_found").to_string(),
-    };
-    with_status(render(&view), StatusCode::NOT_FOUND)
+    c.refusal(StatusCode::NOT_FOUND, "console.not_found", c.t.t("console_requests.error.not_found"))
 }
 
 const STEPS: &[&str] =
@@ -523,8 +515,7 @@ fn refused_page(c: &Console, e: AppError) -> Response {
         Ok((status, r)) => {
             let title = if status == StatusCode::NOT_FOUND { "console.not_found" } else { "console.forbidden" };
             let rule = if r.detail.is_empty() { r.sentence } else { format!("{} ({})", r.sentence, r.detail) };
-            let view = RefusedPage { t: c.t, standalone: false, shell: c.shell(), title, rule };
-            with_status(render(&view), status)
+            c.refusal(status, title, rule)
         }
         Err(e) => failed(e),
     }

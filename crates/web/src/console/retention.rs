@@ -16,7 +16,6 @@ use serde::Deserialize;
 use uuid::Uuid;
 use vigie_app::AppError;
 use vigie_app::retention::{DueItem, parse_at};
-use vigie_ui::console::RefusedPage;
 use vigie_ui::console::retention::{
     Applied, ConfirmPage, Counts, DueLine, Forecast, HeldLine, HoldEventLine, HoldLine, HoldPage, RetentionPage,
 };
@@ -200,14 +199,7 @@ async fn apply(axum::extract::State(s): S, posted: Posted<ApplyForm>) -> Respons
 }
 
 fn not_found(c: &Console, key: &str, status: StatusCode) -> Response {
-    let view = RefusedPage {
-        t: c.t,
-        standalone: false,
-        shell: c.shell(),
-        title: "console.not_found",
-        rule: c.t.t(key).to_string(),
-    };
-    with_status(render(&view), status)
+    c.refusal(status, "console.not_found", c.t.t(key))
 }
 
 async fn hold_page(s: &State, c: &Console, id: Uuid, refused: Option<(String, StatusCode)>) -> Response {

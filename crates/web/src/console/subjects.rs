@@ -23,7 +23,6 @@ use vigie_app::subjects::{
     NewConsent, NewContract, NewInteraction, NewObjection, NewSubject, SubjectQuery as FindQuery, SubjectView,
 };
 use vigie_domain::access::Refusal;
-use vigie_ui::console::RefusedPage;
 use vigie_ui::console::subjects::{
     ConsentLine, ContractLine, FieldInput, FoundLine, IdentityLine, InteractionLine, NewSubjectInput, ObjectionLine,
     PurposeOption, RecordInput, RuleShown, SubjectPage, SubjectShown, SubjectsPage,
@@ -139,36 +138,15 @@ fn invalid_words(c: &Console, field: &str, message: &str) -> String {
 
 /// The same answer for an unknown subject and a malformed id: 404, nothing more.
 fn unknown(c: &Console) -> Response {
-    let view = RefusedPage {
-        t: c.t,
-        standalone: false,
-        shell: c.shell(),
-        title: "console.not_found",
-        rule: c.t.t("console_subjects.unknown").to_string(),
-    };
-    with_status(render(&view), StatusCode::NOT_FOUND)
+    c.refusal(StatusCode::NOT_FOUND, "console.not_found", c.t.t("console_subjects.unknown"))
 }
 
 fn gone(c: &Console) -> Response {
-    let view = RefusedPage {
-        t: c.t,
-        standalone: false,
-        shell: c.shell(),
-        title: "console_subjects.gone_title",
-        rule: c.t.t("console_subjects.gone").to_string(),
-    };
-    with_status(render(&view), StatusCode::GONE)
+    c.refusal(StatusCode::GONE, "console_subjects.gone_title", c.t.t("console_subjects.gone"))
 }
 
 fn forbidden(c: &Console) -> Response {
-    let view = RefusedPage {
-        t: c.t,
-        standalone: false,
-        shell: c.shell(),
-        title: "console.forbidden",
-        rule: c.t.t("console_subjects.forbidden").to_string(),
-    };
-    with_status(render(&view), StatusCode::FORBIDDEN)
+    c.refusal(StatusCode::FORBIDDEN, "console.forbidden", c.t.t("console_subjects.forbidden"))
 }
 
 // ---- the search, and a new subject ----
