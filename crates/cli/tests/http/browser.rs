@@ -133,6 +133,19 @@ impl Browser {
         Ok(())
     }
 
+    /// Logs in by keyboard, in French (the cookies of an earlier server cleared), up to the home page.
+    pub(crate) async fn login(&self, base: &str, email: &str, password: &str) -> R {
+        self.client.delete_all_cookies().await?;
+        self.client.goto(&format!("{base}/login?lang=fr")).await?;
+        self.wait("//input[@id='email']").await?.click().await?;
+        self.type_text(email).await?;
+        self.press(Key::Tab).await?;
+        self.type_text(password).await?;
+        self.press(Key::Enter).await?;
+        self.wait("//h1[text()='Accueil']").await?;
+        Ok(())
+    }
+
     pub(crate) async fn has_session_cookie(&self) -> R<bool> {
         Ok(self.client.get_all_cookies().await?.iter().any(|c| c.name() == "vigie_session"))
     }

@@ -7,7 +7,6 @@
 use crate::browser::Browser;
 use crate::console::user;
 use crate::support::{R, Server, backends, camille, dpo_request};
-use fantoccini::key::Key;
 use serde_json::json;
 
 const PW: &str = "a password of my own";
@@ -65,15 +64,7 @@ fn the_dpo_answers_a_request_in_a_browser() -> R {
 }
 
 async fn walk(b: &Browser, base: &str, id: &str) -> R {
-    // A fresh server: the last one's session means nothing here.
-    b.client.delete_all_cookies().await?;
-    b.client.goto(&format!("{base}/login?lang=fr")).await?;
-    b.wait("//input[@id='email']").await?.click().await?;
-    b.type_text("dpo@example.fr").await?;
-    b.press(Key::Tab).await?;
-    b.type_text(PW).await?;
-    b.press(Key::Enter).await?;
-    b.wait("//h1[text()='Accueil']").await?;
+    b.login(base, "dpo@example.fr", PW).await?;
 
     // The register, most urgent first; the request opens from its line.
     b.wait("//nav//a[@href='/console/requests']").await?.click().await?;

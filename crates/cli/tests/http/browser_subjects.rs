@@ -8,7 +8,6 @@
 use crate::browser::Browser;
 use crate::console::user;
 use crate::support::{R, Server, backends, camille};
-use fantoccini::key::Key;
 
 #[test]
 fn staff_find_and_read_a_subject_in_a_browser() -> R {
@@ -32,13 +31,7 @@ fn staff_find_and_read_a_subject_in_a_browser() -> R {
 }
 
 async fn staff_reads(b: &Browser, base: &str, pw: &str, id: &str) -> R {
-    b.client.goto(&format!("{base}/login")).await?;
-    b.wait("//input[@id='email']").await?.click().await?;
-    b.type_text("staff@example.fr").await?;
-    b.press(Key::Tab).await?;
-    b.type_text(pw).await?;
-    b.press(Key::Enter).await?;
-    b.wait("//h1[text()='Accueil']").await?;
+    b.login(base, "staff@example.fr", pw).await?;
 
     // The search: by email, for a purpose; the address is posted, never in the URL.
     b.wait("//nav//a[@href='/console/subjects']").await?.click().await?;

@@ -7,7 +7,6 @@ use crate::browser::Browser;
 use crate::console::{csrf, session, user};
 use crate::support::{R, Server, backends, count};
 use fantoccini::Locator;
-use fantoccini::key::Key;
 use serde_json::json;
 
 const PW: &str = "a password of my own";
@@ -361,13 +360,7 @@ fn some_people(s: &Server) -> R {
 }
 
 async fn record_a_breach(b: &Browser, base: &str) -> R {
-    b.client.goto(&format!("{base}/login")).await?;
-    b.wait("//input[@id='email']").await?.click().await?;
-    b.type_text("dpo@example.fr").await?;
-    b.press(Key::Tab).await?;
-    b.type_text(PW).await?;
-    b.press(Key::Enter).await?;
-    b.wait("//h1[text()='Accueil']").await?;
+    b.login(base, "dpo@example.fr", PW).await?;
 
     // The register, its form filled in as a person does (the date field by its value).
     b.client.goto(&format!("{base}/console/breaches")).await?;

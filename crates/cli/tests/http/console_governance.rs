@@ -477,10 +477,5 @@ fn the_governance_pages_in_a_browser() -> R {
 }
 
 async fn login(b: &Browser, base: &str, email: &str) -> R {
-    b.client.goto(&format!("{base}/login?lang=fr")).await?;
-    b.wait("//input[@id='email']").await?.send_keys(email).await?;
-    b.wait("//input[@id='password']").await?.send_keys(PW).await?;
-    b.wait("//form//button[@type='submit']").await?.click().await?;
-    b.wait("//h1[text()='Accueil']").await?;
-    Ok(())
+    b.login(base, email, PW).await
 }
