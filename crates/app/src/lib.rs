@@ -397,6 +397,7 @@ impl App {
         app.replay_after_restore()?;
         app.init_policy_versions(&policy_text(settings)?)?;
         app.index_names()?;
+        app.index_contract_references()?;
         Ok(app)
     }
 
@@ -428,6 +429,47 @@ impl App {
                 trail.nothing_changed()
             } else {
                 trail.record(tx, audit::Entry::new("subject.index_names").detail(format!("indexed={n}")))?
+            };
+            Ok(((), recorded))
+        })?;
+        Ok(())
+    }
+
+    /// Once, after the upgrade that added contract references' blind index (migration 0020), or
+    /// after a restore or copy of data recorded before it: computes the blind index of every
+    /// contract's reference, in one transaction, and records that it was done
+    /// (`meta.contract_references_indexed`).
+    fn index_contract_references(&self) -> Result<(), StartError> {
+        const DONE: &str = "contract_references_indexed";
+        if self.db.read_blocking(|tx| tx.meta(DONE))?.is_some() {
+            return Ok(());
+        }
+        self.db.audited_blocking(audit::Actor::System, move |tx, trail| {
+            let mut n = 0u64;
+            for (owner, id, wrapped) in tx.wrapped_keys()? {
+                if owner != vigie_store::KeyOwner::Subject {
+                    continue;
+                }
+                let contracts = tx.contracts(id)?;
+                if contracts.is_empty() {
+                    continue;
+                }
+                let key = trail.keys().unwrap_key(&wrapped, id.as_bytes())?;
+                for c in contracts {
+                    let aad = record::aad_for(id, vigie_crypto::Part::Contract, Some(c.id));
+                    let reference = String::from_utf8_lossy(&key.open(&aad, &c.reference)?).into_owned();
+                    if let Some(bi) = record::contract_reference_bi(trail.keys(), &reference) {
+                        tx.set_contract_reference(c.id, &bi)?;
+                        n += 1;
+                    }
+                }
+            }
+            tx.set_meta(DONE, "1")?;
+            // Nothing to tell on a new installation; an upgrade says how many references it indexed.
+            let recorded = if n == 0 {
+                trail.nothing_changed()
+            } else {
+                trail.record(tx, audit::Entry::new("contract.index_references").detail(format!("indexed={n}")))?
             };
             Ok(((), recorded))
         })?;

@@ -57,6 +57,13 @@ pub(crate) fn name_bi_of(keys: &MasterKey, first: &str, last: &str) -> Option<Ve
     vigie_domain::model::name_key(first, last).map(|k| keys.blind_index(vigie_domain::model::NAME_INDEX, &k).to_vec())
 }
 
+/// The blind index of a contract reference, under its own domain; None when the reference is
+/// blank (see [`vigie_domain::model::contract_reference_key`]).
+pub(crate) fn contract_reference_bi(keys: &MasterKey, reference: &str) -> Option<Vec<u8>> {
+    vigie_domain::model::contract_reference_key(reference)
+        .map(|k| keys.blind_index(vigie_domain::model::CONTRACT_REFERENCE_INDEX, &k).to_vec())
+}
+
 /// The blind index of a subject's name (first and last name), if it has both.
 pub(crate) fn name_bi(keys: &MasterKey, identity: &Identity) -> Option<Vec<u8>> {
     let (first, last) = (identity.get(&FieldName::FirstName)?, identity.get(&FieldName::LastName)?);

@@ -188,6 +188,18 @@ pub fn name_key(first: &str, last: &str) -> Option<String> {
     (!first.is_empty() && !last.is_empty()).then(|| format!("{first} {last}"))
 }
 
+/// The blind-index domain of a contract reference.
+pub const CONTRACT_REFERENCE_INDEX: &str = "contract_reference";
+
+/// A contract reference in the form its blind index is computed over: compatibility-normalised
+/// (NFKC), lower-cased, every space removed (" CT 2024-001 " and "ct2024-001" are one reference).
+/// None when nothing is left.
+pub fn contract_reference_key(raw: &str) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization;
+    let key: String = raw.nfkc().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect();
+    (!key.is_empty()).then_some(key)
+}
+
 /// The French postal code of a postal address: its last group of exactly five digits
 /// ("12 rue de la Paix, 75002 Paris" gives "75002"); None when there is none.
 pub fn postal_code(address: &str) -> Option<String> {
@@ -274,6 +286,17 @@ pub fn normalize_phone_in(raw: &str, region: &str) -> Result<String, FieldError>
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn contract_references_fold_case_and_spaces() {
+        use super::contract_reference_key;
+        let one = contract_reference_key("CT-2024-001");
+        assert_eq!(one.as_deref(), Some("ct-2024-001"));
+        assert_eq!(contract_reference_key("  ct - 2024 -001 "), one);
+        assert_eq!(contract_reference_key("ＣＴ-2024-001"), one);
+        assert_ne!(contract_reference_key("CT-2024-002"), one);
+        assert_eq!(contract_reference_key("  "), None);
+    }
+
     #[test]
     fn postal_codes_are_five_digit_groups() {
         use super::postal_code;

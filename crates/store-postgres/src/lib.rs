@@ -56,6 +56,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (17, include_str!("../migrations/0017_accounts.sql")),
     (18, include_str!("../migrations/0018_answers.sql")),
     (19, include_str!("../migrations/0019_subject_names.sql")),
+    (20, include_str!("../migrations/0020_contract_references.sql")),
 ];
 
 /// The advisory lock that serialises migrations across instances ("Vigie", 1).

@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (17, include_str!("../migrations/0017_accounts.sql")),
     (18, include_str!("../migrations/0018_answers.sql")),
     (19, include_str!("../migrations/0019_subject_names.sql")),
+    (20, include_str!("../migrations/0020_contract_references.sql")),
 ];
 
 fn err(e: rusqlite::Error) -> StoreError {

@@ -45,6 +45,10 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("accounts are unique by email index; sessions touch, expire and go with logout and disabling", accounts),
     ("the register's volumes: requests (open ones apart), breaches, disclosures", own_counts),
     ("name blind indexes: set, replaced, removed, bulk-inserted, gone with their subject", names),
+    (
+        "contract reference blind indexes: set, found once a subject, moved by a merge, gone at erasure",
+        contract_references,
+    ),
 ];
 
 /// One `#[test]` per check, for a backend's test file: `$fresh` is a function returning
@@ -53,7 +57,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts names);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts names contract_references);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -1833,5 +1837,87 @@ pub fn names(store: &Store) -> Result<(), String> {
     ensure(after.is_empty(), "an erased subject's name is not found")?;
     let orphan = store.write_blocking(move |tx| tx.set_subject_name(new_id(), Some(b"x")));
     ensure(orphan.is_err(), "a name needs an existing subject")?;
+    Ok(())
+}
+
+pub fn contract_references(store: &Store) -> Result<(), String> {
+    let (reference, other) = (new_id().as_bytes().to_vec(), new_id().as_bytes().to_vec());
+    let (a, b) = (subject(SubjectKind::Client, None), subject(SubjectKind::Client, None));
+    let (aid, bid) = (a.id, b.id);
+    let contract = |subject_id| ContractRow {
+        id: new_id(),
+        subject_id,
+        reference: vec![1],
+        start: now().date_naive(),
+        end: None,
+        created_at: now(),
+    };
+    // Subject a holds two contracts under one reference and one under another; b holds none indexed.
+    let (a1, a2, a3, b1) = (contract(aid), contract(aid), contract(aid), contract(bid));
+    let (a3id, b1id) = (a3.id, b1.id);
+    let (r1, r2, o) = (reference.clone(), reference.clone(), other.clone());
+    w(store, move |tx| {
+        tx.insert_subject(&a)?;
+        tx.insert_subject(&b)?;
+        for c in [&a1, &a2, &a3, &b1] {
+            tx.insert_contract(c)?;
+        }
+        tx.set_contract_reference(a1.id, &r1)?;
+        tx.set_contract_reference(a2.id, &r2)?;
+        tx.set_contract_reference(a3.id, &o)
+    })?;
+    let (r, o) = (reference.clone(), other.clone());
+    let (found, found_other, unknown) = w(store, move |tx| {
+        Ok((
+            tx.subjects_by_contract_reference(&r)?,
+            tx.subjects_by_contract_reference(&o)?,
+            tx.subjects_by_contract_reference(b"no such reference")?,
+        ))
+    })?;
+    ensure(found == vec![aid], "a reference finds its subject, once however many contracts carry it")?;
+    ensure(found_other == vec![aid], "each contract's reference finds its subject")?;
+    ensure(unknown.is_empty(), "an unknown reference finds no one")?;
+    // A merge moves the contracts with their references' index.
+    let merge = crate::Merge {
+        from: aid,
+        into: bid,
+        kind: SubjectKind::Client,
+        collected_at: now(),
+        identity: vec![7],
+        email_bi: None,
+        phone_bi: None,
+        legal_hold: None,
+        held_at: None,
+        contracts: w(store, move |tx| tx.contracts(aid))?.into_iter().map(|c| (c.id, vec![9])).collect(),
+        interactions: Vec::new(),
+        consents: Vec::new(),
+        hold_events: Vec::new(),
+        objections: Vec::new(),
+        objections_redated: Vec::new(),
+        restriction: None,
+        messages: Vec::new(),
+    };
+    let (r, o) = (reference.clone(), other.clone());
+    let (moved, moved_other) = w(store, move |tx| {
+        tx.merge_subject(&merge, now())?;
+        Ok((tx.subjects_by_contract_reference(&r)?, tx.subjects_by_contract_reference(&o)?))
+    })?;
+    ensure(moved == vec![bid] && moved_other == vec![bid], "merged contracts are found under the subject kept")?;
+    // Replaced, then gone with the subject; a reference needs an existing contract.
+    let (r, o) = (reference.clone(), other.clone());
+    let (old, new) = w(store, move |tx| {
+        tx.set_contract_reference(a3id, &r)?;
+        tx.set_contract_reference(b1id, &r)?;
+        Ok((tx.subjects_by_contract_reference(&o)?, tx.subjects_by_contract_reference(&r)?))
+    })?;
+    ensure(old.is_empty() && new == vec![bid], "a reference set again replaces the old one")?;
+    let r = reference.clone();
+    let after = w(store, move |tx| {
+        tx.erase_subject(bid, "test", now())?;
+        tx.subjects_by_contract_reference(&r)
+    })?;
+    ensure(after.is_empty(), "an erased subject's contract references are not found")?;
+    let orphan = store.write_blocking(move |tx| tx.set_contract_reference(new_id(), b"x"));
+    ensure(orphan.is_err(), "a reference needs an existing contract")?;
     Ok(())
 }

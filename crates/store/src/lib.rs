@@ -584,6 +584,8 @@ pub trait ReadTx {
     fn subjects_by_phone(&mut self, phone_bi: &[u8]) -> Result<Vec<Id>>;
     /// The subjects whose name (first and last, normalised) has this blind index, by id.
     fn subjects_by_name(&mut self, name_bi: &[u8]) -> Result<Vec<Id>>;
+    /// The subjects holding a contract whose reference (normalised) has this blind index, by id.
+    fn subjects_by_contract_reference(&mut self, reference_bi: &[u8]) -> Result<Vec<Id>>;
     fn count_subjects(&mut self) -> Result<i64>;
     fn count_subjects_by(&mut self, group: StatGroup) -> Result<Vec<GroupCount>>;
 
@@ -925,6 +927,9 @@ pub trait Tx: ReadTx {
     fn set_subject_name(&mut self, id: Id, name_bi: Option<&[u8]>) -> Result<()>;
     /// The name blind indexes of subjects just inserted (bulk import).
     fn insert_subject_names(&mut self, rows: &[(Id, Vec<u8>)]) -> Result<()>;
+    /// Sets the blind index of a contract's reference (the contract must exist; it moves and goes
+    /// with the contract).
+    fn set_contract_reference(&mut self, contract: Id, reference_bi: &[u8]) -> Result<()>;
 }
 
 /// A connection a worker thread owns. Backends implement it.

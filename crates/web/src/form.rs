@@ -109,6 +109,7 @@ impl Submission {
                 "last_name" => s.requester.last_name = some(&value),
                 "email" => s.requester.email = some(&value),
                 "phone" => s.requester.phone = some(&value),
+                "contract_reference" => s.requester.contract_reference = some(&value),
                 "message" => s.particulars.message = some(&value),
                 "restriction_ground" => s.particulars.restriction_ground = some(&value),
                 "website" => s.website |= !value.is_empty(),
@@ -159,6 +160,7 @@ fn label_of(field: &str) -> Option<&'static str> {
         "last_name" => "form.last_name",
         "email" | "requester" => "form.email",
         "phone" => "form.phone",
+        "contract_reference" => "form.contract_reference",
         "particulars.restriction_ground" => "form.ground",
         "particulars.purposes" => return None,
         f => {

@@ -42,6 +42,10 @@ pub struct Requester {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub postal_address: Option<String>,
+    /// A contract reference the requester gives (case and spaces do not matter): candidates are
+    /// also found by it.
+    #[serde(default)]
+    pub contract_reference: Option<String>,
 }
 
 /// The particulars of a request.
@@ -146,7 +150,8 @@ pub struct NoSubject {
 pub struct Candidate {
     pub subject_id: Uuid,
     /// email, phone, name (first and last name), postal_code (with a name: the postal code of the
-    /// requester's address is the one on the record).
+    /// requester's address is the one on the record), contract_reference (a contract of the record
+    /// has the reference the requester gave).
     pub matched_by: Vec<String>,
 }
 
@@ -266,8 +271,8 @@ fn view(keys: &MasterKey, r: &RequestRow, extras: Extras, today: NaiveDate) -> R
     view_with(keys, r, extras, today, Vec::new())
 }
 
-/// The subjects that the requester's email, phone and name (with the postal code of their
-/// address) match, each with what matched.
+/// The subjects that the requester's email, phone, name (with the postal code of their
+/// address) and contract reference match, each with what matched.
 fn candidates(tx: &mut dyn vigie_store::ReadTx, keys: &MasterKey, requester: &Requester) -> Result<Vec<Candidate>> {
     let mut found: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
     if let Some(email) = &requester.email {
@@ -302,6 +307,13 @@ fn candidates(tx: &mut dyn vigie_store::ReadTx, keys: &MasterKey, requester: &Re
             if same_code {
                 matched.push("postal_code".into());
             }
+        }
+    }
+    if let Some(bi) =
+        requester.contract_reference.as_deref().and_then(|r| crate::record::contract_reference_bi(keys, r))
+    {
+        for id in tx.subjects_by_contract_reference(&bi)? {
+            found.entry(id).or_default().push("contract_reference".into());
         }
     }
     Ok(found.into_iter().map(|(subject_id, matched_by)| Candidate { subject_id, matched_by }).collect())
@@ -448,6 +460,16 @@ impl App {
         requester.email = normalise(FieldName::Email, &requester.email)?;
         requester.phone = normalise(FieldName::Phone, &requester.phone)?;
         requester.postal_address = normalise(FieldName::PostalAddress, &requester.postal_address)?;
+        requester.contract_reference = match requester.contract_reference.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(r) if r.chars().count() > 200 => {
+                return Err(AppError::invalid("requester.contract_reference", "is longer than 200 characters"));
+            }
+            Some(r) if r.chars().any(char::is_control) => {
+                return Err(AppError::invalid("requester.contract_reference", "holds a control character"));
+            }
+            Some(r) => Some(r.to_string()),
+        };
         if requester.email.is_none() && requester.postal_address.is_none() {
             return Err(AppError::invalid("requester", "needs an email or a postal address to answer to"));
         }

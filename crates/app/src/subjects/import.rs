@@ -447,6 +447,9 @@ impl App {
                             entries.push((p.row.created_at, entry));
                             if let Some(c) = contract {
                                 tx.insert_contract(c)?;
+                                if let Some(bi) = &p.contract_reference_bi {
+                                    tx.set_contract_reference(c.id, bi)?;
+                                }
                                 let entry = Entry::new("contract.create")
                                     .subject(p.row.id)
                                     .fields(["reference", "start", "end"])
@@ -607,6 +610,9 @@ fn apply_update(
                 end: c.end,
                 created_at: at,
             })?;
+            if let Some(bi) = crate::record::contract_reference_bi(keys, &c.reference) {
+                tx.set_contract_reference(contract, &bi)?;
+            }
             let entry = Entry::new("contract.create")
                 .subject(id)
                 .fields(["reference", "start", "end"])
@@ -655,6 +661,7 @@ fn with_contract(
     let reference =
         key.seal(&crate::record::aad_for(subject, vigie_crypto::Part::Contract, Some(id)), c.reference.as_bytes())?;
     p.row.kind = vigie_domain::SubjectKind::Client;
+    p.contract_reference_bi = crate::record::contract_reference_bi(keys, &c.reference);
     let clock = vigie_domain::retention::expiry(
         policy,
         &vigie_domain::retention::RetentionFacts {

@@ -220,6 +220,8 @@ pub(crate) struct Prepared {
     pub fields: Vec<FieldName>,
     /// The blind index of the name (first and last), when the subject has both.
     pub name_bi: Option<Vec<u8>>,
+    /// The blind index of the reference of the contract imported with it, if any.
+    pub contract_reference_bi: Option<Vec<u8>>,
 }
 
 /// A new subject that passed validation, not yet sealed.
@@ -296,6 +298,7 @@ pub(crate) fn seal(keys: &MasterKey, policy: &Policy, v: Validated, at: DateTime
         },
         fields: v.identity.keys().copied().collect(),
         name_bi: crate::record::name_bi(keys, &v.identity),
+        contract_reference_bi: None,
     })
 }
 
@@ -742,6 +745,9 @@ impl App {
                     end,
                     created_at: at,
                 })?;
+                if let Some(bi) = crate::record::contract_reference_bi(&keys, &reference) {
+                    tx.set_contract_reference(id, &bi)?;
+                }
                 let recorded = trail.record(
                     tx,
                     Entry::new("contract.create")

@@ -51,6 +51,20 @@ fn data_sealed_by_the_previous_release_reads_back_and_is_sealed_again() -> R {
     assert_eq!((st, v["subjects"][0]["id"].as_str()), (200, Some(camille.as_str())), "{v}");
     let (st, v) = s.get(&staff, &format!("/api/v1/subjects/{hugo}"), Some("prospect_relations"))?;
     assert_eq!((st, texts(&v["interactions"], "summary")), (200, vec!["sent the brochure".to_string()]), "{v}");
+    // Contract references recorded before their blind index (migration 0020) are indexed at the
+    // first start: a request giving one lists its subject.
+    let req = dpo_request(
+        &s,
+        &dpo,
+        json!({"kind":"access","received_at":"2026-11-02","channel":"letter",
+               "requester":{"email":"someone.else@example.fr","contract_reference":" c-legacy-1 "}}),
+    )?;
+    let by = &req["candidates"][0];
+    assert_eq!(
+        (by["subject_id"].as_str(), &by["matched_by"]),
+        (Some(camille.as_str()), &json!(["contract_reference"])),
+        "{req}"
+    );
 
     // The legal hold and its history.
     let hold = || -> R<Value> {

@@ -21,6 +21,7 @@ mod console_governance;
 mod console_requests;
 mod console_retention;
 mod console_subjects;
+mod contracts_ref;
 mod duplicates;
 mod fuzz;
 mod governance;

@@ -140,6 +140,7 @@ pub struct RequestPage {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub postal_address: Option<String>,
+    pub contract_reference: Option<String>,
     pub message: Option<String>,
     pub changes: Vec<ChangeLine>,
     /// Sentence keys of the grounds recorded (erasure, restriction), and the purposes named.

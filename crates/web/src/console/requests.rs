@@ -248,6 +248,7 @@ async fn create(axum::extract::State(s): S, posted: Posted<Fields>) -> Response 
             email: owned(&form, "email"),
             phone: owned(&form, "phone"),
             postal_address: owned(&form, "postal_address"),
+            contract_reference: owned(&form, "contract_reference"),
         },
         particulars,
         lang: owned(&form, "lang"),
@@ -331,6 +332,7 @@ async fn request_page(
         email: q.email.clone(),
         phone: q.phone.clone(),
         postal_address: q.postal_address.clone(),
+        contract_reference: q.contract_reference.clone(),
         message: p.message.clone(),
         changes: p
             .changes

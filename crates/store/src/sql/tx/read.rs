@@ -34,6 +34,14 @@ impl<D: Driver> ReadTx for D {
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 
+    fn subjects_by_contract_reference(&mut self, reference_bi: &[u8]) -> Result<Vec<Id>> {
+        let ids: Vec<(Id,)> = self.rows(
+            "SELECT DISTINCT subject_id FROM contracts WHERE reference_bi = $1 ORDER BY subject_id".into(),
+            &[&reference_bi],
+        )?;
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
     fn count_subjects(&mut self) -> Result<i64> {
         self.value("SELECT count(*) FROM subjects".into(), &[])
     }

@@ -946,6 +946,12 @@ impl<D: Driver> Tx for D {
         Ok(())
     }
 
+    fn set_contract_reference(&mut self, contract: Id, reference_bi: &[u8]) -> Result<()> {
+        self.update_one("UPDATE contracts SET reference_bi = $2 WHERE id = $1", &[&contract, &reference_bi], || {
+            format!("contract {contract}")
+        })
+    }
+
     fn insert_subject_names(&mut self, rows: &[(Id, Vec<u8>)]) -> Result<()> {
         // Several rows a statement (500 rows: 1,000 parameters, within both engines' limits).
         for chunk in rows.chunks(500) {
