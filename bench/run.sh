@@ -13,7 +13,8 @@
 #
 # Settings (environment): BIN (target/release/vigie), CONNECTIONS (64), THREADS (2),
 # DURATION (10s), WARMUP (2s), SEED (1000), RUNS ("mixed read create health"),
-# PG_URL (postgres://postgres@127.0.0.1:5432), PORT (18080).
+# PG_URL (postgres://postgres@127.0.0.1:5432), PORT (18080), PERF (a directory: `perf record` the
+# server during each measured run, into PERF/<backend>-<run>.data; DURATION in seconds then).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,6 +76,10 @@ one_backend() {
   echo "# backend=$backend connections=$CONNECTIONS threads=$THREADS duration=$DURATION seed=$SEED load=$(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%FT%TZ)"
   for run in $RUNS; do
     BENCH_NAME=warmup wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "bench/$run.lua" "$base" >/dev/null
+    if [ -n "${PERF:-}" ]; then  # PERF=DIR: a perf profile of the server during each measured run
+      mkdir -p "$PERF"
+      perf record -q -F 499 -g -p "$SERVER" -o "$PERF/$backend-$run.data" -- sleep "${DURATION%s}" >/dev/null 2>&1 &
+    fi
     BENCH_NAME="$backend/$run" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s \
       -s "bench/$run.lua" "$base" | grep '^RESULT' | sed "s/\$/ load=$(cut -d' ' -f1 /proc/loadavg)/"
   done

@@ -11,7 +11,7 @@ use vigie_crypto::{Context, MasterKey, Part, SubjectKey};
 use vigie_domain::access::SubjectFacts;
 use vigie_domain::retention::{Expiry, RetentionFacts, expiry};
 use vigie_domain::{Direction, FieldName, Policy, Provenance, SubjectKind};
-use vigie_store::{ConsentRow, ContractRow, Id, InteractionRow, ObjectionRow, SubjectRow, Tx};
+use vigie_store::{ConsentRow, ContractRow, Id, InteractionRow, ObjectionRow, ReadTx, SubjectRow, Tx};
 
 /// The sealed identity: each field with its provenance.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -106,7 +106,7 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
-    pub(crate) fn load(tx: &mut dyn Tx, id: Id) -> Result<Option<Loaded>> {
+    pub(crate) fn load(tx: &mut dyn ReadTx, id: Id) -> Result<Option<Loaded>> {
         let Some(row) = tx.subject(id)? else {
             return Ok(None);
         };

@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (18, include_str!("../migrations/0018_answers.sql")),
     (19, include_str!("../migrations/0019_subject_names.sql")),
     (20, include_str!("../migrations/0020_contract_references.sql")),
+    (21, include_str!("../migrations/0021_subject_revisions.sql")),
 ];
 
 fn err(e: rusqlite::Error) -> StoreError {

@@ -49,6 +49,7 @@ pub const CHECKS: &[(&str, Check)] = &[
         "contract reference blind indexes: set, found once a subject, moved by a merge, gone at erasure",
         contract_references,
     ),
+    ("a subject's revision moves with every write its reads depend on, and only with those", revisions),
 ];
 
 /// One `#[test]` per check, for a backend's test file: `$fresh` is a function returning
@@ -57,7 +58,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts names contract_references);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts names contract_references revisions);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -1920,4 +1921,104 @@ pub fn contract_references(store: &Store) -> Result<(), String> {
     let orphan = store.write_blocking(move |tx| tx.set_contract_reference(new_id(), b"x"));
     ensure(orphan.is_err(), "a reference needs an existing contract")?;
     Ok(())
+}
+
+/// Every write a read decision or a subject's view depends on moves the subject's revision:
+/// its row, its contracts, consents, objections, restriction and interactions, whichever statement
+/// writes them (the schema's triggers); a write to another subject does not; an erased subject has
+/// none. A read decided on a snapshot is recorded only while the revision is unchanged.
+pub fn revisions(store: &Store) -> Result<(), String> {
+    let (s, other) = (subject(SubjectKind::Prospect, None), subject(SubjectKind::Prospect, None));
+    let (sid, oid) = (s.id, other.id);
+    w(store, move |tx| {
+        tx.insert_subject(&s)?;
+        tx.insert_subject(&other)
+    })?;
+    let rev = |store: &Store| w(store, move |tx| tx.subject_rev(sid));
+    let mut last = rev(store)?.ok_or("a new subject has a revision")?;
+    let at = now();
+    let contract = ContractRow {
+        id: new_id(),
+        subject_id: sid,
+        reference: vec![1],
+        start: at.date_naive(),
+        end: None,
+        created_at: at,
+    };
+    let cid = contract.id;
+    type Step = Box<dyn FnOnce(&mut dyn crate::Tx) -> Result<(), StoreError> + Send>;
+    let steps: Vec<(&str, Step)> = vec![
+        ("a contract recorded", Box::new(move |tx| tx.insert_contract(&contract))),
+        ("a contract's reference index set", Box::new(move |tx| tx.set_contract_reference(cid, b"ref"))),
+        (
+            "a consent recorded",
+            Box::new(move |tx| {
+                tx.insert_consent(&ConsentRow {
+                    id: new_id(),
+                    subject_id: sid,
+                    purpose: "events".into(),
+                    granted: false,
+                    at,
+                    evidence: vec![2],
+                })
+            }),
+        ),
+        (
+            "an objection recorded",
+            Box::new(move |tx| {
+                tx.insert_objection(&ObjectionRow { id: new_id(), subject_id: sid, purpose: "events".into(), at })
+                    .map(|_| ())
+            }),
+        ),
+        (
+            "a restriction set",
+            Box::new(move |tx| {
+                tx.restrict(&crate::RestrictionRow {
+                    subject_id: sid,
+                    ground: RestrictionGround::AccuracyContested,
+                    request_id: None,
+                    restricted_at: at,
+                    lifted_at: None,
+                    lift_reason: None,
+                })
+                .map(|_| ())
+            }),
+        ),
+        ("a restriction lifted", Box::new(move |tx| tx.lift_restriction(sid, b"sealed", at).map(|_| ()))),
+        (
+            "an interaction recorded",
+            Box::new(move |tx| {
+                tx.insert_interaction(&InteractionRow {
+                    id: new_id(),
+                    subject_id: sid,
+                    at,
+                    direction: Direction::Inbound,
+                    channel: "email".into(),
+                    summary: None,
+                    created_at: at,
+                })
+            }),
+        ),
+        ("its interactions deleted", Box::new(move |tx| tx.delete_interactions(sid).map(|_| ()))),
+        ("its kind changed", Box::new(move |tx| tx.set_subject_kind(sid, SubjectKind::Client, at))),
+        ("a legal hold set", Box::new(move |tx| tx.set_legal_hold(sid, Some((b"sealed", at))))),
+    ];
+    let other_before = w(store, move |tx| tx.subject_rev(oid))?;
+    for (what, step) in steps {
+        w(store, step)?;
+        let now_rev = rev(store)?.ok_or("the subject is still there")?;
+        ensure(now_rev > last, &format!("{what} moves the subject's revision"))?;
+        last = now_rev;
+    }
+    ensure(w(store, move |tx| tx.subject_rev(oid))? == other_before, "another subject's revision does not move")?;
+    // A write rolled back moves nothing.
+    let rolled_back = store.write_blocking(move |tx| {
+        tx.set_subject_kind(sid, SubjectKind::Prospect, at)?;
+        Err::<(), _>(StoreError::Backend("rolled back on purpose".into()))
+    });
+    ensure(rolled_back.is_err(), "the failing write fails")?;
+    ensure(rev(store)? == Some(last), "a rolled-back write leaves the revision")?;
+    w(store, move |tx| tx.erase_subject(sid, "test", now()))?;
+    ensure(rev(store)?.is_none(), "an erased subject has no revision")?;
+    ensure(w(store, |tx| tx.subject_rev(new_id()))?.is_none(), "an unknown subject has no revision")
 }

@@ -580,6 +580,9 @@ pub enum StatGroup {
 pub trait ReadTx {
     // Subjects.
     fn subject(&mut self, id: Id) -> Result<Option<SubjectRow>>;
+    /// The subject's revision, bumped (by the schema's triggers) by every write to the subject or
+    /// to its contracts, consents, objections, restriction or interactions; None when it is gone.
+    fn subject_rev(&mut self, id: Id) -> Result<Option<i64>>;
     fn subjects_by_email(&mut self, email_bi: &[u8]) -> Result<Vec<Id>>;
     fn subjects_by_phone(&mut self, phone_bi: &[u8]) -> Result<Vec<Id>>;
     /// The subjects whose name (first and last, normalised) has this blind index, by id.

@@ -442,6 +442,18 @@ fn view(
     })
 }
 
+/// The audit entry of a read the policy refused, under `rule`.
+fn refused_entry(id: Id, purpose: &str, rule: &str) -> Entry {
+    Entry::new("subject.read").subject(id).purpose(purpose).outcome("refused").detail(rule)
+}
+
+/// The audit entry of a read the policy allowed: the fields disclosed, and whether the subject is
+/// archived (read under the archive's own rules).
+fn granted_entry(id: Id, purpose: &str, fields: &[String], grant: &Grant) -> Entry {
+    let entry = Entry::new("subject.read").subject(id).purpose(purpose).fields(fields);
+    if grant.archived { entry.detail("archived") } else { entry }
+}
+
 /// Decides, audits and (when allowed) decrypts one subject read, inside the caller's transaction.
 fn read_in_tx(
     tx: &mut dyn Tx,
@@ -465,29 +477,19 @@ fn read_in_tx(
     let grant = match check_read(policy, who.caller(), purpose, &loaded.facts(today)) {
         Ok(g) => g,
         Err(refusal) => {
-            let entry = Entry::new("subject.read")
-                .subject(id)
-                .purpose(purpose)
-                .outcome("refused")
-                .detail(refusal.rule.as_str());
-            let recorded = trail.record(tx, entry)?;
+            let recorded = trail.record(tx, refused_entry(id, purpose, refusal.rule.as_str()))?;
             return Ok((Some(Err(AppError::Refused(refusal))), recorded));
         }
     };
     if let Some(recipient) = &grant.disclosed_to
         && let Err(refused) = crate::governance::recipients::transfer_check(tx, policy, transfers, recipient, today)
     {
-        let entry =
-            Entry::new("subject.read").subject(id).purpose(purpose).outcome("refused").detail("transfer_not_allowed");
-        let recorded = trail.record(tx, entry)?;
+        let recorded = trail.record(tx, refused_entry(id, purpose, "transfer_not_allowed"))?;
         return Ok((Some(Err(refused)), recorded));
     }
     let (key, identity) = open_identity(keys, &loaded.row)?;
     let fields = granted_fields(&identity, &grant);
-    let mut entry = Entry::new("subject.read").subject(id).purpose(purpose).fields(&fields);
-    if grant.archived {
-        entry = entry.detail("archived");
-    }
+    let mut entry = granted_entry(id, purpose, &fields, &grant);
     if let Some(recipient) = &grant.disclosed_to {
         entry = entry.detail(format!("disclosed to {recipient}"));
         tx.insert_disclosure(&vigie_store::DisclosureRow {
@@ -502,6 +504,52 @@ fn read_in_tx(
     }
     let recorded = trail.record(tx, entry)?;
     Ok((Some(Ok(view(keys, loaded, grant, &key, identity, today)?)), recorded))
+}
+
+/// What a reader's snapshot decided about a read, with its answer; None when the writer decides.
+type Snapshot = Option<(Decided, Result<SubjectView, AppError>)>;
+
+/// A read decided on a reader's snapshot: the audit entry the writer is to append, valid while the
+/// subject's revision is still `rev` and the day still `today`.
+#[derive(Clone)]
+struct Decided {
+    rev: i64,
+    today: NaiveDate,
+    entry: Entry,
+}
+
+/// Decides one read on a snapshot and, when the policy allows it, decrypts and builds the view
+/// there, off the writer's thread. None when the writer must decide itself: the subject is not
+/// there (the answer and its entry depend on the erasure record), or the read discloses to a
+/// recipient (the transfer check runs in the disclosure's own transaction).
+fn read_on_snapshot(
+    tx: &mut dyn ReadTx,
+    keys: &MasterKey,
+    policy: &Policy,
+    who: &Principal,
+    purpose: &str,
+    id: Id,
+    today: NaiveDate,
+) -> Result<Snapshot> {
+    // The revision first: on a backend whose snapshot were not one, a write landing between it
+    // and the rows below would move it past this value, and the writer would decide again.
+    let Some(rev) = tx.subject_rev(id)? else { return Ok(None) };
+    let Some(loaded) = Loaded::load(tx, id)? else { return Ok(None) };
+    let grant = match check_read(policy, who.caller(), purpose, &loaded.facts(today)) {
+        Ok(g) => g,
+        Err(refusal) => {
+            let entry = refused_entry(id, purpose, refusal.rule.as_str());
+            return Ok(Some((Decided { rev, today, entry }, Err(AppError::Refused(refusal)))));
+        }
+    };
+    if grant.disclosed_to.is_some() {
+        return Ok(None);
+    }
+    let (key, identity) = open_identity(keys, &loaded.row)?;
+    let fields = granted_fields(&identity, &grant);
+    let entry = granted_entry(id, purpose, &fields, &grant);
+    let view = view(keys, loaded, grant, &key, identity, today)?;
+    Ok(Some((Decided { rev, today, entry }, Ok(view))))
 }
 
 /// Counts a committed (audited) refusal of a read by its rule (`/metrics`): the rule names of
@@ -587,11 +635,7 @@ impl App {
     pub async fn read_subject(&self, who: &Principal, id: Id, purpose: Option<&str>) -> Result<SubjectView> {
         let purpose = purpose_header(purpose)?;
         self.refuse_non_readers(who, &purpose, Some(id)).await?;
-        let (policy, reader, transfers) = (self.policy(), who.clone(), self.transfers.clone());
-        let out = self
-            .db
-            .audited(who.actor(), move |tx, trail| read_in_tx(tx, trail, &policy, &transfers, &reader, &purpose, id))
-            .await?;
+        let out = self.read_recorded(who, id, purpose).await?;
         if let Some(Err(e)) = &out {
             count_refusal(e);
         }
@@ -601,6 +645,58 @@ impl App {
             Some(Err(e)) if hidden_from(who, &e) => Err(unknown()),
             Some(result) => result,
         }
+    }
+
+    /// One purpose-checked read, decided and built on a reader's snapshot, then recorded by the
+    /// writer in one short job (see [`App::record_read`]).
+    async fn read_recorded(
+        &self,
+        who: &Principal,
+        id: Id,
+        purpose: String,
+    ) -> Result<Option<Result<SubjectView, AppError>>> {
+        let snapshot = self.read_snapshot(who, id, &purpose).await?;
+        self.record_read(who, id, purpose, snapshot).await
+    }
+
+    /// Decides a read and builds its view on a reader's snapshot, off the writer's thread.
+    async fn read_snapshot(&self, who: &Principal, id: Id, purpose: &str) -> Result<Snapshot> {
+        let (policy, reader, keys, purpose) = (self.policy(), who.clone(), self.keys.clone(), purpose.to_string());
+        let today = self.now().date_naive();
+        self.db.read(move |tx| read_on_snapshot(tx, &keys, &policy, &reader, &purpose, id, today)).await
+    }
+
+    /// Records a read decided on a snapshot: the writer appends its audit entry only if the
+    /// subject's revision and the day are still the snapshot's; else it decides again on what is
+    /// committed, as [`read_in_tx`], and that answer is returned. What the caller gets is always
+    /// what the recorded entry says it got.
+    async fn record_read(
+        &self,
+        who: &Principal,
+        id: Id,
+        purpose: String,
+        snapshot: Snapshot,
+    ) -> Result<Option<Result<SubjectView, AppError>>> {
+        let (decided, answer) = snapshot.map_or((None, None), |(d, a)| (Some(d), Some(a)));
+        let (policy, reader, transfers) = (self.policy(), who.clone(), self.transfers.clone());
+        let fresh = self
+            .db
+            .audited(who.actor(), move |tx, trail| {
+                if let Some(d) = &decided
+                    && trail.at.date_naive() == d.today
+                    && tx.subject_rev(id)? == Some(d.rev)
+                {
+                    return Ok((None, trail.record(tx, d.entry.clone())?));
+                }
+                if decided.is_some() {
+                    // The subject changed (or the day turned) since the snapshot.
+                    metrics::counter!("vigie_read_redecided_total").increment(1);
+                }
+                let (out, recorded) = read_in_tx(tx, trail, &policy, &transfers, &reader, &purpose, id)?;
+                Ok((Some(out), recorded))
+            })
+            .await?;
+        Ok(fresh.unwrap_or(answer))
     }
 
     /// Finds subjects by email or phone through the blind index, then reads each for the purpose
@@ -923,3 +1019,6 @@ impl App {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod read_tests;

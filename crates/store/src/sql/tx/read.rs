@@ -16,6 +16,11 @@ impl<D: Driver> ReadTx for D {
         )
     }
 
+    fn subject_rev(&mut self, id: Id) -> Result<Option<i64>> {
+        let rev: Option<(i64,)> = self.opt("SELECT rev FROM subjects WHERE id = $1".into(), &[&id])?;
+        Ok(rev.map(|(r,)| r))
+    }
+
     fn subjects_by_email(&mut self, email_bi: &[u8]) -> Result<Vec<Id>> {
         let ids: Vec<(Id,)> =
             self.rows("SELECT id FROM subjects WHERE email_bi = $1 ORDER BY id".into(), &[&email_bi])?;
