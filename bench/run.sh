@@ -39,6 +39,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The server's CPU time so far (user + system), in clock ticks.
+server_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
+
 one_backend() {
   local backend=$1
   export BENCH_DIR
@@ -78,10 +81,17 @@ one_backend() {
     BENCH_NAME=warmup wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "bench/$run.lua" "$base" >/dev/null
     if [ -n "${PERF:-}" ]; then  # PERF=DIR: a perf profile of the server during each measured run
       mkdir -p "$PERF"
-      perf record -q -F 499 -g -p "$SERVER" -o "$PERF/$backend-$run.data" -- sleep "${DURATION%s}" >/dev/null 2>&1 &
+      perf record -q -F 499 --call-graph dwarf,16384 -p "$SERVER" -o "$PERF/$backend-$run.data" -- sleep "${DURATION%s}" >/dev/null 2>&1 &
     fi
-    BENCH_NAME="$backend/$run" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s \
-      -s "bench/$run.lua" "$base" | grep '^RESULT' | sed "s/\$/ load=$(cut -d' ' -f1 /proc/loadavg)/"
+    local cpu_before result cpu_after
+    cpu_before=$(server_cpu_ticks)
+    result=$(BENCH_NAME="$backend/$run" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s \
+      -s "bench/$run.lua" "$base" | grep '^RESULT')
+    cpu_after=$(server_cpu_ticks)
+    # The server's CPU time (user + system) per request: steadier than requests/s on a busy machine.
+    echo "$result" | awk -v ticks=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v loadavg="$(cut -d' ' -f1 /proc/loadavg)" \
+      '{ match($0, /requests=[0-9]+/); n = substr($0, RSTART + 9, RLENGTH - 9);
+         printf "%s server_cpu_us_per_req=%.0f load=%s\n", $0, (n > 0 ? ticks * 1e6 / hz / n : 0), loadavg }'
   done
   cleanup
   # The audit chain must verify after the run (server stopped).

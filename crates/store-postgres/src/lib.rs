@@ -254,7 +254,7 @@ impl Backend for Postgres {
         // Every audited write takes the audit head's row lock until commit, so
         // writers serialise on it anyway: one writer thread per instance, with
         // large group commits, avoids lock waits and deadlocks between batches.
-        WorkerConfig { writers: 1, readers: 4, max_batch: 256 }
+        WorkerConfig { writers: 1, readers: 8, max_batch: 256 }
     }
 
     /// Every table in creation order (foreign keys point backwards), each as `COPY … TO STDOUT`

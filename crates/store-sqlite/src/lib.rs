@@ -115,7 +115,8 @@ impl Sqlite {
              PRAGMA temp_store = MEMORY;",
         )
         .map_err(err)?;
-        conn.set_prepared_statement_cache_capacity(64);
+        // Every statement the store runs stays prepared (there are a few hundred).
+        conn.set_prepared_statement_cache_capacity(512);
         Ok(conn)
     }
 

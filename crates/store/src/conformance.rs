@@ -509,12 +509,16 @@ pub fn group_commit(store: &Store) -> Result<(), String> {
     let (seq0, _) = w(store, |tx| tx.audit_head())?;
     let rows: Vec<SubjectRow> = (0..40).map(|_| subject(SubjectKind::Prospect, None)).collect();
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(rows.len()));
+    // Some jobs read their own entry back after appending it (the entries of the batch so far are
+    // then written mid-batch); some of those fail afterwards, which must not take the entries of
+    // the jobs before them out of the chain.
+    let blind = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let handles: Vec<_> = rows
         .iter()
         .cloned()
         .enumerate()
         .map(|(i, row)| {
-            let (store, barrier) = (store.clone(), barrier.clone());
+            let (store, barrier, blind) = (store.clone(), barrier.clone(), blind.clone());
             std::thread::spawn(move || {
                 barrier.wait();
                 store.write_blocking(move |tx| {
@@ -536,6 +540,9 @@ pub fn group_commit(store: &Store) -> Result<(), String> {
                         hash: hash.clone(),
                     };
                     tx.append_audit(&e, &hash)?;
+                    if i % 5 == 1 && !tx.audit_for_subject(row.id, 0, 10)?.iter().any(|a| a.seq == e.seq) {
+                        blind.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
                     if i % 3 == 0 { Err(StoreError::Conflict("deliberate".into())) } else { Ok(()) }
                 })
             })
@@ -564,6 +571,7 @@ pub fn group_commit(store: &Store) -> Result<(), String> {
             ensure(e.hash[..16] == prev[16..], "each entry continues the one committed before it")?;
         }
     }
+    ensure(!blind.load(std::sync::atomic::Ordering::SeqCst), "a job reads the entries it appended")?;
     let last = page.last().ok_or("no entry committed")?;
     ensure(head == (last.seq, last.hash.clone()), "the head row is on the last entry")?;
     ensure(mac.as_deref() == Some(&last.hash[..]), "the head row carries the last entry's MAC")

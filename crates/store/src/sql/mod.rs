@@ -431,10 +431,20 @@ pub trait Driver {
 /// job's savepoint remembers the copy and its rollback puts it back, so a rolled-back job leaves
 /// the head where it was (on PostgreSQL the row lock taken inside a rolled-back job is released
 /// with it: the copy is then forgotten and the next append reads and locks the row again).
+///
+/// The entries appended one at a time wait here too (`pending`) and go to the table in one bulk
+/// insert: before the head row is written, and before any statement of the same transaction reads
+/// the audit table (`flush_audit`). A rolled-back job's entries are dropped with its savepoint.
 #[derive(Clone, Debug, Default)]
 pub struct AuditHead {
     current: Option<HeadCopy>,
     saved: Option<HeadCopy>,
+    pending: Vec<crate::AuditRow>,
+    /// How many of `pending` were appended before the current job's savepoint.
+    saved_pending: usize,
+    /// Entries of earlier jobs that a flush inside the current job wrote: that job's rollback
+    /// takes them out of the table with its own, so they wait again.
+    rescued: Vec<crate::AuditRow>,
 }
 
 #[derive(Clone, Debug)]

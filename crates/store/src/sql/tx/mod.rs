@@ -285,3 +285,18 @@ mod tests {
         assert_eq!(open_statuses!(), format!("({})", open.join(", ")));
     }
 }
+
+/// Writes the audit entries this transaction appended and has not written yet (see
+/// [`AuditHead`]), in one bulk insert. Every statement that reads the audit table in a write
+/// transaction runs it first, so a transaction always reads its own entries.
+pub(crate) fn flush_audit<D: Driver>(d: &mut D) -> Result<()> {
+    if d.audit_head_copy().pending.is_empty() {
+        return Ok(());
+    }
+    let head = d.audit_head_copy();
+    let pending = std::mem::take(&mut head.pending);
+    // Those appended before the current job's savepoint: its rollback would take them out.
+    head.rescued.extend_from_slice(&pending[..head.saved_pending.min(pending.len())]);
+    head.saved_pending = 0;
+    d.bulk_insert_audit(&pending)
+}

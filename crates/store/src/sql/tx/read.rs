@@ -142,6 +142,7 @@ impl<D: Driver> ReadTx for D {
     }
 
     fn scope_due(&mut self, f: &ScopeFilter, at: NaiveDate) -> Result<Vec<DueRow>> {
+        flush_audit(self)?;
         let mut args: Vec<&dyn ToArg> = vec![&at];
         let scope = scope_where(f, &mut args);
         once_rows(
@@ -358,6 +359,7 @@ impl<D: Driver> ReadTx for D {
     }
 
     fn scope_count(&mut self, f: &ScopeFilter) -> Result<ScopeCount> {
+        flush_audit(self)?;
         let mut args: Vec<&dyn ToArg> = Vec::new();
         let scope = scope_where(f, &mut args);
         let counts: Vec<ScopeCount> = once_rows(
@@ -463,6 +465,7 @@ impl<D: Driver> ReadTx for D {
     }
 
     fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        flush_audit(self)?;
         self.rows(
             Stmt::Static(concat!("SELECT ", audit_columns!(), " FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2")),
             &[&after, &limit],
@@ -470,6 +473,7 @@ impl<D: Driver> ReadTx for D {
     }
 
     fn audit_for_subject(&mut self, subject: Id, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        flush_audit(self)?;
         self.rows(
             Stmt::Static(concat!(
                 "SELECT ",

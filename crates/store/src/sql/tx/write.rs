@@ -608,6 +608,7 @@ impl<D: Driver> Tx for D {
     ) -> Result<u64> {
         // One statement whatever the number of subjects; the key is the prefix and
         // the id as 32 lowercase hex digits.
+        flush_audit(self)?;
         let mut args: Vec<&dyn ToArg> = vec![&key_prefix, &template, &params, &at];
         let scope = scope_where(f, &mut args);
         let hex = self.dialect().hex_id("s.id");
@@ -826,9 +827,9 @@ impl<D: Driver> Tx for D {
         if self.audit_head_copy().current.is_none() {
             self.audit_head()?;
         }
-        insert_audit_row(self, e)?;
-        self.audit_head_copy().current =
-            Some(HeadCopy { seq: e.seq, hash: e.hash.clone(), unwritten_mac: Some(head_mac.to_vec()) });
+        let head = self.audit_head_copy();
+        head.pending.push(e.clone());
+        head.current = Some(HeadCopy { seq: e.seq, hash: e.hash.clone(), unwritten_mac: Some(head_mac.to_vec()) });
         Ok(())
     }
 
@@ -837,6 +838,7 @@ impl<D: Driver> Tx for D {
         if self.audit_head_copy().current.is_none() {
             self.audit_head()?;
         }
+        flush_audit(self)?;
         self.bulk_insert_audit(entries)?;
         self.audit_head_copy().current =
             Some(HeadCopy { seq: last.seq, hash: last.hash.clone(), unwritten_mac: Some(head_mac.to_vec()) });
@@ -850,14 +852,25 @@ impl<D: Driver> Tx for D {
     fn head_savepoint(&mut self) {
         let h = self.audit_head_copy();
         h.saved = h.current.clone();
+        h.saved_pending = h.pending.len();
+        h.rescued.clear();
     }
 
     fn head_rollback(&mut self) {
         let h = self.audit_head_copy();
         h.current = h.saved.take();
+        let kept = h.saved_pending;
+        h.pending.truncate(kept);
+        if !h.rescued.is_empty() {
+            let mut again = std::mem::take(&mut h.rescued);
+            again.append(&mut h.pending);
+            h.pending = again;
+        }
+        h.saved_pending = h.pending.len();
     }
 
     fn head_flush(&mut self) -> Result<()> {
+        flush_audit(self)?;
         let Some(HeadCopy { seq, hash, unwritten_mac: Some(mac) }) = self.audit_head_copy().current.clone() else {
             return Ok(());
         };
