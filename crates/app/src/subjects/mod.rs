@@ -666,10 +666,7 @@ impl App {
         self.db.read(move |tx| read_on_snapshot(tx, &keys, &policy, &reader, &purpose, id, today)).await
     }
 
-    /// Records a read decided on a snapshot: the writer appends its audit entry only if the
-    /// subject's revision and the day are still the snapshot's; else it decides again on what is
-    /// committed, as [`read_in_tx`], and that answer is returned. What the caller gets is always
-    /// what the recorded entry says it got.
+    /// Records a read decided on a snapshot (see [`App::record_reads`]).
     async fn record_read(
         &self,
         who: &Principal,
@@ -677,26 +674,62 @@ impl App {
         purpose: String,
         snapshot: Snapshot,
     ) -> Result<Option<Result<SubjectView, AppError>>> {
-        let (decided, answer) = snapshot.map_or((None, None), |(d, a)| (Some(d), Some(a)));
+        let mut out = self.record_reads(who, purpose, vec![(id, snapshot)], false).await?;
+        Ok(out.pop().flatten())
+    }
+
+    /// Records reads decided on a snapshot, in one writer job: each read's audit entry is appended
+    /// only if its subject's revision and the day are still the snapshot's; else the writer
+    /// decides that read again on what is committed, as [`read_in_tx`], and that answer is
+    /// returned. What the caller gets is always what the recorded entry says it got. For a
+    /// `search`, a subject gone since the snapshot is left out, as if it had not matched.
+    async fn record_reads(
+        &self,
+        who: &Principal,
+        purpose: String,
+        items: Vec<(Id, Snapshot)>,
+        search: bool,
+    ) -> Result<Vec<Option<Result<SubjectView, AppError>>>> {
+        let mut answers = Vec::with_capacity(items.len());
+        let mut checks = Vec::with_capacity(items.len());
+        for (id, snapshot) in items {
+            let (decided, answer) = snapshot.map_or((None, None), |(d, a)| (Some(d), Some(a)));
+            checks.push((id, decided));
+            answers.push(answer);
+        }
         let (policy, reader, transfers) = (self.policy(), who.clone(), self.transfers.clone());
         let fresh = self
             .db
             .audited(who.actor(), move |tx, trail| {
-                if let Some(d) = &decided
-                    && trail.at.date_naive() == d.today
-                    && tx.subject_rev(id)? == Some(d.rev)
-                {
-                    return Ok((None, trail.record(tx, d.entry.clone())?));
+                let mut out = Vec::with_capacity(checks.len());
+                // A search that matched no one reads no one's data: nothing to record.
+                let mut recorded = trail.nothing_changed();
+                for (id, decided) in &checks {
+                    let rev = if decided.is_some() || search { tx.subject_rev(*id)? } else { None };
+                    if let Some(d) = decided
+                        && trail.at.date_naive() == d.today
+                        && rev == Some(d.rev)
+                    {
+                        recorded = trail.record(tx, d.entry.clone())?;
+                        out.push(None);
+                        continue;
+                    }
+                    if search && rev.is_none() {
+                        out.push(Some(None));
+                        continue;
+                    }
+                    if decided.is_some() {
+                        // The subject changed (or the day turned) since the snapshot.
+                        metrics::counter!("vigie_read_redecided_total").increment(1);
+                    }
+                    let (o, r) = read_in_tx(tx, trail, &policy, &transfers, &reader, &purpose, *id)?;
+                    recorded = r;
+                    out.push(Some(o));
                 }
-                if decided.is_some() {
-                    // The subject changed (or the day turned) since the snapshot.
-                    metrics::counter!("vigie_read_redecided_total").increment(1);
-                }
-                let (out, recorded) = read_in_tx(tx, trail, &policy, &transfers, &reader, &purpose, id)?;
-                Ok((Some(out), recorded))
+                Ok((out, recorded))
             })
             .await?;
-        Ok(fresh.unwrap_or(answer))
+        Ok(fresh.into_iter().zip(answers).map(|(f, a)| f.unwrap_or(a)).collect())
     }
 
     /// Finds subjects by email or phone through the blind index, then reads each for the purpose
@@ -755,28 +788,24 @@ impl App {
             }
             _ => return Err(exactly_one()),
         };
-        let (policy, reader, transfers) = (self.policy(), who.clone(), self.transfers.clone());
-        let outcomes = self
-            .db
-            .audited(who.actor(), move |tx, trail| {
-                let ids = match lookup.0 {
-                    Lookup::Email => tx.subjects_by_email(&lookup.1)?,
-                    Lookup::Phone => tx.subjects_by_phone(&lookup.1)?,
-                    Lookup::Name => tx.subjects_by_name(&lookup.1)?,
-                };
-                let mut out = Vec::with_capacity(ids.len());
-                // A search that matches no one reads no one's data: nothing to record.
-                let mut recorded = trail.nothing_changed();
-                for id in ids {
-                    let (o, r) = read_in_tx(tx, trail, &policy, &transfers, &reader, &purpose, id)?;
-                    recorded = r;
-                    if let Some(o) = o {
-                        out.push(o);
-                    }
-                }
-                Ok((out, recorded))
-            })
-            .await?;
+        // The lookup, the decisions and the views on a reader's snapshot; the entries by the writer.
+        let snapshots = {
+            let (policy, reader, keys, purpose) = (self.policy(), who.clone(), self.keys.clone(), purpose.clone());
+            let today = self.now().date_naive();
+            self.db
+                .read(move |tx| {
+                    let ids = match lookup.0 {
+                        Lookup::Email => tx.subjects_by_email(&lookup.1)?,
+                        Lookup::Phone => tx.subjects_by_phone(&lookup.1)?,
+                        Lookup::Name => tx.subjects_by_name(&lookup.1)?,
+                    };
+                    ids.into_iter()
+                        .map(|id| Ok((id, read_on_snapshot(tx, &keys, &policy, &reader, &purpose, id, today)?)))
+                        .collect::<Result<Vec<_>>>()
+                })
+                .await?
+        };
+        let outcomes: Vec<_> = self.record_reads(who, purpose, snapshots, true).await?.into_iter().flatten().collect();
         let mut views = Vec::new();
         let mut first_refusal = None;
         for o in outcomes {

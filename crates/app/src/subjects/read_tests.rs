@@ -90,3 +90,29 @@ async fn an_erasure_after_the_snapshot_answers_gone() -> std::result::Result<(),
     std::fs::remove_dir_all(dir)?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_search_leaves_out_a_subject_erased_after_the_snapshot() -> std::result::Result<(), Box<dyn std::error::Error>>
+{
+    let (app, staff, dir) = app().await?;
+    let (kept, erased) = (prospect(&app, &staff).await?, prospect(&app, &staff).await?);
+    let snapshots = vec![
+        (kept, app.read_snapshot(&staff, kept, PURPOSE).await?),
+        (erased, app.read_snapshot(&staff, erased, PURPOSE).await?),
+    ];
+    app.db
+        .audited(Actor::System, move |tx, trail| {
+            tx.erase_subject(erased, "test", trail.at)?;
+            Ok(((), trail.record(tx, crate::audit::Entry::new("subject.erase").subject(erased))?))
+        })
+        .await?;
+    let out = app.record_reads(&staff, PURPOSE.into(), snapshots, true).await?;
+    assert_eq!(out.len(), 2);
+    assert!(matches!(&out[0], Some(Ok(v)) if v.id == kept), "the unchanged match is read");
+    assert!(out[1].is_none(), "the erased match is left out, not answered gone");
+    assert!(
+        app.db.read(move |tx| tx.audit_for_subject(erased, 0, 100)).await?.iter().all(|r| r.action != "subject.read")
+    );
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
