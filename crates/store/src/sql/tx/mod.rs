@@ -251,7 +251,8 @@ pub(super) fn scope_where<'a>(f: &'a ScopeFilter, args: &mut Vec<&'a dyn ToArg>)
 /// Erasure takes its subjects as an `IN` list, in chunks of at most [`ERASE_CHUNK`] ids. A chunk
 /// is padded (its last id repeated, which changes nothing in an `IN` list) to one of
 /// [`ERASE_SIZES`], so each erasure statement has four texts, each prepared once per connection.
-pub(super) const ERASE_CHUNK: usize = 500;
+/// Public for the benchmarks' raw baselines (`raw` modules), which run the same statements.
+pub const ERASE_CHUNK: usize = 500;
 const ERASE_SIZES: [usize; 4] = [1, 16, 128, ERASE_CHUNK];
 
 /// What an erasure deletes, in its order, before the subject's own row; `{ids}` is the list. What
@@ -273,7 +274,7 @@ const ERASE_DELETES: [&str; 12] = [
 ];
 
 /// The erasure's statements for one list length, in the common spelling.
-pub(super) struct EraseSql {
+pub struct EraseSql {
     /// `$1` the date the subjects must be due at; the ids from `$2`. Locks and returns the due ones.
     pub lock_due: String,
     /// `$1` the erasure's time, `$2` its rule (NULL: each subject's retention rule); ids from `$3`.
@@ -342,7 +343,7 @@ impl EraseSql {
 
 /// `ids` (at most [`ERASE_CHUNK`]) with its last one repeated up to the next of [`ERASE_SIZES`]
 /// (an `IN` list's duplicates change nothing).
-pub(super) fn pad(ids: &[Id]) -> Vec<Id> {
+pub fn pad(ids: &[Id]) -> Vec<Id> {
     let size = ERASE_SIZES.iter().copied().find(|&size| size >= ids.len()).unwrap_or(ids.len());
     let mut padded = ids.to_vec();
     if let Some(&last) = ids.last() {
