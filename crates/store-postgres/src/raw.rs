@@ -10,10 +10,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::ToSql;
 use postgres::types::Type;
 use postgres::{Error, Statement, Transaction};
 use std::hint::black_box;
-use postgres::types::ToSql;
 use vigie_store::sql::tx::{ERASE_CHUNK, EraseSql, pad};
 use vigie_store::{Uuid, now};
 
@@ -288,7 +288,13 @@ impl Eraser {
     /// Erases subjects whose rows `tx` has locked, with the store's statements (chunks padded
     /// as the store pads them): tombstones and counts (under `rule`, or each subject's
     /// retention rule), the rows about them, their requests' sealed values, the rows.
-    fn erase_locked(&self, tx: &mut Transaction<'_>, ids: &[Uuid], rule: Option<&str>, at: DateTime<Utc>) -> Result<()> {
+    fn erase_locked(
+        &self,
+        tx: &mut Transaction<'_>,
+        ids: &[Uuid],
+        rule: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
         let month = at.format("%Y-%m").to_string();
         let nothing: &[u8] = &[];
         for chunk in ids.chunks(ERASE_CHUNK) {

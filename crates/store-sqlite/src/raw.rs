@@ -362,7 +362,8 @@ pub fn erase_next_due(
         let want = i64::try_from((n - erased).min(batch)).unwrap_or(i64::MAX);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut seq: i64 = tx.query_row(AUDIT_HEAD, [], |r| r.get(0))?;
-        let due: Vec<Uuid> = tx.prepare_cached(DUE)?.query_map(params![before, want], |r| r.get(0))?.collect::<Result<_>>()?;
+        let due: Vec<Uuid> =
+            tx.prepare_cached(DUE)?.query_map(params![before, want], |r| r.get(0))?.collect::<Result<_>>()?;
         if due.is_empty() {
             break;
         }
