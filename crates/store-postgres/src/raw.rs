@@ -10,9 +10,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::ToSql;
 use postgres::types::Type;
 use postgres::{Error, Statement, Transaction};
 use std::hint::black_box;
+use vigie_store::sql::tx::{ERASE_CHUNK, EraseSql, pad};
 use vigie_store::{Uuid, now};
 
 /// The client every function here takes ([`crate::Postgres::raw_client`] returns one).
@@ -249,47 +251,69 @@ pub fn drop_due_indexes(client: &mut Client) -> Result<()> {
     client.batch_execute("DROP INDEX bench_due; DROP INDEX bench_held;")
 }
 
-/// What `erase_subject` deletes, in its order (the request statements aside).
-const ERASE_DELETES: [&str; 9] = [
-    "DELETE FROM subject_keys WHERE subject_id = $1",
-    "DELETE FROM contracts WHERE subject_id = $1",
-    "DELETE FROM interactions WHERE subject_id = $1",
-    "DELETE FROM consents WHERE subject_id = $1",
-    "DELETE FROM objections WHERE subject_id = $1",
-    "DELETE FROM legal_hold_events WHERE subject_id = $1",
-    "DELETE FROM disclosures WHERE subject_id = $1",
-    "DELETE FROM outbox WHERE subject_id = $1",
-    "DELETE FROM subjects WHERE id = $1",
-];
-
-/// The prepared statements of raw erasures, on one client: the erasure sequence of
-/// `erase_subject` (row lock, deletes, tombstone, count) with an audit entry and the head.
+/// The prepared statements of raw erasures, on one client: the store's own erasure statements
+/// (`vigie_store::sql::tx::EraseSql`, for every chunk length, prepared on first use) with an
+/// audit entry per subject and the head.
 pub struct Eraser {
     kind: Statement,
-    deletes: Vec<Statement>,
-    erasure: Statement,
-    counted: Statement,
     audit: Statement,
     head_set: Statement,
     head_lock: Statement,
     due: Statement,
+    prepared: std::cell::RefCell<std::collections::HashMap<&'static str, Statement>>,
 }
 
 impl Eraser {
     pub fn prepare(c: &mut Client) -> Result<Eraser> {
         Ok(Eraser {
             kind: c.prepare("SELECT kind FROM subjects WHERE id = $1 FOR UPDATE")?,
-            deletes: ERASE_DELETES.iter().map(|sql| c.prepare(sql)).collect::<Result<_>>()?,
-            erasure: c.prepare("INSERT INTO erasures (subject_id, erased_at, kind, rule) VALUES ($1, $2, $3, $4)")?,
-            counted: c.prepare(
-                "INSERT INTO erased_counts (month, kind, rule, count) VALUES ($1, $2, $3, 1) \
-                 ON CONFLICT (month, kind, rule) DO UPDATE SET count = erased_counts.count + 1",
-            )?,
             audit: c.prepare(AUDIT_INSERT)?,
             head_set: c.prepare(AUDIT_HEAD_SET)?,
             head_lock: c.prepare(AUDIT_HEAD_LOCK)?,
             due: c.prepare(DUE)?,
+            prepared: std::cell::RefCell::default(),
         })
+    }
+
+    /// One of the store's statements, prepared once.
+    fn statement(&self, tx: &mut Transaction<'_>, sql: &'static str) -> Result<Statement> {
+        if let Some(st) = self.prepared.borrow().get(sql) {
+            return Ok(st.clone());
+        }
+        let st = tx.prepare(sql)?;
+        self.prepared.borrow_mut().insert(sql, st.clone());
+        Ok(st)
+    }
+
+    /// Erases subjects whose rows `tx` has locked, with the store's statements (chunks padded
+    /// as the store pads them): tombstones and counts (under `rule`, or each subject's
+    /// retention rule), the rows about them, their requests' sealed values, the rows.
+    fn erase_locked(
+        &self,
+        tx: &mut Transaction<'_>,
+        ids: &[Uuid],
+        rule: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let month = at.format("%Y-%m").to_string();
+        let nothing: &[u8] = &[];
+        for chunk in ids.chunks(ERASE_CHUNK) {
+            let sql = EraseSql::for_chunk(chunk.len());
+            let padded = pad(chunk);
+            let st = self.statement(tx, &sql.tombstones)?;
+            tx.execute(&st, &with_ids(&[&at, &rule], &padded))?;
+            let st = self.statement(tx, &sql.counts)?;
+            tx.execute(&st, &with_ids(&[&month, &rule], &padded))?;
+            for delete in &sql.deletes {
+                let st = self.statement(tx, delete)?;
+                tx.execute(&st, &with_ids(&[], &padded))?;
+            }
+            let st = self.statement(tx, &sql.requests)?;
+            tx.execute(&st, &with_ids(&[&nothing], &padded))?;
+            let st = self.statement(tx, &sql.subjects)?;
+            tx.execute(&st, &with_ids(&[], &padded))?;
+        }
+        Ok(())
     }
 
     /// Erases one subject (`detail` gets ` kind=…` appended); false if it was gone.
@@ -306,11 +330,7 @@ impl Eraser {
     ) -> Result<bool> {
         let Some(row) = tx.query_opt(&self.kind, &[&id])? else { return Ok(false) };
         let kind: String = row.try_get(0)?;
-        for st in &self.deletes {
-            tx.execute(st, &[&id])?;
-        }
-        tx.execute(&self.erasure, &[&id, &at, &kind, &rule])?;
-        tx.execute(&self.counted, &[&at.format("%Y-%m").to_string(), &kind, &rule])?;
+        self.erase_locked(tx, &[id], Some(rule), at)?;
         *seq += 1;
         let hash = hash();
         let detail = format!("{detail} kind={kind}");
@@ -323,7 +343,9 @@ impl Eraser {
     }
 
     /// Erases the next `n` subjects by expiry (due before `before`, not held), `batch`
-    /// per transaction as the sweep does. Returns how many were erased.
+    /// per transaction as the sweep does, with the store's statements: the due ones locked and
+    /// checked again a chunk at a time, then erased; an audit entry per subject, the head once
+    /// per transaction. Returns how many were erased.
     pub fn erase_next_due(
         &self,
         c: &mut Client,
@@ -337,19 +359,34 @@ impl Eraser {
             let want = i64::try_from((n - erased).min(batch)).unwrap_or(i64::MAX);
             let mut tx = c.transaction()?;
             let mut seq: i64 = tx.query_one(&self.head_lock, &[])?.try_get(0)?;
-            let due = tx.query(&self.due, &[&before, &want])?;
+            let due: Vec<Uuid> =
+                tx.query(&self.due, &[&before, &want])?.iter().map(|r| r.try_get(0)).collect::<Result<_>>()?;
             if due.is_empty() {
                 break;
             }
             let at = now();
-            for row in &due {
-                let (id, rule, expires): (Uuid, String, NaiveDate) =
-                    (row.try_get(0)?, row.try_get(2)?, row.try_get(4)?);
-                let detail = format!("rule={rule} expires_on={expires}");
-                if self.erase_one(&mut tx, id, &rule, &detail, at, &mut seq, hash)? {
+            let mut last = Vec::new();
+            for chunk in due.chunks(ERASE_CHUNK) {
+                let sql = EraseSql::for_chunk(chunk.len());
+                let padded = pad(chunk);
+                let st = self.statement(&mut tx, &sql.lock_due)?;
+                let locked = tx.query(&st, &with_ids(&[&before], &padded))?;
+                let ids: Vec<Uuid> = locked.iter().map(|r| r.try_get(0)).collect::<Result<_>>()?;
+                self.erase_locked(&mut tx, &ids, None, at)?;
+                for row in &locked {
+                    let (id, kind, rule, expires): (Uuid, String, String, NaiveDate) =
+                        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(4)?);
+                    seq += 1;
+                    last = hash();
+                    let detail = format!("rule={rule} expires_on={expires} kind={kind}");
+                    tx.execute(
+                        &self.audit,
+                        &[&seq, &at, &"cli", &"subject.erase", &id, &None::<String>, &"", &"ok", &detail, &last],
+                    )?;
                     erased += 1;
                 }
             }
+            tx.execute(&self.head_set, &[&seq, &last])?;
             tx.commit()?;
         }
         Ok(erased)
@@ -569,4 +606,11 @@ pub fn rewrite_keys_in_place(client: &mut Client) -> Result<u64> {
 /// `VACUUM subject_keys`.
 pub fn vacuum_subject_keys(client: &mut Client) -> Result<()> {
     client.batch_execute("VACUUM subject_keys")
+}
+
+/// `ids` as parameters after `first`.
+fn with_ids<'a>(first: &[&'a (dyn ToSql + Sync)], ids: &'a [Uuid]) -> Vec<&'a (dyn ToSql + Sync)> {
+    let mut args = first.to_vec();
+    args.extend(ids.iter().map(|id| id as &(dyn ToSql + Sync)));
+    args
 }

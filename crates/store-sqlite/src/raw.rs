@@ -11,6 +11,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, Params, Result, TransactionBehavior, params};
 use std::hint::black_box;
+use vigie_store::sql::tx::{ERASE_CHUNK, EraseSql, pad};
 use vigie_store::{Uuid, now};
 
 /// The connection every function here takes ([`crate::Sqlite::raw_connection`] returns one).
@@ -264,18 +265,64 @@ pub fn drop_due_indexes(conn: &Connection) -> Result<()> {
     conn.execute_batch("DROP INDEX bench_due; DROP INDEX bench_held;")
 }
 
-/// What `erase_subject` deletes, in its order (the request statements aside).
-const ERASE_DELETES: [&str; 9] = [
-    "DELETE FROM subject_keys WHERE subject_id = ?1",
-    "DELETE FROM contracts WHERE subject_id = ?1",
-    "DELETE FROM interactions WHERE subject_id = ?1",
-    "DELETE FROM consents WHERE subject_id = ?1",
-    "DELETE FROM objections WHERE subject_id = ?1",
-    "DELETE FROM legal_hold_events WHERE subject_id = ?1",
-    "DELETE FROM disclosures WHERE subject_id = ?1",
-    "DELETE FROM outbox WHERE subject_id = ?1",
-    "DELETE FROM subjects WHERE id = ?1",
-];
+/// A statement of the store's, in SQLite's spelling.
+fn render(sql: &str) -> String {
+    vigie_store::sql::Dialect::render(&vigie_store::sql::Sqlite, sql)
+}
+
+/// `ids` as parameters after `first`.
+fn with_ids<'a>(first: &[&'a dyn rusqlite::ToSql], ids: &'a [Uuid]) -> Vec<&'a dyn rusqlite::ToSql> {
+    let mut args = first.to_vec();
+    args.extend(ids.iter().map(|id| id as &dyn rusqlite::ToSql));
+    args
+}
+
+/// Erases subjects whose rows the transaction holds with the store's own statements
+/// (`vigie_store::sql::tx::EraseSql`, chunks padded as the store pads them): tombstones and counts
+/// (under `rule`, or each subject's retention rule), the rows about them, their requests' sealed
+/// values, the rows themselves.
+fn erase_locked(conn: &Connection, ids: &[Uuid], rule: Option<&str>, at: DateTime<Utc>) -> Result<()> {
+    let month = at.format("%Y-%m").to_string();
+    let nothing: &[u8] = &[];
+    for chunk in ids.chunks(ERASE_CHUNK) {
+        let sql = EraseSql::for_chunk(chunk.len());
+        let padded = pad(chunk);
+        conn.prepare_cached(&render(&sql.tombstones))?.execute(&*with_ids(&[&at, &rule], &padded))?;
+        conn.prepare_cached(&render(&sql.counts))?.execute(&*with_ids(&[&month, &rule], &padded))?;
+        for delete in &sql.deletes {
+            conn.prepare_cached(&render(delete))?.execute(&*with_ids(&[], &padded))?;
+        }
+        conn.prepare_cached(&render(&sql.requests))?.execute(&*with_ids(&[&nothing], &padded))?;
+        conn.prepare_cached(&render(&sql.subjects))?.execute(&*with_ids(&[], &padded))?;
+    }
+    Ok(())
+}
+
+/// The audit entry of one erasure (`detail` gets ` kind=…` appended).
+fn audit_erasure(
+    conn: &Connection,
+    id: Uuid,
+    detail: &str,
+    kind: &str,
+    at: DateTime<Utc>,
+    seq: i64,
+    hash: &[u8],
+) -> Result<()> {
+    let detail = format!("{detail} kind={kind}");
+    conn.prepare_cached(AUDIT_INSERT)?.execute(params![
+        seq,
+        at,
+        "cli",
+        "subject.erase",
+        id,
+        None::<String>,
+        "",
+        "ok",
+        detail,
+        hash
+    ])?;
+    Ok(())
+}
 
 /// Erases one subject as `erase_subject` does, with its audit entry and head update
 /// (`detail` gets ` kind=…` appended); false if it was gone.
@@ -291,38 +338,18 @@ fn erase_one(
     let kind: Option<String> =
         conn.prepare_cached("SELECT kind FROM subjects WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
     let Some(kind) = kind else { return Ok(false) };
-    for sql in ERASE_DELETES {
-        conn.prepare_cached(sql)?.execute([id])?;
-    }
-    conn.prepare_cached("INSERT INTO erasures (subject_id, erased_at, kind, rule) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![id, at, kind, rule])?;
-    conn.prepare_cached(
-        "INSERT INTO erased_counts (month, kind, rule, count) VALUES (?1, ?2, ?3, 1) \
-         ON CONFLICT (month, kind, rule) DO UPDATE SET count = count + 1",
-    )?
-    .execute(params![at.format("%Y-%m").to_string(), kind, rule])?;
+    erase_locked(conn, &[id], Some(rule), at)?;
     *seq += 1;
     let hash = hash();
-    let detail = format!("{detail} kind={kind}");
-    conn.prepare_cached(AUDIT_INSERT)?.execute(params![
-        *seq,
-        at,
-        "cli",
-        "subject.erase",
-        id,
-        None::<String>,
-        "",
-        "ok",
-        detail,
-        hash
-    ])?;
+    audit_erasure(conn, id, detail, &kind, at, *seq, &hash)?;
     conn.prepare_cached(AUDIT_HEAD_SET)?.execute(params![*seq, hash])?;
     Ok(true)
 }
 
 /// Erases the next `n` subjects by expiry (due before `before`, not held), `batch` per
-/// `IMMEDIATE` transaction as the sweep does: each subject's rows, its tombstone and
-/// count, an audit entry and the head. Returns how many were erased.
+/// `IMMEDIATE` transaction as the sweep does, with the store's statements: the due ones locked
+/// and checked again in chunks, then erased a chunk at a time; an audit entry per subject and
+/// the head once per transaction. Returns how many were erased.
 pub fn erase_next_due(
     conn: &mut Connection,
     before: NaiveDate,
@@ -335,20 +362,30 @@ pub fn erase_next_due(
         let want = i64::try_from((n - erased).min(batch)).unwrap_or(i64::MAX);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut seq: i64 = tx.query_row(AUDIT_HEAD, [], |r| r.get(0))?;
-        let due: Vec<(Uuid, String, NaiveDate)> = tx
-            .prepare_cached(DUE)?
-            .query_map(params![before, want], |r| Ok((r.get(0)?, r.get(2)?, r.get(4)?)))?
-            .collect::<Result<_>>()?;
+        let due: Vec<Uuid> =
+            tx.prepare_cached(DUE)?.query_map(params![before, want], |r| r.get(0))?.collect::<Result<_>>()?;
         if due.is_empty() {
             break;
         }
         let at = now();
-        for (id, rule, expires) in &due {
-            let detail = format!("rule={rule} expires_on={expires}");
-            if erase_one(&tx, *id, rule, &detail, at, &mut seq, hash)? {
+        let mut last = Vec::new();
+        for chunk in due.chunks(ERASE_CHUNK) {
+            let sql = EraseSql::for_chunk(chunk.len());
+            let padded = pad(chunk);
+            let locked: Vec<(Uuid, String, String, NaiveDate)> = tx
+                .prepare_cached(&render(&sql.lock_due))?
+                .query_map(&*with_ids(&[&before], &padded), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(4)?)))?
+                .collect::<Result<_>>()?;
+            let ids: Vec<Uuid> = locked.iter().map(|l| l.0).collect();
+            erase_locked(&tx, &ids, None, at)?;
+            for (id, kind, rule, expires) in &locked {
+                seq += 1;
+                last = hash();
+                audit_erasure(&tx, *id, &format!("rule={rule} expires_on={expires}"), kind, at, seq, &last)?;
                 erased += 1;
             }
         }
+        tx.prepare_cached(AUDIT_HEAD_SET)?.execute(params![seq, last])?;
         tx.commit()?;
     }
     Ok(erased)

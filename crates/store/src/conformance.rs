@@ -31,6 +31,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("records need an existing subject", foreign_keys),
     ("read transactions see committed data", reads),
     ("retention clocks, holds and erasure", retention),
+    ("the sweep erases a batch of due subjects, each whole, and only those still due", sweep),
     ("a job's lease is taken once a day by one instance", jobs),
     ("safeguards, transfer activations and a recipient's disclosures", governance),
     ("the outbox queues once, leases, retries and records delivery", outbox),
@@ -58,7 +59,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts names contract_references revisions);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention sweep jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts names contract_references revisions);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -716,6 +717,183 @@ pub fn retention(store: &Store) -> Result<(), String> {
         "aggregate count",
     )?;
     ensure(w(store, move |tx| tx.erasure(new_id()))?.is_none(), "no tombstone for a live id")
+}
+
+/// `Tx::erase_due`, the sweep's batched erasure: over more than one chunk of ids, it erases
+/// exactly those still due under the lock (a hold set or a clock moved after the plan keeps the
+/// subject, as do an open request and the last storable day), each whole, under its own rule;
+/// a batch that fails on one subject leaves every subject of the batch as it was.
+pub fn sweep(store: &Store) -> Result<(), String> {
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default();
+    // A month of its own for the aggregate counts.
+    let at = Utc.with_ymd_and_hms(1999, 1, 15, 12, 0, 0).single().ok_or("date")?;
+    let due_at = d(1906, 1, 1);
+    let mk = |kind: SubjectKind, rule: &str, expires: NaiveDate| {
+        let mut s = subject(kind, Some(new_id().as_bytes().as_slice()));
+        s.retention_rule = rule.into();
+        s.basis_date = Some(d(1900, 1, 1));
+        s.expires_on = Some(expires);
+        s
+    };
+    // More than one chunk of plainly due prospects, and a due client under its own rule.
+    let plain: Vec<SubjectRow> = (0..crate::sql::tx::ERASE_CHUNK + 200)
+        .map(|_| mk(SubjectKind::Prospect, "last_inbound_contact", d(1905, 6, 1)))
+        .collect();
+    let client = mk(SubjectKind::Client, "last_contract_end", d(1905, 12, 31));
+    let held = mk(SubjectKind::Prospect, "last_inbound_contact", d(1905, 1, 1));
+    let moved = mk(SubjectKind::Prospect, "last_inbound_contact", d(1905, 2, 1));
+    let last_day = mk(SubjectKind::Prospect, "last_inbound_contact", d(1906, 1, 1));
+    let no_end = mk(SubjectKind::Client, "last_contract_end", d(9999, 12, 31));
+    let asking = mk(SubjectKind::Prospect, "last_inbound_contact", d(1905, 3, 1));
+    let (cid, hid, mid, lid, nid, aid) = (client.id, held.id, moved.id, last_day.id, no_end.id, asking.id);
+    let open = request_row(Some(aid));
+    let mut closed = request_row(Some(cid));
+    closed.status = RequestStatus::Completed;
+    closed.response = Some(vec![7; 10]);
+    let closed_id = closed.id;
+    let name = new_id().as_bytes().to_vec();
+    let mut rows = plain.clone();
+    rows.extend([client.clone(), held, moved, last_day, no_end, asking]);
+    let name2 = name.clone();
+    w(store, move |tx| {
+        tx.insert_subjects(&rows)?;
+        tx.insert_contract(&ContractRow {
+            id: new_id(),
+            subject_id: cid,
+            reference: vec![1],
+            start: d(1900, 1, 1),
+            end: Some(d(1900, 12, 31)),
+            created_at: now(),
+        })?;
+        tx.insert_objection(&ObjectionRow { id: new_id(), subject_id: cid, purpose: "p".into(), at: now() })?;
+        tx.set_subject_name(cid, Some(&name2))?;
+        tx.insert_disclosure(&DisclosureRow {
+            id: new_id(),
+            at: now(),
+            recipient: "r".into(),
+            subject_id: cid,
+            fields: "email".into(),
+            purpose: "p".into(),
+            token_id: None,
+        })?;
+        tx.queue_message(&crate::NewMessage {
+            idempotency_key: format!("sweep-{cid}"),
+            subject_id: Some(cid),
+            recipient: None,
+            template: "t".into(),
+            params: "{}".into(),
+            at: now(),
+        })?;
+        tx.insert_request(&open)?;
+        tx.insert_request(&closed)
+    })?;
+    let mut ids: Vec<Id> = rows_ids(&plain);
+    ids.extend([cid, hid, mid, lid, nid, aid]);
+    // After the plan: a hold is set on one subject, another's clock moves past the date.
+    w(store, move |tx| {
+        tx.set_legal_hold(hid, Some((b"sealed", now())))?;
+        tx.set_retention(mid, "last_inbound_contact", Some(d(1903, 1, 1)), Some(d(1906, 2, 1)))
+    })?;
+    let batch = ids.clone();
+    let erased = w(store, move |tx| tx.erase_due(&batch, at, due_at))?;
+    let mut expected: Vec<Id> = rows_ids(&plain);
+    expected.push(cid);
+    expected.sort();
+    ensure(erased.iter().map(|r| r.id).collect::<Vec<_>>() == expected, "erase_due returns the erased, in id order")?;
+    ensure(
+        erased.iter().all(|r| (r.id == cid) == (r.rule == "last_contract_end" && r.kind == SubjectKind::Client)),
+        "each erased subject keeps its own rule and kind",
+    )?;
+    for kept in [hid, mid, lid, nid, aid] {
+        let (row, tomb) = w(store, move |tx| Ok((tx.subject(kept)?, tx.erasure(kept)?)))?;
+        ensure(row.is_some() && tomb.is_none(), "a subject not due under the lock is left whole")?;
+    }
+    let check = expected.clone();
+    let (present, tombs) = w(store, move |tx| {
+        let mut present = 0;
+        let mut tombs = Vec::new();
+        for id in &check {
+            present += usize::from(tx.subject(*id)?.is_some());
+            tombs.extend(tx.erasure(*id)?);
+        }
+        Ok((present, tombs))
+    })?;
+    ensure(present == 0, "every erased subject is gone")?;
+    ensure(
+        tombs.len() == expected.len()
+            && tombs.iter().all(|t| {
+                t.erased_at == at
+                    && if t.subject_id == cid {
+                        t.rule == "last_contract_end" && t.kind == SubjectKind::Client
+                    } else {
+                        t.rule == "last_inbound_contact" && t.kind == SubjectKind::Prospect
+                    }
+            }),
+        "one tombstone each, with its rule and kind",
+    )?;
+    let counts = w(store, |tx| tx.erased_counts())?;
+    let count = |g: &str| counts.iter().find(|c| c.group == g).map_or(0, |c| c.count);
+    ensure(
+        count("1999-01|prospect|last_inbound_contact") == i64::try_from(plain.len()).unwrap_or(0)
+            && count("1999-01|client|last_contract_end") == 1,
+        "the counts add up per month, kind and rule",
+    )?;
+    let (contracts, objections, names, disclosures, messages, request) = w(store, move |tx| {
+        Ok((
+            tx.contracts(cid)?,
+            tx.objections(cid)?,
+            tx.subjects_by_name(&name)?,
+            tx.disclosures_for_subject(cid)?,
+            tx.messages_for_subject(cid)?,
+            tx.request(closed_id)?,
+        ))
+    })?;
+    ensure(
+        contracts.is_empty()
+            && objections.is_empty()
+            && names.is_empty()
+            && disclosures.is_empty()
+            && messages.is_empty(),
+        "every row about an erased subject goes with it",
+    )?;
+    ensure(
+        request.is_some_and(|r| r.requester.is_empty() && r.wrapped_key.is_empty() && r.response.is_none()),
+        "its closed request keeps only the proof record",
+    )?;
+    let again = ids.clone();
+    ensure(w(store, move |tx| tx.erase_due(&again, at, due_at))?.is_empty(), "nothing is erased twice")?;
+
+    // One subject of a batch fails (its tombstone exists already: a restore brought it back):
+    // the batch fails, and no subject of it is erased.
+    let (a, x, b) = (
+        mk(SubjectKind::Prospect, "last_inbound_contact", d(1905, 6, 1)),
+        mk(SubjectKind::Prospect, "last_inbound_contact", d(1905, 6, 1)),
+        mk(SubjectKind::Prospect, "last_inbound_contact", d(1905, 6, 1)),
+    );
+    let (aid, xid, bid) = (a.id, x.id, b.id);
+    let back = x.clone();
+    w(store, move |tx| {
+        tx.insert_subjects(&[a, x])?;
+        tx.erase_subject(xid, "last_inbound_contact", at)?;
+        tx.insert_subjects(&[back, b])
+    })?;
+    let failed = store.write_blocking(move |tx| tx.erase_due(&[aid, xid, bid], at, due_at));
+    ensure(failed.is_err(), "a batch in which one erasure fails fails")?;
+    let left: Vec<bool> =
+        w(store, move |tx| [aid, xid, bid].iter().map(|id| tx.subject(*id).map(|s| s.is_some())).collect())?;
+    ensure(left == vec![true, true, true], "a failed batch leaves each of its subjects whole")?;
+    ensure(w(store, move |tx| Ok((tx.erasure(aid)?, tx.erasure(bid)?)))? == (None, None), "and without tombstone")?;
+    // The others are swept alone; the one brought back keeps no clock (it stays, out of every plan).
+    let swept = w(store, move |tx| {
+        let swept = tx.erase_due(&[aid, bid], at, due_at)?;
+        tx.set_retention(xid, "last_inbound_contact", None, None)?;
+        Ok(swept)
+    })?;
+    ensure(swept.len() == 2, "without it, the batch goes through")
+}
+
+fn rows_ids(rows: &[SubjectRow]) -> Vec<Id> {
+    rows.iter().map(|r| r.id).collect()
 }
 
 pub fn retries(store: &Store) -> Result<(), String> {

@@ -671,6 +671,8 @@ pub trait ReadTx {
     fn interactions(&mut self, subject: Id) -> Result<Vec<InteractionRow>>;
     fn consents(&mut self, subject: Id) -> Result<Vec<ConsentRow>>;
     fn objections(&mut self, subject: Id) -> Result<Vec<ObjectionRow>>;
+    /// The objections of any of `subjects` to `purpose` (the sweep's suppression list feed).
+    fn objections_to(&mut self, subjects: &[Id], purpose: &str) -> Result<Vec<ObjectionRow>>;
 
     // Tokens.
     fn token_by_hash(&mut self, hash: &[u8]) -> Result<Option<TokenRow>>;
@@ -746,10 +748,12 @@ pub trait Tx: ReadTx {
     /// Erases a subject: its key, its rows and its disclosures; leaves a tombstone
     /// and an aggregate count. False if there was no such subject.
     fn erase_subject(&mut self, id: Id, rule: &str, at: DateTime<Utc>) -> Result<bool>;
-    /// [`Tx::erase_subject`] for the sweep: first locks the subject's row and checks,
-    /// under that lock, that it is still due at `due_at`, not held and without an open
-    /// request; false (and nothing erased) otherwise.
-    fn erase_if_due(&mut self, id: Id, rule: &str, at: DateTime<Utc>, due_at: NaiveDate) -> Result<bool>;
+    /// The sweep's erasure of many subjects at once: locks the rows of those of `ids` that are,
+    /// under that lock, still due at `due_at` (expired, not under legal hold, without an open
+    /// request), and erases them as [`Tx::erase_subject`] does, each under its own retention rule,
+    /// with a few statements for all of them. Returns the subjects erased, in id order; the
+    /// others are left as they are.
+    fn erase_due(&mut self, ids: &[Id], at: DateTime<Utc>, due_at: NaiveDate) -> Result<Vec<DueRow>>;
 
     // Recipients and transfers.
     fn insert_safeguard(&mut self, s: &SafeguardRow) -> Result<()>;

@@ -248,6 +248,110 @@ pub(super) fn scope_where<'a>(f: &'a ScopeFilter, args: &mut Vec<&'a dyn ToArg>)
     if clauses.is_empty() { "1 = 1".to_string() } else { clauses.join(" AND ") }
 }
 
+/// Erasure takes its subjects as an `IN` list, in chunks of at most [`ERASE_CHUNK`] ids. A chunk
+/// is padded (its last id repeated, which changes nothing in an `IN` list) to one of
+/// [`ERASE_SIZES`], so each erasure statement has four texts, each prepared once per connection.
+/// Public for the benchmarks' raw baselines (`raw` modules), which run the same statements.
+pub const ERASE_CHUNK: usize = 500;
+const ERASE_SIZES: [usize; 4] = [1, 16, 128, ERASE_CHUNK];
+
+/// What an erasure deletes, in its order, before the subject's own row; `{ids}` is the list. What
+/// requests held of the subject dies with it: identity documents, confirmations, the requester's
+/// details and the response (their key is destroyed); the proof record remains.
+const ERASE_DELETES: [&str; 12] = [
+    "DELETE FROM subject_keys WHERE subject_id IN ({ids})",
+    "DELETE FROM subject_names WHERE subject_id IN ({ids})",
+    "DELETE FROM contracts WHERE subject_id IN ({ids})",
+    "DELETE FROM interactions WHERE subject_id IN ({ids})",
+    "DELETE FROM consents WHERE subject_id IN ({ids})",
+    "DELETE FROM objections WHERE subject_id IN ({ids})",
+    "DELETE FROM legal_hold_events WHERE subject_id IN ({ids})",
+    "DELETE FROM restrictions WHERE subject_id IN ({ids})",
+    "DELETE FROM disclosures WHERE subject_id IN ({ids})",
+    "DELETE FROM outbox WHERE subject_id IN ({ids})",
+    "DELETE FROM identity_documents WHERE request_id IN (SELECT id FROM requests WHERE subject_id IN ({ids}))",
+    "DELETE FROM identity_confirmations WHERE request_id IN (SELECT id FROM requests WHERE subject_id IN ({ids}))",
+];
+
+/// The erasure's statements for one list length, in the common spelling.
+pub struct EraseSql {
+    /// `$1` the date the subjects must be due at; the ids from `$2`. Locks and returns the due ones.
+    pub lock_due: String,
+    /// `$1` the erasure's time, `$2` its rule (NULL: each subject's retention rule); ids from `$3`.
+    pub tombstones: String,
+    /// `$1` the erasure's month, `$2` as above; ids from `$3`.
+    pub counts: String,
+    /// Ids from `$1`.
+    pub deletes: Vec<String>,
+    /// `$1` the empty value the request's sealed columns get; ids from `$2`.
+    pub requests: String,
+    /// Ids from `$1`.
+    pub subjects: String,
+}
+
+/// `$first, …` for `n` ids.
+fn marks(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+impl EraseSql {
+    fn new(n: usize) -> EraseSql {
+        let ids = |first| marks(first, n);
+        EraseSql {
+            lock_due: format!(
+                concat!(
+                    "SELECT ",
+                    due_columns!(),
+                    " FROM subjects s WHERE s.id IN ({ids}) AND s.expires_on < $1 AND s.legal_hold IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.subject_id = s.id AND r.status IN ",
+                    open_statuses!(),
+                    ") ORDER BY s.id FOR UPDATE OF s"
+                ),
+                ids = ids(2)
+            ),
+            tombstones: format!(
+                "INSERT INTO erasures (subject_id, erased_at, kind, rule)
+                 SELECT id, $1, kind, COALESCE($2::text, retention_rule) FROM subjects WHERE id IN ({})",
+                ids(3)
+            ),
+            counts: format!(
+                "INSERT INTO erased_counts (month, kind, rule, count)
+                 SELECT $1::text, kind, COALESCE($2::text, retention_rule), count(*) FROM subjects WHERE id IN ({})
+                 GROUP BY kind, COALESCE($2::text, retention_rule)
+                 ON CONFLICT (month, kind, rule) DO UPDATE SET count = erased_counts.count + excluded.count",
+                ids(3)
+            ),
+            deletes: ERASE_DELETES.iter().map(|d| d.replace("{ids}", &ids(1))).collect(),
+            requests: format!(
+                "UPDATE requests SET requester = $1, wrapped_key = $1, response = NULL, extension_reason = NULL,
+                        requester_bi = NULL WHERE subject_id IN ({})",
+                ids(2)
+            ),
+            subjects: format!("DELETE FROM subjects WHERE id IN ({})", ids(1)),
+        }
+    }
+
+    /// The statements for a chunk of `n` ids (1 ≤ n ≤ [`ERASE_CHUNK`]), padded by [`pad`]. Built once per process, they are `'static`: each driver prepares them once (SQLite
+    /// renders them into its spelling then).
+    pub fn for_chunk(n: usize) -> &'static EraseSql {
+        static ALL: std::sync::OnceLock<Vec<EraseSql>> = std::sync::OnceLock::new();
+        let all = ALL.get_or_init(|| ERASE_SIZES.iter().map(|&n| EraseSql::new(n)).collect());
+        let i = ERASE_SIZES.iter().position(|&size| size >= n).unwrap_or(ERASE_SIZES.len() - 1);
+        &all[i]
+    }
+}
+
+/// `ids` (at most [`ERASE_CHUNK`]) with its last one repeated up to the next of [`ERASE_SIZES`]
+/// (an `IN` list's duplicates change nothing).
+pub fn pad(ids: &[Id]) -> Vec<Id> {
+    let size = ERASE_SIZES.iter().copied().find(|&size| size >= ids.len()).unwrap_or(ids.len());
+    let mut padded = ids.to_vec();
+    if let Some(&last) = ids.last() {
+        padded.resize(size, last);
+    }
+    padded
+}
+
 /// Runs a statement assembled at run time, in the connection's dialect.
 pub(super) fn once<D: Driver + ?Sized>(d: &mut D, sql: &str, args: Args<'_>) -> Result<u64> {
     let sql = d.dialect().render(sql);

@@ -414,6 +414,27 @@ impl<D: Driver> ReadTx for D {
         )
     }
 
+    fn objections_to(&mut self, subjects: &[Id], purpose: &str) -> Result<Vec<ObjectionRow>> {
+        let mut out = Vec::new();
+        for chunk in subjects.chunks(ERASE_CHUNK) {
+            // Padded, as the erasure's lists are: a few texts, each prepared once.
+            let padded = pad(chunk);
+            let marks: Vec<String> = (0..padded.len()).map(|i| format!("${}", i + 2)).collect();
+            let mut args: Vec<&dyn ToArg> = vec![&purpose];
+            args.extend(padded.iter().map(|id| id as &dyn ToArg));
+            out.extend(once_rows::<_, ObjectionRow>(
+                self,
+                &format!(
+                    "SELECT id, subject_id, purpose, at FROM objections WHERE purpose = $1 AND subject_id IN ({})
+                     ORDER BY subject_id, at, id",
+                    marks.join(", ")
+                ),
+                &args,
+            )?);
+        }
+        Ok(out)
+    }
+
     // Tokens.
 
     fn token_by_hash(&mut self, hash: &[u8]) -> Result<Option<TokenRow>> {

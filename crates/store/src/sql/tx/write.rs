@@ -140,67 +140,26 @@ impl<D: Driver> Tx for D {
         // The row lock makes a concurrent erasure of the same subject (another
         // instance's sweep) wait, then find nothing and return false, rather
         // than fail on the tombstone's key.
-        let Some((kind,)) =
-            self.opt::<(String,)>("SELECT kind FROM subjects WHERE id = $1 FOR UPDATE".into(), &[&id])?
-        else {
+        if self.opt::<(Id,)>("SELECT id FROM subjects WHERE id = $1 FOR UPDATE".into(), &[&id])?.is_none() {
             return Ok(false);
-        };
-        for sql in [
-            "DELETE FROM subject_keys WHERE subject_id = $1",
-            "DELETE FROM subject_names WHERE subject_id = $1",
-            "DELETE FROM contracts WHERE subject_id = $1",
-            "DELETE FROM interactions WHERE subject_id = $1",
-            "DELETE FROM consents WHERE subject_id = $1",
-            "DELETE FROM objections WHERE subject_id = $1",
-            "DELETE FROM legal_hold_events WHERE subject_id = $1",
-            "DELETE FROM restrictions WHERE subject_id = $1",
-            "DELETE FROM disclosures WHERE subject_id = $1",
-            "DELETE FROM outbox WHERE subject_id = $1",
-            // What requests held of the subject dies with it: identity documents, the requester's
-            // details and the response (their key is destroyed); the proof record remains.
-            "DELETE FROM identity_documents WHERE request_id IN (SELECT id FROM requests WHERE subject_id = $1)",
-            "DELETE FROM identity_confirmations WHERE request_id IN (SELECT id FROM requests WHERE subject_id = $1)",
-            "DELETE FROM subjects WHERE id = $1",
-        ] {
-            self.execute(sql.into(), &[&id])?;
         }
-        let nothing: &[u8] = &[];
-        self.execute(
-            "UPDATE requests SET requester = $2, wrapped_key = $2, response = NULL, extension_reason = NULL,
-                    requester_bi = NULL WHERE subject_id = $1"
-                .into(),
-            &[&id, &nothing],
-        )?;
-        self.execute(
-            "INSERT INTO erasures (subject_id, erased_at, kind, rule) VALUES ($1, $2, $3, $4)".into(),
-            &[&id, &at, &kind, &rule],
-        )?;
-        let month = at.format("%Y-%m").to_string();
-        self.execute(
-            "INSERT INTO erased_counts (month, kind, rule, count) VALUES ($1, $2, $3, 1)
-             ON CONFLICT (month, kind, rule) DO UPDATE SET count = erased_counts.count + 1"
-                .into(),
-            &[&month, &kind, &rule],
-        )?;
+        erase_locked(self, &[id], Some(rule), at)?;
         Ok(true)
     }
 
-    fn erase_if_due(&mut self, id: Id, rule: &str, at: DateTime<Utc>, due_at: NaiveDate) -> Result<bool> {
-        // Under the row lock, the conditions are read again from the latest committed
-        // row: a legal hold or a contract committed during the sweep keeps the subject.
-        let due = self.opt::<(Id,)>(
-            Stmt::Static(concat!(
-                "SELECT s.id FROM subjects s WHERE s.id = $1 AND s.expires_on < $2 AND s.legal_hold IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.subject_id = s.id AND r.status IN ",
-                open_statuses!(),
-                ") FOR UPDATE OF s"
-            )),
-            &[&id, &due_at],
-        )?;
-        if due.is_none() {
-            return Ok(false);
+    fn erase_due(&mut self, ids: &[Id], at: DateTime<Utc>, due_at: NaiveDate) -> Result<Vec<DueRow>> {
+        let mut erased = Vec::new();
+        for chunk in ids.chunks(ERASE_CHUNK) {
+            // Under the row lock, the conditions are read again from the latest committed
+            // row: a legal hold or a contract committed during the sweep keeps the subject.
+            let sql = EraseSql::for_chunk(chunk.len());
+            let padded = pad(chunk);
+            let due: Vec<DueRow> = self.rows(Stmt::Static(&sql.lock_due), &with_ids(&[&due_at], &padded))?;
+            let locked: Vec<Id> = due.iter().map(|r| r.id).collect();
+            erase_locked(self, &locked, None, at)?;
+            erased.extend(due);
         }
-        self.erase_subject(id, rule, at)
+        Ok(erased)
     }
 
     // Recipients and transfers.
@@ -983,4 +942,32 @@ impl<D: Driver> Tx for D {
         }
         Ok(())
     }
+}
+
+/// Erases subjects whose rows this transaction has locked (see [`Tx::erase_subject`]): the
+/// tombstones and counts first (read from the rows, under `rule` or, when None, each subject's
+/// retention rule), then every row about them, their requests' sealed values, and the rows.
+fn erase_locked<D: Driver>(d: &mut D, ids: &[Id], rule: Option<&str>, at: DateTime<Utc>) -> Result<()> {
+    let month = at.format("%Y-%m").to_string();
+    let nothing: &[u8] = &[];
+    for chunk in ids.chunks(ERASE_CHUNK) {
+        let sql = EraseSql::for_chunk(chunk.len());
+        let padded = pad(chunk);
+        d.execute(Stmt::Static(&sql.tombstones), &with_ids(&[&at, &rule], &padded))?;
+        d.execute(Stmt::Static(&sql.counts), &with_ids(&[&month, &rule], &padded))?;
+        let only_ids = with_ids(&[], &padded);
+        for delete in &sql.deletes {
+            d.execute(Stmt::Static(delete), &only_ids)?;
+        }
+        d.execute(Stmt::Static(&sql.requests), &with_ids(&[&nothing], &padded))?;
+        d.execute(Stmt::Static(&sql.subjects), &only_ids)?;
+    }
+    Ok(())
+}
+
+/// `first`, then `ids`: a statement's parameters.
+fn with_ids<'a>(first: &[&'a dyn ToArg], ids: &'a [Id]) -> Vec<&'a dyn ToArg> {
+    let mut args = first.to_vec();
+    args.extend(ids.iter().map(|id| id as &dyn ToArg));
+    args
 }
