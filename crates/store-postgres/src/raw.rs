@@ -384,6 +384,32 @@ pub fn count_by_kind(client: &mut Client) -> Result<usize> {
     Ok(client.query("SELECT kind, count(*) FROM subjects GROUP BY 1 ORDER BY 1", &[])?.len())
 }
 
+// ---- the audit trail (`audit verify`) ----
+
+/// Every audit entry, in order, as the store reads them (the bare chain's input).
+pub fn audit_rows(client: &mut Client, at_least: usize) -> Result<Vec<vigie_store::AuditRow>> {
+    let rows = client.query(
+        "SELECT seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash FROM audit ORDER BY seq",
+        &[],
+    )?;
+    let mut out = Vec::with_capacity(at_least.max(rows.len()));
+    for r in rows {
+        out.push(vigie_store::AuditRow {
+            seq: r.try_get(0)?,
+            at: r.try_get(1)?,
+            actor: r.try_get(2)?,
+            action: r.try_get(3)?,
+            subject_id: r.try_get(4)?,
+            purpose: r.try_get(5)?,
+            fields: r.try_get(6)?,
+            outcome: r.try_get(7)?,
+            detail: r.try_get(8)?,
+            hash: r.try_get(9)?,
+        });
+    }
+    Ok(out)
+}
+
 // ---- policy revision ----
 
 /// The revision's statement: one notice per client and prospect with an email, queued
