@@ -524,7 +524,7 @@ pub struct Scope<'a> {
 }
 
 /// The store's scope statement (`scope_count`), verbatim.
-const SCOPE: &str = "WITH scope AS (SELECT s.id FROM subjects s WHERE \
+const SCOPE: &str = "WITH scope AS MATERIALIZED (SELECT s.id FROM subjects s WHERE \
     (cardinality($1::uuid[]) = 0 OR s.id = ANY($1::uuid[]))
      AND (cardinality($2::text[]) = 0 OR s.kind = ANY($2::text[]))
      AND ($3::timestamptz IS NULL OR s.collected_at >= $3::timestamptz)

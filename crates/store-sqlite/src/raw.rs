@@ -514,7 +514,7 @@ impl Scope<'_> {
 /// The store's scope statement (`scope_count`) for a WHERE clause on `s`.
 fn scope_sql(clause: &str) -> String {
     format!(
-        "WITH scope AS (SELECT s.id FROM subjects s WHERE {clause})
+        "WITH scope AS MATERIALIZED (SELECT s.id FROM subjects s WHERE {clause})
          SELECT (SELECT count(*) FROM scope),
                 (SELECT count(*) FROM contracts WHERE subject_id IN (SELECT id FROM scope)),
                 (SELECT count(*) FROM interactions WHERE subject_id IN (SELECT id FROM scope)),
