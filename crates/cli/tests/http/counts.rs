@@ -35,7 +35,7 @@ fn the_registers_counts_stay_exact_through_every_path() -> R {
         let a = s.create(&staff, person("Alice", "alice@example.fr", "prospect"))?;
         let c = s.create(&staff, person("Chloé", "chloe@example.fr", "prospect"))?;
         let d = s.create(&staff, person("David", "david@example.fr", "client"))?;
-        s.create(&staff, person("Hugo", "hugo@example.fr", "prospect"))?;
+        let hugo = s.create(&staff, person("Hugo", "hugo@example.fr", "prospect"))?;
         // Collected in 2010, a contract ended in 2015: a client whose retention ran out.
         let old = s.create(
             &staff,
@@ -71,6 +71,10 @@ fn the_registers_counts_stay_exact_through_every_path() -> R {
         let (st, v) = s.post(&dpo, &format!("/api/v1/subjects/{d}/merge"), json!({"from": a}))?;
         assert_eq!(st, 200, "{v}");
         same(&s, &dpo, "a merge")?;
+        // An objector's erasure request is carried out whole.
+        let (st, v) =
+            s.post(&staff, &format!("/api/v1/subjects/{hugo}/objections"), json!({"purpose":"prospect_relations"}))?;
+        assert_eq!(st, 201, "{v}");
         let today = chrono::Utc::now().date_naive().to_string();
         let req = dpo_request(
             &s,
@@ -98,7 +102,11 @@ fn the_registers_counts_stay_exact_through_every_path() -> R {
         assert!(out.status.success(), "{b:?}: {}", String::from_utf8_lossy(&out.stderr));
         s.restart(&[])?;
         same(&s, &dpo, "a restore")?;
-        assert_eq!(count(&s, "SELECT count(*) FROM subjects")?, 6, "{b:?}: the backup's seven, less the one swept since");
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM subjects")?,
+            6,
+            "{b:?}: the backup's seven, less the one swept since"
+        );
         assert!(verify(&s)?.0, "{b:?}");
     }
     Ok(())
