@@ -8,11 +8,14 @@ CREATE TABLE subject_counts (
     kind     TEXT PRIMARY KEY CHECK (kind IN ('client', 'prospect')),
     recorded INTEGER NOT NULL
 ) WITHOUT ROWID;
+-- A kind never recorded has no row (a new database stays empty: `vigie migrate` copies into one).
 INSERT INTO subject_counts (kind, recorded)
-SELECT k.kind,
-       (SELECT count(*) FROM subjects s WHERE s.kind = k.kind)
-       + COALESCE((SELECT sum(e.count) FROM erased_counts e WHERE e.kind = k.kind), 0)
-  FROM (SELECT 'client' AS kind UNION ALL SELECT 'prospect') k;
+SELECT kind, recorded FROM (
+    SELECT k.kind,
+           (SELECT count(*) FROM subjects s WHERE s.kind = k.kind)
+           + COALESCE((SELECT sum(e.count) FROM erased_counts e WHERE e.kind = k.kind), 0) AS recorded
+      FROM (SELECT 'client' AS kind UNION ALL SELECT 'prospect') k
+) WHERE recorded > 0;
 
 -- Subjects without an email (few): a breach scope by kind counts those a notice can reach as the
 -- live count less these, read from this index alone.
