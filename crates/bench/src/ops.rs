@@ -1052,13 +1052,18 @@ fn verify(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize) -> anyhow::Result
     ensure!(first.valid, "the trail does not verify: {:?}", first.problem);
     let entries = u64::try_from(first.entries)?;
     ensure!(entries >= loaded.imported, "the trail holds {entries} entries, fewer than the subjects imported");
+    // The CPU the verifications took, every thread of the process (the machine may be shared:
+    // entries per CPU-second say what the work costs whatever else runs).
+    let cpu = || crate::writes::thread_cpu().values().map(|(_, c)| c).sum::<f64>();
     let mut v = Vec::with_capacity(repeat);
+    let cpu_before = cpu();
     for _ in 0..repeat {
         let t = Instant::now();
         let out = ctx.rt.block_on(app.verify_audit())?;
         v.push(t.elapsed());
         ensure!(out.valid && out.entries == first.entries, "verification changed: {out:?}");
     }
+    let vigie_cpu = (cpu() - cpu_before) / repeat as f64;
     let mut raw = Raw::open(&loaded.fresh.settings)?;
     let t = Instant::now();
     let rows = match &mut raw {
@@ -1073,15 +1078,24 @@ fn verify(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize) -> anyhow::Result
     let last = rows.last().map(|r| r.hash.clone()).unwrap_or_default();
     drop(rows);
     let mut b = Vec::with_capacity(repeat);
+    let cpu_before = cpu();
     for _ in 0..repeat {
         let t = Instant::now();
         let end = black_box(app.audit_chain_bare(&bytes));
         b.push(t.elapsed());
         ensure!(end.as_slice() == last.as_slice(), "the bare chain does not end on the last entry's hash");
     }
+    let bare_cpu = (cpu() - cpu_before) / repeat as f64;
     drop(raw);
     let (v, b) = (percentiles(v), percentiles(b));
     let per_s = |d: Duration| thousands(rate(entries, d));
+    let per_cpu_s = |s: f64| thousands(entries as f64 / s.max(1e-9));
+    eprintln!(
+        "  CPU per run: vigie {vigie_cpu:.2} s = {} entries per CPU-second (every thread), bare chain {bare_cpu:.2} s = {} \
+         per CPU-second",
+        per_cpu_s(vigie_cpu),
+        per_cpu_s(bare_cpu)
+    );
     println!(
         "audit verify     {name:<8}  {} entries  vigie p50 {} = {}/s  bare HMAC-SHA-256 chain p50 {} = {}/s (one thread; \
          raw read of the rows {} = {}/s, canonical bytes {})  ratio {:.2}  target >= 2,000,000/s: {}",

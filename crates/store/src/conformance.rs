@@ -2037,3 +2037,32 @@ pub fn subject_counts(store: &Store) -> Result<(), String> {
     )?;
     Ok(())
 }
+
+/// For the backfill tests of migration 0022: records subjects of both kinds and erases some.
+pub fn record_and_erase(store: &Store) -> Result<(), String> {
+    let rows: Vec<SubjectRow> =
+        (0..7).map(|i| subject(if i % 3 == 0 { SubjectKind::Client } else { SubjectKind::Prospect }, None)).collect();
+    let erased = [rows[0].id, rows[1].id, rows[2].id];
+    w(store, move |tx| tx.insert_subjects(&rows))?;
+    for id in erased {
+        ensure(w(store, move |tx| tx.erase_subject(id, "request", now()))?, "erased")?;
+    }
+    Ok(())
+}
+
+/// For the backfill tests of migration 0022: the counts kept equal a fresh count (2 clients and
+/// 2 prospects after [`record_and_erase`]), and go on following the writes.
+pub fn counts_match(store: &Store) -> Result<(), String> {
+    let expect = |store: &Store, clients: i64, prospects: i64, step: &str| -> Result<(), String> {
+        let (kept, fresh) = w(store, |tx| Ok((tx.subject_counts()?, tx.count_subjects_by(StatGroup::Kind)?)))?;
+        let of = |g: &[crate::GroupCount], k: &str| g.iter().filter(|g| g.group == k).map(|g| g.count).sum::<i64>();
+        for (k, n) in [("client", clients), ("prospect", prospects)] {
+            ensure(of(&kept, k) == n && of(&fresh, k) == n, &format!("{step}: {k}s kept {kept:?}, fresh {fresh:?}"))?;
+        }
+        Ok(())
+    };
+    expect(store, 2, 2, "backfilled")?;
+    let p = subject(SubjectKind::Prospect, None);
+    w(store, move |tx| tx.insert_subject(&p))?;
+    expect(store, 2, 3, "a create after the backfill")
+}
