@@ -259,7 +259,7 @@ mod tests {
         for i in 0..5_000u64 {
             let secs = (next() % 400_000_000_000) as i64 - 100_000_000_000; // years about -1200 to 14600
             let nanos = (next() % 1_000_000_000) as u32;
-            let opt = |v: u64, s: &str| (v % 3 != 0).then(|| format!("{s}{v}"));
+            let opt = |v: u64, s: &str| (!v.is_multiple_of(3)).then(|| format!("{s}{v}"));
             let row = AuditRow {
                 seq: (next() % 10_000_000_000) as i64 - i64::from(i % 7 == 0),
                 at: Utc.timestamp_opt(secs, nanos).single().unwrap_or_default(),
