@@ -72,7 +72,7 @@ impl Entry {
 }
 
 /// The bytes an entry's MAC covers. Stable: changing it breaks old chains.
-pub(crate) fn canonical(row: &AuditRow) -> Vec<u8> {
+pub fn canonical(row: &AuditRow) -> Vec<u8> {
     let opt = |o: &Option<String>| o.as_deref().map_or_else(|| "\u{0}".to_string(), str::to_string);
     let subject = row.subject_id.map_or_else(|| "\u{0}".to_string(), |s| s.to_string());
     [
@@ -88,6 +88,62 @@ pub(crate) fn canonical(row: &AuditRow) -> Vec<u8> {
     ]
     .join("\u{1f}")
     .into_bytes()
+}
+
+/// [`canonical`] written into `out` (cleared first), the same bytes without its allocations:
+/// verification makes one per entry of the trail.
+pub(crate) fn canonical_into(row: &AuditRow, out: &mut Vec<u8>) {
+    use chrono::{Datelike, Timelike};
+    const SEP: u8 = 0x1f;
+    /// `n` in decimal, `width` digits at least (zeros in front).
+    fn number(out: &mut Vec<u8>, mut n: u64, width: usize) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        while n > 0 || digits.len() - i < width.max(1) {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        out.extend_from_slice(&digits[i..]);
+    }
+    out.clear();
+    if row.seq < 0 {
+        out.push(b'-');
+    }
+    number(out, row.seq.unsigned_abs(), 1);
+    out.push(SEP);
+    let at = row.at.naive_utc();
+    if (0..=9999).contains(&at.year()) && at.nanosecond() < 1_000_000_000 {
+        for (n, width, after) in [
+            (at.year() as u32, 4, b'-'),
+            (at.month(), 2, b'-'),
+            (at.day(), 2, b'T'),
+            (at.hour(), 2, b':'),
+            (at.minute(), 2, b':'),
+            (at.second(), 2, b'.'),
+            (at.nanosecond() / 1000, 6, b'Z'),
+        ] {
+            number(out, u64::from(n), width);
+            out.push(after);
+        }
+    } else {
+        out.extend_from_slice(row.at.to_rfc3339_opts(SecondsFormat::Micros, true).as_bytes());
+    }
+    let text = |out: &mut Vec<u8>, t: Option<&str>| {
+        out.push(SEP);
+        out.extend_from_slice(t.unwrap_or("\u{0}").as_bytes());
+    };
+    text(out, Some(&row.actor));
+    text(out, Some(&row.action));
+    out.push(SEP);
+    match row.subject_id {
+        Some(s) => out.extend_from_slice(s.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).as_bytes()),
+        None => out.push(0),
+    }
+    text(out, row.purpose.as_deref());
+    text(out, Some(&row.fields));
+    text(out, Some(&row.outcome));
+    text(out, row.detail.as_deref());
 }
 
 /// Appends `entry` to the chain inside the caller's transaction.
@@ -181,4 +237,43 @@ pub(crate) fn checkpoint_mac(keys: &MasterKey, seq: i64, hash: &str, at: DateTim
 /// Whether the first entry of a trail was chained under these keys.
 pub(crate) fn first_entry_matches(keys: &MasterKey, first: &AuditRow) -> bool {
     first.seq != 1 || keys.chain(&[0u8; 32], &canonical(first)).as_slice() == first.hash.as_slice()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{canonical, canonical_into};
+    use chrono::{TimeZone, Utc};
+    use vigie_store::AuditRow;
+
+    /// The bytes verification MACs are the bytes every entry was chained over.
+    #[test]
+    fn canonical_into_writes_the_canonical_bytes() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut out = b"left over".to_vec();
+        for i in 0..5_000u64 {
+            let secs = (next() % 400_000_000_000) as i64 - 100_000_000_000; // years about -1200 to 14600
+            let nanos = (next() % 1_000_000_000) as u32;
+            let opt = |v: u64, s: &str| (!v.is_multiple_of(3)).then(|| format!("{s}{v}"));
+            let row = AuditRow {
+                seq: (next() % 10_000_000_000) as i64 - i64::from(i % 7 == 0),
+                at: Utc.timestamp_opt(secs, nanos).single().unwrap_or_default(),
+                actor: format!("token:{}", next()),
+                action: "subject.read".into(),
+                subject_id: (i % 2 == 0).then(|| uuid::Uuid::from_u64_pair(next(), next())),
+                purpose: opt(next(), "purpose_"),
+                fields: if i % 5 == 0 { String::new() } else { "email,phone".into() },
+                outcome: "ok".into(),
+                detail: opt(next(), "détail "),
+                hash: Vec::new(),
+            };
+            canonical_into(&row, &mut out);
+            assert_eq!(out, canonical(&row), "{row:?}");
+        }
+    }
 }

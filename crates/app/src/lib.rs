@@ -549,6 +549,18 @@ impl App {
         crate::governance::trail::verify(&self.db, self.keys.clone()).await
     }
 
+    /// The bare MAC chain over `entries` (each an entry's [`audit::canonical`] bytes) under this
+    /// installation's audit key, one after the other on the calling thread: what verifying the
+    /// trail costs without reading it (`vigie-bench ops verify`'s baseline). The last link.
+    #[doc(hidden)]
+    pub fn audit_chain_bare(&self, entries: &[Vec<u8>]) -> [u8; 32] {
+        let mut previous = [0u8; 32];
+        for e in entries {
+            previous = self.keys.chain(&previous, e);
+        }
+        previous
+    }
+
     /// Signs the head of the (valid) audit trail, for the DPO to keep outside Vigie.
     pub async fn audit_checkpoint(&self) -> Result<governance::trail::Checkpoint> {
         crate::governance::trail::checkpoint(&self.db, self.keys.clone()).await

@@ -116,6 +116,19 @@ pub enum OpsCommand {
         #[arg(long, hide = true)]
         explore: bool,
     },
+    /// The audit trail of N imported subjects (an entry each) verified, beside the bare
+    /// HMAC-SHA-256 chain over the same entries' bytes.
+    Verify {
+        /// Subjects to generate and import first.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        /// Seed of the generated identities.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Verifications timed (after one warm-up).
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
     /// Keys with N subjects: a backup, its restore, and a master key rotation.
     Keys {
         /// Subjects to generate and import first.
@@ -140,6 +153,7 @@ pub fn run(command: OpsCommand, settings: &Settings) -> anyhow::Result<()> {
         OpsCommand::Revision { count, seed } => revision(&ctx, count, seed),
         OpsCommand::Requests { count, seed, requests: n, explore } => requests(&ctx, count, seed, n, explore),
         OpsCommand::Breach { count, seed, repeat, explore } => breach(&ctx, count, seed, repeat, explore),
+        OpsCommand::Verify { count, seed, repeat } => verify(&ctx, count, seed, repeat),
         OpsCommand::Keys { count, seed } => keys(&ctx, count, seed),
     };
     rt.shutdown_timeout(Duration::from_secs(10));
@@ -168,6 +182,8 @@ struct Loaded {
     app: App,
     picked: Vec<Picked>,
     fresh: Fresh,
+    /// Subjects the import wrote (the generated rows less those skipped as duplicates).
+    imported: u64,
 }
 
 /// Writes N generated subjects as CSV, keeping the people at `keep` (row indexes).
@@ -206,8 +222,8 @@ fn load(ctx: &Ctx<'_>, count: u64, seed: u64, picks: u64) -> anyhow::Result<Load
     let started = Instant::now();
     let report = app.import_csv(&csv, false)?;
     let took = started.elapsed();
-    // The generator repeats an email now and then (about 1% of 300,000): the import skips
-    // such a row as a subject already recorded.
+    // The generator repeats an email or a phone number now and then (about 1% of 300,000): the
+    // import skips such a row as a subject already recorded.
     ensure!(
         report.imported + report.skipped == count && report.rejected == 0,
         "the import wrote {} subjects, skipped {} and rejected {} rows, expected {count} in all and 0 rejected",
@@ -216,13 +232,14 @@ fn load(ctx: &Ctx<'_>, count: u64, seed: u64, picks: u64) -> anyhow::Result<Load
         report.rejected
     );
     eprintln!(
-        "  imported in {:.1} s ({}/s; {} rows skipped as duplicates)",
+        "  imported {} in {:.1} s ({}/s), {} skipped as duplicates",
+        thousands(report.imported as f64),
         took.as_secs_f64(),
         thousands(rate(count, took)),
-        thousands(report.skipped as f64)
+        report.skipped
     );
     ctx.scratch.remove("subjects.csv");
-    Ok(Loaded { app, picked, fresh })
+    Ok(Loaded { app, picked, fresh, imported: report.imported })
 }
 
 /// A DPO principal, from a fresh token.
@@ -537,9 +554,10 @@ fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) 
     let mut raw = Raw::open(&loaded.fresh.settings)?;
     let reg = ctx.rt.block_on(app.register_export())?;
     ensure!(
-        u64::try_from(reg.totals.total_subjects)? == count,
-        "the register counts {} subjects, not {count}",
-        reg.totals.total_subjects
+        u64::try_from(reg.totals.total_subjects)? == loaded.imported,
+        "the register counts {} subjects, not {}",
+        reg.totals.total_subjects,
+        loaded.imported
     );
     black_box(vigie_app::governance::register::to_xlsx(&reg, vigie_domain::Lang::Fr)?);
     black_box(raw_kinds(&mut raw)?);
@@ -628,14 +646,19 @@ fn revision(ctx: &Ctx<'_>, count: u64, seed: u64) -> anyhow::Result<()> {
     eprintln!("  raw: every notice queued by one statement over the subjects, one transaction...");
     let mut raw = Raw::open(&loaded.fresh.settings)?;
     let (raw_n, raw_t) = raw_queue_all(&mut raw)?;
-    ensure!(raw_n == count, "the raw statement queued {raw_n} notices, not {count}");
+    ensure!(raw_n == loaded.imported, "the raw statement queued {raw_n} notices, not {}", loaded.imported);
     raw_unqueue(&mut raw)?;
 
     eprintln!("  vigie: uploading policy version 2099-1...");
     let t = Instant::now();
     let up = ctx.rt.block_on(app.upload_policy(&who, NewVersion { policy }))?;
     let vigie = t.elapsed();
-    ensure!(up.notices_queued == count, "the upload queued {} notices, not {count}", up.notices_queued);
+    ensure!(
+        up.notices_queued == loaded.imported,
+        "the upload queued {} notices, not {}",
+        up.notices_queued,
+        loaded.imported
+    );
     let (vr, rr) = (rate(up.notices_queued, vigie), rate(raw_n, raw_t));
     let mut target = String::new();
     if matches!(ctx.backend, Backend::Sqlite) {
@@ -1017,12 +1040,88 @@ fn breach_scopes(
     Ok(())
 }
 
+// ---- audit verify ----
+
+/// `vigie audit verify` over the trail of N imported subjects, beside the bare chain: the same
+/// entries read raw (timed apart), their canonical bytes made (timed apart), then the MAC loop
+/// alone over them, on one thread, under the installation's own audit key.
+fn verify(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize) -> anyhow::Result<()> {
+    ensure!(repeat > 0, "--repeat must be at least 1");
+    let name = ctx.backend.name();
+    eprintln!("bench ops verify: {count} subjects on {name}, data under {}", ctx.scratch.path("").display());
+    let loaded = load(ctx, count, seed, 0)?;
+    let app = &loaded.app;
+    let first = ctx.rt.block_on(app.verify_audit())?;
+    ensure!(first.valid, "the trail does not verify: {:?}", first.problem);
+    let entries = u64::try_from(first.entries)?;
+    ensure!(entries >= loaded.imported, "the trail holds {entries} entries, fewer than the subjects imported");
+    // The CPU the verifications took, every thread of the process (the machine may be shared:
+    // entries per CPU-second say what the work costs whatever else runs).
+    let cpu = || crate::writes::thread_cpu().values().map(|(_, c)| c).sum::<f64>();
+    let mut v = Vec::with_capacity(repeat);
+    let cpu_before = cpu();
+    for _ in 0..repeat {
+        let t = Instant::now();
+        let out = ctx.rt.block_on(app.verify_audit())?;
+        v.push(t.elapsed());
+        ensure!(out.valid && out.entries == first.entries, "verification changed: {out:?}");
+    }
+    let vigie_cpu = (cpu() - cpu_before) / repeat as f64;
+    let mut raw = Raw::open(&loaded.fresh.settings)?;
+    let t = Instant::now();
+    let rows = match &mut raw {
+        Raw::Sqlite(c) => sqlite_raw::audit_rows(c, entries as usize)?,
+        Raw::Postgres(c) => pg_raw::audit_rows(c, entries as usize)?,
+    };
+    let read = t.elapsed();
+    ensure!(rows.len() as u64 == entries, "the raw read found {} entries, verify {entries}", rows.len());
+    let t = Instant::now();
+    let bytes: Vec<Vec<u8>> = rows.iter().map(vigie_app::audit::canonical).collect();
+    let encode = t.elapsed();
+    let last = rows.last().map(|r| r.hash.clone()).unwrap_or_default();
+    drop(rows);
+    let mut b = Vec::with_capacity(repeat);
+    let cpu_before = cpu();
+    for _ in 0..repeat {
+        let t = Instant::now();
+        let end = black_box(app.audit_chain_bare(&bytes));
+        b.push(t.elapsed());
+        ensure!(end.as_slice() == last.as_slice(), "the bare chain does not end on the last entry's hash");
+    }
+    let bare_cpu = (cpu() - cpu_before) / repeat as f64;
+    drop(raw);
+    let (v, b) = (percentiles(v), percentiles(b));
+    let per_s = |d: Duration| thousands(rate(entries, d));
+    let per_cpu_s = |s: f64| thousands(entries as f64 / s.max(1e-9));
+    eprintln!(
+        "  CPU per run: vigie {vigie_cpu:.2} s = {} entries per CPU-second (every thread), bare chain {bare_cpu:.2} s = {} \
+         per CPU-second",
+        per_cpu_s(vigie_cpu),
+        per_cpu_s(bare_cpu)
+    );
+    println!(
+        "audit verify     {name:<8}  {} entries  vigie p50 {} = {}/s  bare HMAC-SHA-256 chain p50 {} = {}/s (one thread; \
+         raw read of the rows {} = {}/s, canonical bytes {})  ratio {:.2}  target >= 2,000,000/s: {}",
+        thousands(entries as f64),
+        ms(v.p50),
+        per_s(v.p50),
+        ms(b.p50),
+        per_s(b.p50),
+        ms(read),
+        per_s(read),
+        ms(encode),
+        rate(entries, v.p50) / rate(entries, b.p50),
+        met(rate(entries, v.p50) >= 2_000_000.0),
+    );
+    Ok(())
+}
+
 // ---- backup, restore, key rotation ----
 
 fn keys(ctx: &Ctx<'_>, count: u64, seed: u64) -> anyhow::Result<()> {
     let name = ctx.backend.name();
     eprintln!("bench ops keys: {count} subjects on {name}, data under {}", ctx.scratch.path("").display());
-    let Loaded { app, fresh, .. } = load(ctx, count, seed, 0)?;
+    let Loaded { app, fresh, imported, .. } = load(ctx, count, seed, 0)?;
     let settings = &fresh.settings;
     let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1e6);
 
@@ -1062,7 +1161,7 @@ fn keys(ctx: &Ctx<'_>, count: u64, seed: u64) -> anyhow::Result<()> {
     let vigie_restore = t.elapsed();
     drop(app);
     let subjects = raw_count(settings, Counted::Subjects)?;
-    ensure!(subjects == count, "the restored database holds {subjects} subjects, not {count}");
+    ensure!(subjects == imported, "the restored database holds {subjects} subjects, not {imported}");
     let raw = raw_restore(ctx, &file, &raw_file)?;
     let (raw_label, raw_text, raw_ratio) = match raw {
         Some(took) => {
@@ -1095,7 +1194,7 @@ fn keys(ctx: &Ctx<'_>, count: u64, seed: u64) -> anyhow::Result<()> {
     let t = Instant::now();
     let rewrapped = vigie_app::rotate_master_key(settings)?;
     let vigie_rotate = t.elapsed();
-    ensure!(rewrapped >= count, "the rotation re-wrapped {rewrapped} keys, fewer than {count} subjects");
+    ensure!(rewrapped >= imported, "the rotation re-wrapped {rewrapped} keys, fewer than {imported} subjects");
     let (label, raw_store) = match ctx.backend {
         Backend::Sqlite => {
             eprintln!("  raw: UPDATE subject_keys SET wrapped = randomblob(length(wrapped)), one transaction...");

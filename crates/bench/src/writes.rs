@@ -245,7 +245,7 @@ fn ms(d: Duration) -> String {
 }
 
 /// CPU seconds per thread of this process (Linux; empty elsewhere).
-fn thread_cpu() -> HashMap<u32, (String, f64)> {
+pub(crate) fn thread_cpu() -> HashMap<u32, (String, f64)> {
     let mut out = HashMap::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return out };
     for task in tasks.flatten() {

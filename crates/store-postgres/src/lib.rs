@@ -58,6 +58,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (19, include_str!("../migrations/0019_subject_names.sql")),
     (20, include_str!("../migrations/0020_contract_references.sql")),
     (21, include_str!("../migrations/0021_subject_revisions.sql")),
+    (22, include_str!("../migrations/0022_subject_counts.sql")),
 ];
 
 /// The advisory lock that serialises migrations across instances ("Vigie", 1).

@@ -421,6 +421,32 @@ pub fn count_by_kind(client: &mut Client) -> Result<usize> {
     Ok(client.query("SELECT kind, count(*) FROM subjects GROUP BY 1 ORDER BY 1", &[])?.len())
 }
 
+// ---- the audit trail (`audit verify`) ----
+
+/// Every audit entry, in order, as the store reads them (the bare chain's input).
+pub fn audit_rows(client: &mut Client, at_least: usize) -> Result<Vec<vigie_store::AuditRow>> {
+    let rows = client.query(
+        "SELECT seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash FROM audit ORDER BY seq",
+        &[],
+    )?;
+    let mut out = Vec::with_capacity(at_least.max(rows.len()));
+    for r in rows {
+        out.push(vigie_store::AuditRow {
+            seq: r.try_get(0)?,
+            at: r.try_get(1)?,
+            actor: r.try_get(2)?,
+            action: r.try_get(3)?,
+            subject_id: r.try_get(4)?,
+            purpose: r.try_get(5)?,
+            fields: r.try_get(6)?,
+            outcome: r.try_get(7)?,
+            detail: r.try_get(8)?,
+            hash: r.try_get(9)?,
+        });
+    }
+    Ok(out)
+}
+
 // ---- policy revision ----
 
 /// The revision's statement: one notice per client and prospect with an email, queued
@@ -535,7 +561,7 @@ pub struct Scope<'a> {
 }
 
 /// The store's scope statement (`scope_count`), verbatim.
-const SCOPE: &str = "WITH scope AS (SELECT s.id FROM subjects s WHERE \
+const SCOPE: &str = "WITH scope AS MATERIALIZED (SELECT s.id FROM subjects s WHERE \
     (cardinality($1::uuid[]) = 0 OR s.id = ANY($1::uuid[]))
      AND (cardinality($2::text[]) = 0 OR s.kind = ANY($2::text[]))
      AND ($3::timestamptz IS NULL OR s.collected_at >= $3::timestamptz)

@@ -439,3 +439,22 @@ fn migrate_lists_every_table_of_both_schemas_each_column_typed() -> TestResult {
     assert!(untyped.is_empty(), "{untyped:?}");
     Ok(())
 }
+
+/// Migration 0022 backfills the live counts of an installation that has subjects and erasures.
+#[test]
+fn the_counts_are_backfilled_from_the_subjects_and_the_erasures() -> TestResult {
+    let Some(server) = server_url() else { return Ok(()) };
+    let (url, _guard) = fresh_database(&server)?;
+    let store = Store::start(Arc::new(Postgres::open(&url)?))?;
+    vigie_store::conformance::record_and_erase(&store)?;
+    drop(store);
+    // The database as it was before 0022.
+    let mut client = Postgres::open(&url)?.raw_client()?;
+    client.batch_execute(
+        "DROP TABLE subject_counts; DROP INDEX subjects_without_email; DELETE FROM schema_migrations WHERE version = 22;",
+    )?;
+    drop(client);
+    let store = Store::start(Arc::new(Postgres::open(&url)?))?;
+    vigie_store::conformance::counts_match(&store)?;
+    Ok(())
+}

@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (19, include_str!("../migrations/0019_subject_names.sql")),
     (20, include_str!("../migrations/0020_contract_references.sql")),
     (21, include_str!("../migrations/0021_subject_revisions.sql")),
+    (22, include_str!("../migrations/0022_subject_counts.sql")),
 ];
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -400,7 +401,65 @@ impl SqliteRow<'_, '_> {
     }
 }
 
-vigie_store::sql_row_by_get!(SqliteRow<'_, '_>);
+impl SqlRow for SqliteRow<'_, '_> {
+    fn is_null(&self, i: usize) -> Result<bool> {
+        self.null_at(i)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        self.get(i)
+    }
+    fn bool(&self, i: usize) -> Result<bool> {
+        self.get(i)
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        self.get(i)
+    }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>> {
+        self.get(i)
+    }
+    fn id(&self, i: usize) -> Result<vigie_store::Uuid> {
+        self.get(i)
+    }
+    /// The layout timestamps are written in is read directly; any other goes through rusqlite's
+    /// conversion, which gives the same instant for this one (a test compares them), slower.
+    fn time(&self, i: usize) -> Result<sql::Time> {
+        if let ValueRef::Text(t) = self.0.get_ref(i).map_err(err)?
+            && let Some(at) = stored_time(t)
+        {
+            return Ok(at);
+        }
+        self.get(i)
+    }
+    fn date(&self, i: usize) -> Result<sql::Date> {
+        self.get(i)
+    }
+}
+
+/// A timestamp as rusqlite writes one (`%F %T%.f%:z` of a UTC time: `2026-12-07 04:32:21.123456+00:00`,
+/// a fraction of 0 to 9 digits), read without chrono's general parser (the audit trail's verification
+/// reads one per entry); `None` for anything else (a leap second, another offset, another layout).
+fn stored_time(t: &[u8]) -> Option<sql::Time> {
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        t.get(r)?.iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    if t.len() < 19 || [t[4], t[7], t[10], t[13], t[16]] != *b"-- ::" {
+        return None;
+    }
+    let (mut nanos, mut end) = (0u32, 19);
+    if t.get(19) == Some(&b'.') {
+        let n = t[20..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if !(1..=9).contains(&n) {
+            return None;
+        }
+        nanos = digits(20..20 + n)? * 10u32.pow(9 - n as u32);
+        end = 20 + n;
+    }
+    if t.get(end..)? != b"+00:00" {
+        return None;
+    }
+    let day = chrono::NaiveDate::from_ymd_opt(i32::try_from(digits(0..4)?).ok()?, digits(5..7)?, digits(8..10)?)?;
+    Some(day.and_hms_nano_opt(digits(11..13)?, digits(14..16)?, digits(17..19)?, nanos)?.and_utc())
+}
 
 impl SqliteConn {
     /// The prepared statement for `sql`, in SQLite's spelling: a statement of the
@@ -440,5 +499,69 @@ impl Driver for SqliteConn {
             each(&SqliteRow(r))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::stored_time;
+    use chrono::{DateTime, TimeZone, Utc};
+    use rusqlite::types::{FromSql, ToSql, ToSqlOutput, ValueRef};
+
+    /// What rusqlite's own conversion reads from the same text.
+    fn rusqlite_reads(text: &str) -> Option<DateTime<Utc>> {
+        DateTime::<Utc>::column_result(ValueRef::Text(text.as_bytes())).ok()
+    }
+
+    #[test]
+    fn stored_timestamps_read_as_rusqlite_reads_them() -> Result<(), String> {
+        // Instants with 0, 3, 6 and 9 fraction digits (as `%.f` writes them), over many years.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..20_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let secs = (x % 253_402_300_799) as i64; // up to 9999-12-31
+            let nanos = match i % 4 {
+                0 => 0,
+                1 => (x % 1000) as u32 * 1_000_000,
+                2 => (x % 1_000_000) as u32 * 1000,
+                _ => (x % 1_000_000_000) as u32,
+            };
+            let at = Utc.timestamp_opt(secs, nanos).single().ok_or("in range")?;
+            let Ok(ToSqlOutput::Owned(rusqlite::types::Value::Text(text))) = at.to_sql() else {
+                return Err("rusqlite writes a timestamp as text".into());
+            };
+            assert_eq!(stored_time(text.as_bytes()), Some(at), "{text}");
+            assert_eq!(rusqlite_reads(&text), Some(at), "{text}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn any_other_text_is_left_to_rusqlite() {
+        for text in [
+            "2026-12-07T04:32:21.123+00:00",
+            "2026-12-07 04:32:21.123+01:00",
+            "2026-12-07 04:32:21.123Z",
+            "2026-12-07 04:32:21.+00:00",
+            "2026-12-07 04:32:21.1234567890+00:00",
+            "2026-12-07 04:32:60+00:00",
+            "2026-02-30 04:32:21+00:00",
+            "2026-12-07 24:00:00+00:00",
+            "+2026-12-07 04:32:21+00:00",
+            "2026-12-07 04:32:21",
+            "2026-1207 04:32:21+00:00",
+            "2026-12-07 04:32:21+00:00 ",
+            "",
+        ] {
+            assert_eq!(stored_time(text.as_bytes()), None, "{text}");
+        }
+        // Every layout accepted is one rusqlite reads to the same instant.
+        for text in ["2026-12-07 04:32:21+00:00", "2026-12-07 04:32:21.5+00:00", "0001-01-01 00:00:00.000000001+00:00"]
+        {
+            assert_eq!(stored_time(text.as_bytes()), rusqlite_reads(text), "{text}");
+            assert!(stored_time(text.as_bytes()).is_some(), "{text}");
+        }
     }
 }

@@ -403,6 +403,33 @@ pub fn count_by_kind(conn: &Connection) -> Result<usize> {
     read_all(conn, "SELECT kind, count(*) FROM subjects GROUP BY 1 ORDER BY 1", [])
 }
 
+// ---- the audit trail (`audit verify`) ----
+
+/// Every audit entry, in order, as the store reads them (the bare chain's input); `at_least`
+/// rows are expected (a capacity hint).
+pub fn audit_rows(conn: &Connection, at_least: usize) -> Result<Vec<vigie_store::AuditRow>> {
+    let mut st = conn.prepare(
+        "SELECT seq, at, actor, action, subject_id, purpose, fields, outcome, detail, hash FROM audit ORDER BY seq",
+    )?;
+    let mut out = Vec::with_capacity(at_least);
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        out.push(vigie_store::AuditRow {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            subject_id: r.get(4)?,
+            purpose: r.get(5)?,
+            fields: r.get(6)?,
+            outcome: r.get(7)?,
+            detail: r.get(8)?,
+            hash: r.get(9)?,
+        });
+    }
+    Ok(out)
+}
+
 // ---- policy revision ----
 
 /// The revision's statement: one notice per client and prospect with an email, queued
@@ -524,7 +551,7 @@ impl Scope<'_> {
 /// The store's scope statement (`scope_count`) for a WHERE clause on `s`.
 fn scope_sql(clause: &str) -> String {
     format!(
-        "WITH scope AS (SELECT s.id FROM subjects s WHERE {clause})
+        "WITH scope AS MATERIALIZED (SELECT s.id FROM subjects s WHERE {clause})
          SELECT (SELECT count(*) FROM scope),
                 (SELECT count(*) FROM contracts WHERE subject_id IN (SELECT id FROM scope)),
                 (SELECT count(*) FROM interactions WHERE subject_id IN (SELECT id FROM scope)),

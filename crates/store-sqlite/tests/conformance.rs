@@ -48,3 +48,24 @@ fn reopening_applies_no_migration_twice() -> Result<(), Box<dyn std::error::Erro
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// Migration 0022 backfills the live counts of an installation that has subjects and erasures.
+#[test]
+fn the_counts_are_backfilled_from_the_subjects_and_the_erasures() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::temp_dir().join(format!("vigie-mig-{}-{}", std::process::id(), vigie_store::new_id()));
+    std::fs::create_dir_all(&dir)?;
+    let dir = TempDir(dir);
+    let path = dir.0.join("vigie.db");
+    let store = Store::start(Arc::new(Sqlite::open(&path)?))?;
+    vigie_store::conformance::record_and_erase(&store)?;
+    drop(store);
+    // The database as it was before 0022.
+    let conn = Sqlite::open(&path)?.raw_connection()?;
+    conn.execute_batch(
+        "DROP TABLE subject_counts; DROP INDEX subjects_without_email; DELETE FROM schema_migrations WHERE version = 22;",
+    )?;
+    drop(conn);
+    let store = Store::start(Arc::new(Sqlite::open(&path)?))?;
+    vigie_store::conformance::counts_match(&store)?;
+    Ok(())
+}

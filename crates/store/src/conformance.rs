@@ -51,6 +51,7 @@ pub const CHECKS: &[(&str, Check)] = &[
         contract_references,
     ),
     ("a subject's revision moves with every write its reads depend on, and only with those", revisions),
+    ("the live counts per kind follow every write, and a scope of kinds is counted from them", subject_counts),
 ];
 
 /// One `#[test]` per check, for a backend's test file: `$fresh` is a function returning
@@ -59,7 +60,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention sweep jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts names contract_references revisions);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention sweep jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts names contract_references revisions subject_counts);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -97,6 +98,7 @@ pub fn closed_set_columns() -> Vec<(&'static str, &'static str, Vec<&'static str
     }
     vec![
         ("subjects", "kind", all(SubjectKind::ALL, SubjectKind::as_str)),
+        ("subject_counts", "kind", all(SubjectKind::ALL, SubjectKind::as_str)),
         ("interactions", "direction", all(Direction::ALL, Direction::as_str)),
         ("tokens", "role", all(Role::ALL, Role::as_str)),
         ("accounts", "role", all(Role::PEOPLE, Role::as_str)),
@@ -2207,4 +2209,147 @@ pub fn revisions(store: &Store) -> Result<(), String> {
     w(store, move |tx| tx.erase_subject(sid, "test", now()))?;
     ensure(rev(store)?.is_none(), "an erased subject has no revision")?;
     ensure(w(store, |tx| tx.subject_rev(new_id()))?.is_none(), "an unknown subject has no revision")
+}
+
+/// Issue 14.3: the live counts per kind (migration 0022) equal a fresh count after each write that
+/// records a subject, changes its kind or erases one, and after a job rolled back; a scope of whole
+/// kinds, counted from them, equals the scope statement over the same subjects.
+pub fn subject_counts(store: &Store) -> Result<(), String> {
+    use std::collections::BTreeMap;
+    let same = |store: &Store, step: &str| -> Result<(), String> {
+        let (kept, fresh) = w(store, |tx| Ok((tx.subject_counts()?, tx.count_subjects_by(StatGroup::Kind)?)))?;
+        let map = |g: Vec<crate::GroupCount>| -> BTreeMap<String, i64> {
+            g.into_iter().filter(|g| g.count != 0).map(|g| (g.group, g.count)).collect()
+        };
+        let (kept, fresh) = (map(kept), map(fresh));
+        ensure(kept == fresh, &format!("after {step}: the counts kept {kept:?}, a fresh count {fresh:?}"))?;
+        // A scope of kinds (counted from the counts) against the scope statement (a date criterion
+        // every subject meets sends it there).
+        let old = Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0).single().unwrap_or_default();
+        for kinds in [vec![], vec![SubjectKind::Client], vec![SubjectKind::Prospect], SubjectKind::ALL.to_vec()] {
+            let by_kind = crate::ScopeFilter { kinds: kinds.clone(), ..Default::default() };
+            let statement =
+                crate::ScopeFilter { kinds: kinds.clone(), collected_from: Some(old), ..Default::default() };
+            let (a, b) = w(store, move |tx| Ok((tx.scope_count(&by_kind)?, tx.scope_count(&statement)?)))?;
+            ensure(a == b, &format!("after {step}: scope of {kinds:?}: from the counts {a:?}, the statement {b:?}"))?;
+        }
+        Ok(())
+    };
+    same(store, "nothing")?;
+    let p1 = subject(SubjectKind::Prospect, Some(b"p1"));
+    let p2 = subject(SubjectKind::Prospect, None);
+    let (c1, c2) = (subject(SubjectKind::Client, Some(b"c1")), subject(SubjectKind::Client, None));
+    let (p1id, p2id, c1id, c2id) = (p1.id, p2.id, c1.id, c2.id);
+    let p = p1.clone();
+    w(store, move |tx| tx.insert_subject(&p))?;
+    same(store, "a create")?;
+    let batch = vec![p2.clone(), c1.clone(), c2.clone()];
+    w(store, move |tx| tx.insert_subjects(&batch))?;
+    same(store, "a bulk insert of both kinds")?;
+    let at = now();
+    for (id, rec) in [(c1id, 1u8), (c2id, 2), (p2id, 3)] {
+        let (contract, interaction) = (
+            ContractRow {
+                id: new_id(),
+                subject_id: id,
+                reference: vec![rec],
+                start: at.date_naive(),
+                end: None,
+                created_at: at,
+            },
+            InteractionRow {
+                id: new_id(),
+                subject_id: id,
+                at,
+                direction: Direction::Inbound,
+                channel: "email".into(),
+                summary: None,
+                created_at: at,
+            },
+        );
+        w(store, move |tx| {
+            tx.insert_contract(&contract)?;
+            tx.insert_interaction(&interaction)
+        })?;
+    }
+    same(store, "records added")?;
+    // A job that records a subject then fails changes no count.
+    let ghost = subject(SubjectKind::Client, None);
+    let failed = store.write_blocking(move |tx| {
+        tx.insert_subject(&ghost)?;
+        Err::<(), _>(StoreError::Conflict("rolled back".into()))
+    });
+    ensure(failed.is_err(), "the failing job fails")?;
+    same(store, "a job rolled back")?;
+    w(store, move |tx| tx.set_subject_kind(p1id, SubjectKind::Client, now()))?;
+    same(store, "a prospect made a client")?;
+    w(store, move |tx| tx.set_subject_kind(p1id, SubjectKind::Client, now()))?;
+    same(store, "a client made a client")?;
+    w(store, move |tx| tx.set_subject_kind(c1id, SubjectKind::Prospect, now()))?;
+    same(store, "a client made a prospect")?;
+    let merge = crate::Merge {
+        from: c2id,
+        into: c1id,
+        kind: SubjectKind::Client,
+        collected_at: at,
+        identity: vec![7],
+        email_bi: None,
+        phone_bi: None,
+        legal_hold: None,
+        held_at: None,
+        contracts: w(store, move |tx| tx.contracts(c2id))?.into_iter().map(|c| (c.id, vec![9])).collect(),
+        interactions: Vec::new(),
+        consents: Vec::new(),
+        hold_events: Vec::new(),
+        objections: Vec::new(),
+        objections_redated: Vec::new(),
+        restriction: None,
+        messages: Vec::new(),
+    };
+    w(store, move |tx| tx.merge_subject(&merge, now()))?;
+    same(store, "a merge that makes a prospect a client")?;
+    ensure(w(store, move |tx| tx.erase_subject(p2id, "request", now()))?, "erased")?;
+    same(store, "an erasure")?;
+    ensure(!w(store, move |tx| tx.erase_subject(p2id, "request", now()))?, "erased once")?;
+    same(store, "an erasure of a subject already erased")?;
+    let due = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
+    w(store, move |tx| tx.set_retention(p1id, "last_inbound_contact", Some(due), Some(due)))?;
+    let swept = w(store, move |tx| Ok(tx.erase_due(&[p1id], now(), at.date_naive())?.len() == 1))?;
+    ensure(swept, "a due subject is swept")?;
+    same(store, "a sweep")?;
+    let left = w(store, |tx| tx.subject_counts())?;
+    ensure(
+        left.iter().map(|g| g.count).sum::<i64>() == 1 && w(store, |tx| tx.count_subjects())? == 1,
+        "one subject left",
+    )?;
+    Ok(())
+}
+
+/// For the backfill tests of migration 0022: records subjects of both kinds and erases some.
+pub fn record_and_erase(store: &Store) -> Result<(), String> {
+    let rows: Vec<SubjectRow> =
+        (0..7).map(|i| subject(if i % 3 == 0 { SubjectKind::Client } else { SubjectKind::Prospect }, None)).collect();
+    let erased = [rows[0].id, rows[1].id, rows[2].id];
+    w(store, move |tx| tx.insert_subjects(&rows))?;
+    for id in erased {
+        ensure(w(store, move |tx| tx.erase_subject(id, "request", now()))?, "erased")?;
+    }
+    Ok(())
+}
+
+/// For the backfill tests of migration 0022: the counts kept equal a fresh count (2 clients and
+/// 2 prospects after [`record_and_erase`]), and go on following the writes.
+pub fn counts_match(store: &Store) -> Result<(), String> {
+    let expect = |store: &Store, clients: i64, prospects: i64, step: &str| -> Result<(), String> {
+        let (kept, fresh) = w(store, |tx| Ok((tx.subject_counts()?, tx.count_subjects_by(StatGroup::Kind)?)))?;
+        let of = |g: &[crate::GroupCount], k: &str| g.iter().filter(|g| g.group == k).map(|g| g.count).sum::<i64>();
+        for (k, n) in [("client", clients), ("prospect", prospects)] {
+            ensure(of(&kept, k) == n && of(&fresh, k) == n, &format!("{step}: {k}s kept {kept:?}, fresh {fresh:?}"))?;
+        }
+        Ok(())
+    };
+    expect(store, 2, 2, "backfilled")?;
+    let p = subject(SubjectKind::Prospect, None);
+    w(store, move |tx| tx.insert_subject(&p))?;
+    expect(store, 2, 3, "a create after the backfill")
 }

@@ -591,6 +591,9 @@ pub trait ReadTx {
     fn subjects_by_contract_reference(&mut self, reference_bi: &[u8]) -> Result<Vec<Id>>;
     fn count_subjects(&mut self) -> Result<i64>;
     fn count_subjects_by(&mut self, group: StatGroup) -> Result<Vec<GroupCount>>;
+    /// The live subjects per kind (kinds in order), from the counts every write keeps (migration
+    /// 0022): the same as `count_subjects_by(StatGroup::Kind)` without reading the subjects.
+    fn subject_counts(&mut self) -> Result<Vec<GroupCount>>;
 
     // Retention.
     fn hold_events(&mut self, subject: Id) -> Result<Vec<HoldEventRow>>;
@@ -694,6 +697,9 @@ pub trait ReadTx {
     fn audit_head_mac(&mut self) -> Result<Option<Vec<u8>>>;
     /// Entries with `seq > after`, in order, at most `limit`.
     fn audit_page(&mut self, after: i64, limit: i64) -> Result<Vec<AuditRow>>;
+    /// The entries with `after < seq <= upto`, in order, each handed to `each` as it is read:
+    /// verification walks the trail in such ranges, several at once, without holding them.
+    fn audit_scan(&mut self, after: i64, upto: i64, each: &mut dyn FnMut(AuditRow) -> Result<()>) -> Result<()>;
     /// The head as recorded (without locking), for verification.
     fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)>;
     /// The entries about one subject with `seq > after`, in order, at most `limit` (the reads

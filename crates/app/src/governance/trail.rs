@@ -1,7 +1,7 @@
 //! The audit trail as it is read: verified from its first entry to its sealed head,
 //! checkpointed for the DPO to keep outside Vigie, and paged through the API.
 
-use crate::audit::{HEAD_SEALED, INSTALLED, canonical, checkpoint_mac, head_mac};
+use crate::audit::{HEAD_SEALED, INSTALLED, checkpoint_mac, head_mac};
 use crate::error::Result;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -222,12 +222,101 @@ pub async fn verify_extends(
     }
 }
 
-/// Walks the whole chain from the start, in pages, in one read snapshot per page.
+/// The walk along the chain: how far it has checked.
+struct Walk {
+    /// The hash of the last entry checked (zeros before the first).
+    previous: Vec<u8>,
+    last_seq: i64,
+    entries: i64,
+}
+
+/// The problem of an entry whose sequence number does not follow `last_seq`.
+fn gap(last_seq: i64, seq: i64) -> String {
+    if seq > last_seq + 1 {
+        format!("entries {} to {} are missing (removed)", last_seq + 1, seq - 1)
+    } else {
+        format!("entry {seq} is out of order")
+    }
+}
+
+/// The problem of an entry whose MAC does not continue the chain.
+fn altered(seq: i64) -> String {
+    format!(
+        "entry {seq} does not match the chain: it was altered, or an entry before it was altered, removed or reordered"
+    )
+}
+
+/// Entries per range of the trail checked by one read (see [`verify`]).
+const RANGE: i64 = 16_384;
+/// Ranges read and checked at once, by the store's reader threads.
+const IN_FLIGHT: usize = 4;
+
+/// One range of the trail (`after < seq <= upto`) checked on its own, by a reader thread: every
+/// entry but the first against the entry before it in the range. The first entry's link to the
+/// entries before the range is left to the walk, which takes the ranges in order.
+#[derive(Default)]
+struct Checked {
+    /// The first entry: its sequence number, canonical bytes and hash (none in an empty range).
+    first: Option<(i64, Vec<u8>, Vec<u8>)>,
+    /// The first entry after the first that breaks the chain: how many entries of the range
+    /// precede it, and the problem.
+    broken: Option<(i64, String)>,
+    /// Entries read, and the last one's sequence number and hash.
+    entries: i64,
+    last: (i64, Vec<u8>),
+}
+
+fn check_range(
+    tx: &mut dyn vigie_store::ReadTx,
+    keys: &MasterKey,
+    after: i64,
+    upto: i64,
+) -> vigie_store::Result<Checked> {
+    let mut c = Checked::default();
+    let mut bytes = Vec::with_capacity(512);
+    tx.audit_scan(after, upto, &mut |row| {
+        if c.broken.is_some() {
+            return Ok(());
+        }
+        if c.first.is_none() {
+            crate::audit::canonical_into(&row, &mut bytes);
+            c.first = Some((row.seq, bytes.clone(), row.hash.clone()));
+        } else if row.seq != c.last.0 + 1 {
+            c.broken = Some((c.entries, gap(c.last.0, row.seq)));
+            return Ok(());
+        } else {
+            crate::audit::canonical_into(&row, &mut bytes);
+            if keys.chain(&c.last.1, &bytes).as_slice() != row.hash.as_slice() {
+                c.broken = Some((c.entries, altered(row.seq)));
+                return Ok(());
+            }
+        }
+        c.entries += 1;
+        c.last = (row.seq, row.hash);
+        Ok(())
+    })?;
+    Ok(c)
+}
+
+/// Walks the whole chain from the start up to the head read when it starts, and names the first
+/// problem in the chain's order.
+///
+/// The entries up to the head are read in ranges of [`RANGE`] sequence numbers, [`IN_FLIGHT`] at
+/// once, each checked by the reader thread that reads it (each entry carries its own MAC and the
+/// entry before it carries the hash it was chained to, so the MACs of a range need nothing from
+/// the others); the walk then takes the ranges in order, checking each range's first entry against
+/// the last entry before it, and stops at the first problem. That gives, entry by entry, the
+/// checks of a walk from one entry to the next, in the same order, so the same first problem and
+/// the same count. What lies past the last entry so read (a trail cut short, entries missing
+/// across the head) is walked one page at a time, as before.
 pub async fn verify(store: &crate::db::Db, keys: std::sync::Arc<MasterKey>) -> Result<Verification> {
+    verify_in(store, keys, RANGE).await
+}
+
+/// [`verify`] with ranges of `range` sequence numbers (tests use small ones).
+#[doc(hidden)]
+pub async fn verify_in(store: &crate::db::Db, keys: std::sync::Arc<MasterKey>, range: i64) -> Result<Verification> {
     const PAGE: i64 = 10_000;
-    let mut previous = vec![0u8; 32];
-    let mut last_seq = 0i64;
-    let mut entries = 0i64;
     let (head, head_mac_recorded, sealed, installed) = store
         .read(|tx| {
             Ok::<_, vigie_store::StoreError>((
@@ -238,51 +327,73 @@ pub async fn verify(store: &crate::db::Db, keys: std::sync::Arc<MasterKey>) -> R
             ))
         })
         .await?;
+    let mut walk = Walk { previous: vec![0u8; 32], last_seq: 0, entries: 0 };
+    let invalid = |entries: i64, problem: String| Ok(Verification { entries, valid: false, problem: Some(problem) });
     // The trail is read up to the head read above: entries appended meanwhile (the server goes on
     // writing while it verifies) are past it, and are left for the next verification.
+    let mut pending = std::collections::VecDeque::new();
+    let mut next = 0i64;
     loop {
+        while pending.len() < IN_FLIGHT && next < head.0 {
+            let (after, upto) = (next, next.saturating_add(range.max(1)).min(head.0));
+            let (db, keys) = (store.clone(), keys.clone());
+            pending
+                .push_back(tokio::spawn(async move { db.read(move |tx| check_range(tx, &keys, after, upto)).await }));
+            next = upto;
+        }
+        let Some(task) = pending.pop_front() else { break };
+        let checked: Checked = task.await.map_err(|e| crate::AppError::failed("verifying the audit trail", e))??;
+        let Some((seq, bytes, hash)) = checked.first else { continue };
+        if seq != walk.last_seq + 1 {
+            return invalid(walk.entries, gap(walk.last_seq, seq));
+        }
+        if keys.chain(&walk.previous, &bytes).as_slice() != hash.as_slice() {
+            return invalid(walk.entries, altered(seq));
+        }
+        if let Some((checked_before, problem)) = checked.broken {
+            return invalid(walk.entries + checked_before, problem);
+        }
+        walk.entries += checked.entries;
+        walk.last_seq = checked.last.0;
+        walk.previous = checked.last.1;
+    }
+    // Past the ranges: nothing more when they reached the head; otherwise the walk goes on, a page
+    // at a time, over whatever follows (a gap across the head is named as a gap).
+    let mut done = walk.last_seq >= head.0;
+    let mut bytes = Vec::with_capacity(512);
+    while !done {
+        let last_seq = walk.last_seq;
         let page = store.read(move |tx| tx.audit_page(last_seq, PAGE)).await?;
-        let mut done = (page.len() as i64) < PAGE;
+        done = (page.len() as i64) < PAGE;
         for row in page {
-            if row.seq > head.0 && last_seq >= head.0 {
+            if row.seq > head.0 && walk.last_seq >= head.0 {
                 done = true;
                 break;
             }
-            if row.seq != last_seq + 1 {
-                let problem = if row.seq > last_seq + 1 {
-                    format!("entries {} to {} are missing (removed)", last_seq + 1, row.seq - 1)
-                } else {
-                    format!("entry {} is out of order", row.seq)
-                };
-                return Ok(Verification { entries, valid: false, problem: Some(problem) });
+            if row.seq != walk.last_seq + 1 {
+                return invalid(walk.entries, gap(walk.last_seq, row.seq));
             }
-            let expected = keys.chain(&previous, &canonical(&row));
-            if expected.as_slice() != row.hash.as_slice() {
-                let problem = format!(
-                    "entry {} does not match the chain: it was altered, or an entry before it was altered, removed or reordered",
-                    row.seq
-                );
-                return Ok(Verification { entries, valid: false, problem: Some(problem) });
+            crate::audit::canonical_into(&row, &mut bytes);
+            if keys.chain(&walk.previous, &bytes).as_slice() != row.hash.as_slice() {
+                return invalid(walk.entries, altered(row.seq));
             }
-            previous = row.hash;
-            last_seq = row.seq;
-            entries += 1;
-        }
-        if done {
-            break;
+            walk.previous = row.hash;
+            walk.last_seq = row.seq;
+            walk.entries += 1;
         }
     }
+    let Walk { previous, last_seq, entries } = walk;
     if head.0 > last_seq {
         let problem = format!("entries {} to {} are missing (removed from the end)", last_seq + 1, head.0);
-        return Ok(Verification { entries, valid: false, problem: Some(problem) });
+        return invalid(entries, problem);
     }
     if head.0 < last_seq || head.1 != previous {
         let problem = format!("the recorded head (entry {}) does not match the last entry ({last_seq})", head.0);
-        return Ok(Verification { entries, valid: false, problem: Some(problem) });
+        return invalid(entries, problem);
     }
     if entries == 0 && installed {
         let problem = "the trail is empty, but the installation is not: its entries were removed".to_string();
-        return Ok(Verification { entries, valid: false, problem: Some(problem) });
+        return invalid(entries, problem);
     }
     let expected = head_mac(&keys, head.0, &head.1);
     let head_ok = match head_mac_recorded {
@@ -294,7 +405,7 @@ pub async fn verify(store: &crate::db::Db, keys: std::sync::Arc<MasterKey>) -> R
             "the recorded head (entry {}) does not carry its MAC: entries were cut off the end and the head moved back",
             head.0
         );
-        return Ok(Verification { entries, valid: false, problem: Some(problem) });
+        return invalid(entries, problem);
     }
     Ok(Verification { entries, valid: true, problem: None })
 }

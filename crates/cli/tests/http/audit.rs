@@ -1,6 +1,6 @@
 //! The audit trail: tampering detected by `vigie audit verify`, checkpoints against a rollback.
 
-use crate::support::{Backend, R, Server, backends, camille, person, tamper, verify};
+use crate::support::{Backend, R, Server, backends, camille, count, person, tamper, verify};
 use serde_json::Value;
 use std::process::Command;
 
@@ -191,6 +191,121 @@ fn the_trail_verifies_while_the_server_goes_on_writing() -> R {
             checks += 1;
         }
         writes.join().map_err(|_| "writer thread")??;
+    }
+    Ok(())
+}
+
+/// Issue 14.3: `audit verify` checks the trail in ranges of 16,384 entries, several at once; the
+/// first problem it names, and the entries it counts before it, are those of a walk from one entry
+/// to the next, wherever the problem lies against the ranges' bounds (the last entry of a range,
+/// the first of the next, a gap across a bound, a whole range gone, the tail).
+#[test]
+fn audit_verify_names_the_first_problem_across_the_ranges_it_checks_at_once() -> R {
+    const RANGE: i64 = 16_384;
+    for b in backends() {
+        let mut s = Server::start(b)?;
+        let csv = s.dir.join("people.csv");
+        let mut text = String::from("kind,first_name,email\n");
+        for i in 0..(2 * RANGE + 3_000) {
+            text.push_str(&format!("prospect,Léa,lea{i}@example.fr\n"));
+        }
+        std::fs::write(&csv, text)?;
+        let out = s.cli().arg("import").arg(&csv).output()?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let _ = s.child.kill();
+        let _ = s.child.wait();
+        let (ok, text) = verify(&s)?;
+        assert!(ok, "{b:?}: {text}");
+        let n = count(&s, "SELECT max(seq) FROM audit")?;
+        assert!(n > 2 * RANGE + 2_000, "{b:?}: {n} entries");
+        assert!(text.contains(&format!("audit trail valid: {n} entries")), "{b:?}: {text}");
+        let altered = |k: i64| {
+            format!(
+                "INVALID after {} valid entries: entry {k} does not match the chain: it was altered, or an entry \
+                 before it was altered, removed or reordered",
+                k - 1
+            )
+        };
+        let missing = |from: i64, to: i64| {
+            format!("INVALID after {} valid entries: entries {from} to {to} are missing (removed)", from - 1)
+        };
+        let cases: Vec<(String, String, String)> = vec![
+            ("altered, first entry".into(), "UPDATE audit SET action = 'x' WHERE seq = 1".into(), altered(1)),
+            (
+                "altered, last of a range".into(),
+                format!("UPDATE audit SET action = 'x' WHERE seq = {RANGE}"),
+                altered(RANGE),
+            ),
+            (
+                "altered, first of a range".into(),
+                format!("UPDATE audit SET action = 'x' WHERE seq = {}", RANGE + 1),
+                altered(RANGE + 1),
+            ),
+            (
+                "altered in two ranges: the first is named".into(),
+                format!("UPDATE audit SET outcome = 'x' WHERE seq IN ({}, {})", RANGE + 7, 2 * RANGE + 9),
+                altered(RANGE + 7),
+            ),
+            (
+                "altered in the last range, past the others".into(),
+                format!("UPDATE audit SET actor = 'x' WHERE seq = {}", 2 * RANGE + 1_500),
+                altered(2 * RANGE + 1_500),
+            ),
+            (
+                "removed, last of a range".into(),
+                format!("DELETE FROM audit WHERE seq = {RANGE}"),
+                missing(RANGE, RANGE),
+            ),
+            (
+                "removed, first of a range".into(),
+                format!("DELETE FROM audit WHERE seq = {}", RANGE + 1),
+                missing(RANGE + 1, RANGE + 1),
+            ),
+            (
+                "removed across a bound".into(),
+                format!("DELETE FROM audit WHERE seq BETWEEN {} AND {}", RANGE - 5, RANGE + 5),
+                missing(RANGE - 5, RANGE + 5),
+            ),
+            (
+                "a whole range removed".into(),
+                format!("DELETE FROM audit WHERE seq BETWEEN {} AND {}", RANGE + 1, 2 * RANGE),
+                missing(RANGE + 1, 2 * RANGE),
+            ),
+            (
+                "reordered across a bound".into(),
+                format!(
+                    "UPDATE audit SET seq = -seq WHERE seq IN ({RANGE}, {next}); \
+                     UPDATE audit SET seq = {sum} + seq WHERE seq IN (-{RANGE}, -{next});",
+                    next = RANGE + 1,
+                    sum = 2 * RANGE + 1
+                ),
+                altered(RANGE),
+            ),
+            (
+                "tail cut".into(),
+                format!("DELETE FROM audit WHERE seq > {}", n - 3),
+                format!(
+                    "INVALID after {} valid entries: entries {} to {n} are missing (removed from the end)",
+                    n - 3,
+                    n - 2
+                ),
+            ),
+        ];
+        for (case, sql, expected) in cases {
+            // Each case on the trail as imported: the entries it touches are kept aside, then put back.
+            tamper(&s, "CREATE TABLE kept AS SELECT * FROM audit WHERE seq BETWEEN 1 AND 2 OR seq > 16000")?;
+            tamper(&s, &sql)?;
+            let (ok, text) = verify(&s)?;
+            assert!(!ok, "{b:?} {case}: tampering must be detected: {text}");
+            assert!(text.contains(&expected), "{b:?} {case}: expected «{expected}», got {text}");
+            tamper(
+                &s,
+                "DELETE FROM audit WHERE seq BETWEEN 1 AND 2 OR seq > 16000 OR seq < 0; \
+                 INSERT INTO audit SELECT * FROM kept; DROP TABLE kept;",
+            )?;
+            let (ok, text) = verify(&s)?;
+            assert!(ok, "{b:?} {case}, put back: {text}");
+        }
     }
     Ok(())
 }

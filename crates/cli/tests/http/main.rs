@@ -22,6 +22,7 @@ mod console_requests;
 mod console_retention;
 mod console_subjects;
 mod contracts_ref;
+mod counts;
 mod duplicates;
 mod fuzz;
 mod governance;

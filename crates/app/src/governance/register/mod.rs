@@ -27,7 +27,7 @@ use vigie_domain::policy::{LegalBasis, Localized, RecipientKind, RetentionBasis}
 use vigie_domain::records::PolicyStatus;
 use vigie_domain::transfers::{Ground, Safeguard, SafeguardKind, TransferList, assess};
 use vigie_domain::{Lang, Policy, SubjectKind};
-use vigie_store::{GroupCount, StatGroup};
+use vigie_store::GroupCount;
 use vigie_ui::Tr;
 
 /// What the register says where the policy states no controller address.
@@ -55,7 +55,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// From the store's groups (`count_subjects_by(StatGroup::Kind)` and `erased_counts()`).
+    /// From the store's groups (`subject_counts()` and `erased_counts()`).
     pub fn from_groups(kinds: Vec<GroupCount>, erased: Vec<GroupCount>) -> Counts {
         let mut subjects = BTreeMap::new();
         for g in kinds {
@@ -467,7 +467,7 @@ impl App {
         let (counts, signed, versions, assessed) = self
             .db
             .audited(actor, move |tx, trail| {
-                let kinds = tx.count_subjects_by(StatGroup::Kind)?;
+                let kinds = tx.subject_counts()?;
                 let erased = tx.erased_counts()?;
                 let signed = tx.safeguards()?;
                 let suppressed = tx.count_suppressed()?;

@@ -2,24 +2,55 @@
 
 use super::*;
 
+/// Moves the count of subjects recorded as `kind` (migration 0022) by `n`, in the caller's
+/// transaction. The audit head is locked first: every audited write locks it anyway, and taking
+/// it before the count's row keeps one order of row locks on PostgreSQL (no deadlock between
+/// two instances, one writing a subject, the other an entry first).
+fn count_subjects<D: Driver>(d: &mut D, kind: SubjectKind, n: i64) -> Result<()> {
+    d.audit_head()?;
+    d.execute(
+        "INSERT INTO subject_counts (kind, recorded) VALUES ($1, $2)
+         ON CONFLICT (kind) DO UPDATE SET recorded = subject_counts.recorded + $2"
+            .into(),
+        &[&kind, &n],
+    )?;
+    Ok(())
+}
+
 impl<D: Driver> Tx for D {
     // Subjects.
 
     fn insert_subject(&mut self, s: &SubjectRow) -> Result<()> {
-        insert_subject_row(self, s)
+        insert_subject_row(self, s)?;
+        count_subjects(self, s.kind, 1)
     }
 
     fn insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
-        self.bulk_insert_subjects(rows)
+        self.bulk_insert_subjects(rows)?;
+        for kind in SubjectKind::ALL {
+            let n = rows.iter().filter(|r| r.kind == *kind).count() as i64;
+            if n > 0 {
+                count_subjects(self, *kind, n)?;
+            }
+        }
+        Ok(())
     }
 
     fn set_subject_kind(&mut self, id: Id, kind: SubjectKind, at: DateTime<Utc>) -> Result<()> {
+        let was = self.opt::<(SubjectKind,)>("SELECT kind FROM subjects WHERE id = $1 FOR UPDATE".into(), &[&id])?;
         self.update_one("UPDATE subjects SET kind = $2, updated_at = $3 WHERE id = $1", &[&id, &kind, &at], || {
             format!("subject {id}")
-        })
+        })?;
+        match was {
+            Some((was,)) if was != kind => {
+                count_subjects(self, was, -1)?;
+                count_subjects(self, kind, 1)
+            }
+            _ => Ok(()),
+        }
     }
 
     fn lock_subject(&mut self, id: Id) -> Result<Option<SubjectRow>> {
@@ -35,6 +66,13 @@ impl<D: Driver> Tx for D {
 
     fn merge_subject(&mut self, m: &Merge, at: DateTime<Utc>) -> Result<()> {
         let (from, into) = (&m.from, &m.into);
+        if let Some((was,)) =
+            self.opt::<(SubjectKind,)>("SELECT kind FROM subjects WHERE id = $1 FOR UPDATE".into(), &[into])?
+            && was != m.kind
+        {
+            count_subjects(self, was, -1)?;
+            count_subjects(self, m.kind, 1)?;
+        }
         self.update_one(
             "UPDATE subjects SET kind = $2, collected_at = $3, identity = $4, email_bi = $5, phone_bi = $6,
                  legal_hold = $7, held_at = $8, updated_at = $9 WHERE id = $1",
