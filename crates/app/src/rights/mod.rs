@@ -292,15 +292,19 @@ fn candidates(tx: &mut dyn vigie_store::ReadTx, keys: &MasterKey, requester: &Re
     {
         let code = requester.postal_address.as_deref().and_then(vigie_domain::model::postal_code);
         for id in tx.subjects_by_name(&bi)? {
-            let same_code = match (&code, tx.subject(id)?) {
-                (Some(code), Some(row)) => {
-                    let (_, identity) = crate::record::open_identity(keys, &row)?;
-                    identity
-                        .get(&FieldName::PostalAddress)
-                        .and_then(|a| vigie_domain::model::postal_code(&a.v))
-                        .is_some_and(|c| &c == code)
-                }
-                _ => false,
+            // A homonym's record is read and opened only when there is a postal code to compare.
+            let same_code = match &code {
+                Some(code) => match tx.subject(id)? {
+                    Some(row) => {
+                        let (_, identity) = crate::record::open_identity(keys, &row)?;
+                        identity
+                            .get(&FieldName::PostalAddress)
+                            .and_then(|a| vigie_domain::model::postal_code(&a.v))
+                            .is_some_and(|c| &c == code)
+                    }
+                    None => false,
+                },
+                None => false,
             };
             let matched = found.entry(id).or_default();
             matched.push("name".into());
