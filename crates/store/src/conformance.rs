@@ -575,6 +575,13 @@ pub fn group_commit(store: &Store) -> Result<(), String> {
         }
     }
     ensure(!blind.load(std::sync::atomic::Ordering::SeqCst), "a job reads the entries it appended")?;
+    // The subjects' counts, moved by each job and written once per batch, count the committed ones.
+    let (kept_counts, fresh_counts) =
+        w(store, |tx| Ok((tx.subject_counts()?, tx.count_subjects_by(StatGroup::Kind)?)))?;
+    let live = |g: Vec<crate::GroupCount>| {
+        g.into_iter().filter(|g| g.count != 0).map(|g| (g.group, g.count)).collect::<Vec<_>>()
+    };
+    ensure(live(kept_counts) == live(fresh_counts), "the counts kept are a fresh count's")?;
     let last = page.last().ok_or("no entry committed")?;
     ensure(head == (last.seq, last.hash.clone()), "the head row is on the last entry")?;
     ensure(mac.as_deref() == Some(&last.hash[..]), "the head row carries the last entry's MAC")

@@ -445,6 +445,11 @@ pub struct AuditHead {
     /// Entries of earlier jobs that a flush inside the current job wrote: that job's rollback
     /// takes them out of the table with its own, so they wait again.
     rescued: Vec<crate::AuditRow>,
+    /// The moves of `subject_counts` (migration 0022) not written yet, by kind, kept the same way:
+    /// one upsert per kind per flush instead of one per subject written.
+    counts: std::collections::BTreeMap<vigie_domain::SubjectKind, i64>,
+    saved_counts: std::collections::BTreeMap<vigie_domain::SubjectKind, i64>,
+    rescued_counts: std::collections::BTreeMap<vigie_domain::SubjectKind, i64>,
 }
 
 #[derive(Clone, Debug)]

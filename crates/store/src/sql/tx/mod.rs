@@ -371,6 +371,46 @@ pub(super) fn no_head() -> crate::StoreError {
 mod read;
 mod write;
 
+/// Writes the audit entries this transaction appended and has not written yet (see
+/// [`AuditHead`]), in one bulk insert. Every statement that reads the audit table in a write
+/// transaction runs it first, so a transaction always reads its own entries.
+pub(crate) fn flush_audit<D: Driver>(d: &mut D) -> Result<()> {
+    flush_counts(d)?;
+    if d.audit_head_copy().pending.is_empty() {
+        return Ok(());
+    }
+    let head = d.audit_head_copy();
+    let pending = std::mem::take(&mut head.pending);
+    // Those appended before the current job's savepoint: its rollback would take them out.
+    head.rescued.extend_from_slice(&pending[..head.saved_pending.min(pending.len())]);
+    head.saved_pending = 0;
+    d.bulk_insert_audit(&pending)
+}
+
+/// Writes the moves of `subject_counts` this transaction made and has not written yet, one upsert
+/// per kind; those of jobs before the current one's savepoint are kept aside, as entries are.
+pub(crate) fn flush_counts<D: Driver>(d: &mut D) -> Result<()> {
+    let head = d.audit_head_copy();
+    if head.counts.values().all(|n| *n == 0) {
+        return Ok(());
+    }
+    let counts = std::mem::take(&mut head.counts);
+    for (kind, n) in std::mem::take(&mut head.saved_counts) {
+        *head.rescued_counts.entry(kind).or_default() += n;
+    }
+    for (kind, n) in counts {
+        if n != 0 {
+            d.execute(
+                "INSERT INTO subject_counts (kind, recorded) VALUES ($1, $2)
+                 ON CONFLICT (kind) DO UPDATE SET recorded = subject_counts.recorded + $2"
+                    .into(),
+                &[&kind, &n],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::OPEN_REQUEST_STATUSES;
@@ -388,19 +428,4 @@ mod tests {
         let open: Vec<String> = OPEN_REQUEST_STATUSES.iter().map(|s| literal(s.as_str())).collect();
         assert_eq!(open_statuses!(), format!("({})", open.join(", ")));
     }
-}
-
-/// Writes the audit entries this transaction appended and has not written yet (see
-/// [`AuditHead`]), in one bulk insert. Every statement that reads the audit table in a write
-/// transaction runs it first, so a transaction always reads its own entries.
-pub(crate) fn flush_audit<D: Driver>(d: &mut D) -> Result<()> {
-    if d.audit_head_copy().pending.is_empty() {
-        return Ok(());
-    }
-    let head = d.audit_head_copy();
-    let pending = std::mem::take(&mut head.pending);
-    // Those appended before the current job's savepoint: its rollback would take them out.
-    head.rescued.extend_from_slice(&pending[..head.saved_pending.min(pending.len())]);
-    head.saved_pending = 0;
-    d.bulk_insert_audit(&pending)
 }

@@ -62,6 +62,7 @@ impl<D: Driver> ReadTx for D {
     }
 
     fn subject_counts(&mut self) -> Result<Vec<GroupCount>> {
+        flush_counts(self)?;
         self.rows(
             "SELECT c.kind, CAST(c.recorded - COALESCE((SELECT sum(e.count) FROM erased_counts e WHERE e.kind = c.kind), 0)
                                 AS BIGINT)

@@ -6,14 +6,11 @@ use super::*;
 /// transaction. The audit head is locked first: every audited write locks it anyway, and taking
 /// it before the count's row keeps one order of row locks on PostgreSQL (no deadlock between
 /// two instances, one writing a subject, the other an entry first).
+/// The move waits in the writer's copy (`sql::AuditHead`) and is written with the batch's audit
+/// entries (`flush_audit`), one upsert per kind.
 fn count_subjects<D: Driver>(d: &mut D, kind: SubjectKind, n: i64) -> Result<()> {
     d.audit_head()?;
-    d.execute(
-        "INSERT INTO subject_counts (kind, recorded) VALUES ($1, $2)
-         ON CONFLICT (kind) DO UPDATE SET recorded = subject_counts.recorded + $2"
-            .into(),
-        &[&kind, &n],
-    )?;
+    *d.audit_head_copy().counts.entry(kind).or_default() += n;
     Ok(())
 }
 
@@ -851,6 +848,8 @@ impl<D: Driver> Tx for D {
         h.saved = h.current.clone();
         h.saved_pending = h.pending.len();
         h.rescued.clear();
+        h.saved_counts = h.counts.clone();
+        h.rescued_counts.clear();
     }
 
     fn head_rollback(&mut self) {
@@ -864,6 +863,12 @@ impl<D: Driver> Tx for D {
             h.pending = again;
         }
         h.saved_pending = h.pending.len();
+        let mut counts = std::mem::take(&mut h.saved_counts);
+        for (kind, n) in std::mem::take(&mut h.rescued_counts) {
+            *counts.entry(kind).or_default() += n;
+        }
+        h.saved_counts = counts.clone();
+        h.counts = counts;
     }
 
     fn head_flush(&mut self) -> Result<()> {
