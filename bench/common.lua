@@ -37,10 +37,12 @@ function init(args)
   math.randomseed(tid * 7919 + os.time())
 end
 
--- A unique email per create (thread id, counter, time) so that creates never collide.
+-- A unique email per create (instance, thread id, counter, time) so that creates never collide,
+-- also between the two wrk processes of a two-instance run (BENCH_INSTANCE).
+local instance = os.getenv("BENCH_INSTANCE") or "1"
 function fresh_email()
   counter = counter + 1
-  return string.format("load-%d-%d-%d@bench.example", tid, os.time(), counter)
+  return string.format("load-%s-%d-%d-%d@bench.example", instance, tid, os.time(), counter)
 end
 
 function read_request()

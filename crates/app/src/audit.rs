@@ -146,11 +146,32 @@ pub(crate) fn canonical_into(row: &AuditRow, out: &mut Vec<u8>) {
     text(out, row.detail.as_deref());
 }
 
-/// Appends `entry` to the chain inside the caller's transaction.
-pub(crate) fn append(tx: &mut dyn Tx, keys: &MasterKey, actor: &Actor, at: DateTime<Utc>, entry: Entry) -> Result<i64> {
-    let (seq, previous) = tx.audit_head()?;
-    let mut row = AuditRow {
-        seq: seq + 1,
+/// The audit key as the store needs it: the store seals a queued entry after the head it finds
+/// when it writes the entry (see `vigie_store::Tx::queue_audit`).
+pub(crate) struct Chain(pub std::sync::Arc<MasterKey>);
+
+impl vigie_store::AuditSeal for Chain {
+    fn chain(&self, previous: &[u8], entry: &AuditRow) -> Vec<u8> {
+        self.0.chain(previous, &canonical(entry)).to_vec()
+    }
+
+    fn head_mac(&self, seq: i64, hash: &[u8]) -> Vec<u8> {
+        head_mac(&self.0, seq, hash).to_vec()
+    }
+}
+
+/// Appends `entry` to the chain inside the caller's transaction: queued, it takes its place in
+/// the chain (`seq`, hash) when the transaction's entries are written, at the latest before its
+/// commit.
+pub(crate) fn append(
+    tx: &mut dyn Tx,
+    seal: &std::sync::Arc<dyn vigie_store::AuditSeal>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    entry: Entry,
+) -> Result<()> {
+    let row = AuditRow {
+        seq: 0,
         at,
         actor: actor.to_string(),
         action: entry.action.to_string(),
@@ -161,9 +182,8 @@ pub(crate) fn append(tx: &mut dyn Tx, keys: &MasterKey, actor: &Actor, at: DateT
         detail: entry.detail,
         hash: Vec::new(),
     };
-    row.hash = keys.chain(&previous, &canonical(&row)).to_vec();
-    tx.append_audit(&row, &head_mac(keys, row.seq, &row.hash))?;
-    Ok(row.seq)
+    tx.queue_audit(row, seal.clone())?;
+    Ok(())
 }
 
 /// Appends many entries at once (bulk import): one head read, one head write.

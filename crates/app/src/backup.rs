@@ -167,7 +167,8 @@ impl App {
         let seq = self.db.audited_blocking(Actor::Cli, move |tx, trail| {
             let recorded =
                 trail.record(tx, Entry::new("backup.create").detail("a backup of the database was written"))?;
-            Ok((recorded.seq, recorded))
+            // Its place in the chain, given as it is written.
+            Ok((tx.audit_head_recorded()?.0, recorded))
         })?;
         self.db.backup(out)?;
         Ok(BackupReport { head_seq: seq })

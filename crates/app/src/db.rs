@@ -15,13 +15,15 @@ use crate::error::Result;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use std::sync::Arc;
 use vigie_crypto::MasterKey;
-use vigie_store::{Id, MessageRow, ReadTx, Store, Tx};
+use vigie_store::{AuditSeal, Id, MessageRow, ReadTx, Store, Tx};
 
 /// The store as app code sees it.
 #[derive(Clone)]
 pub struct Db {
     store: Store,
     keys: Arc<MasterKey>,
+    /// The audit key as the store seals queued entries with it.
+    seal: Arc<dyn AuditSeal>,
     clock: Arc<dyn Clock>,
 }
 
@@ -34,30 +36,29 @@ impl std::fmt::Debug for Db {
 /// Proof that a write appended at least one audit entry: made only by [`Trail::record`]
 /// (or, for a write that changed nothing, by [`Trail::nothing_changed`]).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Recorded {
-    /// The sequence number of the last entry appended (0 when nothing changed).
-    pub seq: i64,
-}
+pub(crate) struct Recorded(());
 
 /// The audit trail of one write: the time the write runs at and the actor its entries name.
 pub(crate) struct Trail<'a> {
     keys: &'a MasterKey,
+    seal: &'a Arc<dyn AuditSeal>,
     actor: &'a Actor,
     /// When the write runs (from the clock, on the writer's thread).
     pub at: DateTime<Utc>,
 }
 
 impl Trail<'_> {
-    /// Appends `entry` to the audit chain, in the write's transaction `tx`.
+    /// Appends `entry` to the audit chain, in the write's transaction `tx` (its place in the
+    /// chain is given when the transaction's entries are written, before its commit).
     pub fn record(&self, tx: &mut dyn Tx, entry: Entry) -> Result<Recorded> {
-        let seq = audit::append(tx, self.keys, self.actor, self.at, entry)?;
-        Ok(Recorded { seq })
+        audit::append(tx, self.seal, self.actor, self.at, entry)?;
+        Ok(Recorded(()))
     }
 
     /// Appends many entries at once (bulk work), each at its own time.
     pub fn many(&self, tx: &mut dyn Tx, entries: Vec<(DateTime<Utc>, Entry)>) -> Result<Recorded> {
         audit::append_many(tx, self.keys, self.actor, entries)?;
-        Ok(Recorded { seq: tx.audit_head_recorded()?.0 })
+        Ok(Recorded(()))
     }
 
     /// The master key, for what the write seals and opens.
@@ -68,7 +69,7 @@ impl Trail<'_> {
     /// For a write that, this time, changed nothing and decided nothing (a batch that
     /// found no row to act on, a search that matched no one): nothing to record.
     pub fn nothing_changed(&self) -> Recorded {
-        Recorded { seq: 0 }
+        Recorded(())
     }
 }
 
@@ -138,7 +139,8 @@ impl Books<'_> {
 
 impl Db {
     pub(crate) fn new(store: Store, keys: Arc<MasterKey>, clock: Arc<dyn Clock>) -> Db {
-        Db { store, keys, clock }
+        let seal: Arc<dyn AuditSeal> = Arc::new(audit::Chain(keys.clone()));
+        Db { store, keys, seal, clock }
     }
 
     /// The time now, by the clock Vigie runs on.
@@ -171,9 +173,9 @@ impl Db {
         F: FnMut(&mut dyn Tx, &Trail<'_>) -> Result<(T, Recorded)> + Send + 'static,
         T: Send + 'static,
     {
-        let (keys, clock) = (self.keys.clone(), self.clock.clone());
+        let (keys, seal, clock) = (self.keys.clone(), self.seal.clone(), self.clock.clone());
         move |tx| {
-            let trail = Trail { keys: &keys, actor: &actor, at: clock.now() };
+            let trail = Trail { keys: &keys, seal: &seal, actor: &actor, at: clock.now() };
             f(tx, &trail).map(|(value, _)| value)
         }
     }

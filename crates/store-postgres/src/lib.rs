@@ -252,10 +252,12 @@ impl Backend for Postgres {
     }
 
     fn workers(&self) -> WorkerConfig {
-        // Every audited write takes the audit head's row lock until commit, so
-        // writers serialise on it anyway: one writer thread per instance, with
-        // large group commits, avoids lock waits and deadlocks between batches.
-        WorkerConfig { writers: 1, readers: 8, max_batch: 256 }
+        // A writer's jobs take the audit head's row lock only at their group commit (their
+        // entries are sealed then: `sql::AuditHead`), so instances run their jobs side by side
+        // and take turns at the commit alone. Within one instance, one writer thread: the lock is
+        // held through the commit's durable flush, so several writers would serialise their
+        // (smaller) commits on it; four were measured slower than one (BENCHMARKS.md).
+        WorkerConfig { writers: 1, readers: 8, max_batch: 256, read_batch: 1 }
     }
 
     /// Every table in creation order (foreign keys point backwards), each as `COPY … TO STDOUT`

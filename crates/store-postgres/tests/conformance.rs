@@ -281,6 +281,79 @@ fn concurrent_writers_and_instances_extend_one_audit_chain() -> TestResult {
     Ok(())
 }
 
+/// Entries queued by jobs of two instances at once (several jobs per group commit, one in three
+/// rolled back after a flush that wrote its neighbours' entries) take consecutive places in one
+/// chain: each sealed after the entry committed before it, whichever instance wrote that one, and
+/// the head row on the last with its MAC.
+#[test]
+fn instances_seal_queued_entries_at_their_commits() -> TestResult {
+    let Some(server) = server_url() else {
+        return Ok(());
+    };
+    let (url, _guard) = fresh_database(&server)?;
+    let stores = [Store::start(Arc::new(Postgres::open(&url)?))?, Store::start(Arc::new(Postgres::open(&url)?))?];
+    let jobs = 90;
+    let barrier = Arc::new(std::sync::Barrier::new(jobs));
+    let handles: Vec<_> = (0..jobs)
+        .map(|i| {
+            let (store, barrier) = (stores[i % 2].clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let marker = new_id();
+                let outcome = store.write_blocking(move |tx| {
+                    let e = AuditRow {
+                        seq: 0,
+                        at: now(),
+                        actor: format!("writer:{i}"),
+                        action: "test.queue".into(),
+                        subject_id: Some(marker),
+                        purpose: None,
+                        fields: String::new(),
+                        outcome: "ok".into(),
+                        detail: None,
+                        hash: Vec::new(),
+                    };
+                    tx.queue_audit(e, Arc::new(vigie_store::conformance::TestSeal))?;
+                    if i % 3 == 0 {
+                        // Reads the trail (the queue is written first), then fails.
+                        tx.audit_for_subject(marker, 0, 1)?;
+                        return Err(StoreError::Conflict("deliberate".into()));
+                    }
+                    Ok(())
+                });
+                (marker, outcome.is_ok())
+            })
+        })
+        .collect();
+    let mut committed = Vec::new();
+    for h in handles {
+        let (marker, ok) = h.join().map_err(|_| "a writing thread panicked")?;
+        if ok {
+            committed.push(marker);
+        }
+    }
+    assert_eq!(committed.len(), jobs - jobs / 3, "every job but the failing ones commits");
+    let page = stores[0].read_blocking(|tx| tx.audit_page(0, 1000))?;
+    let seqs: Vec<i64> = page.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=committed.len() as i64).collect::<Vec<_>>(), "consecutive places, no gap");
+    let mut previous = vec![0u8; 32];
+    for e in &page {
+        assert!(e.subject_id.is_some_and(|m| committed.contains(&m)), "only committed jobs' entries");
+        assert_eq!(
+            e.hash,
+            vigie_store::AuditSeal::chain(&vigie_store::conformance::TestSeal, &previous, e),
+            "entry {} is sealed after the one before it",
+            e.seq
+        );
+        previous.clone_from(&e.hash);
+    }
+    let (head, mac) =
+        stores[1].read_blocking(|tx| Ok::<_, StoreError>((tx.audit_head_recorded()?, tx.audit_head_mac()?)))?;
+    assert_eq!(head, (committed.len() as i64, previous.clone()));
+    assert_eq!(mac, Some(previous));
+    Ok(())
+}
+
 /// The web server opens the database and starts the store inside its async
 /// runtime: the synchronous client must not start its own runtime there.
 #[tokio::test]

@@ -337,8 +337,10 @@ impl Backend for Sqlite {
     }
 
     fn workers(&self) -> WorkerConfig {
-        // SQLite has one writer at a time: one thread, large group commits.
-        WorkerConfig { writers: 1, readers: 2, max_batch: 512 }
+        // SQLite has one writer at a time: one thread, large group commits. A read transaction
+        // serves the reads waiting together: each transaction's start re-validates the page cache
+        // after the writer's commits, once for all of them.
+        WorkerConfig { writers: 1, readers: 2, max_batch: 512, read_batch: 16 }
     }
 }
 

@@ -528,6 +528,15 @@ pub struct AuditRow {
     pub hash: Vec<u8>,
 }
 
+/// What gives a queued audit entry its place in the chain ([`Tx::queue_audit`]): the holder of
+/// the audit key. The store calls it when it writes the entry, with the hash of the entry before.
+pub trait AuditSeal: Send + Sync {
+    /// The entry's hash: the MAC of the previous entry's hash and this entry (whose `seq` is set).
+    fn chain(&self, previous: &[u8], entry: &AuditRow) -> Vec<u8>;
+    /// The MAC the head row carries when it points at (`seq`, `hash`).
+    fn head_mac(&self, seq: i64, hash: &[u8]) -> Vec<u8>;
+}
+
 /// A disclosure of a subject's data to an external recipient.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DisclosureRow {
@@ -904,9 +913,16 @@ pub trait Tx: ReadTx {
     /// Deletes the sessions last seen before `before`; how many.
     fn delete_idle_sessions(&mut self, before: DateTime<Utc>) -> Result<u64>;
 
-    // Audit trail. `audit_head` locks the head for the rest of the transaction.
+    // Audit trail. `audit_head` writes the entries queued so far, then locks the head for the
+    // rest of the transaction.
     fn audit_head(&mut self) -> Result<(i64, Vec<u8>)>;
-    /// Appends an entry and moves the head to it, with the head's MAC.
+    /// Queues an entry (its `seq` and `hash` are ignored): it takes its place in the chain, sealed
+    /// by `seal` after the head as committed, when the transaction's entries are written, before
+    /// its commit or before a statement of it reads the trail. The head is locked only then, so
+    /// writers (and instances) run their jobs side by side and take turns at the commit alone.
+    fn queue_audit(&mut self, e: AuditRow, seal: std::sync::Arc<dyn AuditSeal>) -> Result<()>;
+    /// Appends an entry already sealed after [`Tx::audit_head`] and moves the head to it, with
+    /// the head's MAC.
     fn append_audit(&mut self, e: &AuditRow, head_mac: &[u8]) -> Result<()>;
     /// Appends consecutive entries and moves the head to the last one (bulk work).
     fn append_audits(&mut self, entries: &[AuditRow], head_mac: &[u8]) -> Result<()>;

@@ -23,6 +23,10 @@ pub struct WorkerConfig {
     pub writers: usize,
     pub readers: usize,
     pub max_batch: usize,
+    /// How many queued read jobs one read transaction serves in turn: one snapshot, taken after
+    /// they were all queued, so each still sees every write committed before it was asked for.
+    /// 1 where a failed statement spoils the rest of its transaction (PostgreSQL).
+    pub read_batch: usize,
 }
 
 /// Called once the transaction a job ran in has committed (or failed to).
@@ -66,7 +70,7 @@ impl Store {
             let backend = backend.clone();
             std::thread::Builder::new()
                 .name(format!("vigie-reader-{i}"))
-                .spawn(move || read_loop(conn, &jobs, backend.as_ref()))
+                .spawn(move || read_loop(conn, &jobs, backend.as_ref(), config.read_batch.max(1)))
                 .map_err(|e| StoreError::Backend(format!("cannot start a reader thread: {e}")))?;
         }
         Ok(Store { writer, reader, backend })
@@ -336,18 +340,36 @@ fn write_loop(
     }
 }
 
-fn read_loop(mut conn: Box<dyn Connection>, jobs: &crossbeam_channel::Receiver<Job>, backend: &dyn Backend) {
-    while let Ok(job) = jobs.recv() {
+fn read_loop(
+    mut conn: Box<dyn Connection>,
+    jobs: &crossbeam_channel::Receiver<Job>,
+    backend: &dyn Backend,
+    read_batch: usize,
+) {
+    while let Ok(first) = jobs.recv() {
+        // The jobs already waiting share one read transaction; its snapshot is taken at its first
+        // statement, after every one of them was queued.
+        let mut batch = vec![first];
+        while batch.len() < read_batch {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
         if let Err(e) = conn.begin(false) {
-            let (_, completion) = job(None);
-            completion(Err(StoreError::Backend(e.to_string())));
+            for job in batch {
+                let (_, completion) = job(None);
+                completion(Err(StoreError::Backend(e.to_string())));
+            }
             reconnect(&mut conn, backend, false);
             continue;
         }
-        let done = run(job, conn.tx());
-        let _ = conn.rollback();
-        if let Some((_, completion)) = done {
-            completion(Ok(()));
+        for job in batch {
+            // A read's answer goes out as soon as it is read.
+            if let Some((_, completion)) = run(job, conn.tx()) {
+                completion(Ok(()));
+            }
         }
+        let _ = conn.rollback();
     }
 }

@@ -202,6 +202,10 @@ pub struct RequestView {
     /// The subjects the requester's email or phone matches: the DPO links one (`…/link`) when
     /// there are several or when the request is not linked yet.
     pub candidates: Vec<Candidate>,
+    /// Records bearing the requester's first and last name that nothing else matches, not listed
+    /// in `candidates` because there are more than [`HOMONYMS_LISTED`] (0 when all are listed):
+    /// the DPO asks the requester for an email, a phone or a contract reference.
+    pub homonyms_unlisted: u64,
     /// The DPO confirmed that no record concerns the requester: only then is "no data" answered.
     pub no_subject: Option<NoSubject>,
     /// How the identity was checked (method, and the doubt that justified a document).
@@ -268,13 +272,29 @@ fn open_json<T: for<'de> Deserialize<'de>>(key: &SubjectKey, id: Id, what: Part,
 }
 
 fn view(keys: &MasterKey, r: &RequestRow, extras: Extras, today: NaiveDate) -> Result<RequestView> {
-    view_with(keys, r, extras, today, Vec::new())
+    view_with(keys, r, extras, today, Found::default())
+}
+
+/// How many records bearing the requester's name a request lists as candidates when nothing else
+/// (email, phone, contract reference) matches them. Beyond it, a name is too common to tell the
+/// requester apart: none of them is listed, opened or compared, and the request says how many
+/// there are (`homonyms_unlisted`) so that the DPO asks the requester for more.
+pub const HOMONYMS_LISTED: usize = 20;
+
+/// The subjects a request's requester matches, as [`candidates`] finds them.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    candidates: Vec<Candidate>,
+    /// Records bearing the requester's name that match by name alone and are not listed (more
+    /// than [`HOMONYMS_LISTED`]).
+    homonyms_unlisted: u64,
 }
 
 /// The subjects that the requester's email, phone, name (with the postal code of their
 /// address) and contract reference match, each with what matched.
-fn candidates(tx: &mut dyn vigie_store::ReadTx, keys: &MasterKey, requester: &Requester) -> Result<Vec<Candidate>> {
+fn candidates(tx: &mut dyn vigie_store::ReadTx, keys: &MasterKey, requester: &Requester) -> Result<Found> {
     let mut found: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+    let mut homonyms_unlisted = 0u64;
     if let Some(email) = &requester.email {
         for id in tx.subjects_by_email(&keys.blind_index(FieldName::Email.as_str(), email))? {
             found.entry(id).or_default().push("email".into());
@@ -285,13 +305,32 @@ fn candidates(tx: &mut dyn vigie_store::ReadTx, keys: &MasterKey, requester: &Re
             found.entry(id).or_default().push("phone".into());
         }
     }
+    if let Some(bi) =
+        requester.contract_reference.as_deref().and_then(|r| crate::record::contract_reference_bi(keys, r))
+    {
+        for id in tx.subjects_by_contract_reference(&bi)? {
+            found.entry(id).or_default().push("contract_reference".into());
+        }
+    }
     // A name is weaker: it lists homonyms too, each with whether the postal code of the address the
-    // requester gave is the one on the candidate's record (decrypting only those candidates).
+    // requester gave is the one on the candidate's record (decrypting only those candidates). A
+    // name borne by more records than a DPO can tell apart adds "name" to the candidates found
+    // otherwise, and only counts the others.
     if let (Some(first), Some(last)) = (&requester.first_name, &requester.last_name)
         && let Some(bi) = crate::record::name_bi_of(keys, first, last)
     {
         let code = requester.postal_address.as_deref().and_then(vigie_domain::model::postal_code);
-        for id in tx.subjects_by_name(&bi)? {
+        let homonyms = tx.subjects_by_name(&bi)?;
+        if homonyms.len() > HOMONYMS_LISTED {
+            for id in homonyms {
+                match found.get_mut(&id) {
+                    Some(matched) => matched.push("name".into()),
+                    None => homonyms_unlisted += 1,
+                }
+            }
+            return Ok(Found { candidates: listed(found), homonyms_unlisted });
+        }
+        for id in homonyms {
             // A homonym's record is read and opened only when there is a postal code to compare.
             let same_code = match &code {
                 Some(code) => match tx.subject(id)? {
@@ -313,14 +352,20 @@ fn candidates(tx: &mut dyn vigie_store::ReadTx, keys: &MasterKey, requester: &Re
             }
         }
     }
-    if let Some(bi) =
-        requester.contract_reference.as_deref().and_then(|r| crate::record::contract_reference_bi(keys, r))
-    {
-        for id in tx.subjects_by_contract_reference(&bi)? {
-            found.entry(id).or_default().push("contract_reference".into());
-        }
-    }
-    Ok(found.into_iter().map(|(subject_id, matched_by)| Candidate { subject_id, matched_by }).collect())
+    Ok(Found { candidates: listed(found), homonyms_unlisted })
+}
+
+/// The candidates found, each with what matched it in a stable order (email, phone, name, postal code, contract
+/// reference last: the order a request always listed them in).
+fn listed(found: BTreeMap<Uuid, Vec<String>>) -> Vec<Candidate> {
+    const ORDER: [&str; 5] = ["email", "phone", "name", "postal_code", "contract_reference"];
+    found
+        .into_iter()
+        .map(|(subject_id, mut matched_by)| {
+            matched_by.sort_by_key(|m| ORDER.iter().position(|o| o == m));
+            Candidate { subject_id, matched_by }
+        })
+        .collect()
 }
 
 /// The requester of a live request (none for a proof record).
@@ -332,13 +377,7 @@ fn requester_of(keys: &MasterKey, r: &RequestRow) -> Result<Option<Requester>> {
     Ok(Some(sealed.requester))
 }
 
-fn view_with(
-    keys: &MasterKey,
-    r: &RequestRow,
-    extras: Extras,
-    today: NaiveDate,
-    candidates: Vec<Candidate>,
-) -> Result<RequestView> {
+fn view_with(keys: &MasterKey, r: &RequestRow, extras: Extras, today: NaiveDate, found: Found) -> Result<RequestView> {
     let sealed: Sealed = if redacted(r) {
         Sealed::default()
     } else {
@@ -369,7 +408,8 @@ fn view_with(
         outcome: r.outcome,
         completed_at: r.completed_at,
         subject_erased: redacted(r),
-        candidates,
+        candidates: found.candidates,
+        homonyms_unlisted: found.homonyms_unlisted,
         no_subject: sealed.no_subject,
         identity_check: sealed.identity,
         deadline_suspended: open && r.suspended_since.is_some(),
@@ -526,8 +566,11 @@ impl App {
                 let found = candidates(tx, &keys, &requester)?;
                 // Only an unambiguous match (one subject, by email or phone) is linked; the DPO
                 // settles the rest from the candidates (a name alone never links).
-                let strong: Vec<&Candidate> =
-                    found.iter().filter(|c| c.matched_by.iter().any(|m| m == "email" || m == "phone")).collect();
+                let strong: Vec<&Candidate> = found
+                    .candidates
+                    .iter()
+                    .filter(|c| c.matched_by.iter().any(|m| m == "email" || m == "phone"))
+                    .collect();
                 row.subject_id = (strong.len() == 1).then(|| strong[0].subject_id);
                 tx.insert_request(&row)?;
                 let mut entry = Entry::new("request.create").detail(format!("request:{} kind={}", row.id, row.kind));
@@ -729,7 +772,7 @@ impl App {
                 let extras = extras(tx, id)?;
                 let found = match requester_of(&keys, &row)? {
                     Some(r) if row.status.is_open() => candidates(tx, &keys, &r)?,
-                    _ => Vec::new(),
+                    _ => Found::default(),
                 };
                 let recorded = trail.record(tx, Entry::new("request.read").detail(format!("request:{id}")))?;
                 Ok(((row, extras, found), recorded))

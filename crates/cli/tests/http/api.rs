@@ -68,7 +68,10 @@ fn bad_input_gets_a_clear_4xx_and_changes_nothing() -> R {
         let (st, v) = raw("kind=prospect", "application/x-www-form-urlencoded")?;
         assert_eq!((st, v["type"].as_str()), (415, Some("urn:vigie:problem:unsupported-media-type")));
         let huge = json!({"kind":"prospect","identity":{"notes":"x".repeat(400_000)}});
-        let (st, v) = s.post(&staff, subj, huge)?;
+        // On a connection of its own: the server answers before reading the body, then closes the
+        // connection, which a pooled client could otherwise pick for the next request.
+        let once = reqwest::blocking::Client::builder().pool_max_idle_per_host(0).build()?;
+        let (st, v) = s.send(once.post(format!("{}{subj}", s.base)).bearer_auth(&staff).json(&huge))?;
         assert_eq!((st, v["type"].as_str()), (413, Some("urn:vigie:problem:payload-too-large")));
         let (st, _) = s.get(&staff, "/api/v1/subjects/not-a-uuid", Some("prospect_relations"))?;
         assert_eq!(st, 400);

@@ -210,3 +210,59 @@ fn imported_names_are_found() -> R {
     }
     Ok(())
 }
+
+/// Issue 14: a name borne by more records than a DPO can tell apart (more than 20) lists none of
+/// them as a candidate, opens none of them, and says how many there are; a record that the email
+/// matches is still listed, with its name; at 20 exactly, every homonym is listed and compared.
+#[test]
+fn a_common_name_lists_no_homonyms_and_says_how_many() -> R {
+    let listed = 20;
+    for b in backends() {
+        let s = Server::start(b)?;
+        let staff = s.token("staff", None)?;
+        let dpo = s.token("dpo", None)?;
+        let mut ids = Vec::new();
+        for i in 0..listed {
+            let address = if i == 0 { "3 rue Oberkampf 75011 Paris" } else { "1 place Bellecour 69002 Lyon" };
+            ids.push(s.create(&staff, prospect("Jean", "Commun", &format!("jean{i}@example.fr"), address))?);
+        }
+        let by_name_only = json!({"kind":"access","received_at":"2026-11-02","channel":"letter",
+            "requester":{"first_name":"JEAN","last_name":"commun","postal_address":"8 rue Oberkampf 75011 PARIS"}});
+        // At the bound: all listed, the one in the same postal code says so, nothing linked.
+        let req = dpo_request(&s, &dpo, by_name_only.clone())?;
+        assert_eq!(req["candidates"].as_array().map(Vec::len), Some(listed), "{req}");
+        assert_eq!(req["homonyms_unlisted"], 0, "{req}");
+        assert_eq!(matched_by(&req, &ids[0]), Some(vec!["name".to_string(), "postal_code".to_string()]), "{req}");
+        assert_eq!(matched_by(&req, &ids[1]), Some(vec!["name".to_string()]), "{req}");
+        assert_eq!(req["subject_id"], Value::Null, "{req}");
+        // One more: none is listed, their number is told.
+        ids.push(s.create(&staff, prospect("Jean", "Commun", "jean-last@example.fr", "69002 Lyon"))?);
+        let req = dpo_request(&s, &dpo, by_name_only)?;
+        assert_eq!(req["candidates"], json!([]), "{req}");
+        assert_eq!(req["homonyms_unlisted"], listed + 1, "{req}");
+        assert_eq!(req["subject_id"], Value::Null, "{req}");
+        let id = req["id"].as_str().ok_or("id")?.to_string();
+        let (st, v) = s.get(&dpo, &format!("/api/v1/requests/{id}"), None)?;
+        assert_eq!((st, &v["homonyms_unlisted"]), (200, &json!(listed + 1)), "read again: {v}");
+        // With the email of one of them: that one is listed (and linked) with its name, the rest counted.
+        let req = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"access","received_at":"2026-11-02","channel":"email",
+                   "requester":{"first_name":"Jean","last_name":"Commun","email":"jean3@example.fr"}}),
+        )?;
+        assert_eq!(req["subject_id"], ids[3].as_str(), "{req}");
+        assert_eq!(req["candidates"].as_array().map(Vec::len), Some(1), "{req}");
+        assert_eq!(matched_by(&req, &ids[3]), Some(vec!["email".to_string(), "name".to_string()]), "{req}");
+        assert_eq!(req["homonyms_unlisted"], listed, "{req}");
+        // Another name is untouched by the bound.
+        let req = dpo_request(
+            &s,
+            &dpo,
+            json!({"kind":"access","received_at":"2026-11-02","channel":"letter",
+                   "requester":{"first_name":"Jeanne","last_name":"Commun","postal_address":"69002 Lyon"}}),
+        )?;
+        assert_eq!((req["candidates"].clone(), req["homonyms_unlisted"].clone()), (json!([]), json!(0)), "{req}");
+    }
+    Ok(())
+}

@@ -425,31 +425,49 @@ pub trait Driver {
     }
 }
 
-/// The audit head as a write transaction moved it, kept by the connection (issue 14): a group
-/// commit reads and locks the head row once (`SELECT … FOR UPDATE`, held until the commit), moves
-/// this copy with each append, and writes the row once, before its commit (`Tx::head_flush`). A
-/// job's savepoint remembers the copy and its rollback puts it back, so a rolled-back job leaves
-/// the head where it was (on PostgreSQL the row lock taken inside a rolled-back job is released
-/// with it: the copy is then forgotten and the next append reads and locks the row again).
+/// The audit head as a write transaction moved it, kept by the connection (issue 14).
 ///
-/// The entries appended one at a time wait here too (`pending`) and go to the table in one bulk
-/// insert: before the head row is written, and before any statement of the same transaction reads
-/// the audit table (`flush_audit`). A rolled-back job's entries are dropped with its savepoint.
+/// Entries are queued (`Tx::queue_audit`) without a place in the chain: `pending`. They get one
+/// when they are written (`flush_audit`): before the commit (`Tx::head_flush`), or before a
+/// statement of the same transaction reads the trail. Only then is the head row read and locked
+/// (`SELECT … FOR UPDATE`, held until the commit), each entry sealed after the one before it, all
+/// of them written in one bulk insert, and this copy moved to the last; the row itself is written
+/// once, before the commit. So several writers (threads or instances) run their jobs side by side
+/// and take turns only for the few statements of their commits.
+///
+/// A job's savepoint remembers the copy and its rollback puts it back, so a rolled-back job leaves
+/// the head where it was (on PostgreSQL the row lock taken inside a rolled-back job is released
+/// with it: the copy is then forgotten, and the next flush reads and locks the row again). A
+/// rolled-back job's entries are dropped with its savepoint; those of earlier jobs that a flush
+/// inside it wrote go back to the queue (`rescued`) and are sealed again at the next flush.
 #[derive(Clone, Debug, Default)]
 pub struct AuditHead {
     current: Option<HeadCopy>,
     saved: Option<HeadCopy>,
-    pending: Vec<crate::AuditRow>,
+    pending: Vec<Queued>,
     /// How many of `pending` were appended before the current job's savepoint.
     saved_pending: usize,
     /// Entries of earlier jobs that a flush inside the current job wrote: that job's rollback
     /// takes them out of the table with its own, so they wait again.
-    rescued: Vec<crate::AuditRow>,
+    rescued: Vec<Queued>,
     /// The moves of `subject_counts` (migration 0022) not written yet, by kind, kept the same way:
     /// one upsert per kind per flush instead of one per subject written.
     counts: std::collections::BTreeMap<vigie_domain::SubjectKind, i64>,
     saved_counts: std::collections::BTreeMap<vigie_domain::SubjectKind, i64>,
     rescued_counts: std::collections::BTreeMap<vigie_domain::SubjectKind, i64>,
+}
+
+/// An entry waiting for its place in the chain, with what seals it there.
+#[derive(Clone)]
+struct Queued {
+    entry: crate::AuditRow,
+    seal: std::sync::Arc<dyn crate::AuditSeal>,
+}
+
+impl std::fmt::Debug for Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Queued({})", self.entry.action)
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -149,6 +149,8 @@ pub struct RequestPage {
     // Matching.
     pub subject_id: Option<String>,
     pub candidates: Vec<CandidateLine>,
+    /// Records bearing the requester's name, too many to list (see `RequestView::homonyms_unlisted`).
+    pub homonyms_unlisted: u64,
     pub no_subject: Option<(String, DateTime<Utc>)>,
     // Identity.
     pub awaiting_identity: bool,

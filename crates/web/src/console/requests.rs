@@ -351,6 +351,7 @@ async fn request_page(
                 linked: Some(cand.subject_id) == linked,
             })
             .collect(),
+        homonyms_unlisted: r.homonyms_unlisted,
         no_subject: r.no_subject.as_ref().map(|n| (n.reason.clone(), n.at)),
         awaiting_identity: r.status == vigie_domain::records::RequestStatus::AwaitingIdentity,
         by_document,

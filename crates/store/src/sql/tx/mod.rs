@@ -3,7 +3,9 @@
 //! The sections follow the trait's. Statements are in the common spelling
 //! (see the [module](super) notes); each is prepared once per connection.
 
-use super::{Args, AuditHead, Driver, DriverExt, FromCol, FromRow, HeadCopy, SqlRow, Stmt, ToArg, row, token_list};
+use super::{
+    Args, AuditHead, Driver, DriverExt, FromCol, FromRow, HeadCopy, Queued, SqlRow, Stmt, ToArg, row, token_list,
+};
 use crate::{
     AccountRow, AssessmentRow, AuditRow, BreachPhaseRow, BreachRow, ConfirmationRow, ConsentRow, ContractRow,
     DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, Merge,
@@ -371,20 +373,46 @@ pub(super) fn no_head() -> crate::StoreError {
 mod read;
 mod write;
 
-/// Writes the audit entries this transaction appended and has not written yet (see
-/// [`AuditHead`]), in one bulk insert. Every statement that reads the audit table in a write
-/// transaction runs it first, so a transaction always reads its own entries.
+/// The head as this transaction sees it, locked until the commit: the writer's copy, or the row
+/// read with `FOR UPDATE`. Several writer threads and instances extend one chain: the row lock
+/// makes them take turns; in READ COMMITTED a waiter reads the head its predecessor committed.
+pub(crate) fn lock_head<D: Driver>(d: &mut D) -> Result<(i64, Vec<u8>)> {
+    if let Some(h) = &d.audit_head_copy().current {
+        return Ok((h.seq, h.hash.clone()));
+    }
+    let (seq, hash): (i64, Vec<u8>) =
+        d.opt("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE".into(), &[])?.ok_or_else(no_head)?;
+    d.audit_head_copy().current = Some(HeadCopy { seq, hash: hash.clone(), unwritten_mac: None });
+    Ok((seq, hash))
+}
+
+/// Writes the audit entries this transaction queued (see [`AuditHead`]): locks the head, seals
+/// each entry after the one before it, writes them in one bulk insert and moves the writer's copy
+/// of the head to the last. Every statement that reads the audit table in a write transaction
+/// runs it first, so a transaction always reads its own entries.
 pub(crate) fn flush_audit<D: Driver>(d: &mut D) -> Result<()> {
     flush_counts(d)?;
     if d.audit_head_copy().pending.is_empty() {
         return Ok(());
     }
+    let (mut seq, mut previous) = lock_head(d)?;
     let head = d.audit_head_copy();
-    let pending = std::mem::take(&mut head.pending);
+    let mut pending = std::mem::take(&mut head.pending);
     // Those appended before the current job's savepoint: its rollback would take them out.
     head.rescued.extend_from_slice(&pending[..head.saved_pending.min(pending.len())]);
     head.saved_pending = 0;
-    d.bulk_insert_audit(&pending)
+    let mut mac = Vec::new();
+    for q in &mut pending {
+        seq += 1;
+        q.entry.seq = seq;
+        q.entry.hash = q.seal.chain(&previous, &q.entry);
+        previous.clone_from(&q.entry.hash);
+        mac = q.seal.head_mac(seq, &previous);
+    }
+    let entries: Vec<crate::AuditRow> = pending.into_iter().map(|q| q.entry).collect();
+    d.bulk_insert_audit(&entries)?;
+    d.audit_head_copy().current = Some(HeadCopy { seq, hash: previous, unwritten_mac: Some(mac) });
+    Ok(())
 }
 
 /// Writes the moves of `subject_counts` this transaction made and has not written yet, one upsert

@@ -500,6 +500,7 @@ impl<D: Driver> ReadTx for D {
     // Audit trail.
 
     fn audit_head_mac(&mut self) -> Result<Option<Vec<u8>>> {
+        flush_audit(self)?;
         // A head this writer moved and has not written yet (see `sql::AuditHead`).
         if let Some(mac) = self.audit_head_copy().current.as_ref().and_then(|h| h.unwritten_mac.clone()) {
             return Ok(Some(mac));
@@ -516,6 +517,7 @@ impl<D: Driver> ReadTx for D {
     }
 
     fn audit_scan(&mut self, after: i64, upto: i64, each: &mut dyn FnMut(AuditRow) -> Result<()>) -> Result<()> {
+        flush_audit(self)?;
         self.query(
             Stmt::Static(concat!("SELECT ", audit_columns!(), " FROM audit WHERE seq > $1 AND seq <= $2 ORDER BY seq")),
             &[&after, &upto],
@@ -536,6 +538,7 @@ impl<D: Driver> ReadTx for D {
     }
 
     fn audit_head_recorded(&mut self) -> Result<(i64, Vec<u8>)> {
+        flush_audit(self)?;
         if let Some(h) = &self.audit_head_copy().current {
             return Ok((h.seq, h.hash.clone()));
         }

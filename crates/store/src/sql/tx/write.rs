@@ -804,35 +804,28 @@ impl<D: Driver> Tx for D {
     // Audit trail.
 
     fn audit_head(&mut self) -> Result<(i64, Vec<u8>)> {
-        if let Some(h) = &self.audit_head_copy().current {
-            return Ok((h.seq, h.hash.clone()));
-        }
-        // Several writer threads and instances extend one chain: the row lock,
-        // held until commit, makes them take turns. In READ COMMITTED a waiter
-        // reads the head its predecessor committed.
-        let (seq, hash): (i64, Vec<u8>) =
-            self.opt("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE".into(), &[])?.ok_or_else(no_head)?;
-        self.audit_head_copy().current = Some(HeadCopy { seq, hash: hash.clone(), unwritten_mac: None });
-        Ok((seq, hash))
+        // The entries queued so far take their places first: the caller seals after them.
+        flush_audit(self)?;
+        lock_head(self)
+    }
+
+    fn queue_audit(&mut self, e: AuditRow, seal: std::sync::Arc<dyn crate::AuditSeal>) -> Result<()> {
+        self.audit_head_copy().pending.push(Queued { entry: e, seal });
+        Ok(())
     }
 
     fn append_audit(&mut self, e: &AuditRow, head_mac: &[u8]) -> Result<()> {
-        // The head must have been read (and locked) in this transaction: `audit::append` does.
-        if self.audit_head_copy().current.is_none() {
-            self.audit_head()?;
-        }
-        let head = self.audit_head_copy();
-        head.pending.push(e.clone());
-        head.current = Some(HeadCopy { seq: e.seq, hash: e.hash.clone(), unwritten_mac: Some(head_mac.to_vec()) });
+        // Sealed by the caller after `audit_head`, which wrote the queue and locked the head.
+        self.audit_head()?;
+        self.bulk_insert_audit(std::slice::from_ref(e))?;
+        self.audit_head_copy().current =
+            Some(HeadCopy { seq: e.seq, hash: e.hash.clone(), unwritten_mac: Some(head_mac.to_vec()) });
         Ok(())
     }
 
     fn append_audits(&mut self, entries: &[AuditRow], head_mac: &[u8]) -> Result<()> {
         let Some(last) = entries.last() else { return Ok(()) };
-        if self.audit_head_copy().current.is_none() {
-            self.audit_head()?;
-        }
-        flush_audit(self)?;
+        self.audit_head()?;
         self.bulk_insert_audit(entries)?;
         self.audit_head_copy().current =
             Some(HeadCopy { seq: last.seq, hash: last.hash.clone(), unwritten_mac: Some(head_mac.to_vec()) });
