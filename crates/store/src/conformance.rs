@@ -53,6 +53,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("a subject's revision moves with every write its reads depend on, and only with those", revisions),
     ("the live counts per kind follow every write, and a scope of kinds is counted from them", subject_counts),
     ("a create's intake: suppression and duplicates in one query, the subject and its name in one write", intake),
+    ("in a group commit, jobs that send nothing, read, write or fail each get their own outcome", quiet_jobs),
 ];
 
 /// One `#[test]` per check, for a backend's test file: `$fresh` is a function returning
@@ -61,7 +62,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention sweep jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts names contract_references revisions subject_counts intake);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention sweep jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts names contract_references revisions subject_counts intake quiet_jobs);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -2491,4 +2492,60 @@ pub fn intake(store: &Store) -> Result<(), String> {
     ensure(stray.is_empty(), "a refused create leaves no name")?;
     ensure(count == after.0, "a refused create is not counted")?;
     Ok(())
+}
+
+/// Jobs of every shape in the same group commits, in any order (a backend may send a job's
+/// savepoint with its first statement, or not at all for a job that sends none): one that sends
+/// nothing and succeeds, one that sends nothing and fails, one that only reads, one that writes,
+/// one whose statement fails on the database, one that fails after writing.
+pub fn quiet_jobs(store: &Store) -> Result<(), String> {
+    let taken = subject(SubjectKind::Client, None);
+    let t = taken.clone();
+    w(store, move |tx| tx.insert_subject(&t))?;
+    let n = 120;
+    let rows: Vec<SubjectRow> = (0..n).map(|_| subject(SubjectKind::Prospect, None)).collect();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let handles: Vec<_> = rows
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, row)| {
+            let (store, barrier, taken) = (store.clone(), barrier.clone(), taken.id);
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.write_blocking(move |tx| match i % 6 {
+                    0 => Ok(i),
+                    1 => Err(StoreError::Conflict("deliberate, nothing sent".into())),
+                    2 => tx.subject(taken).map(|_| i),
+                    3 => tx.insert_subject(&row).map(|()| i),
+                    4 => tx.insert_subject(&SubjectRow { id: taken, ..row }).map(|()| i),
+                    _ => {
+                        tx.insert_subject(&row)?;
+                        Err(StoreError::Conflict("deliberate, after a write".into()))
+                    }
+                })
+            })
+        })
+        .collect();
+    for (i, (row, handle)) in rows.iter().zip(handles).enumerate() {
+        let result = handle.join().map_err(|_| "a writer thread panicked".to_string())?;
+        let ok = matches!(i % 6, 0 | 2 | 3);
+        ensure(result.as_ref().ok() == ok.then_some(&i), &format!("job {i} (shape {}) gets its own outcome", i % 6))?;
+        if i % 6 == 4 {
+            ensure(
+                matches!(result, Err(StoreError::Conflict(_))),
+                "a statement refused by the database is a conflict",
+            )?;
+        }
+        let id = row.id;
+        let present = w(store, move |tx| tx.subject(id))?.is_some();
+        ensure(present == (i % 6 == 3), &format!("job {i} (shape {}) leaves its own rows only", i % 6))?;
+    }
+    let (kept, fresh) = w(store, |tx| Ok((tx.subject_counts()?, tx.count_subjects_by(StatGroup::Kind)?)))?;
+    let live = |g: Vec<crate::GroupCount>| {
+        g.into_iter().filter(|g| g.count != 0).map(|g| (g.group, g.count)).collect::<Vec<_>>()
+    };
+    ensure(live(kept) == live(fresh), "the counts kept are a fresh count's")?;
+    let id = taken.id;
+    ensure(w(store, move |tx| tx.subject(id))?.as_ref() == Some(&taken), "the taken subject is as it was")
 }
