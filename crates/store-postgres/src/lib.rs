@@ -9,8 +9,10 @@
 //! by numbered migrations under an advisory lock so that instances starting
 //! together do not race.
 //!
-//! Each worker thread owns one synchronous [`postgres::Client`]: the store's
-//! threads are plain OS threads, so no async runtime is involved. Writes run
+//! Each worker thread owns one connection: the asynchronous client on a
+//! current-thread runtime of its own, which the thread blocks on for each
+//! request (as the synchronous [`postgres::Client`] does inside), so that a
+//! job's savepoint travels with its first statement (see `PgConn`). Writes run
 //! in `READ COMMITTED` transactions, and several writer threads (and
 //! instances) write at once; the audit chain stays linear because extending
 //! it locks its head row (`SELECT ... FOR UPDATE`) until commit. Reads run in

@@ -2395,7 +2395,9 @@ pub fn intake(store: &Store) -> Result<(), String> {
         tx.erase_subject(erased, "test", now()).map(|_| ())
     })?;
     let other = bi();
-    let cases: Vec<(&str, Option<Vec<u8>>, Option<Vec<u8>>)> = vec![
+    // (what the case is, the email's index, the phone's)
+    type Case = (&'static str, Option<Vec<u8>>, Option<Vec<u8>>);
+    let cases: Vec<Case> = vec![
         ("no email, no phone", None, None),
         ("an email shared by a prospect and clients", Some(email.clone()), None),
         ("a phone only", None, Some(phone.clone())),
