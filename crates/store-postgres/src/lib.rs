@@ -9,8 +9,10 @@
 //! by numbered migrations under an advisory lock so that instances starting
 //! together do not race.
 //!
-//! Each worker thread owns one synchronous [`postgres::Client`]: the store's
-//! threads are plain OS threads, so no async runtime is involved. Writes run
+//! Each worker thread owns one connection: the asynchronous client on a
+//! current-thread runtime of its own, which the thread blocks on for each
+//! request (as the synchronous [`postgres::Client`] does inside), so that a
+//! job's savepoint travels with its first statement (see `PgConn`). Writes run
 //! in `READ COMMITTED` transactions, and several writer threads (and
 //! instances) write at once; the audit chain stays linear because extending
 //! it locks its head row (`SELECT ... FOR UPDATE`) until commit. Reads run in
@@ -26,12 +28,12 @@ pub mod raw;
 pub mod tls;
 use bytes::BytesMut;
 use chrono::{DateTime, Utc};
-use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, Row, Statement};
 use std::collections::HashMap;
 use std::time::Duration;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use vigie_store::sql::{self, Arg, Args, Dialect, Driver, SqlRow, Stmt};
 use vigie_store::{AuditRow, Backend, Connection, Id, Result, StoreError, SubjectRow, Tx, WorkerConfig};
 
@@ -247,8 +249,24 @@ impl Backend for Postgres {
     }
 
     fn connect(&self, _write: bool) -> Result<Box<dyn Connection>> {
-        let client = off_runtime(|| self.client())?;
-        Ok(Box::new(PgConn { client, statements: HashMap::new(), in_tx: false, head: sql::AuditHead::default() }))
+        let (rt, client) = off_runtime(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| StoreError::Backend(format!("cannot start a database connection's runtime: {e}")))?;
+            let client = self.config.connect_async(&rt)?;
+            Ok((rt, client))
+        })?;
+        Ok(Box::new(PgConn {
+            rt,
+            client,
+            statements: HashMap::new(),
+            in_tx: false,
+            head: sql::AuditHead::default(),
+            savepoint: None,
+            unsent: false,
+            failed: None,
+        }))
     }
 
     fn workers(&self) -> WorkerConfig {
@@ -433,50 +451,213 @@ fn read_backup(file: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>> {
     }
 }
 
-/// One connection, owned by one worker thread.
+/// One connection, owned by one worker thread: the asynchronous client, driven by a runtime of
+/// its own that the thread blocks on for each request (as the synchronous client does inside), so
+/// that two requests can be sent before the first answer is awaited.
+///
+/// A job's savepoint waits (`savepoint`) and goes with the job's first statement, in the same
+/// round trip; a job that sends no statement sends no savepoint. Whatever goes wrong with a
+/// savepoint sent that way fails its job, and its rollback then fails, which fails the whole
+/// group commit, as a savepoint that failed alone did.
 struct PgConn {
-    client: Client,
+    rt: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
     /// Statements prepared on this connection, by their SQL.
     statements: HashMap<&'static str, Statement>,
     /// Whether `begin` opened a transaction not yet ended.
     in_tx: bool,
     /// The writer's copy of the audit head in the transaction in progress.
     head: sql::AuditHead,
+    /// The savepoint commands of the job in progress, not sent yet.
+    savepoint: Option<&'static str>,
+    /// The job in progress failed before its savepoint was sent: it sent nothing, so it has
+    /// nothing to roll back or release.
+    unsent: bool,
+    /// A statement of the transaction failed on the server and no rollback to a savepoint
+    /// followed (the transaction is aborted: a commit would only roll it back), or a savepoint
+    /// sent with a statement failed (no rollback to a savepoint is safe: it could reach an earlier
+    /// job's). Cleared by `begin` and `rollback`.
+    failed: Option<Failed>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Failed {
+    Statement,
+    Savepoint,
+}
+
+const SAVEPOINT: &str = "SAVEPOINT job";
+const NEXT_SAVEPOINT: &str = "RELEASE SAVEPOINT job; SAVEPOINT job";
+
+impl PgConn {
+    /// Remembers a server error (the transaction is then aborted until a rollback).
+    fn note<T>(&mut self, out: std::result::Result<T, postgres::Error>) -> Result<T> {
+        out.map_err(|e| {
+            if e.as_db_error().is_some() && self.in_tx && self.failed.is_none() {
+                self.failed = Some(Failed::Statement);
+            }
+            err(e)
+        })
+    }
+
+    fn simple(&mut self, sql: &str) -> Result<()> {
+        let client = &self.client;
+        let out = self.rt.block_on(client.batch_execute(sql));
+        self.note(out)
+    }
+
+    /// Sends the waiting savepoint alone (before what cannot go with it).
+    fn flush_savepoint(&mut self) -> Result<()> {
+        match self.savepoint.take() {
+            Some(sp) => self.simple(sp).inspect_err(|_| self.failed = Some(Failed::Savepoint)),
+            None => Ok(()),
+        }
+    }
+
+    /// What [`send`] answered: a failed savepoint fails the request and poisons the transaction.
+    fn sent<T>(&mut self, (saved, out): Sent<T>) -> Result<T> {
+        if let Err(e) = saved {
+            self.failed = Some(Failed::Savepoint);
+            return Err(err(e));
+        }
+        self.note(out)
+    }
+}
+
+type Sent<T> = (std::result::Result<(), postgres::Error>, std::result::Result<T, postgres::Error>);
+
+/// Runs `request`, sent right after the waiting `savepoint` if there is one (one round trip).
+fn send<T>(
+    rt: &tokio::runtime::Runtime,
+    client: &tokio_postgres::Client,
+    savepoint: Option<&'static str>,
+    request: impl std::future::Future<Output = std::result::Result<T, postgres::Error>>,
+) -> Sent<T> {
+    match savepoint {
+        None => (Ok(()), rt.block_on(request)),
+        Some(sp) => rt.block_on(both(client.batch_execute(sp), request)),
+    }
+}
+
+/// Awaits two requests sent together: each is queued (in this order) when first polled, before
+/// either's answer is awaited; the connection answers them in order.
+async fn both<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+    use std::task::Poll;
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut got_a, mut got_b) = (None, None);
+    std::future::poll_fn(|cx| {
+        if got_a.is_none()
+            && let Poll::Ready(v) = a.as_mut().poll(cx)
+        {
+            got_a = Some(v);
+        }
+        if got_b.is_none()
+            && let Poll::Ready(v) = b.as_mut().poll(cx)
+        {
+            got_b = Some(v);
+        }
+        match (got_a.take(), got_b.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                (got_a, got_b) = (x, y);
+                Poll::Pending
+            }
+        }
+    })
+    .await
 }
 
 impl Connection for PgConn {
     fn begin(&mut self, write: bool) -> Result<()> {
         // A transaction left open would silently absorb this one.
         self.rollback()?;
-        self.client
-            .batch_execute(if write { "BEGIN" } else { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" })
-            .map_err(err)?;
+        self.simple(if write { "BEGIN" } else { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" })?;
         self.in_tx = true;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<()> {
+        // A savepoint still waiting has nothing after it: the commit goes without it.
+        self.savepoint = None;
+        // PostgreSQL answers the COMMIT of an aborted transaction by rolling it back, without an
+        // error: refuse it here (the caller rolls back).
+        if self.failed.is_some() {
+            return Err(StoreError::Backend("the transaction was aborted by a failed statement".into()));
+        }
         // On failure the transaction stays marked open: the caller's rollback
         // then costs one harmless round trip.
-        self.client.batch_execute("COMMIT").map_err(err)?;
+        self.simple("COMMIT")?;
         self.in_tx = false;
         Ok(())
     }
 
     fn rollback(&mut self) -> Result<()> {
+        self.savepoint = None;
+        self.unsent = false;
+        self.failed = None;
         if !self.in_tx {
             return Ok(());
         }
         self.in_tx = false;
-        self.client.batch_execute("ROLLBACK").map_err(err)
+        self.simple("ROLLBACK")
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
-        self.client.batch_execute(sql).map_err(err)
+        self.flush_savepoint()?;
+        self.simple(sql)
+    }
+
+    fn savepoint(&mut self) -> Result<()> {
+        self.usable()?;
+        self.flush_savepoint()?;
+        self.savepoint = Some(SAVEPOINT);
+        Ok(())
+    }
+
+    /// The release of the last job's savepoint and the next job's savepoint wait together; if the
+    /// last job sent nothing, what it was waiting with serves the next one.
+    fn next_savepoint(&mut self) -> Result<()> {
+        self.usable()?;
+        if self.savepoint.is_none() {
+            self.savepoint = Some(NEXT_SAVEPOINT);
+        }
+        Ok(())
+    }
+
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        if self.failed == Some(Failed::Savepoint) {
+            return Err(StoreError::Backend("a job's savepoint failed; the group commit is rolled back".into()));
+        }
+        if self.savepoint.take().is_some() {
+            // The job sent nothing (its savepoint went with nothing): nothing to undo. An earlier
+            // job's savepoint it would have released stays open until the commit.
+            self.unsent = true;
+            return Ok(());
+        }
+        self.simple("ROLLBACK TO SAVEPOINT job")?;
+        self.failed = None;
+        Ok(())
+    }
+
+    fn release_savepoint(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.unsent) {
+            return Ok(());
+        }
+        self.simple("RELEASE SAVEPOINT job")
     }
 
     fn tx(&mut self) -> &mut dyn Tx {
         self
+    }
+}
+
+impl PgConn {
+    /// A new savepoint on an aborted transaction would fail anyway; say why.
+    fn usable(&self) -> Result<()> {
+        match self.failed {
+            None => Ok(()),
+            Some(_) => Err(StoreError::Backend("the transaction was aborted by a failed statement".into())),
+        }
     }
 }
 
@@ -534,12 +715,16 @@ impl PgRow<'_> {
 vigie_store::sql_row_by_get!(PgRow<'_>);
 
 impl PgConn {
-    /// The statement for `sql`, prepared on first use.
+    /// The statement for `sql`, prepared on first use (a waiting savepoint is sent first: a job
+    /// whose savepoint waits has sent nothing).
     fn prepared(&mut self, sql: &'static str) -> Result<Statement> {
         if let Some(st) = self.statements.get(sql) {
             return Ok(st.clone());
         }
-        let st = self.client.prepare(sql).map_err(err)?;
+        self.flush_savepoint()?;
+        let client = &self.client;
+        let prepared = self.rt.block_on(client.prepare(sql));
+        let st = self.note(prepared)?;
         self.statements.insert(sql, st.clone());
         Ok(st)
     }
@@ -547,7 +732,12 @@ impl PgConn {
     fn statement(&mut self, sql: Stmt<'_>) -> Result<Statement> {
         match sql {
             Stmt::Static(s) => self.prepared(s),
-            Stmt::Once(s) => self.client.prepare(s).map_err(err),
+            Stmt::Once(s) => {
+                self.flush_savepoint()?;
+                let client = &self.client;
+                let prepared = self.rt.block_on(client.prepare(s));
+                self.note(prepared)
+            }
         }
     }
 }
@@ -572,13 +762,19 @@ impl Driver for PgConn {
     fn execute(&mut self, sql: Stmt<'_>, args: Args<'_>) -> Result<u64> {
         let st = self.statement(sql)?;
         let binds = binds(args);
-        self.client.execute(&st, &refs(&binds)).map_err(err)
+        let refs = refs(&binds);
+        let savepoint = self.savepoint.take();
+        let out = send(&self.rt, &self.client, savepoint, self.client.execute(&st, &refs));
+        self.sent(out)
     }
 
     fn query(&mut self, sql: Stmt<'_>, args: Args<'_>, each: &mut dyn FnMut(&dyn SqlRow) -> Result<()>) -> Result<()> {
         let st = self.statement(sql)?;
         let binds = binds(args);
-        for r in self.client.query(&st, &refs(&binds)).map_err(err)? {
+        let refs = refs(&binds);
+        let savepoint = self.savepoint.take();
+        let out = send(&self.rt, &self.client, savepoint, self.client.query(&st, &refs));
+        for r in self.sent(out)? {
             each(&PgRow(&r))?;
         }
         Ok(())
@@ -587,35 +783,42 @@ impl Driver for PgConn {
     /// Binary COPY inside the open transaction: if a row is refused, the
     /// statement fails and the job's savepoint takes the rest back with it.
     fn bulk_insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()> {
-        let st = self.prepared(COPY_SUBJECTS)?;
-        let mut subjects = BinaryCopyInWriter::new(self.client.copy_in(&st).map_err(err)?, COPY_SUBJECT_TYPES);
-        for s in rows {
-            subjects
-                .write(&[
-                    &s.id,
-                    &s.kind.as_str(),
-                    &s.collected_at,
-                    &s.created_at,
-                    &s.updated_at,
-                    &s.email_bi,
-                    &s.phone_bi,
-                    &s.identity,
-                    &s.retention_rule,
-                    &s.basis_date,
-                    &s.expires_on,
-                    &s.legal_hold,
-                    &s.held_at,
-                ])
-                .map_err(err)?;
-        }
-        subjects.finish().map_err(err)?;
-        let st = self.prepared(COPY_KEYS)?;
-        let mut keys = BinaryCopyInWriter::new(self.client.copy_in(&st).map_err(err)?, COPY_KEY_TYPES);
-        for s in rows {
-            keys.write(&[&s.id, &s.wrapped_key]).map_err(err)?;
-        }
-        keys.finish().map_err(err)?;
-        Ok(())
+        let (subjects, keys) = (self.prepared(COPY_SUBJECTS)?, self.prepared(COPY_KEYS)?);
+        self.flush_savepoint()?;
+        let client = &self.client;
+        let copied = self.rt.block_on(async {
+            let sink = client.copy_in(&subjects).await?;
+            let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, COPY_SUBJECT_TYPES));
+            for s in rows {
+                writer
+                    .as_mut()
+                    .write(&[
+                        &s.id,
+                        &s.kind.as_str(),
+                        &s.collected_at,
+                        &s.created_at,
+                        &s.updated_at,
+                        &s.email_bi,
+                        &s.phone_bi,
+                        &s.identity,
+                        &s.retention_rule,
+                        &s.basis_date,
+                        &s.expires_on,
+                        &s.legal_hold,
+                        &s.held_at,
+                    ])
+                    .await?;
+            }
+            writer.finish().await?;
+            let sink = client.copy_in(&keys).await?;
+            let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, COPY_KEY_TYPES));
+            for s in rows {
+                writer.as_mut().write(&[&s.id, &s.wrapped_key]).await?;
+            }
+            writer.finish().await?;
+            Ok(())
+        });
+        self.note(copied)
     }
 
     /// One statement per batch: the entries travel as arrays.
@@ -635,9 +838,11 @@ impl Driver for PgConn {
              SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::uuid[], $6::text[],
                                   $7::text[], $8::text[], $9::text[], $10::bytea[])",
         )?;
-        self.client
-            .execute(&st, &[&seq, &at, &actor, &action, &subject, &purpose, &fields, &outcome, &detail, &hash])
-            .map_err(err)?;
+        let savepoint = self.savepoint.take();
+        let args: [&(dyn ToSql + Sync); 10] =
+            [&seq, &at, &actor, &action, &subject, &purpose, &fields, &outcome, &detail, &hash];
+        let out = send(&self.rt, &self.client, savepoint, self.client.execute(&st, &args));
+        self.sent(out)?;
         Ok(())
     }
 }

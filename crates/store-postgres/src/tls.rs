@@ -73,6 +73,9 @@ pub struct Target {
     pub config: Config,
     pub mode: SslMode,
     tls: Option<MakeRustlsConnect>,
+    /// The connection string as the driver parses it (for [`Target::connect_async`]; may hold a
+    /// password: never printed).
+    parsed: String,
 }
 
 impl std::fmt::Debug for Target {
@@ -90,7 +93,39 @@ impl Target {
             None => self.config.connect(NoTls),
             Some(tls) => self.config.connect(tls.clone()),
         };
-        connected.map_err(|e| match crate::err(e) {
+        connected.map_err(|e| self.tls_error(e))
+    }
+}
+
+impl Target {
+    /// Opens a connection as [`Target::connect`] does, as the asynchronous client on `rt` (a
+    /// current-thread runtime the caller owns and blocks on): the store's worker connections,
+    /// which send a savepoint and a statement together (see `PgConn`). The connection's task is
+    /// spawned on `rt` and runs whenever the caller blocks on it.
+    pub(crate) fn connect_async(&self, rt: &tokio::runtime::Runtime) -> Result<tokio_postgres::Client> {
+        let mut config: tokio_postgres::Config = self.parsed.parse().map_err(crate::err)?;
+        config.ssl_mode(self.config.get_ssl_mode());
+        if let Some(name) = self.config.get_application_name() {
+            config.application_name(name);
+        }
+        if let Some(timeout) = self.config.get_connect_timeout() {
+            config.connect_timeout(*timeout);
+        }
+        let connected = match &self.tls {
+            None => rt.block_on(config.connect(NoTls)).map(|(client, conn)| {
+                rt.spawn(drive(conn));
+                client
+            }),
+            Some(tls) => rt.block_on(config.connect(tls.clone())).map(|(client, conn)| {
+                rt.spawn(drive(conn));
+                client
+            }),
+        };
+        connected.map_err(|e| self.tls_error(e))
+    }
+
+    fn tls_error(&self, e: postgres::Error) -> StoreError {
+        match crate::err(e) {
             StoreError::Backend(m) if m.contains("TLS") || m.contains("certificate") => {
                 let hint = if m.contains("UnknownIssuer") {
                     "; give the certificate of the CA that signed the server's as sslrootcert=/path/ca.pem"
@@ -100,7 +135,34 @@ impl Target {
                 StoreError::Backend(format!("TLS to the database (sslmode={}): {m}{hint}", self.mode.as_str()))
             }
             other => other,
-        })
+        }
+    }
+}
+
+/// Runs a connection until it closes; its notices are routine and go to the debug log without
+/// their DETAIL, as the synchronous client's (see `config` in the crate root).
+async fn drive<S, T>(mut conn: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use std::task::Poll;
+    let ended = std::future::poll_fn(|cx| {
+        loop {
+            match conn.poll_message(cx) {
+                Poll::Ready(Some(Ok(tokio_postgres::AsyncMessage::Notice(n)))) => {
+                    tracing::debug!(code = n.code().code(), "postgres notice: {}", n.message());
+                }
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+                Poll::Ready(None) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    })
+    .await;
+    if let Err(e) = ended {
+        tracing::debug!(error = %crate::err(e), "a database connection ended");
     }
 }
 
@@ -127,7 +189,7 @@ pub fn target(url: &str) -> Result<Target> {
         None => Ok(RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() }),
     };
     let verifier: Arc<dyn ServerCertVerifier> = match mode {
-        SslMode::Disable => return Ok(Target { config, mode, tls: None }),
+        SslMode::Disable => return Ok(Target { config, mode, tls: None, parsed: rest.to_string() }),
         // libpq: `require` with a root certificate checks the chain, as `verify-ca`.
         SslMode::Require if root.is_some() => Arc::new(ChainOnly::new(roots()?, &provider)),
         SslMode::Prefer | SslMode::Require => Arc::new(EncryptOnly::new(&provider)),
@@ -144,7 +206,7 @@ pub fn target(url: &str) -> Result<Target> {
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
-    Ok(Target { config, mode, tls: Some(MakeRustlsConnect::new(tls)) })
+    Ok(Target { config, mode, tls: Some(MakeRustlsConnect::new(tls)), parsed: rest.to_string() })
 }
 
 /// The certificates of a PEM file, as trust anchors.

@@ -531,3 +531,29 @@ fn the_counts_are_backfilled_from_the_subjects_and_the_erasures() -> TestResult 
     vigie_store::conformance::counts_match(&store)?;
     Ok(())
 }
+
+/// PostgreSQL aborts a transaction at its first failed statement, and answers the COMMIT of an
+/// aborted transaction by rolling it back without an error: a job that goes on after a failed
+/// statement (ignoring it) must not be reported as committed. Its whole group commit fails (as
+/// when the next job's savepoint found the transaction aborted); a job after it runs again.
+#[test]
+fn a_job_that_ignores_a_failed_statement_is_not_reported_committed() -> TestResult {
+    let Some((store, _guard)) = fresh() else {
+        return Ok(());
+    };
+    let (a, taken) = (subject(1), subject(2));
+    let t = taken.clone();
+    store.write_blocking(move |tx| tx.insert_subject(&t))?;
+    let (a2, id) = (a.clone(), a.id);
+    let outcome = store.write_blocking(move |tx| {
+        tx.insert_subject(&a2)?;
+        let ignored = tx.insert_subject(&taken);
+        Ok::<_, StoreError>(ignored.is_err())
+    });
+    assert!(outcome.is_err(), "a job whose transaction was aborted is reported committed: {outcome:?}");
+    assert!(store.read_blocking(move |tx| tx.subject(id))?.is_none());
+    // The connection goes on: the next job commits.
+    store.write_blocking(move |tx| tx.insert_subject(&a))?;
+    assert!(store.read_blocking(move |tx| tx.subject(id))?.is_some());
+    Ok(())
+}

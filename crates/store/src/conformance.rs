@@ -52,6 +52,8 @@ pub const CHECKS: &[(&str, Check)] = &[
     ),
     ("a subject's revision moves with every write its reads depend on, and only with those", revisions),
     ("the live counts per kind follow every write, and a scope of kinds is counted from them", subject_counts),
+    ("a create's intake: suppression and duplicates in one query, the subject and its name in one write", intake),
+    ("in a group commit, jobs that send nothing, read, write or fail each get their own outcome", quiet_jobs),
 ];
 
 /// One `#[test]` per check, for a backend's test file: `$fresh` is a function returning
@@ -60,7 +62,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:path) => {
-        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention sweep jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts names contract_references revisions subject_counts);
+        $crate::conformance_tests!(@each $fresh; subjects records objections tokens audit disclosures_and_meta group_commit retries foreign_keys reads retention sweep jobs governance outbox policy_versions assessments requests breaches restrictions confirmations merges ops_counts accounts own_counts names contract_references revisions subject_counts intake quiet_jobs);
     };
     (@each $fresh:path; $($check:ident)*) => {
         $(
@@ -2396,4 +2398,193 @@ pub fn counts_match(store: &Store) -> Result<(), String> {
     let p = subject(SubjectKind::Prospect, None);
     w(store, move |tx| tx.insert_subject(&p))?;
     expect(store, 2, 3, "a create after the backfill")
+}
+
+/// [`crate::ReadTx::intake_matches`] against the queries it replaces (`is_suppressed` of each
+/// index, `subjects_by_email` and `subjects_by_phone`), at the edges; and
+/// [`crate::Tx::insert_new_subject`] against `insert_subject` and `set_subject_name`.
+pub fn intake(store: &Store) -> Result<(), String> {
+    let bi = || new_id().as_bytes().to_vec();
+    let (email, phone, suppressed_phone, suppressed_email, erased_email) = (bi(), bi(), bi(), bi(), bi());
+    let end = NaiveDate::from_ymd_opt(2099, 1, 1).unwrap_or_default();
+    // A prospect and a client share `email`; another client has `phone`, a third has both (it
+    // must come back once); `erased_email` is an erased subject's; a subject's email is never
+    // matched as a phone.
+    let with = |kind, email: Option<&[u8]>, phone: Option<&[u8]>| SubjectRow {
+        phone_bi: phone.map(<[u8]>::to_vec),
+        ..subject(kind, email)
+    };
+    let rows = vec![
+        with(SubjectKind::Prospect, Some(&email), None),
+        with(SubjectKind::Client, Some(&email), None),
+        with(SubjectKind::Client, None, Some(&phone)),
+        with(SubjectKind::Client, Some(&email), Some(&phone)),
+        with(SubjectKind::Prospect, Some(&erased_email), None),
+    ];
+    let erased = rows[4].id;
+    let (sp, se) = (suppressed_phone.clone(), suppressed_email.clone());
+    w(store, move |tx| {
+        for r in &rows {
+            tx.insert_subject(r)?;
+        }
+        tx.suppress(&sp, "objection", now(), end)?;
+        tx.suppress(&se, "objection", now(), end)?;
+        tx.erase_subject(erased, "test", now()).map(|_| ())
+    })?;
+    let other = bi();
+    // (what the case is, the email's index, the phone's)
+    type Case = (&'static str, Option<Vec<u8>>, Option<Vec<u8>>);
+    let cases: Vec<Case> = vec![
+        ("no email, no phone", None, None),
+        ("an email shared by a prospect and clients", Some(email.clone()), None),
+        ("a phone only", None, Some(phone.clone())),
+        ("an email and a phone matching one subject twice", Some(email.clone()), Some(phone.clone())),
+        ("a suppressed phone only", None, Some(suppressed_phone.clone())),
+        ("a suppressed phone and a known email", Some(email.clone()), Some(suppressed_phone.clone())),
+        ("a suppressed email, no phone", Some(suppressed_email.clone()), None),
+        ("an email given as a phone", None, Some(email.clone())),
+        ("a phone given as an email", Some(phone.clone()), None),
+        ("an erased subject's email", Some(erased_email.clone()), None),
+        ("unknown indexes", Some(other.clone()), Some(other)),
+    ];
+    for (case, e, p) in cases {
+        let (got, expected) = w(store, move |tx| {
+            let got = tx.intake_matches(e.as_deref(), p.as_deref())?;
+            let mut suppressed = false;
+            let mut duplicates = Vec::new();
+            if let Some(e) = &e {
+                suppressed |= tx.is_suppressed(e)?;
+                duplicates.extend(tx.subjects_by_email(e)?);
+            }
+            if let Some(p) = &p {
+                suppressed |= tx.is_suppressed(p)?;
+                duplicates.extend(tx.subjects_by_phone(p)?);
+            }
+            duplicates.sort();
+            duplicates.dedup();
+            Ok((got, crate::IntakeMatches { suppressed, duplicates }))
+        })?;
+        ensure(got == expected, &format!("intake_matches, {case}: got {got:?}, the separate queries {expected:?}"))?;
+    }
+    // The expected answers themselves, so that the comparison above cannot pass on two wrongs.
+    let (e, p, sp) = (email.clone(), phone.clone(), suppressed_phone.clone());
+    let (both, phone_only, erased_one) = w(store, move |tx| {
+        Ok((
+            tx.intake_matches(Some(&e), Some(&p))?,
+            tx.intake_matches(None, Some(&sp))?,
+            tx.intake_matches(Some(&erased_email), None)?,
+        ))
+    })?;
+    ensure(!both.suppressed && both.duplicates.len() == 4, "an email and a phone find the four subjects, once each")?;
+    ensure(phone_only.suppressed && phone_only.duplicates.is_empty(), "a suppressed phone is found alone")?;
+    ensure(erased_one == crate::IntakeMatches::default(), "an erased subject is no duplicate")?;
+
+    // insert_new_subject: the same rows as insert_subject and set_subject_name.
+    let (named, unnamed, name) =
+        (subject(SubjectKind::Prospect, Some(&bi())), subject(SubjectKind::Client, None), bi());
+    let (nid, uid) = (named.id, unnamed.id);
+    let (a, b, n) = (named.clone(), unnamed.clone(), name.clone());
+    let before = w(store, |tx| Ok((tx.count_subjects()?, tx.subject_counts()?)))?;
+    w(store, move |tx| {
+        tx.insert_new_subject(&a, Some(&n))?;
+        tx.insert_new_subject(&b, None)
+    })?;
+    let n = name.clone();
+    let (got_named, got_unnamed, by_name, rev, after) = w(store, move |tx| {
+        Ok((
+            tx.subject(nid)?,
+            tx.subject(uid)?,
+            tx.subjects_by_name(&n)?,
+            tx.subject_rev(nid)?,
+            (tx.count_subjects()?, tx.subject_counts()?),
+        ))
+    })?;
+    ensure(got_named.as_ref() == Some(&named), "a new subject with a name reads back as written, with its key")?;
+    ensure(got_unnamed.as_ref() == Some(&unnamed), "a new subject without a name reads back as written")?;
+    ensure(by_name == vec![nid], "a new subject's name is found")?;
+    ensure(rev == Some(0), "a new subject's revision is the first")?;
+    ensure(after.0 == before.0 + 2, "new subjects are counted")?;
+    let kept =
+        |counts: &[crate::GroupCount], kind: &str| counts.iter().find(|g| g.group == kind).map_or(0, |g| g.count);
+    ensure(
+        kept(&after.1, "prospect") == kept(&before.1, "prospect") + 1
+            && kept(&after.1, "client") == kept(&before.1, "client") + 1,
+        "new subjects move the counts kept per kind",
+    )?;
+    // The name of the one without is set later as for any subject.
+    let later = bi();
+    let l = later.clone();
+    let found = w(store, move |tx| {
+        tx.set_subject_name(uid, Some(&l))?;
+        tx.subjects_by_name(&l)
+    })?;
+    ensure(found == vec![uid], "a name set after the create is found")?;
+    // A refused create writes nothing: an id already taken, with a name, fails whole.
+    let (again, other_name) = (SubjectRow { email_bi: Some(bi()), ..named.clone() }, bi());
+    let o = other_name.clone();
+    let refused = store.write_blocking(move |tx| tx.insert_new_subject(&again, Some(&o)));
+    ensure(matches!(refused, Err(StoreError::Conflict(_))), "a create of a taken id is a conflict")?;
+    let o = other_name.clone();
+    let (still, stray, count) =
+        w(store, move |tx| Ok((tx.subject(nid)?, tx.subjects_by_name(&o)?, tx.count_subjects()?)))?;
+    ensure(still.as_ref() == Some(&named), "a refused create leaves the subject it collided with as it was")?;
+    ensure(stray.is_empty(), "a refused create leaves no name")?;
+    ensure(count == after.0, "a refused create is not counted")?;
+    Ok(())
+}
+
+/// Jobs of every shape in the same group commits, in any order (a backend may send a job's
+/// savepoint with its first statement, or not at all for a job that sends none): one that sends
+/// nothing and succeeds, one that sends nothing and fails, one that only reads, one that writes,
+/// one whose statement fails on the database, one that fails after writing.
+pub fn quiet_jobs(store: &Store) -> Result<(), String> {
+    let taken = subject(SubjectKind::Client, None);
+    let t = taken.clone();
+    w(store, move |tx| tx.insert_subject(&t))?;
+    let n = 120;
+    let rows: Vec<SubjectRow> = (0..n).map(|_| subject(SubjectKind::Prospect, None)).collect();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let handles: Vec<_> = rows
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, row)| {
+            let (store, barrier, taken) = (store.clone(), barrier.clone(), taken.id);
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.write_blocking(move |tx| match i % 6 {
+                    0 => Ok(i),
+                    1 => Err(StoreError::Conflict("deliberate, nothing sent".into())),
+                    2 => tx.subject(taken).map(|_| i),
+                    3 => tx.insert_subject(&row).map(|()| i),
+                    4 => tx.insert_subject(&SubjectRow { id: taken, ..row }).map(|()| i),
+                    _ => {
+                        tx.insert_subject(&row)?;
+                        Err(StoreError::Conflict("deliberate, after a write".into()))
+                    }
+                })
+            })
+        })
+        .collect();
+    for (i, (row, handle)) in rows.iter().zip(handles).enumerate() {
+        let result = handle.join().map_err(|_| "a writer thread panicked".to_string())?;
+        let ok = matches!(i % 6, 0 | 2 | 3);
+        ensure(result.as_ref().ok() == ok.then_some(&i), &format!("job {i} (shape {}) gets its own outcome", i % 6))?;
+        if i % 6 == 4 {
+            ensure(
+                matches!(result, Err(StoreError::Conflict(_))),
+                "a statement refused by the database is a conflict",
+            )?;
+        }
+        let id = row.id;
+        let present = w(store, move |tx| tx.subject(id))?.is_some();
+        ensure(present == (i % 6 == 3), &format!("job {i} (shape {}) leaves its own rows only", i % 6))?;
+    }
+    let (kept, fresh) = w(store, |tx| Ok((tx.subject_counts()?, tx.count_subjects_by(StatGroup::Kind)?)))?;
+    let live = |g: Vec<crate::GroupCount>| {
+        g.into_iter().filter(|g| g.count != 0).map(|g| (g.group, g.count)).collect::<Vec<_>>()
+    };
+    ensure(live(kept) == live(fresh), "the counts kept are a fresh count's")?;
+    let id = taken.id;
+    ensure(w(store, move |tx| tx.subject(id))?.as_ref() == Some(&taken), "the taken subject is as it was")
 }

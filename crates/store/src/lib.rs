@@ -77,6 +77,15 @@ impl Transient for StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// What a new subject's email and phone blind indexes already match ([`ReadTx::intake_matches`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IntakeMatches {
+    /// Whether the email or the phone is on the suppression list.
+    pub suppressed: bool,
+    /// The subjects recorded with the same email or phone, by id, each once.
+    pub duplicates: Vec<Id>,
+}
+
 /// A subject as stored: kind, dates, blind indexes, and sealed identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubjectRow {
@@ -594,6 +603,10 @@ pub trait ReadTx {
     fn subject_rev(&mut self, id: Id) -> Result<Option<i64>>;
     fn subjects_by_email(&mut self, email_bi: &[u8]) -> Result<Vec<Id>>;
     fn subjects_by_phone(&mut self, phone_bi: &[u8]) -> Result<Vec<Id>>;
+    /// What a new subject's email and phone blind indexes already match, in one query: whether
+    /// either is on the suppression list (as [`ReadTx::is_suppressed`] of each), and the subjects
+    /// recorded with either (`subjects_by_email` and `subjects_by_phone` together, by id, each once).
+    fn intake_matches(&mut self, email_bi: Option<&[u8]>, phone_bi: Option<&[u8]>) -> Result<IntakeMatches>;
     /// The subjects whose name (first and last, normalised) has this blind index, by id.
     fn subjects_by_name(&mut self, name_bi: &[u8]) -> Result<Vec<Id>>;
     /// The subjects holding a contract whose reference (normalised) has this blind index, by id.
@@ -744,6 +757,10 @@ pub trait ReadTx {
 pub trait Tx: ReadTx {
     // Subjects.
     fn insert_subject(&mut self, s: &SubjectRow) -> Result<()>;
+    /// A subject just created and the blind index of its name, if it has one: as
+    /// [`Tx::insert_subject`] then [`Tx::set_subject_name`] (a new subject has no name row to
+    /// replace), in one statement where the engine allows it (PostgreSQL).
+    fn insert_new_subject(&mut self, s: &SubjectRow, name_bi: Option<&[u8]>) -> Result<()>;
     /// Many subjects at once, by the backend's fastest path (bulk import).
     fn insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()>;
     fn set_subject_kind(&mut self, id: Id, kind: SubjectKind, at: DateTime<Utc>) -> Result<()>;

@@ -29,16 +29,6 @@ pub(crate) fn refusal() -> AppError {
     )
 }
 
-/// Whether any of these blind indexes is on the list.
-pub(crate) fn any_suppressed(tx: &mut dyn ReadTx, bis: &[&Option<Vec<u8>>]) -> Result<bool> {
-    for bi in bis.iter().copied().flatten() {
-        if tx.is_suppressed(bi)? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
 /// The end of an entry for an objection made on `objected_on`.
 pub(crate) fn end_of(years: u32, objected_on: NaiveDate) -> NaiveDate {
     vigie_domain::dates::add_years(objected_on, years).unwrap_or(vigie_domain::retention::NO_END)

@@ -349,13 +349,11 @@ impl App {
             let (hits, known) = self.db.read_blocking(move |tx| {
                 let (mut hits, mut known) = (Vec::new(), Vec::new());
                 for (line, email, phone, prospect) in chunk {
-                    if prospect && crate::rights::suppression::any_suppressed(tx, &[&email, &phone])? {
+                    let matches = tx.intake_matches(email.as_deref(), phone.as_deref())?;
+                    if prospect && matches.suppressed {
                         hits.push(line);
-                    } else {
-                        let ids = crate::subjects::duplicates_of(tx, email.as_deref(), phone.as_deref())?;
-                        if !ids.is_empty() {
-                            known.push((line, ids));
-                        }
+                    } else if !matches.duplicates.is_empty() {
+                        known.push((line, matches.duplicates));
                     }
                 }
                 Ok::<_, AppError>((hits, known))

@@ -302,20 +302,6 @@ pub(crate) fn seal(keys: &MasterKey, policy: &Policy, v: Validated, at: DateTime
     })
 }
 
-/// The subjects recorded with this email or phone blind index, oldest first, each once.
-pub(crate) fn duplicates_of(tx: &mut dyn ReadTx, email_bi: Option<&[u8]>, phone_bi: Option<&[u8]>) -> Result<Vec<Id>> {
-    let mut ids = Vec::new();
-    if let Some(bi) = email_bi {
-        ids.extend(tx.subjects_by_email(bi)?);
-    }
-    if let Some(bi) = phone_bi {
-        ids.extend(tx.subjects_by_phone(bi)?);
-    }
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
-}
-
 /// What a subject search looks for: exactly one of an email, a phone, or a name (first and last
 /// name together); the values are normalised as recorded ones are, then blind-indexed.
 #[derive(Clone, Copy, Debug, Default)]
@@ -609,14 +595,13 @@ impl App {
             .db
             .audited(actor.clone(), move |tx, trail| {
                 let row = &prepared.row;
-                if row.kind == SubjectKind::Prospect
-                    && crate::rights::suppression::any_suppressed(tx, &[&row.email_bi, &row.phone_bi])?
-                {
+                // The suppression list and the duplicates in one query, the rows in one more.
+                let matches = tx.intake_matches(row.email_bi.as_deref(), row.phone_bi.as_deref())?;
+                if row.kind == SubjectKind::Prospect && matches.suppressed {
                     return Err(crate::rights::suppression::refusal());
                 }
-                let duplicates = duplicates_of(tx, row.email_bi.as_deref(), row.phone_bi.as_deref())?;
-                tx.insert_subject(row)?;
-                tx.set_subject_name(row.id, prepared.name_bi.as_deref())?;
+                let duplicates = matches.duplicates;
+                tx.insert_new_subject(row, prepared.name_bi.as_deref())?;
                 let mut detail = format!("kind={}", row.kind);
                 if !duplicates.is_empty() {
                     let ids: Vec<String> = duplicates.iter().map(ToString::to_string).collect();

@@ -324,6 +324,10 @@ pub trait Dialect: Sync {
     fn hex_id(&self, column: &str) -> String;
     /// A query of the database's clock, as a timestamp column.
     fn now(&self) -> &'static str;
+    /// Whether a `WITH` may hold `INSERT`s (data-modifying CTEs): several writes in one round trip.
+    fn writable_ctes(&self) -> bool {
+        false
+    }
 }
 
 /// PostgreSQL runs the common spelling as written.
@@ -344,6 +348,9 @@ impl Dialect for Postgres {
     }
     fn now(&self) -> &'static str {
         "SELECT clock_timestamp()"
+    }
+    fn writable_ctes(&self) -> bool {
+        true
     }
 }
 

@@ -8,8 +8,8 @@ use super::{
 };
 use crate::{
     AccountRow, AssessmentRow, AuditRow, BreachPhaseRow, BreachRow, ConfirmationRow, ConsentRow, ContractRow,
-    DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow, HoldEventRow, Id, InteractionRow, KeyOwner, Merge,
-    MessageRow, NewMessage, ObjectionRow, OpsCounts, OwnCounts, PolicyVersionRow, ReadTx, Rekeyed, RequestRow,
+    DisclosureRow, DueRow, ErasureRow, GroupCount, HeldRow, HoldEventRow, Id, IntakeMatches, InteractionRow, KeyOwner,
+    Merge, MessageRow, NewMessage, ObjectionRow, OpsCounts, OwnCounts, PolicyVersionRow, ReadTx, Rekeyed, RequestRow,
     RestrictionRow, Result, ReviewRow, SafeguardRow, ScopeCount, ScopeFilter, SessionRow, StatGroup, SubjectRow,
     TokenRow, Tx,
 };

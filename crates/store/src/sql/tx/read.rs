@@ -33,6 +33,22 @@ impl<D: Driver> ReadTx for D {
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 
+    fn intake_matches(&mut self, email_bi: Option<&[u8]>, phone_bi: Option<&[u8]>) -> Result<IntakeMatches> {
+        // A suppression entry is a row without an id; a NULL index matches nothing.
+        let rows: Vec<(Option<Id>,)> = self.rows(
+            "SELECT NULL::uuid FROM suppression WHERE bi = $1::bytea OR bi = $2::bytea
+             UNION ALL SELECT id FROM subjects WHERE email_bi = $1::bytea
+             UNION ALL SELECT id FROM subjects WHERE phone_bi = $2::bytea"
+                .into(),
+            &[&email_bi, &phone_bi],
+        )?;
+        let suppressed = rows.iter().any(|(id,)| id.is_none());
+        let mut duplicates: Vec<Id> = rows.into_iter().filter_map(|(id,)| id).collect();
+        duplicates.sort();
+        duplicates.dedup();
+        Ok(IntakeMatches { suppressed, duplicates })
+    }
+
     fn subjects_by_name(&mut self, name_bi: &[u8]) -> Result<Vec<Id>> {
         let ids: Vec<(Id,)> = self
             .rows("SELECT subject_id FROM subject_names WHERE name_bi = $1 ORDER BY subject_id".into(), &[&name_bi])?;

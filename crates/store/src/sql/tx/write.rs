@@ -22,6 +22,47 @@ impl<D: Driver> Tx for D {
         count_subjects(self, s.kind, 1)
     }
 
+    fn insert_new_subject(&mut self, s: &SubjectRow, name_bi: Option<&[u8]>) -> Result<()> {
+        if self.dialect().writable_ctes() {
+            // One round trip: the key and the name follow the subject's row in the same statement
+            // (foreign keys are checked at its end).
+            self.execute(
+                Stmt::Static(
+                    "WITH s AS (
+                         INSERT INTO subjects (id, kind, collected_at, created_at, updated_at, email_bi, phone_bi,
+                                               identity, retention_rule, basis_date, expires_on, legal_hold, held_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id),
+                     k AS (INSERT INTO subject_keys (subject_id, wrapped) SELECT id, $14::bytea FROM s)
+                     INSERT INTO subject_names (subject_id, name_bi) SELECT id, $15::bytea FROM s
+                     WHERE $15::bytea IS NOT NULL",
+                ),
+                &[
+                    &s.id,
+                    &s.kind,
+                    &s.collected_at,
+                    &s.created_at,
+                    &s.updated_at,
+                    &s.email_bi,
+                    &s.phone_bi,
+                    &s.identity,
+                    &s.retention_rule,
+                    &s.basis_date,
+                    &s.expires_on,
+                    &s.legal_hold,
+                    &s.held_at,
+                    &s.wrapped_key,
+                    &name_bi,
+                ],
+            )?;
+        } else {
+            insert_subject_row(self, s)?;
+            if let Some(bi) = name_bi {
+                self.execute("INSERT INTO subject_names (subject_id, name_bi) VALUES ($1, $2)".into(), &[&s.id, &bi])?;
+            }
+        }
+        count_subjects(self, s.kind, 1)
+    }
+
     fn insert_subjects(&mut self, rows: &[SubjectRow]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
