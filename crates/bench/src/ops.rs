@@ -709,7 +709,9 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
     eprintln!("bench ops requests: {count} subjects on {name}, data under {}", ctx.scratch.path("").display());
     let wanted = 2 * n as u64;
     ensure!(count >= 4 * wanted, "--count must be at least {} for {n} requests of each kind", 4 * wanted);
-    let loaded = load(ctx, count, seed, wanted)?;
+    // A few more people than needed: the import skips a generated row whose email or phone an
+    // earlier row has, and a request for such a person links to nobody.
+    let loaded = load(ctx, count, seed, wanted + wanted / 10 + 8)?;
     let app = &loaded.app;
     let who = dpo(ctx, app)?;
     let today = Utc::now().date_naive().format("%Y-%m-%d").to_string();
@@ -718,8 +720,12 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
     eprintln!("  vigie: recording {} requests and verifying their requesters...", 2 * n);
     let mut access = Vec::with_capacity(n);
     let mut erasure = Vec::with_capacity(n);
-    for (i, p) in loaded.picked.iter().enumerate() {
-        let erase = i % 2 == 1;
+    let mut unlinked = 0;
+    for p in &loaded.picked {
+        if access.len() == n && erasure.len() == n {
+            break;
+        }
+        let erase = access.len() > erasure.len() || access.len() == n;
         let particulars = if erase {
             Particulars { ground: Some("no_longer_necessary".into()), ..Particulars::default() }
         } else {
@@ -734,7 +740,10 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
             lang: None,
         };
         let view = ctx.rt.block_on(app.create_request(&who, input))?;
-        let subject = view.subject_id.context("a request was not linked to its subject by email")?;
+        let Some(subject) = view.subject_id else {
+            unlinked += 1; // a row the import skipped as a duplicate
+            continue;
+        };
         let decision = IdentityDecision {
             decision: "verified".into(),
             method: None,
@@ -745,6 +754,16 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
         (if erase { &mut erasure } else { &mut access }).push((view.id, subject, p.kind));
     }
 
+    ensure!(
+        access.len() == n && erasure.len() == n,
+        "only {} of the people picked were imported",
+        access.len() + erasure.len()
+    );
+    if unlinked > 0 {
+        eprintln!(
+            "  ({unlinked} people picked had been skipped by the import as duplicates: their requests link to nobody)"
+        );
+    }
     eprintln!(
         "  vigie: carrying out {} access then {} erasure requests, one at a time...",
         access.len(),
@@ -805,9 +824,10 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
         ms(vc.p50),
         ms(vc.p99)
     );
-    let target = Duration::from_millis(5);
+    // Issue 14.2: access p99 ≤ 2 ms, erasure p99 ≤ 5 ms, in process.
+    let (access_target, target) = (Duration::from_millis(2), Duration::from_millis(5));
     println!(
-        "requests access  {name:<8}  {} subjects, {} requests  vigie p50 {} p99 {} (max {})  raw p50 {} p99 {} (reads alone p50 {} p99 {})  ratio p50 {:.2} p99 {:.2}  target p99 < 5 ms: {}",
+        "requests access  {name:<8}  {} subjects, {} requests  vigie p50 {} p99 {} (max {})  raw p50 {} p99 {} (reads alone p50 {} p99 {})  ratio p50 {:.2} p99 {:.2}  target p99 ≤ 2 ms: {}",
         thousands(count as f64),
         access.len(),
         ms(va.p50),
@@ -819,10 +839,10 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
         ms(ra_reads.p99),
         ratio(va.p50, ra.p50),
         ratio(va.p99, ra.p99),
-        met(va.p99 < target),
+        met(va.p99 <= access_target),
     );
     println!(
-        "requests erasure {name:<8}  {} subjects, {} requests  vigie p50 {} p99 {} (max {})  raw p50 {} p99 {}  ratio p50 {:.2} p99 {:.2}  target p99 < 5 ms: {}",
+        "requests erasure {name:<8}  {} subjects, {} requests  vigie p50 {} p99 {} (max {})  raw p50 {} p99 {}  ratio p50 {:.2} p99 {:.2}  target p99 ≤ 5 ms: {}",
         thousands(count as f64),
         erasure.len(),
         ms(ve.p50),
@@ -832,7 +852,7 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
         ms(re.p99),
         ratio(ve.p50, re.p50),
         ratio(ve.p99, re.p99),
-        met(ve.p99 < target),
+        met(ve.p99 <= target),
     );
     Ok(())
 }
