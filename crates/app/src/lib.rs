@@ -150,6 +150,8 @@ pub struct App {
     pub(crate) mail_dir: Arc<std::sync::OnceLock<outbox::MailDir>>,
     /// The address people reach this server at (`--public-url`), for links in emails.
     pub(crate) public_url: Arc<std::sync::OnceLock<String>>,
+    /// The policy versions the register last showed, parsed, by their exact text.
+    pub(crate) parsed_versions: Arc<governance::register::ParsedVersions>,
 }
 
 impl std::fmt::Debug for App {
@@ -389,6 +391,7 @@ impl App {
             instance: vigie_store::new_id(),
             mail_dir: Arc::default(),
             public_url: Arc::default(),
+            parsed_versions: Arc::default(),
             transfers: Arc::new(transfers),
             journal: Arc::new(backup::Journal::new(settings)),
             data_dir: settings.data_dir.clone(),

@@ -333,9 +333,17 @@ impl App {
     /// After an erasure has committed: copies the journal into the database and truncates it,
     /// so that (with `secure_delete`) no page of the erased data remains in any file (SQLite).
     pub(crate) async fn compact_journal(&self) {
+        self.start_compaction().await;
+    }
+
+    /// [`App::compact_journal`] started now, on a blocking thread; the future waits for its end.
+    pub(crate) fn start_compaction(&self) -> impl std::future::Future<Output = ()> + use<> {
         let db = self.db.clone();
-        if let Err(e) = tokio::task::spawn_blocking(move || db.compact()).await.unwrap_or(Ok(())) {
-            tracing::warn!(error = %e, "could not compact the journal after erasure");
+        let task = tokio::task::spawn_blocking(move || db.compact());
+        async move {
+            if let Err(e) = task.await.unwrap_or(Ok(())) {
+                tracing::warn!(error = %e, "could not compact the journal after erasure");
+            }
         }
     }
 

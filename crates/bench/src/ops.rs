@@ -552,6 +552,7 @@ fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) 
     let loaded = load(ctx, count, seed, 0)?;
     let app = &loaded.app;
     let mut raw = Raw::open(&loaded.fresh.settings)?;
+    black_box(raw_kinds(&mut raw)?);
     let reg = ctx.rt.block_on(app.register_export())?;
     ensure!(
         u64::try_from(reg.totals.total_subjects)? == loaded.imported,
@@ -560,7 +561,6 @@ fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) 
         loaded.imported
     );
     black_box(vigie_app::governance::register::to_xlsx(&reg, vigie_domain::Lang::Fr)?);
-    black_box(raw_kinds(&mut raw)?);
     let (mut read, mut xlsx, mut total, mut r) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut size = 0;
     for _ in 0..repeat {
@@ -573,6 +573,11 @@ fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) 
         read.push(t1);
         xlsx.push(t2 - t1);
         total.push(t2);
+    }
+    // The raw reads in a loop of their own: a `GROUP BY` over N rows frees as many small blocks,
+    // which glibc's malloc consolidates at the next larger allocation, in whatever runs next on
+    // this thread (interleaved, that was Vigie's read: +25 ms at 300,000, +45 ms at 1,000,000).
+    for _ in 0..repeat {
         let t = Instant::now();
         black_box(raw_kinds(&mut raw)?);
         r.push(t.elapsed());
@@ -601,6 +606,8 @@ fn register(ctx: &Ctx<'_>, count: u64, seed: u64, repeat: usize, explore: bool) 
             let t = Instant::now();
             black_box(ctx.rt.block_on(app.register_export())?);
             v.push(t.elapsed());
+        }
+        for _ in 0..repeat {
             let t = Instant::now();
             black_box(raw_kinds(&mut raw)?);
             r.push(t.elapsed());
@@ -709,7 +716,9 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
     eprintln!("bench ops requests: {count} subjects on {name}, data under {}", ctx.scratch.path("").display());
     let wanted = 2 * n as u64;
     ensure!(count >= 4 * wanted, "--count must be at least {} for {n} requests of each kind", 4 * wanted);
-    let loaded = load(ctx, count, seed, wanted)?;
+    // A few more people than needed: the import skips a generated row whose email or phone an
+    // earlier row has, and a request for such a person links to nobody.
+    let loaded = load(ctx, count, seed, wanted + wanted / 10 + 8)?;
     let app = &loaded.app;
     let who = dpo(ctx, app)?;
     let today = Utc::now().date_naive().format("%Y-%m-%d").to_string();
@@ -718,8 +727,12 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
     eprintln!("  vigie: recording {} requests and verifying their requesters...", 2 * n);
     let mut access = Vec::with_capacity(n);
     let mut erasure = Vec::with_capacity(n);
-    for (i, p) in loaded.picked.iter().enumerate() {
-        let erase = i % 2 == 1;
+    let mut unlinked = 0;
+    for p in &loaded.picked {
+        if access.len() == n && erasure.len() == n {
+            break;
+        }
+        let erase = access.len() > erasure.len() || access.len() == n;
         let particulars = if erase {
             Particulars { ground: Some("no_longer_necessary".into()), ..Particulars::default() }
         } else {
@@ -734,7 +747,10 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
             lang: None,
         };
         let view = ctx.rt.block_on(app.create_request(&who, input))?;
-        let subject = view.subject_id.context("a request was not linked to its subject by email")?;
+        let Some(subject) = view.subject_id else {
+            unlinked += 1; // a row the import skipped as a duplicate
+            continue;
+        };
         let decision = IdentityDecision {
             decision: "verified".into(),
             method: None,
@@ -745,6 +761,16 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
         (if erase { &mut erasure } else { &mut access }).push((view.id, subject, p.kind));
     }
 
+    ensure!(
+        access.len() == n && erasure.len() == n,
+        "only {} of the people picked were imported",
+        access.len() + erasure.len()
+    );
+    if unlinked > 0 {
+        eprintln!(
+            "  ({unlinked} people picked had been skipped by the import as duplicates: their requests link to nobody)"
+        );
+    }
     eprintln!(
         "  vigie: carrying out {} access then {} erasure requests, one at a time...",
         access.len(),
@@ -805,9 +831,10 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
         ms(vc.p50),
         ms(vc.p99)
     );
-    let target = Duration::from_millis(5);
+    // Issue 14.2: access p99 ≤ 2 ms, erasure p99 ≤ 5 ms, in process.
+    let (access_target, target) = (Duration::from_millis(2), Duration::from_millis(5));
     println!(
-        "requests access  {name:<8}  {} subjects, {} requests  vigie p50 {} p99 {} (max {})  raw p50 {} p99 {} (reads alone p50 {} p99 {})  ratio p50 {:.2} p99 {:.2}  target p99 < 5 ms: {}",
+        "requests access  {name:<8}  {} subjects, {} requests  vigie p50 {} p99 {} (max {})  raw p50 {} p99 {} (reads alone p50 {} p99 {})  ratio p50 {:.2} p99 {:.2}  target p99 ≤ 2 ms: {}",
         thousands(count as f64),
         access.len(),
         ms(va.p50),
@@ -819,10 +846,10 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
         ms(ra_reads.p99),
         ratio(va.p50, ra.p50),
         ratio(va.p99, ra.p99),
-        met(va.p99 < target),
+        met(va.p99 <= access_target),
     );
     println!(
-        "requests erasure {name:<8}  {} subjects, {} requests  vigie p50 {} p99 {} (max {})  raw p50 {} p99 {}  ratio p50 {:.2} p99 {:.2}  target p99 < 5 ms: {}",
+        "requests erasure {name:<8}  {} subjects, {} requests  vigie p50 {} p99 {} (max {})  raw p50 {} p99 {}  ratio p50 {:.2} p99 {:.2}  target p99 ≤ 5 ms: {}",
         thousands(count as f64),
         erasure.len(),
         ms(ve.p50),
@@ -832,7 +859,7 @@ fn requests(ctx: &Ctx<'_>, count: u64, seed: u64, n: usize, explore: bool) -> an
         ms(re.p99),
         ratio(ve.p50, re.p50),
         ratio(ve.p99, re.p99),
-        met(ve.p99 < target),
+        met(ve.p99 <= target),
     );
     Ok(())
 }

@@ -5,8 +5,10 @@
 //! does not linger in free pages), a busy timeout so the CLI can work beside
 //! a running server, and write transactions begun with `BEGIN IMMEDIATE`
 //! (a deferred transaction that later upgrades can fail whatever the timeout).
-//! One writer thread batches concurrent writes into group commits.
+//! One writer thread batches concurrent writes into group commits; the WAL is
+//! checkpointed by a thread of its own (`checkpoint`), off the writer's commits.
 
+mod checkpoint;
 mod copy;
 pub mod raw;
 use chrono::Utc;
@@ -63,6 +65,8 @@ fn err(e: rusqlite::Error) -> StoreError {
 /// A SQLite database file.
 pub struct Sqlite {
     path: PathBuf,
+    /// The WAL checkpoints and the erasures' truncations, off the writer thread.
+    checkpointer: checkpoint::Checkpointer,
 }
 
 impl Sqlite {
@@ -70,7 +74,7 @@ impl Sqlite {
     /// An existing database is checked first (`PRAGMA quick_check`): a damaged one
     /// is refused, never written to.
     pub fn open(path: &Path) -> Result<Sqlite> {
-        let db = Sqlite { path: path.to_path_buf() };
+        let db = Sqlite::unopened(path);
         let existed = path.metadata().is_ok_and(|m| m.len() > 0);
         let mut conn = db.raw(true).map_err(|e| damaged(path, &e.to_string()))?;
         if existed {
@@ -82,7 +86,7 @@ impl Sqlite {
 
     /// A handle on a database file without opening it (restore replaces a missing or damaged one).
     pub fn unopened(path: &Path) -> Sqlite {
-        Sqlite { path: path.to_path_buf() }
+        Sqlite { path: path.to_path_buf(), checkpointer: checkpoint::Checkpointer::new() }
     }
 
     /// Runs `PRAGMA quick_check` or `integrity_check`; a damaged database is an error naming the file.
@@ -226,13 +230,21 @@ impl Backend for Sqlite {
         "sqlite"
     }
     fn connect(&self, write: bool) -> Result<Box<dyn Connection>> {
-        Ok(Box::new(SqliteConn { conn: self.raw(write)?, rendered: HashMap::new(), head: sql::AuditHead::default() }))
+        let conn = self.raw(write)?;
+        let checkpoints = if write {
+            // The checkpoint thread copies the WAL; the writer's own auto-checkpoint is a backstop.
+            conn.execute_batch(&format!("PRAGMA wal_autocheckpoint = {}", checkpoint::BACKSTOP_PAGES)).map_err(err)?;
+            Some(self.checkpointer.notify(&|| self.raw(true))?)
+        } else {
+            None
+        };
+        Ok(Box::new(SqliteConn { conn, rendered: HashMap::new(), head: sql::AuditHead::default(), checkpoints }))
     }
     /// Copies the WAL into the database file and truncates it: with
     /// `secure_delete`, the pages of erased rows are then zeroed everywhere.
+    /// Runs on the checkpoint thread's connection (see `checkpoint`), and returns once done.
     fn compact(&self) -> Result<()> {
-        let conn = self.raw(true)?;
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(err)
+        self.checkpointer.truncate(&|| self.raw(true))
     }
 
     /// `VACUUM INTO`: a consistent, compact copy made inside one read transaction,
@@ -264,7 +276,7 @@ impl Backend for Sqlite {
         }
         let conn = Conn::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(|e| not_one(e.to_string()))?;
-        let backup = Sqlite { path: file.to_path_buf() };
+        let backup = Sqlite::unopened(file);
         backup.check(&conn, "quick_check")?;
         let read = || -> rusqlite::Result<vigie_store::BackupInfo> {
             let mut st = conn.prepare("SELECT key, value FROM meta ORDER BY key")?;
@@ -350,6 +362,8 @@ struct SqliteConn {
     rendered: HashMap<&'static str, String>,
     /// The writer's copy of the audit head in the transaction in progress.
     head: sql::AuditHead,
+    /// A write connection tells the checkpoint thread of its commits.
+    checkpoints: Option<checkpoint::Notify>,
 }
 
 impl Connection for SqliteConn {
@@ -357,7 +371,11 @@ impl Connection for SqliteConn {
         self.batch(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })
     }
     fn commit(&mut self) -> Result<()> {
-        self.batch("COMMIT")
+        self.batch("COMMIT")?;
+        if let Some(c) = &self.checkpoints {
+            c.committed();
+        }
+        Ok(())
     }
     fn rollback(&mut self) -> Result<()> {
         if self.conn.is_autocommit() {

@@ -869,7 +869,7 @@ impl App {
     pub async fn fulfil_request_answer(&self, who: &Principal, id: Id) -> Result<vigie_ui::answers::Answer> {
         who.require(&[Role::Dpo], "carrying out a rights request")?;
         let (keys, actor, policy, transfers) = (self.keys.clone(), who.actor(), self.policy(), self.transfers.clone());
-        let (response, outcome) = self
+        let (response, outcome, tombstone) = self
             .db
             .audited(actor.clone(), move |tx, trail| {
                 let mut row = load_live(tx, id)?;
@@ -921,20 +921,25 @@ impl App {
                 if let Some(s) = row.subject_id {
                     entry = entry.subject(s);
                 }
+                // The erasure's tombstone, for the journal, read in the same transaction.
+                let tombstone = match (outcome, row.subject_id) {
+                    (RequestOutcome::Erased, Some(s)) => tx.erasure(s)?,
+                    _ => None,
+                };
                 let recorded = trail.record(tx, entry)?;
-                Ok(((response, outcome), recorded))
+                Ok(((response, outcome, tombstone), recorded))
             })
             .await?;
-        if outcome == RequestOutcome::Erased {
-            let subject = self.db.read(move |tx| Ok::<_, AppError>(tx.request(id)?.and_then(|r| r.subject_id))).await?;
-            if let Some(subject) = subject
-                && let Some(e) = self.db.read(move |tx| tx.erasure(subject)).await?
-            {
-                self.journal_erasures(&[crate::backup::Erased::from(&e)]);
-            }
+        // Committed: the WAL is checkpointed and cut (on another thread) while the journal line
+        // is written and synced; both are done before the answer is returned.
+        let compact =
+            matches!(outcome, RequestOutcome::Erased | RequestOutcome::ErasedPartially | RequestOutcome::Rectified)
+                .then(|| self.start_compaction());
+        if let Some(e) = tombstone {
+            self.journal_erasures(&[crate::backup::Erased::from(&e)]);
         }
-        if matches!(outcome, RequestOutcome::Erased | RequestOutcome::ErasedPartially | RequestOutcome::Rectified) {
-            self.compact_journal().await;
+        if let Some(compact) = compact {
+            compact.await;
         }
         Ok(response)
     }

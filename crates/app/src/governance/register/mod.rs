@@ -20,7 +20,7 @@ use crate::auth::Principal;
 use crate::error::{AppError, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use utoipa::ToSchema;
 use vigie_domain::access::Role;
 use vigie_domain::policy::{LegalBasis, Localized, RecipientKind, RetentionBasis};
@@ -450,6 +450,20 @@ pub struct AssumptionEntry {
 
 // ---- the service ----
 
+/// The policy versions of the last register built, parsed, keyed by their exact text: only
+/// those, so that it holds no more than the versions on record.
+#[derive(Debug, Default)]
+pub(crate) struct ParsedVersions(std::sync::Mutex<HashMap<String, Policy>>);
+
+impl ParsedVersions {
+    fn take(&self) -> HashMap<String, Policy> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+    fn keep(&self, parsed: HashMap<String, Policy>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = parsed;
+    }
+}
+
 impl App {
     /// The register of processing activities (dpo, auditor), with live counts; audited.
     pub async fn register(&self, who: &Principal) -> Result<Register> {
@@ -496,12 +510,19 @@ impl App {
                 reference: s.reference,
             });
         }
+        let mut parsed = self.parsed_versions.take();
+        let mut kept = HashMap::with_capacity(versions.len());
         let mut history: Vec<(DateTime<Utc>, InForce)> = versions
             .into_iter()
             .filter(|v| v.status != PolicyStatus::Pending)
             .filter_map(|v| {
                 let activated = v.activated_at?;
-                let policy = Policy::from_toml(&v.text).policy?;
+                // Parsing a policy takes milliseconds: a text already parsed is not parsed again.
+                let policy = match parsed.remove(&v.text) {
+                    Some(p) => p,
+                    None => Policy::from_toml(&v.text).policy?,
+                };
+                kept.insert(v.text, policy.clone());
                 let assessments = assessed
                     .iter()
                     .filter(|a| a.version == v.version)
@@ -518,6 +539,7 @@ impl App {
                 Some((activated, InForce { since: activated.date_naive(), policy, assessments }))
             })
             .collect();
+        self.parsed_versions.keep(kept);
         history.sort_by_key(|(at, _)| *at);
         let history: Vec<InForce> = history.into_iter().map(|(_, v)| v).collect();
         let policy = self.policy();
@@ -533,6 +555,8 @@ pub fn to_json(reg: &Register) -> String {
     serde_json::to_string_pretty(reg).unwrap_or_default()
 }
 
+#[cfg(test)]
+mod app_tests;
 mod build;
 mod csv;
 mod html;
