@@ -119,6 +119,7 @@ pub fn router(app: App, limits: &HttpLimits) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(read_small_body))
         // Every answer may carry personal data: no cache keeps it, no browser guesses its type,
         // no page is framed, no address leaks through the referrer.
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
@@ -172,6 +173,33 @@ impl Default for HttpLimits {
             login_failures_per_minute: std::num::NonZeroU32::MIN.saturating_add(4),
             session_idle: Duration::from_secs(30 * 60),
         }
+    }
+}
+
+/// Reads a small request body (a `Content-Length` of at most [`BODY_LIMIT`]) before the route runs,
+/// so that whatever the answer (a token refused, a path or an id that names nothing, a step refused
+/// before the body is looked at) the body has been read and the connection stays usable: hyper
+/// closes a connection whose request body was left unread, under a client that may already have
+/// sent its next request on it. Larger and unsized bodies stream to the route, under its own limit.
+async fn read_small_body(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let small = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .is_some_and(|n| n > 0 && n <= BODY_LIMIT);
+    if !small {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(bytes) => next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Err(_) => axum::response::IntoResponse::into_response(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "validation",
+            "Invalid input",
+            "the body could not be read",
+        )),
     }
 }
 

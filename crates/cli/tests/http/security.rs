@@ -660,3 +660,41 @@ fn a_full_disk_is_answered_507_and_writes_resume_once_there_is_room() -> R {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// A request refused before its body is looked at (a token refused, here) still has its body read:
+/// the connection stays usable, and the next request on it is answered, even when the body
+/// arrives after the refusal was written.
+#[test]
+fn a_refused_request_leaves_its_connection_usable() -> R {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let s = Server::start(Backend::Sqlite)?;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut conn = std::net::TcpStream::connect(&addr)?;
+    conn.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let body = r#"{"kind":"prospect","identity":{"email":"late@example.fr"}}"#;
+    write!(
+        conn,
+        "POST /api/v1/subjects HTTP/1.1\r\nHost: vigie\r\nAuthorization: Bearer not-a-token\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )?;
+    conn.flush()?;
+    // The body comes late, then the next request on the same connection.
+    std::thread::sleep(Duration::from_millis(300));
+    conn.write_all(body.as_bytes())?;
+    conn.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: vigie\r\n\r\n")?;
+    conn.flush()?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("HTTP/1.1 200") {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 401"), "the refusal first: {text}");
+    assert!(text.contains("HTTP/1.1 200"), "then the next request on the same connection: {text}");
+    Ok(())
+}
