@@ -422,6 +422,10 @@ pub(crate) fn flush_counts<D: Driver>(d: &mut D) -> Result<()> {
     if head.counts.values().all(|n| *n == 0) {
         return Ok(());
     }
+    // The audit head first, then the counts' rows: one order of row locks on PostgreSQL (no
+    // deadlock between two instances), whatever writes its count moves first.
+    lock_head(d)?;
+    let head = d.audit_head_copy();
     let counts = std::mem::take(&mut head.counts);
     for (kind, n) in std::mem::take(&mut head.saved_counts) {
         *head.rescued_counts.entry(kind).or_default() += n;

@@ -3,13 +3,9 @@
 use super::*;
 
 /// Moves the count of subjects recorded as `kind` (migration 0022) by `n`, in the caller's
-/// transaction. The audit head is locked first: every audited write locks it anyway, and taking
-/// it before the count's row keeps one order of row locks on PostgreSQL (no deadlock between
-/// two instances, one writing a subject, the other an entry first).
-/// The move waits in the writer's copy (`sql::AuditHead`) and is written with the batch's audit
-/// entries (`flush_audit`), one upsert per kind.
+/// transaction. The move waits in the writer's copy (`sql::AuditHead`) and is written with the
+/// batch's audit entries (`flush_counts`), one upsert per kind, after the audit head is locked.
 fn count_subjects<D: Driver>(d: &mut D, kind: SubjectKind, n: i64) -> Result<()> {
-    d.audit_head()?;
     *d.audit_head_copy().counts.entry(kind).or_default() += n;
     Ok(())
 }
