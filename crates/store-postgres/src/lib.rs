@@ -272,9 +272,10 @@ impl Backend for Postgres {
     fn workers(&self) -> WorkerConfig {
         // A writer's jobs take the audit head's row lock only at their group commit (their
         // entries are sealed then: `sql::AuditHead`), so instances run their jobs side by side
-        // and take turns at the commit alone. Within one instance, one writer thread: the lock is
-        // held through the commit's durable flush, so several writers would serialise their
-        // (smaller) commits on it; four were measured slower than one (BENCHMARKS.md).
+        // and take turns at the commit alone (two instances: 2.0× one, BENCHMARKS.md). Within one
+        // instance, one writer thread: four were measured slower than one, but only with a
+        // regression that took the lock at a batch's first write (since fixed); trying several
+        // writers again is the next step.
         WorkerConfig { writers: 1, readers: 8, max_batch: 256, read_batch: 1 }
     }
 
