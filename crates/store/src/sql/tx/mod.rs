@@ -158,6 +158,25 @@ macro_rules! policy_active {
     };
 }
 
+/// A subject row's columns as its inserts bind them, `$1` to `$13` in `subjects`' column order.
+pub(crate) fn subject_args(s: &SubjectRow) -> [&dyn ToArg; 13] {
+    [
+        &s.id,
+        &s.kind,
+        &s.collected_at,
+        &s.created_at,
+        &s.updated_at,
+        &s.email_bi,
+        &s.phone_bi,
+        &s.identity,
+        &s.retention_rule,
+        &s.basis_date,
+        &s.expires_on,
+        &s.legal_hold,
+        &s.held_at,
+    ]
+}
+
 /// One subject and its key (the portable bulk path inserts them one by one).
 pub(crate) fn insert_subject_row<D: Driver + ?Sized>(d: &mut D, s: &SubjectRow) -> Result<()> {
     d.execute(
@@ -166,21 +185,7 @@ pub(crate) fn insert_subject_row<D: Driver + ?Sized>(d: &mut D, s: &SubjectRow) 
                                    retention_rule, basis_date, expires_on, legal_hold, held_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         ),
-        &[
-            &s.id,
-            &s.kind,
-            &s.collected_at,
-            &s.created_at,
-            &s.updated_at,
-            &s.email_bi,
-            &s.phone_bi,
-            &s.identity,
-            &s.retention_rule,
-            &s.basis_date,
-            &s.expires_on,
-            &s.legal_hold,
-            &s.held_at,
-        ],
+        &subject_args(s),
     )?;
     d.execute(
         Stmt::Static("INSERT INTO subject_keys (subject_id, wrapped) VALUES ($1, $2)"),

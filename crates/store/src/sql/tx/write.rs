@@ -32,23 +32,7 @@ impl<D: Driver> Tx for D {
                      INSERT INTO subject_names (subject_id, name_bi) SELECT id, $15::bytea FROM s
                      WHERE $15::bytea IS NOT NULL",
                 ),
-                &[
-                    &s.id,
-                    &s.kind,
-                    &s.collected_at,
-                    &s.created_at,
-                    &s.updated_at,
-                    &s.email_bi,
-                    &s.phone_bi,
-                    &s.identity,
-                    &s.retention_rule,
-                    &s.basis_date,
-                    &s.expires_on,
-                    &s.legal_hold,
-                    &s.held_at,
-                    &s.wrapped_key,
-                    &name_bi,
-                ],
+                &[subject_args(s).as_slice(), &[&s.wrapped_key, &name_bi]].concat(),
             )?;
         } else {
             insert_subject_row(self, s)?;
